@@ -1,0 +1,54 @@
+# Two commands on a fresh machine:  make run  (the demo on SQLite)  and  make test  (the whole suite).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: install run serve test test-fast browser lock outbox check bench clean
+
+$(BIN)/.installed: requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	touch $@
+
+install: $(BIN)/.installed
+
+## make run: virtual environment from the lock file, database upgraded, demo loaded if empty, served on :5000
+run: install
+	$(BIN)/flask --app ais db upgrade
+	$(BIN)/flask --app ais seed
+	@echo "Sign in at http://$(HOST):$(PORT)/login  (owner admin / admin123, client client1@example.com / clientpass)"
+	FLASK_SESSION_COOKIE_SECURE=false $(BIN)/flask --app ais run --host $(HOST) --port $(PORT) --no-debugger --no-reload
+
+## make serve: production server (gunicorn) against the configured DATABASE_URL
+serve: install
+	$(BIN)/flask --app ais db upgrade
+	$(BIN)/gunicorn -c gunicorn.conf.py 'ais:create_app()'
+
+## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## make test: the whole suite (unit, integration, browser) and the security linter
+test: install browser
+	$(BIN)/python -m pytest
+	$(BIN)/bandit -q -r ais -ll
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not e2e" -x -q
+
+check: install
+	$(BIN)/flask --app ais check
+
+outbox: install
+	$(BIN)/flask --app ais outbox
+
+lock:
+	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+
+clean:
+	rm -rf $(VENV) .pytest_cache test-output

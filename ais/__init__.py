@@ -1,0 +1,59 @@
+"""AIS: an accounting information system for businesses that sell on installments."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+from .config import load_settings
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Application factory: settings, extensions, blueprints, commands, error pages."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.update(load_settings(app.instance_path))
+    app.config.from_prefixed_env()  # any Flask setting as FLASK_<NAME>
+    if test_config:
+        app.config.update(test_config)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_commands(app)
+    register_web(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from . import database, models  # noqa: F401 - models registers the tables
+    from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    database.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    bootstrap.init_app(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .auth import bp as auth_bp
+    from .backoffice import bp as backoffice_bp
+    from .portal import bp as portal_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(backoffice_bp)
+    app.register_blueprint(portal_bp, url_prefix="/portal")
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import register
+
+    register(app)
+
+
+def register_web(app: Flask) -> None:
+    from .web import init_app
+
+    init_app(app)

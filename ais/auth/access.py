@@ -1,0 +1,47 @@
+"""Who may see what: checked once per blueprint in a before_request hook, so no view can forget it."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, redirect, request, url_for
+from flask_login import current_user
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only paths on this site: not https://other, //other or /\\other."""
+    if not target or not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
+        return False
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return False
+    parts = urlsplit(target)
+    return not parts.scheme and not parts.netloc
+
+
+def login_redirect():
+    target = request.full_path if request.query_string else request.path
+    return redirect(url_for("auth.login", next=target))
+
+
+def require_owner():
+    """before_request hook for owner-only areas: anonymous → sign-in page, client → 403."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    if not current_user.is_owner:
+        abort(403)
+    return None
+
+
+def require_signed_in():
+    """before_request hook for the portal: anonymous → sign-in page (roles are checked by the portal)."""
+    if not current_user.is_authenticated:
+        return login_redirect()
+    return None
+
+
+def current_actor():
+    """The signed-in user as the audit trail names them, with the address they came from."""
+    from ..audit import Actor
+
+    if current_user.is_authenticated:
+        return Actor(user_id=current_user.id, label=current_user.username, ip_address=request.remote_addr or "")
+    return Actor(user_id=None, label="anonymous", ip_address=request.remote_addr or "")

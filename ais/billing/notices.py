@@ -1,0 +1,77 @@
+"""Emails that money events send, queued in the outbox inside the event's own transaction.
+
+Each has a dedupe key, so that however often an event is processed the email is queued once.
+"""
+from __future__ import annotations
+
+import hashlib
+from decimal import Decimal
+
+from flask import current_app, render_template
+from sqlalchemy import select
+
+from ..extensions import db
+from ..mail.outbox import queue_email
+from ..models import Allocation, Installment, Invoice, Payment, User
+
+
+def _portal_link(invoice: Invoice) -> str:
+    return current_app.config["AIS_BASE_URL"].rstrip("/") + f"/portal/invoices/{invoice.id}"
+
+
+def _owner_addresses() -> list[str]:
+    configured = current_app.config.get("AIS_OWNER_EMAIL")
+    if configured:
+        return [configured]
+    # Owners sign in with a username; those that are email addresses get the notices.
+    names = db.session.scalars(select(User.username).where(User.role == "owner", User.is_enabled.is_(True)))
+    return [name for name in names if "@" in name]
+
+
+def _send(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
+    context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
+    text = render_template(f"email/{template}.txt", **context)
+    html = render_template(f"email/{template}.html", **context)
+    queue_email(to, subject, text, html, dedupe_key=dedupe_key)
+
+
+def invoice_issued(invoice: Invoice, client) -> None:
+    _send(client.email, "invoice_issued", f"Invoice {invoice.invoice_no}", f"invoice-issued:{invoice.id}",
+          invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
+
+
+def invoice_replanned(invoice: Invoice, client) -> None:
+    # One notice per re-plan: the key includes the schedule's shape after the change.
+    shape = "-".join(f"{i.number}:{i.due_date.isoformat()}:{i.amount}" for i in invoice.installments)
+    _send(client.email, "invoice_replanned", f"New payment schedule for {invoice.invoice_no}",
+          f"invoice-replanned:{invoice.id}:{hashlib.sha256(shape.encode()).hexdigest()[:16]}",
+          invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
+
+
+def payment_receipt(payment: Payment, invoice: Invoice) -> None:
+    """Receipt for a confirmed payment: amount, installment(s), remaining balance, next due date."""
+    numbers = list(
+        db.session.scalars(
+            select(Installment.number).join(Allocation, Allocation.installment_id == Installment.id)
+            .where(Allocation.payment_id == payment.id).order_by(Installment.number)
+        )
+    )
+    next_due = next((i for i in invoice.installments if i.paid_amount < i.amount), None)
+    _send(invoice.client.email, "payment_receipt", f"Receipt for your payment on {invoice.invoice_no}",
+          f"receipt:payment:{payment.id}", payment=payment, invoice=invoice, installment_numbers=numbers,
+          remaining=invoice.amount - invoice.paid_amount, next_due=next_due, link=_portal_link(invoice))
+
+
+def payment_reported(payment: Payment, invoice: Invoice) -> None:
+    for address in _owner_addresses():
+        _send(address, "payment_reported", f"Payment reported on {invoice.invoice_no}",
+              f"reported:payment:{payment.id}:{address}", payment=payment, invoice=invoice,
+              link=current_app.config["AIS_BASE_URL"].rstrip("/") + "/payments?state=reported")
+
+
+def payment_rejected(payment: Payment, invoice: Invoice) -> None:
+    _send(invoice.client.email, "payment_rejected", f"Your reported payment on {invoice.invoice_no}",
+          f"rejected:payment:{payment.id}", payment=payment, invoice=invoice, link=_portal_link(invoice))
+
+
+ZERO = Decimal("0.00")

@@ -1,0 +1,765 @@
+"""The service layer: every change to clients, invoices and money goes through a function here.
+
+Each function is one transaction (``write_transaction``): it locks the invoice row first
+(SELECT ... FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite), applies the pure rules from
+``ais.billing.rules``, writes, records the audit entry and queues any email, then commits.
+A rule that refuses raises a named ``BillingError`` and nothing is written.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Iterable, Sequence
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+
+from .. import audit, clock
+from ..audit import Actor
+from ..database import write_transaction
+from ..extensions import db
+from ..formatting import format_money
+from ..models import (
+    CONFIRMED,
+    FULL_PAYMENT,
+    INSTALLMENT,
+    REJECTED,
+    REPORTED,
+    VOIDED,
+    Allocation,
+    Client,
+    Installment,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    User,
+)
+from . import money, notices, rules
+
+MAX_INSTALLMENTS = 120
+MAX_LINES = 100
+
+
+# --- Errors -------------------------------------------------------------------------------
+
+
+class BillingError(Exception):
+    """A rule refused the change; ``message`` is for the person, ``field`` names the form field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class NotFound(BillingError):
+    """No such record, or not one this person may see (the two are never told apart)."""
+
+
+class InvalidInput(BillingError):
+    """A value is not acceptable (the form shows it next to ``field``)."""
+
+
+class PaymentRefused(BillingError):
+    """The payment cannot be recorded: the invoice is paid, void, a draft, or it would be over-paid."""
+
+
+class InvoiceNotEditable(BillingError):
+    """The invoice is issued or void: its lines and amount are fixed."""
+
+
+class InvalidTransition(BillingError):
+    """The record is not in a state that allows this (e.g. confirming a payment twice)."""
+
+
+# --- Values in ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    quantity: Decimal
+    unit_price: Decimal
+    tax_rate: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceInput:
+    client_id: int
+    issue_date: date
+    due_date: date  # full payment: when it is due; plan: the first installment's date
+    lines: Sequence[LineInput]
+    description: str = ""
+    payment_type: str = FULL_PAYMENT
+    installment_count: int = 1
+    frequency: str | None = None
+
+
+@dataclass(frozen=True)
+class ClientInput:
+    name: str
+    email: str
+    company: str = ""
+    phone: str = ""
+    tax_id: str = ""
+    address: str = ""
+
+
+@dataclass
+class ReallocationChange:
+    """What recomputing one invoice's allocation changed (for backfill's report)."""
+
+    invoice_no: str
+    payment_numbers: dict[int, tuple[int | None, int | None]] = field(default_factory=dict)
+    allocations_changed: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.payment_numbers) or self.allocations_changed
+
+
+# --- Clients ------------------------------------------------------------------------------
+
+
+def _clean_client(data: ClientInput) -> ClientInput:
+    name = data.name.strip()
+    email = data.email.strip()
+    if not name:
+        raise InvalidInput("Enter the client's name.", "name")
+    if not email or "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
+        raise InvalidInput("Enter a valid email address.", "email")
+    return ClientInput(
+        name=name[:200],
+        email=email,
+        company=data.company.strip()[:200],
+        phone=data.phone.strip()[:50],
+        tax_id=data.tax_id.strip()[:50],
+        address=data.address.strip(),
+    )
+
+
+def _email_taken(email: str, except_client_id: int | None = None) -> bool:
+    query = select(Client.id).where(func.lower(Client.email) == email.lower())
+    if except_client_id is not None:
+        query = query.where(Client.id != except_client_id)
+    if db.session.scalar(query) is not None:
+        return True
+    # A client's login name is their email; no owner may already use it either.
+    user_query = select(User.id).where(func.lower(User.username) == email.lower())
+    if except_client_id is not None:
+        user_query = user_query.where((User.client_id.is_(None)) | (User.client_id != except_client_id))
+    return db.session.scalar(user_query) is not None
+
+
+def create_client(actor: Actor, data: ClientInput) -> int:
+    """Add a client.  Emails are unique whatever their letter case."""
+    data = _clean_client(data)
+    with write_transaction():
+        if _email_taken(data.email):
+            raise InvalidInput("Another client already uses this email address.", "email")
+        client = Client(**data.__dict__)
+        db.session.add(client)
+        db.session.flush()
+        audit.record(actor, "client.created", client_id=client.id, detail=client.name)
+        return client.id
+
+
+def update_client(actor: Actor, client_id: int, data: ClientInput) -> None:
+    """Change a client's details; a new email also becomes their portal username, in the same transaction."""
+    data = _clean_client(data)
+    with write_transaction():
+        client = db.session.get(Client, client_id, with_for_update=True)
+        if client is None:
+            raise NotFound("No such client.")
+        if _email_taken(data.email, except_client_id=client_id):
+            raise InvalidInput("Another client already uses this email address.", "email")
+        old_email = client.email
+        for name, value in data.__dict__.items():
+            setattr(client, name, value)
+        if client.user is not None:
+            client.user.username = client.email
+        detail = f"email {old_email} → {client.email}" if old_email != client.email else "details updated"
+        audit.record(actor, "client.updated", client_id=client.id, detail=detail)
+
+
+def archive_client(actor: Actor, client_id: int, archived: bool = True) -> None:
+    """Archive (hide from lists) or restore a client.  Their books are kept as they are."""
+    with write_transaction():
+        client = db.session.get(Client, client_id, with_for_update=True)
+        if client is None:
+            raise NotFound("No such client.")
+        client.archived_at = clock.utcnow() if archived else None
+        audit.record(actor, "client.archived" if archived else "client.restored", client_id=client.id)
+
+
+# --- Invoices -----------------------------------------------------------------------------
+
+
+def _lock_invoice(invoice_id: int) -> Invoice:
+    """Load the invoice and hold its row lock until the transaction ends."""
+    invoice = db.session.scalar(
+        select(Invoice).where(Invoice.id == invoice_id).with_for_update().execution_options(populate_existing=True)
+    )
+    if invoice is None:
+        raise NotFound("No such invoice.")
+    return invoice
+
+
+def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Decimal]]:
+    """Check an invoice's input and return each line with its rounded net and tax."""
+    if not data.lines:
+        raise InvalidInput("Add at least one line.", "lines")
+    if len(data.lines) > MAX_LINES:
+        raise InvalidInput(f"An invoice can have at most {MAX_LINES} lines.", "lines")
+    priced = []
+    for index, line in enumerate(data.lines):
+        if not line.description.strip():
+            raise InvalidInput(f"Line {index + 1}: enter a description.", "lines")
+        if line.quantity <= 0:
+            raise InvalidInput(f"Line {index + 1}: the quantity must be above zero.", "lines")
+        if line.unit_price < 0:
+            raise InvalidInput(f"Line {index + 1}: the unit price cannot be negative.", "lines")
+        if line.tax_rate is not None and not (0 <= line.tax_rate <= 100):
+            raise InvalidInput(f"Line {index + 1}: the tax rate must be between 0 and 100%.", "lines")
+        net, tax = rules.line_totals(line.quantity, line.unit_price, line.tax_rate)
+        priced.append((line, net, tax))
+    total = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+    if total <= 0:
+        raise InvalidInput("The invoice total must be above zero.", "lines")
+    if total > money.MAX_AMOUNT:
+        raise InvalidInput("The invoice total is too large.", "lines")
+    if data.due_date < data.issue_date:
+        raise InvalidInput("The due date cannot be before the issue date.", "due_date")
+    if data.payment_type == FULL_PAYMENT:
+        pass
+    elif data.payment_type == INSTALLMENT:
+        if not 2 <= data.installment_count <= MAX_INSTALLMENTS:
+            raise InvalidInput(f"An installment plan has 2 to {MAX_INSTALLMENTS} installments.", "installment_count")
+        if data.frequency not in rules.FREQUENCIES:
+            raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
+        if total / data.installment_count < Decimal("0.01"):
+            raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
+    else:
+        raise InvalidInput("Choose full payment or an installment plan.", "payment_type")
+    return priced
+
+
+def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
+    invoice.client_id = data.client_id
+    invoice.description = data.description.strip()
+    invoice.issue_date = data.issue_date
+    invoice.due_date = data.due_date
+    invoice.payment_type = data.payment_type
+    if data.payment_type == FULL_PAYMENT:
+        invoice.installment_count, invoice.frequency = 1, None
+    else:
+        invoice.installment_count, invoice.frequency = data.installment_count, data.frequency
+    invoice.lines.clear()
+    for position, (line, net, tax) in enumerate(priced, start=1):
+        invoice.lines.append(
+            InvoiceLine(
+                position=position,
+                description=line.description.strip(),
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+                net_amount=net,
+                tax_amount=tax,
+            )
+        )
+    invoice.amount = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+
+
+def _require_active_client(client_id: int) -> Client:
+    client = db.session.get(Client, client_id)
+    if client is None:
+        raise InvalidInput("Choose a client.", "client_id")
+    if client.archived_at is not None:
+        raise InvalidInput("This client is archived; restore them first.", "client_id")
+    return client
+
+
+def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) -> int:
+    """Create or edit a draft invoice.  Drafts have no number and are invisible to the client."""
+    priced = _validate_invoice(data)
+    with write_transaction():
+        _require_active_client(data.client_id)
+        if invoice_id is None:
+            invoice = Invoice(currency=_currency(), paid_amount=Decimal("0.00"), held_amount=Decimal("0.00"))
+            db.session.add(invoice)
+            action = "invoice.draft_created"
+        else:
+            invoice = _lock_invoice(invoice_id)
+            if not invoice.is_draft:
+                raise InvoiceNotEditable("This invoice is issued: void it and issue a new one to change it.")
+            action = "invoice.draft_updated"
+        _write_draft(invoice, data, priced)
+        db.session.flush()
+        audit.record(actor, action, client_id=invoice.client_id, invoice_id=invoice.id, amount_after=invoice.amount)
+        return invoice.id
+
+
+def delete_draft(actor: Actor, invoice_id: int) -> None:
+    """Delete a draft (it has no number and no payments; issued invoices are voided instead)."""
+    with write_transaction():
+        invoice = _lock_invoice(invoice_id)
+        if not invoice.is_draft:
+            raise InvoiceNotEditable("Issued invoices are voided, not deleted.")
+        audit.record(actor, "invoice.draft_deleted", client_id=invoice.client_id, amount_before=invoice.amount,
+                     detail=f"draft #{invoice.id}")
+        db.session.delete(invoice)
+
+
+def _currency() -> str:
+    from flask import current_app
+
+    return current_app.config["AIS_CURRENCY"]
+
+
+def _next_invoice_number(year: int) -> str:
+    """The next number of the year, from a counter row locked in this transaction: no gaps, no repeats."""
+    dialect = db.engine.dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    db.session.execute(insert(InvoiceCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+    counter = db.session.scalar(
+        select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    counter.last_number += 1
+    return rules.format_invoice_number(year, counter.last_number)
+
+
+def _issue(actor: Actor, invoice: Invoice) -> str:
+    if not invoice.is_draft:
+        raise InvalidTransition("This invoice is already issued.")
+    client = _require_active_client(invoice.client_id)
+    invoice.invoice_no = _next_invoice_number(invoice.issue_date.year)
+    invoice.issued_at = clock.utcnow()
+    schedule = rules.build_schedule(
+        invoice.amount, invoice.installment_count, invoice.due_date, invoice.frequency or rules.MONTHLY
+    )
+    for item in schedule:
+        invoice.installments.append(
+            Installment(number=item.number, due_date=item.due_date, amount=item.amount, paid_amount=Decimal("0.00"))
+        )
+    invoice.next_due_date = schedule[0].due_date
+    db.session.flush()
+    audit.record(actor, "invoice.issued", client_id=invoice.client_id, invoice_id=invoice.id,
+                 amount_after=invoice.amount, detail=invoice.invoice_no)
+    notices.invoice_issued(invoice, client)
+    return invoice.invoice_no
+
+
+def issue_invoice(actor: Actor, invoice_id: int) -> str:
+    """Issue a draft: it gets its number, its lines and amount are fixed, its schedule is made."""
+    with write_transaction():
+        invoice = _lock_invoice(invoice_id)
+        return _issue(actor, invoice)
+
+
+def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
+    """Create an invoice and (by default) issue it, in one transaction."""
+    priced = _validate_invoice(data)
+    with write_transaction():
+        _require_active_client(data.client_id)
+        invoice = Invoice(currency=_currency(), paid_amount=Decimal("0.00"), held_amount=Decimal("0.00"))
+        db.session.add(invoice)
+        _write_draft(invoice, data, priced)
+        db.session.flush()
+        audit.record(actor, "invoice.draft_created", client_id=invoice.client_id, invoice_id=invoice.id,
+                     amount_after=invoice.amount)
+        if issue:
+            _issue(actor, invoice)
+        return invoice.id
+
+
+def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:
+    """Spread the unpaid balance over a new schedule; installments already paid stay as they were."""
+    if not 1 <= count <= MAX_INSTALLMENTS:
+        raise InvalidInput(f"Choose 1 to {MAX_INSTALLMENTS} installments.", "installment_count")
+    if frequency not in rules.FREQUENCIES:
+        raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
+    with write_transaction():
+        invoice = _lock_invoice(invoice_id)
+        _require_open(invoice, PaymentRefused)
+        if invoice.payment_type != INSTALLMENT:
+            raise InvalidTransition("Only installment plans can be re-planned.")
+        if first_due < invoice.issue_date:
+            raise InvalidInput("The first new due date cannot be before the issue date.", "first_due")
+        states = _installment_states(invoice)
+        unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
+        if unpaid / count < Decimal("0.01"):
+            raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
+        new_schedule = rules.replan(states, count, first_due, frequency)
+        new_by_number = {item.number: item for item in new_schedule}
+        # Installments with money on them stay (cut to their paid part); the unpaid ones go.
+        for inst in list(invoice.installments):
+            if inst.paid_amount > 0:
+                inst.amount = new_by_number.pop(inst.number).amount
+            else:
+                invoice.installments.remove(inst)
+        db.session.flush()  # delete before insert: the new ones may reuse the numbers
+        for item in new_by_number.values():
+            invoice.installments.append(
+                Installment(number=item.number, due_date=item.due_date, amount=item.amount,
+                            paid_amount=Decimal("0.00"))
+            )
+        invoice.installment_count = len(new_schedule)
+        invoice.frequency = frequency
+        db.session.flush()
+        _reallocate(invoice)
+        audit.record(actor, "invoice.replanned", client_id=invoice.client_id, invoice_id=invoice.id,
+                     amount_before=unpaid, amount_after=unpaid,
+                     detail=f"{count} {frequency} installments from {first_due.isoformat()}")
+        notices.invoice_replanned(invoice, invoice.client)
+
+
+def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
+    """Cancel an issued invoice.  Its confirmed payments must be voided first (money is never
+    silently dropped); payments still awaiting confirmation are rejected with the same reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for voiding the invoice.", "reason")
+    with write_transaction():
+        invoice = _lock_invoice(invoice_id)
+        if invoice.is_draft:
+            raise InvalidTransition("Drafts are deleted, not voided.")
+        if invoice.is_void:
+            raise InvalidTransition("This invoice is already void.")
+        if invoice.paid_amount > 0:
+            raise InvalidTransition("This invoice has confirmed payments: void or refund them first.")
+        for payment in _payments(invoice.id, REPORTED):
+            _transition(payment, REJECTED, f"Invoice voided: {reason}")
+            notices.payment_rejected(payment, invoice)
+        invoice.voided_at = clock.utcnow()
+        invoice.void_reason = reason
+        _reallocate(invoice)
+        audit.record(actor, "invoice.voided", client_id=invoice.client_id, invoice_id=invoice.id,
+                     amount_before=invoice.amount, detail=reason)
+
+
+# --- Payments -----------------------------------------------------------------------------
+
+
+def _require_open(invoice: Invoice, error=PaymentRefused) -> None:
+    if invoice.is_draft:
+        raise error("This invoice has not been issued yet.")
+    if invoice.is_void:
+        raise error("This invoice is void.")
+    if invoice.paid_amount >= invoice.amount:
+        raise error("This invoice is already paid in full.")
+
+
+def open_room(invoice: Invoice) -> Decimal:
+    """What may still be paid: the amount less confirmed payments and the room held by pending ones."""
+    return invoice.amount - invoice.paid_amount - invoice.held_amount
+
+
+def _check_payment(invoice: Invoice, amount, paid_on: date, method: str) -> Decimal:
+    try:
+        amount = money.parse_amount(amount)
+    except money.InvalidAmount as error:
+        raise InvalidInput(str(error), "amount") from None
+    if not isinstance(paid_on, date):
+        raise InvalidInput("Enter the date of the payment.", "date")
+    if paid_on > clock.today():
+        raise InvalidInput("The payment date cannot be in the future.", "date")
+    if paid_on < invoice.issue_date:
+        raise InvalidInput("The payment date cannot be before the invoice was issued.", "date")
+    if not (method or "").strip():
+        raise InvalidInput("Choose how it was paid.", "method")
+    _require_open(invoice)
+    room = open_room(invoice)
+    if amount > room:
+        held = ""
+        if invoice.held_amount > 0:
+            held = f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
+        raise PaymentRefused(
+            f"{format_money(amount, invoice.currency)} exceeds the open balance of "
+            f"{format_money(room, invoice.currency)}{held}.",
+            "amount",
+        )
+    return amount
+
+
+def _existing_submission(submission_key: str | None) -> int | None:
+    if not submission_key:
+        return None
+    return db.session.scalar(select(Payment.id).where(Payment.submission_key == submission_key))
+
+
+def _add_payment(actor, invoice, *, amount, paid_on, method, reference, state, submission_key, provider="manual",
+                 provider_reference=None) -> Payment:
+    payment = Payment(
+        invoice_id=invoice.id,
+        client_id=invoice.client_id,
+        amount=amount,
+        method=method.strip()[:40],
+        date=paid_on,
+        reference=(reference or "").strip()[:120],
+        state=state,
+        state_changed_at=clock.utcnow(),
+        recorded_by_id=actor.user_id,
+        submission_key=submission_key or None,
+        provider=provider,
+        provider_reference=provider_reference,
+    )
+    db.session.add(payment)
+    db.session.flush()
+    return payment
+
+
+def _payment_with_key(submission_key, record) -> int:
+    """Run ``record``; if the same form was already posted, return the first payment instead."""
+    existing = _existing_submission(submission_key)
+    if existing is not None:
+        return existing
+    try:
+        return record()
+    except IntegrityError:
+        # Two posts of the same form raced: the other one won; show its result.
+        db.session.rollback()
+        existing = _existing_submission(submission_key)
+        if existing is None:
+            raise
+        return existing
+
+
+def record_payment(actor: Actor, invoice_id: int, amount, paid_on: date, method: str, reference: str = "",
+                   submission_key: str | None = None) -> int:
+    """The owner records money received: a confirmed payment, allocated to installments oldest first.
+    Refused if it would take confirmed plus pending payments over the invoice amount."""
+
+    def record() -> int:
+        with write_transaction():
+            invoice = _lock_invoice(invoice_id)
+            checked = _check_payment(invoice, amount, paid_on, method)
+            paid_before = invoice.paid_amount
+            payment = _add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
+                                   reference=reference, state=CONFIRMED, submission_key=submission_key)
+            _reallocate(invoice)
+            audit.record(actor, "payment.recorded", client_id=invoice.client_id, invoice_id=invoice.id,
+                         payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
+                         detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
+            notices.payment_receipt(payment, invoice)
+            return payment.id
+
+    return _payment_with_key(submission_key, record)
+
+
+def report_payment(actor: Actor, client_id: int, invoice_id: int, amount, paid_on: date, method: str,
+                   reference: str = "", submission_key: str | None = None) -> int:
+    """A client reports a payment they made: it holds its room under the cap until the owner
+    confirms or rejects it.  Another client's invoice is NotFound (nothing is revealed)."""
+
+    def record() -> int:
+        with write_transaction():
+            invoice = _lock_invoice(invoice_id)
+            if invoice.client_id != client_id or invoice.is_draft:
+                raise NotFound("No such invoice.")
+            checked = _check_payment(invoice, amount, paid_on, method)
+            held_before = invoice.held_amount
+            payment = _add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
+                                   reference=reference, state=REPORTED, submission_key=submission_key)
+            _reallocate(invoice)
+            audit.record(actor, "payment.reported", client_id=invoice.client_id, invoice_id=invoice.id,
+                         payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
+                         detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
+            notices.payment_reported(payment, invoice)
+            return payment.id
+
+    return _payment_with_key(submission_key, record)
+
+
+def _lock_payment(payment_id: int) -> tuple[Payment, Invoice]:
+    invoice_id = db.session.scalar(select(Payment.invoice_id).where(Payment.id == payment_id))
+    if invoice_id is None:
+        raise NotFound("No such payment.")
+    invoice = _lock_invoice(invoice_id)  # the invoice's lock guards its payments
+    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    return payment, invoice
+
+
+ALLOWED_TRANSITIONS = {
+    (REPORTED, CONFIRMED),
+    (REPORTED, REJECTED),
+    (CONFIRMED, VOIDED),
+}
+
+
+def _transition(payment: Payment, new_state: str, reason: str = "") -> None:
+    if (payment.state, new_state) not in ALLOWED_TRANSITIONS:
+        raise InvalidTransition(f"A {payment.state} payment cannot be {new_state}.")
+    payment.state = new_state
+    payment.state_reason = reason
+    payment.state_changed_at = clock.utcnow()
+
+
+def confirm_payment(actor: Actor, payment_id: int) -> None:
+    """The owner confirms a reported payment: it now counts as paid and is allocated."""
+    with write_transaction():
+        payment, invoice = _lock_payment(payment_id)
+        if invoice.is_void:
+            raise InvalidTransition("The invoice is void.")
+        paid_before = invoice.paid_amount
+        _transition(payment, CONFIRMED)
+        _reallocate(invoice)
+        audit.record(actor, "payment.confirmed", client_id=invoice.client_id, invoice_id=invoice.id,
+                     payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount)
+        notices.payment_receipt(payment, invoice)
+
+
+def reject_payment(actor: Actor, payment_id: int, reason: str) -> None:
+    """The owner rejects a reported payment (with a reason the client is told); its room is released."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the client a reason.", "reason")
+    with write_transaction():
+        payment, invoice = _lock_payment(payment_id)
+        held_before = invoice.held_amount
+        _transition(payment, REJECTED, reason)
+        _reallocate(invoice)
+        audit.record(actor, "payment.rejected", client_id=invoice.client_id, invoice_id=invoice.id,
+                     payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
+                     detail=reason)
+        notices.payment_rejected(payment, invoice)
+
+
+def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
+    """The owner voids a confirmed payment (kept, never deleted); the allocation is recomputed."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give a reason for voiding the payment.", "reason")
+    with write_transaction():
+        payment, invoice = _lock_payment(payment_id)
+        paid_before = invoice.paid_amount
+        _transition(payment, VOIDED, reason)
+        _reallocate(invoice)
+        audit.record(actor, "payment.voided", client_id=invoice.client_id, invoice_id=invoice.id,
+                     payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
+                     detail=reason)
+
+
+# --- Allocation and running totals ------------------------------------------------------------
+
+
+def _payments(invoice_id: int, *states: str) -> list[Payment]:
+    return list(
+        db.session.scalars(
+            select(Payment).where(Payment.invoice_id == invoice_id, Payment.state.in_(states))
+            .order_by(Payment.date, Payment.id)
+        )
+    )
+
+
+def _installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
+    return [
+        rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
+        for i in invoice.installments
+    ]
+
+
+def _reallocate(invoice: Invoice) -> ReallocationChange:
+    """Recompute the invoice's allocation and running totals from its payments.
+
+    Confirmed payments pay installments oldest first in (date, id) order; each payment's
+    installment_number is the installment that got its first cent.  Reported payments hold
+    room (held_amount).  Called with the invoice locked.
+    """
+    change = ReallocationChange(invoice_no=invoice.invoice_no or f"draft #{invoice.id}")
+    all_payments = list(
+        db.session.scalars(select(Payment).where(Payment.invoice_id == invoice.id).order_by(Payment.date, Payment.id))
+    )
+    confirmed = [p for p in all_payments if p.state == CONFIRMED]
+    installments = list(invoice.installments)
+    by_number = {i.number: i for i in installments}
+    allocations = rules.allocate(
+        [rules.PaymentIn(id=p.id, date=p.date, amount=p.amount) for p in confirmed],
+        [rules.InstallmentIn(number=i.number, amount=i.amount) for i in installments],
+    )
+    wanted = {(a.payment_id, by_number[a.installment_number].id): a.amount for a in allocations}
+    payment_ids = [p.id for p in all_payments]
+    existing = {}
+    if payment_ids:
+        for row in db.session.execute(
+            select(Allocation.payment_id, Allocation.installment_id, Allocation.amount)
+            .where(Allocation.payment_id.in_(payment_ids))
+        ):
+            existing[(row.payment_id, row.installment_id)] = row.amount
+    if existing != wanted:
+        change.allocations_changed = True
+        if payment_ids:
+            db.session.execute(delete(Allocation).where(Allocation.payment_id.in_(payment_ids)))
+        db.session.add_all(
+            Allocation(payment_id=pid, installment_id=iid, amount=amount) for (pid, iid), amount in wanted.items()
+        )
+
+    first_numbers = rules.first_installment_numbers(allocations)
+    for payment in all_payments:
+        number = first_numbers.get(payment.id) if payment.state == CONFIRMED else None
+        if payment.installment_number != number:
+            change.payment_numbers[payment.id] = (payment.installment_number, number)
+            payment.installment_number = number
+
+    paid_by_number = rules.installment_paid_amounts(allocations)
+    for inst in installments:
+        paid = paid_by_number.get(inst.number, Decimal("0.00"))
+        if inst.paid_amount != paid:
+            inst.paid_amount = paid
+    invoice.paid_amount = sum((p.amount for p in confirmed), Decimal("0.00"))
+    invoice.held_amount = sum((p.amount for p in all_payments if p.state == REPORTED), Decimal("0.00"))
+    unpaid_dates = [i.due_date for i in installments if i.paid_amount < i.amount]
+    invoice.next_due_date = min(unpaid_dates) if unpaid_dates and not invoice.is_void else None
+    db.session.flush()
+    return change
+
+
+def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
+    """Recompute allocations and installment numbers for every issued invoice (the backfill).
+
+    Each invoice is its own transaction with its row locked; a dry run rolls every one back.
+    Running it twice changes nothing the second time.
+    """
+    changes = []
+    invoice_ids = list(db.session.scalars(select(Invoice.id).where(Invoice.issued_at.is_not(None)).order_by(Invoice.id)))
+    for invoice_id in invoice_ids:
+        session = db.session()
+        if session.in_transaction():
+            session.commit()
+        from ..database import IMMEDIATE
+
+        session.connection(execution_options={IMMEDIATE: True})
+        try:
+            invoice = _lock_invoice(invoice_id)
+            change = _reallocate(invoice)
+            if change.changed:
+                changes.append(change)
+            if dry_run:
+                session.rollback()
+            else:
+                session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+    return changes
+
+
+def installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
+    """The invoice's installments as rule values (for pages: amount due now, statuses)."""
+    return _installment_states(invoice)
+
+
+def status_of(invoice: Invoice, today: date | None = None) -> str:
+    """The invoice's derived status (never stored)."""
+    return rules.invoice_status(
+        amount=invoice.amount,
+        paid=invoice.paid_amount,
+        earliest_unpaid_due=invoice.next_due_date,
+        today=today or clock.today(),
+        voided=invoice.is_void,
+        issued=not invoice.is_draft,
+    )

@@ -1,0 +1,108 @@
+"""Settings, read from the environment in one place.
+
+Every Flask setting can also be given as ``FLASK_<NAME>`` (``app.config.from_prefixed_env()``),
+e.g. ``FLASK_SESSION_COOKIE_SECURE=false`` for plain-HTTP localhost.
+"""
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+# Keys that must never protect a real deployment: the development default and the ones
+# that appear in documentation.
+KNOWN_WEAK_SECRET_KEYS = {
+    "dev",
+    "dev-only-not-secret",
+    "change-me",
+    "changeme",
+    "secret",
+    "secret-key",
+}
+MIN_SECRET_KEY_LENGTH = 32
+DEV_SECRET_KEY = "dev-only-not-secret"
+
+
+def env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a safe configuration; the app refuses to start."""
+
+
+def load_settings(instance_path: str) -> dict:
+    """Return the app's settings from the environment, with safe defaults."""
+    ais_env = os.environ.get("AIS_ENV", "development").strip().lower()
+    if ais_env not in {"development", "production"}:
+        raise ConfigError(f"AIS_ENV must be 'development' or 'production', not {ais_env!r}")
+    production = ais_env == "production"
+
+    secret_key = os.environ.get("SECRET_KEY")
+    if production:
+        if not secret_key:
+            raise ConfigError("SECRET_KEY must be set in production")
+        if secret_key in KNOWN_WEAK_SECRET_KEYS or len(secret_key) < MIN_SECRET_KEY_LENGTH:
+            raise ConfigError(
+                f"SECRET_KEY is a known or short value; use at least {MIN_SECRET_KEY_LENGTH} random characters"
+            )
+    secret_key = secret_key or DEV_SECRET_KEY
+
+    database_url = os.environ.get("DATABASE_URL") or (
+        "sqlite:///" + os.path.join(instance_path, "ais.sqlite3")
+    )
+    # Heroku-style URLs name the old driver; we use psycopg 3.
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    redis_url = os.environ.get("REDIS_URL", "")
+    return {
+        "AIS_ENV": ais_env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Business settings: one currency and one business time zone per installation.
+        "AIS_CURRENCY": os.environ.get("AIS_CURRENCY", "PHP"),
+        "AIS_TIMEZONE": os.environ.get("AIS_TIMEZONE", "Asia/Manila"),
+        "AIS_LOCALE": os.environ.get("AIS_LOCALE", "en_PH"),
+        "AIS_BUSINESS_NAME": os.environ.get("AIS_BUSINESS_NAME", "AIS Demo Trading"),
+        # Sessions: cookie flags, and server-side expiry (checked against the session table).
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env_flag("SESSION_COOKIE_SECURE", True),
+        "SESSION_COOKIE_NAME": "ais_session",
+        "AIS_IDLE_TIMEOUT_OWNER": timedelta(minutes=env_int("AIS_IDLE_TIMEOUT_OWNER_MINUTES", 30)),
+        "AIS_IDLE_TIMEOUT_CLIENT": timedelta(minutes=env_int("AIS_IDLE_TIMEOUT_CLIENT_MINUTES", 60)),
+        "AIS_SESSION_LIFETIME": timedelta(hours=env_int("AIS_SESSION_LIFETIME_HOURS", 12)),
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=env_int("AIS_SESSION_LIFETIME_HOURS", 12)),
+        # Throttling
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "REDIS_URL": redis_url,
+        "FORCE_HTTPS": env_flag("FORCE_HTTPS", False),
+        "PROXY_COUNT": env_int("PROXY_COUNT", 0),
+        # Email (outbox delivery)
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": env_int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": env_flag("MAIL_USE_TLS", False),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "AIS <billing@localhost>"),
+        "AIS_BASE_URL": os.environ.get("AIS_BASE_URL", "http://127.0.0.1:5000"),
+        # Online payment; off unless both keys are set.
+        "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        # Forms
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        "BOOTSTRAP_SERVE_LOCAL": True,
+    }

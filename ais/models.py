@@ -1,0 +1,373 @@
+"""Tables and relationships only.  Rules live in ais.billing; writes go through its services.
+
+Names here are a contract (tools outside the app read them): see docs/DATA_MODEL.md.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Optional
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    literal_column,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .clock import utcnow
+from .db_types import ExactDecimal, Money
+from .extensions import db
+
+OWNER = "owner"
+CLIENT = "client"
+
+FULL_PAYMENT = "full"
+INSTALLMENT = "installment"
+
+# Payment states; they change only through the transitions in ais.billing.services.
+REPORTED = "reported"
+CONFIRMED = "confirmed"
+REJECTED = "rejected"
+VOIDED = "voided"
+PAYMENT_STATES = (REPORTED, CONFIRMED, REJECTED, VOIDED)
+
+
+class Timestamped:
+    # A callable, so that each row gets its own time (not one computed at import).
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(UserMixin, Timestamped, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint("role in ('owner', 'client')", name="role_known"),
+        CheckConstraint("(role = 'client') = (client_id is not null)", name="client_link_matches_role"),
+        # Case-insensitive uniqueness: the index is on lower(username).
+        Index("uq_users_username_lower", func.lower(literal_column("username")), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(254))
+    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(10))
+    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), unique=True)
+    # A disabled login cannot sign in; its sessions are ended when it is disabled.
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    # Two-factor sign-in (owners)
+    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    totp_enabled: Mapped[bool] = mapped_column(default=False)
+
+    client: Mapped[Optional["Client"]] = relationship(back_populates="user")
+
+    @property
+    def is_owner(self) -> bool:
+        return self.role == OWNER
+
+    @property
+    def is_client(self) -> bool:
+        return self.role == CLIENT
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.is_enabled
+
+
+class Client(Timestamped, db.Model):
+    __tablename__ = "clients"
+    __table_args__ = (Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str] = mapped_column(String(254))
+    company: Mapped[str] = mapped_column(String(200), default="")
+    phone: Mapped[str] = mapped_column(String(50), default="")
+    tax_id: Mapped[str] = mapped_column(String(50), default="")
+    address: Mapped[str] = mapped_column(Text, default="")
+    archived_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[Optional[User]] = relationship(back_populates="client")
+    invoices: Mapped[list["Invoice"]] = relationship(back_populates="client", lazy="raise_on_sql")
+
+
+class InvoiceCounter(db.Model):
+    """The last invoice number given in a year; locked while numbering, so numbers never repeat or skip."""
+
+    __tablename__ = "invoice_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class Invoice(Timestamped, db.Model):
+    """An invoice.  A draft has no number and no schedule; issuing fixes lines, amount and schedule.
+
+    There is no stored status: it is derived (ais.billing.rules.invoice_status) from the
+    running totals below, which the service layer keeps in the same transaction as every
+    payment change and `flask check` verifies.
+    """
+
+    __tablename__ = "invoices"
+    __table_args__ = (
+        CheckConstraint("amount >= 0", name="amount_not_negative"),
+        CheckConstraint("installment_count >= 1", name="installment_count_positive"),
+        CheckConstraint("payment_type in ('full', 'installment')", name="payment_type_known"),
+        CheckConstraint(
+            "frequency is null or frequency in ('weekly', 'biweekly', 'monthly')", name="frequency_known"
+        ),
+        CheckConstraint("paid_amount >= 0 and paid_amount <= amount", name="paid_within_amount"),
+        CheckConstraint("held_amount >= 0", name="held_not_negative"),
+        CheckConstraint("(invoice_no is null) = (issued_at is null)", name="number_iff_issued"),
+        Index("ix_invoices_client_issue", "client_id", "issue_date"),
+        Index("ix_invoices_next_due", "next_due_date"),
+        Index("ix_invoices_issue_date", "issue_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_no: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    # Full payment: the date it is due.  Installment plan: the first installment's date.
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    currency: Mapped[str] = mapped_column(String(3))
+    payment_type: Mapped[str] = mapped_column(String(12), default=FULL_PAYMENT)
+    installment_count: Mapped[int] = mapped_column(default=1)
+    frequency: Mapped[Optional[str]] = mapped_column(String(10))
+    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    void_reason: Mapped[str] = mapped_column(Text, default="")
+    # Running totals (service layer only): confirmed payments; room held by reported payments
+    # and open online checkouts; the earliest due date of an installment not fully paid.
+    paid_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    held_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    next_due_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+
+    client: Mapped[Client] = relationship(back_populates="invoices")
+    lines: Mapped[list["InvoiceLine"]] = relationship(
+        back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
+    )
+    installments: Mapped[list["Installment"]] = relationship(
+        back_populates="invoice", order_by="Installment.number", cascade="all, delete-orphan"
+    )
+    payments: Mapped[list["Payment"]] = relationship(
+        back_populates="invoice", order_by="Payment.id", lazy="raise_on_sql"
+    )
+
+    @property
+    def is_draft(self) -> bool:
+        return self.issued_at is None
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class InvoiceLine(db.Model):
+    __tablename__ = "invoice_lines"
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[Decimal] = mapped_column(ExactDecimal(12, 3))
+    unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
+    tax_rate: Mapped[Optional[Decimal]] = mapped_column(ExactDecimal(5, 2))  # percent, e.g. 12.00
+    # Rounded half-up to the cent when the line is saved (the one place rounding happens).
+    net_amount: Mapped[Decimal] = mapped_column(Money())
+    tax_amount: Mapped[Decimal] = mapped_column(Money())
+
+    invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class Installment(db.Model):
+    __tablename__ = "installments"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "number", name="uq_installments_invoice_number"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("paid_amount >= 0 and paid_amount <= amount", name="paid_within_amount"),
+        CheckConstraint("number >= 1", name="number_positive"),
+        Index("ix_installments_due_date", "due_date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column()
+    due_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    # Running total of the allocations to this installment (service layer only).
+    paid_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+    invoice: Mapped[Invoice] = relationship(back_populates="installments")
+
+    @property
+    def unpaid(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class Payment(Timestamped, db.Model):
+    """Money a client paid (or says they paid).  Never deleted: rejected or voided instead."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("state in ('reported', 'confirmed', 'rejected', 'voided')", name="state_known"),
+        Index("ix_payments_invoice_state", "invoice_id", "state"),
+        Index("ix_payments_client_date", "client_id", "date"),
+        Index("ix_payments_state_date", "state", "date"),
+        Index("ix_payments_date", "date"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    # Copied from the invoice so that a client's payments are one indexed range.
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    method: Mapped[str] = mapped_column(String(40))
+    date: Mapped[dt.date] = mapped_column(Date)
+    reference: Mapped[str] = mapped_column(String(120), default="")
+    # Number of the installment that received the payment's first cent (confirmed payments).
+    installment_number: Mapped[Optional[int]] = mapped_column()
+    state: Mapped[str] = mapped_column(String(10), default=REPORTED)
+    state_reason: Mapped[str] = mapped_column(Text, default="")
+    state_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    # Online payments: the provider and its id for the money (a Stripe PaymentIntent), unique
+    # so that two webhook events describing one payment record it once.
+    provider: Mapped[str] = mapped_column(String(20), default="manual")
+    provider_reference: Mapped[Optional[str]] = mapped_column(String(255), unique=True)
+    # The hidden one-time key of the form that created it: a resent form records nothing new.
+    submission_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+
+    invoice: Mapped[Invoice] = relationship(back_populates="payments")
+    client: Mapped[Client] = relationship()
+    allocations: Mapped[list["Allocation"]] = relationship(
+        back_populates="payment", cascade="all, delete-orphan", lazy="raise_on_sql"
+    )
+
+
+class Allocation(db.Model):
+    """How much of a confirmed payment went to which installment (recomputed on every change)."""
+
+    __tablename__ = "allocations"
+    __table_args__ = (
+        UniqueConstraint("payment_id", "installment_id", name="uq_allocations_payment_installment"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+
+    payment: Mapped[Payment] = relationship(back_populates="allocations")
+    installment: Mapped[Installment] = relationship()
+
+
+class UserSession(db.Model):
+    """A signed-in session, so that sign-out and password changes end it on the server."""
+
+    __tablename__ = "user_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+
+    user: Mapped[User] = relationship()
+
+
+class AccountToken(db.Model):
+    """A single-use link (portal invitation, password reset); only its hash is kept."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))  # invitation | reset
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
+
+
+class RecoveryCode(db.Model):
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+
+
+class OutboxMessage(db.Model):
+    """An email written in the same transaction as the change that causes it; sent later, once."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_pending", "sent_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # e.g. "receipt:payment:42": the same message is never queued twice.
+    dedupe_key: Mapped[Optional[str]] = mapped_column(String(120), unique=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+
+class AuditEntry(db.Model):
+    """Append-only: who did what, when, from where, to which record, with amounts before/after."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_label: Mapped[str] = mapped_column(String(254), default="")  # username, or "system"/"stripe"
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), index=True)
+    invoice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"), index=True)
+    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount_before: Mapped[Optional[Decimal]] = mapped_column(Money())
+    amount_after: Mapped[Optional[Decimal]] = mapped_column(Money())
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class FormSubmission(db.Model):
+    """A used one-time form key and where its first result was shown (double-submit guard)."""
+
+    __tablename__ = "form_submissions"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    result_url: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

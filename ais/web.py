@@ -1,0 +1,105 @@
+"""What every page shares: formatting filters, security headers, error pages, request logging."""
+from __future__ import annotations
+
+import logging
+import time
+from flask import Flask, current_app, g, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from . import clock
+from .formatting import format_day, format_money
+
+request_log = logging.getLogger("ais.request")
+
+
+# Content-Security-Policy: no inline scripts or styles from anywhere, nothing from other sites.
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "form-action 'self' https://checkout.stripe.com",
+        "frame-ancestors 'none'",
+        "base-uri 'none'",
+        "object-src 'none'",
+    ]
+)
+
+
+def init_app(app: Flask) -> None:
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["day"] = format_day
+
+    @app.get("/healthz")
+    def healthz():
+        """200 when the database answers, 503 when it does not; no sign-in, no cookie."""
+        from sqlalchemy import text
+
+        from .extensions import db
+
+        try:
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
+        except Exception:  # any failure to reach the database is "unhealthy"
+            db.session.rollback()
+            return {"status": "unavailable", "database": "down"}, 503
+        return {"status": "ok", "database": "up"}, 200
+
+    @app.context_processor
+    def inject_globals():
+        return {"today": clock.today(), "business_name": app.config["AIS_BUSINESS_NAME"]}
+
+    @app.before_request
+    def start_timer():
+        g.request_started = time.perf_counter()
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if app.config["FORCE_HTTPS"]:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if response.mimetype == "text/html":
+            # Pages show private financial data: never keep them in a shared cache.
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    @app.after_request
+    def log_request(response):
+        started = g.get("request_started")
+        duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
+        user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+        # Path only, never the query string: reset tokens and session ids stay out of logs.
+        request_log.info(
+            "%s %s %s %.1fms user=%s", request.method, request.path, response.status_code, duration_ms, user_id
+        )
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(error):
+        return render_template("error.html", code=400, title="This form has expired",
+                               message="Please go back, reload the page and try again."), 400
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        titles = {
+            403: ("You don't have access to this page", "If you think you should, ask the business that invited you."),
+            404: ("Page not found", "The page you asked for doesn't exist, or isn't yours to see."),
+            405: ("That action isn't allowed here", "Go back and try again from the page's own buttons."),
+            429: ("Too many attempts", "For your security, please wait a minute before trying again."),
+        }
+        title, message = titles.get(error.code, (error.name, error.description))
+        return render_template("error.html", code=error.code, title=title, message=message), error.code
+
+    @app.errorhandler(500)
+    def server_error(error):
+        return render_template("error.html", code=500, title="Something went wrong on our side",
+                               message="Nothing was changed. Please try again in a moment."), 500
