@@ -5,7 +5,8 @@ from flask import Flask
 
 # Modules that define ``register_commands(app)``.
 COMMAND_MODULES = (
-    "ais.billing.commands",  # seed, check, backfill-installments, gen-demo
+    "ais.billing.commands",  # seed, check, backfill-installments
+    "ais.billing.gendemo",  # gen-demo
     "ais.auth.commands",  # create-owner
     "ais.mail.commands",  # outbox
 )

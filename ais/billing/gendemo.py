@@ -1,0 +1,244 @@
+"""`flask --app ais gen-demo`: a large, realistic set of books for benchmarks and demos.
+
+Rows are computed in Python with the same pure rules the service layer uses (schedule,
+allocation, running totals) and written with bulk inserts, so the result passes
+`flask --app ais check` exactly as books built one payment at a time would.
+"""
+from __future__ import annotations
+
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, insert, select, text
+
+from .. import clock
+from ..extensions import db
+from ..models import (
+    CONFIRMED,
+    FULL_PAYMENT,
+    INSTALLMENT,
+    REPORTED,
+    VOIDED,
+    Allocation,
+    Client,
+    Installment,
+    Invoice,
+    InvoiceCounter,
+    InvoiceLine,
+    Payment,
+    User,
+)
+from . import rules
+
+CENT = Decimal("0.01")
+CHUNK = 5000
+METHODS = ("Bank transfer", "GCash", "Cash", "Check", "Card")
+FIRST_NAMES = ("Alice", "Bob", "Carla", "Dante", "Elena", "Felipe", "Grace", "Hector", "Isabel", "Jose",
+               "Karen", "Luis", "Maria", "Nico", "Olivia", "Paolo", "Queenie", "Ramon", "Sofia", "Tomas")
+LAST_NAMES = ("Johnson", "Reyes", "Santos", "Cruz", "Bautista", "Garcia", "Mendoza", "Torres", "Flores",
+              "Villanueva", "Ramos", "Aquino", "Castillo", "Navarro", "Domingo")
+CITIES = ("Makati City", "Quezon City", "Pasig City", "Taguig City", "Cebu City", "Davao City", "Manila")
+PRODUCTS = ("Office furniture", "Delivery van", "POS terminals", "Refrigeration unit", "Laptops",
+            "Construction materials", "Printing press", "Solar panels", "Kitchen equipment", "Aircon units")
+
+
+@dataclass
+class Totals:
+    clients: int = 0
+    invoices: int = 0
+    installments: int = 0
+    payments: int = 0
+    allocations: int = 0
+
+
+def _money(rng: random.Random, low: int, high: int) -> Decimal:
+    """A random amount between low and high pesos, in whole cents (no floats)."""
+    return Decimal(rng.randint(low * 100, high * 100)).scaleb(-2)
+
+
+def _split_cents(rng: random.Random, total: Decimal, parts: int) -> list[Decimal]:
+    """Split ``total`` into ``parts`` positive amounts (random cut points, whole cents)."""
+    cents = int(total.scaleb(2))
+    parts = max(1, min(parts, cents))
+    cuts = sorted(rng.sample(range(1, cents), parts - 1)) if parts > 1 else []
+    bounds = [0, *cuts, cents]
+    return [Decimal(b - a).scaleb(-2) for a, b in zip(bounds, bounds[1:])]
+
+
+def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, seed: int = 2026,
+             progress=print) -> Totals:
+    """Write the demo sign-ins and ``clients`` clients with their books; the database must be empty."""
+    from ..auth.passwords import hash_password
+
+    if db.session.scalar(select(func.count(Client.id))):
+        raise click.ClickException("gen-demo fills an empty database; point DATABASE_URL at a new one.")
+    rng = random.Random(seed)
+    today = clock.today()
+    currency = current_app.config["AIS_CURRENCY"]
+    started = time.perf_counter()
+    totals = Totals()
+    now = clock.utcnow()
+
+    client_rows = []
+    for number in range(1, clients + 1):
+        if number == 1:
+            name, company, city = "Alice Johnson", "AJ Trading", "Makati City"
+        else:
+            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
+            company = f"{name.split()[1]} {rng.choice(('Trading', 'Supplies', 'Enterprises', 'Foods', 'Builders'))}"
+            city = rng.choice(CITIES)
+        client_rows.append(dict(id=number, name=name, email=f"client{number}@example.com", company=company,
+                                phone=f"+63 917 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", tax_id="",
+                                address=city, created_at=now))
+    _bulk(Client, client_rows)
+    totals.clients = clients
+    _bulk(User, [
+        dict(id=1, username="admin", password_hash=hash_password("admin123"), role="owner", client_id=None,
+             is_enabled=True, totp_enabled=False, created_at=now),
+        dict(id=2, username="client1@example.com", password_hash=hash_password("clientpass"), role="client",
+             client_id=1, is_enabled=True, totp_enabled=False, created_at=now),
+    ])
+    progress(f"clients: {clients} written")
+
+    # Invoices are numbered per year in order of issue, as issuing them one by one would.
+    specs = []
+    for client_id in range(1, clients + 1):
+        for _ in range(invoices_per_client):
+            issue_date = today - timedelta(days=rng.randint(0, 730))
+            specs.append((issue_date, client_id))
+    specs.sort()
+    counters: dict[int, int] = defaultdict(int)
+    invoice_rows, line_rows, installment_rows, payment_rows, allocation_rows = [], [], [], [], []
+    installment_id = payment_id = allocation_id = 0
+    for invoice_id, (issue_date, client_id) in enumerate(specs, start=1):
+        counters[issue_date.year] += 1
+        invoice_no = rules.format_invoice_number(issue_date.year, counters[issue_date.year])
+        amount = _money(rng, 1_000, 200_000)
+        if rng.random() < 0.4:
+            payment_type, count, frequency = FULL_PAYMENT, 1, None
+            first_due = issue_date + timedelta(days=rng.choice((15, 30, 45)))
+        else:
+            payment_type, count = INSTALLMENT, rng.choice((3, 4, 5, 6, 10, 12))
+            frequency = rng.choice(rules.FREQUENCIES)
+            first_due = issue_date + timedelta(days=rng.choice((7, 14, 30)))
+        schedule = rules.build_schedule(amount, count, first_due, frequency or rules.MONTHLY)
+        line_rows.append(dict(invoice_id=invoice_id, position=1, description=rng.choice(PRODUCTS),
+                              quantity=Decimal("1.000"), unit_price=amount.quantize(Decimal("0.0001")),
+                              tax_rate=None, net_amount=amount, tax_amount=Decimal("0.00")))
+
+        # How much has come in: most past-due money is paid, some is late, some is overpaid never.
+        due_so_far = sum((i.amount for i in schedule if i.due_date <= today), Decimal("0.00"))
+        roll = rng.random()
+        if roll < 0.15:
+            target = Decimal("0.00")
+        elif roll < 0.35:
+            target = (due_so_far * Decimal(rng.randint(30, 90)) / 100).quantize(CENT)
+        else:
+            target = max(due_so_far, schedule[0].amount if rng.random() < 0.3 else due_so_far)
+        target = min(target, amount)
+        paid_on_choices = max(0, (today - issue_date).days)
+        payments = []
+        if target > 0:
+            pieces = _split_cents(rng, target, max(1, payments_per_invoice + rng.randint(-2, 2)))
+            days = sorted(rng.randint(0, paid_on_choices) for _ in pieces)
+            for piece, offset in zip(pieces, days):
+                payment_id += 1
+                payments.append(dict(id=payment_id, invoice_id=invoice_id, client_id=client_id, amount=piece,
+                                     method=rng.choice(METHODS), date=issue_date + timedelta(days=offset),
+                                     reference=f"REF-{payment_id:07d}", installment_number=None,
+                                     state=CONFIRMED, state_reason="", state_changed_at=now,
+                                     recorded_by_id=None, provider="manual", provider_reference=None,
+                                     submission_key=None, created_at=now))
+        # A few payments wait for the owner, a few were voided: both leave the paid total alone.
+        for payment in payments:
+            dice = rng.random()
+            if dice < 0.03:
+                payment["state"] = REPORTED
+            elif dice < 0.05:
+                payment["state"], payment["state_reason"] = VOIDED, "Bounced"
+        confirmed = [p for p in payments if p["state"] == CONFIRMED]
+        allocations = rules.allocate(
+            [rules.PaymentIn(id=p["id"], date=p["date"], amount=p["amount"]) for p in confirmed],
+            [rules.InstallmentIn(number=i.number, amount=i.amount) for i in schedule],
+        )
+        first_numbers = rules.first_installment_numbers(allocations)
+        paid_by_number = rules.installment_paid_amounts(allocations)
+        ids_by_number = {}
+        for item in schedule:
+            installment_id += 1
+            ids_by_number[item.number] = installment_id
+            installment_rows.append(dict(id=installment_id, invoice_id=invoice_id, number=item.number,
+                                         due_date=item.due_date, amount=item.amount,
+                                         paid_amount=paid_by_number.get(item.number, Decimal("0.00"))))
+        for allocation in allocations:
+            allocation_id += 1
+            allocation_rows.append(dict(id=allocation_id, payment_id=allocation.payment_id,
+                                        installment_id=ids_by_number[allocation.installment_number],
+                                        amount=allocation.amount))
+        for payment in payments:
+            payment["installment_number"] = first_numbers.get(payment["id"])
+        payment_rows.extend(payments)
+        unpaid_dates = [i.due_date for i in schedule if paid_by_number.get(i.number, Decimal("0.00")) < i.amount]
+        invoice_rows.append(dict(
+            id=invoice_id, invoice_no=invoice_no, client_id=client_id,
+            description=f"{line_rows[-1]['description']} ({'installment plan' if count > 1 else 'full payment'})",
+            issue_date=issue_date, due_date=first_due, amount=amount, currency=currency,
+            payment_type=payment_type, installment_count=count, frequency=frequency,
+            issued_at=now, voided_at=None, void_reason="",
+            paid_amount=sum((p["amount"] for p in confirmed), Decimal("0.00")),
+            held_amount=sum((p["amount"] for p in payments if p["state"] == REPORTED), Decimal("0.00")),
+            next_due_date=min(unpaid_dates) if unpaid_dates else None, created_at=now,
+        ))
+    progress(f"invoices: {len(invoice_rows)} computed ({time.perf_counter() - started:.1f}s)")
+    for model, rows in ((Invoice, invoice_rows), (InvoiceLine, line_rows), (Installment, installment_rows),
+                        (Payment, payment_rows), (Allocation, allocation_rows)):
+        _bulk(model, rows, progress)
+    _bulk(InvoiceCounter, [dict(year=year, last_number=n) for year, n in counters.items()])
+    _reset_sequences()
+    db.session.commit()
+    totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
+    totals.payments, totals.allocations = len(payment_rows), len(allocation_rows)
+    progress(f"done in {time.perf_counter() - started:.1f}s: {totals.clients} clients, {totals.invoices} invoices, "
+             f"{totals.installments} installments, {totals.payments} payments, {totals.allocations} allocations")
+    return totals
+
+
+def _bulk(model, rows: list[dict], progress=None) -> None:
+    for start in range(0, len(rows), CHUNK):
+        db.session.execute(insert(model), rows[start:start + CHUNK])
+    if progress and rows:
+        progress(f"{model.__tablename__}: {len(rows)} written")
+
+
+def _reset_sequences() -> None:
+    """Rows were written with explicit ids; move PostgreSQL's sequences past them."""
+    if db.engine.dialect.name != "postgresql":
+        return
+    for table in ("clients", "users", "invoices", "invoice_lines", "installments", "payments", "allocations"):
+        db.session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        ))
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("gen-demo")
+    @click.option("--clients", default=300, show_default=True, help="Number of clients.")
+    @click.option("--invoices", default=20, show_default=True, help="Invoices per client.")
+    @click.option("--payments", default=6, show_default=True, help="About this many payments per invoice.")
+    @click.option("--seed", default=2026, show_default=True, help="Random seed (same seed, same books).")
+    def gen_demo(clients: int, invoices: int, payments: int, seed: int) -> None:
+        """Fill an empty database with the demo sign-ins and a large, consistent set of books."""
+        if current_app.config["AIS_ENV"] == "production":
+            raise click.ClickException("gen-demo makes demo accounts with weak passwords; it never runs in production.")
+        if clients < 1 or invoices < 1 or payments < 0:
+            raise click.BadParameter("clients and invoices must be at least 1, payments at least 0")
+        from flask_migrate import upgrade
+
+        upgrade()
+        generate(clients, invoices, payments, seed=seed, progress=click.echo)

@@ -1,0 +1,506 @@
+"""Billing rules for AIS: line totals, installment schedules, payment allocation,
+amounts due and statuses.
+
+Pure functions over plain values (Decimal, date, frozen dataclasses) so that the
+rules can be tested exhaustively without a database or a web request.  Money is
+always a ``Decimal`` with two places; internally sums are worked in whole cents
+(ints) where splitting or allocating is involved, because integer arithmetic
+cannot lose or invent a cent.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+from typing import Iterable, Sequence
+
+from .money import from_minor_units, round_half_up, to_minor_units
+
+__all__ = [
+    "WEEKLY",
+    "BIWEEKLY",
+    "MONTHLY",
+    "FREQUENCIES",
+    "PAID",
+    "OVERDUE",
+    "PARTIAL",
+    "PENDING",
+    "VOID",
+    "DRAFT",
+    "ScheduledInstallment",
+    "PaymentIn",
+    "InstallmentIn",
+    "Allocation",
+    "OverAllocation",
+    "InstallmentState",
+    "line_totals",
+    "split_amount",
+    "add_months",
+    "due_dates",
+    "build_schedule",
+    "allocate",
+    "first_installment_numbers",
+    "installment_paid_amounts",
+    "amount_due_now",
+    "installments_due_now",
+    "next_unpaid",
+    "invoice_status",
+    "installment_status",
+    "replan",
+    "format_invoice_number",
+]
+
+WEEKLY, BIWEEKLY, MONTHLY = "weekly", "biweekly", "monthly"
+FREQUENCIES = (WEEKLY, BIWEEKLY, MONTHLY)
+
+PAID, OVERDUE, PARTIAL, PENDING, VOID, DRAFT = "paid", "overdue", "partial", "pending", "void", "draft"
+
+ZERO = Decimal("0.00")
+
+_DAYS_BETWEEN = {WEEKLY: 7, BIWEEKLY: 14}
+
+# Wide enough that multiplying any two bounded inputs is exact, so the only
+# rounding in a line total is the explicit round_half_up.
+_EXACT_PRECISION = 200
+
+
+def _require_decimal(value: object, name: str) -> Decimal:
+    # Floats would carry binary noise into money; bools are ints by accident.
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise TypeError(f"{name} must be a Decimal, not {type(value).__name__}")
+    value = Decimal(value)
+    if not value.is_finite():
+        raise ValueError(f"{name} must be a finite number")
+    return value
+
+
+def _require_count(count: object, name: str = "count") -> int:
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise TypeError(f"{name} must be an int")
+    if count < 1:
+        raise ValueError(f"{name} must be at least 1")
+    return count
+
+
+def _require_frequency(frequency: str) -> str:
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"frequency must be one of {', '.join(FREQUENCIES)}")
+    return frequency
+
+
+# --------------------------------------------------------------------------
+# Invoice lines
+# --------------------------------------------------------------------------
+
+
+def line_totals(
+    quantity: Decimal, unit_price: Decimal, tax_rate_percent: Decimal | None
+) -> tuple[Decimal, Decimal]:
+    """Return ``(net, tax)`` for one invoice line, each rounded half-up to cents.
+
+    Rule: net = round_half_up(quantity x unit_price); tax =
+    round_half_up(net x rate / 100), or 0.00 when the line has no tax rate.
+    Tax is computed on the *rounded* net, so the tax printed on the invoice can
+    always be re-derived from the net printed beside it.
+    """
+    quantity = _require_decimal(quantity, "quantity")
+    unit_price = _require_decimal(unit_price, "unit_price")
+    with localcontext() as context:
+        context.prec = _EXACT_PRECISION
+        net = round_half_up(quantity * unit_price)
+        if tax_rate_percent is None:
+            return net, ZERO
+        rate = _require_decimal(tax_rate_percent, "tax_rate_percent")
+        tax = round_half_up((net * rate).scaleb(-2))
+    return net, tax
+
+
+# --------------------------------------------------------------------------
+# Schedules
+# --------------------------------------------------------------------------
+
+
+def split_amount(amount: Decimal, count: int) -> list[Decimal]:
+    """Split ``amount`` into ``count`` installments that add up to it exactly.
+
+    Rule: every part is amount/count rounded *down* to the cent, and the
+    leftover cents (fewer than ``count``) all go on the last part, so the
+    earlier installments are equal and the sum is exact.  The amount must be
+    positive with at most two decimals, and each part must be at least 0.01;
+    anything else raises ``ValueError``.
+    """
+    amount = _require_decimal(amount, "amount")
+    count = _require_count(count)
+    if amount <= 0:
+        raise ValueError("amount must be greater than zero")
+    cents = to_minor_units(amount)  # raises ValueError on a fraction of a cent
+    if cents < count:
+        raise ValueError(
+            f"{amount} cannot be split into {count} installments: "
+            "each installment must be at least 0.01"
+        )
+    part, leftover = divmod(cents, count)
+    parts = [part] * count
+    parts[-1] += leftover
+    return [from_minor_units(p) for p in parts]
+
+
+def add_months(anchor: date, months: int) -> date:
+    """Return the date ``months`` calendar months after ``anchor``.
+
+    Rule: same day of the month as the anchor, clamped to the length of the
+    target month (31 Jan + 1 -> 28 or 29 Feb; 31 Jan + 2 -> 31 Mar).  Callers
+    always count from the original anchor rather than from the previous
+    result, so a short month never drags later dates earlier.
+    """
+    if isinstance(months, bool) or not isinstance(months, int):
+        raise TypeError("months must be an int")
+    year, month_index = divmod(anchor.year * 12 + (anchor.month - 1) + months, 12)
+    month = month_index + 1
+    if not 1 <= year <= 9999:
+        raise ValueError("date out of range")
+    day = min(anchor.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+def due_dates(first_due: date, count: int, frequency: str) -> list[date]:
+    """Return ``count`` due dates starting on ``first_due``.
+
+    Rule: weekly dates are 7 days apart, biweekly 14 days; monthly dates are
+    ``add_months(first_due, k)`` for k = 0, 1, ..., so each keeps the first
+    date's day of the month where the month allows (no drift after February).
+    """
+    count = _require_count(count)
+    frequency = _require_frequency(frequency)
+    if frequency == MONTHLY:
+        return [add_months(first_due, k) for k in range(count)]
+    step = timedelta(days=_DAYS_BETWEEN[frequency])
+    return [first_due + step * k for k in range(count)]
+
+
+@dataclass(frozen=True)
+class ScheduledInstallment:
+    """One installment of a planned schedule."""
+
+    number: int
+    due_date: date
+    amount: Decimal
+
+
+def build_schedule(
+    amount: Decimal,
+    count: int,
+    first_due: date,
+    frequency: str,
+    first_number: int = 1,
+) -> list[ScheduledInstallment]:
+    """Plan ``count`` installments for ``amount``.
+
+    Rule: amounts from :func:`split_amount` (equal parts, leftover cents on the
+    last), dates from :func:`due_dates`, numbers ``first_number`` up to
+    ``first_number + count - 1``.
+    """
+    amounts = split_amount(amount, count)
+    dates = due_dates(first_due, count, frequency)
+    return [
+        ScheduledInstallment(number=first_number + k, due_date=dates[k], amount=amounts[k])
+        for k in range(count)
+    ]
+
+
+# --------------------------------------------------------------------------
+# Allocation of payments to installments
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentIn:
+    """A confirmed payment, as allocation needs to see it."""
+
+    id: int
+    date: date
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class InstallmentIn:
+    """An installment, as allocation needs to see it."""
+
+    number: int
+    amount: Decimal
+    due_date: date | None = None
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """The part of one payment that went to one installment."""
+
+    payment_id: int
+    installment_number: int
+    amount: Decimal
+
+
+class OverAllocation(ValueError):
+    """Payments add up to more than the installments; callers must prevent it."""
+
+
+def allocate(
+    payments: Iterable[PaymentIn], installments: Iterable[InstallmentIn]
+) -> list[Allocation]:
+    """Spread payments over installments, oldest payment into lowest installment.
+
+    Rule: payments are taken in (date, id) order and fill installments in
+    number order, each installment completely before the next; a payment may
+    span several installments.  No installment ever receives more than its
+    amount, and no zero-amount allocation is produced.  If the payments add up
+    to more than the installments, :class:`OverAllocation` is raised instead of
+    inventing somewhere for the excess to go.  The result is deterministic, so
+    recomputing it from the same inputs always gives the same answer.
+    """
+    payment_list = sorted(payments, key=lambda p: (p.date, p.id))
+    installment_list = sorted(installments, key=lambda i: i.number)
+
+    if len({p.id for p in payment_list}) != len(payment_list):
+        raise ValueError("payment ids must be unique")
+    if len({i.number for i in installment_list}) != len(installment_list):
+        raise ValueError("installment numbers must be unique")
+
+    payment_cents = []
+    for payment in payment_list:
+        cents = to_minor_units(_require_decimal(payment.amount, "payment amount"))
+        if cents < 0:
+            raise ValueError("a payment amount cannot be negative")
+        payment_cents.append(cents)
+    room = []
+    for installment in installment_list:
+        cents = to_minor_units(_require_decimal(installment.amount, "installment amount"))
+        if cents < 0:
+            raise ValueError("an installment amount cannot be negative")
+        room.append(cents)
+
+    if sum(payment_cents) > sum(room):
+        raise OverAllocation(
+            f"payments total {from_minor_units(sum(payment_cents))} but the "
+            f"installments only total {from_minor_units(sum(room))}"
+        )
+
+    allocations: list[Allocation] = []
+    slot = 0
+    for payment, remaining in zip(payment_list, payment_cents):
+        while remaining > 0:
+            # Cannot run past the end: the total check above guarantees room.
+            while room[slot] == 0:
+                slot += 1
+            piece = min(remaining, room[slot])
+            allocations.append(
+                Allocation(
+                    payment_id=payment.id,
+                    installment_number=installment_list[slot].number,
+                    amount=from_minor_units(piece),
+                )
+            )
+            room[slot] -= piece
+            remaining -= piece
+    return allocations
+
+
+def first_installment_numbers(allocations: Iterable[Allocation]) -> dict[int, int]:
+    """Map each payment id to the installment that received its first cent.
+
+    Rule: relies on ``allocations`` being in the order :func:`allocate`
+    returns them, where a payment's pieces run from its lowest installment up.
+    """
+    first: dict[int, int] = {}
+    for allocation in allocations:
+        first.setdefault(allocation.payment_id, allocation.installment_number)
+    return first
+
+
+def installment_paid_amounts(allocations: Iterable[Allocation]) -> dict[int, Decimal]:
+    """Map each installment number to the total allocated to it.
+
+    Rule: installments that received nothing are absent (treat them as 0.00).
+    """
+    paid: dict[int, Decimal] = {}
+    for allocation in allocations:
+        paid[allocation.installment_number] = (
+            paid.get(allocation.installment_number, ZERO) + allocation.amount
+        )
+    return paid
+
+
+# --------------------------------------------------------------------------
+# Balances and statuses
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InstallmentState:
+    """An installment with what has been paid on it so far.
+
+    Rule: ``0 <= paid <= amount``; allocation never overpays an installment,
+    so anything else is corrupt data and is refused on construction.
+    """
+
+    number: int
+    due_date: date
+    amount: Decimal
+    paid: Decimal
+
+    def __post_init__(self) -> None:
+        amount = _require_decimal(self.amount, "amount")
+        paid = _require_decimal(self.paid, "paid")
+        if amount < 0:
+            raise ValueError("an installment amount cannot be negative")
+        if not ZERO <= paid <= amount:
+            raise ValueError(
+                f"installment {self.number}: paid {paid} is outside 0..{amount}"
+            )
+
+    @property
+    def unpaid(self) -> Decimal:
+        """What is still owed on this installment (amount - paid)."""
+        return self.amount - self.paid
+
+
+def installments_due_now(
+    installments: Sequence[InstallmentState], today: date
+) -> list[InstallmentState]:
+    """Return the installments a person should pay now, earliest first.
+
+    Rule: every installment with something unpaid that is due on or before
+    ``today``; if there is none, the single next unpaid installment (earliest
+    due date after today, lowest number on a tie), so that a client who is up
+    to date is still shown what to pay next; nothing if everything is paid.
+    """
+    unpaid = sorted(
+        (i for i in installments if i.unpaid > 0), key=lambda i: (i.due_date, i.number)
+    )
+    due = [i for i in unpaid if i.due_date <= today]
+    if due:
+        return due
+    return unpaid[:1]
+
+
+def amount_due_now(installments: Sequence[InstallmentState], today: date) -> Decimal:
+    """Return how much a person should pay now.
+
+    Rule: the unpaid part of every installment due on or before ``today``; if
+    that is zero, the unpaid part of the next unpaid installment; 0.00 when
+    everything is paid.  Always the sum over :func:`installments_due_now`.
+    """
+    return sum((i.unpaid for i in installments_due_now(installments, today)), ZERO)
+
+
+def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:
+    """Return the lowest-numbered installment with something unpaid, or None."""
+    unpaid = [i for i in installments if i.unpaid > 0]
+    return min(unpaid, key=lambda i: i.number) if unpaid else None
+
+
+def invoice_status(
+    *,
+    amount: Decimal,
+    paid: Decimal,
+    earliest_unpaid_due: date | None,
+    today: date,
+    voided: bool = False,
+    issued: bool = True,
+) -> str:
+    """Derive an invoice's status; it is never stored.
+
+    Rule, first match wins: ``draft`` if not issued; ``void`` if voided;
+    ``paid`` if paid >= amount; ``overdue`` if some unpaid installment was due
+    before today (due *on* today is not yet overdue); ``partial`` if anything
+    has been paid; otherwise ``pending``.
+    """
+    if not issued:
+        return DRAFT
+    if voided:
+        return VOID
+    if paid >= amount:
+        return PAID
+    if earliest_unpaid_due is not None and earliest_unpaid_due < today:
+        return OVERDUE
+    if paid > 0:
+        return PARTIAL
+    return PENDING
+
+
+def installment_status(inst: InstallmentState, today: date) -> str:
+    """Derive one installment's status.
+
+    Rule, first match wins: ``paid`` if nothing is unpaid; ``overdue`` if its
+    due date is before today (due on today is not overdue); ``partial`` if
+    something has been paid; otherwise ``pending``.
+    """
+    if inst.paid >= inst.amount:
+        return PAID
+    if inst.due_date < today:
+        return OVERDUE
+    if inst.paid > 0:
+        return PARTIAL
+    return PENDING
+
+
+# --------------------------------------------------------------------------
+# Re-planning
+# --------------------------------------------------------------------------
+
+
+def replan(
+    installments: Sequence[InstallmentState],
+    count: int,
+    first_due: date,
+    frequency: str,
+) -> list[ScheduledInstallment]:
+    """Return the complete new schedule after spreading the unpaid balance anew.
+
+    Rule: an installment fully paid is kept unchanged; one partly paid is kept
+    with its amount cut to what was paid (due date unchanged), so no payment
+    ever has to move; one with nothing paid is dropped.  The total unpaid
+    balance is split over ``count`` new installments (see
+    :func:`build_schedule`) numbered after the highest kept number (from 1 if
+    none is kept) and dated by :func:`due_dates` from ``first_due``.  The new
+    schedule's total equals the old total exactly.  Raises ``ValueError`` if
+    nothing is unpaid.
+    """
+    ordered = sorted(installments, key=lambda i: i.number)
+    unpaid = sum((i.unpaid for i in ordered), ZERO)
+    if unpaid <= 0:
+        raise ValueError("nothing is unpaid, so there is nothing to re-plan")
+    kept = [
+        ScheduledInstallment(
+            number=i.number,
+            due_date=i.due_date,
+            amount=i.amount if i.paid >= i.amount else i.paid,
+        )
+        for i in ordered
+        if i.paid > 0 or i.paid >= i.amount
+    ]
+    first_number = kept[-1].number + 1 if kept else 1
+    return kept + build_schedule(unpaid, count, first_due, frequency, first_number)
+
+
+# --------------------------------------------------------------------------
+# Invoice numbers
+# --------------------------------------------------------------------------
+
+
+def format_invoice_number(year: int, seq: int) -> str:
+    """Format an invoice number like ``INV-2026-0001``.
+
+    Rule: the sequence is zero-padded to at least four digits and simply grows
+    past 9999 (``INV-2026-10000``); numbering restarts each year, so the year
+    is part of the number.
+    """
+    for name, value in (("year", year), ("seq", seq)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{name} must be an int")
+    if not 1 <= year <= 9999:
+        raise ValueError("year must be between 1 and 9999")
+    if seq < 1:
+        raise ValueError("seq must be at least 1")
+    return f"INV-{year:04d}-{seq:04d}"
