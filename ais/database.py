@@ -15,6 +15,7 @@ from sqlalchemy import event
 from .extensions import db
 
 IMMEDIATE = "ais_begin_immediate"
+BEFORE_COMMIT = "ais_before_commit"  # callbacks run just before a write transaction commits
 
 
 def init_app(app: Flask) -> None:
@@ -61,7 +62,12 @@ def write_transaction():
     session.connection(execution_options={IMMEDIATE: True})
     try:
         yield session
+        # Work the service layer asked to do last (e.g. posting monthly totals), in this transaction.
+        for callback in session.info.pop(BEFORE_COMMIT, []):
+            callback()
         session.commit()
     except BaseException:
+        session.info.pop(BEFORE_COMMIT, None)
+        session.info.pop("ais_monthly_snapshots", None)
         session.rollback()
         raise

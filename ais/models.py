@@ -109,6 +109,23 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
+class MonthlyTotal(db.Model):
+    """Running totals of the books per calendar month, kept by the service layer.
+
+    ``invoiced``: issued, non-void invoices by month of issue.  ``collected``: confirmed
+    payments by month of payment.  ``unpaid_due`` / ``unpaid_count``: the unpaid part of
+    installments of open invoices by month of due date.  The dashboard reads these instead of
+    scanning every invoice and payment; `flask check` recomputes and compares them.
+    """
+
+    __tablename__ = "monthly_totals"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    invoiced: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    collected: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unpaid_count: Mapped[int] = mapped_column(default=0)
+
+
 class Invoice(Timestamped, db.Model):
     """An invoice.  A draft has no number and no schedule; issuing fixes lines, amount and schedule.
 
@@ -183,7 +200,11 @@ class InvoiceLine(db.Model):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
-        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range"),
+        # SQLite stores the rate scaled (ais.db_types: 12.00% is 1200), so 100% is 10000 there.
+        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range")
+        .ddl_if(dialect="postgresql"),
+        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 10000)", name="tax_rate_range")
+        .ddl_if(dialect="sqlite"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -371,3 +392,91 @@ class FormSubmission(db.Model):
     user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
     result_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- Online payments (ais.payments) ------------------------------------------------------------
+
+# Checkout session states.  "open": the client may still pay on the provider's page;
+# "processing": completed with a delayed method (e.g. a bank debit) whose money has not arrived;
+# "complete": paid and recorded; "expired" / "failed": nothing was paid.  Open and processing
+# sessions hold their room under the invoice's cap (counted in Invoice.held_amount).
+CHECKOUT_OPEN = "open"
+CHECKOUT_PROCESSING = "processing"
+CHECKOUT_COMPLETE = "complete"
+CHECKOUT_EXPIRED = "expired"
+CHECKOUT_FAILED = "failed"
+CHECKOUT_STATES = (CHECKOUT_OPEN, CHECKOUT_PROCESSING, CHECKOUT_COMPLETE, CHECKOUT_EXPIRED, CHECKOUT_FAILED)
+CHECKOUT_HOLDING = (CHECKOUT_OPEN, CHECKOUT_PROCESSING)
+
+
+class CheckoutSession(db.Model):
+    """An online payment started by a client (a Stripe Checkout Session), written before the
+    provider is called so that its room is held from the first moment."""
+
+    __tablename__ = "checkout_sessions"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
+        CheckConstraint(
+            "status in ('open', 'processing', 'complete', 'expired', 'failed')", name="status_known"
+        ),
+        Index("ix_checkout_sessions_invoice_status", "invoice_id", "status"),
+        Index("ix_checkout_sessions_payment_intent", "payment_intent"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(20), default="stripe")
+    # Set once the provider has created it (a moment after the row is written).
+    provider_session_id: Mapped[Optional[str]] = mapped_column(String(255), unique=True)
+    url: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(12), default=CHECKOUT_OPEN)
+    idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
+    payment_intent: Mapped[Optional[str]] = mapped_column(String(255))
+    # What the provider reports refunded so far on this session's payment (never goes down).
+    refunded_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    invoice: Mapped[Invoice] = relationship()
+
+
+class WebhookEvent(db.Model):
+    """A provider event already processed: the same event delivered again changes nothing."""
+
+    __tablename__ = "webhook_events"
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the provider's event id
+    provider: Mapped[str] = mapped_column(String(20), default="stripe")
+    type: Mapped[str] = mapped_column(String(100))
+    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(255), default="")
+
+
+class Overpayment(db.Model):
+    """Money that arrived online but could not be applied to its invoice (paid meanwhile, void,
+    other currency, unknown invoice): kept and flagged for the owner to refund or credit."""
+
+    __tablename__ = "overpayments"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_overpayments_open", "resolved_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    currency: Mapped[str] = mapped_column(String(3))
+    provider: Mapped[str] = mapped_column(String(20), default="stripe")
+    provider_reference: Mapped[str] = mapped_column(String(255), unique=True)  # the PaymentIntent
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    resolution: Mapped[str] = mapped_column(Text, default="")
+
+    invoice: Mapped[Optional[Invoice]] = relationship()
+    client: Mapped[Optional[Client]] = relationship()

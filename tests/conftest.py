@@ -51,7 +51,9 @@ def empty_all_tables() -> None:
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
-        db.session.execute(text("DELETE FROM sqlite_sequence"))
+        # sqlite_sequence exists only once a table uses AUTOINCREMENT
+        if db.session.scalar(text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_sequence'")):
+            db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
 
 
@@ -135,3 +137,38 @@ def freeze_today():
 
     yield freeze
     clock.set_clock(None)
+
+
+class QueryCounter:
+    """Counts the SQL statements the app sends while it is active (for flat-cost page tests)."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _record(self, conn, cursor, statement, parameters, context, executemany):
+        self.statements.append(statement)
+
+    def __enter__(self):
+        from sqlalchemy import event
+
+        event.listen(self.engine, "before_cursor_execute", self._record)
+        return self
+
+    def __exit__(self, *exc):
+        from sqlalchemy import event
+
+        event.remove(self.engine, "before_cursor_execute", self._record)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_queries(app):
+    def make():
+        with app.app_context():
+            return QueryCounter(db.engine)
+
+    return make

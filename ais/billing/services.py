@@ -30,6 +30,7 @@ from ..models import (
     REPORTED,
     VOIDED,
     Allocation,
+    AuditEntry,
     Client,
     Installment,
     Invoice,
@@ -38,7 +39,7 @@ from ..models import (
     Payment,
     User,
 )
-from . import money, notices, rules
+from . import books, money, notices, rules
 
 MAX_INSTALLMENTS = 120
 MAX_LINES = 100
@@ -206,6 +207,7 @@ def _lock_invoice(invoice_id: int) -> Invoice:
     )
     if invoice is None:
         raise NotFound("No such invoice.")
+    books.track(invoice)  # monthly totals follow whatever this transaction does to the invoice
     return invoice
 
 
@@ -311,6 +313,12 @@ def delete_draft(actor: Actor, invoice_id: int) -> None:
             raise InvoiceNotEditable("Issued invoices are voided, not deleted.")
         audit.record(actor, "invoice.draft_deleted", client_id=invoice.client_id, amount_before=invoice.amount,
                      detail=f"draft #{invoice.id}")
+        # The draft's earlier entries stay in the trail; only their link to the deleted row goes
+        # (otherwise the foreign key refuses the delete).  The entry above names the draft.
+        db.session.execute(
+            update(AuditEntry).where(AuditEntry.invoice_id == invoice.id).values(invoice_id=None)
+            .execution_options(synchronize_session=False)
+        )
         db.session.delete(invoice)
 
 
@@ -370,6 +378,7 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
         db.session.add(invoice)
         _write_draft(invoice, data, priced)
         db.session.flush()
+        books.track(invoice)
         audit.record(actor, "invoice.draft_created", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_after=invoice.amount)
         if issue:
@@ -712,10 +721,19 @@ def _reallocate(invoice: Invoice) -> ReallocationChange:
             inst.paid_amount = paid
     invoice.paid_amount = sum((p.amount for p in confirmed), Decimal("0.00"))
     invoice.held_amount = sum((p.amount for p in all_payments if p.state == REPORTED), Decimal("0.00"))
+    # Online payments in progress (ais.payments) hold their room like reported payments.
+    from ..models import CHECKOUT_HOLDING, CheckoutSession
+
+    invoice.held_amount += sum(db.session.scalars(select(CheckoutSession.amount).where(
+        CheckoutSession.invoice_id == invoice.id, CheckoutSession.status.in_(CHECKOUT_HOLDING))), Decimal("0.00"))
     unpaid_dates = [i.due_date for i in installments if i.paid_amount < i.amount]
     invoice.next_due_date = min(unpaid_dates) if unpaid_dates and not invoice.is_void else None
     db.session.flush()
     return change
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
 
 
 def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
@@ -727,24 +745,15 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     changes = []
     invoice_ids = list(db.session.scalars(select(Invoice.id).where(Invoice.issued_at.is_not(None)).order_by(Invoice.id)))
     for invoice_id in invoice_ids:
-        session = db.session()
-        if session.in_transaction():
-            session.commit()
-        from ..database import IMMEDIATE
-
-        session.connection(execution_options={IMMEDIATE: True})
         try:
-            invoice = _lock_invoice(invoice_id)
-            change = _reallocate(invoice)
-            if change.changed:
-                changes.append(change)
-            if dry_run:
-                session.rollback()
-            else:
-                session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+            with write_transaction():
+                change = _reallocate(_lock_invoice(invoice_id))
+                if change.changed:
+                    changes.append(change)
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
     return changes
 
 

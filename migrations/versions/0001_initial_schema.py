@@ -35,6 +35,14 @@ def upgrade():
     sa.Column('last_number', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('year', name=op.f('pk_invoice_counters'))
     )
+    op.create_table('monthly_totals',
+    sa.Column('month', sa.Date(), nullable=False),
+    sa.Column('invoiced', sa.Numeric(14, 2).with_variant(sa.BigInteger(), 'sqlite'), nullable=False),
+    sa.Column('collected', sa.Numeric(14, 2).with_variant(sa.BigInteger(), 'sqlite'), nullable=False),
+    sa.Column('unpaid_due', sa.Numeric(14, 2).with_variant(sa.BigInteger(), 'sqlite'), nullable=False),
+    sa.Column('unpaid_count', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('month', name=op.f('pk_monthly_totals'))
+    )
     op.create_table('outbox_messages',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('dedupe_key', sa.String(length=120), nullable=True),
@@ -158,7 +166,9 @@ def upgrade():
     sa.Column('net_amount', sa.Numeric(14, 2).with_variant(sa.BigInteger(), 'sqlite'), nullable=False),
     sa.Column('tax_amount', sa.Numeric(14, 2).with_variant(sa.BigInteger(), 'sqlite'), nullable=False),
     sa.CheckConstraint('quantity > 0', name=op.f('ck_invoice_lines_quantity_positive')),
-    sa.CheckConstraint('tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)', name=op.f('ck_invoice_lines_tax_rate_range')),
+    # SQLite stores the rate scaled (ais.db_types: 12.00% is 1200), so 100% is 10000 there.
+    sa.CheckConstraint('tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)', name=op.f('ck_invoice_lines_tax_rate_range')).ddl_if(dialect='postgresql'),
+    sa.CheckConstraint('tax_rate is null or (tax_rate >= 0 and tax_rate <= 10000)', name=op.f('ck_invoice_lines_tax_rate_range')).ddl_if(dialect='sqlite'),
     sa.CheckConstraint('unit_price >= 0', name=op.f('ck_invoice_lines_unit_price_not_negative')),
     sa.ForeignKeyConstraint(['invoice_id'], ['invoices.id'], name=op.f('fk_invoice_lines_invoice_id_invoices'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_invoice_lines'))
@@ -331,6 +341,7 @@ def downgrade():
         batch_op.drop_index('ix_outbox_pending')
 
     op.drop_table('outbox_messages')
+    op.drop_table('monthly_totals')
     op.drop_table('invoice_counters')
     op.drop_table('clients')
     # ### end Alembic commands ###

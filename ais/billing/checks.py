@@ -1,0 +1,510 @@
+"""``flask check``: verify that the books agree with themselves.
+
+Every invariant the service layer maintains is checked here against the stored rows, with a
+handful of set-based queries (aggregates compared in SQL, so only problems come back) and
+one streamed pass over confirmed payments that recomputes their allocation with the pure
+rules.  The work does not grow with a query per invoice, so it stays quick on large books.
+
+``find_problems()`` returns one sentence per problem, each naming the invoice.
+"""
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from itertools import groupby
+from typing import Iterator
+
+from sqlalchemy import and_, case, func, or_, select
+
+from ..extensions import db
+from ..models import (
+    CONFIRMED,
+    REPORTED,
+    Allocation,
+    Installment,
+    Invoice,
+    InvoiceCounter,
+    MonthlyTotal,
+    Payment,
+)
+from . import rules
+
+ZERO = Decimal("0.00")
+STREAM_BATCH = 2000
+NUMBER_RE = re.compile(r"INV-(\d{4})-(\d{4,})")
+
+
+@dataclass(frozen=True)
+class Counts:
+    invoices: int
+    payments: int
+
+
+def counts() -> Counts:
+    return Counts(
+        invoices=db.session.scalar(select(func.count()).select_from(Invoice)) or 0,
+        payments=db.session.scalar(select(func.count()).select_from(Payment)) or 0,
+    )
+
+
+def _label(invoice_no: str | None, invoice_id: int) -> str:
+    return invoice_no or f"draft #{invoice_id}"
+
+
+def _amount(value) -> str:
+    return "nothing" if value is None else f"{value:,.2f}"
+
+
+def _zero(column):
+    return func.coalesce(column, 0)
+
+
+def _stream(statement) -> Iterator:
+    return db.session.execute(statement.execution_options(yield_per=STREAM_BATCH))
+
+
+def find_problems() -> list[str]:
+    """Every invariant violation in the books, one sentence each (empty when all is well)."""
+    problems: list[str] = []
+    for check in (
+        _check_schedules,
+        _check_invoice_totals,
+        _check_payment_allocations,
+        _check_allocation_targets,
+        _check_installment_totals,
+        _check_next_due_dates,
+        _check_allocation_order,
+        _check_invoice_numbers,
+        _check_monthly_totals,
+    ):
+        problems.extend(check())
+    db.session.rollback()  # reads only; end the transaction
+    return problems
+
+
+# --- Schedules ---------------------------------------------------------------------------------
+
+
+def _check_schedules() -> list[str]:
+    """Issued invoices: installments numbered 1..installment_count adding up to the amount.
+    Drafts: no installments."""
+    inst = (
+        select(
+            Installment.invoice_id,
+            func.sum(Installment.amount).label("total"),
+            func.count().label("n"),
+            func.min(Installment.number).label("lo"),
+            func.max(Installment.number).label("hi"),
+        )
+        .group_by(Installment.invoice_id)
+        .subquery()
+    )
+    issued = Invoice.issued_at.is_not(None)
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.amount, Invoice.installment_count, inst.c.total, inst.c.n,
+               inst.c.lo, inst.c.hi)
+        .outerjoin(inst, inst.c.invoice_id == Invoice.id)
+        .where(
+            or_(
+                and_(
+                    issued,
+                    or_(
+                        inst.c.n.is_(None),
+                        inst.c.total != Invoice.amount,
+                        inst.c.n != Invoice.installment_count,
+                        inst.c.lo != 1,
+                        inst.c.hi != inst.c.n,
+                    ),
+                ),
+                and_(~issued, inst.c.n.is_not(None)),
+            )
+        )
+        .order_by(Invoice.id)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.id)
+        if row.invoice_no is None:
+            problems.append(f"{label}: a draft has {row.n} installment(s); drafts have none.")
+            continue
+        if row.n is None:
+            problems.append(f"{label}: issued but has no installments.")
+            continue
+        if row.total != row.amount:
+            problems.append(
+                f"{label}: installments add up to {_amount(row.total)}, not the invoice amount {_amount(row.amount)}."
+            )
+        if row.n != row.installment_count:
+            problems.append(f"{label}: {row.n} installment(s) but installment_count is {row.installment_count}.")
+        if row.lo != 1 or row.hi != row.n:
+            problems.append(f"{label}: installments are numbered {row.lo} to {row.hi}, not 1 to {row.n}.")
+    return problems
+
+
+# --- Invoice running totals and the cap ---------------------------------------------------------
+
+
+def _check_invoice_totals() -> list[str]:
+    """paid_amount = confirmed payments, held_amount = reported ones, their sum within the amount;
+    drafts have no payments; void invoices have no confirmed or reported payments."""
+    pay = (
+        select(
+            Payment.invoice_id,
+            func.sum(case((Payment.state == CONFIRMED, Payment.amount), else_=0)).label("confirmed"),
+            func.sum(case((Payment.state == REPORTED, Payment.amount), else_=0)).label("reported"),
+            func.count().label("n"),
+        )
+        .group_by(Payment.invoice_id)
+        .subquery()
+    )
+    confirmed, reported = _zero(pay.c.confirmed), _zero(pay.c.reported)
+    draft = Invoice.issued_at.is_(None)
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.amount, Invoice.paid_amount, Invoice.held_amount,
+               Invoice.voided_at, pay.c.confirmed, pay.c.reported, pay.c.n)
+        .outerjoin(pay, pay.c.invoice_id == Invoice.id)
+        .where(
+            or_(
+                Invoice.paid_amount != confirmed,
+                Invoice.held_amount != reported,
+                confirmed + reported > Invoice.amount,
+                and_(draft, pay.c.n.is_not(None)),
+                and_(Invoice.voided_at.is_not(None), confirmed + reported > 0),
+            )
+        )
+        .order_by(Invoice.id)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.id)
+        confirmed_sum = row.confirmed if row.confirmed is not None else ZERO
+        reported_sum = row.reported if row.reported is not None else ZERO
+        if row.invoice_no is None and row.n:
+            problems.append(f"{label}: a draft has {row.n} payment(s); drafts have none.")
+        if row.paid_amount != confirmed_sum:
+            problems.append(
+                f"{label}: paid_amount is {_amount(row.paid_amount)} but its confirmed payments add up to "
+                f"{_amount(confirmed_sum)}."
+            )
+        if row.held_amount != reported_sum:
+            problems.append(
+                f"{label}: held_amount is {_amount(row.held_amount)} but its reported payments add up to "
+                f"{_amount(reported_sum)}."
+            )
+        if confirmed_sum + reported_sum > row.amount:
+            problems.append(
+                f"{label}: confirmed ({_amount(confirmed_sum)}) and reported ({_amount(reported_sum)}) payments "
+                f"exceed the invoice amount {_amount(row.amount)}."
+            )
+        if row.voided_at is not None and confirmed_sum + reported_sum > 0:
+            problems.append(f"{label}: the invoice is void but has confirmed or reported payments.")
+    return problems
+
+
+# --- Allocations ----------------------------------------------------------------------------------
+
+
+def _check_payment_allocations() -> list[str]:
+    """A confirmed payment's allocations add up to it; any other payment has no allocations and
+    names no installment (confirmed payments' numbers are checked by the allocation-order pass).
+    A payment's client is its invoice's client."""
+    alloc = (
+        select(Allocation.payment_id, func.sum(Allocation.amount).label("total"))
+        .group_by(Allocation.payment_id)
+        .subquery()
+    )
+    is_confirmed = Payment.state == CONFIRMED
+    rows = db.session.execute(
+        select(Payment.id, Payment.state, Payment.amount, Payment.installment_number, Payment.client_id,
+               Invoice.client_id.label("invoice_client_id"), Invoice.id.label("invoice_id"), Invoice.invoice_no,
+               alloc.c.total)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .outerjoin(alloc, alloc.c.payment_id == Payment.id)
+        .where(
+            or_(
+                and_(is_confirmed, or_(alloc.c.total.is_(None), alloc.c.total != Payment.amount)),
+                and_(~is_confirmed, alloc.c.total.is_not(None)),
+                and_(~is_confirmed, Payment.installment_number.is_not(None)),
+                Payment.client_id != Invoice.client_id,
+            )
+        )
+        .order_by(Payment.invoice_id, Payment.id)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.invoice_id)
+        if row.state == CONFIRMED:
+            total = row.total if row.total is not None else ZERO
+            if total != row.amount:
+                problems.append(
+                    f"{label}: payment {row.id} of {_amount(row.amount)} has allocations adding up to {_amount(total)}."
+                )
+        else:
+            if row.total is not None:
+                problems.append(f"{label}: {row.state} payment {row.id} has allocations ({_amount(row.total)}).")
+            if row.installment_number is not None:
+                problems.append(
+                    f"{label}: {row.state} payment {row.id} names installment {row.installment_number}; "
+                    "only confirmed payments do."
+                )
+        if row.client_id != row.invoice_client_id:
+            problems.append(f"{label}: payment {row.id} belongs to client {row.client_id}, not the invoice's client.")
+    return problems
+
+
+def _check_allocation_targets() -> list[str]:
+    """An allocation pays an installment of its own payment's invoice."""
+    rows = db.session.execute(
+        select(Allocation.id, Allocation.payment_id, Invoice.id.label("invoice_id"), Invoice.invoice_no)
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .join(Installment, Installment.id == Allocation.installment_id)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Installment.invoice_id != Payment.invoice_id)
+        .order_by(Allocation.id)
+    )
+    return [
+        f"{_label(row.invoice_no, row.invoice_id)}: payment {row.payment_id} is allocated to another invoice's "
+        f"installment (allocation {row.id})."
+        for row in rows
+    ]
+
+
+def _check_installment_totals() -> list[str]:
+    """Installment.paid_amount equals its allocations, which never exceed the installment."""
+    alloc = (
+        select(Allocation.installment_id, func.sum(Allocation.amount).label("total"))
+        .group_by(Allocation.installment_id)
+        .subquery()
+    )
+    allocated = _zero(alloc.c.total)
+    rows = db.session.execute(
+        select(Installment.number, Installment.amount, Installment.paid_amount, Invoice.id.label("invoice_id"),
+               Invoice.invoice_no, alloc.c.total)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .outerjoin(alloc, alloc.c.installment_id == Installment.id)
+        .where(or_(Installment.paid_amount != allocated, allocated > Installment.amount))
+        .order_by(Installment.invoice_id, Installment.number)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.invoice_id)
+        total = row.total if row.total is not None else ZERO
+        if row.paid_amount != total:
+            problems.append(
+                f"{label}: installment {row.number} has paid_amount {_amount(row.paid_amount)} but allocations of "
+                f"{_amount(total)}."
+            )
+        if total > row.amount:
+            problems.append(
+                f"{label}: installment {row.number} of {_amount(row.amount)} is allocated {_amount(total)}."
+            )
+    return problems
+
+
+def _check_next_due_dates() -> list[str]:
+    """next_due_date is the earliest due date of an installment not fully paid; none when void."""
+    earliest = (
+        select(Installment.invoice_id, func.min(Installment.due_date).label("due"))
+        .where(Installment.paid_amount < Installment.amount)
+        .group_by(Installment.invoice_id)
+        .subquery()
+    )
+    expected = case((Invoice.voided_at.is_(None), earliest.c.due))
+    rows = db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.next_due_date, expected.label("expected"))
+        .outerjoin(earliest, earliest.c.invoice_id == Invoice.id)
+        .where(Invoice.next_due_date.is_distinct_from(expected))
+        .order_by(Invoice.id)
+    )
+    return [
+        f"{_label(row.invoice_no, row.id)}: next_due_date is {row.next_due_date or 'empty'} but should be "
+        f"{row.expected or 'empty'}."
+        for row in rows
+    ]
+
+
+# --- Allocation order (streamed) ------------------------------------------------------------------
+
+
+class _Grouped:
+    """Rows ordered by invoice_id, taken one invoice at a time (skipping invoices not asked for)."""
+
+    def __init__(self, rows):
+        self._groups = groupby(rows, key=lambda row: row.invoice_id)
+        self._current = next(self._groups, None)
+
+    def take(self, invoice_id: int) -> list:
+        while self._current is not None and self._current[0] < invoice_id:
+            self._current = next(self._groups, None)
+        if self._current is not None and self._current[0] == invoice_id:
+            rows = list(self._current[1])
+            self._current = next(self._groups, None)
+            return rows
+        return []
+
+
+def _check_allocation_order() -> list[str]:
+    """Recompute each invoice's allocation with the pure rules (oldest payment into the lowest
+    installment) and compare it with the stored allocations and installment numbers."""
+    payments = _stream(
+        select(Payment.invoice_id, Payment.id, Payment.date, Payment.amount, Payment.installment_number,
+               Invoice.invoice_no)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.state == CONFIRMED)
+        .order_by(Payment.invoice_id, Payment.date, Payment.id)
+    )
+    installments = _Grouped(
+        _stream(
+            select(Installment.invoice_id, Installment.number, Installment.amount)
+            .where(
+                select(Payment.id)
+                .where(Payment.invoice_id == Installment.invoice_id, Payment.state == CONFIRMED)
+                .exists()
+            )
+            .order_by(Installment.invoice_id, Installment.number)
+        )
+    )
+    allocations = _Grouped(
+        _stream(
+            select(Payment.invoice_id, Allocation.payment_id, Installment.number, Allocation.amount)
+            .join(Payment, Payment.id == Allocation.payment_id)
+            .join(Installment, Installment.id == Allocation.installment_id)
+            .order_by(Payment.invoice_id)
+        )
+    )
+    problems = []
+    for invoice_id, rows in groupby(payments, key=lambda row: row.invoice_id):
+        rows = list(rows)
+        label = _label(rows[0].invoice_no, invoice_id)
+        stored = {(a.payment_id, a.number): a.amount for a in allocations.take(invoice_id)}
+        try:
+            wanted = rules.allocate(
+                [rules.PaymentIn(id=p.id, date=p.date, amount=p.amount) for p in rows],
+                [rules.InstallmentIn(number=i.number, amount=i.amount) for i in installments.take(invoice_id)],
+            )
+        except rules.OverAllocation:
+            problems.append(f"{label}: confirmed payments add up to more than the installments.")
+            continue
+        first = rules.first_installment_numbers(wanted)
+        for payment in rows:
+            if payment.installment_number != first.get(payment.id):
+                problems.append(
+                    f"{label}: payment {payment.id} names installment {payment.installment_number or 'none'} but "
+                    f"oldest-first allocation gives {first.get(payment.id) or 'none'}."
+                )
+        if stored != {(a.payment_id, a.installment_number): a.amount for a in wanted}:
+            problems.append(f"{label}: the stored allocations differ from oldest-first allocation of its payments.")
+    return problems
+
+
+# --- Invoice numbers ---------------------------------------------------------------------------
+
+
+def _ranges(numbers: list[int]) -> str:
+    parts, start = [], None
+    for index, number in enumerate(numbers):
+        if start is None:
+            start = number
+        if index + 1 == len(numbers) or numbers[index + 1] != number + 1:
+            parts.append(str(start) if start == number else f"{start}-{number}")
+            start = None
+    if len(parts) > 10:
+        parts = parts[:10] + [f"and {len(parts) - 10} more"]
+    return ", ".join(parts)
+
+
+def _check_invoice_numbers() -> list[str]:
+    """Numbers are INV-YYYY-NNNN of the issue year, unique, and run 1..counter per year without gaps."""
+    problems = []
+    seen: dict[int, set[int]] = defaultdict(set)
+    previous = None
+    rows = _stream(
+        select(Invoice.id, Invoice.invoice_no, Invoice.issue_date)
+        .where(Invoice.invoice_no.is_not(None))
+        .order_by(Invoice.invoice_no, Invoice.id)
+    )
+    for row in rows:
+        if row.invoice_no == previous:
+            problems.append(f"{row.invoice_no}: the number is used by more than one invoice.")
+            continue
+        previous = row.invoice_no
+        match = NUMBER_RE.fullmatch(row.invoice_no)
+        if match is None or row.invoice_no != rules.format_invoice_number(int(match[1]), max(int(match[2]), 1)):
+            problems.append(f"{row.invoice_no}: not a number of the form INV-YYYY-NNNN.")
+            continue
+        year, number = int(match[1]), int(match[2])
+        if year != row.issue_date.year:
+            problems.append(f"{row.invoice_no}: numbered in {year} but issued on {row.issue_date.isoformat()}.")
+        seen[year].add(number)
+
+    counters = {row.year: row.last_number for row in db.session.execute(select(InvoiceCounter.year, InvoiceCounter.last_number))}
+    for year in sorted(set(seen) | set(counters)):
+        last = counters.get(year)
+        numbers = seen.get(year, set())
+        if last is None:
+            problems.append(f"INV-{year:04d}: invoices are numbered in {year} but there is no counter for the year.")
+            last = max(numbers)
+        missing = sorted(set(range(1, last + 1)) - numbers)
+        if missing:
+            problems.append(
+                f"INV-{year:04d}: numbers missing (gaps) in {year}: {_ranges(missing)} (counter at {last})."
+            )
+        beyond = sorted(n for n in numbers if n > last)
+        if beyond:
+            problems.append(f"INV-{year:04d}: numbers beyond the counter ({last}) in {year}: {_ranges(beyond)}.")
+    return problems
+
+
+# --- Monthly totals ------------------------------------------------------------------------------
+
+
+def _month(day) -> date:
+    return day.replace(day=1)
+
+
+def _check_monthly_totals() -> list[str]:
+    """monthly_totals equal what the invoices say: issued non-void invoices by month of issue,
+    confirmed payments by month paid, unpaid installments of open invoices by month due.
+    Summed per day in SQL (portable), folded into months here."""
+    expected: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0])
+    issued = Invoice.issued_at.is_not(None)
+    open_invoice = and_(issued, Invoice.voided_at.is_(None))
+    for day, total in db.session.execute(
+        select(Invoice.issue_date, func.sum(Invoice.amount)).where(open_invoice).group_by(Invoice.issue_date)
+    ):
+        expected[_month(day)][0] += total
+    for day, total in db.session.execute(
+        select(Payment.date, func.sum(Payment.amount))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.state == CONFIRMED, issued)
+        .group_by(Payment.date)
+    ):
+        expected[_month(day)][1] += total
+    for day, amount, paid, number in db.session.execute(
+        select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(open_invoice, Installment.paid_amount < Installment.amount)
+        .group_by(Installment.due_date)
+    ):
+        month = expected[_month(day)]
+        month[2] += amount - paid
+        month[3] += number
+    stored = {
+        row.month: [row.invoiced, row.collected, row.unpaid_due, row.unpaid_count]
+        for row in db.session.execute(
+            select(MonthlyTotal.month, MonthlyTotal.invoiced, MonthlyTotal.collected, MonthlyTotal.unpaid_due,
+                   MonthlyTotal.unpaid_count)
+        )
+    }
+    problems = []
+    names = ("invoiced", "collected", "unpaid_due", "unpaid_count")
+    for month in sorted(set(expected) | set(stored)):
+        want = expected.get(month, [ZERO, ZERO, ZERO, 0])
+        have = stored.get(month, [ZERO, ZERO, ZERO, 0])
+        wrong = [f"{name} {have[i]} (should be {want[i]})" for i, name in enumerate(names) if have[i] != want[i]]
+        if wrong:
+            problems.append(f"Monthly totals {month:%Y-%m}: {', '.join(wrong)}.")
+    return problems

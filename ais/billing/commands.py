@@ -1,0 +1,91 @@
+"""Billing commands: ``flask --app ais seed | check | backfill-installments``."""
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+
+from .. import clock
+
+
+def seed(echo=click.echo) -> int:
+    """Build the schema (migrations) and load the demo once.  Returns the exit code.
+
+    Refuses in production: the demo's passwords are public.
+    """
+    if current_app.config.get("AIS_ENV") == "production":
+        echo("Refusing to seed: AIS_ENV is production, and the demo's logins have public passwords.", err=True)
+        return 1
+    from flask_migrate import upgrade
+
+    from .demo import demo_loaded, load_demo
+    from .services import BillingError
+
+    upgrade()
+    if demo_loaded():
+        echo("Demo data already loaded.")
+        return 0
+    try:
+        load_demo(clock.today())
+    except BillingError as error:
+        echo(f"Could not load the demo: {error.message} (is another copy of it partly loaded?)", err=True)
+        return 1
+    echo("Demo data loaded: owner admin / admin123; clients client1@example.com and client2@example.com / clientpass.")
+    return 0
+
+
+def check(echo=click.echo) -> int:
+    """Print every broken invariant; 1 if any, else 0 with a summary."""
+    from .checks import counts, find_problems
+
+    problems = find_problems()
+    for problem in problems:
+        echo(problem)
+    if problems:
+        echo(f"{len(problems)} problem(s) found.", err=True)
+        return 1
+    totals = counts()
+    echo(f"OK: {totals.invoices} invoices, {totals.payments} payments checked")
+    return 0
+
+
+def backfill(dry_run: bool, echo=click.echo) -> int:
+    """Recompute every issued invoice's allocation and installment numbers; print what changed."""
+    from .services import reallocate_all
+
+    changes = reallocate_all(dry_run=dry_run)
+    numbers = 0
+    for change in changes:
+        for payment_id, (old, new) in sorted(change.payment_numbers.items()):
+            numbers += 1
+            echo(f"{change.invoice_no}: payment {payment_id}: installment {_number(old)} → {_number(new)}")
+        if change.allocations_changed:
+            echo(f"{change.invoice_no}: allocations rewritten")
+    if not changes:
+        echo("Nothing to change: every allocation and installment number is up to date.")
+    elif dry_run:
+        echo(f"Dry run: {len(changes)} invoice(s) would change ({numbers} installment number(s)); nothing was written.")
+    else:
+        echo(f"Updated {len(changes)} invoice(s) ({numbers} installment number(s)).")
+    return 0
+
+
+def _number(value: int | None) -> str:
+    return "none" if value is None else str(value)
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("seed")
+    def seed_command():
+        """Create the schema if needed and load the demo data (not in production)."""
+        click.get_current_context().exit(seed())
+
+    @app.cli.command("check")
+    def check_command():
+        """Verify the books' invariants; exit 1 and list the problems if any."""
+        click.get_current_context().exit(check())
+
+    @app.cli.command("backfill-installments")
+    @click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
+    def backfill_command(dry_run: bool):
+        """Recompute allocations and payments' installment numbers for every issued invoice."""
+        click.get_current_context().exit(backfill(dry_run))

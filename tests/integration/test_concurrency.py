@@ -1,0 +1,142 @@
+"""Concurrent writers on PostgreSQL: the invoice row lock keeps the cap and the numbering exact.
+
+Each thread has its own app context (so its own session and connection) and all start
+together at a barrier.  Skipped on SQLite runs (set AIS_TEST_DATABASE_URL to a PostgreSQL URL).
+"""
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+
+from ais.audit import Actor
+from ais.billing import services
+from ais.billing.checks import find_problems
+from ais.billing.services import ClientInput, InvoiceInput, LineInput, PaymentRefused
+from ais.extensions import db
+from ais.models import Invoice, InvoiceCounter, Payment
+
+pytestmark = pytest.mark.postgres
+
+ACTOR = Actor.system("test")
+TODAY = date(2026, 3, 16)
+
+
+@pytest.fixture(autouse=True)
+def postgres_only(app, freeze_today):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL: set AIS_TEST_DATABASE_URL")
+    freeze_today(TODAY)
+
+
+def run_together(app, count: int, work) -> list:
+    """Run ``work(index)`` in ``count`` threads started at once; return each result or exception."""
+    barrier = threading.Barrier(count)
+    results: list = [None] * count
+
+    def run(index: int) -> None:
+        with app.app_context():
+            barrier.wait(timeout=10)
+            try:
+                results[index] = work(index)
+            except Exception as error:  # noqa: BLE001 - the test inspects it
+                results[index] = error
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads), "a thread is stuck"
+    return results
+
+
+def invoice_input(client_id: int, amount: str = "1000.00", issued: date = TODAY - timedelta(days=10)) -> InvoiceInput:
+    return InvoiceInput(client_id=client_id, issue_date=issued, due_date=issued + timedelta(days=30),
+                        lines=[LineInput("Goods", Decimal("1"), Decimal(amount))])
+
+
+def setup_invoice(app, amount: str = "1000.00") -> tuple[int, int]:
+    with app.app_context():
+        client_id = services.create_client(ACTOR, ClientInput(name="Ann Cruz", email="ann@example.com"))
+        return client_id, services.create_invoice(ACTOR, invoice_input(client_id, amount))
+
+
+def assert_books_consistent(app) -> None:
+    with app.app_context():
+        assert find_problems() == []
+
+
+@pytest.mark.parametrize("threads, each, allowed", [(2, "600.00", 1), (8, "300.00", 3)])
+def test_concurrent_payments_never_take_an_invoice_over_its_amount(app, threads, each, allowed):
+    _, invoice_id = setup_invoice(app, "1000.00")
+
+    results = run_together(
+        app, threads, lambda i: services.record_payment(ACTOR, invoice_id, Decimal(each), TODAY, "cash", f"T{i}"))
+
+    succeeded = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, PaymentRefused)]
+    assert (len(succeeded), len(refused)) == (allowed, threads - allowed), results
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.paid_amount == Decimal(each) * allowed <= invoice.amount
+        assert db.session.scalar(select(func.count()).select_from(Payment)) == allowed
+    assert_books_consistent(app)
+
+
+def test_concurrent_reported_and_recorded_payments_share_the_cap(app):
+    client_id, invoice_id = setup_invoice(app, "1000.00")
+
+    def work(i: int):
+        if i % 2:
+            return services.report_payment(ACTOR, client_id, invoice_id, Decimal("250.00"), TODAY, "bank", f"R{i}")
+        return services.record_payment(ACTOR, invoice_id, Decimal("250.00"), TODAY, "cash", f"C{i}")
+
+    results = run_together(app, 8, work)
+
+    assert sum(isinstance(r, int) for r in results) == 4
+    assert sum(isinstance(r, PaymentRefused) for r in results) == 4
+    with app.app_context():
+        invoice = db.session.get(Invoice, invoice_id)
+        assert invoice.paid_amount + invoice.held_amount == invoice.amount
+    assert_books_consistent(app)
+
+
+def test_concurrent_issues_get_consecutive_numbers_without_duplicates(app):
+    with app.app_context():
+        client_id = services.create_client(ACTOR, ClientInput(name="Ann Cruz", email="ann@example.com"))
+        drafts = [services.save_draft(ACTOR, invoice_input(client_id)) for _ in range(4)]
+
+    def work(i: int):
+        if i < 4:
+            return services.issue_invoice(ACTOR, drafts[i])
+        return services.create_invoice(ACTOR, invoice_input(client_id))
+
+    results = run_together(app, 10, work)
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with app.app_context():
+        numbers = sorted(db.session.scalars(select(Invoice.invoice_no)))
+        assert numbers == [f"INV-2026-{n:04d}" for n in range(1, 11)]
+        assert db.session.get(InvoiceCounter, 2026).last_number == 10
+    assert_books_consistent(app)
+
+
+def test_first_invoices_of_a_new_year_issued_at_once_share_the_new_counter(app):
+    with app.app_context():
+        client_id = services.create_client(ACTOR, ClientInput(name="Ann Cruz", email="ann@example.com"))
+
+    results = run_together(app, 6, lambda i: services.create_invoice(ACTOR, invoice_input(client_id,
+                                                                                            issued=date(2025, 12, 1))))
+
+    assert not [r for r in results if isinstance(r, Exception)], results
+    with app.app_context():
+        numbers = sorted(db.session.scalars(select(Invoice.invoice_no)))
+        assert numbers == [f"INV-2025-{n:04d}" for n in range(1, 7)]
+    assert_books_consistent(app)
