@@ -147,7 +147,8 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
         paid_on_choices = max(0, (today - issue_date).days)
         payments = []
         if target > 0:
-            pieces = _split_cents(rng, target, max(1, payments_per_invoice + rng.randint(-2, 2)))
+            # Invoices with money on them get a little more than K, so the average over all is about K.
+            pieces = _split_cents(rng, target, max(1, payments_per_invoice + rng.randint(-1, 3)))
             days = sorted(rng.randint(0, paid_on_choices) for _ in pieces)
             for piece, offset in zip(pieces, days):
                 payment_id += 1

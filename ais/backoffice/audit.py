@@ -1,0 +1,73 @@
+"""/audit: the owner's read-only view of the audit trail (no route edits or deletes it)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import render_template, request
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..models import AuditEntry, Client, Invoice
+from . import bp
+
+PER_PAGE = 50
+
+
+def _parse_day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,
+               date_from: dt.date | None, date_to: dt.date | None, page: int):
+    """One page of audit entries, newest first, with the client's name and invoice number joined in."""
+    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if action:
+        query = query.where(AuditEntry.action.startswith(action))
+    if actor:
+        query = query.where(func.lower(AuditEntry.actor_label).contains(actor.lower(), autoescape=True))
+    if client_id:
+        query = query.where(AuditEntry.client_id == client_id)
+    if invoice_no:
+        query = query.where(AuditEntry.invoice_id.in_(
+            select(Invoice.id).where(func.upper(Invoice.invoice_no) == invoice_no.strip().upper())))
+    if date_from:
+        query = query.where(AuditEntry.at >= dt.datetime.combine(date_from, dt.time.min, dt.timezone.utc))
+    if date_to:
+        query = query.where(AuditEntry.at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min,
+                                                                dt.timezone.utc))
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False, count=True)
+
+
+def names_for(entries) -> tuple[dict, dict]:
+    """Client names and invoice numbers for one page of entries (two queries, whatever the page size)."""
+    client_ids = {e.client_id for e in entries if e.client_id}
+    invoice_ids = {e.invoice_id for e in entries if e.invoice_id}
+    clients = dict(db.session.execute(select(Client.id, Client.name).where(Client.id.in_(client_ids))).tuples().all()) if client_ids else {}
+    invoices = (dict(db.session.execute(select(Invoice.id, Invoice.invoice_no).where(Invoice.id.in_(invoice_ids))).tuples().all())
+                if invoice_ids else {})
+    return clients, invoices
+
+
+def action_names() -> list[str]:
+    return list(db.session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)))
+
+
+@bp.get("/audit")
+def audit():
+    filters = {
+        "action": request.args.get("action", "").strip()[:60],
+        "actor": request.args.get("actor", "").strip()[:100],
+        "client_id": request.args.get("client_id", type=int),
+        "invoice_no": request.args.get("invoice_no", "").strip()[:20],
+        "date_from": _parse_day(request.args.get("date_from")),
+        "date_to": _parse_day(request.args.get("date_to")),
+    }
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    entries = audit_page(page=page, **filters)
+    params = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items() if v}
+    client_names, invoice_numbers = names_for(entries.items)
+    return render_template("backoffice/audit.html", entries=entries, filters=filters, params=params,
+                           actions=action_names(), client_names=client_names, invoice_numbers=invoice_numbers)

@@ -1,0 +1,68 @@
+"""/audit: owners read the trail with filters; nobody else sees it and no route changes it."""
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from argon2 import PasswordHasher
+
+from ais.audit import Actor
+from ais.billing import services
+from ais.extensions import db
+from ais.models import AuditEntry, User
+
+HASH = PasswordHasher().hash("a long enough password")
+
+
+@pytest.fixture
+def books(app):
+    with app.app_context():
+        db.session.add(User(username="owner", role="owner", password_hash=HASH))
+        db.session.commit()
+        actor = Actor(user_id=None, label="owner")
+        first = services.create_client(actor, services.ClientInput(name="Ana <b>Cruz</b>", email="ana@example.com"))
+        services.create_client(actor, services.ClientInput(name="Ben Ong", email="ben@example.com"))
+        invoice_id = services.create_invoice(actor, services.InvoiceInput(
+            client_id=first, issue_date=date(2026, 1, 5), due_date=date(2026, 2, 5),
+            lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))]))
+        services.record_payment(actor, invoice_id, "100.00", date(2026, 1, 10), "Cash")
+        return {"client_id": first}
+
+
+def test_owner_sees_entries_newest_first_with_amounts(app, actions, books):
+    actions.login("owner", "a long enough password")
+    page = actions.client.get("/audit").get_data(as_text=True)
+    page = page[page.index("<tbody>"):]
+    assert page.index("payment.recorded") < page.index("invoice.issued") < page.index("client.created")
+    assert "₱100.00" in page
+    assert "Ana &lt;b&gt;Cruz&lt;/b&gt;" in page
+
+
+def test_filters_narrow_the_entries(app, actions, books):
+    actions.login("owner", "a long enough password")
+    page = actions.client.get("/audit?action=payment.").get_data(as_text=True)
+    assert "payment.recorded" in page
+    assert "client.created</code>" not in page
+    by_invoice = actions.client.get("/audit?invoice_no=inv-2026-0001").get_data(as_text=True)
+    assert "invoice.issued" in by_invoice and "client.created</code>" not in by_invoice
+
+
+def test_clients_and_anonymous_cannot_read_the_trail(app, client, books):
+    assert client.get("/audit").status_code == 302
+    with app.app_context():
+        db.session.add(User(username="ana@example.com", role="client", client_id=books["client_id"], password_hash=HASH))
+        db.session.commit()
+    from tests.conftest import Actions  # noqa: PLC0415
+
+    Actions(client, app).login("ana@example.com", "a long enough password")
+    assert client.get("/audit").status_code == 403
+
+
+@pytest.mark.parametrize("method", ["post", "put", "delete", "patch"])
+def test_no_route_changes_the_trail(app, actions, books, method):
+    actions.login("owner", "a long enough password")
+    with app.app_context():
+        before = db.session.query(AuditEntry).count()
+    response = getattr(actions.client, method)("/audit")
+    assert response.status_code in (400, 405)
+    with app.app_context():
+        assert db.session.query(AuditEntry).count() >= before  # sign-in entries may only be added
