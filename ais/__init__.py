@@ -16,12 +16,23 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()  # any Flask setting as FLASK_<NAME>
     if test_config:
         app.config.update(test_config)
+    wrap_proxy(app)
 
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)
     register_web(app)
     return app
+
+
+def wrap_proxy(app: Flask) -> None:
+    """Behind PROXY_COUNT trusted reverse proxies, take the client's address, scheme and host
+    from their X-Forwarded-* headers (and never trust those headers without a proxy)."""
+    hops = int(app.config.get("PROXY_COUNT") or 0)
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:
@@ -41,10 +52,12 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
     from .portal import bp as portal_bp
+    from .payments import bp as payments_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(backoffice_bp)
     app.register_blueprint(portal_bp, url_prefix="/portal")
+    app.register_blueprint(payments_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -12,6 +12,9 @@ from . import clock
 from .formatting import format_day, format_money
 
 request_log = logging.getLogger("ais.request")
+
+# Endpoints whose URL carries a secret (single-use account links): logged by rule, not by path.
+SECRET_PATH_ENDPOINTS = {"auth.invite", "auth.reset_password"}
 
 
 # Content-Security-Policy: no inline scripts or styles from anywhere, nothing from other sites.
@@ -54,9 +57,26 @@ def init_app(app: Flask) -> None:
     def inject_globals():
         return {"today": clock.today(), "business_name": app.config["AIS_BUSINESS_NAME"]}
 
+    # --- Layout helper (templates/base.html): links to pages that may not exist yet -------------
+    @app.template_global()
+    def has_endpoint(name: str) -> bool:
+        """True when a view is registered under ``name`` (e.g. 'backoffice.audit'), so the layout
+        only links to pages that exist."""
+        return name in app.view_functions
+
     @app.before_request
     def start_timer():
         g.request_started = time.perf_counter()
+
+    # --- HTTPS only (FORCE_HTTPS; behind a proxy, PROXY_COUNT makes X-Forwarded-Proto count) ---
+    def force_https():
+        if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path == "/healthz":
+            return None
+        return redirect(request.url.replace("http://", "https://", 1),
+                        code=301 if request.method in ("GET", "HEAD") else 308)
+
+    # First of all hooks: before CSRF checks or rate limits look at a plain-HTTP request.
+    app.before_request_funcs.setdefault(None, []).insert(0, force_https)
 
     @app.after_request
     def security_headers(response):
@@ -78,8 +98,11 @@ def init_app(app: Flask) -> None:
         duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
         user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
         # Path only, never the query string: reset tokens and session ids stay out of logs.
+        path = request.path
+        if request.endpoint in SECRET_PATH_ENDPOINTS and request.url_rule is not None:
+            path = request.url_rule.rule  # /invite/<token>: the link itself is a password
         request_log.info(
-            "%s %s %s %.1fms user=%s", request.method, request.path, response.status_code, duration_ms, user_id
+            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user_id
         )
         return response
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, url_for
+from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
 
@@ -23,11 +23,16 @@ def login_redirect():
 
 
 def require_owner():
-    """before_request hook for owner-only areas: anonymous → sign-in page, client → 403."""
+    """before_request hook for owner-only areas: anonymous → sign-in page, client → 403.
+
+    With AIS_REQUIRE_OWNER_2FA on, an owner without two-factor sign-in is sent to set it up.
+    """
     if not current_user.is_authenticated:
         return login_redirect()
     if not current_user.is_owner:
         abort(403)
+    if current_app.config.get("AIS_REQUIRE_OWNER_2FA") and not current_user.totp_enabled:
+        return redirect(url_for("auth.twofactor_setup"))
     return None
 
 

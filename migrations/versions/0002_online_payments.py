@@ -1,5 +1,9 @@
 """online payments
 
+checkout_sessions: a card payment in progress (it holds its room under the invoice's cap);
+webhook_events: each provider event applied once; overpayments: online money that could not be
+applied to its invoice, flagged for the owner.
+
 Revision ID: c88d3c4cd87f
 Revises: ee5a4e703d1f
 Create Date: 2026-11-25 10:30:05.322859

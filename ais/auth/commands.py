@@ -1,0 +1,25 @@
+"""``flask --app ais create-owner``: the only way to make an owner login."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from ..audit import Actor
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.command("create-owner")
+    @click.option("--username", prompt="Username", help="The owner's sign-in name (letters, digits, . _ @ + -).")
+    @click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
+                           help="Prompted for (hidden) when not given.")
+    def create_owner_command(username: str, password: str):
+        """Create an owner login (asks for the username and a password twice)."""
+        from .accounts import AccountError, create_owner
+
+        try:
+            user_id = create_owner(Actor.system("create-owner"), username, password)
+        except AccountError as error:
+            for problem in error.problems:
+                click.echo(f"Error: {problem}", err=True)
+            raise SystemExit(1) from None
+        click.echo(f"Owner {username.strip()!r} created (id {user_id}). Sign in at /login.")

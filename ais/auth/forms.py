@@ -1,0 +1,67 @@
+"""Sign-in and account forms (Flask-WTF: every one carries a CSRF token)."""
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length
+
+# Longer input is never a valid password (the policy stops at 256): don't spend argon2 on it.
+PASSWORD_INPUT_MAX = 1024
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username or email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)])
+    submit = SubmitField("Sign in")
+
+
+class SecondFactorForm(FlaskForm):
+    code = StringField(
+        "Code",
+        validators=[DataRequired(), Length(max=40)],
+        description="The 6-digit code from your authenticator app, or one of your recovery codes.",
+    )
+    submit = SubmitField("Verify")
+
+
+class SetPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        description="At least 10 characters. A few unrelated words make a strong, memorable password.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("password", message="The two passwords are not the same.")],
+    )
+    submit = SubmitField("Save password")
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)])
+    new_password = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
+        description="At least 10 characters. Your other signed-in devices will be signed out.",
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", message="The two passwords are not the same.")],
+    )
+    submit = SubmitField("Change password")
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = StringField("Email address", validators=[DataRequired(), Length(max=254)])
+    submit = SubmitField("Send me a link")
+
+
+class CodeForm(FlaskForm):
+    """A 2FA code to confirm an action (enable, disable, new recovery codes)."""
+
+    code = StringField("Code from your authenticator app", validators=[DataRequired(), Length(max=40)])
+    submit = SubmitField("Confirm")
+
+
+class EmptyForm(FlaskForm):
+    """Just the CSRF token (buttons that post)."""

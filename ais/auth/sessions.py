@@ -1,0 +1,227 @@
+"""Server-side, revocable sessions.
+
+The browser's (signed) Flask session holds only a random token, ``sid``; the database keeps its
+sha256 in ``user_sessions``.  A request is signed in only while that row exists, is not ended,
+has been used within the idle timeout (owners 30 min, clients 60 min), is younger than the
+absolute lifetime (12 h) and its user is enabled.  Signing out, changing a password or disabling
+a login ends rows on the server, so a copied cookie stops working at once.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from flask import current_app, g, request, session
+from flask_login import login_user, logout_user
+from sqlalchemy import select, update
+
+from .. import audit
+from ..audit import Actor
+from ..clock import utcnow
+from ..database import write_transaction
+from ..extensions import db, login_manager
+from ..models import User, UserSession
+
+SESSION_KEY = "sid"
+TOUCH_INTERVAL = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
+
+login_manager.login_view = "auth.login"
+login_manager.login_message = "Please sign in to continue."
+login_manager.login_message_category = "info"
+
+
+def token_hash(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite gives naive datetimes back: they were stored in UTC."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc)
+
+
+def idle_timeout(user: User) -> dt.timedelta:
+    key = "AIS_IDLE_TIMEOUT_OWNER" if user.is_owner else "AIS_IDLE_TIMEOUT_CLIENT"
+    return current_app.config[key]
+
+
+def session_problem(row: UserSession, user: User, now: dt.datetime) -> str | None:
+    """Why this session can no longer be used, or None if it can."""
+    if row.ended_at is not None:
+        return "ended"
+    if not user.is_enabled:
+        return "disabled"
+    if now - as_utc(row.created_at) >= current_app.config["AIS_SESSION_LIFETIME"]:
+        return "expired"
+    if now - as_utc(row.last_seen_at) >= idle_timeout(user):
+        return "idle"
+    return None
+
+
+# --- Creating and ending sessions (service functions: plain values, the caller's transaction) ---
+
+
+def create_session(user_id: int, *, ip_address: str = "", user_agent: str = "") -> tuple[int, str]:
+    """Add a session row to the current transaction; returns (row id, raw token for the cookie)."""
+    raw = secrets.token_urlsafe(32)
+    now = utcnow()
+    row = UserSession(
+        token_hash=token_hash(raw),
+        user_id=user_id,
+        created_at=now,
+        last_seen_at=now,
+        ip_address=(ip_address or "")[:64],
+        user_agent=(user_agent or "")[:255],
+    )
+    db.session.add(row)
+    db.session.flush()
+    return row.id, raw
+
+
+def end_session(session_id: int) -> None:
+    db.session.execute(
+        update(UserSession)
+        .where(UserSession.id == session_id, UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+
+
+def end_other_sessions(user_id: int, keep_session_id: int | None = None) -> int:
+    """End every open session of the user except ``keep_session_id`` (caller's transaction)."""
+    statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+    if keep_session_id is not None:
+        statement = statement.where(UserSession.id != keep_session_id)
+    return db.session.execute(statement.values(ended_at=utcnow())).rowcount or 0
+
+
+def end_all_sessions(user_id: int) -> int:
+    """End every open session of the user (caller's transaction)."""
+    return end_other_sessions(user_id, None)
+
+
+def open_sessions(user_id: int) -> list[UserSession]:
+    """The user's sessions that are not ended (some may have timed out without being used since)."""
+    now = utcnow()
+    user = db.session.get(User, user_id)
+    rows = db.session.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .order_by(UserSession.last_seen_at.desc())
+    ).all()
+    return [row for row in rows if user is not None and session_problem(row, user, now) is None]
+
+
+# --- The browser side (request context) -------------------------------------------------------
+
+
+def current_session_id() -> int | None:
+    """The id of this request's session row, once the user is loaded."""
+    return g.get("ais_session_id")
+
+
+def sign_in(user: User, how: str = "password") -> int:
+    """Start a new session for ``user`` in this browser: a fresh cookie (no fixation), a new row.
+
+    Ends the session this browser had before, if any; audits the sign-in (``how``: password,
+    password+totp, invitation...).  Commits.  Returns the session row's id.
+    """
+    old_raw = session.get(SESSION_KEY)
+    with write_transaction():
+        if old_raw:
+            db.session.execute(
+                update(UserSession)
+                .where(UserSession.token_hash == token_hash(old_raw), UserSession.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            )
+        session_id, raw = create_session(
+            user.id, ip_address=request.remote_addr or "", user_agent=request.user_agent.string or ""
+        )
+        db.session.execute(update(User).where(User.id == user.id).values(last_sign_in_at=utcnow()))
+        audit.record(
+            Actor(user_id=user.id, label=user.username, ip_address=request.remote_addr or ""),
+            "auth.sign_in",
+            client_id=user.client_id,
+            detail=how,
+        )
+    user = db.session.get(User, user.id)
+    session.clear()  # rotation: nothing from before sign-in survives (CSRF token, pending steps)
+    session[SESSION_KEY] = raw
+    login_user(user)
+    g.ais_session_id = session_id
+    return session_id
+
+
+def sign_out(actor: Actor | None = None) -> None:
+    """End this browser's session on the server and forget it here; audits if ``actor``.  Commits."""
+    raw = session.get(SESSION_KEY)
+    if raw:
+        with write_transaction():
+            ended = db.session.execute(
+                update(UserSession)
+                .where(UserSession.token_hash == token_hash(raw), UserSession.ended_at.is_(None))
+                .values(ended_at=utcnow())
+            ).rowcount
+            if ended and actor is not None and actor.user_id is not None:
+                audit.record(actor, "auth.sign_out")
+    logout_user()
+    session.clear()
+    g.pop("ais_session_id", None)
+
+
+def _session_is_clean() -> bool:
+    """Nothing pending in the ORM session, so committing here cannot save someone else's half-work."""
+    s = db.session
+    return not (s.new or s.dirty or s.deleted)
+
+
+def _forget_browser_session() -> None:
+    session.pop(SESSION_KEY, None)
+    session.pop("_user_id", None)
+    session.pop("_fresh", None)
+    session.pop("_id", None)
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    """The user, only while this browser's server-side session is valid."""
+    raw = session.get(SESSION_KEY)
+    if not raw or not isinstance(raw, str):
+        return None
+    found = db.session.execute(
+        select(UserSession, User)
+        .join(User, User.id == UserSession.user_id)
+        .where(UserSession.token_hash == token_hash(raw))
+    ).first()
+    if found is None:
+        _forget_browser_session()
+        return None
+    row, user = found
+    if str(user.id) != str(user_id):
+        _forget_browser_session()
+        return None
+    now = utcnow()
+    problem = session_problem(row, user, now)
+    if problem is not None:
+        if row.ended_at is None and _session_is_clean():
+            row.ended_at = now
+            db.session.commit()
+        _forget_browser_session()
+        return None
+    if now - as_utc(row.last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
+        db.session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+        db.session.commit()
+    g.ais_session_id = row.id
+    return user
+
+
+def load_user_early() -> None:
+    """Check the session first thing in each request (before any view has loaded rows), so that
+    the rare write of last_seen_at or ended_at never expires objects a view is holding."""
+    if SESSION_KEY in session and request.endpoint != "static":
+        from flask_login import current_user
+
+        current_user._get_current_object()

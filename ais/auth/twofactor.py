@@ -1,0 +1,185 @@
+"""Two-factor sign-in for owners: TOTP (RFC 6238, any authenticator app) and recovery codes.
+
+Enrolment: ``start_enrolment`` keeps a new secret on the user (not yet enabled) and the owner
+scans it; ``confirm_enrolment`` checks a code from the app, enables 2FA and returns ten
+one-time recovery codes (only their sha256 is stored: each has ~79 random bits).  A TOTP code
+is accepted once (replays within its window are refused) and ±1 time step for clock drift.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import re
+import secrets
+
+import pyotp
+import segno
+from pyotp.utils import strings_equal
+from sqlalchemy import delete, select, update
+
+from .. import audit
+from ..audit import Actor
+from ..clock import utcnow
+from ..database import write_transaction
+from ..extensions import db
+from ..models import RecoveryCode, User
+from . import throttle
+
+RECOVERY_CODE_COUNT = 10
+RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
+RECOVERY_CODE_LENGTH = 16
+TOTP_CODE = re.compile(r"^\d{6}$")
+
+
+class TwoFactorError(ValueError):
+    """The code was wrong, or 2FA is not in the state the action needs."""
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def provisioning_uri(user: User, issuer: str) -> str:
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
+
+
+def qr_data_uri(uri: str) -> str:
+    """An SVG QR code as a base64 data: URI (the CSP allows img data:, and no script is needed)."""
+    buffer = io.BytesIO()
+    segno.make(uri, error="m").save(buffer, kind="svg", scale=5, border=2, xmldecl=False)
+    return "data:image/svg+xml;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def normalise_code(code: str) -> str:
+    return re.sub(r"[^0-9a-z]", "", (code or "").strip().lower())
+
+
+def recovery_hash(code: str) -> str:
+    return hashlib.sha256(normalise_code(code).encode("ascii", "ignore")).hexdigest()
+
+
+def _new_recovery_code() -> str:
+    raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
+    return "-".join(raw[i:i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+
+
+def _replace_recovery_codes(user_id: int) -> list[str]:
+    """New codes in the caller's transaction; the old ones stop working."""
+    db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+    codes = [_new_recovery_code() for _ in range(RECOVERY_CODE_COUNT)]
+    db.session.add_all(RecoveryCode(user_id=user_id, code_hash=recovery_hash(code)) for code in codes)
+    return codes
+
+
+def verify_totp(secret: str | None, code: str, user_id: int) -> bool:
+    """A current 6-digit code for ``secret``, not used before."""
+    code = (code or "").strip().replace(" ", "")
+    if not secret or not TOTP_CODE.match(code):
+        return False
+    totp = pyotp.TOTP(secret)
+    now = utcnow()
+    for offset in (0, -1, 1):
+        timecode = totp.timecode(now) + offset
+        if strings_equal(code, totp.generate_otp(timecode)):
+            # Seen once per user and time step: a code watched over a shoulder cannot be replayed.
+            return throttle.first_use("totp-used", f"{user_id}:{timecode}", totp.interval * 4)
+    return False
+
+
+def use_recovery_code(user_id: int, code: str) -> bool:
+    """Spend one unused recovery code (caller's transaction).  True if it was valid."""
+    if len(normalise_code(code)) != RECOVERY_CODE_LENGTH:
+        return False
+    result = db.session.execute(
+        update(RecoveryCode)
+        .where(
+            RecoveryCode.user_id == user_id,
+            RecoveryCode.code_hash == recovery_hash(code),
+            RecoveryCode.used_at.is_(None),
+        )
+        .values(used_at=utcnow())
+    )
+    return result.rowcount == 1
+
+
+def check_second_factor(actor: Actor, user_id: int, code: str) -> str | None:
+    """Sign-in's second step: "totp" or "recovery" if the code is good, else None.  Commits."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.totp_enabled:
+        return None
+    if verify_totp(user.totp_secret, code, user.id):
+        return "totp"
+    with write_transaction():
+        if use_recovery_code(user_id, code):
+            remaining = remaining_recovery_codes(user_id)
+            audit.record(actor, "auth.recovery_code_used", detail=f"{remaining} recovery codes left")
+            return "recovery"
+    return None
+
+
+def remaining_recovery_codes(user_id: int) -> int:
+    rows = db.session.scalars(
+        select(RecoveryCode.id).where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+    ).all()
+    return len(rows)
+
+
+def start_enrolment(user_id: int) -> str:
+    """Give the user a new secret to scan (2FA stays off until confirmed).  Commits."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None:
+            raise TwoFactorError("No such user.")
+        if user.totp_enabled:
+            raise TwoFactorError("Two-factor sign-in is already on.")
+        if not user.totp_secret:
+            user.totp_secret = new_secret()
+        return user.totp_secret
+
+
+def confirm_enrolment(actor: Actor, user_id: int, code: str) -> list[str]:
+    """Turn 2FA on if ``code`` matches the pending secret; returns the recovery codes.  Commits."""
+    user = db.session.get(User, user_id)
+    if user is None or user.totp_enabled or not user.totp_secret:
+        raise TwoFactorError("Start again: there is no pending two-factor setup.")
+    if not verify_totp(user.totp_secret, code, user.id):
+        raise TwoFactorError("That code is not right. Check the time on your phone and try the newest code.")
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        user.totp_enabled = True
+        codes = _replace_recovery_codes(user_id)
+        audit.record(actor, "auth.2fa_enabled")
+    return codes
+
+
+def _code_ok(user: User, code: str) -> bool:
+    """A TOTP code or a recovery code (spent if used), in the caller's transaction."""
+    return verify_totp(user.totp_secret, code, user.id) or use_recovery_code(user.id, code)
+
+
+def disable(actor: Actor, user_id: int, code: str) -> None:
+    """Turn 2FA off; needs a current code or a recovery code.  Commits."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None or not user.totp_enabled:
+            raise TwoFactorError("Two-factor sign-in is not on.")
+        if not _code_ok(user, code):
+            raise TwoFactorError("That code is not right.")
+        user.totp_enabled = False
+        user.totp_secret = None
+        db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
+        audit.record(actor, "auth.2fa_disabled")
+
+
+def regenerate_recovery_codes(actor: Actor, user_id: int, code: str) -> list[str]:
+    """New recovery codes (the old ones stop working); needs a current code.  Commits."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if user is None or not user.totp_enabled:
+            raise TwoFactorError("Two-factor sign-in is not on.")
+        if not verify_totp(user.totp_secret, code, user.id):
+            raise TwoFactorError("That code is not right.")
+        codes = _replace_recovery_codes(user_id)
+        audit.record(actor, "auth.recovery_codes_replaced")
+    return codes

@@ -1,0 +1,411 @@
+"""Reads for the owner's pages: each function returns what one page (or panel) shows.
+
+SQL does the sums, the filtering and the paging; lists load what they show with joins or
+``selectinload`` (never a query per row).  Invoice status is derived, never stored: in SQL it is
+expressed with the running totals (see ``status_condition``), and for display the page uses
+``services.status_of``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import abort
+from sqlalchemy import and_, case, false, func, or_, select, type_coerce
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from ..billing import rules
+from ..billing.rules import add_months
+from ..db_types import Money
+from ..extensions import db
+from ..models import CONFIRMED, REPORTED, Client, Installment, Invoice, MonthlyTotal, Payment, User
+
+PER_PAGE = 25
+ZERO = Decimal("0.00")
+
+
+# --- Helpers ------------------------------------------------------------------------------------
+
+
+def money_sum(expression):
+    """SUM(expression) as exact money, 0.00 when there are no rows (cents on SQLite, NUMERIC on PostgreSQL)."""
+    return type_coerce(func.coalesce(func.sum(expression), 0), Money())
+
+
+def like_pattern(text: str) -> str:
+    """'%text%' with LIKE's wildcards in the text taken literally (used with escape='\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def issued_not_void():
+    return and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+
+
+def status_condition(status: str, today: dt.date):
+    """The SQL twin of ``rules.invoice_status``, from the running totals."""
+    unpaid = Invoice.paid_amount < Invoice.amount
+    overdue = and_(issued_not_void(), unpaid, Invoice.next_due_date.is_not(None), Invoice.next_due_date < today)
+    not_overdue = or_(Invoice.next_due_date.is_(None), Invoice.next_due_date >= today)
+    conditions = {
+        rules.DRAFT: Invoice.issued_at.is_(None),
+        rules.VOID: and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_not(None)),
+        rules.PAID: and_(issued_not_void(), Invoice.paid_amount >= Invoice.amount),
+        rules.OVERDUE: overdue,
+        rules.PARTIAL: and_(issued_not_void(), unpaid, not_overdue, Invoice.paid_amount > 0),
+        rules.PENDING: and_(issued_not_void(), unpaid, not_overdue, Invoice.paid_amount <= 0),
+    }
+    return conditions.get(status, false())
+
+
+def balance_expression():
+    """What is still owed on an invoice: nothing on a void one or a draft."""
+    return case((issued_not_void(), Invoice.amount - Invoice.paid_amount), else_=0)
+
+
+def portal_status(user: User | None) -> str:
+    """no_login / invited (no password set yet) / active / disabled."""
+    if user is None:
+        return "no_login"
+    if not user.is_enabled:
+        return "disabled"
+    if not user.password_hash:
+        return "invited"
+    return "active"
+
+
+def month_start(day: dt.date) -> dt.date:
+    return day.replace(day=1)
+
+
+# --- Navbar ---------------------------------------------------------------------------------------
+
+
+def awaiting_confirmation_count() -> int:
+    return db.session.scalar(select(func.count(Payment.id)).where(Payment.state == REPORTED)) or 0
+
+
+# --- Dashboard ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    invoiced: Decimal
+    collected: Decimal
+    outstanding: Decimal
+    overdue_amount: Decimal
+    overdue_count: int
+    due_soon_amount: Decimal
+    due_soon_count: int
+    awaiting_amount: Decimal
+    awaiting_count: int
+
+
+def dashboard_figures(today: dt.date, days: int = 30) -> DashboardFigures:
+    """The dashboard's cards at a flat cost, whatever the size of the books.
+
+    Whole-history sums come from ``monthly_totals`` (kept by the service layer, checked by
+    ``flask check``).  What depends on the exact day (overdue before today, due in the next
+    ``days`` days) adds a query over installments in a bounded date range (indexed on due_date).
+    """
+    this_month = month_start(today)
+    invoiced, collected, outstanding, past_unpaid, past_count = db.session.execute(
+        select(
+            money_sum(MonthlyTotal.invoiced),
+            money_sum(MonthlyTotal.collected),
+            money_sum(MonthlyTotal.unpaid_due),
+            money_sum(case((MonthlyTotal.month < this_month, MonthlyTotal.unpaid_due), else_=0)),
+            func.coalesce(func.sum(case((MonthlyTotal.month < this_month, MonthlyTotal.unpaid_count), else_=0)), 0),
+        )
+    ).one()
+    awaiting_amount, awaiting_count = db.session.execute(
+        select(money_sum(Payment.amount), func.count(Payment.id)).where(Payment.state == REPORTED)
+    ).one()
+    unpaid_part = Installment.amount - Installment.paid_amount
+    horizon = today + dt.timedelta(days=days)
+    recent_overdue, recent_count, soon_amount, soon_count = db.session.execute(
+        select(
+            money_sum(case((Installment.due_date < today, unpaid_part), else_=0)),
+            func.count(case((Installment.due_date < today, Installment.id))),
+            money_sum(case((Installment.due_date >= today, unpaid_part), else_=0)),
+            func.count(case((Installment.due_date >= today, Installment.id))),
+        )
+        .join(Installment.invoice)
+        .where(issued_not_void(), Installment.paid_amount < Installment.amount,
+               Installment.due_date >= this_month, Installment.due_date <= horizon)
+    ).one()
+    return DashboardFigures(
+        invoiced=invoiced, collected=collected, outstanding=outstanding,
+        overdue_amount=past_unpaid + recent_overdue, overdue_count=int(past_count) + recent_count,
+        due_soon_amount=soon_amount, due_soon_count=soon_count,
+        awaiting_amount=awaiting_amount, awaiting_count=awaiting_count,
+    )
+
+
+def installments_coming_due(today: dt.date, days: int = 30, limit: int = 10) -> list[Installment]:
+    """Unpaid installments due from today to ``days`` ahead, soonest first, with invoice and client."""
+    return list(
+        db.session.scalars(
+            select(Installment)
+            .join(Installment.invoice)
+            .join(Invoice.client)
+            .options(contains_eager(Installment.invoice).contains_eager(Invoice.client))
+            .where(
+                issued_not_void(),
+                Installment.paid_amount < Installment.amount,
+                Installment.due_date >= today,
+                Installment.due_date <= today + dt.timedelta(days=days),
+            )
+            .order_by(Installment.due_date, Invoice.invoice_no, Installment.number)
+            .limit(limit)
+        )
+    )
+
+
+def _payments_with_invoice():
+    return (
+        select(Payment)
+        .join(Payment.invoice)
+        .join(Payment.client)
+        .options(contains_eager(Payment.invoice), contains_eager(Payment.client))
+    )
+
+
+def payments_awaiting_confirmation(limit: int = 5) -> list[Payment]:
+    return list(
+        db.session.scalars(
+            _payments_with_invoice().where(Payment.state == REPORTED).order_by(Payment.date, Payment.id).limit(limit)
+        )
+    )
+
+
+def recent_payments(limit: int = 8) -> list[Payment]:
+    return list(
+        db.session.scalars(
+            _payments_with_invoice().where(Payment.state.in_((CONFIRMED, REPORTED)))
+            .order_by(Payment.date.desc(), Payment.id.desc()).limit(limit)
+        )
+    )
+
+
+def monthly_collections(today: dt.date, months: int = 12) -> list[tuple[dt.date, Decimal]]:
+    """Confirmed payments per calendar month for the last ``months`` months (this one included),
+    oldest first; months without payments are 0.00.  Read from ``monthly_totals`` over the
+    bounded range of months."""
+    first = add_months(month_start(today), -(months - 1))
+    rows = db.session.execute(
+        select(MonthlyTotal.month, MonthlyTotal.collected)
+        .where(MonthlyTotal.month >= first, MonthlyTotal.month <= month_start(today))
+    ).all()
+    totals = {month: collected for month, collected in rows}
+    return [(add_months(first, k), totals.get(add_months(first, k), ZERO)) for k in range(months)]
+
+
+# --- Clients ------------------------------------------------------------------------------------
+
+
+def clients_page(q: str = "", archived: bool = False, page: int = 1):
+    query = select(Client).options(selectinload(Client.user))
+    if not archived:
+        query = query.where(Client.archived_at.is_(None))
+    q = (q or "").strip()
+    if q:
+        pattern = like_pattern(q)
+        query = query.where(
+            or_(
+                Client.name.ilike(pattern, escape="\\"),
+                Client.email.ilike(pattern, escape="\\"),
+                Client.company.ilike(pattern, escape="\\"),
+            )
+        )
+    query = query.order_by(func.lower(Client.name), Client.id)
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def outstanding_by_client(client_ids: list[int]) -> dict[int, Decimal]:
+    if not client_ids:
+        return {}
+    rows = db.session.execute(
+        select(Invoice.client_id, money_sum(Invoice.amount - Invoice.paid_amount))
+        .where(issued_not_void(), Invoice.client_id.in_(client_ids))
+        .group_by(Invoice.client_id)
+    ).all()
+    return {client_id: total for client_id, total in rows}
+
+
+def get_client(client_id: int) -> Client:
+    client = db.session.scalar(select(Client).where(Client.id == client_id).options(selectinload(Client.user)))
+    if client is None:
+        abort(404)
+    return client
+
+
+@dataclass(frozen=True)
+class ClientFigures:
+    invoiced: Decimal
+    paid: Decimal
+    outstanding: Decimal
+    held: Decimal
+    overdue: Decimal
+    invoice_count: int
+    draft_count: int
+
+
+def client_figures(client_id: int, today: dt.date) -> ClientFigures:
+    invoiced, paid, outstanding, held, count = db.session.execute(
+        select(
+            money_sum(Invoice.amount),
+            money_sum(Invoice.paid_amount),
+            money_sum(Invoice.amount - Invoice.paid_amount),
+            money_sum(Invoice.held_amount),
+            func.count(Invoice.id),
+        ).where(issued_not_void(), Invoice.client_id == client_id)
+    ).one()
+    drafts = db.session.scalar(
+        select(func.count(Invoice.id)).where(Invoice.client_id == client_id, Invoice.issued_at.is_(None))
+    )
+    overdue = db.session.scalar(
+        select(money_sum(Installment.amount - Installment.paid_amount))
+        .join(Installment.invoice)
+        .where(issued_not_void(), Invoice.client_id == client_id, Installment.due_date < today,
+               Installment.paid_amount < Installment.amount)
+    )
+    return ClientFigures(invoiced=invoiced, paid=paid, outstanding=outstanding, held=held, overdue=overdue,
+                         invoice_count=count, draft_count=drafts or 0)
+
+
+def client_invoices_page(client_id: int, page: int = 1):
+    query = (
+        select(Invoice)
+        .where(Invoice.client_id == client_id)
+        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    )
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def client_choices(include_archived: bool = False, always_include: int | None = None) -> list[tuple[int, str]]:
+    """(id, label) for a client select, by name; archived clients only if asked (or the one given)."""
+    query = select(Client.id, Client.name, Client.company, Client.archived_at)
+    if not include_archived:
+        condition = Client.archived_at.is_(None)
+        if always_include is not None:
+            condition = or_(condition, Client.id == always_include)
+        query = query.where(condition)
+    rows = db.session.execute(query.order_by(func.lower(Client.name), Client.id)).all()
+    choices = []
+    for row in rows:
+        label = row.name + (f" — {row.company}" if row.company else "")
+        if row.archived_at is not None:
+            label += " (archived)"
+        choices.append((row.id, label))
+    return choices
+
+
+# --- Invoices -----------------------------------------------------------------------------------
+
+INVOICE_SORTS = {
+    "number": lambda: (Invoice.invoice_no,),
+    "client": lambda: (func.lower(Client.name),),
+    "issue_date": lambda: (Invoice.issue_date,),
+    "due": lambda: (func.coalesce(Invoice.next_due_date, Invoice.due_date),),
+    "amount": lambda: (Invoice.amount,),
+    "balance": lambda: (balance_expression(),),
+}
+
+
+@dataclass(frozen=True)
+class InvoiceFilters:
+    q: str = ""
+    status: str = ""
+    client_id: int | None = None
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int, today: dt.date):
+    query = select(Invoice).join(Invoice.client).options(contains_eager(Invoice.client))
+    if filters.q.strip():
+        query = query.where(Invoice.invoice_no.ilike(like_pattern(filters.q.strip()), escape="\\"))
+    if filters.status:
+        query = query.where(status_condition(filters.status, today))
+    if filters.client_id is not None:
+        query = query.where(Invoice.client_id == filters.client_id)
+    if filters.date_from is not None:
+        query = query.where(Invoice.issue_date >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(Invoice.issue_date <= filters.date_to)
+    if sort in INVOICE_SORTS:
+        keys = INVOICE_SORTS[sort]()
+        ordered = [k.desc() if direction == "desc" else k.asc() for k in keys]
+        # Drafts have no number: keep them together at the end whichever way numbers are sorted.
+        if sort == "number":
+            ordered.insert(0, Invoice.invoice_no.is_(None))
+        query = query.order_by(*ordered, Invoice.id.desc() if direction == "desc" else Invoice.id.asc())
+    else:
+        query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def get_invoice(invoice_id: int) -> Invoice:
+    """The invoice with its client, lines and schedule (404 if there is none)."""
+    invoice = db.session.scalar(
+        select(Invoice)
+        .where(Invoice.id == invoice_id)
+        .options(joinedload(Invoice.client), selectinload(Invoice.lines), selectinload(Invoice.installments))
+    )
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def invoice_payments(invoice_id: int) -> list[Payment]:
+    return list(
+        db.session.scalars(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.date, Payment.id))
+    )
+
+
+def payment_with_key(submission_key: str) -> int | None:
+    if not submission_key:
+        return None
+    return db.session.scalar(select(Payment.id).where(Payment.submission_key == submission_key))
+
+
+def payment_invoice_id(payment_id: int) -> int | None:
+    return db.session.scalar(select(Payment.invoice_id).where(Payment.id == payment_id))
+
+
+# --- Payments -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    state: str = ""
+    client_id: int | None = None
+    method: str = ""
+    date_from: dt.date | None = None
+    date_to: dt.date | None = None
+
+
+def payments_page(filters: PaymentFilters, page: int = 1):
+    query = _payments_with_invoice()
+    if filters.state:
+        query = query.where(Payment.state == filters.state)
+    if filters.client_id is not None:
+        query = query.where(Payment.client_id == filters.client_id)
+    if filters.method:
+        query = query.where(Payment.method == filters.method)
+    if filters.date_from is not None:
+        query = query.where(Payment.date >= filters.date_from)
+    if filters.date_to is not None:
+        query = query.where(Payment.date <= filters.date_to)
+    if filters.state == REPORTED:
+        # The confirmation queue: oldest first, so nothing waits forever.
+        query = query.order_by(Payment.date, Payment.id)
+    else:
+        query = query.order_by(Payment.date.desc(), Payment.id.desc())
+    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+
+
+def payment_methods() -> list[str]:
+    return list(db.session.scalars(select(Payment.method).distinct().order_by(Payment.method)))

@@ -1,0 +1,673 @@
+"""The owner's back office: dashboard, clients, invoices, payments.
+
+Thin views: a form parses the input, ONE service function makes the change, the outcome is
+flashed and the browser redirected (POST/redirect/GET); a refusal is shown next to its field on
+the re-rendered page and nothing is written.  Reads come from ``queries``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from urllib.parse import urljoin
+
+from babel.numbers import get_currency_symbol
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
+
+from .. import clock
+from ..auth.access import current_actor, is_safe_next, require_owner
+from ..billing import rules, services
+from ..billing.services import BillingError, ClientInput, InvoiceInput
+from ..extensions import db
+from ..formatting import format_money
+from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
+from . import bp, charts, queries
+from .forms import (
+    PAYMENT_METHODS,
+    PAYMENT_STATE_LABELS,
+    ClientFilterForm,
+    ClientForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    InvoicePreviewForm,
+    PaymentFilterForm,
+    PaymentForm,
+    PortalAccessForm,
+    ReasonForm,
+    ReplanForm,
+    new_submission_key,
+    options,
+)
+from .preview import invoice_preview
+
+INVITATION = "invitation"  # flash category of a new invitation link (shown once, on the client's page)
+
+
+# --- Access ---------------------------------------------------------------------------------------
+
+
+@bp.before_request
+def owners_only():
+    """Every back-office page is for owners; the site root only sends people to their home page."""
+    if request.endpoint == "backoffice.index":
+        return None
+    return require_owner()
+
+
+@bp.app_context_processor
+def layout_helpers():
+    def awaiting_confirmation() -> int:
+        """The navbar's count of reported payments waiting for the owner (0 if it cannot be read)."""
+        if not (current_user.is_authenticated and current_user.is_owner):
+            return 0
+        try:
+            return queries.awaiting_confirmation_count()
+        except SQLAlchemyError:
+            db.session.rollback()
+            return 0
+
+    return {"awaiting_confirmation": awaiting_confirmation}
+
+
+@bp.get("/")
+def index():
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login"))
+    if current_user.is_owner:
+        return redirect(url_for(".dashboard"))
+    return redirect("/portal")
+
+
+# --- Helpers --------------------------------------------------------------------------------------
+
+
+def page_arg() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return max(page, 1)
+
+
+def show_error(form, error: BillingError) -> None:
+    """Put a service's refusal next to the field it names, or above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None and hasattr(field, "errors"):
+        field.errors = [*field.errors, error.message] if isinstance(field.errors, (list, tuple)) else [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def back_to(default: str) -> str:
+    """The form's ``next`` (a path on this site) or ``default``."""
+    target = request.form.get("next", "")
+    return target if is_safe_next(target) else default
+
+
+def parse_id(text: str | None) -> int | None:
+    text = (text or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+@bp.app_template_filter("plain_number")
+def plain_number(value: Decimal | None) -> str:
+    """2.500 -> '2.5', 100.0000 -> '100' (stored quantities and rates, as a person would type them)."""
+    if value is None:
+        return ""
+    return f"{value.normalize():f}"
+
+
+@bp.app_template_filter("unit_price")
+def unit_price_text(value: Decimal | None, currency: str | None = None) -> str:
+    """A unit price with as many decimals as it has (at least two): ₱12.345, ₱100.00."""
+    if value is None:
+        return ""
+    from babel.numbers import format_currency
+
+    return format_currency(value.normalize(), currency or current_app.config["AIS_CURRENCY"],
+                           locale=current_app.config["AIS_LOCALE"], decimal_quantization=False)
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
+
+
+@bp.get("/dashboard")
+def dashboard():
+    today = clock.today()
+    currency = _currency()
+    figures = queries.dashboard_figures(today)
+    chart = charts.monthly_bar_chart(queries.monthly_collections(today), currency, today)
+    return render_template(
+        "backoffice/dashboard.html",
+        figures=figures,
+        coming_due=queries.installments_coming_due(today),
+        waiting=queries.payments_awaiting_confirmation(),
+        recent=queries.recent_payments(),
+        chart=chart,
+        horizon=today + dt.timedelta(days=30),
+        currency=currency,
+        next_url=url_for(".dashboard"),
+    )
+
+
+def _currency() -> str:
+    return current_app.config["AIS_CURRENCY"]
+
+
+# --- Clients --------------------------------------------------------------------------------------
+
+
+@bp.get("/clients")
+def clients():
+    form = ClientFilterForm(formdata=request.args)
+    q = (form.q.data or "").strip()
+    archived = bool(form.archived.data)
+    pagination = queries.clients_page(q=q, archived=archived, page=page_arg())
+    outstanding = queries.outstanding_by_client([c.id for c in pagination.items])
+    return render_template(
+        "backoffice/clients.html",
+        form=form,
+        pagination=pagination,
+        outstanding=outstanding,
+        portal_status=queries.portal_status,
+        q=q,
+        archived=archived,
+        currency=_currency(),
+    )
+
+
+def _client_input(form: ClientForm) -> ClientInput:
+    return ClientInput(
+        name=form.name.data or "",
+        email=form.email.data or "",
+        company=form.company.data or "",
+        phone=form.phone.data or "",
+        tax_id=form.tax_id.data or "",
+        address=form.address.data or "",
+    )
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+def client_new():
+    form = ClientForm()
+    if form.validate_on_submit():
+        try:
+            client_id = services.create_client(current_actor(), _client_input(form))
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash(f"{form.name.data.strip()} was added.", "success")
+            return redirect(url_for(".client_detail", client_id=client_id))
+    return render_template("backoffice/client_form.html", form=form, client=None)
+
+
+@bp.route("/clients/<int:client_id>/edit", methods=["GET", "POST"])
+def client_edit(client_id: int):
+    client = queries.get_client(client_id)
+    form = ClientForm(obj=client)
+    if form.validate_on_submit():
+        try:
+            services.update_client(current_actor(), client_id, _client_input(form))
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The client's details were saved.", "success")
+            return redirect(url_for(".client_detail", client_id=client_id))
+    return render_template("backoffice/client_form.html", form=form, client=client)
+
+
+@bp.get("/clients/<int:client_id>")
+def client_detail(client_id: int):
+    client = queries.get_client(client_id)
+    today = clock.today()
+    invitation = [message for _, message in _flashed(INVITATION)]
+    return render_template(
+        "backoffice/client_detail.html",
+        client=client,
+        figures=queries.client_figures(client_id, today),
+        invoices=queries.client_invoices_page(client_id, page_arg()),
+        access=queries.portal_status(client.user),
+        invitation_link=invitation[-1] if invitation else None,
+        status_of=services.status_of,
+        currency=_currency(),
+    )
+
+
+def _flashed(category: str):
+    from flask import get_flashed_messages
+
+    return get_flashed_messages(with_categories=True, category_filter=[category])
+
+
+@bp.post("/clients/<int:client_id>/archive")
+def client_archive(client_id: int):
+    return _set_archived(client_id, True)
+
+
+@bp.post("/clients/<int:client_id>/restore")
+def client_restore(client_id: int):
+    return _set_archived(client_id, False)
+
+
+def _set_archived(client_id: int, archived: bool):
+    try:
+        services.archive_client(current_actor(), client_id, archived=archived)
+    except services.NotFound:
+        abort(404)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("The client was archived: they are hidden from lists and new invoices." if archived
+              else "The client was restored.", "success")
+    return redirect(url_for(".client_detail", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/portal-access")
+def client_portal_access(client_id: int):
+    queries.get_client(client_id)  # 404 for an unknown client
+    form = PortalAccessForm()
+    action = (form.action.data or "").strip()
+    if action not in ("enable", "disable"):
+        flash("Choose to enable or disable portal access.", "error")
+        return redirect(url_for(".client_detail", client_id=client_id))
+    # Written by the sign-in area; imported here so that the back office loads without it.
+    from ..auth import tokens
+
+    try:
+        if action == "enable":
+            link = tokens.enable_portal_access(current_actor(), client_id)
+        else:
+            tokens.disable_portal_access(current_actor(), client_id)
+    except BillingError as error:
+        flash(error.message, "error")
+    except (ValueError, LookupError) as error:
+        flash(str(error) or "Portal access could not be changed.", "error")
+    else:
+        if action == "enable":
+            # The same address as in the invitation email (AIS_BASE_URL), so the two never differ.
+            base = current_app.config.get("AIS_BASE_URL") or request.host_url
+            full_link = link if link.startswith(("http://", "https://")) else urljoin(base.rstrip("/") + "/", link)
+            flash("Portal access is enabled. Send the client the invitation link below.", "success")
+            flash(full_link, INVITATION)
+        else:
+            flash("Portal access is disabled: the client can no longer sign in.", "success")
+    return redirect(url_for(".client_detail", client_id=client_id))
+
+
+# --- Invoices -------------------------------------------------------------------------------------
+
+SORT_KEYS = ("number", "client", "issue_date", "due", "amount", "balance")
+
+
+@bp.get("/invoices")
+def invoices():
+    today = clock.today()
+    form = InvoiceFilterForm(formdata=request.args)
+    form.client.choices = options([("", "All clients")] + [(str(i), label) for i, label in
+                                                           queries.client_choices(include_archived=True)])
+    form.validate()  # only to report a date that could not be read; the rest is ignored then
+    status = form.status.data if form.status.data in {c.value for c in form.status.choices} else ""
+    filters = queries.InvoiceFilters(
+        q=(form.q.data or "").strip(),
+        status=status,
+        client_id=parse_id(form.client.data),
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    sort = request.args.get("sort", "")
+    sort = sort if sort in SORT_KEYS else ""
+    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    pagination = queries.invoices_page(filters, sort, direction, page_arg(), today)
+    params = {
+        "q": filters.q, "status": filters.status, "client": filters.client_id,
+        "date_from": filters.date_from.isoformat() if filters.date_from else None,
+        "date_to": filters.date_to.isoformat() if filters.date_to else None,
+    }
+    filtered = any(v for v in params.values())
+    return render_template(
+        "backoffice/invoices.html",
+        form=form,
+        pagination=pagination,
+        sort=sort,
+        direction=direction,
+        params=params,
+        filtered=filtered,
+        status_of=services.status_of,
+        currency=_currency(),
+    )
+
+
+def _setup_invoice_form(form: InvoiceForm, current_client: int | None = None) -> None:
+    form.client_id.choices = options([("", "Choose a client…")] + queries.client_choices(always_include=current_client))
+
+
+def _invoice_input(form: InvoiceForm) -> InvoiceInput:
+    installment = form.payment_type.data == INSTALLMENT
+    return InvoiceInput(
+        client_id=form.client_id.data,
+        issue_date=form.issue_date.data,
+        due_date=form.due_date.data,
+        lines=form.line_inputs,
+        description=form.description.data or "",
+        payment_type=form.payment_type.data,
+        installment_count=form.installment_count.data if installment else 1,
+        frequency=form.frequency.data if installment else None,
+    )
+
+
+def _pad_lines(form: InvoiceForm, blank_rows: int) -> None:
+    """Empty rows to type into without JavaScript (the 'Add line' button adds more with it)."""
+    filled = sum(1 for entry in form.lines.entries if not entry.form.is_blank())
+    while len(form.lines.entries) < max(filled + blank_rows, 3):
+        form.lines.append_entry()
+
+
+def _render_invoice_form(form: InvoiceForm, invoice=None, failed: bool = False):
+    _pad_lines(form, 2 if invoice is not None else 3)
+    return render_template(
+        "backoffice/invoice_form.html",
+        form=form,
+        invoice=invoice,
+        failed=failed,
+        preview=invoice_preview(form),
+        currency=_currency(),
+    )
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+def invoice_new():
+    today = clock.today()
+    if request.method == "POST":
+        form = InvoiceForm()
+    else:
+        preselected = request.args.get("client", type=int)
+        form = InvoiceForm(data={"client_id": preselected, "issue_date": today,
+                                 "due_date": today + dt.timedelta(days=30)})
+    _setup_invoice_form(form)
+    if form.is_submitted() and request.form.get("action") == "preview":
+        return _render_invoice_form(form)  # "Update preview" without JavaScript: nothing is saved
+    if form.is_submitted() and form.validate():
+        data = _invoice_input(form)
+        issue = request.form.get("action") == "issue"
+        try:
+            if issue:
+                invoice_id = services.create_invoice(current_actor(), data, issue=True)
+            else:
+                invoice_id = services.save_draft(current_actor(), data)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The invoice was issued." if issue else "The draft was saved. Issue it when it is ready.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return _render_invoice_form(form, failed=form.is_submitted())
+
+
+@bp.route("/invoices/<int:invoice_id>/edit", methods=["GET", "POST"])
+def invoice_edit(invoice_id: int):
+    invoice = queries.get_invoice(invoice_id)
+    if not invoice.is_draft:
+        flash("This invoice is issued: its lines and amount are fixed. Void it and issue a new one to change it.",
+              "warning")
+        return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    if request.method == "POST":
+        form = InvoiceForm()
+    else:
+        form = InvoiceForm(data={
+            "client_id": invoice.client_id,
+            "description": invoice.description,
+            "issue_date": invoice.issue_date,
+            "due_date": invoice.due_date,
+            "payment_type": invoice.payment_type,
+            "installment_count": invoice.installment_count if invoice.payment_type == INSTALLMENT else 3,
+            "frequency": invoice.frequency or rules.MONTHLY,
+            "lines": [
+                {"description": line.description, "quantity": plain_number(line.quantity),
+                 "unit_price": plain_number(line.unit_price), "tax_rate": plain_number(line.tax_rate)}
+                for line in invoice.lines
+            ],
+        })
+    _setup_invoice_form(form, current_client=invoice.client_id)
+    if form.is_submitted() and request.form.get("action") == "preview":
+        return _render_invoice_form(form, invoice)
+    if form.is_submitted() and form.validate():
+        data = _invoice_input(form)
+        issue = request.form.get("action") == "issue"
+        try:
+            services.save_draft(current_actor(), data, invoice_id=invoice_id)
+            if issue:
+                # Saving and issuing are two steps (there is no one service for both): if issuing is
+                # refused, the saved draft is kept and the refusal is shown.
+                services.issue_invoice(current_actor(), invoice_id)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The invoice was issued." if issue else "The draft was saved.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return _render_invoice_form(form, invoice, failed=form.is_submitted())
+
+
+@bp.get("/invoices/preview")
+def invoice_preview_json():
+    """The total and schedule for the form's current values, by the real rules (live preview)."""
+    form = InvoicePreviewForm(formdata=request.args)
+    return jsonify(invoice_preview(form))
+
+
+def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
+    due_now = rules.amount_due_now(services.installment_states(invoice), today)
+    room = services.open_room(invoice)
+    suggested = min(due_now, room) if room > 0 else Decimal("0.00")
+    form = PaymentForm(formdata=None, data={
+        "amount": f"{suggested:.2f}" if suggested > 0 else "",
+        "date": today,
+        "method": "",
+        "submission_key": new_submission_key(),
+    })
+    return form
+
+
+def _replan_form_for(invoice, today: dt.date) -> ReplanForm:
+    unpaid = [i for i in invoice.installments if i.paid_amount < i.amount]
+    first_due = min((i.due_date for i in unpaid), default=today)
+    return ReplanForm(formdata=None, data={
+        "installment_count": max(len(unpaid), 1),
+        "frequency": invoice.frequency or rules.MONTHLY,
+        "first_due": max(first_due, today),
+    })
+
+
+def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void_form=None, payment_errors=None,
+                   open_panel: str | None = None):
+    invoice = queries.get_invoice(invoice_id)
+    today = clock.today()
+    states = services.installment_states(invoice)
+    installment_rows = [
+        (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
+        for inst, state in zip(invoice.installments, states)
+    ]
+    status = services.status_of(invoice, today)
+    is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
+    return render_template(
+        "backoffice/invoice_detail.html",
+        invoice=invoice,
+        status=status,
+        installment_rows=installment_rows,
+        payments=queries.invoice_payments(invoice_id),
+        amount_due_now=rules.amount_due_now(states, today) if is_open else Decimal("0.00"),
+        open_room=services.open_room(invoice),
+        is_open=is_open,
+        can_record=is_open and services.open_room(invoice) > 0,
+        can_replan=is_open and invoice.payment_type == INSTALLMENT,
+        can_void=not invoice.is_draft and not invoice.is_void,
+        payment_form=payment_form or (_payment_form_for(invoice, today) if is_open else None),
+        replan_form=replan_form or (_replan_form_for(invoice, today) if is_open else None),
+        void_form=void_form or ReasonForm(formdata=None),
+        payment_errors=payment_errors or {},
+        next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
+        open_panel=open_panel,
+        currency=invoice.currency,
+        currency_symbol=get_currency_symbol(invoice.currency, locale=current_app.config["AIS_LOCALE"]),
+    )
+
+
+@bp.get("/invoices/<int:invoice_id>")
+def invoice_detail(invoice_id: int):
+    return render_invoice(invoice_id)
+
+
+@bp.post("/invoices/<int:invoice_id>/issue")
+def invoice_issue(invoice_id: int):
+    queries.get_invoice(invoice_id)
+    try:
+        number = services.issue_invoice(current_actor(), invoice_id)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash(f"Invoice {number} was issued.", "success")
+    return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+
+
+@bp.post("/invoices/<int:invoice_id>/delete")
+def invoice_delete(invoice_id: int):
+    queries.get_invoice(invoice_id)
+    try:
+        services.delete_draft(current_actor(), invoice_id)
+    except BillingError as error:
+        flash(error.message, "error")
+        return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    flash("The draft was deleted.", "success")
+    return redirect(url_for(".invoices"))
+
+
+@bp.post("/invoices/<int:invoice_id>/void")
+def invoice_void(invoice_id: int):
+    queries.get_invoice(invoice_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            services.void_invoice(current_actor(), invoice_id, form.reason.data or "")
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The invoice was voided.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return render_invoice(invoice_id, void_form=form, open_panel="void")
+
+
+@bp.post("/invoices/<int:invoice_id>/replan")
+def invoice_replan(invoice_id: int):
+    queries.get_invoice(invoice_id)
+    form = ReplanForm()
+    if form.validate_on_submit():
+        try:
+            services.replan_invoice(current_actor(), invoice_id, form.installment_count.data, form.frequency.data,
+                                    form.first_due.data)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The unpaid balance was re-planned. The client was sent the new schedule.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return render_invoice(invoice_id, replan_form=form, open_panel="replan")
+
+
+@bp.post("/invoices/<int:invoice_id>/payments")
+def payment_record(invoice_id: int):
+    invoice = queries.get_invoice(invoice_id)
+    form = PaymentForm()
+    if form.validate_on_submit():
+        key = (form.submission_key.data or "").strip()[:64] or None
+        if key and queries.payment_with_key(key):
+            flash("This payment was already recorded (the form was sent twice).", "info")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+        try:
+            services.record_payment(current_actor(), invoice_id, form.amount_value, form.date.data,
+                                    form.method.data, form.reference.data or "", submission_key=key)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash(f"A payment of {format_money(form.amount_value, invoice.currency)} was recorded.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return render_invoice(invoice_id, payment_form=form, open_panel="payment")
+
+
+# --- Payments -------------------------------------------------------------------------------------
+
+
+@bp.get("/payments")
+def payments():
+    form = PaymentFilterForm(formdata=request.args)
+    form.client.choices = options([("", "All clients")] + [(str(i), label) for i, label in
+                                                           queries.client_choices(include_archived=True)])
+    methods = sorted(set(PAYMENT_METHODS) | set(queries.payment_methods()))
+    form.method.choices = options([("", "Any method")] + [(m, m) for m in methods])
+    form.validate()
+    state = form.state.data if form.state.data in PAYMENT_STATES else ""
+    method = form.method.data if form.method.data in methods else ""
+    filters = queries.PaymentFilters(
+        state=state,
+        client_id=parse_id(form.client.data),
+        method=method,
+        date_from=form.date_from.data if not form.date_from.errors else None,
+        date_to=form.date_to.data if not form.date_to.errors else None,
+    )
+    pagination = queries.payments_page(filters, page_arg())
+    params = {
+        "state": filters.state, "client": filters.client_id, "method": filters.method,
+        "date_from": filters.date_from.isoformat() if filters.date_from else None,
+        "date_to": filters.date_to.isoformat() if filters.date_to else None,
+    }
+    return render_template(
+        "backoffice/payments.html",
+        form=form,
+        pagination=pagination,
+        params=params,
+        filtered=any(params.values()),
+        queue=filters.state == REPORTED,
+        state_labels=PAYMENT_STATE_LABELS,
+        next_url=request.full_path.rstrip("?"),
+        currency=_currency(),
+    )
+
+
+def _payment_action(payment_id: int, action):
+    """Confirm / reject / void: one service call; refusals go back to where the button was."""
+    invoice_id = queries.payment_invoice_id(payment_id)
+    if invoice_id is None:
+        abort(404)
+    invoice_page = url_for(".invoice_detail", invoice_id=invoice_id)
+    target = back_to(invoice_page)
+    form = ReasonForm()
+    try:
+        message = action(form)
+    except BillingError as error:
+        if target.split("#")[0] == invoice_page:
+            return render_invoice(invoice_id, payment_errors={payment_id: error.message})
+        flash(error.message, "error")
+        return redirect(target)
+    flash(message, "success")
+    return redirect(target)
+
+
+@bp.post("/payments/<int:payment_id>/confirm")
+def payment_confirm(payment_id: int):
+    def confirm(form):
+        services.confirm_payment(current_actor(), payment_id)
+        return "The payment was confirmed and applied to the invoice."
+
+    return _payment_action(payment_id, confirm)
+
+
+@bp.post("/payments/<int:payment_id>/reject")
+def payment_reject(payment_id: int):
+    def reject(form):
+        services.reject_payment(current_actor(), payment_id, (form.reason.data or "")[:500])
+        return "The payment was rejected. The client was told why."
+
+    return _payment_action(payment_id, reject)
+
+
+@bp.post("/payments/<int:payment_id>/void")
+def payment_void(payment_id: int):
+    def void(form):
+        services.void_payment(current_actor(), payment_id, (form.reason.data or "")[:500])
+        return "The payment was voided. The invoice's balance was updated."
+
+    return _payment_action(payment_id, void)

@@ -1,0 +1,269 @@
+"""Online payment routes (thin): parse, call ONE service function, redirect.
+
+* ``POST /portal/checkout``          a client starts (or resumes) a card payment → 303 to Stripe
+* ``POST /portal/checkout/cancel``   a client gives up the open card payment on an invoice
+* ``POST /webhooks/stripe``          Stripe's signed events (public, CSRF-exempt)
+* ``POST /overpayments/<id>/resolve`` the owner marks flagged money as refunded or credited
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from urllib.parse import urlsplit
+
+import click
+from flask import abort, current_app, flash, redirect, request, session
+from flask_login import current_user
+
+from .. import clock
+from ..auth.access import current_actor, is_safe_next, login_redirect, require_owner
+from ..billing.services import BillingError, NotFound
+from ..extensions import csrf, limiter
+from ..formatting import format_money
+from ..models import CHECKOUT_PROCESSING, Invoice
+from . import bp, services
+from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
+from .providers import MAX_EVENT_BYTES, InvalidEvent, online_payment_enabled, online_provider, stripe_configured
+
+log = logging.getLogger("ais.payments")
+
+ERROR_KEY = "ais_checkout_error"  # the last refusal, shown next to the field on the invoice page
+
+
+def _invoice_path(invoice_id: int) -> str:
+    return f"/portal/invoices/{invoice_id}"
+
+
+def _client_only():
+    if not current_user.is_authenticated:
+        return login_redirect()
+    if not current_user.is_client:
+        abort(403)  # owners previewing the portal cannot pay
+    return None
+
+
+def _invoice_id(value) -> int:
+    text = str(value or "").strip()
+    if not text.isdigit() or len(text) > 12:
+        abort(404)
+    return int(text)
+
+
+# --- Client: pay online -----------------------------------------------------------------------------
+
+
+@bp.post("/portal/checkout")
+@limiter.limit("30 per minute")
+def checkout():
+    refused = _client_only()
+    if refused is not None:
+        return refused
+    provider = online_provider()
+    if provider is None:
+        abort(404)
+    form = CheckoutForm()
+    invoice_id = _invoice_id(form.invoice_id.data)
+    if not form.validate():  # CSRF (also checked globally) and field lengths
+        session[ERROR_KEY] = {"invoice_id": invoice_id, "field": "amount", "choice": "custom",
+                              "amount": "", "message": "Enter an amount, like 1500.00."}
+        return redirect(_invoice_path(invoice_id) + "#pay-online", 303)
+    try:
+        url = services.start_checkout(current_actor(), current_user.client_id, invoice_id,
+                                      form.choice.data or "", form.amount.data, provider)
+    except NotFound:
+        abort(404)
+    except BillingError as error:
+        session[ERROR_KEY] = {"invoice_id": invoice_id, "field": error.field or "choice",
+                              "choice": form.choice.data or "", "amount": (form.amount.data or "")[:40],
+                              "message": error.message}
+        return redirect(_invoice_path(invoice_id) + "#pay-online", 303)
+    session.pop(ERROR_KEY, None)
+    return redirect(url, 303)
+
+
+@bp.post("/portal/checkout/cancel")
+def cancel_checkout():
+    refused = _client_only()
+    if refused is not None:
+        return refused
+    provider = online_provider()
+    if provider is None:
+        abort(404)
+    form = CancelCheckoutForm()
+    invoice_id = _invoice_id(form.invoice_id.data)
+    try:
+        closed = services.cancel_checkout(current_actor(), current_user.client_id, invoice_id, provider)
+    except NotFound:
+        abort(404)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("The card payment was cancelled; nothing was charged." if closed
+              else "There was no card payment to cancel.", "success" if closed else "info")
+    return redirect(_invoice_path(invoice_id), 303)
+
+
+# --- Stripe's webhook ----------------------------------------------------------------------------------
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+def stripe_webhook():
+    provider = online_provider()
+    if provider is None:
+        return {"error": "online payment is not configured"}, 404
+    if (request.content_length or 0) > MAX_EVENT_BYTES:
+        return {"error": "too large"}, 413
+    payload = request.stream.read(MAX_EVENT_BYTES + 1)
+    try:
+        event = provider.parse_event(payload, request.headers.get("Stripe-Signature"))
+    except InvalidEvent as error:
+        log.warning("stripe webhook refused: %s", error)
+        return {"error": "invalid event"}, 400
+    outcome = services.handle_event(event)
+    return {"received": True, "outcome": outcome}, 200
+
+
+# --- Owner: settle flagged money -------------------------------------------------------------------------
+
+
+@bp.post("/overpayments/<int:overpayment_id>/resolve")
+def resolve_overpayment(overpayment_id: int):
+    refused = require_owner()
+    if refused is not None:
+        return refused
+    form = ResolveOverpaymentForm()
+    target = request.form.get("next", "")
+    target = target if is_safe_next(target) else ("/dashboard" if "backoffice.dashboard" in current_app.view_functions
+                                                  else "/")
+    if form.validate():
+        try:
+            services.resolve_overpayment(current_actor(), overpayment_id, form.note.data or "")
+        except NotFound:
+            abort(404)
+        except BillingError as error:
+            flash(error.message, "error")
+        else:
+            flash("The overpayment is marked as settled.", "success")
+    else:
+        flash("Say how it was settled (at most 500 characters).", "error")
+    return redirect(target, 303)
+
+
+# --- What the invoice page and the dashboard include ------------------------------------------------------
+
+
+def _local_time(when: dt.datetime) -> str:
+    """A time today in the business's time zone, e.g. 2:35 PM (the date too if not today)."""
+    from babel.dates import format_datetime, format_time
+
+    local = when.astimezone(clock.business_timezone())
+    locale = current_app.config["AIS_LOCALE"]
+    if local.date() == clock.today():
+        return format_time(local, format="short", locale=locale)
+    return format_datetime(local, format="short", locale=locale)
+
+
+class OnlinePayment:
+    """Everything ``payments/_pay_online.html`` shows for one invoice (built by ``online_payment``)."""
+
+    def __init__(self, invoice: Invoice):
+        self.invoice = invoice
+        self.currency = invoice.currency
+        self.enabled = online_payment_enabled(invoice.currency)
+        self.is_client = bool(current_user.is_authenticated and current_user.is_client
+                              and current_user.client_id == invoice.client_id)
+        self.preview = bool(current_user.is_authenticated and current_user.is_owner)
+        self.is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
+        self.notice = request.args.get("checkout") if request.args.get("checkout") in ("success", "cancelled") else None
+        self.pending = services.open_checkout(invoice.id) if self.enabled else None
+        self.pending_until = _local_time(services._aware(self.pending.expires_at)) if self.pending else ""
+        self.processing = bool(self.pending and self.pending.status == CHECKOUT_PROCESSING)
+        self.received = self._recent_card_payment() if self.notice == "success" and not self.pending else None
+        open_amount = self.pending.amount if self.pending and not self.processing else services.ZERO
+        self.options = services.pay_options(invoice, clock.today(), open_amount)
+        self.show_form = self.enabled and self.is_open and (self.is_client or self.preview) and self.options.room > 0
+        self.error = None
+        stashed = session.get(ERROR_KEY)
+        if stashed and stashed.get("invoice_id") == invoice.id and self.is_client:
+            self.error = session.pop(ERROR_KEY)
+        choice = (self.error or {}).get("choice") or services.DUE
+        if choice == services.DUE and self.options.due <= 0:
+            choice = services.FULL
+        self.form = CheckoutForm(formdata=None, data={
+            "invoice_id": invoice.id, "choice": choice, "amount": (self.error or {}).get("amount", ""),
+        })
+        self.cancel_form = CancelCheckoutForm(formdata=None, data={"invoice_id": invoice.id})
+        self.due_description = self.options.due_label
+        # Shown to the invoice's client (and to an owner previewing the portal), when there is
+        # something to pay, to wait for, or to report back on.
+        self.visible = self.enabled and (self.is_client or self.preview) and bool(
+            self.is_open or self.pending or self.notice)
+
+    def _recent_card_payment(self):
+        """A card payment recorded on this (the viewer's own) invoice in the last hour."""
+        return services.recent_card_payment(self.invoice.id, clock.utcnow() - dt.timedelta(hours=1))
+
+    def money(self, amount) -> str:
+        return format_money(amount, self.currency)
+
+    def error_for(self, field: str) -> str | None:
+        if self.error and self.error.get("field") == field:
+            return self.error.get("message")
+        return None
+
+    @property
+    def general_error(self) -> str | None:
+        if self.error and self.error.get("field") not in ("amount",):
+            return self.error.get("message")
+        return None
+
+
+@bp.app_template_global()
+def online_payment(invoice) -> OnlinePayment | None:
+    """For the portal invoice page: None when online payment is off (nothing is shown)."""
+    if invoice is None or not stripe_configured():
+        return None
+    return OnlinePayment(invoice)
+
+
+@bp.app_template_global("online_payment_enabled")
+def online_payment_enabled_global() -> bool:
+    return online_payment_enabled()
+
+
+@bp.app_template_global()
+def open_overpayments(limit: int = 50):
+    """For the dashboard partial ``payments/_overpayments.html`` (owners only)."""
+    if not (current_user.is_authenticated and current_user.is_owner):
+        return []
+    return services.open_overpayments(limit)
+
+
+@bp.app_template_global()
+def resolve_overpayment_form():
+    return ResolveOverpaymentForm(formdata=None)
+
+
+@bp.after_app_request
+def allow_stub_checkout_page(response):
+    """The pages' CSP lets forms lead only to this site and Stripe's Checkout (ais.web); with
+    STRIPE_API_BASE pointing at a local stand-in (tests, the demo) its hosted page is allowed too."""
+    base = current_app.config.get("STRIPE_API_BASE") or ""
+    policy = response.headers.get("Content-Security-Policy", "")
+    if base and "form-action " in policy and stripe_configured():
+        parts = urlsplit(base)
+        if parts.scheme in ("http", "https") and parts.netloc:
+            origin = f"{parts.scheme}://{parts.netloc}"
+            response.headers["Content-Security-Policy"] = policy.replace("form-action ", f"form-action {origin} ", 1)
+    return response
+
+
+# --- Command ----------------------------------------------------------------------------------------------
+
+
+@bp.cli.command("release-stale")
+def release_stale_command():
+    """Release the room held by open card payments well past their expiry."""
+    count = services.release_stale_checkouts()
+    click.echo(f"Released stale checkouts on {count} invoice(s).")

@@ -1,0 +1,57 @@
+"""The portal's one form: a client reports a payment they made.
+
+It declares exactly the fields the view reads (invoice_id, amount, method, date, reference,
+submission_key, and the CSRF token); anything else a request carries (state, client_id, ...) is
+never looked at.  Money is a StringField parsed with ``money.parse_amount`` (never a float); the
+parsed value is kept on ``form.amount_value`` so the view passes plain values to the service.
+"""
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from ..billing import money
+
+PAYMENT_METHODS = ("Bank transfer", "GCash", "Cash deposit", "Check", "Other")
+DATE_MESSAGE = "Enter the date you paid, like 2026-03-31."
+METHOD_MESSAGE = "Choose how you paid."
+
+
+def new_submission_key() -> str:
+    """A one-time key for one rendering of the form: sending the same form twice records one payment."""
+    return uuid.uuid4().hex
+
+
+class ReportPaymentForm(FlaskForm):
+    invoice_id = HiddenField()
+    amount = StringField("Amount you paid", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    method = SelectField("How you paid", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
+                         validate_choice=False)
+    date = DateField("Date you paid", validators=[InputRequired(DATE_MESSAGE)])
+    reference = StringField("Reference (optional)", validators=[Length(max=120)],
+                            render_kw={"maxlength": 120, "autocomplete": "off",
+                                       "placeholder": "Transfer, deposit or check number"})
+    submission_key = HiddenField()
+
+    amount_value: Decimal | None = None
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.flags.required = True
+        self.method.flags.required = True
+        self.date.flags.required = True
+
+    def validate_amount(self, field):
+        self.amount_value = None
+        try:
+            self.amount_value = money.parse_amount(field.data or "")
+        except money.InvalidAmount as error:
+            raise ValidationError(str(error)) from None
+
+    def validate_method(self, field):
+        if field.data not in PAYMENT_METHODS:
+            raise ValidationError(METHOD_MESSAGE)

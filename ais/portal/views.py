@@ -1,0 +1,216 @@
+"""The client portal: a client's own invoices, schedules and payments, and reporting a payment.
+
+Routes (blueprint ``portal``, mounted at /portal):
+
+* ``GET  /portal``                     portal.dashboard       totals, next due, plans, recent payments
+* ``GET  /portal/invoices``            portal.invoices        issued invoices, 20 a page, newest first
+* ``GET  /portal/invoices/<id>``       portal.invoice_detail  one invoice, its schedule, payments, the form
+* ``GET  /portal/payments``            portal.payments        payments, 20 a page, newest first
+* ``POST /portal/payments/add``        portal.payment_add     report a payment (state "reported")
+
+Who sees what is decided once, in ``scope.apply_scope`` (the before_request hook below); every
+query takes the scoped client id first.  Views are thin: the form parses, ONE service call
+(``services.report_payment``) writes, the outcome is flashed and the browser redirected; a refusal
+is shown next to its field on the re-rendered invoice page (status 400) and nothing is written.
+See docs/CLIENT_PORTAL.md.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask import abort, current_app, flash, g, redirect, render_template, request
+from flask_login import current_user
+
+from .. import clock
+from ..auth.access import current_actor
+from ..billing import rules, services
+from ..billing.services import BillingError, NotFound
+from ..formatting import format_money
+from . import bp, queries
+from .forms import ReportPaymentForm, new_submission_key
+from .scope import apply_scope, portal_url, scope
+
+ZERO = Decimal("0.00")
+
+
+bp.before_request(apply_scope)
+
+
+@bp.context_processor
+def portal_helpers():
+    """What every portal template may use: the scope (banner, preview) and ``portal_url``."""
+    return {"portal": g.get("portal_scope"), "portal_url": portal_url, "quantity_text": _quantity_text}
+
+
+def _quantity_text(value: Decimal | None) -> str:
+    """2.500 -> '2.5', 10.000 -> '10': a quantity as a person would write it."""
+    return "" if value is None else f"{value.normalize():f}"
+
+
+MAX_PAGE = 100_000  # a page number beyond any real list (and within every database's integers)
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+def _currency() -> str:
+    return current_app.config["AIS_CURRENCY"]
+
+
+def _parse_id(value) -> int | None:
+    """An id typed in a form: ASCII digits only (not '²' or '١'), else None."""
+    text = str(value or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return None
+    return int(text)
+
+
+# --- Dashboard ------------------------------------------------------------------------------------
+
+
+@bp.get("", strict_slashes=False)  # /portal and /portal/
+def dashboard():
+    client_id = scope().client_id
+    today = clock.today()
+    return render_template(
+        "portal/dashboard.html",
+        totals=queries.totals(client_id, today),
+        next_due=queries.next_due(client_id),
+        plans=queries.active_plans(client_id),
+        recent=queries.recent_payments(client_id),
+        currency=_currency(),
+    )
+
+
+# --- Invoices -------------------------------------------------------------------------------------
+
+
+@bp.get("/invoices")
+def invoices():
+    client_id = scope().client_id
+    today = clock.today()
+    pagination = queries.invoices_page(client_id, _page_arg())
+    rows = [(invoice, services.status_of(invoice, today)) for invoice in pagination.items]
+    return render_template("portal/invoices.html", pagination=pagination, rows=rows, currency=_currency())
+
+
+def _suggested_amount(invoice, today) -> Decimal:
+    """What the form suggests paying: the amount due now (rules.amount_due_now), less what the client
+    already reported and is awaiting confirmation (so a reported payment is not suggested twice), and
+    never more than can still be reported (services.open_room).  0.00 when nothing is left to suggest."""
+    due_now = rules.amount_due_now(services.installment_states(invoice), today)
+    room = services.open_room(invoice)
+    return max(min(due_now - invoice.held_amount, room), ZERO)
+
+
+def _form_for(invoice, today) -> ReportPaymentForm:
+    """The payment form, pre-filled with the suggested amount and today's date."""
+    suggested = _suggested_amount(invoice, today)
+    return ReportPaymentForm(formdata=None, data={
+        "invoice_id": invoice.id,
+        "amount": f"{suggested:.2f}" if suggested > 0 else "",
+        "date": today,
+        "method": "",
+        "reference": "",
+        "submission_key": new_submission_key(),
+    })
+
+
+def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int = 200):
+    client_id = scope().client_id
+    today = clock.today()
+    states = services.installment_states(invoice)
+    is_open = not invoice.is_void and invoice.paid_amount < invoice.amount
+    installment_rows = [
+        (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
+        for inst, state in zip(invoice.installments, states)
+    ]
+    room = services.open_room(invoice) if is_open else ZERO
+    can_report = is_open and room > 0
+    if form is None:
+        form = _form_for(invoice, today)
+    elif not form.submission_key.data:
+        form.submission_key.data = new_submission_key()
+    return render_template(
+        "portal/invoice_detail.html",
+        invoice=invoice,
+        status=services.status_of(invoice, today),
+        installment_rows=installment_rows,
+        payments=queries.invoice_payments(client_id, invoice.id),
+        amount_due_now=rules.amount_due_now(states, today) if is_open else ZERO,
+        suggested=_suggested_amount(invoice, today) if is_open else ZERO,
+        open_room=room,
+        is_open=is_open,
+        can_report=can_report,
+        form=form,
+        currency=invoice.currency,
+    ), status
+
+
+@bp.get("/invoices/<int:invoice_id>")
+def invoice_detail(invoice_id: int):
+    invoice = queries.invoice(scope().client_id, invoice_id)
+    if invoice is None:
+        abort(404)
+    return _render_invoice(invoice)
+
+
+# --- Payments -------------------------------------------------------------------------------------
+
+
+@bp.get("/payments")
+def payments():
+    pagination = queries.payments_page(scope().client_id, _page_arg())
+    return render_template("portal/payments.html", pagination=pagination, currency=_currency())
+
+
+def _show_error(form: ReportPaymentForm, error: BillingError) -> None:
+    """Put the service's refusal next to the field it names, or above the form."""
+    field = getattr(form, error.field, None) if error.field in ("amount", "method", "date", "reference") else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+@bp.post("/payments/add")
+def payment_add():
+    """A client reports a payment.  Owners never get here (403 in the scope hook)."""
+    current = scope()
+    if current.preview or not current_user.is_client:  # belt and braces: the hook already refused
+        abort(403)
+    form = ReportPaymentForm()
+    invoice_id = _parse_id(form.invoice_id.data)
+    invoice = queries.invoice(current.client_id, invoice_id) if invoice_id is not None else None
+    if invoice is None:
+        abort(404)  # unknown, non-numeric, a draft or another client's: all the same 404
+    if not form.validate_on_submit():
+        return _render_invoice(invoice, form, 400)
+    key = (form.submission_key.data or "").strip()[:64] or None
+    if key and queries.submission_key_used(current.client_id, key):
+        flash("This payment was already reported (the form was sent twice).", "info")
+        return redirect(portal_url("portal.invoice_detail", invoice_id=invoice.id), 303)
+    try:
+        services.report_payment(
+            current_actor(),
+            client_id=current.client_id,
+            invoice_id=invoice.id,
+            amount=form.amount_value,
+            paid_on=form.date.data,
+            method=form.method.data,
+            reference=form.reference.data or "",
+            submission_key=key,
+        )
+    except NotFound:
+        abort(404)
+    except BillingError as error:
+        _show_error(form, error)
+        fresh = queries.invoice(current.client_id, invoice.id)
+        if fresh is None:
+            abort(404)
+        return _render_invoice(fresh, form, 400)
+    flash(f"Payment of {format_money(form.amount_value, invoice.currency)} reported. "
+          "It will show as paid once confirmed.", "success")
+    return redirect(portal_url("portal.invoice_detail", invoice_id=invoice.id), 303)

@@ -1,0 +1,545 @@
+"""Sign-in, sign-out, server-side sessions, throttling, CSRF, 2FA and create-owner."""
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pyotp
+import pytest
+import redis
+from sqlalchemy import func, select
+from test_auth_support import (  # noqa: F401 - fixtures
+    CLIENT_PASSWORD,
+    OWNER_PASSWORD,
+    audit_actions,
+    fast_hashing,
+    make_client,
+    make_owner,
+    open_session_count,
+)
+
+from ais import clock, create_app
+from ais.auth import passwords
+from ais.auth.passwords import hash_password, password_problems, verify_password
+from ais.extensions import db
+from ais.models import RecoveryCode, User, UserSession
+
+GENERIC = "Incorrect username or password."
+START = datetime(2026, 3, 16, 1, 0, tzinfo=timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def _fast(fast_hashing):
+    return fast_hashing
+
+
+@pytest.fixture
+def moving_clock():
+    """A clock the test moves: ``now.advance(minutes=...)``."""
+
+    class Now:
+        value = START
+
+        def advance(self, **delta):
+            self.value = self.value + timedelta(**delta)
+
+    now = Now()
+    clock.set_clock(lambda: now.value)
+    yield now
+    clock.set_clock(None)
+
+
+def session_cookie(client) -> str | None:
+    cookie = client.get_cookie("ais_session")
+    return cookie.value if cookie else None
+
+
+def sid_of(client) -> str | None:
+    with client.session_transaction() as session:
+        return session.get("sid")
+
+
+# --- Signing in ---------------------------------------------------------------------------------
+
+
+def test_owner_signs_in_and_lands_on_the_dashboard(app, client, actions):
+    make_owner(app)
+    response = actions.login("owner", OWNER_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/dashboard")
+    assert client.get("/account").status_code == 200
+    assert "auth.sign_in" in audit_actions(app)
+
+
+def test_client_signs_in_to_the_portal_with_any_letter_case(app, client, actions):
+    make_client(app, email="Alice@Example.com")
+    response = actions.login("aLICE@example.COM", CLIENT_PASSWORD)
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/portal")
+
+
+def test_wrong_password_and_unknown_account_get_the_same_answer(app, client, actions):
+    make_owner(app)
+    wrong = actions.login("owner", "not the password")
+    unknown = actions.login("nobody", "not the password")
+    for response in (wrong, unknown):
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert GENERIC in page
+        assert "nobody" not in page.replace('value="nobody"', "")  # no "no such user" message
+    assert sid_of(client) is None
+    assert audit_actions(app).count("auth.sign_in_failed") == 2
+
+
+def test_disabled_login_is_refused_with_the_generic_message(app, client, actions):
+    make_owner(app, is_enabled=False)
+    response = actions.login("owner", OWNER_PASSWORD)
+    assert response.status_code == 200 and GENERIC in response.get_data(as_text=True)
+
+
+def test_invited_client_without_password_cannot_sign_in(app, client, actions):
+    make_client(app, password=None)
+    response = actions.login("alice@example.com", "")
+    assert response.status_code == 200
+    assert sid_of(client) is None
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+def test_unsafe_next_is_ignored(app, client, actions, target):
+    make_owner(app)
+    response = actions.post("/login?" + "next=" + target, {"username": "owner", "password": OWNER_PASSWORD})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/dashboard"
+
+
+def test_safe_next_is_followed(app, client, actions):
+    make_owner(app)
+    response = actions.post("/login?next=/account%3Ftab%3D1", {"username": "owner", "password": OWNER_PASSWORD})
+    assert response.headers["Location"] == "/account?tab=1"
+
+
+def test_anonymous_is_sent_to_login_with_next(app, client):
+    response = client.get("/account")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    response = client.get("/dashboard")
+    assert response.status_code == 302 and "/login?next=" in response.headers["Location"]
+
+
+def test_login_page_renders_labelled_fields(app, client):
+    page = client.get("/login").get_data(as_text=True)
+    assert '<label class="form-label" for="username"' in page
+    assert '<label class="form-label" for="password"' in page
+    assert 'name="csrf_token"' in page
+    assert "<script>" not in page and " onclick=" not in page
+
+
+# --- Server-side sessions -----------------------------------------------------------------------
+
+
+def test_logout_ends_the_session_for_a_copied_cookie(app, client, actions):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    stolen = session_cookie(client)
+    thief = app.test_client()
+    thief.set_cookie("ais_session", stolen)
+    assert thief.get("/account").status_code == 200
+
+    response = actions.logout()
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert thief.get("/account").status_code == 302  # the copy stopped working
+    assert client.get("/account").status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.ended_at.is_(None))) == 0
+    assert "auth.sign_out" in audit_actions(app)
+
+
+def test_each_sign_in_gets_a_new_session_id(app, client, actions):
+    make_owner(app)
+    with client.session_transaction() as session:
+        session["planted"] = "by an attacker"
+    actions.login("owner", OWNER_PASSWORD)
+    first = sid_of(client)
+    with client.session_transaction() as session:
+        assert "planted" not in session  # rotated: nothing from before sign-in survives
+    actions.login("owner", OWNER_PASSWORD)
+    second = sid_of(client)
+    assert first and second and first != second
+    owner_id = db_user_id(app, "owner")
+    assert open_session_count(app, owner_id) == 1  # the first one ended
+
+
+def db_user_id(app, username: str) -> int:
+    with app.app_context():
+        return db.session.scalar(select(User.id).where(User.username == username))
+
+
+def test_owner_session_ends_after_30_idle_minutes(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    moving_clock.advance(minutes=29)
+    assert client.get("/account").status_code == 200  # activity moves last_seen forward
+    moving_clock.advance(minutes=29)
+    assert client.get("/account").status_code == 200
+    moving_clock.advance(minutes=30, seconds=1)
+    assert client.get("/account").status_code == 302
+    assert open_session_count(app, db_user_id(app, "owner")) == 0
+
+
+def test_client_idle_timeout_is_60_minutes(app, client, actions, moving_clock):
+    make_client(app)
+    actions.login("alice@example.com", CLIENT_PASSWORD)
+    moving_clock.advance(minutes=59)
+    assert client.get("/account").status_code == 200
+    moving_clock.advance(minutes=61)
+    assert client.get("/account").status_code == 302
+
+
+def test_session_ends_after_12_hours_even_when_active(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    for _ in range(35):  # 11 h 40 min of steady use
+        moving_clock.advance(minutes=20)
+        assert client.get("/account").status_code == 200
+    moving_clock.advance(minutes=20)
+    assert client.get("/account").status_code == 302
+
+
+def test_last_seen_is_written_at_most_once_a_minute(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    moving_clock.advance(seconds=30)
+    client.get("/account")
+    with app.app_context():
+        row = db.session.scalar(select(UserSession))
+        first_seen = row.last_seen_at.replace(tzinfo=None)
+    assert first_seen == START.replace(tzinfo=None)
+    moving_clock.advance(seconds=40)
+    client.get("/account")
+    with app.app_context():
+        assert db.session.scalar(select(UserSession)).last_seen_at.replace(tzinfo=None) == (
+            START + timedelta(seconds=70)).replace(tzinfo=None)
+
+
+def test_disabling_the_user_ends_their_session(app, client, actions):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    with app.app_context():
+        db.session.get(User, owner_id).is_enabled = False
+        db.session.commit()
+    assert client.get("/account").status_code == 302
+
+
+def test_password_change_ends_other_sessions_but_not_this_one(app, client, actions):
+    owner_id = make_owner(app)
+    other = app.test_client()
+    from tests.conftest import Actions
+
+    Actions(other, app).login("owner", OWNER_PASSWORD)
+    actions.login("owner", OWNER_PASSWORD)
+    assert open_session_count(app, owner_id) == 2
+
+    response = actions.post("/account/password", {
+        "current_password": OWNER_PASSWORD, "new_password": "a brand new passphrase", "confirm": "a brand new passphrase",
+    })
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    assert other.get("/account").status_code == 302
+    assert open_session_count(app, owner_id) == 1
+    actions.logout()
+    assert actions.login("owner", "a brand new passphrase").status_code == 302
+
+
+def test_password_change_checks_the_current_password_and_the_policy(app, client, actions):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    wrong = actions.post("/account/password", {
+        "current_password": "nope nope nope", "new_password": "a brand new passphrase", "confirm": "a brand new passphrase",
+    })
+    assert wrong.status_code == 200 and "current password is not right" in wrong.get_data(as_text=True)
+    weak = actions.post("/account/password", {
+        "current_password": OWNER_PASSWORD, "new_password": "password1234", "confirm": "password1234",
+    })
+    assert weak.status_code == 200 and "too common" in weak.get_data(as_text=True)
+    mismatch = actions.post("/account/password", {
+        "current_password": OWNER_PASSWORD, "new_password": "a brand new passphrase", "confirm": "something else",
+    })
+    assert mismatch.status_code == 200 and "not the same" in mismatch.get_data(as_text=True)
+
+
+# --- CSRF -----------------------------------------------------------------------------------------
+
+
+def test_login_without_csrf_token_is_refused_and_signs_nobody_in(app, client):
+    make_owner(app)
+    response = client.post("/login", data={"username": "owner", "password": OWNER_PASSWORD})
+    assert response.status_code == 400
+    assert sid_of(client) is None
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(UserSession)) == 0
+
+
+def test_logout_without_csrf_token_is_refused_and_keeps_the_session(app, client, actions):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    response = client.post("/logout")
+    assert response.status_code == 400
+    assert client.get("/account").status_code == 200
+
+
+# --- Throttling -----------------------------------------------------------------------------------
+
+
+def fail_times(actions, username: str, count: int):
+    for _ in range(count):
+        assert actions.login(username, "wrong password!").status_code == 200
+
+
+def test_five_failures_lock_the_account_even_for_the_right_password(app, client, actions):
+    make_owner(app)
+    fail_times(actions, "owner", 5)
+    response = actions.login("OWNER", OWNER_PASSWORD)  # case does not dodge the counter
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)
+    assert sid_of(client) is None
+    assert "auth.locked_out" in audit_actions(app)
+
+
+def test_successful_sign_ins_do_not_count(app, client, actions):
+    make_owner(app)
+    for _ in range(8):
+        assert actions.login("owner", OWNER_PASSWORD).status_code == 302
+
+
+def test_twenty_failures_from_one_address_block_it(app, client, actions):
+    make_owner(app)
+    for n in range(20):
+        assert actions.login(f"someone{n}", "wrong password!").status_code == 200
+    assert actions.login("owner", OWNER_PASSWORD).status_code == 429
+    other_address = app.test_client()
+    from tests.conftest import Actions
+
+    response = Actions(other_address, app).post(
+        "/login", {"username": "owner", "password": OWNER_PASSWORD}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+    assert response.status_code == 302
+
+
+@pytest.fixture
+def redis_app(app, database_url, tmp_path):
+    """The same app, with the limiter's counters in a real Redis (db 5, a key prefix of its own)."""
+    prefix = f"ais-test-{uuid.uuid4().hex[:12]}"
+    url = "redis://127.0.0.1:6379/5"
+    connection = redis.Redis.from_url(url)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.fail("Redis is not running at 127.0.0.1:6379")
+
+    def flush():
+        for key in connection.scan_iter(match=f"*{prefix}*"):
+            connection.delete(key)
+
+    flush()
+    redis_backed = create_app({
+        "SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SESSION_COOKIE_SECURE": False,
+        "SERVER_NAME": "localhost", "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": prefix,
+        "AIS_ARGON2_FAST": True,
+    })
+    redis_backed.instance_path = str(tmp_path / "instance")
+    yield redis_backed, connection, prefix
+    flush()
+    with redis_backed.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_throttling_with_redis(redis_app):
+    from tests.conftest import Actions
+
+    app, connection, prefix = redis_app
+    make_owner(app)
+    actions = Actions(app.test_client(), app)
+    fail_times(actions, "owner", 5)
+    assert any(connection.scan_iter(match=f"*{prefix}*"))  # the counters live in Redis
+    assert actions.login("owner", OWNER_PASSWORD).status_code == 429
+
+
+# --- Two-factor sign-in -------------------------------------------------------------------------
+
+
+def totp_now(secret: str, offset: int = 0) -> str:
+    return pyotp.TOTP(secret).at(clock.utcnow(), counter_offset=offset)
+
+
+def enrol(client, actions) -> tuple[str, list[str]]:
+    page = client.get("/account/2fa").get_data(as_text=True)
+    assert 'src="data:image/svg+xml;base64,' in page
+    secret = re.search(r'id="totp-secret" type="text" value="([A-Z2-7]+)"', page).group(1)
+    response = actions.post("/account/2fa", {"code": totp_now(secret)})
+    assert response.status_code == 200
+    codes = re.findall(r"\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b", response.get_data(as_text=True))
+    assert len(codes) == 10
+    return secret, codes
+
+
+def test_owner_enrols_in_2fa_then_needs_a_code_to_sign_in(app, client, actions, moving_clock):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, codes = enrol(client, actions)
+    with app.app_context():
+        assert db.session.get(User, owner_id).totp_enabled
+        stored = db.session.scalars(select(RecoveryCode.code_hash)).all()
+        assert len(stored) == 10 and not set(codes) & set(stored)  # only hashes are kept
+    actions.logout()
+
+    response = actions.login("owner", OWNER_PASSWORD)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login/2fa")
+    assert sid_of(client) is None  # no session before the second step
+    assert client.get("/account").status_code == 302
+
+    wrong = actions.post("/login/2fa", {"code": "000000"})
+    assert wrong.status_code == 200 and "not right" in wrong.get_data(as_text=True)
+    replay = actions.post("/login/2fa", {"code": totp_now(secret)})  # the enrolment code, again
+    assert replay.status_code == 200
+
+    moving_clock.advance(seconds=30)
+    ok = actions.post("/login/2fa", {"code": totp_now(secret)})
+    assert ok.status_code == 302 and ok.headers["Location"].endswith("/dashboard")
+    assert client.get("/account").status_code == 200
+    assert "auth.2fa_enabled" in audit_actions(app)
+
+
+def test_recovery_code_signs_in_once(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    _, codes = enrol(client, actions)
+    actions.logout()
+
+    actions.login("owner", OWNER_PASSWORD)
+    response = actions.post("/login/2fa", {"code": codes[3].upper().replace("-", " ")})
+    assert response.status_code == 302
+    assert client.get("/account").status_code == 200
+    actions.logout()
+
+    actions.login("owner", OWNER_PASSWORD)
+    again = actions.post("/login/2fa", {"code": codes[3]})
+    assert again.status_code == 200 and client.get("/account").status_code == 302
+    assert "auth.recovery_code_used" in audit_actions(app)
+
+
+def test_second_step_expires_and_cannot_be_skipped(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, _ = enrol(client, actions)
+    actions.logout()
+    assert client.get("/login/2fa").status_code == 302  # no pending sign-in
+    actions.login("owner", OWNER_PASSWORD)
+    moving_clock.advance(minutes=6)
+    response = actions.post("/login/2fa", {"code": totp_now(secret)})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/login")
+    assert client.get("/account").status_code == 302
+
+
+def test_2fa_codes_are_throttled(app, client, actions, moving_clock):
+    make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, _ = enrol(client, actions)
+    actions.logout()
+    actions.login("owner", OWNER_PASSWORD)
+    for _ in range(5):
+        assert actions.post("/login/2fa", {"code": "123456"}).status_code == 200
+    moving_clock.advance(seconds=30)
+    assert actions.post("/login/2fa", {"code": totp_now(secret)}).status_code == 429
+
+
+def test_disabling_2fa_needs_a_code(app, client, actions, moving_clock):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, _ = enrol(client, actions)
+    actions.post("/account/2fa/disable", {"disable-code": "000000"})
+    with app.app_context():
+        assert db.session.get(User, owner_id).totp_enabled
+    moving_clock.advance(seconds=30)
+    response = actions.post("/account/2fa/disable", {"disable-code": totp_now(secret)})
+    assert response.status_code == 302
+    with app.app_context():
+        user = db.session.get(User, owner_id)
+        assert not user.totp_enabled and user.totp_secret is None
+        assert db.session.scalar(select(func.count()).select_from(RecoveryCode)) == 0
+
+
+def test_required_2fa_sends_owners_to_enrolment(app, client, actions):
+    app.config["AIS_REQUIRE_OWNER_2FA"] = True
+    make_owner(app)
+    response = actions.login("owner", OWNER_PASSWORD)
+    assert response.headers["Location"].endswith("/account/2fa")
+    for page in ("/dashboard", "/clients"):
+        response = client.get(page)
+        assert response.status_code == 302 and response.headers["Location"].endswith("/account/2fa")
+    assert client.get("/account/2fa").status_code == 200
+
+
+def test_clients_cannot_use_owner_2fa_pages(app, client, actions):
+    make_client(app)
+    actions.login("alice@example.com", CLIENT_PASSWORD)
+    assert client.get("/account/2fa").status_code == 403
+
+
+# --- Passwords -----------------------------------------------------------------------------------
+
+
+def test_password_policy():
+    assert password_problems("a fine long passphrase") == []
+    assert password_problems("short") == ["Use at least 10 characters."]
+    assert "too common" in " ".join(password_problems("Password1234"))
+    for common in ("qwertyuiop", "1234567890", "password123", "iloveyou123", "1q2w3e4r5t"):
+        assert password_problems(common), common
+    assert password_problems("x" * 128 + "yzw!") == []  # long passphrases are fine
+    assert password_problems("ab" * 129 + "cd") == ["Use at most 256 characters."]
+    assert password_problems("aaaaaaaaaaaab")  # repetitive
+    assert password_problems("alice@example.com", username="Alice@Example.com")
+    assert password_problems("my.login.name", username="x", email="My.Login.Name")
+    assert len(passwords.common_passwords()) >= 1000
+
+
+def test_hashes_are_argon2id_and_strong_by_default(app):
+    assert hash_password("a fine long passphrase").startswith("$argon2id$")
+    with app.app_context():
+        app.config["AIS_ARGON2_FAST"] = False
+        strong = hash_password("a fine long passphrase")
+        assert "m=65536,t=3" in strong
+
+
+def test_old_hashes_are_upgraded_on_sign_in(app):
+    with app.app_context():
+        app.config["AIS_ARGON2_FAST"] = True
+        user = User(username="u", role="owner", password_hash=passwords._STRONG.hash("a fine long passphrase"))
+        assert verify_password(user, "a fine long passphrase")
+        assert "m=1024,t=1" in user.password_hash  # rehashed to the current parameters
+        assert not verify_password(user, "wrong")
+        assert not verify_password(None, "anything")
+
+
+# --- create-owner -------------------------------------------------------------------------------
+
+
+def test_create_owner_prompts_and_refuses_duplicates_and_weak_passwords(app):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["create-owner"], input="boss\nlong enough pass phrase\nlong enough pass phrase\n")
+    assert result.exit_code == 0, result.output
+    assert "long enough" not in result.output  # hidden input
+    with app.app_context():
+        boss = db.session.scalar(select(User).where(User.username == "boss"))
+        assert boss.role == "owner" and verify_password(boss, "long enough pass phrase")
+
+    duplicate = runner.invoke(args=["create-owner"], input="BOSS\nanother long phrase\nanother long phrase\n")
+    assert duplicate.exit_code == 1 and "taken" in duplicate.output
+
+    weak = runner.invoke(args=["create-owner"], input="boss2\npassword1234\npassword1234\n")
+    assert weak.exit_code == 1 and "too common" in weak.output
+
+    mismatch = runner.invoke(args=["create-owner"], input="boss3\nlong enough pass phrase\nsomething else\n")
+    assert mismatch.exit_code != 0
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User)) == 1
+    assert "auth.owner_created" in audit_actions(app)

@@ -1,0 +1,258 @@
+"""POST /webhooks/stripe: only authentic, recent events are accepted (the library's real check);
+each event is applied once; one PaymentIntent is one payment, whatever the events' number,
+order or timing."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from ais.extensions import db
+from ais.models import AuditEntry, CheckoutSession, Payment, WebhookEvent
+from test_stripe_support import (  # noqa: F401 - fixtures
+    WEBHOOK_SECRET,
+    checkouts,
+    client_with_invoice,
+    count,
+    deliver,
+    fresh,
+    invoice,
+    nothing_written,
+    payments,
+    receipts,
+    refund_event,
+    session_event,
+    sign_in,
+    signed,
+    start_checkout,
+    stripe_on,
+    stripe_stub,
+)
+
+
+@pytest.fixture
+def paying(stripe_on, actions):
+    """Ann has started a card payment of 1000.00 (the full balance); returns (books, session)."""
+    books = client_with_invoice("1000.00")
+    sign_in(actions, "ann@example.com")
+    start_checkout(actions, books.invoice_id, "full")
+    return books, stripe_on.only_session()
+
+
+def post_raw(client, body: str | bytes, header: str | None):
+    headers = {"Stripe-Signature": header} if header is not None else {}
+    return client.post("/webhooks/stripe", data=body, headers=headers, content_type="application/json")
+
+
+# --- Authenticity -----------------------------------------------------------------------------------------
+
+
+def test_a_signed_event_is_accepted_without_a_csrf_token(client, paying):
+    books, session = paying
+    response = deliver(client, session_event("completed", session))
+    assert response.status_code == 200
+    assert response.get_json()["outcome"] == f"payment {payments()[0].id} recorded"
+
+
+def _tampered(case: str, event: dict) -> tuple[str | bytes, str | None]:
+    body, header = signed(event)
+    if case == "bad signature":
+        return body, header[:-4] + ("0000" if not header.endswith("0000") else "1111")
+    if case == "wrong secret":
+        return signed(event, secret="whsec_someone_else")
+    if case == "stale timestamp (301 s)":
+        return signed(event, timestamp=int(time.time()) - 301)
+    if case == "no header":
+        return body, None
+    if case == "garbled header":
+        return body, "v1=abc,t=notanumber"
+    if case == "signature of another body":
+        return body.replace("1000", "9000"), header
+    if case == "malformed JSON (correctly signed)":
+        broken = body[:-1]
+        timestamp = header.split(",")[0][2:]
+        return broken, f"t={timestamp},v1=" + hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.{broken}".encode(),
+                                                      hashlib.sha256).hexdigest()
+    if case == "not an event (correctly signed)":
+        return signed({"hello": "world"})
+    if case == "not UTF-8":
+        return b"\xff\xfe" + body.encode(), header
+    raise AssertionError(case)
+
+
+CASES = ["bad signature", "wrong secret", "stale timestamp (301 s)", "no header", "garbled header",
+         "signature of another body", "malformed JSON (correctly signed)", "not an event (correctly signed)",
+         "not UTF-8"]
+
+
+def test_events_that_are_not_authentic_recent_and_well_formed_are_refused_and_change_nothing(client, paying):
+    books, session = paying
+    event = session_event("completed", session, amount_total=100000)
+    for case in CASES:
+        body, header = _tampered(case, event)
+        response = post_raw(client, body, header)
+        assert response.status_code == 400, case
+        assert nothing_written(), case
+    assert checkouts()[0].status == "open"
+    assert invoice(books.invoice_id).held_amount == Decimal("1000.00")
+
+
+def test_an_oversized_body_is_refused_unread(client, paying):
+    body, header = signed(session_event("completed", paying[1], padding="x" * 600_000))
+    assert post_raw(client, body, header).status_code == 413
+    assert nothing_written()
+
+
+def test_a_timestamp_within_five_minutes_is_accepted(client, paying):
+    books, session = paying
+    response = deliver(client, session_event("completed", session), timestamp=int(time.time()) - 280)
+    assert response.status_code == 200 and len(payments()) == 1
+
+
+def test_with_stripe_off_the_webhook_is_not_there(app, client, paying):
+    app.config["STRIPE_WEBHOOK_SECRET"] = ""
+    assert deliver(client, session_event("completed", paying[1])).status_code == 404
+    assert nothing_written()
+
+
+# --- Once -------------------------------------------------------------------------------------------------
+
+
+def test_one_event_delivered_fifty_times_records_one_payment_and_one_receipt(client, paying):
+    books, session = paying
+    event = session_event("completed", session)
+    outcomes = [deliver(client, event) for _ in range(50)]
+    assert all(r.status_code == 200 for r in outcomes)
+    assert [r.get_json()["outcome"] for r in outcomes[1:]] == ["duplicate"] * 49
+    assert len(payments()) == 1 and len(receipts()) == 1
+    assert count(WebhookEvent) == 1
+    paid = payments()[0]
+    assert (paid.amount, paid.state, paid.method, paid.reference, paid.provider, paid.provider_reference) == (
+        Decimal("1000.00"), "confirmed", "Card (Stripe)", "pi_test_1", "stripe", "pi_test_1")
+    assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
+    assert checkouts()[0].status == "complete"
+    assert count(AuditEntry, AuditEntry.action == "payment.received_online") == 1
+
+
+def test_two_events_for_one_payment_intent_record_one_payment(client, paying):
+    books, session = paying
+    deliver(client, session_event("completed", session, payment_intent="pi_same"))
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_same"))
+    assert len(payments()) == 1 and len(receipts()) == 1
+    assert count(WebhookEvent) == 2
+
+
+def test_async_payment_succeeded_before_completed_is_still_one_payment(client, paying):
+    books, session = paying
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_late"))
+    assert len(payments()) == 1 and checkouts()[0].status == "complete"
+    # The older "completed" (status unpaid at the time) arrives last: nothing changes.
+    response = deliver(client, session_event("completed", session, payment_intent="pi_late", payment_status="unpaid"))
+    assert response.status_code == 200
+    assert len(payments()) == 1 and checkouts()[0].status == "complete"
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
+
+
+def test_the_same_event_twice_at_the_same_moment_is_one_payment(app, paying):
+    books, session = paying
+    event = session_event("completed", session, payment_intent="pi_race")
+    other = session_event("async_payment_succeeded", session, payment_intent="pi_race")
+    results = []
+    barrier = threading.Barrier(6)
+
+    def send(e):
+        with app.test_client() as c:
+            barrier.wait(timeout=10)
+            results.append(deliver(c, e).status_code)
+
+    threads = [threading.Thread(target=send, args=(e,)) for e in (event, event, event, other, other, other)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert results == [200] * 6
+    assert len(payments()) == 1 and len(receipts()) == 1
+    assert count(WebhookEvent) == 2
+
+
+# --- Delayed methods, expiry, other events ------------------------------------------------------------------
+
+
+def test_completed_but_unpaid_waits_and_keeps_holding_then_succeeds(client, paying):
+    books, session = paying
+    deliver(client, session_event("completed", session, payment_intent="pi_debit", payment_status="unpaid"))
+    assert payments() == [] and checkouts()[0].status == "processing"
+    assert invoice(books.invoice_id).held_amount == Decimal("1000.00")
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_debit"))
+    assert len(payments()) == 1 and checkouts()[0].status == "complete"
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
+
+
+def test_a_failed_delayed_payment_releases_the_hold(client, paying):
+    books, session = paying
+    deliver(client, session_event("completed", session, payment_intent="pi_debit", payment_status="unpaid"))
+    deliver(client, session_event("async_payment_failed", session, payment_intent="pi_debit",
+                                  payment_status="unpaid"))
+    assert payments() == [] and checkouts()[0].status == "failed"
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
+    assert count(AuditEntry, AuditEntry.action == "checkout.failed") == 1
+
+
+def test_expiry_after_completion_changes_nothing(client, paying):
+    books, session = paying
+    deliver(client, session_event("completed", session))
+    deliver(client, session_event("expired", session, payment_intent=None, payment_status="unpaid"))
+    assert checkouts()[0].status == "complete" and len(payments()) == 1
+
+
+def test_unknown_event_types_are_acknowledged_and_ignored(client, paying, caplog):
+    event = {"id": "evt_unknown_1", "object": "event", "type": "customer.created", "created": int(time.time()),
+             "data": {"object": {"id": "cus_1", "object": "customer"}}}
+    import logging
+
+    logging.getLogger("ais.payments").disabled = False  # alembic's fileConfig (test setup) disables it
+    with caplog.at_level("INFO", logger="ais.payments"):
+        response = deliver(client, event)
+    assert response.status_code == 200 and response.get_json()["outcome"] == "ignored"
+    assert "customer.created ignored" in caplog.text
+    assert fresh().get(WebhookEvent, "evt_unknown_1").outcome == "ignored"
+    assert payments() == [] and checkouts()[0].status == "open"
+
+
+def test_a_checkout_from_another_system_on_the_same_account_is_ignored(client, paying):
+    foreign = {"id": "cs_live_elsewhere", "object": "checkout.session", "amount_total": 5000, "currency": "php",
+               "metadata": {}}
+    response = deliver(client, session_event("completed", foreign, payment_intent="pi_elsewhere"))
+    assert response.status_code == 200 and response.get_json()["outcome"] == "ignored: not an AIS checkout"
+    assert payments() == []
+
+
+def test_a_session_is_found_by_its_metadata_if_its_id_was_never_stored(client, paying):
+    """The create call succeeded but the app stopped before saving the session id."""
+    books, session = paying
+    row = fresh().scalar(select(CheckoutSession))
+    row.provider_session_id = None
+    db.session.commit()
+    deliver(client, session_event("completed", session, payment_intent="pi_meta"))
+    assert len(payments()) == 1 and checkouts()[0].status == "complete"
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
+
+
+def test_refund_of_an_unknown_payment_intent_is_ignored(client, paying):
+    response = deliver(client, refund_event("pi_nobody", 1000, 1000))
+    assert response.status_code == 200 and payments() == []
+
+
+def test_a_late_payment_on_a_locally_expired_session_is_still_recorded(client, paying):
+    books, session = paying
+    deliver(client, session_event("expired", session, payment_intent=None, payment_status="unpaid"))
+    deliver(client, session_event("completed", session, payment_intent="pi_last_second"))
+    assert len(payments()) == 1 and payments()[0].amount == Decimal("1000.00")
+    assert checkouts()[0].status == "complete"
+    assert fresh().scalar(select(Payment.state)) == "confirmed"
