@@ -47,6 +47,16 @@ check: install
 outbox: install
 	$(BIN)/flask --app ais outbox
 
+## make bench: wrk against the portal and owner pages on PostgreSQL (gunicorn, 2 workers); results in
+## docs/PERFORMANCE.md. BENCH_SIZE=large adds the 600,000-payment books; BENCH_DURATION=seconds per page.
+## Needs PostgreSQL at BENCH_PG_URL (default postgresql://postgres@127.0.0.1:5432); installs Debian's wrk.
+bench: install
+	@command -v wrk >/dev/null 2>&1 || { \
+	  echo "Installing Debian's wrk for the benchmark"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+	BENCH_COMMAND="make bench$(if $(BENCH_SIZE), BENCH_SIZE=$(BENCH_SIZE))$(if $(BENCH_DURATION), BENCH_DURATION=$(BENCH_DURATION))" \
+	  BENCH_SIZE="$(BENCH_SIZE)" BENCH_DURATION="$(BENCH_DURATION)" $(BIN)/python bench/run.py
+
 lock:
 	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
 

@@ -47,7 +47,14 @@ def database_url(tmp_path_factory) -> str:
 def empty_all_tables() -> None:
     tables = [t.name for t in reversed(db.metadata.sorted_tables)]
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        # DELETE on these small tables is much faster than TRUNCATE (which rewrites every table);
+        # the sequences start again at 1 so ids are the same on both databases.
+        for name in tables:
+            db.session.execute(text(f"DELETE FROM {name}"))
+        db.session.execute(text(
+            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+            "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+        ))
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
@@ -75,7 +82,6 @@ def app(database_url, tmp_path):
     yield app
     with app.app_context():
         db.session.remove()
-        empty_all_tables()
         db.engine.dispose()
     clock.set_clock(None)
 

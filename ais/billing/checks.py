@@ -21,8 +21,10 @@ from sqlalchemy import and_, case, func, or_, select
 
 from ..extensions import db
 from ..models import (
+    CHECKOUT_HOLDING,
     CONFIRMED,
     REPORTED,
+    CheckoutSession,
     Allocation,
     Installment,
     Invoice,
@@ -148,7 +150,7 @@ def _check_schedules() -> list[str]:
 
 
 def _check_invoice_totals() -> list[str]:
-    """paid_amount = confirmed payments, held_amount = reported ones, their sum within the amount;
+    """paid_amount = confirmed payments, held_amount = reported ones and open checkouts, their sum within the amount;
     drafts have no payments; void invoices have no confirmed or reported payments."""
     pay = (
         select(
@@ -160,16 +162,25 @@ def _check_invoice_totals() -> list[str]:
         .group_by(Payment.invoice_id)
         .subquery()
     )
+    # Online payments in progress hold room like reported payments (ais.payments).
+    checkout = (
+        select(CheckoutSession.invoice_id, func.sum(CheckoutSession.amount).label("holding"))
+        .where(CheckoutSession.status.in_(CHECKOUT_HOLDING))
+        .group_by(CheckoutSession.invoice_id)
+        .subquery()
+    )
     confirmed, reported = _zero(pay.c.confirmed), _zero(pay.c.reported)
+    holding = _zero(checkout.c.holding)
     draft = Invoice.issued_at.is_(None)
     rows = db.session.execute(
         select(Invoice.id, Invoice.invoice_no, Invoice.amount, Invoice.paid_amount, Invoice.held_amount,
-               Invoice.voided_at, pay.c.confirmed, pay.c.reported, pay.c.n)
+               Invoice.voided_at, pay.c.confirmed, pay.c.reported, pay.c.n, checkout.c.holding)
         .outerjoin(pay, pay.c.invoice_id == Invoice.id)
+        .outerjoin(checkout, checkout.c.invoice_id == Invoice.id)
         .where(
             or_(
                 Invoice.paid_amount != confirmed,
-                Invoice.held_amount != reported,
+                Invoice.held_amount != reported + holding,
                 confirmed + reported > Invoice.amount,
                 and_(draft, pay.c.n.is_not(None)),
                 and_(Invoice.voided_at.is_not(None), confirmed + reported > 0),
@@ -182,6 +193,7 @@ def _check_invoice_totals() -> list[str]:
         label = _label(row.invoice_no, row.id)
         confirmed_sum = row.confirmed if row.confirmed is not None else ZERO
         reported_sum = row.reported if row.reported is not None else ZERO
+        holding_sum = row.holding if row.holding is not None else ZERO
         if row.invoice_no is None and row.n:
             problems.append(f"{label}: a draft has {row.n} payment(s); drafts have none.")
         if row.paid_amount != confirmed_sum:
@@ -189,10 +201,10 @@ def _check_invoice_totals() -> list[str]:
                 f"{label}: paid_amount is {_amount(row.paid_amount)} but its confirmed payments add up to "
                 f"{_amount(confirmed_sum)}."
             )
-        if row.held_amount != reported_sum:
+        if row.held_amount != reported_sum + holding_sum:
             problems.append(
-                f"{label}: held_amount is {_amount(row.held_amount)} but its reported payments add up to "
-                f"{_amount(reported_sum)}."
+                f"{label}: held_amount is {_amount(row.held_amount)} but its reported payments and open "
+                f"online checkouts add up to {_amount(reported_sum + holding_sum)}."
             )
         if confirmed_sum + reported_sum > row.amount:
             problems.append(

@@ -243,7 +243,7 @@ def test_check_reports_running_totals_and_caps_that_disagree_with_payments(app, 
     result = cli("check")
 
     assert result.exit_code == 1
-    assert f"{weekly.invoice_no}: held_amount is 0.00 but its reported payments add up to 3,000.00." in result.output
+    assert f"{weekly.invoice_no}: held_amount is 0.00 but its reported payments and open online checkouts add up to 3,000.00." in result.output
     assert f"{printer.invoice_no}: confirmed (10,000.00) and reported (10,000.00) payments exceed" in result.output
 
 

@@ -188,7 +188,7 @@ def test_the_held_amount_is_shown_as_awaiting_confirmation(client, ann):
     report(ann.ann, ann.a_full, "200.00")
     text = squash(text_of(client.get(f"/portal/invoices/{ann.a_full}")))
     assert "Awaiting confirmation ₱200.00" in text
-    assert "₱200.00 you reported is awaiting confirmation; up to ₱1,034.56 more can be reported." in text
+    assert "₱200.00 is awaiting confirmation (reported, or a card payment in progress); up to ₱1,034.56 more can be reported." in text
 
 
 @pytest.mark.parametrize("which, note", [

@@ -1,0 +1,669 @@
+#!/usr/bin/env python3
+"""`make bench`: load-test the client portal and the owner's pages on PostgreSQL with wrk.
+
+For each data size (small = 6,000 payments, default = ~36,000, large = 600,000) this driver
+
+1. drops and creates its own database ``ais_bench_<size>``, runs ``flask db upgrade`` and
+   ``flask gen-demo``, fills the audit trail the way the service layer would have (one entry per
+   client, invoice and payment: gen-demo writes the books with bulk inserts and no audit), and
+   runs ANALYZE;
+2. serves the app with gunicorn (2 workers, gunicorn.conf.py) on a free port of 127.0.0.1;
+3. signs in the owner and the client (GET /login for the CSRF token, POST /login) to get
+   their ``ais_session`` cookies;
+4. loads /healthz (the ceiling: no sign-in, one ``SELECT 1``), every portal page and every owner
+   list page with ``wrk -t2 -c8 -d<duration>s --latency``, one after the other, and /healthz again;
+5. counts the SQL statements each page runs (in a child process: create_app on the same
+   database, a signed-in test client and a ``before_cursor_execute`` listener);
+6. stops gunicorn and drops the database (``--keep`` keeps it).
+
+It then writes the tables (and how each page stands against the targets) between the
+``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers of docs/PERFORMANCE.md, and the raw
+figures and wrk outputs under bench-output/.
+
+Environment (or the matching options): BENCH_SIZE (``large`` adds the 600,000-payment set; or a
+comma-separated list of sizes), BENCH_DURATION (seconds per page, default 10), BENCH_CONNECTIONS
+(8), BENCH_THREADS (2), BENCH_WORKERS (2), BENCH_PG_URL (the server, default
+``postgresql://postgres@127.0.0.1:5432``).
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import html
+import http.client
+import json
+import os
+import platform
+import re
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+OUTPUT_DIR = ROOT / "bench-output"
+DOC = ROOT / "docs" / "PERFORMANCE.md"
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+# clients × invoices per client × about K payments per invoice
+SIZES = {
+    "small": (50, 20, 6),       # ~6,000 payments
+    "default": (300, 20, 6),    # ~36,000 payments (gen-demo's defaults)
+    "large": (5000, 20, 6),     # ~600,000 payments
+}
+ORDER = ["small", "default", "large"]
+
+# Targets (the issue): at least 1/4 of the trivial route's requests/s, p99 under 100 ms at 8
+# connections, at most 1.2× slower on the biggest books than on the smallest.
+MIN_RATIO = 0.25
+MAX_P99_MS = 100.0
+MAX_SLOWDOWN = 1.2
+
+CLIENT_PAGES = ["/portal", "/portal/invoices", "/portal/invoices/{invoice}", "/portal/payments"]
+OWNER_PAGES = ["/dashboard", "/clients", "/clients/1", "/invoices", "/invoices/{invoice}",
+               "/payments", "/payments?state=reported", "/audit"]
+OWNER = ("admin", "admin123")
+CLIENT = ("client1@example.com", "clientpass")
+SECRET_KEY = "bench-only-" + "x" * 40  # a throwaway key for a throwaway database
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------------
+
+
+def pg_connect(server_url: str, dbname: str):
+    import psycopg
+
+    return psycopg.connect(f"{server_url.rstrip('/')}/{dbname}", autocommit=True)
+
+
+def database_url(server_url: str, dbname: str) -> str:
+    return f"{server_url.rstrip('/')}/{dbname}"
+
+
+def recreate_database(server_url: str, dbname: str) -> None:
+    with pg_connect(server_url, "postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{dbname}"')
+
+
+def drop_database(server_url: str, dbname: str) -> None:
+    with pg_connect(server_url, "postgres") as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+
+
+AUDIT_FILL = [
+    # What the service layer writes when the books are built one action at a time.
+    """INSERT INTO audit_entries (at, actor_id, actor_label, action, ip_address, client_id, detail)
+       SELECT created_at, 1, 'admin', 'client.created', '127.0.0.1', id, '' FROM clients""",
+    """INSERT INTO audit_entries (at, actor_id, actor_label, action, ip_address, client_id, invoice_id,
+                                  amount_after, detail)
+       SELECT (issue_date + time '09:00') AT TIME ZONE 'UTC', 1, 'admin', 'invoice.issued', '127.0.0.1',
+              client_id, id, amount, invoice_no FROM invoices""",
+    """INSERT INTO audit_entries (at, actor_id, actor_label, action, ip_address, client_id, invoice_id,
+                                  payment_id, amount_after, detail)
+       SELECT (date + time '15:00') AT TIME ZONE 'UTC', 1, 'admin', 'payment.recorded', '127.0.0.1',
+              client_id, invoice_id, id, amount, method FROM payments""",
+]
+
+
+def prepare_books(server_url: str, dbname: str, size: str) -> dict:
+    """Schema, gen-demo, the audit trail, ANALYZE; returns what the books hold and the page ids."""
+    clients, invoices, payments = SIZES[size]
+    env = app_env(database_url(server_url, dbname))
+    flask = [str(VENV_BIN / "flask"), "--app", "ais"]
+    started = time.perf_counter()
+    subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    log(f"{dbname}: gen-demo --clients {clients} --invoices {invoices} --payments {payments}")
+    result = subprocess.run([*flask, "gen-demo", "--clients", str(clients), "--invoices", str(invoices),
+                             "--payments", str(payments)], env=env, cwd=ROOT, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise SystemExit(f"gen-demo failed:\n{result.stdout}\n{result.stderr}")
+    generated = time.perf_counter() - started
+    with pg_connect(server_url, dbname) as conn:
+        for statement in AUDIT_FILL:
+            conn.execute(statement)
+        conn.execute("VACUUM ANALYZE")
+        facts = {
+            "clients": conn.execute("SELECT count(*) FROM clients").fetchone()[0],
+            "invoices": conn.execute("SELECT count(*) FROM invoices").fetchone()[0],
+            "installments": conn.execute("SELECT count(*) FROM installments").fetchone()[0],
+            "payments": conn.execute("SELECT count(*) FROM payments").fetchone()[0],
+            "reported": conn.execute("SELECT count(*) FROM payments WHERE state = 'reported'").fetchone()[0],
+            "audit_entries": conn.execute("SELECT count(*) FROM audit_entries").fetchone()[0],
+            "client1_invoices": conn.execute("SELECT count(*) FROM invoices WHERE client_id = 1").fetchone()[0],
+            "client1_payments": conn.execute("SELECT count(*) FROM payments WHERE client_id = 1").fetchone()[0],
+            "db_size": conn.execute("SELECT pg_size_pretty(pg_database_size(current_database()))").fetchone()[0],
+        }
+        # Client 1's invoice with the most payments: its page has the most rows to show.
+        invoice_id, invoice_payments = conn.execute(
+            """SELECT i.id, count(p.id) FROM invoices i JOIN payments p ON p.invoice_id = i.id
+               WHERE i.client_id = 1 GROUP BY i.id ORDER BY count(p.id) DESC, i.id LIMIT 1"""
+        ).fetchone()
+    facts.update(invoice=invoice_id, invoice_payments=invoice_payments, generate_seconds=round(generated, 1),
+                 prepare_seconds=round(time.perf_counter() - started, 1))
+    return facts
+
+
+# --- The app server ---------------------------------------------------------------------------
+
+
+def app_env(db_url: str, **extra: str) -> dict:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=db_url,
+        AIS_ENV="development",  # gen-demo refuses production; the server runs the same code either way
+        SECRET_KEY=SECRET_KEY,
+        FLASK_SESSION_COOKIE_SECURE="false",
+        RATELIMIT_STORAGE_URI="memory://",
+        PYTHONUNBUFFERED="1",
+    )
+    env.update(extra)
+    return env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Server:
+    def __init__(self, db_url: str, workers: int, log_path: Path):
+        self.port = free_port()
+        self.db_url = db_url
+        self.workers = workers
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> "Server":
+        env = app_env(self.db_url, HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(self.workers),
+                      LOG_LEVEL="warning")
+        self.log_file = open(self.log_path, "w")
+        self.process = subprocess.Popen(
+            [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "ais:create_app()"],
+            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise SystemExit(f"gunicorn exited ({self.process.returncode}); see {self.log_path}")
+            try:
+                status, _, _ = http_request("GET", self.port, "/healthz")
+                if status == 200:
+                    log(f"gunicorn pid {self.process.pid}: {self.workers} workers on 127.0.0.1:{self.port}")
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise SystemExit(f"gunicorn did not answer /healthz within 60 s; see {self.log_path}")
+
+    def __exit__(self, *exc) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)  # the arbiter stops its own workers
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log_file.close()
+
+
+# --- HTTP: signing in -----------------------------------------------------------------------------
+
+
+def http_request(method: str, port: int, path: str, *, body: str | None = None, cookies: dict | None = None,
+                 headers: dict | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        all_headers = dict(headers or {})
+        if cookies:
+            all_headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        if body is not None:
+            all_headers["Content-Type"] = "application/x-www-form-urlencoded"
+        conn.request(method, path, body=body, headers=all_headers)
+        response = conn.getresponse()
+        data = response.read()
+        return response.status, response.headers, data
+    finally:
+        conn.close()
+
+
+def cookies_from(headers, jar: dict) -> dict:
+    for value in headers.get_all("Set-Cookie") or []:
+        name, _, rest = value.partition("=")
+        jar[name.strip()] = rest.split(";", 1)[0]
+    return jar
+
+
+def sign_in(port: int, username: str, password: str) -> str:
+    """The ``ais_session`` cookie of a fresh sign-in, as a browser would get it."""
+    jar: dict = {}
+    status, headers, page = http_request("GET", port, "/login")
+    cookies_from(headers, jar)
+    match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+        rb'value="([^"]+)"[^>]*name="csrf_token"', page)
+    if status != 200 or not match:
+        raise SystemExit(f"GET /login gave {status} and no csrf_token")
+    form = urllib.parse.urlencode({"username": username, "password": password,
+                                   "csrf_token": html.unescape(match.group(1).decode())})
+    status, headers, _ = http_request("POST", port, "/login", body=form, cookies=jar)
+    cookies_from(headers, jar)
+    if status != 302 or "ais_session" not in jar:
+        raise SystemExit(f"sign-in as {username} failed: {status}")
+    return jar["ais_session"]
+
+
+def check_page(port: int, path: str, cookie: str) -> int:
+    """A page must answer 200 to the signed-in user (a 302 would be the sign-in page)."""
+    status, _, body = http_request("GET", port, path, cookies={"ais_session": cookie} if cookie else None)
+    if status != 200:
+        raise SystemExit(f"GET {path} gave {status}, not 200")
+    return len(body)
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+
+UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0, "h": 3600000.0}
+
+
+def to_ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m|h)", text.strip()).groups()
+    return float(number) * UNITS_MS[unit]
+
+
+@dataclass
+class Load:
+    rps: float
+    p50_ms: float
+    p75_ms: float
+    p90_ms: float
+    p99_ms: float
+    requests: int
+    errors: int  # non-2xx/3xx answers and socket errors
+
+
+def parse_wrk(output: str) -> Load:
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
+    percentiles = {int(p): to_ms(v) for p, v in re.findall(r"^\s+(50|75|90|99)%\s+(\S+)", output, re.M)}
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    errors = sum(int(n) for n in re.findall(r"Non-2xx or 3xx responses:\s+(\d+)", output))
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    if socket_errors:
+        errors += sum(int(n) for n in socket_errors.groups())
+    return Load(rps=rps, p50_ms=percentiles[50], p75_ms=percentiles[75], p90_ms=percentiles[90],
+                p99_ms=percentiles[99], requests=requests, errors=errors)
+
+
+def run_wrk(port: int, path: str, cookie: str, args, raw_log) -> Load:
+    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+               "--timeout", "10s"]
+    if cookie:
+        command += ["-H", f"Cookie: ais_session={cookie}"]
+    command.append(f"http://127.0.0.1:{port}{path}")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
+    shown = [c if not c.startswith("Cookie:") else "Cookie: ais_session=…" for c in command]
+    raw_log.write(f"$ {shlex.join(shown)}\n{result.stdout}{result.stderr}\n")
+    if result.returncode != 0:
+        raise SystemExit(f"wrk failed on {path}: {result.stderr}")
+    return parse_wrk(result.stdout)
+
+
+# --- Counting queries (child process) -----------------------------------------------------------
+
+
+def count_queries_main(db_url: str, pages_json: str, sql_dir: str | None) -> None:
+    """Child process: the statements each page runs, with a signed-in test client (printed as JSON)."""
+    os.environ.update(app_env(db_url))
+    sys.path.insert(0, str(ROOT))
+    from sqlalchemy import event
+
+    from ais import create_app
+    from ais.extensions import db
+
+    app = create_app({"WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
+    pages = json.loads(pages_json)
+    counts = {}
+    for (username, password), who in ((OWNER, "owner"), (CLIENT, "client")):
+        client = app.test_client()
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, (username, response.status_code)
+        for path in pages[who]:
+            client.get(path)  # warm up: the session's last_seen_at is written at most once a minute
+            statements = []
+
+            def record(conn, cursor, statement, parameters, context, executemany):
+                statements.append((statement, parameters))
+
+            with app.app_context():
+                engine = db.engine
+            event.listen(engine, "before_cursor_execute", record)
+            try:
+                response = client.get(path)
+            finally:
+                event.remove(engine, "before_cursor_execute", record)
+            assert response.status_code == 200, (path, response.status_code)
+            counts[f"{who} {path}"] = len(statements)
+            if sql_dir:
+                name = re.sub(r"[^a-z0-9]+", "_", f"{who} {path}".lower()).strip("_")
+                with open(Path(sql_dir) / f"{name}.sql", "w") as out:
+                    for statement, parameters in statements:
+                        out.write(f"-- params: {parameters!r}\n{statement};\n\n")
+    print(json.dumps(counts))
+
+
+def count_queries(db_url: str, pages: dict, sql_dir: Path) -> dict:
+    sql_dir.mkdir(parents=True, exist_ok=True)
+    result = subprocess.run(
+        [sys.executable, __file__, "--count-queries", db_url, json.dumps(pages), "--sql-dir", str(sql_dir)],
+        cwd=ROOT, capture_output=True, text=True, env=app_env(db_url),
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"counting queries failed:\n{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# --- One size -------------------------------------------------------------------------------------
+
+
+@dataclass
+class PageResult:
+    who: str
+    page: str  # the path pattern, e.g. /portal/invoices/{invoice}
+    url: str
+    load: Load
+    queries: int
+    bytes: int
+
+
+@dataclass
+class SizeResult:
+    size: str
+    facts: dict
+    ceiling_before: Load
+    ceiling_after: Load
+    pages: list[PageResult] = field(default_factory=list)
+
+    @property
+    def ceiling_rps(self) -> float:
+        return (self.ceiling_before.rps + self.ceiling_after.rps) / 2
+
+
+def bench_size(size: str, args) -> SizeResult:
+    dbname = f"ais_bench_{size}"
+    log(f"== {size}: preparing {dbname}")
+    recreate_database(args.pg_url, dbname)
+    try:
+        facts = prepare_books(args.pg_url, dbname, size)
+        log(f"{dbname}: {facts['payments']} payments, {facts['invoices']} invoices, {facts['clients']} clients, "
+            f"{facts['audit_entries']} audit entries ({facts['db_size']}) in {facts['prepare_seconds']} s")
+        db_url = database_url(args.pg_url, dbname)
+        pages = {"client": [p.format(invoice=facts["invoice"]) for p in CLIENT_PAGES],
+                 "owner": [p.format(invoice=facts["invoice"]) for p in OWNER_PAGES]}
+        with open(OUTPUT_DIR / f"wrk-{size}.txt", "w") as raw, \
+                Server(db_url, args.workers, OUTPUT_DIR / f"gunicorn-{size}.log") as server:
+            cookies = {"client": sign_in(server.port, *CLIENT), "owner": sign_in(server.port, *OWNER)}
+            sizes = {who: [check_page(server.port, url, cookies[who]) for url in pages[who]] for who in pages}
+            for who in pages:  # warm both workers' caches and connection pools before measuring
+                for url in pages[who]:
+                    run_wrk_quick(server.port, url, cookies[who])
+            log(f"{size}: /healthz (ceiling)")
+            before = run_wrk(server.port, "/healthz", "", args, raw)
+            result = SizeResult(size=size, facts=facts, ceiling_before=before, ceiling_after=before)
+            for who, patterns in (("client", CLIENT_PAGES), ("owner", OWNER_PAGES)):
+                for pattern, url, length in zip(patterns, pages[who], sizes[who]):
+                    load = run_wrk(server.port, url, cookies[who], args, raw)
+                    check_page(server.port, url, cookies[who])  # still signed in: every answer was the page
+                    log(f"{size}: {who} {url}: {load.rps:.0f} req/s, p50 {load.p50_ms:.1f} ms, "
+                        f"p99 {load.p99_ms:.1f} ms, {load.errors} errors")
+                    result.pages.append(PageResult(who=who, page=pattern, url=url, load=load, queries=0,
+                                                   bytes=length))
+            result.ceiling_after = run_wrk(server.port, "/healthz", "", args, raw)
+            log(f"{size}: /healthz {before.rps:.0f} then {result.ceiling_after.rps:.0f} req/s")
+            facts["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        counts = count_queries(db_url, pages, OUTPUT_DIR / f"sql-{size}")
+        for page in result.pages:
+            page.queries = counts[f"{page.who} {page.url}"]
+        return result
+    finally:
+        if not args.keep:
+            drop_database(args.pg_url, dbname)
+
+
+def run_wrk_quick(port: int, url: str, cookie: str) -> None:
+    command = ["wrk", "-t1", "-c2", "-d1s"]
+    if cookie:
+        command += ["-H", f"Cookie: ais_session={cookie}"]
+    subprocess.run([*command, f"http://127.0.0.1:{port}{url}"], capture_output=True, timeout=60)
+
+
+# --- The machine ------------------------------------------------------------------------------
+
+
+def machine(pg_url: str) -> dict:
+    meminfo = Path("/proc/meminfo").read_text()
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", meminfo).group(1))
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*:\s*(.+)", cpuinfo)
+    with pg_connect(pg_url, "postgres") as conn:
+        pg_version = conn.execute("SHOW server_version").fetchone()[0]
+    wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
+    wrk_line = (wrk_version.stdout or wrk_version.stderr).strip().splitlines()[0]
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                           capture_output=True, text=True)
+    return {
+        "nproc": os.cpu_count(),
+        "memory_gib": round(mem_kb / 1024 / 1024, 1),
+        "cpu": model.group(1).strip() if model else platform.processor(),
+        "postgresql": pg_version,
+        "python": platform.python_version(),
+        "wrk": wrk_line.split(" [")[0],
+        "os": platform.platform(),
+        "commit": commit.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else ""),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
+    }
+
+
+# --- The report ---------------------------------------------------------------------------------
+
+
+def fmt_rps(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def fmt_ms(value: float) -> str:
+    return f"{value:.1f}" if value < 100 else f"{value:.0f}"
+
+
+def verdict(ok: bool) -> str:
+    return "met" if ok else "**missed**"
+
+
+def render(results: list[SizeResult], info: dict, args, command: str) -> str:
+    by_size = {r.size: r for r in results}
+    smallest, biggest = results[0], results[-1]
+    lines = [
+        BEGIN,
+        "<!-- Written by bench/run.py; edit the text outside these markers. -->",
+        "",
+        "### The run",
+        "",
+        f"Command: `{command}` — wrk `-t{args.threads} -c{args.connections} -d{args.duration}s --latency` per "
+        f"page, gunicorn with {args.workers} workers, all on 127.0.0.1.",
+        "",
+        "| machine | |",
+        "| --- | --- |",
+        f"| date | {info['date']} |",
+        f"| nproc | {info['nproc']} |",
+        f"| memory | {info['memory_gib']} GiB |",
+        f"| CPU | {info['cpu']} |",
+        f"| PostgreSQL | {info['postgresql']} (same machine) |",
+        f"| Python / wrk | {info['python']} / {info['wrk']} |",
+        f"| OS | {info['os']} |",
+        f"| commit | {info['commit']} |",
+        f"| load average at start | {info['load_average_at_start']} |",
+        "",
+        "| data set | payments | invoices | clients | audit entries | reported payments | database | "
+        "client 1: invoices / payments | invoice page: id (payments) | books built in | load average after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for r in results:
+        f = r.facts
+        lines.append(
+            f"| {r.size} | {f['payments']:,} | {f['invoices']:,} | {f['clients']:,} | {f['audit_entries']:,} | "
+            f"{f['reported']:,} | {f['db_size']} | {f['client1_invoices']} / {f['client1_payments']} | "
+            f"{f['invoice']} ({f['invoice_payments']}) | {f['prepare_seconds']:.0f} s | {f.get('load_average_after', '')} |"
+        )
+    lines += [
+        "",
+        "### Figures",
+        "",
+        "Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured before and after the pages; the ratio uses "
+        "the mean of the two. p50/p99 in milliseconds, from wrk's latency distribution. Queries: SQL "
+        "statements one request runs (session check included).",
+        "",
+        "| page | who | data size | requests/s | p50 ms | p99 ms | queries/page | ratio to ceiling | page KB |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        lines.append(
+            f"| `/healthz` (ceiling) | — | {r.size} ({r.facts['payments']:,}) | "
+            f"{fmt_rps(r.ceiling_before.rps)} / {fmt_rps(r.ceiling_after.rps)} | "
+            f"{fmt_ms(r.ceiling_before.p50_ms)} | {fmt_ms(r.ceiling_before.p99_ms)} | 1 | 1.00 | 0 |"
+        )
+    for index, page in enumerate(results[0].pages):
+        for r in results:
+            p = r.pages[index]
+            errors = f" ({p.load.errors} errors)" if p.load.errors else ""
+            lines.append(
+                f"| `{p.page}` | {p.who} | {r.size} ({r.facts['payments']:,}) | {fmt_rps(p.load.rps)}{errors} | "
+                f"{fmt_ms(p.load.p50_ms)} | {fmt_ms(p.load.p99_ms)} | {p.queries} | "
+                f"{p.load.rps / r.ceiling_rps:.2f} | {p.bytes / 1024:.0f} |"
+            )
+    compare = f"{biggest.size} ({biggest.facts['payments']:,}) vs {smallest.size} ({smallest.facts['payments']:,})"
+    lines += [
+        "",
+        "### Against the targets",
+        "",
+        f"Ratio: requests/s over the ceiling's, at least {MIN_RATIO:.2f} on every data set (the lowest is shown). "
+        f"p99: under {MAX_P99_MS:.0f} ms at {args.connections} connections on every data set (the highest is "
+        f"shown). Slowdown: {compare}, as requests/s on the small set over requests/s on the big one (at a fixed "
+        f"number of connections, the ratio of mean latencies), at most {MAX_SLOWDOWN}×; p50 ratio for reference.",
+        "",
+        "| page | who | lowest ratio | target ≥ 0.25 | highest p99 ms | target < 100 ms | slowdown "
+        f"{biggest.size}/{smallest.size} | p50 ratio | target ≤ 1.2× |",
+        "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | --- |",
+    ]
+    summary = {"ratio": [], "p99": [], "slowdown": []}
+    for index, page in enumerate(results[0].pages):
+        ratios = [r.pages[index].load.rps / r.ceiling_rps for r in results]
+        p99s = [r.pages[index].load.p99_ms for r in results]
+        small_load, big_load = smallest.pages[index].load, biggest.pages[index].load
+        slowdown = small_load.rps / big_load.rps
+        p50_ratio = big_load.p50_ms / small_load.p50_ms
+        ok_ratio, ok_p99, ok_slow = min(ratios) >= MIN_RATIO, max(p99s) < MAX_P99_MS, slowdown <= MAX_SLOWDOWN
+        for key, ok in (("ratio", ok_ratio), ("p99", ok_p99), ("slowdown", ok_slow)):
+            if not ok:
+                summary[key].append(f"{page.who} `{page.page}`")
+        lines.append(
+            f"| `{page.page}` | {page.who} | {min(ratios):.2f} | {verdict(ok_ratio)} | {fmt_ms(max(p99s))} | "
+            f"{verdict(ok_p99)} | {slowdown:.2f}× | {p50_ratio:.2f}× | {verdict(ok_slow)} |"
+        )
+    lines += ["", "Missed: " + ("; ".join(
+        f"{name}: {', '.join(pages) or 'none'}" for name, pages in
+        (("ratio to ceiling", summary["ratio"]), ("p99", summary["p99"]), ("slowdown", summary["slowdown"]))
+    )) + ".", ""]
+    if "large" not in by_size:
+        lines += ["The 600,000-payment set was not part of this run (`BENCH_SIZE=large make bench` adds it); "
+                  f"the slowdown column compares {compare}.", ""]
+    lines.append(END)
+    return "\n".join(lines)
+
+
+DOC_SKELETON = """# Performance
+
+How fast the client portal and the owner's pages are, measured by `make bench` (bench/run.py).
+
+{block}
+"""
+
+
+def write_doc(block: str) -> None:
+    if DOC.exists():
+        text = DOC.read_text()
+        if BEGIN in text and END in text:
+            head, rest = text.split(BEGIN, 1)
+            _, tail = rest.split(END, 1)
+            DOC.write_text(head + block + tail)
+            return
+        DOC.write_text(text.rstrip() + "\n\n" + block + "\n")
+        return
+    DOC.write_text(DOC_SKELETON.format(block=block))
+
+
+# --- Main ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    size_env = os.environ.get("BENCH_SIZE", "").strip()
+    default_sizes = "small,default,large" if size_env == "large" else (size_env or "small,default")
+    parser.add_argument("--sizes", default=default_sizes, help="comma-separated: small, default, large")
+    parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION") or "10"))
+    parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or "8"))
+    parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS") or "2"))
+    parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS") or "2"))
+    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
+                        help="the PostgreSQL server (no database name); the driver makes its own databases")
+    parser.add_argument("--keep", action="store_true", help="keep the ais_bench_* databases")
+    parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
+    parser.add_argument("--count-queries", metavar="DATABASE_URL", help=argparse.SUPPRESS)
+    parser.add_argument("pages_json", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--sql-dir", help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    if args.count_queries:
+        count_queries_main(args.count_queries, args.pages_json, args.sql_dir)
+        return 0
+    sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown or not sizes:
+        raise SystemExit(f"unknown sizes {unknown}; choose from {', '.join(ORDER)}")
+    sizes = sorted(set(sizes), key=ORDER.index)
+    OUTPUT_DIR.mkdir(exist_ok=True)
+    info = machine(args.pg_url)
+    command = os.environ.get("BENCH_COMMAND") or "python bench/run.py " + shlex.join(sys.argv[1:])
+    log(f"sizes {', '.join(sizes)}; {args.duration} s per page; machine: {info['nproc']} CPUs, "
+        f"{info['memory_gib']} GiB, PostgreSQL {info['postgresql']}, load {info['load_average_at_start']}")
+    results = []
+    for size in sizes:
+        results.append(bench_size(size, args))
+        # Keep what was measured so far even if a later size fails.
+        (OUTPUT_DIR / "results.json").write_text(json.dumps(
+            {"machine": info, "results": [asdict(r) for r in results]}, indent=2, default=str))
+    block = render(results, info, args, command.strip())
+    (OUTPUT_DIR / "report.md").write_text(block + "\n")
+    if not args.no_doc:
+        write_doc(block)
+        log(f"wrote {DOC.relative_to(ROOT)}")
+    print(block)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
