@@ -480,3 +480,13 @@ class Overpayment(db.Model):
 
     invoice: Mapped[Optional[Invoice]] = relationship()
     client: Mapped[Optional[Client]] = relationship()
+
+
+class Setting(db.Model):
+    """A business-wide choice an owner makes in the app (e.g. requiring two-factor sign-in)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), default="")
+    updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))

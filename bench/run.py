@@ -627,7 +627,8 @@ def parse_args(argv=None):
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS") or "2"))
     parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
                         help="the PostgreSQL server (no database name); the driver makes its own databases")
-    parser.add_argument("--keep", action="store_true", help="keep the ais_bench_* databases")
+    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_KEEP") == "1",
+                        help="keep the ais_bench_* databases (or BENCH_KEEP=1)")
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--count-queries", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     parser.add_argument("pages_json", nargs="?", help=argparse.SUPPRESS)

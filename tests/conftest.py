@@ -73,6 +73,9 @@ def app(database_url, tmp_path):
             "SESSION_COOKIE_SECURE": False,  # the test client speaks plain HTTP
             "RATELIMIT_STORAGE_URI": "memory://",
             "SERVER_NAME": "localhost",
+            # Cheap argon2 parameters for speed; hashes record their parameters, and the tests of
+            # hashing itself switch this off.
+            "AIS_ARGON2_FAST": True,
         }
     )
     app.instance_path = str(tmp_path / "instance")

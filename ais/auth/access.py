@@ -31,7 +31,7 @@ def require_owner():
         return login_redirect()
     if not current_user.is_owner:
         abort(403)
-    if current_app.config.get("AIS_REQUIRE_OWNER_2FA") and not current_user.totp_enabled:
+    if not current_user.totp_enabled and _owner_2fa_required():
         return redirect(url_for("auth.twofactor_setup"))
     return None
 
@@ -50,3 +50,9 @@ def current_actor():
     if current_user.is_authenticated:
         return Actor(user_id=current_user.id, label=current_user.username, ip_address=request.remote_addr or "")
     return Actor(user_id=None, label="anonymous", ip_address=request.remote_addr or "")
+
+
+def _owner_2fa_required() -> bool:
+    from .twofactor import owner_2fa_required
+
+    return owner_2fa_required()

@@ -23,7 +23,7 @@ from ..audit import Actor
 from ..clock import utcnow
 from ..database import write_transaction
 from ..extensions import db
-from ..models import RecoveryCode, User
+from ..models import RecoveryCode, Setting, User
 from . import throttle
 
 RECOVERY_CODE_COUNT = 10
@@ -183,3 +183,32 @@ def regenerate_recovery_codes(actor: Actor, user_id: int, code: str) -> list[str
         codes = _replace_recovery_codes(user_id)
         audit.record(actor, "auth.recovery_codes_replaced")
     return codes
+
+
+REQUIRE_OWNER_2FA = "require_owner_2fa"
+
+
+def owner_2fa_required() -> bool:
+    """Two-factor sign-in is required of every owner: by an owner's choice here, or by AIS_REQUIRE_OWNER_2FA."""
+    from flask import current_app
+
+    if current_app.config.get("AIS_REQUIRE_OWNER_2FA"):
+        return True
+    return db.session.scalar(select(Setting.value).where(Setting.key == REQUIRE_OWNER_2FA)) == "true"
+
+
+def set_owner_2fa_required(actor: Actor, user_id: int, required: bool) -> None:
+    """An owner requires (or stops requiring) two-factor sign-in of all owners.  Only an owner who
+    uses it may turn the rule on, so nobody locks themselves out by accident."""
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        if required and not (user and user.totp_enabled):
+            raise TwoFactorError("Turn on two-factor sign-in for yourself first.")
+        setting = db.session.get(Setting, REQUIRE_OWNER_2FA)
+        if setting is None:
+            setting = Setting(key=REQUIRE_OWNER_2FA)
+            db.session.add(setting)
+        setting.value = "true" if required else "false"
+        setting.updated_at = utcnow()
+        setting.updated_by_id = user_id
+        audit.record(actor, "2fa.required_for_owners" if required else "2fa.optional_for_owners")

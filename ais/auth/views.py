@@ -32,7 +32,7 @@ PENDING_2FA_SECONDS = 300
 def home_for(user) -> str:
     """Where a user lands after signing in."""
     if user.is_owner:
-        if current_app.config.get("AIS_REQUIRE_OWNER_2FA") and not user.totp_enabled:
+        if not user.totp_enabled and twofactor.owner_2fa_required():
             return url_for("auth.twofactor_setup")
         endpoint, fallback = "backoffice.dashboard", "/dashboard"
     else:
@@ -41,7 +41,7 @@ def home_for(user) -> str:
 
 
 def after_sign_in(user, next_url: str | None):
-    if user.is_owner and current_app.config.get("AIS_REQUIRE_OWNER_2FA") and not user.totp_enabled:
+    if user.is_owner and not user.totp_enabled and twofactor.owner_2fa_required():
         flash("Set up two-factor sign-in to continue.", "warning")
         return redirect(url_for("auth.twofactor_setup"))
     return redirect(next_url if is_safe_next(next_url) else home_for(user))
@@ -275,6 +275,8 @@ def twofactor_setup():
             disable_form=CodeForm(prefix="disable"),
             codes_form=CodeForm(prefix="codes"),
             recovery_left=twofactor.remaining_recovery_codes(user.id),
+            require_form=EmptyForm(prefix="require"), required=twofactor.owner_2fa_required(),
+            required_by_config=bool(current_app.config.get("AIS_REQUIRE_OWNER_2FA")),
         )
     form = CodeForm()
     if form.validate_on_submit():
@@ -290,14 +292,31 @@ def twofactor_setup():
     uri = twofactor.provisioning_uri(user, current_app.config["AIS_BUSINESS_NAME"])
     return render_template(
         "auth/twofactor_setup.html", form=form, secret=secret, qr=twofactor.qr_data_uri(uri),
-        required=bool(current_app.config.get("AIS_REQUIRE_OWNER_2FA")),
+        required=twofactor.owner_2fa_required(),
     )
+
+
+@bp.post("/account/2fa/require")
+@owner_required
+def twofactor_require():
+    """An owner requires two-factor sign-in of every owner (or lifts the rule)."""
+    form = EmptyForm()
+    if form.validate_on_submit():
+        required = request.form.get("required") == "on"
+        try:
+            twofactor.set_owner_2fa_required(current_actor(), current_user.id, required)
+        except twofactor.TwoFactorError as error:
+            flash(str(error), "error")
+        else:
+            flash("Every owner now needs two-factor sign-in." if required
+                  else "Two-factor sign-in is now each owner's choice.", "success")
+    return redirect(url_for("auth.twofactor_setup"))
 
 
 @bp.post("/account/2fa/disable")
 @owner_required
 def twofactor_disable():
-    if current_app.config.get("AIS_REQUIRE_OWNER_2FA"):
+    if twofactor.owner_2fa_required():
         flash("Two-factor sign-in is required for owners here; it cannot be turned off.", "error")
         return redirect(url_for("auth.twofactor_setup"))
     form = CodeForm(prefix="disable")

@@ -10,7 +10,7 @@ from ais.billing import services
 from ais.extensions import db
 from ais.models import AuditEntry, User
 
-HASH = PasswordHasher().hash("a long enough password")
+HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash("a long enough password")  # cheap: a test
 
 
 @pytest.fixture

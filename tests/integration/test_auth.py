@@ -20,10 +20,11 @@ from test_auth_support import (  # noqa: F401 - fixtures
 )
 
 from ais import clock, create_app
+from tests.conftest import Actions
 from ais.auth import passwords
 from ais.auth.passwords import hash_password, password_problems, verify_password
 from ais.extensions import db
-from ais.models import RecoveryCode, User, UserSession
+from ais.models import AuditEntry, RecoveryCode, Setting, User, UserSession
 
 GENERIC = "Incorrect username or password."
 START = datetime(2026, 3, 16, 1, 0, tzinfo=timezone.utc)
@@ -543,3 +544,28 @@ def test_create_owner_prompts_and_refuses_duplicates_and_weak_passwords(app):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(User)) == 1
     assert "auth.owner_created" in audit_actions(app)
+
+
+def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions, moving_clock):
+    first = make_owner(app)
+    with app.app_context():
+        db.session.add(User(username="second", role="owner", password_hash=hash_password(OWNER_PASSWORD)))
+        db.session.commit()
+    actions.login("owner", OWNER_PASSWORD)
+    # Not before they use it themselves: nobody locks the business out by accident.
+    actions.post("/account/2fa/require", {"required": "on"})
+    with app.app_context():
+        assert db.session.get(Setting, "require_owner_2fa") is None
+    enrol(client, actions)
+    response = actions.post("/account/2fa/require", {"required": "on"})
+    assert response.status_code == 302
+    with app.app_context():
+        assert db.session.get(Setting, "require_owner_2fa").value == "true"
+        assert db.session.scalar(select(func.count(AuditEntry.id)).where(
+            AuditEntry.action == "2fa.required_for_owners", AuditEntry.actor_id == first)) == 1
+    actions.logout()
+
+    other = Actions(app.test_client(), app)
+    response = other.login("second", OWNER_PASSWORD)
+    assert response.headers["Location"].endswith("/account/2fa")
+    assert other.client.get("/dashboard").headers["Location"].endswith("/account/2fa")

@@ -49,7 +49,7 @@ def count(model) -> int:
 
 
 def make_user(username: str, password: str, role: str = "owner", client_id: int | None = None) -> int:
-    user = User(username=username, role=role, client_id=client_id, password_hash=PasswordHasher().hash(password))
+    user = User(username=username, role=role, client_id=client_id, password_hash=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password))
     db.session.add(user)
     db.session.commit()
     return user.id
