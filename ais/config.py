@@ -97,6 +97,8 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": env_flag("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "AIS <billing@localhost>"),
+        # Where owner notices (reported payments, overpayments) go; see ais.billing.notices.
+        "AIS_OWNER_EMAIL": os.environ.get("AIS_OWNER_EMAIL", ""),
         "AIS_BASE_URL": os.environ.get("AIS_BASE_URL", "http://127.0.0.1:5000"),
         # Online payment; off unless both keys are set.
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),

@@ -5,6 +5,7 @@ Each has a dedupe key, so that however often an event is processed the email is 
 from __future__ import annotations
 
 import hashlib
+from email.utils import parseaddr
 from decimal import Decimal
 
 from flask import current_app, render_template
@@ -20,12 +21,17 @@ def _portal_link(invoice: Invoice) -> str:
 
 
 def _owner_addresses() -> list[str]:
+    """Where owner notices go: AIS_OWNER_EMAIL; else owners whose username is an email address;
+    else the business's own mailbox (the address in MAIL_FROM), so no notice is ever dropped."""
     configured = current_app.config.get("AIS_OWNER_EMAIL")
     if configured:
         return [configured]
-    # Owners sign in with a username; those that are email addresses get the notices.
     names = db.session.scalars(select(User.username).where(User.role == "owner", User.is_enabled.is_(True)))
-    return [name for name in names if "@" in name]
+    addresses = [name for name in names if "@" in name]
+    if addresses:
+        return addresses
+    _, mailbox = parseaddr(current_app.config["MAIL_FROM"])
+    return [mailbox] if mailbox else []
 
 
 def _send(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
