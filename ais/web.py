@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
+from babel.numbers import get_currency_symbol
 from flask import Flask, current_app, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -37,6 +38,7 @@ CSP = "; ".join(
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["currency_symbol"] = lambda code: get_currency_symbol(code, locale=app.config["AIS_LOCALE"])
 
     @app.get("/healthz")
     def healthz():
