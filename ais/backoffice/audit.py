@@ -7,6 +7,7 @@ from flask import render_template, request
 from sqlalchemy import func, select
 
 from ..extensions import db
+from ..pagination import paginate
 from ..models import AuditEntry, Client, Invoice
 from . import bp
 
@@ -38,7 +39,7 @@ def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: st
     if date_to:
         query = query.where(AuditEntry.at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min,
                                                                 dt.timezone.utc))
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False, count=True)
+    return paginate(query, page=page, per_page=PER_PAGE)
 
 
 def names_for(entries) -> tuple[dict, dict]:

@@ -19,6 +19,7 @@ from ..billing import rules
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
+from ..pagination import paginate
 from ..models import CONFIRMED, REPORTED, Client, Installment, Invoice, MonthlyTotal, Payment, User
 
 PER_PAGE = 25
@@ -220,7 +221,7 @@ def clients_page(q: str = "", archived: bool = False, page: int = 1):
             )
         )
     query = query.order_by(func.lower(Client.name), Client.id)
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page=page, per_page=PER_PAGE)
 
 
 def outstanding_by_client(client_ids: list[int]) -> dict[int, Decimal]:
@@ -281,7 +282,7 @@ def client_invoices_page(client_id: int, page: int = 1):
         .where(Invoice.client_id == client_id)
         .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
     )
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page=page, per_page=PER_PAGE)
 
 
 def client_choices(include_archived: bool = False, always_include: int | None = None) -> list[tuple[int, str]]:
@@ -344,7 +345,7 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
         query = query.order_by(*ordered, Invoice.id.desc() if direction == "desc" else Invoice.id.asc())
     else:
         query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page=page, per_page=PER_PAGE)
 
 
 def get_invoice(invoice_id: int) -> Invoice:
@@ -404,7 +405,7 @@ def payments_page(filters: PaymentFilters, page: int = 1):
         query = query.order_by(Payment.date, Payment.id)
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
-    return db.paginate(query, page=page, per_page=PER_PAGE, error_out=False)
+    return paginate(query, page=page, per_page=PER_PAGE)
 
 
 def payment_methods() -> list[str]:

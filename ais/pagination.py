@@ -1,0 +1,35 @@
+"""Paging for lists that grow with the books.
+
+Counting every matching row for "Showing 1–25 of N" costs as much as the table is long; on an
+owner's list of tens of thousands of payments that count would be most of the page's work.
+Counting stops at ``CAP`` rows instead, and the page says "of 10,000+".
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_sqlalchemy.pagination import SelectPagination
+from sqlalchemy import orm
+
+from .extensions import db
+
+CAP = 10_000
+
+
+class CappedPagination(SelectPagination):
+    """A Flask-SQLAlchemy pagination whose total is counted up to ``cap`` rows only."""
+
+    cap = CAP
+    total_capped = False
+
+    def _query_count(self) -> int:
+        select = self._query_args["select"]
+        sub = select.options(orm.lazyload("*")).order_by(None).limit(self.cap + 1).subquery()
+        count = self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub)).scalar()
+        self.total_capped = count > self.cap
+        return min(count, self.cap)
+
+
+def paginate(select, *, page: int, per_page: int) -> CappedPagination:
+    """One page of ``select`` (a SQLAlchemy select of ORM entities), counting at most CAP rows."""
+    return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
+                            error_out=False, count=True)

@@ -1,0 +1,38 @@
+"""Owner lists count their rows only up to a cap, so a long book does not make every page slower."""
+from sqlalchemy import select
+
+from ais import pagination
+from ais.extensions import db
+from ais.models import Client
+
+
+def _clients(app, n):
+    with app.app_context():
+        db.session.add_all(Client(name=f"Client {i:03}", email=f"c{i}@example.com") for i in range(n))
+        db.session.commit()
+
+
+def test_the_total_is_exact_below_the_cap(app, monkeypatch):
+    monkeypatch.setattr(pagination.CappedPagination, "cap", 50)
+    _clients(app, 30)
+    with app.test_request_context():
+        page = pagination.paginate(select(Client).order_by(Client.id), page=2, per_page=10)
+        assert (page.total, page.total_capped, page.pages) == (30, False, 3)
+        assert [c.name for c in page.items][0] == "Client 010"
+
+
+def test_the_total_stops_at_the_cap_and_says_so(app, monkeypatch, actions):
+    monkeypatch.setattr(pagination.CappedPagination, "cap", 20)
+    _clients(app, 30)
+    with app.test_request_context():
+        page = pagination.paginate(select(Client).order_by(Client.id), page=1, per_page=10)
+        assert (page.total, page.total_capped, page.pages) == (20, True, 2)
+    from ais.auth.passwords import hash_password
+    from ais.models import User
+
+    with app.app_context():
+        db.session.add(User(username="owner", role="owner", password_hash=hash_password("a long enough password")))
+        db.session.commit()
+    actions.login("owner", "a long enough password")
+    text = actions.client.get("/clients").get_data(as_text=True)
+    assert "of 20+" in text
