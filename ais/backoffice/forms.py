@@ -27,6 +27,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..billing import money, rules
+from ..billing.forms import PaymentChecks
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
 from ..models import FULL_PAYMENT, INSTALLMENT, PAYMENT_STATES
 
@@ -243,7 +244,7 @@ class InvoiceFilterForm(NoCsrfForm):
 # --- Payments -----------------------------------------------------------------------------------
 
 
-class PaymentForm(FlaskForm):
+class PaymentForm(PaymentChecks, FlaskForm):
     amount = StringField("Amount", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     date = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
     method = SelectField("Method", choices=options([("", "Choose…")] + [(m, m) for m in PAYMENT_METHODS]),
@@ -252,24 +253,7 @@ class PaymentForm(FlaskForm):
                             render_kw={"maxlength": 120, "placeholder": "Receipt, transfer or check number"})
     submission_key = HiddenField()
 
-    amount_value: Decimal | None = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.amount.flags.required = True
-        self.date.flags.required = True
-        self.method.flags.required = True
-
-    def validate_amount(self, field):
-        self.amount_value = None
-        try:
-            self.amount_value = money.parse_amount(field.data or "")
-        except money.InvalidAmount as error:
-            raise ValidationError(str(error)) from None
-
-    def validate_method(self, field):
-        if field.data not in PAYMENT_METHODS:
-            raise ValidationError("Choose how it was paid.")
+    method_choices = tuple(PAYMENT_METHODS)
 
 
 class PaymentFilterForm(NoCsrfForm):

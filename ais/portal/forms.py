@@ -8,13 +8,12 @@ parsed value is kept on ``form.amount_value`` so the view passes plain values to
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import InputRequired, Length
 
-from ..billing import money
+from ..billing.forms import PaymentChecks
 
 PAYMENT_METHODS = ("Bank transfer", "GCash", "Cash deposit", "Check", "Other")
 DATE_MESSAGE = "Enter the date you paid, like 2026-03-31."
@@ -26,7 +25,7 @@ def new_submission_key() -> str:
     return uuid.uuid4().hex
 
 
-class ReportPaymentForm(FlaskForm):
+class ReportPaymentForm(PaymentChecks, FlaskForm):
     invoice_id = HiddenField()
     amount = StringField("Amount you paid", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     method = SelectField("How you paid", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
@@ -37,21 +36,5 @@ class ReportPaymentForm(FlaskForm):
                                        "placeholder": "Transfer, deposit or check number"})
     submission_key = HiddenField()
 
-    amount_value: Decimal | None = None
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.amount.flags.required = True
-        self.method.flags.required = True
-        self.date.flags.required = True
-
-    def validate_amount(self, field):
-        self.amount_value = None
-        try:
-            self.amount_value = money.parse_amount(field.data or "")
-        except money.InvalidAmount as error:
-            raise ValidationError(str(error)) from None
-
-    def validate_method(self, field):
-        if field.data not in PAYMENT_METHODS:
-            raise ValidationError(METHOD_MESSAGE)
+    method_choices = tuple(PAYMENT_METHODS)
+    method_message = METHOD_MESSAGE
