@@ -16,8 +16,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()  # any Flask setting as FLASK_<NAME>
     if test_config:
         app.config.update(test_config)
+    if not (test_config and "SQLALCHEMY_ENGINE_OPTIONS" in test_config):
+        from .config import engine_options
+
+        # For the database finally chosen (a test or FLASK_ setting may have replaced DATABASE_URL's).
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app.config["SQLALCHEMY_DATABASE_URI"])
     wrap_proxy(app)
 
+    from .logs import configure_logging
+
+    configure_logging(app)
     register_extensions(app)
     register_blueprints(app)
     register_commands(app)

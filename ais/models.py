@@ -21,6 +21,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
     literal_column,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -86,7 +87,11 @@ class User(UserMixin, Timestamped, db.Model):
 
 class Client(Timestamped, db.Model):
     __tablename__ = "clients"
-    __table_args__ = (Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),)
+    __table_args__ = (
+        Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),
+        # The client list's order (by name, case-insensitively): a page is read from the index.
+        Index("ix_clients_name_lower", func.lower(literal_column("name")), "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -124,6 +129,27 @@ class MonthlyTotal(db.Model):
     collected: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     unpaid_count: Mapped[int] = mapped_column(default=0)
+    awaiting_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    awaiting_count: Mapped[int] = mapped_column(default=0)
+
+
+class DueDayTotal(db.Model):
+    """The unpaid part of installments of open (issued, non-void) invoices, per due day.
+
+    Kept with ``monthly_totals`` by the service layer, so that the dashboard's "overdue this
+    month" and "due in the next 30 days" read about 60 rows whatever the size of the books.
+    """
+
+    __tablename__ = "due_day_totals"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unpaid_count: Mapped[int] = mapped_column(default=0)
+
+
+# Issued, not void, not fully paid: the predicate of the partial index ix_invoices_client_open
+# (queries repeat it word for word so that PostgreSQL can use the index).
+UNPAID_INSTALLMENT = "paid_amount < amount"
+OPEN_UNPAID = "issued_at IS NOT NULL AND voided_at IS NULL AND paid_amount < amount"
 
 
 class Invoice(Timestamped, db.Model):
@@ -148,6 +174,10 @@ class Invoice(Timestamped, db.Model):
         Index("ix_invoices_client_issue", "client_id", "issue_date"),
         Index("ix_invoices_next_due", "next_due_date"),
         Index("ix_invoices_issue_date", "issue_date"),
+        # Only invoices with money still owed: a client's outstanding and overdue figures read
+        # these, not the client's whole history.
+        Index("ix_invoices_client_open", "client_id",
+              postgresql_where=text(OPEN_UNPAID), sqlite_where=text(OPEN_UNPAID)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -229,6 +259,11 @@ class Installment(db.Model):
         CheckConstraint("paid_amount >= 0 and paid_amount <= amount", name="paid_within_amount"),
         CheckConstraint("number >= 1", name="number_positive"),
         Index("ix_installments_due_date", "due_date"),
+        Index("ix_installments_invoice_due", "invoice_id", "due_date"),  # an invoice's next unpaid one
+        # Unpaid installments in due order: the dashboard's "coming due" list reads its 10 rows
+        # straight from this index, however many installments fall due each day.
+        Index("ix_installments_unpaid_due", "due_date", "invoice_id", "number",
+              postgresql_where=text(UNPAID_INSTALLMENT), sqlite_where=text(UNPAID_INSTALLMENT)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -254,9 +289,10 @@ class Payment(Timestamped, db.Model):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("state in ('reported', 'confirmed', 'rejected', 'voided')", name="state_known"),
         Index("ix_payments_invoice_state", "invoice_id", "state"),
-        Index("ix_payments_client_date", "client_id", "date"),
+        Index("ix_payments_client_date_id", "client_id", "date", "id"),  # a client's payments, newest first
         Index("ix_payments_state_date", "state", "date"),
-        Index("ix_payments_date", "date"),
+        # (date, id): the newest-first lists (ORDER BY date DESC, id DESC) walk it and stop.
+        Index("ix_payments_date_id", "date", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -368,7 +404,8 @@ class AuditEntry(db.Model):
     """Append-only: who did what, when, from where, to which record, with amounts before/after."""
 
     __tablename__ = "audit_entries"
-    __table_args__ = (Index("ix_audit_at", "at"),)
+    # (at, id): the trail is read newest first (ORDER BY at DESC, id DESC) and a page stops early.
+    __table_args__ = (Index("ix_audit_at_id", "at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -2,7 +2,8 @@
 
 Counting every matching row for "Showing 1–25 of N" costs as much as the table is long; on an
 owner's list of tens of thousands of payments that count would be most of the page's work.
-Counting stops at ``CAP`` rows instead, and the page says "of 10,000+".
+Counting stops at ``CAP`` rows instead, and the page says "of 1,000+" (nobody pages through
+more than that; filters narrow a list faster).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from sqlalchemy import orm
 
 from .extensions import db
 
-CAP = 10_000
+CAP = 1_000
 
 
 class CappedPagination(SelectPagination):
@@ -22,6 +23,9 @@ class CappedPagination(SelectPagination):
     total_capped = False
 
     def _query_count(self) -> int:
+        known = self._query_args.get("known_total")
+        if known is not None:  # kept as a running total elsewhere: nothing to count
+            return known
         select = self._query_args["select"]
         sub = select.options(orm.lazyload("*")).order_by(None).limit(self.cap + 1).subquery()
         count = self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub)).scalar()
@@ -29,7 +33,8 @@ class CappedPagination(SelectPagination):
         return min(count, self.cap)
 
 
-def paginate(select, *, page: int, per_page: int) -> CappedPagination:
-    """One page of ``select`` (a SQLAlchemy select of ORM entities), counting at most CAP rows."""
+def paginate(select, *, page: int, per_page: int, total: int | None = None) -> CappedPagination:
+    """One page of ``select`` (a SQLAlchemy select of ORM entities), counting at most CAP rows;
+    or, when the caller knows how many rows match (``total``), not counting at all."""
     return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
-                            error_out=False, count=True)
+                            error_out=False, count=True, known_total=total)

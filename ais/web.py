@@ -103,8 +103,11 @@ def init_app(app: Flask) -> None:
         path = request.path
         if request.endpoint in SECRET_PATH_ENDPOINTS and request.url_rule is not None:
             path = request.url_rule.rule  # /invite/<token>: the link itself is a password
+        # The message for people, the same facts as fields for machines (JSON logs: ais.logs).
         request_log.info(
-            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user_id
+            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user_id,
+            extra={"method": request.method, "path": path, "status": response.status_code,
+                   "duration_ms": round(duration_ms, 1), "user_id": None if user_id == "-" else int(user_id)},
         )
         return response
 

@@ -299,6 +299,7 @@ class Load:
     requests: int
     errors: int  # non-2xx/3xx answers and socket errors
     cpu_ms_per_request: float = 0.0  # gunicorn + its PostgreSQL backends, per request
+    db_cpu_ms_per_request: float = 0.0  # the PostgreSQL backends' part of it
     other_cores: float = 0.0  # CPU used meanwhile by everything else on the machine, in cores
     attempts: int = 1
 
@@ -326,8 +327,9 @@ def _machine_ticks() -> tuple[int, int]:
     return busy, busy + idle + iowait
 
 
-def _our_ticks(server_pid: int, dbname: str) -> dict[int, int]:
-    """CPU ticks so far of gunicorn (arbiter and workers) and of PostgreSQL's backends for the bench database."""
+def _our_ticks(server_pid: int, dbname: str, database_only: bool = False) -> dict[int, int]:
+    """CPU ticks so far of gunicorn (arbiter and workers) and of PostgreSQL's backends for the bench
+    database (only the latter with ``database_only``)."""
     ticks = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -337,7 +339,8 @@ def _our_ticks(server_pid: int, dbname: str) -> dict[int, int]:
             fields = stat.rsplit(")", 1)[1].split()
             pid, ppid, used = int(entry.name), int(fields[1]), int(fields[11]) + int(fields[12])
             if pid == server_pid or ppid == server_pid:
-                ticks[pid] = used
+                if not database_only:
+                    ticks[pid] = used
             elif "postgres" in stat.split(")", 1)[0]:
                 command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
                 if command.startswith("postgres:") and f" {dbname} " in command:
@@ -388,6 +391,9 @@ class CpuMeter:
         parallel = max(0, reaped_after - self.reaped_before) if self.postmaster else 0
         self.ours_seconds = (sum(t - self.ours_before.get(pid, 0) for pid, t in ours_after.items())
                              + parallel) / CLK_TCK
+        database_pids = _our_ticks(self.server_pid, self.dbname, database_only=True)
+        self.database_seconds = (sum(ours_after.get(pid, t) - self.ours_before.get(pid, 0)
+                                     for pid, t in database_pids.items()) + parallel) / CLK_TCK
         load_generator = (children.ru_utime - self.children_before.ru_utime
                           + children.ru_stime - self.children_before.ru_stime)  # wrk (a reaped child)
         busy = (machine_after[0] - self.machine_before[0]) / CLK_TCK
@@ -433,6 +439,7 @@ def run_wrk(port: int, path: str, cookie: str, args, raw_log, meter: tuple[int, 
             raise SystemExit(f"wrk failed on {path}: {result.stderr}")
         load = parse_wrk(result.stdout)
         load.cpu_ms_per_request = cpu.ours_seconds * 1000 / max(load.requests, 1)
+        load.db_cpu_ms_per_request = cpu.database_seconds * 1000 / max(load.requests, 1)
         load.other_cores, load.attempts = cpu.other_cores, attempt
         if best is None or load.other_cores < best.other_cores:
             best = load
@@ -661,12 +668,13 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         "Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured before and after the pages; the ratio uses "
         "the mean of the two. p50/p99 in milliseconds, from wrk's latency distribution. Queries: SQL "
         "statements one request runs (session check included). CPU ms/request: CPU time of gunicorn and of "
-        "its PostgreSQL backends over the run, per request (wrk's own CPU not included). Other programs: CPU "
+        "its PostgreSQL backends over the run, per request (wrk's own CPU not included), and in brackets the "
+        "PostgreSQL backends' part of it. Other programs: CPU "
         "used meanwhile by everything else on the machine, in cores (a page is measured again, up to "
         f"{args.retries} times, when that exceeds {args.max_other_cores:.2f}; the least disturbed run is kept).",
         "",
         "| page | who | data size | requests/s | p50 ms | p99 ms | queries/page | ratio to ceiling | page KB | "
-        "CPU ms/request | other programs (cores) |",
+        "CPU ms/request (database) | other programs (cores) |",
         "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
@@ -674,7 +682,7 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
             f"| `/healthz` (ceiling) | — | {r.size} ({r.facts['payments']:,}) | "
             f"{fmt_rps(r.ceiling_before.rps)} / {fmt_rps(r.ceiling_after.rps)} | "
             f"{fmt_ms(r.ceiling_before.p50_ms)} | {fmt_ms(r.ceiling_before.p99_ms)} | 1 | 1.00 | 0 | "
-            f"{r.ceiling_before.cpu_ms_per_request:.1f} | "
+            f"{r.ceiling_before.cpu_ms_per_request:.1f} ({r.ceiling_before.db_cpu_ms_per_request:.1f}) | "
             f"{r.ceiling_before.other_cores:.2f} / {r.ceiling_after.other_cores:.2f} |"
         )
     for index, page in enumerate(results[0].pages):
@@ -684,7 +692,8 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
             lines.append(
                 f"| `{p.page}` | {p.who} | {r.size} ({r.facts['payments']:,}) | {fmt_rps(p.load.rps)}{errors} | "
                 f"{fmt_ms(p.load.p50_ms)} | {fmt_ms(p.load.p99_ms)} | {p.queries} | "
-                f"{p.load.rps / r.ceiling_rps:.2f} | {p.bytes / 1024:.0f} | {p.load.cpu_ms_per_request:.1f} | "
+                f"{p.load.rps / r.ceiling_rps:.2f} | {p.bytes / 1024:.0f} | {p.load.cpu_ms_per_request:.1f} "
+                f"({p.load.db_cpu_ms_per_request:.1f}) | "
                 f"{p.load.other_cores:.2f} |"
             )
     compare = f"{biggest.size} ({biggest.facts['payments']:,}) vs {smallest.size} ({smallest.facts['payments']:,})"

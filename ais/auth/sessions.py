@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from .. import audit
 from ..audit import Actor
@@ -49,7 +50,16 @@ def idle_timeout(user: User) -> dt.timedelta:
     return current_app.config[key]
 
 
-def session_problem(row: UserSession, user: User, now: dt.datetime) -> str | None:
+@dataclass(frozen=True)
+class SessionTimes:
+    """The parts of a ``user_sessions`` row that decide whether it can still be used."""
+
+    ended_at: dt.datetime | None
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+
+
+def session_problem(row: UserSession | SessionTimes, user: User, now: dt.datetime) -> str | None:
     """Why this session can no longer be used, or None if it can."""
     if row.ended_at is not None:
         return "ended"
@@ -169,7 +179,8 @@ def sign_out(actor: Actor | None = None) -> None:
                 audit.record(actor, "auth.sign_out")
     logout_user()
     session.clear()
-    g.pop("ais_session_id", None)
+    for name in ("ais_session_id", "ais_client_name", "ais_owner_2fa_setting"):
+        g.pop(name, None)
 
 
 def _session_is_clean() -> bool:
@@ -185,36 +196,60 @@ def _forget_browser_session() -> None:
     session.pop("_id", None)
 
 
+def _session_check_statement():
+    """What every signed-in request needs to know, in ONE statement: the session row's times, the
+    user, the client's name (the portal's scope) and whether owners must use two-factor sign-in
+    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean."""
+    from ..models import Client, Setting
+    from .twofactor import REQUIRE_OWNER_2FA
+
+    owner_2fa_setting = (
+        select(Setting.value).where(Setting.key == REQUIRE_OWNER_2FA).scalar_subquery().label("owner_2fa")
+    )
+    return (
+        select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.ended_at,
+               Client.name, owner_2fa_setting)
+        .join(User, User.id == UserSession.user_id)
+        .outerjoin(Client, Client.id == User.client_id)
+        .where(UserSession.token_hash == bindparam("token_hash"))
+    )
+
+
+_SESSION_CHECK = None
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The user, only while this browser's server-side session is valid."""
+    global _SESSION_CHECK
     raw = session.get(SESSION_KEY)
     if not raw or not isinstance(raw, str):
         return None
-    found = db.session.execute(
-        select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
-        .where(UserSession.token_hash == token_hash(raw))
-    ).first()
+    if _SESSION_CHECK is None:
+        _SESSION_CHECK = _session_check_statement()  # built once: the same statement every request
+    found = db.session.execute(_SESSION_CHECK, {"token_hash": token_hash(raw)}).first()
     if found is None:
         _forget_browser_session()
         return None
-    row, user = found
+    user, row_id, created_at, last_seen_at, ended_at, client_name, owner_2fa = found
     if str(user.id) != str(user_id):
         _forget_browser_session()
         return None
+    row = SessionTimes(ended_at=ended_at, created_at=created_at, last_seen_at=last_seen_at)
     now = utcnow()
     problem = session_problem(row, user, now)
     if problem is not None:
-        if row.ended_at is None and _session_is_clean():
-            row.ended_at = now
+        if ended_at is None and _session_is_clean():
+            db.session.execute(update(UserSession).where(UserSession.id == row_id).values(ended_at=now))
             db.session.commit()
         _forget_browser_session()
         return None
-    if now - as_utc(row.last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
-        db.session.execute(update(UserSession).where(UserSession.id == row.id).values(last_seen_at=now))
+    if now - as_utc(last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
+        db.session.execute(update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now))
         db.session.commit()
-    g.ais_session_id = row.id
+    g.ais_session_id = row_id
+    g.ais_client_name = client_name  # None for an owner
+    g.ais_owner_2fa_setting = owner_2fa
     return user
 
 

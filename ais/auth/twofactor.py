@@ -192,14 +192,21 @@ def owner_2fa_required() -> bool:
     """Two-factor sign-in is required of every owner: by an owner's choice here, or by AIS_REQUIRE_OWNER_2FA."""
     from flask import current_app
 
+    from flask import g
+
     if current_app.config.get("AIS_REQUIRE_OWNER_2FA"):
         return True
+    if "ais_owner_2fa_setting" in g:  # read with the session check, in the same statement
+        return g.ais_owner_2fa_setting == "true"
     return db.session.scalar(select(Setting.value).where(Setting.key == REQUIRE_OWNER_2FA)) == "true"
 
 
 def set_owner_2fa_required(actor: Actor, user_id: int, required: bool) -> None:
     """An owner requires (or stops requiring) two-factor sign-in of all owners.  Only an owner who
     uses it may turn the rule on, so nobody locks themselves out by accident."""
+    from flask import g
+
+    g.pop("ais_owner_2fa_setting", None)  # what the session check read is stale from here on
     with write_transaction():
         user = db.session.get(User, user_id)
         if required and not (user and user.totp_enabled):

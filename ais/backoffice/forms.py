@@ -79,6 +79,12 @@ def new_submission_key() -> str:
     return uuid.uuid4().hex
 
 
+# A text search for one client (name or email), not a <select> of every client: the page stays
+# the same size however many clients there are.  static/js/client-picker.js adds suggestions.
+CLIENT_SEARCH = {"type": "search", "placeholder": "Name or email", "autocomplete": "off", "maxlength": 100,
+                 "data-client-search": ""}
+
+
 class NoCsrfForm(FlaskForm):
     """GET forms (filters, the preview): nothing changes, so no token."""
 
@@ -234,7 +240,8 @@ class InvoicePreviewForm(InvoiceForm):
 class InvoiceFilterForm(NoCsrfForm):
     q = StringField("Invoice number", render_kw={"placeholder": "INV-2026-0001", "type": "search"})
     status = SelectField("Status", choices=options(INVOICE_STATUSES), default="")
-    client = SelectField("Client", coerce=str, validate_choice=False)
+    client = HiddenField()  # a chosen client's id (links from a client's page, the search's pick)
+    client_q = StringField("Client", validators=[Length(max=100)], render_kw=CLIENT_SEARCH)
     date_from = DateField("Issued from", validators=[Optional()])
     date_to = DateField("Issued to", validators=[Optional()])
     sort = SelectField("Sort by", choices=options(INVOICE_SORTS), default="")
@@ -259,7 +266,8 @@ class PaymentForm(PaymentChecks, FlaskForm):
 class PaymentFilterForm(NoCsrfForm):
     state = SelectField("State", choices=options([("", "Any state")] + [(s, PAYMENT_STATE_LABELS[s]) for s in PAYMENT_STATES]),
                         default="")
-    client = SelectField("Client", coerce=str, validate_choice=False)
+    client = HiddenField()  # a chosen client's id (links from a client's page, the search's pick)
+    client_q = StringField("Client", validators=[Length(max=100)], render_kw=CLIENT_SEARCH)
     method = SelectField("Method", coerce=str, validate_choice=False)
     date_from = DateField("From", validators=[Optional()])
     date_to = DateField("To", validators=[Optional()])

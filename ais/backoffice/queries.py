@@ -20,7 +20,17 @@ from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
 from ..pagination import paginate
-from ..models import CONFIRMED, REPORTED, Client, Installment, Invoice, MonthlyTotal, Payment, User
+from ..models import (
+    CONFIRMED,
+    REPORTED,
+    Client,
+    DueDayTotal,
+    Installment,
+    Invoice,
+    MonthlyTotal,
+    Payment,
+    User,
+)
 
 PER_PAGE = 25
 ZERO = Decimal("0.00")
@@ -42,6 +52,12 @@ def like_pattern(text: str) -> str:
 
 def issued_not_void():
     return and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+
+
+def open_unpaid():
+    """Issued, not void, money still owed: word for word the predicate of the partial index
+    ``ix_invoices_client_open``, so that a client's figures read their open invoices only."""
+    return and_(issued_not_void(), Invoice.paid_amount < Invoice.amount)
 
 
 def status_condition(status: str, today: dt.date):
@@ -84,7 +100,9 @@ def month_start(day: dt.date) -> dt.date:
 
 
 def awaiting_confirmation_count() -> int:
-    return db.session.scalar(select(func.count(Payment.id)).where(Payment.state == REPORTED)) or 0
+    """Reported payments waiting for the owner: a sum over ``monthly_totals`` (one row per month of
+    history), not a count over payments."""
+    return int(db.session.scalar(select(func.coalesce(func.sum(MonthlyTotal.awaiting_count), 0))) or 0)
 
 
 # --- Dashboard ----------------------------------------------------------------------------------
@@ -106,41 +124,40 @@ class DashboardFigures:
 def dashboard_figures(today: dt.date, days: int = 30) -> DashboardFigures:
     """The dashboard's cards at a flat cost, whatever the size of the books.
 
-    Whole-history sums come from ``monthly_totals`` (kept by the service layer, checked by
-    ``flask check``).  What depends on the exact day (overdue before today, due in the next
-    ``days`` days) adds a query over installments in a bounded date range (indexed on due_date).
+    Whole-history sums come from ``monthly_totals``; what depends on the exact day (overdue
+    before today, due in the next ``days`` days) from ``due_day_totals`` over this month's first
+    day to the horizon: about 60 rows.  Both are kept by the service layer and checked by
+    ``flask check``.
     """
     this_month = month_start(today)
-    invoiced, collected, outstanding, past_unpaid, past_count = db.session.execute(
+    before_this_month = MonthlyTotal.month < this_month
+    (invoiced, collected, outstanding, past_unpaid, past_count,
+     awaiting_amount, awaiting_count) = db.session.execute(
         select(
             money_sum(MonthlyTotal.invoiced),
             money_sum(MonthlyTotal.collected),
             money_sum(MonthlyTotal.unpaid_due),
-            money_sum(case((MonthlyTotal.month < this_month, MonthlyTotal.unpaid_due), else_=0)),
-            func.coalesce(func.sum(case((MonthlyTotal.month < this_month, MonthlyTotal.unpaid_count), else_=0)), 0),
+            money_sum(case((before_this_month, MonthlyTotal.unpaid_due), else_=0)),
+            func.coalesce(func.sum(case((before_this_month, MonthlyTotal.unpaid_count), else_=0)), 0),
+            money_sum(MonthlyTotal.awaiting_amount),
+            func.coalesce(func.sum(MonthlyTotal.awaiting_count), 0),
         )
     ).one()
-    awaiting_amount, awaiting_count = db.session.execute(
-        select(money_sum(Payment.amount), func.count(Payment.id)).where(Payment.state == REPORTED)
-    ).one()
-    unpaid_part = Installment.amount - Installment.paid_amount
     horizon = today + dt.timedelta(days=days)
+    overdue = DueDayTotal.day < today
     recent_overdue, recent_count, soon_amount, soon_count = db.session.execute(
         select(
-            money_sum(case((Installment.due_date < today, unpaid_part), else_=0)),
-            func.count(case((Installment.due_date < today, Installment.id))),
-            money_sum(case((Installment.due_date >= today, unpaid_part), else_=0)),
-            func.count(case((Installment.due_date >= today, Installment.id))),
-        )
-        .join(Installment.invoice)
-        .where(issued_not_void(), Installment.paid_amount < Installment.amount,
-               Installment.due_date >= this_month, Installment.due_date <= horizon)
+            money_sum(case((overdue, DueDayTotal.unpaid_due), else_=0)),
+            func.coalesce(func.sum(case((overdue, DueDayTotal.unpaid_count), else_=0)), 0),
+            money_sum(case((overdue, 0), else_=DueDayTotal.unpaid_due)),
+            func.coalesce(func.sum(case((overdue, 0), else_=DueDayTotal.unpaid_count)), 0),
+        ).where(DueDayTotal.day >= this_month, DueDayTotal.day <= horizon)
     ).one()
     return DashboardFigures(
         invoiced=invoiced, collected=collected, outstanding=outstanding,
-        overdue_amount=past_unpaid + recent_overdue, overdue_count=int(past_count) + recent_count,
-        due_soon_amount=soon_amount, due_soon_count=soon_count,
-        awaiting_amount=awaiting_amount, awaiting_count=awaiting_count,
+        overdue_amount=past_unpaid + recent_overdue, overdue_count=int(past_count) + int(recent_count),
+        due_soon_amount=soon_amount, due_soon_count=int(soon_count),
+        awaiting_amount=awaiting_amount, awaiting_count=int(awaiting_count),
     )
 
 
@@ -158,7 +175,9 @@ def installments_coming_due(today: dt.date, days: int = 30, limit: int = 10) -> 
                 Installment.due_date >= today,
                 Installment.due_date <= today + dt.timedelta(days=days),
             )
-            .order_by(Installment.due_date, Invoice.invoice_no, Installment.number)
+            # The order of ix_installments_unpaid_due (due date, invoice, number): the first rows
+            # of that index, not every installment of the window sorted.
+            .order_by(Installment.due_date, Installment.invoice_id, Installment.number)
             .limit(limit)
         )
     )
@@ -229,7 +248,7 @@ def outstanding_by_client(client_ids: list[int]) -> dict[int, Decimal]:
         return {}
     rows = db.session.execute(
         select(Invoice.client_id, money_sum(Invoice.amount - Invoice.paid_amount))
-        .where(issued_not_void(), Invoice.client_id.in_(client_ids))
+        .where(open_unpaid(), Invoice.client_id.in_(client_ids))
         .group_by(Invoice.client_id)
     ).all()
     return {client_id: total for client_id, total in rows}
@@ -269,7 +288,7 @@ def client_figures(client_id: int, today: dt.date) -> ClientFigures:
     overdue = db.session.scalar(
         select(money_sum(Installment.amount - Installment.paid_amount))
         .join(Installment.invoice)
-        .where(issued_not_void(), Invoice.client_id == client_id, Installment.due_date < today,
+        .where(open_unpaid(), Invoice.client_id == client_id, Installment.due_date < today,
                Installment.paid_amount < Installment.amount)
     )
     return ClientFigures(invoiced=invoiced, paid=paid, outstanding=outstanding, held=held, overdue=overdue,
@@ -285,22 +304,65 @@ def client_invoices_page(client_id: int, page: int = 1):
     return paginate(query, page=page, per_page=PER_PAGE)
 
 
-def client_choices(include_archived: bool = False, always_include: int | None = None) -> list[tuple[int, str]]:
-    """(id, label) for a client select, by name; archived clients only if asked (or the one given)."""
-    query = select(Client.id, Client.name, Client.company, Client.archived_at)
+LOOKUP_LIMIT = 10  # matches the client search returns (the autocomplete's list)
+RECENT_CLIENTS = 15  # clients the new-invoice form offers before any search
+RECENT_INVOICES = 200  # how far back "recently invoiced" looks (an index walk on invoices.id)
+
+
+def client_label(name: str, company: str, archived_at) -> str:
+    label = name + (f" — {company}" if company else "")
+    return label + (" (archived)" if archived_at is not None else "")
+
+
+def client_matches(q: str):
+    """Clients whose name or email contains ``q`` (case-insensitive; % and _ taken literally)."""
+    pattern = like_pattern(q.strip())
+    return or_(Client.name.ilike(pattern, escape="\\"), Client.email.ilike(pattern, escape="\\"))
+
+
+def _labelled(query) -> list[tuple[int, str]]:
+    rows = db.session.execute(
+        query.with_only_columns(Client.id, Client.name, Client.company, Client.archived_at)
+    ).all()
+    return [(row.id, client_label(row.name, row.company, row.archived_at)) for row in rows]
+
+
+def client_lookup(q: str, include_archived: bool = True, limit: int = LOOKUP_LIMIT) -> list[tuple[int, str]]:
+    """(id, label) of at most ``limit`` clients matching ``q``, by name (the client search)."""
+    q = (q or "").strip()
+    if not q:
+        return []
+    query = select(Client.id).where(client_matches(q))
     if not include_archived:
-        condition = Client.archived_at.is_(None)
-        if always_include is not None:
-            condition = or_(condition, Client.id == always_include)
-        query = query.where(condition)
-    rows = db.session.execute(query.order_by(func.lower(Client.name), Client.id)).all()
-    choices = []
-    for row in rows:
-        label = row.name + (f" — {row.company}" if row.company else "")
-        if row.archived_at is not None:
-            label += " (archived)"
-        choices.append((row.id, label))
-    return choices
+        query = query.where(Client.archived_at.is_(None))
+    return _labelled(query.order_by(func.lower(Client.name), Client.id).limit(limit))
+
+
+def client_choice(client_id: int | None) -> tuple[int, str] | None:
+    """(id, label) of one client (the filter's chosen client), or None if there is no such client."""
+    if client_id is None:
+        return None
+    rows = _labelled(select(Client.id).where(Client.id == client_id))
+    return rows[0] if rows else None
+
+
+def recent_client_choices(always_include: int | None = None, limit: int = RECENT_CLIENTS) -> list[tuple[int, str]]:
+    """(id, label) for the new-invoice form's client select, by name: the active clients invoiced
+    most recently, then the newest ones, ``limit`` in all, plus ``always_include`` (the client
+    already chosen, even if archived).  Any other client is found with the search beside it."""
+    invoiced = db.session.scalars(
+        select(Invoice.client_id).order_by(Invoice.id.desc()).limit(RECENT_INVOICES)
+    ).all()
+    newest = db.session.scalars(
+        select(Client.id).where(Client.archived_at.is_(None)).order_by(Client.id.desc()).limit(limit)
+    ).all()
+    wanted = list(dict.fromkeys([*invoiced, *newest]))[:2 * limit]  # most recent first, once each (room for archived)
+    rank = {client_id: position for position, client_id in enumerate(wanted)}
+    active = _labelled(select(Client.id).where(Client.id.in_(wanted), Client.archived_at.is_(None))) if wanted else []
+    chosen = sorted(active, key=lambda choice: rank[choice[0]])[:limit]
+    if always_include is not None and always_include not in {client_id for client_id, _ in chosen}:
+        chosen += [choice for choice in [client_choice(always_include)] if choice]
+    return sorted(chosen, key=lambda choice: (choice[1].lower(), choice[0]))
 
 
 # --- Invoices -----------------------------------------------------------------------------------
@@ -320,6 +382,7 @@ class InvoiceFilters:
     q: str = ""
     status: str = ""
     client_id: int | None = None
+    client_q: str = ""  # name or email contains (used when no client_id is chosen)
     date_from: dt.date | None = None
     date_to: dt.date | None = None
 
@@ -332,6 +395,8 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
         query = query.where(status_condition(filters.status, today))
     if filters.client_id is not None:
         query = query.where(Invoice.client_id == filters.client_id)
+    elif filters.client_q.strip():
+        query = query.where(client_matches(filters.client_q))
     if filters.date_from is not None:
         query = query.where(Invoice.issue_date >= filters.date_from)
     if filters.date_to is not None:
@@ -383,6 +448,7 @@ def payment_invoice_id(payment_id: int) -> int | None:
 class PaymentFilters:
     state: str = ""
     client_id: int | None = None
+    client_q: str = ""  # name or email contains (used when no client_id is chosen)
     method: str = ""
     date_from: dt.date | None = None
     date_to: dt.date | None = None
@@ -394,19 +460,40 @@ def payments_page(filters: PaymentFilters, page: int = 1):
         query = query.where(Payment.state == filters.state)
     if filters.client_id is not None:
         query = query.where(Payment.client_id == filters.client_id)
+    elif filters.client_q.strip():
+        query = query.where(client_matches(filters.client_q))
     if filters.method:
         query = query.where(Payment.method == filters.method)
     if filters.date_from is not None:
         query = query.where(Payment.date >= filters.date_from)
     if filters.date_to is not None:
         query = query.where(Payment.date <= filters.date_to)
+    total = None
     if filters.state == REPORTED:
         # The confirmation queue: oldest first, so nothing waits forever.
         query = query.order_by(Payment.date, Payment.id)
+        if filters == PaymentFilters(state=REPORTED):
+            # The whole queue: its size is a running total (monthly_totals), exact and cheap,
+            # where counting the rows would read up to the cap of them.
+            total = awaiting_confirmation_count()
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
-    return paginate(query, page=page, per_page=PER_PAGE)
+    return paginate(query, page=page, per_page=PER_PAGE, total=total)
 
 
 def payment_methods() -> list[str]:
-    return list(db.session.scalars(select(Payment.method).distinct().order_by(Payment.method)))
+    """The method filter's choices: every method a payment can be recorded with, from the code
+    (the owner's and the portal's forms, online card payments, the generated demo); reading
+    them from the table would scan all payments on every visit."""
+    from ..billing.gendemo import METHODS as DEMO_METHODS
+    from .forms import PAYMENT_METHODS
+
+    methods = {*PAYMENT_METHODS, *DEMO_METHODS}
+    try:  # the portal and online payments are separate areas; the back office loads without them
+        from ..payments.services import CARD_METHOD
+        from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
+    except ImportError:  # pragma: no cover
+        pass
+    else:
+        methods |= {CARD_METHOD, *PORTAL_METHODS}
+    return sorted(methods)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from urllib.parse import urljoin
 
 from babel.numbers import get_currency_symbol
-from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -24,7 +24,6 @@ from ..formatting import format_money
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
 from . import bp, charts, queries
 from .forms import (
-    PAYMENT_METHODS,
     PAYMENT_STATE_LABELS,
     ClientFilterForm,
     ClientForm,
@@ -61,11 +60,13 @@ def layout_helpers():
         """The navbar's count of reported payments waiting for the owner (0 if it cannot be read)."""
         if not (current_user.is_authenticated and current_user.is_owner):
             return 0
-        try:
-            return queries.awaiting_confirmation_count()
-        except SQLAlchemyError:
-            db.session.rollback()
-            return 0
+        if "awaiting_confirmation" not in g:  # asked twice on /payments (navbar and tab): read once
+            try:
+                g.awaiting_confirmation = queries.awaiting_confirmation_count()
+            except SQLAlchemyError:
+                db.session.rollback()
+                return 0
+        return g.awaiting_confirmation
 
     return {"awaiting_confirmation": awaiting_confirmation}
 
@@ -107,6 +108,18 @@ def parse_id(text: str | None) -> int | None:
     return int(text) if text.isdigit() else None
 
 
+def _client_filter(form) -> tuple[tuple[int, str] | None, str]:
+    """The list filter's client: a chosen one (id, label), or else the text searched for."""
+    chosen = queries.client_choice(parse_id(form.client.data))
+    return chosen, "" if chosen else (form.client_q.data or "").strip()[:100]
+
+
+def _without_client(endpoint: str, params: dict, **extra) -> str:
+    """The same list with the client filter taken off (the "Clear" link next to a chosen client)."""
+    kept = {k: v for k, v in {**params, **extra}.items() if v and k not in ("client", "client_q")}
+    return url_for(endpoint, **kept)
+
+
 @bp.app_template_filter("plain_number")
 def plain_number(value: Decimal | None) -> str:
     """2.500 -> '2.5', 100.0000 -> '100' (stored quantities and rates, as a person would type them)."""
@@ -134,6 +147,7 @@ def dashboard():
     today = clock.today()
     currency = _currency()
     figures = queries.dashboard_figures(today)
+    g.awaiting_confirmation = figures.awaiting_count  # the navbar's badge: already read with the cards
     chart = charts.monthly_bar_chart(queries.monthly_collections(today), currency, today)
     return render_template(
         "backoffice/dashboard.html",
@@ -172,6 +186,15 @@ def clients():
         archived=archived,
         currency=_currency(),
     )
+
+
+@bp.get("/clients/lookup")
+def client_lookup():
+    """At most 10 clients whose name or email contains ``q``, for the client search's suggestions.
+    Archived clients are included with ``archived=1`` (list filters), left out otherwise (new invoices)."""
+    matches = queries.client_lookup(request.args.get("q", "")[:100],
+                                    include_archived=request.args.get("archived") == "1")
+    return jsonify(clients=[{"id": client_id, "label": label} for client_id, label in matches])
 
 
 def _client_input(form: ClientForm) -> ClientInput:
@@ -301,14 +324,14 @@ SORT_KEYS = ("number", "client", "issue_date", "due", "amount", "balance")
 def invoices():
     today = clock.today()
     form = InvoiceFilterForm(formdata=request.args)
-    form.client.choices = options([("", "All clients")] + [(str(i), label) for i, label in
-                                                           queries.client_choices(include_archived=True)])
     form.validate()  # only to report a date that could not be read; the rest is ignored then
     status = form.status.data if form.status.data in {c.value for c in form.status.choices} else ""
+    chosen, client_q = _client_filter(form)
     filters = queries.InvoiceFilters(
         q=(form.q.data or "").strip(),
         status=status,
-        client_id=parse_id(form.client.data),
+        client_id=chosen[0] if chosen else None,
+        client_q=client_q,
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
@@ -317,7 +340,7 @@ def invoices():
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     pagination = queries.invoices_page(filters, sort, direction, page_arg(), today)
     params = {
-        "q": filters.q, "status": filters.status, "client": filters.client_id,
+        "q": filters.q, "status": filters.status, "client": filters.client_id, "client_q": filters.client_q,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
     }
@@ -325,6 +348,9 @@ def invoices():
     return render_template(
         "backoffice/invoices.html",
         form=form,
+        chosen_client=chosen,
+        clear_client_url=_without_client(".invoices", params, sort=sort or None,
+                                         dir=direction if sort else None),
         pagination=pagination,
         sort=sort,
         direction=direction,
@@ -336,7 +362,10 @@ def invoices():
 
 
 def _setup_invoice_form(form: InvoiceForm, current_client: int | None = None) -> None:
-    form.client_id.choices = options([("", "Choose a client…")] + queries.client_choices(always_include=current_client))
+    """Recent clients in the select (the one chosen or posted kept), not every client: the search
+    next to it finds the others."""
+    chosen = form.client_id.data if isinstance(form.client_id.data, int) else current_client
+    form.client_id.choices = options([("", "Choose a client…")] + queries.recent_client_choices(always_include=chosen))
 
 
 def _invoice_input(form: InvoiceForm) -> InvoiceInput:
@@ -594,29 +623,31 @@ def payment_record(invoice_id: int):
 @bp.get("/payments")
 def payments():
     form = PaymentFilterForm(formdata=request.args)
-    form.client.choices = options([("", "All clients")] + [(str(i), label) for i, label in
-                                                           queries.client_choices(include_archived=True)])
-    methods = sorted(set(PAYMENT_METHODS) | set(queries.payment_methods()))
+    methods = queries.payment_methods()
     form.method.choices = options([("", "Any method")] + [(m, m) for m in methods])
     form.validate()
     state = form.state.data if form.state.data in PAYMENT_STATES else ""
     method = form.method.data if form.method.data in methods else ""
+    chosen, client_q = _client_filter(form)
     filters = queries.PaymentFilters(
         state=state,
-        client_id=parse_id(form.client.data),
+        client_id=chosen[0] if chosen else None,
+        client_q=client_q,
         method=method,
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
     pagination = queries.payments_page(filters, page_arg())
     params = {
-        "state": filters.state, "client": filters.client_id, "method": filters.method,
+        "state": filters.state, "client": filters.client_id, "client_q": filters.client_q, "method": filters.method,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
     }
     return render_template(
         "backoffice/payments.html",
         form=form,
+        chosen_client=chosen,
+        clear_client_url=_without_client(".payments", params),
         pagination=pagination,
         params=params,
         filtered=any(params.values()),

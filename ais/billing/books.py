@@ -1,9 +1,11 @@
-"""Monthly running totals (``monthly_totals``), kept in step with every change to an invoice.
+"""Running totals of the books (``monthly_totals``, ``due_day_totals``), kept in step with every
+change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
-monthly totals (its amount in its month of issue, its confirmed payments by month, its unpaid
-installments by due month); just before the transaction commits it takes the snapshot again and
-adds the difference.  Every write path goes through ``_lock_invoice``, so none can forget it.
+totals (its amount in its month of issue, its confirmed and reported payments by month, its unpaid
+installments by due month and due day); just before the transaction commits it takes the snapshot
+again and adds the difference.  Every write path goes through ``_lock_invoice``, so none can
+forget it.
 """
 from __future__ import annotations
 
@@ -17,44 +19,68 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..models import CONFIRMED, Invoice, MonthlyTotal, Payment
+from ..models import CONFIRMED, REPORTED, DueDayTotal, Invoice, MonthlyTotal, Payment
 
 ZERO = Decimal("0.00")
 BEFORE_COMMIT = "ais_before_commit"
 SNAPSHOTS = "ais_monthly_snapshots"
+
+# The columns of each table that hold running sums, in the order the deltas are kept.
+MONTHLY_COLUMNS = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
+DAILY_COLUMNS = ("unpaid_due", "unpaid_count")
 
 
 def month_of(day: date) -> date:
     return day.replace(day=1)
 
 
+def _money_by_key() -> defaultdict:
+    return defaultdict(lambda: ZERO)
+
+
 @dataclass
 class Contribution:
-    """What one invoice adds to each month's totals."""
+    """What one invoice adds to each month's (and each due day's) totals."""
 
-    invoiced: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
-    collected: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
-    unpaid_due: dict = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    invoiced: dict = field(default_factory=_money_by_key)
+    collected: dict = field(default_factory=_money_by_key)
+    unpaid_due: dict = field(default_factory=_money_by_key)
     unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
+    awaiting_amount: dict = field(default_factory=_money_by_key)
+    awaiting_count: dict = field(default_factory=lambda: defaultdict(int))
+    # By due day (not month): the dashboard's day-exact windows.
+    day_unpaid_due: dict = field(default_factory=_money_by_key)
+    day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
     def of(cls, invoice: Invoice) -> "Contribution":
         result = cls()
         if invoice.is_draft:
             return result
-        confirmed = db.session.execute(
-            select(Payment.date, Payment.amount).where(Payment.invoice_id == invoice.id, Payment.state == CONFIRMED)
+        # Payments count whatever became of the invoice: a void invoice's reported payments are
+        # rejected in the same transaction, and its confirmed ones must be voided before it.
+        payments = db.session.execute(
+            select(Payment.date, Payment.amount, Payment.state)
+            .where(Payment.invoice_id == invoice.id, Payment.state.in_((CONFIRMED, REPORTED)))
         )
-        for paid_on, amount in confirmed:
-            result.collected[month_of(paid_on)] += amount
+        for paid_on, amount, state in payments:
+            month = month_of(paid_on)
+            if state == CONFIRMED:
+                result.collected[month] += amount
+            else:
+                result.awaiting_amount[month] += amount
+                result.awaiting_count[month] += 1
         if invoice.is_void:
             return result
         result.invoiced[month_of(invoice.issue_date)] += invoice.amount
         for installment in invoice.installments:
             if installment.paid_amount < installment.amount:
+                unpaid = installment.amount - installment.paid_amount
                 month = month_of(installment.due_date)
-                result.unpaid_due[month] += installment.amount - installment.paid_amount
+                result.unpaid_due[month] += unpaid
                 result.unpaid_count[month] += 1
+                result.day_unpaid_due[installment.due_date] += unpaid
+                result.day_unpaid_count[installment.due_date] += 1
         return result
 
 
@@ -70,41 +96,52 @@ def track(invoice: Invoice) -> None:
         callbacks.append(post_changes)
 
 
+def _add_differences(deltas: dict, before: Contribution, after: Contribution, names) -> None:
+    for index, name in enumerate(names):
+        old, new = getattr(before, name), getattr(after, name)
+        for key in set(old) | set(new):
+            deltas[key][index] += new.get(key, 0) - old.get(key, 0)
+
+
 def post_changes() -> None:
-    """Add each tracked invoice's change in contribution to the monthly totals."""
+    """Add each tracked invoice's change in contribution to the monthly and daily totals."""
     session = db.session
     snapshots = session.info.pop(SNAPSHOTS, {})
     session.flush()
-    deltas: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0])
+    monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
+    daily: dict[date, list] = defaultdict(lambda: [ZERO, 0])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
-        for index, name in enumerate(("invoiced", "collected", "unpaid_due", "unpaid_count")):
-            old, new = getattr(before, name), getattr(after, name)
-            for month in set(old) | set(new):
-                deltas[month][index] += new.get(month, 0) - old.get(month, 0)
-    add_to_months({month: values for month, values in deltas.items() if any(values)})
+        _add_differences(monthly, before, after, MONTHLY_COLUMNS)
+        _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count"))
+    add_to_months({month: values for month, values in monthly.items() if any(values)})
+    add_to_days({day: values for day, values in daily.items() if any(values)})
 
 
-def add_to_months(deltas: dict[date, list]) -> None:
-    """Upsert the deltas, months in ascending order (a fixed lock order: no deadlocks)."""
+def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict[date, list]) -> None:
+    """Add ``deltas`` (key -> values in ``columns`` order) to the rows, inserting missing ones.
+    Keys in ascending order: every transaction takes the row locks in the same order (no deadlocks)."""
     if not deltas:
         return
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    table = MonthlyTotal.__table__
-    for month in sorted(deltas):
-        invoiced, collected, unpaid_due, unpaid_count = deltas[month]
-        statement = insert(table).values(month=month, invoiced=invoiced, collected=collected,
-                                         unpaid_due=unpaid_due, unpaid_count=unpaid_count)
+    table = model.__table__
+    for value in sorted(deltas):
+        statement = insert(table).values({key: value, **dict(zip(columns, deltas[value]))})
         statement = statement.on_conflict_do_update(
-            index_elements=[table.c.month],
-            set_={
-                "invoiced": table.c.invoiced + statement.excluded.invoiced,
-                "collected": table.c.collected + statement.excluded.collected,
-                "unpaid_due": table.c.unpaid_due + statement.excluded.unpaid_due,
-                "unpaid_count": table.c.unpaid_count + statement.excluded.unpaid_count,
-            },
+            index_elements=[table.c[key]],
+            set_={name: table.c[name] + statement.excluded[name] for name in columns},
         )
         db.session.execute(statement)
+
+
+def add_to_months(deltas: dict[date, list]) -> None:
+    """Upsert monthly deltas: [invoiced, collected, unpaid_due, unpaid_count, awaiting_amount, awaiting_count]."""
+    _upsert(MonthlyTotal, "month", MONTHLY_COLUMNS, deltas)
+
+
+def add_to_days(deltas: dict[date, list]) -> None:
+    """Upsert daily deltas: [unpaid_due, unpaid_count].  Always after the months (the lock order)."""
+    _upsert(DueDayTotal, "day", DAILY_COLUMNS, deltas)
 
 
 def discard() -> None:

@@ -26,6 +26,7 @@ from ..models import (
     REPORTED,
     CheckoutSession,
     Allocation,
+    DueDayTotal,
     Installment,
     Invoice,
     InvoiceCounter,
@@ -81,6 +82,7 @@ def find_problems() -> list[str]:
         _check_allocation_order,
         _check_invoice_numbers,
         _check_monthly_totals,
+        _check_due_day_totals,
     ):
         problems.extend(check())
     db.session.rollback()  # reads only; end the transaction
@@ -470,53 +472,86 @@ def _check_invoice_numbers() -> list[str]:
     return problems
 
 
-# --- Monthly totals ------------------------------------------------------------------------------
+# --- Running totals (monthly_totals, due_day_totals) ---------------------------------------------
+
+MONTHLY_NAMES = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
+DAILY_NAMES = ("unpaid_due", "unpaid_count")
+SHOWN_MISMATCHES = 20  # a wrong total usually repeats over many rows: the first ones say enough
 
 
 def _month(day) -> date:
     return day.replace(day=1)
 
 
+def _compare(label: str, fmt: str, names, expected: dict, stored: dict) -> list[str]:
+    """One sentence per row whose stored values differ from the recomputed ones (the first few)."""
+    empty = [0] * len(names)
+    problems = []
+    for key in sorted(set(expected) | set(stored)):
+        want = expected.get(key, empty)
+        have = stored.get(key, empty)
+        wrong = [f"{name} {have[i]} (should be {want[i]})" for i, name in enumerate(names) if have[i] != want[i]]
+        if wrong:
+            problems.append(f"{label} {key:{fmt}}: {', '.join(wrong)}.")
+    if len(problems) > SHOWN_MISMATCHES:
+        more = len(problems) - SHOWN_MISMATCHES
+        problems = problems[:SHOWN_MISMATCHES] + [f"{label}: {more} more rows disagree with the books."]
+    return problems
+
+
+def _unpaid_installments_by_day() -> dict[date, list]:
+    """Unpaid part and count of installments of open (issued, non-void) invoices, per due day."""
+    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    return {
+        day: [amount - paid, number]
+        for day, amount, paid, number in db.session.execute(
+            select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount),
+                   func.count())
+            .join(Invoice, Invoice.id == Installment.invoice_id)
+            .where(open_invoice, Installment.paid_amount < Installment.amount)
+            .group_by(Installment.due_date)
+        )
+    }
+
+
 def _check_monthly_totals() -> list[str]:
     """monthly_totals equal what the invoices say: issued non-void invoices by month of issue,
-    confirmed payments by month paid, unpaid installments of open invoices by month due.
-    Summed per day in SQL (portable), folded into months here."""
-    expected: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0])
+    confirmed payments by month paid, unpaid installments of open invoices by month due,
+    reported payments by month paid.  Summed per day in SQL (portable), folded into months here."""
+    expected: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
     issued = Invoice.issued_at.is_not(None)
     open_invoice = and_(issued, Invoice.voided_at.is_(None))
     for day, total in db.session.execute(
         select(Invoice.issue_date, func.sum(Invoice.amount)).where(open_invoice).group_by(Invoice.issue_date)
     ):
         expected[_month(day)][0] += total
-    for day, total in db.session.execute(
-        select(Payment.date, func.sum(Payment.amount))
+    for day, state, total, number in db.session.execute(
+        select(Payment.date, Payment.state, func.sum(Payment.amount), func.count())
         .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Payment.state == CONFIRMED, issued)
-        .group_by(Payment.date)
-    ):
-        expected[_month(day)][1] += total
-    for day, amount, paid, number in db.session.execute(
-        select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
-        .join(Invoice, Invoice.id == Installment.invoice_id)
-        .where(open_invoice, Installment.paid_amount < Installment.amount)
-        .group_by(Installment.due_date)
+        .where(Payment.state.in_((CONFIRMED, REPORTED)), issued)
+        .group_by(Payment.date, Payment.state)
     ):
         month = expected[_month(day)]
-        month[2] += amount - paid
+        if state == CONFIRMED:
+            month[1] += total
+        else:
+            month[4] += total
+            month[5] += number
+    for day, (unpaid, number) in _unpaid_installments_by_day().items():
+        month = expected[_month(day)]
+        month[2] += unpaid
         month[3] += number
     stored = {
-        row.month: [row.invoiced, row.collected, row.unpaid_due, row.unpaid_count]
-        for row in db.session.execute(
-            select(MonthlyTotal.month, MonthlyTotal.invoiced, MonthlyTotal.collected, MonthlyTotal.unpaid_due,
-                   MonthlyTotal.unpaid_count)
-        )
+        row.month: [getattr(row, name) for name in MONTHLY_NAMES]
+        for row in db.session.execute(select(MonthlyTotal.month, *(getattr(MonthlyTotal, n) for n in MONTHLY_NAMES)))
     }
-    problems = []
-    names = ("invoiced", "collected", "unpaid_due", "unpaid_count")
-    for month in sorted(set(expected) | set(stored)):
-        want = expected.get(month, [ZERO, ZERO, ZERO, 0])
-        have = stored.get(month, [ZERO, ZERO, ZERO, 0])
-        wrong = [f"{name} {have[i]} (should be {want[i]})" for i, name in enumerate(names) if have[i] != want[i]]
-        if wrong:
-            problems.append(f"Monthly totals {month:%Y-%m}: {', '.join(wrong)}.")
-    return problems
+    return _compare("Monthly totals", "%Y-%m", MONTHLY_NAMES, expected, stored)
+
+
+def _check_due_day_totals() -> list[str]:
+    """due_day_totals equal the unpaid part of installments of open invoices per due day."""
+    stored = {
+        row.day: [row.unpaid_due, row.unpaid_count]
+        for row in db.session.execute(select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.unpaid_count))
+    }
+    return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, _unpaid_installments_by_day(), stored)

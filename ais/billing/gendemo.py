@@ -27,6 +27,7 @@ from ..models import (
     VOIDED,
     Allocation,
     Client,
+    DueDayTotal,
     Installment,
     Invoice,
     InvoiceCounter,
@@ -204,6 +205,7 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
         _bulk(model, rows, progress)
     _bulk(InvoiceCounter, [dict(year=year, last_number=n) for year, n in counters.items()])
     _bulk(MonthlyTotal, _monthly_totals(invoice_rows, installment_rows, payment_rows))
+    _bulk(DueDayTotal, [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows).items())])
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -215,18 +217,33 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
 
 def _monthly_totals(invoice_rows, installment_rows, payment_rows) -> list[dict]:
     """The monthly running totals the service layer would have kept for these rows."""
-    months: dict = defaultdict(lambda: dict(invoiced=ZERO, collected=ZERO, unpaid_due=ZERO, unpaid_count=0))
+    months: dict = defaultdict(lambda: dict(invoiced=ZERO, collected=ZERO, unpaid_due=ZERO, unpaid_count=0,
+                                            awaiting_amount=ZERO, awaiting_count=0))
     for row in invoice_rows:
         months[month_of(row["issue_date"])]["invoiced"] += row["amount"]
     for row in payment_rows:
         if row["state"] == CONFIRMED:
             months[month_of(row["date"])]["collected"] += row["amount"]
+        elif row["state"] == REPORTED:
+            month = months[month_of(row["date"])]
+            month["awaiting_amount"] += row["amount"]
+            month["awaiting_count"] += 1
+    for day, values in _due_day_totals(installment_rows).items():
+        month = months[month_of(day)]
+        month["unpaid_due"] += values["unpaid_due"]
+        month["unpaid_count"] += values["unpaid_count"]
+    return [dict(month=month, **values) for month, values in sorted(months.items())]
+
+
+def _due_day_totals(installment_rows) -> dict:
+    """Unpaid installments per due day (every generated invoice is issued and open)."""
+    days: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
     for row in installment_rows:
         if row["paid_amount"] < row["amount"]:
-            month = months[month_of(row["due_date"])]
-            month["unpaid_due"] += row["amount"] - row["paid_amount"]
-            month["unpaid_count"] += 1
-    return [dict(month=month, **values) for month, values in sorted(months.items())]
+            day = days[row["due_date"]]
+            day["unpaid_due"] += row["amount"] - row["paid_amount"]
+            day["unpaid_count"] += 1
+    return days
 
 
 def _bulk(model, rows: list[dict], progress=None) -> None:

@@ -14,7 +14,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select, type_coerce
+from sqlalchemy import and_, case, func, select, true, type_coerce
 from sqlalchemy.orm import contains_eager, selectinload
 
 from ..db_types import Money
@@ -67,17 +67,18 @@ class Totals:
 
 
 def totals(client_id: int, today: dt.date) -> Totals:
-    """The dashboard's figures: two aggregate queries (invoices, then installments)."""
-    outstanding, paid, held, open_count = db.session.execute(
+    """The dashboard's figures in one statement: the invoices' running totals, and the unpaid
+    installments due by today (a scalar subquery each, so one round trip)."""
+    invoice_sums = (
         select(
             _money_sum(Invoice.amount - Invoice.paid_amount),
             _money_sum(Invoice.paid_amount),
             _money_sum(Invoice.held_amount),
             func.count(case((Invoice.paid_amount < Invoice.amount, Invoice.id))),
         ).where(_counting(client_id))
-    ).one()
+    ).subquery()
     unpaid_part = Installment.amount - Installment.paid_amount
-    due_now, overdue, overdue_count = db.session.execute(
+    installment_sums = (
         select(
             _money_sum(unpaid_part),
             _money_sum(case((Installment.due_date < today, unpaid_part), else_=0)),
@@ -85,7 +86,12 @@ def totals(client_id: int, today: dt.date) -> Totals:
         )
         .join(Installment.invoice)
         .where(_counting(client_id), Installment.paid_amount < Installment.amount, Installment.due_date <= today)
+    ).subquery()
+    # Two one-row aggregates side by side (a cross join of one row with one row).
+    row = db.session.execute(
+        select(invoice_sums, installment_sums).select_from(invoice_sums.join(installment_sums, true()))
     ).one()
+    outstanding, paid, held, open_count, due_now, overdue, overdue_count = row
     return Totals(outstanding=outstanding, paid=paid, held=held, due_now=due_now, overdue=overdue,
                   overdue_count=int(overdue_count), open_count=int(open_count))
 
@@ -103,12 +109,15 @@ class NextDue:
 
 def next_due(client_id: int) -> NextDue | None:
     """The earliest installment with something unpaid (it may already be overdue), or None."""
+    # Each invoice keeps the due date of its earliest unpaid installment (next_due_date, a running
+    # total): start from the client's invoices and join only that installment, rather than walk
+    # every client's installments in due-date order looking for this client's.
     row = db.session.execute(
         select(Invoice.id, Invoice.invoice_no, Invoice.currency, Invoice.installment_count,
                Installment.number, Installment.due_date, Installment.amount, Installment.paid_amount)
-        .join(Installment.invoice)
-        .where(_counting(client_id), Installment.paid_amount < Installment.amount)
-        .order_by(Installment.due_date, Invoice.id, Installment.number)
+        .join(Installment, and_(Installment.invoice_id == Invoice.id, Installment.due_date == Invoice.next_due_date))
+        .where(_counting(client_id), Invoice.next_due_date.is_not(None), Installment.paid_amount < Installment.amount)
+        .order_by(Invoice.next_due_date, Invoice.id, Installment.number)
         .limit(1)
     ).first()
     if row is None:

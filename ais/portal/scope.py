@@ -66,7 +66,10 @@ def apply_scope():
         return login_redirect()
 
     if current_user.is_client:
-        found = queries.client_name(current_user.client_id) if current_user.client_id else None
+        # The session check already read the client's name (g.ais_client_name).
+        found = g.get("ais_client_name") if current_user.client_id else None
+        if found is None and current_user.client_id:
+            found = queries.client_name(current_user.client_id)
         if found is None:
             abort(403)  # a client login without its client: nothing to show
         g.portal_scope = PortalScope(client_id=current_user.client_id, client_name=found, preview=False)

@@ -104,6 +104,18 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(o.get_by_role("heading", name="Invoices", level=1)).to_be_visible()
     expect(o.get_by_role("link", name=invoice_no)).to_be_visible()
     no_sideways_scroll(ui.shots(o, "08-invoices"), "Back-office invoice list")
+    # The client filter is a search with suggestions (never a list of every client): type part of
+    # the name, pick the suggestion with the keyboard, apply; the chosen client shows with "Clear".
+    search = o.get_by_role("combobox", name="Client")
+    search.fill(CLIENT_NAME.split()[0].lower())
+    option = o.get_by_role("option", name=re.compile(re.escape(CLIENT_NAME)))
+    expect(option).to_be_visible()
+    search.press("ArrowDown")
+    search.press("Enter")
+    expect(search).to_have_value(re.compile(re.escape(CLIENT_NAME)))
+    o.get_by_role("button", name="Apply").click()
+    expect(o.get_by_role("link", name=re.compile(r"^Clear the client filter"))).to_be_visible()
+    expect(o.get_by_role("link", name=invoice_no)).to_be_visible()
 
     o.goto(client_url)
     o.get_by_role("button", name="Enable portal access").click()

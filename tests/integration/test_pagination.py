@@ -36,3 +36,26 @@ def test_the_total_stops_at_the_cap_and_says_so(app, monkeypatch, actions):
     actions.login("owner", "a long enough password")
     text = actions.client.get("/clients").get_data(as_text=True)
     assert "of 20+" in text
+
+
+def test_the_confirmation_queue_takes_its_total_from_the_running_totals(app, actions, count_queries):
+    """/payments?state=reported shows the exact size of the queue without counting payments."""
+    from sqlalchemy import func
+
+    from ais.models import REPORTED, Payment
+
+    result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "40", "--invoices", "10", "--payments", "6"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        waiting = db.session.scalar(select(func.count(Payment.id)).where(Payment.state == REPORTED))
+    assert waiting > 25  # more than one page, so the total is not just the rows shown
+    assert actions.login("admin", "admin123").status_code == 302
+    actions.client.get("/payments?state=reported")
+    with count_queries() as counter:
+        text = actions.client.get("/payments?state=reported").get_data(as_text=True)
+    assert f"of {waiting:,}" in text
+    assert not [s for s in counter.statements if "count(*)" in s.lower()], counter.statements
+    # With another filter the list is counted as usual (the running total covers the whole queue only).
+    with count_queries() as counter:
+        actions.client.get("/payments?state=reported&date_from=2000-01-01")
+    assert [s for s in counter.statements if "count(*)" in s.lower()]

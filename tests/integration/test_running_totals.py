@@ -1,0 +1,180 @@
+"""The running totals (monthly_totals, due_day_totals) equal a recomputation from the rows after
+every kind of change: a payment reported, confirmed, rejected, recorded, voided, paid online or
+refunded; an invoice drafted, issued, deleted, re-planned or voided.  The dashboard and the
+navbar badge read only these totals, so they are compared with figures counted from scratch."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from ais.billing import services
+from ais.billing.checks import _check_due_day_totals, _check_monthly_totals, find_problems
+from ais.backoffice import queries
+from ais.extensions import db
+from ais.models import REPORTED, DueDayTotal, Installment, Invoice, MonthlyTotal, Payment
+from test_backoffice_support import (  # noqa: F401 - books is a fixture
+    ACTOR,
+    DAY,
+    TODAY,
+    books,
+    fresh,
+    make_client,
+    make_invoice,
+    pay,
+    report,
+)
+
+ZERO = Decimal("0.00")
+pytestmark = pytest.mark.usefixtures("books")
+
+
+def figures_from_scratch(today: date, days: int = 30) -> dict:
+    """The dashboard's cards counted from every row, the slow and obvious way."""
+    session = fresh()
+    invoices = {i.id: i for i in session.scalars(select(Invoice))}
+    payments = list(session.scalars(select(Payment)))
+    open_ids = {i.id for i in invoices.values() if not i.is_draft and not i.is_void}
+    unpaid = [(i.due_date, i.amount - i.paid_amount) for i in session.scalars(select(Installment))
+              if i.invoice_id in open_ids and i.paid_amount < i.amount]
+    horizon = today + timedelta(days=days)
+    reported = [p.amount for p in payments if p.state == REPORTED]
+    return {
+        "invoiced": sum((invoices[i].amount for i in open_ids), ZERO),
+        "collected": sum((p.amount for p in payments if p.state == "confirmed"
+                          and not invoices[p.invoice_id].is_draft), ZERO),
+        "outstanding": sum((amount for _, amount in unpaid), ZERO),
+        "overdue": (sum((a for d, a in unpaid if d < today), ZERO), sum(1 for d, _ in unpaid if d < today)),
+        "due_soon": (sum((a for d, a in unpaid if today <= d <= horizon), ZERO),
+                     sum(1 for d, _ in unpaid if today <= d <= horizon)),
+        "awaiting": (sum(reported, ZERO), len(reported)),
+    }
+
+
+def figures_from_totals(today: date) -> dict:
+    fresh()
+    shown = queries.dashboard_figures(today)
+    return {
+        "invoiced": shown.invoiced,
+        "collected": shown.collected,
+        "outstanding": shown.outstanding,
+        "overdue": (shown.overdue_amount, shown.overdue_count),
+        "due_soon": (shown.due_soon_amount, shown.due_soon_count),
+        "awaiting": (shown.awaiting_amount, shown.awaiting_count),
+    }
+
+
+def assert_totals_agree(today: date = TODAY) -> None:
+    fresh()
+    assert _check_monthly_totals() == []
+    assert _check_due_day_totals() == []
+    assert figures_from_totals(today) == figures_from_scratch(today)
+    assert queries.awaiting_confirmation_count() == figures_from_scratch(today)["awaiting"][1]
+
+
+@pytest.fixture
+def plan(books):
+    """900.00 in 3 monthly installments: one due last month, one earlier this month, one next month."""
+    ann = make_client("Ann Cruz", email="ann@example.com")
+    return make_invoice(ann, "900.00", issued=date(2026, 2, 1), due=date(2026, 2, 15), count=3)
+
+
+def test_every_payment_change_keeps_the_totals(plan):
+    assert_totals_agree()
+    reported = report(plan, "300.00")
+    assert figures_from_totals(TODAY)["awaiting"] == (Decimal("300.00"), 1)
+    assert_totals_agree()
+    services.confirm_payment(ACTOR, reported)
+    assert figures_from_totals(TODAY)["awaiting"] == (ZERO, 0)
+    assert_totals_agree()
+    rejected = report(plan, "100.00", on=TODAY - 40 * DAY)  # in last month: another month's row
+    assert_totals_agree()
+    services.reject_payment(ACTOR, rejected, "Not received")
+    assert_totals_agree()
+    recorded = pay(plan, "250.00")
+    assert_totals_agree()
+    services.void_payment(ACTOR, recorded, "Bounced")
+    assert_totals_agree()
+
+
+def test_re_planning_moves_the_unpaid_days(plan):
+    pay(plan, "150.00")  # half of the first installment
+    report(plan, "50.00")
+    assert_totals_agree()
+    services.replan_invoice(ACTOR, plan, 4, "weekly", TODAY + 3 * DAY)
+    assert_totals_agree()
+    # The dashboard's window follows the new due days (all four within 30 days).
+    assert figures_from_totals(TODAY)["due_soon"][1] == 4
+
+
+def test_voiding_an_invoice_rejects_its_reported_payments_and_drops_its_totals(plan):
+    report(plan, "200.00")
+    assert_totals_agree()
+    services.void_invoice(ACTOR, plan, "Issued in error")
+    assert figures_from_totals(TODAY)["awaiting"] == (ZERO, 0)
+    assert figures_from_totals(TODAY)["outstanding"] == ZERO
+    assert_totals_agree()
+
+
+def test_drafts_count_only_once_issued_and_deleting_one_changes_nothing():
+    ben = make_client("Ben Ong", email="ben@example.com")
+    draft = make_invoice(ben, "500.00", issue=False, due=TODAY + 5 * DAY)
+    assert_totals_agree()
+    assert figures_from_totals(TODAY)["invoiced"] == ZERO
+    services.issue_invoice(ACTOR, draft)
+    assert figures_from_totals(TODAY)["due_soon"] == (Decimal("500.00"), 1)
+    assert_totals_agree()
+    other = make_invoice(ben, "70.00", issue=False)
+    services.delete_draft(ACTOR, other)
+    assert_totals_agree()
+
+
+def test_the_day_windows_are_exact_at_their_edges():
+    """Due today counts as due soon (not overdue); due on the horizon counts; a day after does not."""
+    ann = make_client("Ann Cruz", email="ann@example.com")
+    for due, amount in ((TODAY - DAY, "1.00"), (TODAY, "2.00"), (TODAY + 30 * DAY, "4.00"), (TODAY + 31 * DAY, "8.00")):
+        make_invoice(ann, amount, issued=TODAY - 60 * DAY, due=due)
+    shown = figures_from_totals(TODAY)
+    assert shown["overdue"] == (Decimal("1.00"), 1)
+    assert shown["due_soon"] == (Decimal("6.00"), 2)
+    assert_totals_agree()
+    # Another day, the same rows: the windows move, the totals need no update.
+    assert_totals_agree(TODAY + 15 * DAY)
+    assert_totals_agree(date(2026, 5, 1))
+
+
+def test_check_names_the_first_wrong_rows(plan):
+    report(plan, "300.00")
+    first_due = fresh().scalar(select(DueDayTotal.day).order_by(DueDayTotal.day))
+    db.session.execute(MonthlyTotal.__table__.update().values(awaiting_count=MonthlyTotal.awaiting_count + 1))
+    db.session.execute(DueDayTotal.__table__.update().where(DueDayTotal.day == first_due)
+                       .values(unpaid_count=DueDayTotal.unpaid_count + 5))
+    db.session.commit()
+    problems = find_problems()
+    assert "Monthly totals 2026-03: awaiting_count 2 (should be 1)." in problems
+    assert f"Due-day totals {first_due:%Y-%m-%d}: unpaid_count 6 (should be 1)." in problems
+    # Put it right again (the fixture checks the books after the test).
+    fresh().execute(MonthlyTotal.__table__.update().values(awaiting_count=MonthlyTotal.awaiting_count - 1))
+    db.session.execute(DueDayTotal.__table__.update().where(DueDayTotal.day == first_due)
+                       .values(unpaid_count=DueDayTotal.unpaid_count - 5))
+    db.session.commit()
+
+
+def test_the_migration_fills_the_totals_of_existing_books(app, plan):
+    """An existing database gets correct totals on upgrade (0004 computes them from the rows)."""
+    from flask_migrate import downgrade, upgrade
+
+    report(plan, "300.00")
+    report(plan, "100.00", on=TODAY - 40 * DAY)
+    pay(plan, "50.00")
+    make_invoice(make_client("Ben Ong", email="ben@example.com"), "80.00", issue=False)  # a draft: no totals
+    fresh()
+    db.session.remove()
+    downgrade(revision="3a7c1e0b9d21")
+    upgrade()
+    db.session.remove()
+    assert_totals_agree()
+    assert figures_from_totals(TODAY)["awaiting"] == (Decimal("400.00"), 2)
+    assert fresh().scalar(select(DueDayTotal.day).order_by(DueDayTotal.day)) == date(2026, 2, 15)
