@@ -38,3 +38,33 @@ def paginate(select, *, page: int, per_page: int, total: int | None = None) -> C
     or, when the caller knows how many rows match (``total``), not counting at all."""
     return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
                             error_out=False, count=True, known_total=total)
+
+
+class OneStatementPagination(SelectPagination):
+    """A page of items and the number of matching rows in ONE statement (``count(*) OVER ()``).
+
+    For lists bounded by one client's own rows (the portal's invoices and payments): the database
+    computes every matching row either way to count them, so asking for the total alongside the
+    page saves a round trip.  Not for the owner's lists, whose counts are capped instead.
+    """
+
+    _window_total: int | None = None
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"]
+        windowed = (select.add_columns(sa.func.count().over().label("matching_rows"))
+                    .limit(self.per_page).offset(self._query_offset))
+        rows = self._query_args["session"].execute(windowed).unique().all()
+        self._window_total = rows[0][-1] if rows else None
+        return [row[0] for row in rows]
+
+    def _query_count(self) -> int:
+        if self._window_total is not None:
+            return self._window_total
+        return super()._query_count()  # a page past the end has no row to carry the total
+
+
+def paginate_in_one(select, *, page: int, per_page: int) -> OneStatementPagination:
+    """One page of ``select`` (a select of one ORM entity) with its total, in one statement."""
+    return OneStatementPagination(select=select, session=db.session(), page=page, per_page=per_page,
+                                  error_out=False, count=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..db_types import Money
 from ..extensions import db
+from ..pagination import paginate_in_one
 from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
 
 PER_PAGE = 20
@@ -171,12 +172,12 @@ def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> list[Paymen
 def invoices_page(client_id: int, page: int, per_page: int = PER_PAGE):
     """The client's issued invoices, newest first (a Flask-SQLAlchemy Pagination of Invoice)."""
     query = select(Invoice).where(_visible(client_id)).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
+    return paginate_in_one(query, page=page, per_page=per_page)
 
 
 def payments_page(client_id: int, page: int, per_page: int = PER_PAGE):
     """The client's payments, newest first, each with its invoice (Pagination of Payment)."""
-    return db.paginate(_payments_query(client_id), page=page, per_page=per_page, error_out=False, count=True)
+    return paginate_in_one(_payments_query(client_id), page=page, per_page=per_page)
 
 
 # --- One invoice --------------------------------------------------------------------------------

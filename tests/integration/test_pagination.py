@@ -59,3 +59,21 @@ def test_the_confirmation_queue_takes_its_total_from_the_running_totals(app, act
     with count_queries() as counter:
         actions.client.get("/payments?state=reported&date_from=2000-01-01")
     assert [s for s in counter.statements if "count(*)" in s.lower()]
+
+
+def test_one_statement_pages_carry_their_total(app, count_queries):
+    _clients(app, 23)
+    with app.test_request_context():
+        for page_number, expected in ((1, 10), (2, 10), (3, 3)):
+            with count_queries() as counter:
+                page = pagination.paginate_in_one(select(Client).order_by(Client.id), page=page_number, per_page=10)
+            assert (page.total, page.pages, len(page.items)) == (23, 3, expected)
+            selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+            assert len(selects) == 1, counter.statements  # (SQLite's transactions add a BEGIN)
+            assert all(isinstance(item, Client) for item in page.items)
+        assert [c.name for c in pagination.paginate_in_one(select(Client).order_by(Client.id), page=3,
+                                                           per_page=10).items] == ["Client 020", "Client 021", "Client 022"]
+        past_the_end = pagination.paginate_in_one(select(Client).order_by(Client.id), page=9, per_page=10)
+        assert (past_the_end.total, past_the_end.items) == (23, [])
+        empty = pagination.paginate_in_one(select(Client).where(Client.id < 0), page=1, per_page=10)
+        assert (empty.total, empty.items, empty.pages) == (0, [], 0)
