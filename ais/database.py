@@ -16,6 +16,7 @@ from .extensions import db
 
 IMMEDIATE = "ais_begin_immediate"
 BEFORE_COMMIT = "ais_before_commit"  # callbacks run just before a write transaction commits
+WROTE = "ais_wrote"  # on a connection's info: this transaction sent something other than a SELECT
 
 
 def init_app(app: Flask) -> None:
@@ -23,6 +24,44 @@ def init_app(app: Flask) -> None:
         engine = db.engine
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
+        _watch_for_writes(engine)
+    # Flask runs teardown functions in the reverse order of registration: this one, registered
+    # after Flask-SQLAlchemy's, runs before the session is removed.
+    app.teardown_appcontext(end_read_only_transaction)
+
+
+def _watch_for_writes(engine) -> None:
+    @event.listens_for(engine, "begin")
+    def forget(connection):
+        connection.info.pop(WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def note(connection, cursor, statement, parameters, context, executemany):
+        if not statement.lstrip()[:6].upper() in ("SELECT", "BEGIN"):
+            connection.info[WROTE] = True
+
+
+def end_read_only_transaction(error: BaseException | None) -> None:
+    """End a request's transaction with COMMIT when all it did was read.
+
+    Flask-SQLAlchemy ends every request by closing the session, which rolls its transaction back.
+    For a transaction that only ran SELECTs, COMMIT and ROLLBACK leave the database the same, but
+    not the driver: psycopg forgets every prepared statement of the connection on ROLLBACK (and
+    has the server deallocate them), so PostgreSQL would parse and plan each page's statements
+    afresh on every request.  Anything else (an error, unsaved ORM changes, an INSERT/UPDATE/DELETE
+    that was not committed) still ends in the rollback, as before.
+    """
+    if error is not None or not db.session.registry.has():
+        return
+    session = db.session()
+    if not session.in_transaction() or session.new or session.dirty or session.deleted:
+        return
+    try:
+        if session.connection().info.get(WROTE):
+            return
+        session.commit()
+    except Exception:  # the connection failed: the usual close rolls back what is left
+        session.rollback()
 
 
 def _configure_sqlite(engine) -> None:

@@ -48,8 +48,7 @@ def init_app(app: Flask) -> None:
         from .extensions import db
 
         try:
-            db.session.execute(text("SELECT 1"))
-            db.session.rollback()
+            db.session.execute(text("SELECT 1"))  # the request's end closes the transaction
         except Exception:  # any failure to reach the database is "unhealthy"
             db.session.rollback()
             return {"status": "unavailable", "database": "down"}, 503

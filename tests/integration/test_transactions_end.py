@@ -1,0 +1,109 @@
+"""How a request's transaction ends (ais.database.end_read_only_transaction).
+
+A request that only read ends with COMMIT, so that psycopg keeps the connection's prepared
+statements (it drops them all on ROLLBACK); anything else still ends in a rollback, so nothing a
+request did not commit on purpose is ever saved.
+"""
+import pytest
+from sqlalchemy import event, insert, select, text, update
+
+from ais.extensions import db
+from ais.models import Client
+
+
+@pytest.fixture
+def endings(app):
+    """Counts the commits and rollbacks the app's connections see."""
+    seen = {"commit": 0, "rollback": 0}
+    with app.app_context():
+        engine = db.engine
+
+    def on_commit(conn):
+        seen["commit"] += 1
+
+    def on_rollback(conn):
+        seen["rollback"] += 1
+
+    event.listen(engine, "commit", on_commit)
+    event.listen(engine, "rollback", on_rollback)
+    yield seen
+    event.remove(engine, "commit", on_commit)
+    event.remove(engine, "rollback", on_rollback)
+
+
+@pytest.fixture
+def routes(app):
+    """Test-only views that read, write without committing, or leave ORM changes unsaved."""
+    def read_only():
+        return str(db.session.scalar(select(Client.name).where(Client.id == 1)))
+
+    def update_not_committed():
+        db.session.execute(update(Client).where(Client.id == 1).values(name="Changed without commit"))
+        return "ok"
+
+    def insert_not_committed():
+        db.session.execute(insert(Client).values(name="Inserted without commit", email="x@example.com"))
+        return "ok"
+
+    def orm_change_not_committed():
+        client = db.session.get(Client, 1)
+        client.name = "Changed in the ORM only"
+        return "ok"
+
+    def read_then_fail():
+        db.session.scalar(select(Client.name))
+        raise RuntimeError("boom")
+
+    for view in (read_only, update_not_committed, insert_not_committed, orm_change_not_committed, read_then_fail):
+        app.add_url_rule(f"/_test/{view.__name__}", view.__name__, view)
+    with app.app_context():
+        db.session.add(Client(name="Ann", email="ann@example.com"))
+        db.session.commit()
+    return app
+
+
+def client_name(app) -> str:
+    with app.app_context():
+        return db.session.scalar(select(Client.name).where(Client.id == 1))
+
+
+def test_a_request_that_only_reads_ends_with_commit(routes, endings):
+    response = routes.test_client().get("/_test/read_only")
+    assert response.get_data(as_text=True) == "Ann"
+    assert (endings["commit"], endings["rollback"]) == (1, 0)
+
+
+@pytest.mark.parametrize("view", ["update_not_committed", "insert_not_committed", "orm_change_not_committed"])
+def test_anything_not_committed_on_purpose_is_rolled_back(routes, endings, view):
+    assert routes.test_client().get(f"/_test/{view}").status_code == 200
+    assert endings["commit"] == 0 and endings["rollback"] >= 1
+    assert client_name(routes) == "Ann"
+    with routes.app_context():
+        assert db.session.scalar(select(Client.id).where(Client.name == "Inserted without commit")) is None
+
+
+def test_a_failed_request_is_rolled_back(routes, endings):
+    routes.config["PROPAGATE_EXCEPTIONS"] = False
+    assert routes.test_client().get("/_test/read_then_fail").status_code == 500
+    assert endings["commit"] == 0 and endings["rollback"] >= 1
+
+
+def test_pages_keep_their_prepared_statements(app, actions):
+    """On PostgreSQL the statements of a page are prepared once per connection, not per request."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("prepared statements: PostgreSQL only")
+    from ais.config import engine_options
+
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options("postgresql://"), "pool_size": 1, "max_overflow": 0}
+    from ais import create_app
+
+    one_connection = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
+                                 "SQLALCHEMY_ENGINE_OPTIONS": app.config["SQLALCHEMY_ENGINE_OPTIONS"]})
+    browser = one_connection.test_client()
+    for _ in range(8):  # psycopg prepares a statement on its 5th run
+        assert browser.get("/healthz").status_code == 200
+    with one_connection.app_context():
+        prepared = db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
+        db.engine.dispose()
+    assert prepared >= 1
