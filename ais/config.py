@@ -45,8 +45,14 @@ def engine_options(database_url: str) -> dict:
     1.1 is the usual setting for SSD.  Sent in the connection's startup packet: no extra statement."""
     options: dict = {"pool_pre_ping": True}
     if database_url.startswith("postgresql"):
-        cost = os.environ.get("AIS_PG_RANDOM_PAGE_COST", "1.1")
-        options["connect_args"] = {"options": f"-c random_page_cost={float(cost)}"}
+        raw = os.environ.get("AIS_PG_RANDOM_PAGE_COST", "1.1")
+        try:
+            cost = float(raw)  # a planner weight, not money
+        except ValueError:
+            raise ConfigError(f"AIS_PG_RANDOM_PAGE_COST must be a number, not {raw!r}") from None
+        if not 0 < cost < 1000:
+            raise ConfigError(f"AIS_PG_RANDOM_PAGE_COST must be between 0 and 1000, not {raw!r}")
+        options["connect_args"] = {"options": f"-c random_page_cost={cost}"}
     return options
 
 

@@ -37,7 +37,7 @@ def _watch_for_writes(engine) -> None:
 
     @event.listens_for(engine, "before_cursor_execute")
     def note(connection, cursor, statement, parameters, context, executemany):
-        if not statement.lstrip()[:6].upper() in ("SELECT", "BEGIN"):
+        if statement.lstrip()[:6].upper() not in ("SELECT", "BEGIN"):
             connection.info[WROTE] = True
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from functools import cache
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
@@ -196,10 +197,12 @@ def _forget_browser_session() -> None:
     session.pop("_id", None)
 
 
+@cache
 def _session_check_statement():
     """What every signed-in request needs to know, in ONE statement: the session row's times, the
     user, the client's name (the portal's scope) and whether owners must use two-factor sign-in
-    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean."""
+    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean,
+    and built once (cached): the token is a bound parameter."""
     from ..models import Client, Setting
     from .twofactor import REQUIRE_OWNER_2FA
 
@@ -215,19 +218,13 @@ def _session_check_statement():
     )
 
 
-_SESSION_CHECK = None
-
-
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The user, only while this browser's server-side session is valid."""
-    global _SESSION_CHECK
     raw = session.get(SESSION_KEY)
     if not raw or not isinstance(raw, str):
         return None
-    if _SESSION_CHECK is None:
-        _SESSION_CHECK = _session_check_statement()  # built once: the same statement every request
-    found = db.session.execute(_SESSION_CHECK, {"token_hash": token_hash(raw)}).first()
+    found = db.session.execute(_session_check_statement(), {"token_hash": token_hash(raw)}).first()
     if found is None:
         _forget_browser_session()
         return None

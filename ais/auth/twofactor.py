@@ -190,9 +190,7 @@ REQUIRE_OWNER_2FA = "require_owner_2fa"
 
 def owner_2fa_required() -> bool:
     """Two-factor sign-in is required of every owner: by an owner's choice here, or by AIS_REQUIRE_OWNER_2FA."""
-    from flask import current_app
-
-    from flask import g
+    from flask import current_app, g
 
     if current_app.config.get("AIS_REQUIRE_OWNER_2FA"):
         return True

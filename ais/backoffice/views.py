@@ -638,6 +638,8 @@ def payments():
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
     pagination = queries.payments_page(filters, page_arg())
+    if filters == queries.PaymentFilters(state=REPORTED):
+        g.awaiting_confirmation = pagination.total  # the whole queue: the navbar badge's number too
     params = {
         "state": filters.state, "client": filters.client_id, "client_q": filters.client_q, "method": filters.method,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,

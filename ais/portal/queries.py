@@ -19,8 +19,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 
 from ..db_types import Money
 from ..extensions import db
-from ..pagination import paginate_in_one
 from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
+from ..pagination import paginate_in_one
 
 PER_PAGE = 20
 RECENT_PAYMENTS = 5
@@ -69,7 +69,7 @@ class Totals:
 
 def totals(client_id: int, today: dt.date) -> Totals:
     """The dashboard's figures in one statement: the invoices' running totals, and the unpaid
-    installments due by today (a scalar subquery each, so one round trip)."""
+    installments due by today (a one-row subquery each, side by side: one round trip)."""
     invoice_sums = (
         select(
             _money_sum(Invoice.amount - Invoice.paid_amount),

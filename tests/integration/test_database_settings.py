@@ -14,6 +14,15 @@ def test_postgresql_connections_plan_for_ssd(monkeypatch):
     assert engine_options("sqlite:///x.db")["pool_pre_ping"] is True
 
 
+@pytest.mark.parametrize("value", ["fast", "0", "-1", "nan"])
+def test_a_bad_planner_setting_stops_the_app_with_a_clear_error(monkeypatch, value):
+    from ais.config import ConfigError
+
+    monkeypatch.setenv("AIS_PG_RANDOM_PAGE_COST", value)
+    with pytest.raises(ConfigError, match="AIS_PG_RANDOM_PAGE_COST"):
+        engine_options("postgresql+psycopg://u@h/d")
+
+
 @pytest.mark.postgres
 def test_the_setting_reaches_the_server(app):
     with app.app_context():

@@ -55,6 +55,8 @@ def test_the_confirmation_queue_takes_its_total_from_the_running_totals(app, act
         text = actions.client.get("/payments?state=reported").get_data(as_text=True)
     assert f"of {waiting:,}" in text
     assert not [s for s in counter.statements if "count(*)" in s.lower()], counter.statements
+    # ... and reads that running total once, for the page and the navbar's badge alike.
+    assert len([s for s in counter.statements if "awaiting_count" in s]) == 1, counter.statements
     # With another filter the list is counted as usual (the running total covers the whole queue only).
     with count_queries() as counter:
         actions.client.get("/payments?state=reported&date_from=2000-01-01")

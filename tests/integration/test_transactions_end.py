@@ -88,18 +88,19 @@ def test_a_failed_request_is_rolled_back(routes, endings):
     assert endings["commit"] == 0 and endings["rollback"] >= 1
 
 
-def test_pages_keep_their_prepared_statements(app, actions):
+def test_pages_keep_their_prepared_statements(app):
     """On PostgreSQL the statements of a page are prepared once per connection, not per request."""
     with app.app_context():
         if db.engine.dialect.name != "postgresql":
             pytest.skip("prepared statements: PostgreSQL only")
+    from ais import create_app
     from ais.config import engine_options
 
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**engine_options("postgresql://"), "pool_size": 1, "max_overflow": 0}
-    from ais import create_app
-
-    one_connection = create_app({"SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
-                                 "SQLALCHEMY_ENGINE_OPTIONS": app.config["SQLALCHEMY_ENGINE_OPTIONS"]})
+    # One pooled connection, so every request below runs on the connection inspected after.
+    one_connection = create_app({
+        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
+        "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options("postgresql://"), "pool_size": 1, "max_overflow": 0},
+    })
     browser = one_connection.test_client()
     for _ in range(8):  # psycopg prepares a statement on its 5th run
         assert browser.get("/healthz").status_code == 200
