@@ -7,8 +7,10 @@ more than that; filters narrow a list faster).
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import SelectPagination
+from flask_sqlalchemy.pagination import Pagination, SelectPagination
 from sqlalchemy import orm
 
 from .extensions import db
@@ -40,31 +42,53 @@ def paginate(select, *, page: int, per_page: int, total: int | None = None) -> C
                             error_out=False, count=True, known_total=total)
 
 
-class OneStatementPagination(SelectPagination):
-    """A page of items and the number of matching rows in ONE statement (``count(*) OVER ()``).
+class PageStatements(NamedTuple):
+    """A list's two prebuilt statements: one page of rows with the number of matching rows, and
+    that number alone (for a page past the end, which has no row to carry it)."""
+
+    page: sa.Select
+    count: sa.Select
+
+
+def page_statements(select: sa.Select) -> PageStatements:
+    """The statements of a list read ONE page at a time: ``select`` (Core columns, ordered) plus
+    ``count(*) OVER ()`` and LIMIT/OFFSET as bound parameters.  Build them once (e.g. under
+    ``functools.cache``): a statement object that is reused keeps its compiled form and cache key,
+    so a page view does not build and hash its SQL again."""
+    page = (select.add_columns(sa.func.count().over().label("matching_rows"))
+            .limit(sa.bindparam("page_limit", type_=sa.Integer))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer)))
+    count = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
+    return PageStatements(page=page, count=count)
+
+
+class StatementPagination(Pagination):
+    """A page of rows and the number of matching rows in ONE statement (``count(*) OVER ()``).
 
     For lists bounded by one client's own rows (the portal's invoices and payments): the database
     computes every matching row either way to count them, so asking for the total alongside the
-    page saves a round trip.  Not for the owner's lists, whose counts are capped instead.
+    page saves a round trip.  Not for the owner's lists, whose counts are capped instead.  Items are
+    plain rows (named columns), not ORM objects: a list page only shows them.
     """
 
     _window_total: int | None = None
 
     def _query_items(self) -> list:
-        select = self._query_args["select"]
-        windowed = (select.add_columns(sa.func.count().over().label("matching_rows"))
-                    .limit(self.per_page).offset(self._query_offset))
-        rows = self._query_args["session"].execute(windowed).unique().all()
-        self._window_total = rows[0][-1] if rows else None
-        return [row[0] for row in rows]
+        statements, params = self._query_args["statements"], self._query_args["params"]
+        rows = db.session.execute(
+            statements.page, {**params, "page_limit": self.per_page, "page_offset": self._query_offset}
+        ).all()
+        self._window_total = rows[0].matching_rows if rows else None
+        return rows
 
     def _query_count(self) -> int:
         if self._window_total is not None:
             return self._window_total
-        return super()._query_count()  # a page past the end has no row to carry the total
+        # A page past the end has no row to carry the total.
+        return db.session.execute(self._query_args["statements"].count, self._query_args["params"]).scalar_one()
 
 
-def paginate_in_one(select, *, page: int, per_page: int) -> OneStatementPagination:
-    """One page of ``select`` (a select of one ORM entity) with its total, in one statement."""
-    return OneStatementPagination(select=select, session=db.session(), page=page, per_page=per_page,
-                                  error_out=False, count=True)
+def paginate_statement(statements: PageStatements, params: dict, *, page: int, per_page: int) -> StatementPagination:
+    """One page of a list built by ``page_statements``, with its total, in one statement."""
+    return StatementPagination(statements=statements, params=params, page=page, per_page=per_page,
+                               error_out=False, count=True)

@@ -197,30 +197,41 @@ def _forget_browser_session() -> None:
     session.pop("_id", None)
 
 
+# The user's columns a signed-in request needs (never the password hash or the TOTP secret: they
+# are read where they are checked, not carried around with every request).
+SIGNED_IN_COLUMNS = ("id", "username", "role", "client_id", "is_enabled", "password_changed_at", "totp_enabled")
+
+
 @cache
 def _session_check_statement():
     """What every signed-in request needs to know, in ONE statement: the session row's times, the
     user, the client's name (the portal's scope) and whether owners must use two-factor sign-in
-    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean,
-    and built once (cached): the token is a bound parameter."""
+    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean:
+    Core columns (no ORM loading), built once (cached) with the token as a bound parameter."""
     from ..models import Client, Setting
     from .twofactor import REQUIRE_OWNER_2FA
 
+    users, sessions, clients, settings = (User.__table__, UserSession.__table__, Client.__table__,
+                                          Setting.__table__)
     owner_2fa_setting = (
-        select(Setting.value).where(Setting.key == REQUIRE_OWNER_2FA).scalar_subquery().label("owner_2fa")
+        select(settings.c.value).where(settings.c.key == REQUIRE_OWNER_2FA).scalar_subquery().label("owner_2fa")
     )
     return (
-        select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at, UserSession.ended_at,
-               Client.name, owner_2fa_setting)
-        .join(User, User.id == UserSession.user_id)
-        .outerjoin(Client, Client.id == User.client_id)
-        .where(UserSession.token_hash == bindparam("token_hash"))
+        select(*(users.c[name] for name in SIGNED_IN_COLUMNS),
+               sessions.c.id.label("session_id"), sessions.c.created_at, sessions.c.last_seen_at,
+               sessions.c.ended_at, clients.c.name.label("client_name"), owner_2fa_setting)
+        .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
+                     .outerjoin(clients, clients.c.id == users.c.client_id))
+        .where(sessions.c.token_hash == bindparam("token_hash"))
     )
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    """The user, only while this browser's server-side session is valid."""
+    """The user, only while this browser's server-side session is valid.
+
+    The user is a transient ``User`` built from the session check's row (not loaded into the ORM
+    session): pages only read it; anything that changes a user loads it by id in its transaction."""
     raw = session.get(SESSION_KEY)
     if not raw or not isinstance(raw, str):
         return None
@@ -228,25 +239,25 @@ def load_user(user_id: str) -> User | None:
     if found is None:
         _forget_browser_session()
         return None
-    user, row_id, created_at, last_seen_at, ended_at, client_name, owner_2fa = found
-    if str(user.id) != str(user_id):
+    if str(found.id) != str(user_id):
         _forget_browser_session()
         return None
-    row = SessionTimes(ended_at=ended_at, created_at=created_at, last_seen_at=last_seen_at)
+    user = User(**{name: getattr(found, name) for name in SIGNED_IN_COLUMNS})
+    row = SessionTimes(ended_at=found.ended_at, created_at=found.created_at, last_seen_at=found.last_seen_at)
     now = utcnow()
     problem = session_problem(row, user, now)
     if problem is not None:
-        if ended_at is None and _session_is_clean():
-            db.session.execute(update(UserSession).where(UserSession.id == row_id).values(ended_at=now))
+        if found.ended_at is None and _session_is_clean():
+            db.session.execute(update(UserSession).where(UserSession.id == found.session_id).values(ended_at=now))
             db.session.commit()
         _forget_browser_session()
         return None
-    if now - as_utc(last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
-        db.session.execute(update(UserSession).where(UserSession.id == row_id).values(last_seen_at=now))
+    if now - as_utc(found.last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
+        db.session.execute(update(UserSession).where(UserSession.id == found.session_id).values(last_seen_at=now))
         db.session.commit()
-    g.ais_session_id = row_id
-    g.ais_client_name = client_name  # None for an owner
-    g.ais_owner_2fa_setting = owner_2fa
+    g.ais_session_id = found.session_id
+    g.ais_client_name = found.client_name  # None for an owner
+    g.ais_owner_2fa_setting = found.owner_2fa
     return user
 
 

@@ -12,15 +12,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 
-from sqlalchemy import and_, case, func, select, true, type_coerce
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, select, true, type_coerce
 
 from ..db_types import Money
 from ..extensions import db
-from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
-from ..pagination import paginate_in_one
+from ..models import INSTALLMENT, Client, Installment, Invoice, InvoiceLine, Payment
+from ..pagination import PageStatements, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 20
 RECENT_PAYMENTS = 5
@@ -31,16 +31,6 @@ MAX_ID = 2**31 - 1  # ids are INTEGER columns
 def _money_sum(expression):
     """SUM(expression) as exact money, 0.00 when there are no rows (cents on SQLite, NUMERIC on PostgreSQL)."""
     return type_coerce(func.coalesce(func.sum(expression), 0), Money())
-
-
-def _visible(client_id: int):
-    """The client's invoices that the portal shows: issued ones (void included)."""
-    return and_(Invoice.client_id == client_id, Invoice.issued_at.is_not(None))
-
-
-def _counting(client_id: int):
-    """The client's invoices that count in totals: issued and not void."""
-    return and_(_visible(client_id), Invoice.voided_at.is_(None))
 
 
 # --- Scope --------------------------------------------------------------------------------------
@@ -54,6 +44,19 @@ def client_name(client_id: int) -> str | None:
 
 
 # --- Dashboard ----------------------------------------------------------------------------------
+#
+# The portal's pages are read with prebuilt Core statements (built once, under functools.cache, with
+# the client and the day as bound parameters) that select only the columns a page shows: a page view
+# neither builds nor hashes its SQL again, and its rows come back as plain named tuples rather than
+# ORM objects (a list page only shows them).  Each still filters by the scoped client first.
+
+invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
+CLIENT, TODAY = bindparam("client_id", type_=Integer), bindparam("today", type_=Date)
+
+
+def _counting_rows():
+    """The scoped client's invoices that count in totals: issued and not void (Core columns)."""
+    return and_(invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None), invoices.c.voided_at.is_(None))
 
 
 @dataclass(frozen=True)
@@ -67,36 +70,6 @@ class Totals:
     open_count: int  # invoices with something still to pay
 
 
-def totals(client_id: int, today: dt.date) -> Totals:
-    """The dashboard's figures in one statement: the invoices' running totals, and the unpaid
-    installments due by today (a one-row subquery each, side by side: one round trip)."""
-    invoice_sums = (
-        select(
-            _money_sum(Invoice.amount - Invoice.paid_amount),
-            _money_sum(Invoice.paid_amount),
-            _money_sum(Invoice.held_amount),
-            func.count(case((Invoice.paid_amount < Invoice.amount, Invoice.id))),
-        ).where(_counting(client_id))
-    ).subquery()
-    unpaid_part = Installment.amount - Installment.paid_amount
-    installment_sums = (
-        select(
-            _money_sum(unpaid_part),
-            _money_sum(case((Installment.due_date < today, unpaid_part), else_=0)),
-            func.count(case((Installment.due_date < today, Installment.id))),
-        )
-        .join(Installment.invoice)
-        .where(_counting(client_id), Installment.paid_amount < Installment.amount, Installment.due_date <= today)
-    ).subquery()
-    # Two one-row aggregates side by side (a cross join of one row with one row).
-    row = db.session.execute(
-        select(invoice_sums, installment_sums).select_from(invoice_sums.join(installment_sums, true()))
-    ).one()
-    outstanding, paid, held, open_count, due_now, overdue, overdue_count = row
-    return Totals(outstanding=outstanding, paid=paid, held=held, due_now=due_now, overdue=overdue,
-                  overdue_count=int(overdue_count), open_count=int(open_count))
-
-
 @dataclass(frozen=True)
 class NextDue:
     invoice_id: int
@@ -108,102 +81,253 @@ class NextDue:
     unpaid: Decimal
 
 
-def next_due(client_id: int) -> NextDue | None:
-    """The earliest installment with something unpaid (it may already be overdue), or None."""
+@cache
+def _overview_statement():
+    """The dashboard's figures and its next payment, side by side in one row: the invoices' running
+    totals, the unpaid installments due by today, and the earliest unpaid installment (left-joined:
+    there may be none).  Three one-row subqueries, one round trip."""
+    invoice_sums = (
+        select(
+            _money_sum(invoices.c.amount - invoices.c.paid_amount).label("outstanding"),
+            _money_sum(invoices.c.paid_amount).label("paid"),
+            _money_sum(invoices.c.held_amount).label("held"),
+            func.count(case((invoices.c.paid_amount < invoices.c.amount, invoices.c.id))).label("open_count"),
+        ).where(_counting_rows())
+    ).subquery("invoice_sums")
+    unpaid_part = installments.c.amount - installments.c.paid_amount
+    installment_sums = (
+        select(
+            _money_sum(unpaid_part).label("due_now"),
+            _money_sum(case((installments.c.due_date < TODAY, unpaid_part), else_=0)).label("overdue"),
+            func.count(case((installments.c.due_date < TODAY, installments.c.id))).label("overdue_count"),
+        )
+        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
+        .where(_counting_rows(), installments.c.paid_amount < installments.c.amount, installments.c.due_date <= TODAY)
+    ).subquery("installment_sums")
     # Each invoice keeps the due date of its earliest unpaid installment (next_due_date, a running
     # total): start from the client's invoices and join only that installment, rather than walk
     # every client's installments in due-date order looking for this client's.
-    row = db.session.execute(
-        select(Invoice.id, Invoice.invoice_no, Invoice.currency, Invoice.installment_count,
-               Installment.number, Installment.due_date, Installment.amount, Installment.paid_amount)
-        .join(Installment, and_(Installment.invoice_id == Invoice.id, Installment.due_date == Invoice.next_due_date))
-        .where(_counting(client_id), Invoice.next_due_date.is_not(None), Installment.paid_amount < Installment.amount)
-        .order_by(Invoice.next_due_date, Invoice.id, Installment.number)
+    next_due = (
+        select(invoices.c.id.label("next_invoice_id"), invoices.c.invoice_no.label("next_invoice_no"),
+               invoices.c.currency.label("next_currency"), invoices.c.installment_count.label("next_count"),
+               installments.c.number.label("next_number"), installments.c.due_date.label("next_due_date"),
+               (installments.c.amount - installments.c.paid_amount).label("next_unpaid"))
+        .select_from(invoices.join(installments, and_(installments.c.invoice_id == invoices.c.id,
+                                                      installments.c.due_date == invoices.c.next_due_date)))
+        .where(_counting_rows(), invoices.c.next_due_date.is_not(None),
+               installments.c.paid_amount < installments.c.amount)
+        .order_by(invoices.c.next_due_date, invoices.c.id, installments.c.number)
         .limit(1)
-    ).first()
-    if row is None:
-        return None
-    invoice_id, invoice_no, currency, count, number, due_date, amount, paid = row
-    return NextDue(invoice_id=invoice_id, invoice_no=invoice_no, currency=currency, number=number,
-                   installment_count=count, due_date=due_date, unpaid=amount - paid)
+    ).subquery("next_due")
+    return (select(invoice_sums, installment_sums, next_due)
+            .select_from(invoice_sums.join(installment_sums, true()).outerjoin(next_due, true())))
 
 
-@dataclass(frozen=True)
-class Plan:
-    invoice: Invoice
-    paid_installments: int
+def overview(client_id: int, today: dt.date) -> tuple[Totals, NextDue | None]:
+    """The dashboard's totals and the next payment due (None when nothing is unpaid), in one statement."""
+    row = db.session.execute(_overview_statement(), {"client_id": client_id, "today": today}).one()
+    totals = Totals(outstanding=row.outstanding, paid=row.paid, held=row.held, due_now=row.due_now,
+                    overdue=row.overdue, overdue_count=int(row.overdue_count), open_count=int(row.open_count))
+    if row.next_invoice_id is None:
+        return totals, None
+    return totals, NextDue(invoice_id=row.next_invoice_id, invoice_no=row.next_invoice_no,
+                           currency=row.next_currency, number=row.next_number,
+                           installment_count=row.next_count, due_date=row.next_due_date,
+                           unpaid=row.next_unpaid)
 
 
-def active_plans(client_id: int, limit: int = ACTIVE_PLANS) -> list[Plan]:
-    """Installment plans still being paid, soonest due first, each with its count of paid installments."""
-    paid_count = (
-        select(func.count(Installment.id))
-        .where(Installment.invoice_id == Invoice.id, Installment.paid_amount >= Installment.amount)
-        .correlate(Invoice)
+@cache
+def _active_plans_statement():
+    paid_installments = (
+        select(func.count(installments.c.id))
+        .where(installments.c.invoice_id == invoices.c.id, installments.c.paid_amount >= installments.c.amount)
+        .correlate(invoices)
         .scalar_subquery()
     )
-    rows = db.session.execute(
-        select(Invoice, paid_count)
-        .where(_counting(client_id), Invoice.payment_type == INSTALLMENT, Invoice.paid_amount < Invoice.amount)
-        .order_by(Invoice.next_due_date.is_(None), Invoice.next_due_date, Invoice.id)
-        .limit(limit)
-    ).all()
-    return [Plan(invoice=invoice, paid_installments=int(count)) for invoice, count in rows]
-
-
-def _payments_query(client_id: int):
-    """The client's payments with their invoice (one join, no query per row), newest first."""
     return (
-        select(Payment)
-        .join(Payment.invoice)
-        .options(contains_eager(Payment.invoice))
-        .where(Payment.client_id == client_id, _visible(client_id))
-        .order_by(Payment.date.desc(), Payment.id.desc())
+        select(invoices.c.id, invoices.c.invoice_no, invoices.c.currency, invoices.c.installment_count,
+               invoices.c.amount, invoices.c.paid_amount, invoices.c.next_due_date,
+               paid_installments.label("paid_installments"))
+        .where(_counting_rows(), invoices.c.payment_type == INSTALLMENT, invoices.c.paid_amount < invoices.c.amount)
+        .order_by(invoices.c.next_due_date.is_(None), invoices.c.next_due_date, invoices.c.id)
+        .limit(bindparam("limit", type_=Integer))
     )
 
 
-def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> list[Payment]:
-    return list(db.session.scalars(_payments_query(client_id).limit(limit)).unique())
+def active_plans(client_id: int, limit: int = ACTIVE_PLANS) -> list:
+    """Installment plans still being paid, soonest due first, each with its count of paid
+    installments (rows: id, invoice_no, currency, installment_count, amount, paid_amount,
+    next_due_date, paid_installments)."""
+    return db.session.execute(_active_plans_statement(), {"client_id": client_id, "limit": limit}).all()
+
+
+def _payments_select():
+    """The client's payments with their invoice's number and currency (one join, no query per row),
+    newest first."""
+    return (
+        select(payments.c.id, payments.c.date, payments.c.invoice_id, invoices.c.invoice_no, invoices.c.currency,
+               payments.c.installment_number, payments.c.amount, payments.c.method, payments.c.reference,
+               payments.c.state, payments.c.state_reason)
+        .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id))
+        .where(payments.c.client_id == CLIENT, invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
+        .order_by(payments.c.date.desc(), payments.c.id.desc())
+    )
+
+
+@cache
+def _recent_payments_statement():
+    return _payments_select().limit(bindparam("limit", type_=Integer))
+
+
+def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> list:
+    return db.session.execute(_recent_payments_statement(), {"client_id": client_id, "limit": limit}).all()
 
 
 # --- Lists --------------------------------------------------------------------------------------
 
 
-def invoices_page(client_id: int, page: int, per_page: int = PER_PAGE):
-    """The client's issued invoices, newest first (a Flask-SQLAlchemy Pagination of Invoice)."""
-    query = select(Invoice).where(_visible(client_id)).order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return paginate_in_one(query, page=page, per_page=per_page)
+@cache
+def _invoice_list_statements() -> PageStatements:
+    return page_statements(
+        select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency,
+               invoices.c.amount, invoices.c.paid_amount, invoices.c.next_due_date,
+               invoices.c.voided_at.is_not(None).label("is_void"))
+        .where(invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
+        .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
+    )
 
 
-def payments_page(client_id: int, page: int, per_page: int = PER_PAGE):
-    """The client's payments, newest first, each with its invoice (Pagination of Payment)."""
-    return paginate_in_one(_payments_query(client_id), page=page, per_page=per_page)
+def invoices_page(client_id: int, page: int, per_page: int = PER_PAGE) -> StatementPagination:
+    """The client's issued invoices, newest first: a page of rows (id, invoice_no, issue_date,
+    currency, amount, paid_amount, next_due_date, is_void) with the total."""
+    return paginate_statement(_invoice_list_statements(), {"client_id": client_id}, page=page, per_page=per_page)
+
+
+@cache
+def _payment_list_statements() -> PageStatements:
+    return page_statements(_payments_select())
+
+
+def payments_page(client_id: int, page: int, per_page: int = PER_PAGE) -> StatementPagination:
+    """The client's payments, newest first, each with its invoice's number and currency (rows)."""
+    return paginate_statement(_payment_list_statements(), {"client_id": client_id}, page=page, per_page=per_page)
 
 
 # --- One invoice --------------------------------------------------------------------------------
 
 
-def invoice(client_id: int, invoice_id: int) -> Invoice | None:
-    """One of the client's issued invoices with its lines and schedule, or None (unknown, a draft,
-    or another client's: the three are never told apart)."""
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One installment as the invoice page shows it."""
+
+    number: int
+    due_date: dt.date
+    amount: Decimal
+    paid_amount: Decimal
+
+    @property
+    def unpaid(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+@dataclass(frozen=True)
+class InvoiceView:
+    """One of the client's issued invoices as its portal page shows it: the invoice's own figures
+    (its running totals), its schedule, and its lines (read-only values, not ORM objects)."""
+
+    id: int
+    client_id: int
+    invoice_no: str
+    description: str
+    issue_date: dt.date
+    due_date: dt.date
+    currency: str
+    payment_type: str
+    installment_count: int
+    frequency: str | None
+    amount: Decimal
+    paid_amount: Decimal
+    held_amount: Decimal
+    next_due_date: dt.date | None
+    voided_at: dt.datetime | None
+    void_reason: str
+    installments: tuple[ScheduleRow, ...]
+    lines: tuple = ()
+
+    is_draft = False  # the portal never shows a draft
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+INVOICE_VIEW_COLUMNS = ("id", "client_id", "invoice_no", "description", "issue_date", "due_date", "currency",
+                        "payment_type", "installment_count", "frequency", "amount", "paid_amount", "held_amount",
+                        "next_due_date", "voided_at", "void_reason")
+INVOICE_ID = bindparam("invoice_id", type_=Integer)
+
+
+@cache
+def _invoice_statement():
+    """The invoice with its schedule: one row per installment (left-joined, in order)."""
+    return (
+        select(*(invoices.c[name] for name in INVOICE_VIEW_COLUMNS),
+               installments.c.number.label("installment_number"), installments.c.due_date.label("installment_due"),
+               installments.c.amount.label("installment_amount"),
+               installments.c.paid_amount.label("installment_paid"))
+        .select_from(invoices.outerjoin(installments, installments.c.invoice_id == invoices.c.id))
+        .where(invoices.c.id == INVOICE_ID, invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
+        .order_by(installments.c.number)
+    )
+
+
+@cache
+def _invoice_lines_statement():
+    lines = InvoiceLine.__table__
+    return (
+        select(lines.c.description, lines.c.quantity, lines.c.net_amount, lines.c.tax_rate, lines.c.tax_amount)
+        .select_from(lines.join(invoices, invoices.c.id == lines.c.invoice_id))
+        .where(lines.c.invoice_id == INVOICE_ID, invoices.c.client_id == CLIENT)
+        .order_by(lines.c.position, lines.c.id)
+    )
+
+
+def invoice(client_id: int, invoice_id: int) -> InvoiceView | None:
+    """One of the client's issued invoices with its schedule and lines, or None (unknown, a draft,
+    or another client's: the three are never told apart).  Two statements."""
     if not 0 < invoice_id <= MAX_ID:
         return None  # beyond any id the database can hold: not found (never a database error)
-    return db.session.scalar(
-        select(Invoice)
-        .where(Invoice.id == invoice_id, _visible(client_id))
-        .options(selectinload(Invoice.lines), selectinload(Invoice.installments))
+    params = {"client_id": client_id, "invoice_id": invoice_id}
+    rows = db.session.execute(_invoice_statement(), params).all()
+    if not rows:
+        return None
+    first = rows[0]
+    schedule = tuple(ScheduleRow(number=row.installment_number, due_date=row.installment_due,
+                                 amount=row.installment_amount, paid_amount=row.installment_paid)
+                     for row in rows if row.installment_number is not None)
+    lines = tuple(db.session.execute(_invoice_lines_statement(), params).all())
+    return InvoiceView(**{name: getattr(first, name) for name in INVOICE_VIEW_COLUMNS},
+                       installments=schedule, lines=lines)
+
+
+@cache
+def _invoice_payments_statement():
+    return (
+        select(payments.c.id, payments.c.date, payments.c.amount, payments.c.method, payments.c.reference,
+               payments.c.installment_number, payments.c.state, payments.c.state_reason)
+        .where(payments.c.client_id == CLIENT, payments.c.invoice_id == INVOICE_ID)
+        .order_by(payments.c.date, payments.c.id)
     )
 
 
-def invoice_payments(client_id: int, invoice_id: int) -> list[Payment]:
+def invoice_payments(client_id: int, invoice_id: int) -> list:
     """The payments on one of the client's invoices, oldest first (the order they were allocated in)."""
-    return list(
-        db.session.scalars(
-            select(Payment)
-            .where(Payment.client_id == client_id, Payment.invoice_id == invoice_id)
-            .order_by(Payment.date, Payment.id)
-        )
-    )
+    return db.session.execute(_invoice_payments_statement(),
+                              {"client_id": client_id, "invoice_id": invoice_id}).all()
 
 
 def submission_key_used(client_id: int, key: str) -> bool:
