@@ -92,3 +92,47 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
     """One page of a list built by ``page_statements``, with its total, in one statement."""
     return StatementPagination(statements=statements, params=params, page=page, per_page=per_page,
                                error_out=False, count=True)
+
+
+def capped_page_statements(select: sa.Select) -> PageStatements:
+    """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
+    ``CappedPagination``): the capped count rides along with the page as an uncorrelated scalar
+    subquery (``capped_total``), which the database evaluates once."""
+    counted = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer))
+    capped = sa.select(sa.func.count()).select_from(counted.subquery())
+    page = (select.add_columns(capped.scalar_subquery().label("capped_total"))
+            .limit(sa.bindparam("page_limit", type_=sa.Integer))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer)))
+    return PageStatements(page=page, count=capped)
+
+
+class CappedStatementPagination(Pagination):
+    """A page of rows with its total counted up to ``cap`` rows ("of 1,000+"), in one statement
+    built by ``capped_page_statements``."""
+
+    cap = CAP
+    total_capped = False
+    _counted: int | None = None
+
+    def _query_items(self) -> list:
+        statements, params = self._query_args["statements"], self._query_args["params"]
+        rows = db.session.execute(
+            statements.page, {**params, "count_limit": self.cap + 1, "page_limit": self.per_page,
+                              "page_offset": self._query_offset}
+        ).all()
+        self._counted = rows[0].capped_total if rows else None
+        return rows
+
+    def _query_count(self) -> int:
+        counted = self._counted
+        if counted is None:  # a page past the end has no row to carry the count
+            counted = db.session.execute(self._query_args["statements"].count,
+                                         {**self._query_args["params"], "count_limit": self.cap + 1}).scalar_one()
+        self.total_capped = counted > self.cap
+        return min(counted, self.cap)
+
+
+def paginate_capped(statements: PageStatements, params: dict, *, page: int, per_page: int) -> CappedStatementPagination:
+    """One page of an owner's list built by ``capped_page_statements``, with its capped total."""
+    return CappedStatementPagination(statements=statements, params=params, page=page, per_page=per_page,
+                                     error_out=False, count=True)

@@ -16,7 +16,7 @@ from functools import cache
 
 from flask import current_app, g, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from .. import audit
 from ..audit import Actor
@@ -180,7 +180,7 @@ def sign_out(actor: Actor | None = None) -> None:
                 audit.record(actor, "auth.sign_out")
     logout_user()
     session.clear()
-    for name in ("ais_session_id", "ais_client_name", "ais_owner_2fa_setting"):
+    for name in ("ais_session_id", "ais_client_name", "ais_owner_2fa_setting", "awaiting_confirmation"):
         g.pop(name, None)
 
 
@@ -205,21 +205,25 @@ SIGNED_IN_COLUMNS = ("id", "username", "role", "client_id", "is_enabled", "passw
 @cache
 def _session_check_statement():
     """What every signed-in request needs to know, in ONE statement: the session row's times, the
-    user, the client's name (the portal's scope) and whether owners must use two-factor sign-in
-    (owner pages).  It is the only statement a page runs before its own work, so it is kept lean:
-    Core columns (no ORM loading), built once (cached) with the token as a bound parameter."""
-    from ..models import Client, Setting
+    user, the client's name (the portal's scope), and for an owner whether owners must use
+    two-factor sign-in and the navbar's count of payments awaiting confirmation (a sum over
+    ``monthly_totals``, a row per month; a client's check never evaluates it).  It is the only
+    statement a page runs before its own work, so it is kept lean: Core columns (no ORM loading),
+    built once (cached) with the token as a bound parameter."""
+    from ..models import OWNER, Client, MonthlyTotal, Setting
     from .twofactor import REQUIRE_OWNER_2FA
 
-    users, sessions, clients, settings = (User.__table__, UserSession.__table__, Client.__table__,
-                                          Setting.__table__)
+    users, sessions, clients, settings, monthly = (User.__table__, UserSession.__table__, Client.__table__,
+                                                   Setting.__table__, MonthlyTotal.__table__)
     owner_2fa_setting = (
         select(settings.c.value).where(settings.c.key == REQUIRE_OWNER_2FA).scalar_subquery().label("owner_2fa")
     )
+    awaiting = select(func.coalesce(func.sum(monthly.c.awaiting_count), 0)).scalar_subquery()
     return (
         select(*(users.c[name] for name in SIGNED_IN_COLUMNS),
                sessions.c.id.label("session_id"), sessions.c.created_at, sessions.c.last_seen_at,
-               sessions.c.ended_at, clients.c.name.label("client_name"), owner_2fa_setting)
+               sessions.c.ended_at, clients.c.name.label("client_name"), owner_2fa_setting,
+               case((users.c.role == OWNER, awaiting)).label("owner_awaiting"))
         .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
                      .outerjoin(clients, clients.c.id == users.c.client_id))
         .where(sessions.c.token_hash == bindparam("token_hash"))
@@ -258,6 +262,8 @@ def load_user(user_id: str) -> User | None:
     g.ais_session_id = found.session_id
     g.ais_client_name = found.client_name  # None for an owner
     g.ais_owner_2fa_setting = found.owner_2fa
+    if found.owner_awaiting is not None:
+        g.awaiting_confirmation = int(found.owner_awaiting)  # the back office's navbar badge
     return user
 
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
-from flask import abort
-from sqlalchemy import and_, case, false, func, or_, select, type_coerce
+from flask import abort, g
+from sqlalchemy import String, and_, bindparam, case, false, func, or_, select, type_coerce
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from ..billing import rules
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
-from ..pagination import paginate
+from ..pagination import PageStatements, capped_page_statements, paginate, paginate_capped
 from ..models import (
     CONFIRMED,
     REPORTED,
@@ -85,9 +86,14 @@ def portal_status(user: User | None) -> str:
     """no_login / invited (no password set yet) / active / disabled."""
     if user is None:
         return "no_login"
-    if not user.is_enabled:
+    return login_status(is_enabled=user.is_enabled, has_password=bool(user.password_hash))
+
+
+def login_status(*, is_enabled: bool, has_password: bool) -> str:
+    """A client's login: disabled, invited (no password set yet) or active."""
+    if not is_enabled:
         return "disabled"
-    if not user.password_hash:
+    if not has_password:
         return "invited"
     return "active"
 
@@ -225,33 +231,49 @@ def monthly_collections(today: dt.date, months: int = 12) -> list[tuple[dt.date,
 # --- Clients ------------------------------------------------------------------------------------
 
 
+@cache
+def _client_list_statements(include_archived: bool, searching: bool) -> PageStatements:
+    """The client list's statements, one per kind of filter (built once): a page of clients in name
+    order, each with what it owes (a sum over its open invoices, read from the partial index
+    ``ix_invoices_client_open``) and its login's state, and the capped count of matching clients."""
+    clients, users, invoices = Client.__table__, User.__table__, Invoice.__table__
+    where = []
+    if not include_archived:
+        where.append(clients.c.archived_at.is_(None))
+    if searching:
+        pattern = bindparam("pattern", type_=String)
+        where.append(or_(clients.c.name.ilike(pattern, escape="\\"), clients.c.email.ilike(pattern, escape="\\"),
+                         clients.c.company.ilike(pattern, escape="\\")))
+    outstanding = (
+        select(money_sum(invoices.c.amount - invoices.c.paid_amount))
+        .where(invoices.c.client_id == clients.c.id, invoices.c.issued_at.is_not(None),
+               invoices.c.voided_at.is_(None), invoices.c.paid_amount < invoices.c.amount)
+        .correlate(clients)
+        .scalar_subquery()
+    )
+    return capped_page_statements(
+        select(clients.c.id, clients.c.name, clients.c.email, clients.c.company, clients.c.archived_at,
+               outstanding.label("outstanding"), users.c.id.label("user_id"), users.c.is_enabled.label("login_enabled"),
+               users.c.password_hash.is_not(None).label("has_password"))
+        .select_from(clients.outerjoin(users, users.c.client_id == clients.c.id))
+        .where(*where)
+        .order_by(func.lower(clients.c.name), clients.c.id)
+    )
+
+
 def clients_page(q: str = "", archived: bool = False, page: int = 1):
-    query = select(Client).options(selectinload(Client.user))
-    if not archived:
-        query = query.where(Client.archived_at.is_(None))
+    """A page of clients (rows: id, name, email, company, archived_at, outstanding, user_id,
+    login_enabled, has_password) in one statement, with the count of matching clients (capped)."""
     q = (q or "").strip()
-    if q:
-        pattern = like_pattern(q)
-        query = query.where(
-            or_(
-                Client.name.ilike(pattern, escape="\\"),
-                Client.email.ilike(pattern, escape="\\"),
-                Client.company.ilike(pattern, escape="\\"),
-            )
-        )
-    query = query.order_by(func.lower(Client.name), Client.id)
-    return paginate(query, page=page, per_page=PER_PAGE)
+    statements = _client_list_statements(bool(archived), bool(q))
+    return paginate_capped(statements, {"pattern": like_pattern(q)} if q else {}, page=page, per_page=PER_PAGE)
 
 
-def outstanding_by_client(client_ids: list[int]) -> dict[int, Decimal]:
-    if not client_ids:
-        return {}
-    rows = db.session.execute(
-        select(Invoice.client_id, money_sum(Invoice.amount - Invoice.paid_amount))
-        .where(open_unpaid(), Invoice.client_id.in_(client_ids))
-        .group_by(Invoice.client_id)
-    ).all()
-    return {client_id: total for client_id, total in rows}
+def client_row_status(row) -> str:
+    """``portal_status`` for a row of ``clients_page``."""
+    if row.user_id is None:
+        return "no_login"
+    return login_status(is_enabled=row.login_enabled, has_password=row.has_password)
 
 
 def get_client(client_id: int) -> Client:
@@ -474,8 +496,11 @@ def payments_page(filters: PaymentFilters, page: int = 1):
         query = query.order_by(Payment.date, Payment.id)
         if filters == PaymentFilters(state=REPORTED):
             # The whole queue: its size is a running total (monthly_totals), exact and cheap,
-            # where counting the rows would read up to the cap of them.
-            total = awaiting_confirmation_count()
+            # where counting the rows would read up to the cap of them.  An owner's session check
+            # has read it already, for the navbar's badge.
+            total = g.get("awaiting_confirmation")
+            if total is None:
+                total = awaiting_confirmation_count()
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
     return paginate(query, page=page, per_page=PER_PAGE, total=total)

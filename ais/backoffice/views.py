@@ -175,13 +175,11 @@ def clients():
     q = (form.q.data or "").strip()
     archived = bool(form.archived.data)
     pagination = queries.clients_page(q=q, archived=archived, page=page_arg())
-    outstanding = queries.outstanding_by_client([c.id for c in pagination.items])
     return render_template(
         "backoffice/clients.html",
         form=form,
         pagination=pagination,
-        outstanding=outstanding,
-        portal_status=queries.portal_status,
+        portal_status=queries.client_row_status,
         q=q,
         archived=archived,
         currency=_currency(),

@@ -23,6 +23,7 @@ def test_the_total_is_exact_below_the_cap(app, monkeypatch):
 
 def test_the_total_stops_at_the_cap_and_says_so(app, monkeypatch, actions):
     monkeypatch.setattr(pagination.CappedPagination, "cap", 20)
+    monkeypatch.setattr(pagination.CappedStatementPagination, "cap", 20)
     _clients(app, 30)
     with app.test_request_context():
         page = pagination.paginate(select(Client).order_by(Client.id), page=1, per_page=10)
@@ -83,3 +84,20 @@ def test_one_statement_pages_carry_their_total(app, count_queries):
         assert (empty.total, empty.items, empty.pages) == (0, [], 0)
         some = pagination.paginate_statement(none, {"below": 6}, page=1, per_page=10)
         assert ([row.id for row in some.items], some.total) == ([1, 2, 3, 4, 5], 5)
+
+
+def test_capped_pages_carry_their_capped_total(app, count_queries, monkeypatch):
+    _clients(app, 23)
+    clients = Client.__table__
+    by_name = pagination.capped_page_statements(select(clients.c.id, clients.c.name).order_by(clients.c.name))
+    with app.test_request_context():
+        with count_queries() as counter:
+            page = pagination.paginate_capped(by_name, {}, page=2, per_page=10)
+        assert (page.total, page.total_capped, [row.name for row in page.items][:1]) == (23, False, ["Client 010"])
+        assert len([s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]) == 1
+        past_the_end = pagination.paginate_capped(by_name, {}, page=5, per_page=10)
+        assert (past_the_end.total, past_the_end.items) == (23, [])
+        monkeypatch.setattr(pagination.CappedStatementPagination, "cap", 20)
+        capped = pagination.paginate_capped(by_name, {}, page=1, per_page=10)
+        assert (capped.total, capped.total_capped, capped.pages) == (20, True, 2)
+        assert pagination.paginate_capped(by_name, {}, page=9, per_page=10).total_capped
