@@ -94,14 +94,15 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
                                error_out=False, count=True)
 
 
-def capped_page_statements(select: sa.Select) -> PageStatements:
+def capped_page_statements(select: sa.Select, *, counted: bool = True) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
     ``CappedPagination``): the capped count rides along with the page as an uncorrelated scalar
-    subquery (``capped_total``), which the database evaluates once."""
-    counted = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer))
-    capped = sa.select(sa.func.count()).select_from(counted.subquery())
-    page = (select.add_columns(capped.scalar_subquery().label("capped_total"))
-            .limit(sa.bindparam("page_limit", type_=sa.Integer))
+    subquery (``capped_total``), which the database evaluates once.  ``counted=False`` when the
+    caller knows the total (a running total): the page alone."""
+    limited = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer))
+    capped = sa.select(sa.func.count()).select_from(limited.subquery())
+    page = select.add_columns(capped.scalar_subquery().label("capped_total")) if counted else select
+    page = (page.limit(sa.bindparam("page_limit", type_=sa.Integer))
             .offset(sa.bindparam("page_offset", type_=sa.Integer)))
     return PageStatements(page=page, count=capped)
 
@@ -120,7 +121,8 @@ class CappedStatementPagination(Pagination):
             statements.page, {**params, "count_limit": self.cap + 1, "page_limit": self.per_page,
                               "page_offset": self._query_offset}
         ).all()
-        self._counted = rows[0].capped_total if rows else None
+        known = self._query_args.get("known_total")
+        self._counted = known if known is not None else (rows[0].capped_total if rows else None)
         return rows
 
     def _query_count(self) -> int:
@@ -132,7 +134,9 @@ class CappedStatementPagination(Pagination):
         return min(counted, self.cap)
 
 
-def paginate_capped(statements: PageStatements, params: dict, *, page: int, per_page: int) -> CappedStatementPagination:
-    """One page of an owner's list built by ``capped_page_statements``, with its capped total."""
+def paginate_capped(statements: PageStatements, params: dict, *, page: int, per_page: int,
+                    total: int | None = None) -> CappedStatementPagination:
+    """One page of an owner's list built by ``capped_page_statements``, with its capped total (or
+    ``total``, when the caller knows it and built the statements with ``counted=False``)."""
     return CappedStatementPagination(statements=statements, params=params, page=page, per_page=per_page,
-                                     error_out=False, count=True)
+                                     error_out=False, count=True, known_total=total)

@@ -410,7 +410,14 @@ class InvoiceFilters:
 
 
 def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int, today: dt.date):
-    query = select(Invoice).join(Invoice.client).options(contains_eager(Invoice.client))
+    """A page of invoices as rows (the columns the list shows, with ``client_name``) and their count
+    (capped), in one statement."""
+    query = (
+        select(Invoice.id, Invoice.invoice_no, Invoice.client_id, Client.name.label("client_name"),
+               Invoice.issue_date, Invoice.due_date, Invoice.next_due_date, Invoice.currency, Invoice.amount,
+               Invoice.paid_amount, Invoice.issued_at, Invoice.voided_at)
+        .join(Client, Client.id == Invoice.client_id)
+    )
     if filters.q.strip():
         query = query.where(Invoice.invoice_no.ilike(like_pattern(filters.q.strip()), escape="\\"))
     if filters.status:
@@ -432,7 +439,13 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
         query = query.order_by(*ordered, Invoice.id.desc() if direction == "desc" else Invoice.id.asc())
     else:
         query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return paginate(query, page=page, per_page=PER_PAGE)
+    return paginate_capped(capped_page_statements(query), {}, page=page, per_page=PER_PAGE)
+
+
+def list_status(row, today: dt.date) -> str:
+    """``rules.invoice_status`` for a row of ``invoices_page``."""
+    return rules.invoice_status(amount=row.amount, paid=row.paid_amount, earliest_unpaid_due=row.next_due_date,
+                                today=today, voided=row.voided_at is not None, issued=row.issued_at is not None)
 
 
 def get_invoice(invoice_id: int) -> Invoice:
@@ -477,7 +490,15 @@ class PaymentFilters:
 
 
 def payments_page(filters: PaymentFilters, page: int = 1):
-    query = _payments_with_invoice()
+    """A page of payments as rows (with ``client_name``, ``invoice_no`` and ``currency``) and their
+    count (capped, or the queue's running total), in one statement."""
+    query = (
+        select(Payment.id, Payment.date, Payment.client_id, Client.name.label("client_name"), Payment.invoice_id,
+               Invoice.invoice_no, Invoice.currency, Payment.installment_number, Payment.amount, Payment.method,
+               Payment.reference, Payment.state, Payment.state_reason)
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .join(Client, Client.id == Payment.client_id)
+    )
     if filters.state:
         query = query.where(Payment.state == filters.state)
     if filters.client_id is not None:
@@ -503,7 +524,8 @@ def payments_page(filters: PaymentFilters, page: int = 1):
                 total = awaiting_confirmation_count()
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
-    return paginate(query, page=page, per_page=PER_PAGE, total=total)
+    return paginate_capped(capped_page_statements(query, counted=total is None), {}, page=page, per_page=PER_PAGE,
+                           total=total)
 
 
 def payment_methods() -> list[str]:

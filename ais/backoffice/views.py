@@ -354,7 +354,7 @@ def invoices():
         direction=direction,
         params=params,
         filtered=filtered,
-        status_of=services.status_of,
+        list_status=queries.list_status,
         currency=_currency(),
     )
 
