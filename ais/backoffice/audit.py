@@ -7,8 +7,7 @@ from flask import render_template, request
 from sqlalchemy import func, select
 
 from ..audit import AUDIT_ACTIONS
-from ..extensions import db
-from ..pagination import paginate
+from ..pagination import capped_page_statements, paginate_capped
 from ..models import AuditEntry, Client, Invoice
 from . import bp
 
@@ -24,8 +23,16 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,
                date_from: dt.date | None, date_to: dt.date | None, page: int):
-    """One page of audit entries, newest first, with the client's name and invoice number joined in."""
-    query = select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    """One page of audit entries, newest first, with the client's name and invoice number joined in
+    (rows), and their count (capped): one statement."""
+    query = (
+        select(AuditEntry.id, AuditEntry.at, AuditEntry.actor_label, AuditEntry.action, AuditEntry.client_id,
+               AuditEntry.invoice_id, AuditEntry.amount_before, AuditEntry.amount_after, AuditEntry.detail,
+               AuditEntry.ip_address, Client.name.label("client_name"), Invoice.invoice_no)
+        .outerjoin(Client, Client.id == AuditEntry.client_id)
+        .outerjoin(Invoice, Invoice.id == AuditEntry.invoice_id)
+        .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    )
     if action:
         query = query.where(AuditEntry.action.startswith(action))
     if actor:
@@ -40,16 +47,13 @@ def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: st
     if date_to:
         query = query.where(AuditEntry.at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min,
                                                                 dt.timezone.utc))
-    return paginate(query, page=page, per_page=PER_PAGE)
+    return paginate_capped(capped_page_statements(query), {}, page=page, per_page=PER_PAGE)
 
 
 def names_for(entries) -> tuple[dict, dict]:
-    """Client names and invoice numbers for one page of entries (two queries, whatever the page size)."""
-    client_ids = {e.client_id for e in entries if e.client_id}
-    invoice_ids = {e.invoice_id for e in entries if e.invoice_id}
-    clients = dict(db.session.execute(select(Client.id, Client.name).where(Client.id.in_(client_ids))).all()) if client_ids else {}
-    invoices = (dict(db.session.execute(select(Invoice.id, Invoice.invoice_no).where(Invoice.id.in_(invoice_ids))).all())
-                if invoice_ids else {})
+    """Client names and invoice numbers of one page of entries (read with the page)."""
+    clients = {e.client_id: e.client_name for e in entries if e.client_id}
+    invoices = {e.invoice_id: e.invoice_no for e in entries if e.invoice_id}
     return clients, invoices
 
 

@@ -86,3 +86,45 @@ def test_the_counter_sees_the_statements(small_and_large):
     """Guard against a counter that counts nothing (which would make the tests above pass vacuously)."""
     _, large = small_and_large
     assert all(n >= 2 for n in large.values()), large
+
+
+# The statements each page runs (SELECTs; BEGIN/COMMIT aside): the session check, then the page's
+# own reads.  Fewer round trips is most of what makes a page cheap, so a new statement on these
+# pages should be a decision, not an accident.
+PAGE_STATEMENTS = {
+    ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
+    ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
+    ("client1@example.com", "/portal/invoices/{invoice}"): 4,  # session check, invoice + schedule, lines, payments
+    ("client1@example.com", "/portal/payments"): 2,
+    ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
+    ("admin", "/invoices"): 2,
+    ("admin", "/payments"): 2,
+    ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
+    ("admin", "/audit"): 2,  # entries with their client's name and invoice number, and the capped count
+}
+
+
+def test_pages_run_the_statements_they_are_built_for(app, actions, count_queries):
+    result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "5", "--invoices", "4", "--payments", "3"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        invoice = _busiest_invoice_of_client_1()
+    found = {}
+    for username, password in (("admin", "admin123"), ("client1@example.com", "clientpass")):
+        assert actions.login(username, password).status_code == 302
+        for (who, page) in PAGE_STATEMENTS:
+            if who != username:
+                continue
+            url = page.format(invoice=invoice)
+            actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
+            with count_queries() as counter:
+                assert actions.client.get(url).status_code == 200, url
+            selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
+            found[(who, page)] = len(selects)
+            # The session check carries neither the password hash nor the TOTP secret.
+            assert "password_hash" not in selects[0].split("FROM")[0] and "totp_secret" not in selects[0], selects[0]
+            if who == "admin":
+                assert "awaiting_count" in selects[0]  # the navbar's badge, read with the session check
+                assert sum("awaiting_count" in s for s in selects) == 1, selects
+        actions.logout()
+    assert found == PAGE_STATEMENTS
