@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 import time
 from babel.numbers import get_currency_symbol
-from flask import Flask, current_app, g, redirect, render_template, request
+from flask import Flask, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException

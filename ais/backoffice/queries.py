@@ -13,8 +13,9 @@ from decimal import Decimal
 from functools import cache
 
 from flask import abort, g
-from sqlalchemy import String, and_, bindparam, case, false, func, or_, select, type_coerce
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, false, func, literal, or_, select,
+                        type_coerce, union_all)
+from sqlalchemy.orm import joinedload, selectinload
 
 from ..billing import rules
 from ..billing.rules import add_months
@@ -127,105 +128,139 @@ class DashboardFigures:
     awaiting_count: int
 
 
-def dashboard_figures(today: dt.date, days: int = 30) -> DashboardFigures:
-    """The dashboard's cards at a flat cost, whatever the size of the books.
-
-    Whole-history sums come from ``monthly_totals``; what depends on the exact day (overdue
-    before today, due in the next ``days`` days) from ``due_day_totals`` over this month's first
-    day to the horizon: about 60 rows.  Both are kept by the service layer and checked by
-    ``flask check``.
-    """
-    this_month = month_start(today)
-    before_this_month = MonthlyTotal.month < this_month
-    (invoiced, collected, outstanding, past_unpaid, past_count,
-     awaiting_amount, awaiting_count) = db.session.execute(
-        select(
-            money_sum(MonthlyTotal.invoiced),
-            money_sum(MonthlyTotal.collected),
-            money_sum(MonthlyTotal.unpaid_due),
-            money_sum(case((before_this_month, MonthlyTotal.unpaid_due), else_=0)),
-            func.coalesce(func.sum(case((before_this_month, MonthlyTotal.unpaid_count), else_=0)), 0),
-            money_sum(MonthlyTotal.awaiting_amount),
-            func.coalesce(func.sum(MonthlyTotal.awaiting_count), 0),
-        )
-    ).one()
-    horizon = today + dt.timedelta(days=days)
-    overdue = DueDayTotal.day < today
-    recent_overdue, recent_count, soon_amount, soon_count = db.session.execute(
-        select(
-            money_sum(case((overdue, DueDayTotal.unpaid_due), else_=0)),
-            func.coalesce(func.sum(case((overdue, DueDayTotal.unpaid_count), else_=0)), 0),
-            money_sum(case((overdue, 0), else_=DueDayTotal.unpaid_due)),
-            func.coalesce(func.sum(case((overdue, 0), else_=DueDayTotal.unpaid_count)), 0),
-        ).where(DueDayTotal.day >= this_month, DueDayTotal.day <= horizon)
-    ).one()
-    return DashboardFigures(
-        invoiced=invoiced, collected=collected, outstanding=outstanding,
-        overdue_amount=past_unpaid + recent_overdue, overdue_count=int(past_count) + int(recent_count),
-        due_soon_amount=soon_amount, due_soon_count=int(soon_count),
-        awaiting_amount=awaiting_amount, awaiting_count=int(awaiting_count),
-    )
+DUE_WINDOW_DAYS = 30
+CHART_MONTHS = 12
+TODAY, HORIZON, THIS_MONTH = (bindparam("today", type_=Date), bindparam("horizon", type_=Date),
+                              bindparam("this_month", type_=Date))
 
 
-def installments_coming_due(today: dt.date, days: int = 30, limit: int = 10) -> list[Installment]:
-    """Unpaid installments due from today to ``days`` ahead, soonest first, with invoice and client."""
-    return list(
-        db.session.scalars(
-            select(Installment)
-            .join(Installment.invoice)
-            .join(Invoice.client)
-            .options(contains_eager(Installment.invoice).contains_eager(Invoice.client))
-            .where(
-                issued_not_void(),
-                Installment.paid_amount < Installment.amount,
-                Installment.due_date >= today,
-                Installment.due_date <= today + dt.timedelta(days=days),
-            )
-            # The order of ix_installments_unpaid_due (due date, invoice, number): the first rows
-            # of that index, not every installment of the window sorted.
-            .order_by(Installment.due_date, Installment.invoice_id, Installment.number)
-            .limit(limit)
-        )
-    )
+@cache
+def _figures_statement():
+    """The dashboard's cards and its chart in ONE statement, at a flat cost whatever the size of the
+    books: one row per month of ``monthly_totals`` (a row per month of history: its ``collected``
+    draws the chart), each carrying the whole-history sums (window aggregates over those rows) and
+    the sums that depend on the exact day (overdue before today, due by the horizon) from
+    ``due_day_totals`` over this month's first day to the horizon (about 60 rows; scalar subqueries,
+    evaluated once).  Both tables are kept by the service layer and checked by ``flask check``."""
+    monthly, due_days = MonthlyTotal.__table__, DueDayTotal.__table__
+    before_this_month = monthly.c.month < THIS_MONTH
 
+    def whole(expression, label, money=True):
+        total = func.sum(expression).over()
+        return (type_coerce(func.coalesce(total, 0), Money()) if money else func.coalesce(total, 0)).label(label)
 
-def _payments_with_invoice():
+    def window(expression, label, money=True):
+        total = func.sum(expression)
+        summed = type_coerce(func.coalesce(total, 0), Money()) if money else func.coalesce(total, 0)
+        return (select(summed).where(due_days.c.day >= THIS_MONTH, due_days.c.day <= HORIZON)
+                .scalar_subquery().label(label))
+
+    overdue = due_days.c.day < TODAY
     return (
-        select(Payment)
-        .join(Payment.invoice)
-        .join(Payment.client)
-        .options(contains_eager(Payment.invoice), contains_eager(Payment.client))
-    )
-
-
-def payments_awaiting_confirmation(limit: int = 5) -> list[Payment]:
-    return list(
-        db.session.scalars(
-            _payments_with_invoice().where(Payment.state == REPORTED).order_by(Payment.date, Payment.id).limit(limit)
+        select(
+            monthly.c.month, monthly.c.collected,
+            whole(monthly.c.invoiced, "invoiced"),
+            whole(monthly.c.collected, "collected_total"),
+            whole(monthly.c.unpaid_due, "outstanding"),
+            whole(case((before_this_month, monthly.c.unpaid_due), else_=0), "past_unpaid"),
+            whole(case((before_this_month, monthly.c.unpaid_count), else_=0), "past_count", money=False),
+            whole(monthly.c.awaiting_amount, "awaiting_amount"),
+            whole(monthly.c.awaiting_count, "awaiting_count", money=False),
+            window(case((overdue, due_days.c.unpaid_due), else_=0), "recent_overdue"),
+            window(case((overdue, due_days.c.unpaid_count), else_=0), "recent_count", money=False),
+            window(case((overdue, 0), else_=due_days.c.unpaid_due), "soon_amount"),
+            window(case((overdue, 0), else_=due_days.c.unpaid_count), "soon_count", money=False),
         )
+        .order_by(monthly.c.month)
     )
 
 
-def recent_payments(limit: int = 8) -> list[Payment]:
-    return list(
-        db.session.scalars(
-            _payments_with_invoice().where(Payment.state.in_((CONFIRMED, REPORTED)))
-            .order_by(Payment.date.desc(), Payment.id.desc()).limit(limit)
+def dashboard_overview(today: dt.date) -> tuple[DashboardFigures, list[tuple[dt.date, Decimal]]]:
+    """The dashboard's figures and its chart's series: confirmed payments per calendar month for
+    the last ``CHART_MONTHS`` months (this one included), oldest first, 0.00 for a month without
+    payments.  One statement."""
+    this_month = month_start(today)
+    rows = db.session.execute(_figures_statement(), {
+        "today": today, "this_month": this_month, "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
+    }).all()
+    first = add_months(this_month, -(CHART_MONTHS - 1))
+    collected = {row.month: row.collected for row in rows if first <= row.month <= this_month}
+    series = [(add_months(first, k), collected.get(add_months(first, k), ZERO)) for k in range(CHART_MONTHS)]
+    if not rows:  # nothing issued yet: no month, and no installment due either
+        return DashboardFigures(invoiced=ZERO, collected=ZERO, outstanding=ZERO, overdue_amount=ZERO,
+                                overdue_count=0, due_soon_amount=ZERO, due_soon_count=0,
+                                awaiting_amount=ZERO, awaiting_count=0), series
+    row = rows[0]
+    figures = DashboardFigures(
+        invoiced=row.invoiced, collected=row.collected_total, outstanding=row.outstanding,
+        overdue_amount=row.past_unpaid + row.recent_overdue, overdue_count=int(row.past_count) + int(row.recent_count),
+        due_soon_amount=row.soon_amount, due_soon_count=int(row.soon_count),
+        awaiting_amount=row.awaiting_amount, awaiting_count=int(row.awaiting_count),
+    )
+    return figures, series
+
+
+def dashboard_figures(today: dt.date) -> DashboardFigures:
+    """The dashboard's cards alone (see ``dashboard_overview``)."""
+    return dashboard_overview(today)[0]
+
+
+@cache
+def _coming_due_statement():
+    installments, invoices, clients = Installment.__table__, Invoice.__table__, Client.__table__
+    return (
+        select(installments.c.due_date, installments.c.number, installments.c.invoice_id,
+               (installments.c.amount - installments.c.paid_amount).label("unpaid"),
+               invoices.c.invoice_no, invoices.c.installment_count, invoices.c.client_id,
+               clients.c.name.label("client_name"))
+        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id)
+                     .join(clients, clients.c.id == invoices.c.client_id))
+        .where(invoices.c.issued_at.is_not(None), invoices.c.voided_at.is_(None),
+               installments.c.paid_amount < installments.c.amount,
+               installments.c.due_date >= TODAY, installments.c.due_date <= HORIZON)
+        # The order of ix_installments_unpaid_due (due date, invoice, number): the first rows of
+        # that index, not every installment of the window sorted.
+        .order_by(installments.c.due_date, installments.c.invoice_id, installments.c.number)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+def installments_coming_due(today: dt.date, limit: int = 10) -> list:
+    """Unpaid installments due from today to the horizon, soonest first (rows, with the invoice's
+    number and installment count and the client's name)."""
+    return db.session.execute(_coming_due_statement(), {
+        "today": today, "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS), "limit": limit,
+    }).all()
+
+
+@cache
+def _dashboard_payments_statement():
+    """The dashboard's two short lists of payments in one statement: the oldest reported ones (the
+    confirmation queue's head) and the most recent ones, each row tagged with its list."""
+    payments, invoices, clients = Payment.__table__, Invoice.__table__, Client.__table__
+
+    def listed(name):
+        return (
+            select(literal(name).label("list"), payments.c.id, payments.c.date, payments.c.client_id,
+                   clients.c.name.label("client_name"), payments.c.invoice_id, invoices.c.invoice_no,
+                   payments.c.method, payments.c.reference, payments.c.amount, payments.c.state)
+            .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id)
+                         .join(clients, clients.c.id == payments.c.client_id))
         )
-    )
+
+    waiting = (listed("waiting").where(payments.c.state == REPORTED)
+               .order_by(payments.c.date, payments.c.id).limit(bindparam("waiting_limit", type_=Integer)))
+    recent = (listed("recent").where(payments.c.state.in_((CONFIRMED, REPORTED)))
+              .order_by(payments.c.date.desc(), payments.c.id.desc()).limit(bindparam("recent_limit", type_=Integer)))
+    # Each part keeps its own ORDER BY and LIMIT inside a subquery (SQLite allows them nowhere else).
+    return union_all(select(waiting.subquery()), select(recent.subquery()))
 
 
-def monthly_collections(today: dt.date, months: int = 12) -> list[tuple[dt.date, Decimal]]:
-    """Confirmed payments per calendar month for the last ``months`` months (this one included),
-    oldest first; months without payments are 0.00.  Read from ``monthly_totals`` over the
-    bounded range of months."""
-    first = add_months(month_start(today), -(months - 1))
-    rows = db.session.execute(
-        select(MonthlyTotal.month, MonthlyTotal.collected)
-        .where(MonthlyTotal.month >= first, MonthlyTotal.month <= month_start(today))
-    ).all()
-    totals = {month: collected for month, collected in rows}
-    return [(add_months(first, k), totals.get(add_months(first, k), ZERO)) for k in range(months)]
+def dashboard_payments(waiting_limit: int = 5, recent_limit: int = 8) -> tuple[list, list]:
+    """(payments awaiting confirmation, oldest first; recent payments, newest first) as rows."""
+    rows = db.session.execute(_dashboard_payments_statement(),
+                              {"waiting_limit": waiting_limit, "recent_limit": recent_limit}).all()
+    return [row for row in rows if row.list == "waiting"], [row for row in rows if row.list == "recent"]
 
 
 # --- Clients ------------------------------------------------------------------------------------

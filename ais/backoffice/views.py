@@ -146,17 +146,16 @@ def unit_price_text(value: Decimal | None, currency: str | None = None) -> str:
 def dashboard():
     today = clock.today()
     currency = _currency()
-    figures = queries.dashboard_figures(today)
-    g.awaiting_confirmation = figures.awaiting_count  # the navbar's badge: already read with the cards
-    chart = charts.monthly_bar_chart(queries.monthly_collections(today), currency, today)
+    figures, series = queries.dashboard_overview(today)
+    waiting, recent = queries.dashboard_payments()
     return render_template(
         "backoffice/dashboard.html",
         figures=figures,
         coming_due=queries.installments_coming_due(today),
-        waiting=queries.payments_awaiting_confirmation(),
-        recent=queries.recent_payments(),
-        chart=chart,
-        horizon=today + dt.timedelta(days=30),
+        waiting=waiting,
+        recent=recent,
+        chart=charts.monthly_bar_chart(series, currency, today),
+        horizon=today + dt.timedelta(days=queries.DUE_WINDOW_DAYS),
         currency=currency,
         next_url=url_for(".dashboard"),
     )
