@@ -52,12 +52,17 @@ class PageStatements(NamedTuple):
 
 def page_statements(select: sa.Select) -> PageStatements:
     """The statements of a list read ONE page at a time: ``select`` (Core columns, ordered) plus
-    ``count(*) OVER ()`` and LIMIT/OFFSET as bound parameters.  Build them once (e.g. under
-    ``functools.cache``): a statement object that is reused keeps its compiled form and cache key,
-    so a page view does not build and hash its SQL again."""
+    ``count(*) OVER ()`` and LIMIT/OFFSET.  Build them once (e.g. under ``functools.cache``): a
+    statement object that is reused keeps its compiled form and cache key, so a page view does not
+    build and hash its SQL again.
+
+    LIMIT and OFFSET are written into the SQL as numbers at execution (``literal_execute``), not
+    sent as parameters: PostgreSQL cannot cost a plan whose LIMIT is a parameter, so it would plan a
+    prepared statement again on every execution; with the numbers in the text it keeps one plan per
+    page size and page (a handful of texts: page sizes are fixed and few pages are visited)."""
     page = (select.add_columns(sa.func.count().over().label("matching_rows"))
-            .limit(sa.bindparam("page_limit", type_=sa.Integer))
-            .offset(sa.bindparam("page_offset", type_=sa.Integer)))
+            .limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)))
     count = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
     return PageStatements(page=page, count=count)
 
@@ -99,11 +104,11 @@ def capped_page_statements(select: sa.Select, *, counted: bool = True) -> PageSt
     ``CappedPagination``): the capped count rides along with the page as an uncorrelated scalar
     subquery (``capped_total``), which the database evaluates once.  ``counted=False`` when the
     caller knows the total (a running total): the page alone."""
-    limited = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer))
+    limited = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))
     capped = sa.select(sa.func.count()).select_from(limited.subquery())
     page = select.add_columns(capped.scalar_subquery().label("capped_total")) if counted else select
-    page = (page.limit(sa.bindparam("page_limit", type_=sa.Integer))
-            .offset(sa.bindparam("page_offset", type_=sa.Integer)))
+    page = (page.limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
+            .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)))
     return PageStatements(page=page, count=capped)
 
 

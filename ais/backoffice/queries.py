@@ -221,7 +221,7 @@ def _coming_due_statement():
         # The order of ix_installments_unpaid_due (due date, invoice, number): the first rows of
         # that index, not every installment of the window sorted.
         .order_by(installments.c.due_date, installments.c.invoice_id, installments.c.number)
-        .limit(bindparam("limit", type_=Integer))
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
     )
 
 
@@ -249,9 +249,9 @@ def _dashboard_payments_statement():
         )
 
     waiting = (listed("waiting").where(payments.c.state == REPORTED)
-               .order_by(payments.c.date, payments.c.id).limit(bindparam("waiting_limit", type_=Integer)))
+               .order_by(payments.c.date, payments.c.id).limit(bindparam("waiting_limit", type_=Integer, literal_execute=True)))
     recent = (listed("recent").where(payments.c.state.in_((CONFIRMED, REPORTED)))
-              .order_by(payments.c.date.desc(), payments.c.id.desc()).limit(bindparam("recent_limit", type_=Integer)))
+              .order_by(payments.c.date.desc(), payments.c.id.desc()).limit(bindparam("recent_limit", type_=Integer, literal_execute=True)))
     # Each part keeps its own ORDER BY and LIMIT inside a subquery (SQLite allows them nowhere else).
     return union_all(select(waiting.subquery()), select(recent.subquery()))
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, func, select, true, type_coerce
+from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal_column, select, true, type_coerce
 
 from ..db_types import Money
 from ..extensions import db
@@ -117,7 +117,7 @@ def _overview_statement():
         .where(_counting_rows(), invoices.c.next_due_date.is_not(None),
                installments.c.paid_amount < installments.c.amount)
         .order_by(invoices.c.next_due_date, invoices.c.id, installments.c.number)
-        .limit(1)
+        .limit(literal_column("1"))  # a number in the SQL, not a parameter (see pagination.page_statements)
     ).subquery("next_due")
     return (select(invoice_sums, installment_sums, next_due)
             .select_from(invoice_sums.join(installment_sums, true()).outerjoin(next_due, true())))
@@ -150,7 +150,7 @@ def _active_plans_statement():
                paid_installments.label("paid_installments"))
         .where(_counting_rows(), invoices.c.payment_type == INSTALLMENT, invoices.c.paid_amount < invoices.c.amount)
         .order_by(invoices.c.next_due_date.is_(None), invoices.c.next_due_date, invoices.c.id)
-        .limit(bindparam("limit", type_=Integer))
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
     )
 
 
@@ -176,7 +176,7 @@ def _payments_select():
 
 @cache
 def _recent_payments_statement():
-    return _payments_select().limit(bindparam("limit", type_=Integer))
+    return _payments_select().limit(bindparam("limit", type_=Integer, literal_execute=True))
 
 
 def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> list:
