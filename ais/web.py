@@ -54,6 +54,10 @@ def init_app(app: Flask) -> None:
             return {"status": "unavailable", "database": "down"}, 503
         return {"status": "ok", "database": "up"}, 200
 
+    from .badges import status_badge
+
+    app.add_template_global(status_badge)
+
     @app.context_processor
     def inject_globals():
         return {"today": clock.today(), "business_name": app.config["AIS_BUSINESS_NAME"]}
