@@ -55,8 +55,10 @@ def init_app(app: Flask) -> None:
         return {"status": "ok", "database": "up"}, 200
 
     from .badges import status_badge
+    from .urls import id_url
 
     app.add_template_global(status_badge)
+    app.add_template_global(id_url)
 
     @app.context_processor
     def inject_globals():

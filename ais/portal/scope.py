@@ -25,6 +25,7 @@ from flask_login import current_user
 from .. import audit
 from ..auth.access import current_actor, login_redirect, require_owner
 from ..database import write_transaction
+from ..urls import id_url
 from . import queries
 
 READ_METHODS = ("GET", "HEAD")
@@ -109,4 +110,4 @@ def portal_url(endpoint: str, **values) -> str:
     current = g.get("portal_scope")
     if current is not None and current.preview:
         values.setdefault("client", current.client_id)
-    return url_for(endpoint, **values)
+    return id_url(endpoint, **values)
