@@ -10,36 +10,11 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination, SelectPagination
-from sqlalchemy import orm
+from flask_sqlalchemy.pagination import Pagination
 
 from .extensions import db
 
 CAP = 1_000
-
-
-class CappedPagination(SelectPagination):
-    """A Flask-SQLAlchemy pagination whose total is counted up to ``cap`` rows only."""
-
-    cap = CAP
-    total_capped = False
-
-    def _query_count(self) -> int:
-        known = self._query_args.get("known_total")
-        if known is not None:  # kept as a running total elsewhere: nothing to count
-            return known
-        select = self._query_args["select"]
-        sub = select.options(orm.lazyload("*")).order_by(None).limit(self.cap + 1).subquery()
-        count = self._query_args["session"].execute(sa.select(sa.func.count()).select_from(sub)).scalar()
-        self.total_capped = count > self.cap
-        return min(count, self.cap)
-
-
-def paginate(select, *, page: int, per_page: int, total: int | None = None) -> CappedPagination:
-    """One page of ``select`` (a SQLAlchemy select of ORM entities), counting at most CAP rows;
-    or, when the caller knows how many rows match (``total``), not counting at all."""
-    return CappedPagination(select=select, session=db.session(), page=page, per_page=per_page,
-                            error_out=False, count=True, known_total=total)
 
 
 class PageStatements(NamedTuple):
@@ -101,7 +76,7 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
 
 def capped_page_statements(select: sa.Select, *, counted: bool = True) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
-    ``CappedPagination``): the capped count rides along with the page as an uncorrelated scalar
+    ``CappedStatementPagination``): the capped count rides along with the page as an uncorrelated scalar
     subquery (``capped_total``), which the database evaluates once.  ``counted=False`` when the
     caller knows the total (a running total): the page alone."""
     limited = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))

@@ -21,7 +21,7 @@ from ..billing import rules
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
-from ..pagination import PageStatements, capped_page_statements, paginate, paginate_capped
+from ..pagination import PageStatements, capped_page_statements, paginate_capped
 from ..models import (
     CONFIRMED,
     REPORTED,
@@ -312,7 +312,7 @@ def client_row_status(row) -> str:
 
 
 def get_client(client_id: int) -> Client:
-    client = db.session.scalar(select(Client).where(Client.id == client_id).options(selectinload(Client.user)))
+    client = db.session.scalar(select(Client).where(Client.id == client_id).options(joinedload(Client.user)))
     if client is None:
         abort(404)
     return client
@@ -329,36 +329,56 @@ class ClientFigures:
     draft_count: int
 
 
+CLIENT_ID = bindparam("client_id", type_=Integer)
+
+
+@cache
+def _client_figures_statement():
+    """One client's figures in one statement: sums over its issued, non-void invoices' running
+    totals, and (scalar subqueries) its drafts and the unpaid part of its overdue installments."""
+    invoices, installments = Invoice.__table__, Installment.__table__
+    counting = and_(invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_not(None),
+                    invoices.c.voided_at.is_(None))
+    drafts = (select(func.count(invoices.c.id))
+              .where(invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_(None)).scalar_subquery())
+    overdue = (
+        select(money_sum(installments.c.amount - installments.c.paid_amount))
+        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
+        .where(counting, invoices.c.paid_amount < invoices.c.amount, installments.c.due_date < TODAY,
+               installments.c.paid_amount < installments.c.amount)
+        .scalar_subquery()
+    )
+    return select(
+        money_sum(invoices.c.amount).label("invoiced"),
+        money_sum(invoices.c.paid_amount).label("paid"),
+        money_sum(invoices.c.amount - invoices.c.paid_amount).label("outstanding"),
+        money_sum(invoices.c.held_amount).label("held"),
+        func.count(invoices.c.id).label("invoice_count"),
+        drafts.label("draft_count"),
+        overdue.label("overdue"),
+    ).where(counting)
+
+
 def client_figures(client_id: int, today: dt.date) -> ClientFigures:
-    invoiced, paid, outstanding, held, count = db.session.execute(
-        select(
-            money_sum(Invoice.amount),
-            money_sum(Invoice.paid_amount),
-            money_sum(Invoice.amount - Invoice.paid_amount),
-            money_sum(Invoice.held_amount),
-            func.count(Invoice.id),
-        ).where(issued_not_void(), Invoice.client_id == client_id)
-    ).one()
-    drafts = db.session.scalar(
-        select(func.count(Invoice.id)).where(Invoice.client_id == client_id, Invoice.issued_at.is_(None))
+    row = db.session.execute(_client_figures_statement(), {"client_id": client_id, "today": today}).one()
+    return ClientFigures(invoiced=row.invoiced, paid=row.paid, outstanding=row.outstanding, held=row.held,
+                         overdue=row.overdue, invoice_count=row.invoice_count, draft_count=row.draft_count or 0)
+
+
+@cache
+def _client_invoice_statements() -> PageStatements:
+    invoices = Invoice.__table__
+    return capped_page_statements(
+        select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency, invoices.c.amount,
+               invoices.c.paid_amount, invoices.c.next_due_date, invoices.c.issued_at, invoices.c.voided_at)
+        .where(invoices.c.client_id == CLIENT_ID)
+        .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
     )
-    overdue = db.session.scalar(
-        select(money_sum(Installment.amount - Installment.paid_amount))
-        .join(Installment.invoice)
-        .where(open_unpaid(), Invoice.client_id == client_id, Installment.due_date < today,
-               Installment.paid_amount < Installment.amount)
-    )
-    return ClientFigures(invoiced=invoiced, paid=paid, outstanding=outstanding, held=held, overdue=overdue,
-                         invoice_count=count, draft_count=drafts or 0)
 
 
 def client_invoices_page(client_id: int, page: int = 1):
-    query = (
-        select(Invoice)
-        .where(Invoice.client_id == client_id)
-        .order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    )
-    return paginate(query, page=page, per_page=PER_PAGE)
+    """One client's invoices, newest first (rows for ``list_status``), with their count (capped)."""
+    return paginate_capped(_client_invoice_statements(), {"client_id": client_id}, page=page, per_page=PER_PAGE)
 
 
 LOOKUP_LIMIT = 10  # matches the client search returns (the autocomplete's list)

@@ -246,7 +246,7 @@ def client_detail(client_id: int):
         invoices=queries.client_invoices_page(client_id, page_arg()),
         access=queries.portal_status(client.user),
         invitation_link=invitation[-1] if invitation else None,
-        status_of=services.status_of,
+        list_status=queries.list_status,
         currency=_currency(),
     )
 

@@ -12,21 +12,25 @@ def _clients(app, n):
         db.session.commit()
 
 
+def _by_id():
+    clients = Client.__table__
+    return pagination.capped_page_statements(select(clients.c.id, clients.c.name).order_by(clients.c.id))
+
+
 def test_the_total_is_exact_below_the_cap(app, monkeypatch):
-    monkeypatch.setattr(pagination.CappedPagination, "cap", 50)
+    monkeypatch.setattr(pagination.CappedStatementPagination, "cap", 50)
     _clients(app, 30)
     with app.test_request_context():
-        page = pagination.paginate(select(Client).order_by(Client.id), page=2, per_page=10)
+        page = pagination.paginate_capped(_by_id(), {}, page=2, per_page=10)
         assert (page.total, page.total_capped, page.pages) == (30, False, 3)
         assert [c.name for c in page.items][0] == "Client 010"
 
 
 def test_the_total_stops_at_the_cap_and_says_so(app, monkeypatch, actions):
-    monkeypatch.setattr(pagination.CappedPagination, "cap", 20)
     monkeypatch.setattr(pagination.CappedStatementPagination, "cap", 20)
     _clients(app, 30)
     with app.test_request_context():
-        page = pagination.paginate(select(Client).order_by(Client.id), page=1, per_page=10)
+        page = pagination.paginate_capped(_by_id(), {}, page=1, per_page=10)
         assert (page.total, page.total_capped, page.pages) == (20, True, 2)
     from ais.auth.passwords import hash_password
     from ais.models import User

@@ -100,7 +100,9 @@ PAGE_STATEMENTS = {
     ("admin", "/invoices"): 2,
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
-    ("admin", "/audit"): 2,  # entries with their client's name and invoice number, and the capped count
+    ("admin", "/audit"): 2,
+    ("admin", "/dashboard"): 5,  # session check, cards + chart, coming due, the two payment lists, overpayments
+    ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count  # entries with their client's name and invoice number, and the capped count
 }
 
 
