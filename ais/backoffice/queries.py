@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from flask import abort, g
 from sqlalchemy import (Date, Integer, String, and_, bindparam, case, false, func, literal, or_, select,
@@ -24,6 +24,7 @@ from ..extensions import db
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
 from ..models import (
     CONFIRMED,
+    PAYMENT_STATES,
     REPORTED,
     Client,
     DueDayTotal,
@@ -393,7 +394,11 @@ def client_label(name: str, company: str, archived_at) -> str:
 
 def client_matches(q: str):
     """Clients whose name or email contains ``q`` (case-insensitive; % and _ taken literally)."""
-    pattern = like_pattern(q.strip())
+    return client_matches_pattern(like_pattern(q.strip()))
+
+
+def client_matches_pattern(pattern):
+    """Clients whose name or email is LIKE ``pattern`` (a value from ``like_pattern``, or a bound parameter)."""
     return or_(Client.name.ilike(pattern, escape="\\"), Client.email.ilike(pattern, escape="\\"))
 
 
@@ -464,27 +469,32 @@ class InvoiceFilters:
     date_to: dt.date | None = None
 
 
-def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int, today: dt.date):
-    """A page of invoices as rows (the columns the list shows, with ``client_name``) and their count
-    (capped), in one statement."""
+INVOICE_STATUSES = (rules.DRAFT, rules.VOID, rules.PAID, rules.OVERDUE, rules.PARTIAL, rules.PENDING)
+
+
+@lru_cache(maxsize=128)
+def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_client_name: bool,
+                             from_day: bool, to_day: bool, sort: str, direction: str) -> PageStatements:
+    """The invoice list's statements for one combination of filters and order (built once each;
+    the filters' values are bound parameters)."""
     query = (
         select(Invoice.id, Invoice.invoice_no, Invoice.client_id, Client.name.label("client_name"),
                Invoice.issue_date, Invoice.due_date, Invoice.next_due_date, Invoice.currency, Invoice.amount,
                Invoice.paid_amount, Invoice.issued_at, Invoice.voided_at)
         .join(Client, Client.id == Invoice.client_id)
     )
-    if filters.q.strip():
-        query = query.where(Invoice.invoice_no.ilike(like_pattern(filters.q.strip()), escape="\\"))
-    if filters.status:
-        query = query.where(status_condition(filters.status, today))
-    if filters.client_id is not None:
-        query = query.where(Invoice.client_id == filters.client_id)
-    elif filters.client_q.strip():
-        query = query.where(client_matches(filters.client_q))
-    if filters.date_from is not None:
-        query = query.where(Invoice.issue_date >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(Invoice.issue_date <= filters.date_to)
+    if by_number:
+        query = query.where(Invoice.invoice_no.ilike(bindparam("number_pattern", type_=String), escape="\\"))
+    if status:
+        query = query.where(status_condition(status, TODAY))
+    if by_client:
+        query = query.where(Invoice.client_id == CLIENT_ID)
+    elif by_client_name:
+        query = query.where(client_matches_pattern(bindparam("client_pattern", type_=String)))
+    if from_day:
+        query = query.where(Invoice.issue_date >= bindparam("date_from", type_=Date))
+    if to_day:
+        query = query.where(Invoice.issue_date <= bindparam("date_to", type_=Date))
     if sort in INVOICE_SORTS:
         keys = INVOICE_SORTS[sort]()
         ordered = [k.desc() if direction == "desc" else k.asc() for k in keys]
@@ -494,7 +504,21 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
         query = query.order_by(*ordered, Invoice.id.desc() if direction == "desc" else Invoice.id.asc())
     else:
         query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return paginate_capped(capped_page_statements(query), {}, page=page, per_page=PER_PAGE)
+    return capped_page_statements(query)
+
+
+def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int, today: dt.date):
+    """A page of invoices as rows (the columns the list shows, with ``client_name``) and their count
+    (capped), in one statement."""
+    number, client_q = filters.q.strip(), filters.client_q.strip()
+    by_client = filters.client_id is not None
+    statements = _invoice_list_statements(
+        bool(number), filters.status if filters.status in INVOICE_STATUSES else ("none" if filters.status else ""),
+        by_client, bool(client_q) and not by_client, filters.date_from is not None, filters.date_to is not None,
+        sort if sort in INVOICE_SORTS else "", "desc" if direction == "desc" else "asc")
+    params = {"today": today, "client_id": filters.client_id, "number_pattern": like_pattern(number),
+              "client_pattern": like_pattern(client_q), "date_from": filters.date_from, "date_to": filters.date_to}
+    return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
 
 
 def list_status(row, today: dt.date) -> str:
@@ -544,9 +568,11 @@ class PaymentFilters:
     date_to: dt.date | None = None
 
 
-def payments_page(filters: PaymentFilters, page: int = 1):
-    """A page of payments as rows (with ``client_name``, ``invoice_no`` and ``currency``) and their
-    count (capped, or the queue's running total), in one statement."""
+@lru_cache(maxsize=64)
+def _payment_list_statements(state: str, by_client: bool, by_client_name: bool, by_method: bool,
+                             from_day: bool, to_day: bool, counted: bool) -> PageStatements:
+    """The payment list's statements for one combination of filters (built once each; the
+    filters' values are bound parameters)."""
     query = (
         select(Payment.id, Payment.date, Payment.client_id, Client.name.label("client_name"), Payment.invoice_id,
                Invoice.invoice_no, Invoice.currency, Payment.installment_number, Payment.amount, Payment.method,
@@ -554,33 +580,46 @@ def payments_page(filters: PaymentFilters, page: int = 1):
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .join(Client, Client.id == Payment.client_id)
     )
-    if filters.state:
-        query = query.where(Payment.state == filters.state)
-    if filters.client_id is not None:
-        query = query.where(Payment.client_id == filters.client_id)
-    elif filters.client_q.strip():
-        query = query.where(client_matches(filters.client_q))
-    if filters.method:
-        query = query.where(Payment.method == filters.method)
-    if filters.date_from is not None:
-        query = query.where(Payment.date >= filters.date_from)
-    if filters.date_to is not None:
-        query = query.where(Payment.date <= filters.date_to)
-    total = None
-    if filters.state == REPORTED:
+    if state:
+        query = query.where(Payment.state == bindparam("state", type_=String))
+    if by_client:
+        query = query.where(Payment.client_id == CLIENT_ID)
+    elif by_client_name:
+        query = query.where(client_matches_pattern(bindparam("client_pattern", type_=String)))
+    if by_method:
+        query = query.where(Payment.method == bindparam("method", type_=String))
+    if from_day:
+        query = query.where(Payment.date >= bindparam("date_from", type_=Date))
+    if to_day:
+        query = query.where(Payment.date <= bindparam("date_to", type_=Date))
+    if state == REPORTED:
         # The confirmation queue: oldest first, so nothing waits forever.
         query = query.order_by(Payment.date, Payment.id)
-        if filters == PaymentFilters(state=REPORTED):
-            # The whole queue: its size is a running total (monthly_totals), exact and cheap,
-            # where counting the rows would read up to the cap of them.  An owner's session check
-            # has read it already, for the navbar's badge.
-            total = g.get("awaiting_confirmation")
-            if total is None:
-                total = awaiting_confirmation_count()
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
-    return paginate_capped(capped_page_statements(query, counted=total is None), {}, page=page, per_page=PER_PAGE,
-                           total=total)
+    return capped_page_statements(query, counted=counted)
+
+
+def payments_page(filters: PaymentFilters, page: int = 1):
+    """A page of payments as rows (with ``client_name``, ``invoice_no`` and ``currency``) and their
+    count (capped, or the queue's running total), in one statement."""
+    total = None
+    if filters == PaymentFilters(state=REPORTED):
+        # The whole confirmation queue: its size is a running total (monthly_totals), exact and
+        # cheap, where counting the rows would read up to the cap of them.  An owner's session
+        # check has read it already, for the navbar's badge.
+        total = g.get("awaiting_confirmation")
+        if total is None:
+            total = awaiting_confirmation_count()
+    client_q = filters.client_q.strip()
+    by_client = filters.client_id is not None
+    statements = _payment_list_statements(
+        filters.state if filters.state in PAYMENT_STATES else ("none" if filters.state else ""), by_client,
+        bool(client_q) and not by_client, bool(filters.method), filters.date_from is not None,
+        filters.date_to is not None, total is None)
+    params = {"state": filters.state, "client_id": filters.client_id, "client_pattern": like_pattern(client_q),
+              "method": filters.method, "date_from": filters.date_from, "date_to": filters.date_to}
+    return paginate_capped(statements, params, page=page, per_page=PER_PAGE, total=total)
 
 
 def payment_methods() -> list[str]:
