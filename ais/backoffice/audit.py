@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from functools import lru_cache
 
 from flask import render_template, request
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, bindparam, func, select
 
 from ..audit import AUDIT_ACTIONS
-from ..pagination import capped_page_statements, paginate_capped
 from ..models import AuditEntry, Client, Invoice
+from ..pagination import PageStatements, capped_page_statements, paginate_capped
 from . import bp
+from .queries import escape_like, like_pattern
 
 PER_PAGE = 50
 
@@ -21,10 +23,11 @@ def _parse_day(value: str | None) -> dt.date | None:
         return None
 
 
-def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,
-               date_from: dt.date | None, date_to: dt.date | None, page: int):
-    """One page of audit entries, newest first, with the client's name and invoice number joined in
-    (rows), and their count (capped): one statement."""
+@lru_cache(maxsize=64)
+def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoice: bool,
+                      from_day: bool, to_day: bool) -> PageStatements:
+    """The audit page's statements for one combination of filters (built once each; the filters'
+    values are bound parameters)."""
     query = (
         select(AuditEntry.id, AuditEntry.at, AuditEntry.actor_label, AuditEntry.action, AuditEntry.client_id,
                AuditEntry.invoice_id, AuditEntry.amount_before, AuditEntry.amount_after, AuditEntry.detail,
@@ -33,21 +36,40 @@ def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: st
         .outerjoin(Invoice, Invoice.id == AuditEntry.invoice_id)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     )
-    if action:
-        query = query.where(AuditEntry.action.startswith(action))
-    if actor:
-        query = query.where(func.lower(AuditEntry.actor_label).contains(actor.lower(), autoescape=True))
-    if client_id:
-        query = query.where(AuditEntry.client_id == client_id)
-    if invoice_no:
+    moment = AuditEntry.at.type
+    if by_action:
+        query = query.where(AuditEntry.action.like(bindparam("action_pattern", type_=String), escape="\\"))
+    if by_actor:
+        query = query.where(func.lower(AuditEntry.actor_label).like(bindparam("actor_pattern", type_=String),
+                                                                     escape="\\"))
+    if by_client:
+        query = query.where(AuditEntry.client_id == bindparam("client_id", type_=Integer))
+    if by_invoice:
         query = query.where(AuditEntry.invoice_id.in_(
-            select(Invoice.id).where(func.upper(Invoice.invoice_no) == invoice_no.strip().upper())))
-    if date_from:
-        query = query.where(AuditEntry.at >= dt.datetime.combine(date_from, dt.time.min, dt.timezone.utc))
-    if date_to:
-        query = query.where(AuditEntry.at < dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min,
-                                                                dt.timezone.utc))
-    return paginate_capped(capped_page_statements(query), {}, page=page, per_page=PER_PAGE)
+            select(Invoice.id).where(func.upper(Invoice.invoice_no) == bindparam("invoice_no", type_=String))))
+    if from_day:
+        query = query.where(AuditEntry.at >= bindparam("at_from", type_=moment))
+    if to_day:
+        query = query.where(AuditEntry.at < bindparam("at_before", type_=moment))
+    return capped_page_statements(query)
+
+
+def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,
+               date_from: dt.date | None, date_to: dt.date | None, page: int):
+    """One page of audit entries, newest first, with the client's name and invoice number joined in
+    (rows), and their count (capped): one statement."""
+    statements = _audit_statements(bool(action), bool(actor), bool(client_id), bool(invoice_no),
+                                   bool(date_from), bool(date_to))
+    params = {
+        "action_pattern": escape_like(action or "") + "%",  # the action and the ones under it
+        "actor_pattern": like_pattern((actor or "").lower()),
+        "client_id": client_id,
+        "invoice_no": (invoice_no or "").strip().upper(),
+        "at_from": dt.datetime.combine(date_from, dt.time.min, dt.timezone.utc) if date_from else None,
+        "at_before": (dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, dt.timezone.utc)
+                      if date_to else None),
+    }
+    return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
 
 
 def names_for(entries) -> tuple[dict, dict]:

@@ -49,8 +49,12 @@ def money_sum(expression):
 
 def like_pattern(text: str) -> str:
     """'%text%' with LIKE's wildcards in the text taken literally (used with escape='\\')."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+    return f"%{escape_like(text)}%"
+
+
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards (and the escape character) taken literally (escape='\\')."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def issued_not_void():
