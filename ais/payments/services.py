@@ -22,8 +22,9 @@ import logging
 import secrets
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -807,18 +808,25 @@ class OverpaymentRow:
     client_name: str | None
 
 
+@cache
+def _open_overpayments_statement():
+    """Built once: the owner's dashboard reads it on every visit."""
+    overpayments, invoices, clients = Overpayment.__table__, Invoice.__table__, Client.__table__
+    return (
+        select(overpayments.c.id, overpayments.c.amount, overpayments.c.currency, overpayments.c.reason,
+               overpayments.c.provider_reference, overpayments.c.created_at, overpayments.c.invoice_id,
+               invoices.c.invoice_no, overpayments.c.client_id, clients.c.name)
+        .select_from(overpayments.outerjoin(invoices, invoices.c.id == overpayments.c.invoice_id)
+                     .outerjoin(clients, clients.c.id == overpayments.c.client_id))
+        .where(overpayments.c.resolved_at.is_(None))
+        .order_by(overpayments.c.created_at, overpayments.c.id)
+        .limit(bindparam("limit", type_=Integer, literal_execute=True))
+    )
+
+
 def open_overpayments(limit: int = 50) -> list[OverpaymentRow]:
     """Overpayments the owner has not refunded or credited yet, oldest first (one query)."""
-    rows = db.session.execute(
-        select(Overpayment.id, Overpayment.amount, Overpayment.currency, Overpayment.reason,
-               Overpayment.provider_reference, Overpayment.created_at, Overpayment.invoice_id,
-               Invoice.invoice_no, Overpayment.client_id, Client.name)
-        .outerjoin(Invoice, Invoice.id == Overpayment.invoice_id)
-        .outerjoin(Client, Client.id == Overpayment.client_id)
-        .where(Overpayment.resolved_at.is_(None))
-        .order_by(Overpayment.created_at, Overpayment.id)
-        .limit(limit)
-    )
+    rows = db.session.execute(_open_overpayments_statement(), {"limit": limit})
     return [OverpaymentRow(*row) for row in rows]
 
 
