@@ -212,21 +212,26 @@ def dashboard_figures(today: dt.date) -> DashboardFigures:
 
 @cache
 def _coming_due_statement():
+    """The first unpaid installments of the due window (the order of ix_installments_unpaid_due:
+    due date, invoice, number), then their clients' names: the join to clients comes after the
+    LIMIT, so the database plans it for the few rows shown, not for every installment."""
     installments, invoices, clients = Installment.__table__, Invoice.__table__, Client.__table__
-    return (
+    due = (
         select(installments.c.due_date, installments.c.number, installments.c.invoice_id,
                (installments.c.amount - installments.c.paid_amount).label("unpaid"),
-               invoices.c.invoice_no, invoices.c.installment_count, invoices.c.client_id,
-               clients.c.name.label("client_name"))
-        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id)
-                     .join(clients, clients.c.id == invoices.c.client_id))
+               invoices.c.invoice_no, invoices.c.installment_count, invoices.c.client_id)
+        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
         .where(invoices.c.issued_at.is_not(None), invoices.c.voided_at.is_(None),
                installments.c.paid_amount < installments.c.amount,
                installments.c.due_date >= TODAY, installments.c.due_date <= HORIZON)
-        # The order of ix_installments_unpaid_due (due date, invoice, number): the first rows of
-        # that index, not every installment of the window sorted.
         .order_by(installments.c.due_date, installments.c.invoice_id, installments.c.number)
         .limit(bindparam("limit", type_=Integer, literal_execute=True))
+        .subquery("due")
+    )
+    return (
+        select(due, clients.c.name.label("client_name"))
+        .select_from(due.join(clients, clients.c.id == due.c.client_id))
+        .order_by(due.c.due_date, due.c.invoice_id, due.c.number)
     )
 
 
@@ -241,31 +246,38 @@ def installments_coming_due(today: dt.date, limit: int = 10) -> list:
 @cache
 def _dashboard_payments_statement():
     """The dashboard's two short lists of payments in one statement: the oldest reported ones (the
-    confirmation queue's head) and the most recent ones, each row tagged with its list."""
+    confirmation queue's head) and the most recent ones, each row tagged with its list.  Each list
+    is read from the payments alone (its index, its LIMIT), and only those few rows are joined to
+    their invoices and clients: joined before the LIMIT, the database would plan (and set up hash
+    caches for) a join over every payment."""
     payments, invoices, clients = Payment.__table__, Invoice.__table__, Client.__table__
 
     def listed(name):
-        return (
-            select(literal(name).label("list"), payments.c.id, payments.c.date, payments.c.client_id,
-                   clients.c.name.label("client_name"), payments.c.invoice_id, invoices.c.invoice_no,
-                   payments.c.method, payments.c.reference, payments.c.amount, payments.c.state)
-            .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id)
-                         .join(clients, clients.c.id == payments.c.client_id))
-        )
+        return select(literal(name).label("list"), payments.c.id, payments.c.date, payments.c.client_id,
+                      payments.c.invoice_id, payments.c.method, payments.c.reference, payments.c.amount,
+                      payments.c.state)
 
-    waiting = (listed("waiting").where(payments.c.state == REPORTED)
-               .order_by(payments.c.date, payments.c.id).limit(bindparam("waiting_limit", type_=Integer, literal_execute=True)))
+    waiting = (listed("waiting").where(payments.c.state == REPORTED).order_by(payments.c.date, payments.c.id)
+               .limit(bindparam("waiting_limit", type_=Integer, literal_execute=True)))
     recent = (listed("recent").where(payments.c.state.in_((CONFIRMED, REPORTED)))
-              .order_by(payments.c.date.desc(), payments.c.id.desc()).limit(bindparam("recent_limit", type_=Integer, literal_execute=True)))
+              .order_by(payments.c.date.desc(), payments.c.id.desc())
+              .limit(bindparam("recent_limit", type_=Integer, literal_execute=True)))
     # Each part keeps its own ORDER BY and LIMIT inside a subquery (SQLite allows them nowhere else).
-    return union_all(select(waiting.subquery()), select(recent.subquery()))
+    both = union_all(select(waiting.subquery()), select(recent.subquery())).subquery("listed")
+    return (
+        select(both, invoices.c.invoice_no, clients.c.name.label("client_name"))
+        .select_from(both.join(invoices, invoices.c.id == both.c.invoice_id)
+                     .join(clients, clients.c.id == both.c.client_id))
+    )
 
 
 def dashboard_payments(waiting_limit: int = 5, recent_limit: int = 8) -> tuple[list, list]:
     """(payments awaiting confirmation, oldest first; recent payments, newest first) as rows."""
     rows = db.session.execute(_dashboard_payments_statement(),
                               {"waiting_limit": waiting_limit, "recent_limit": recent_limit}).all()
-    return [row for row in rows if row.list == "waiting"], [row for row in rows if row.list == "recent"]
+    waiting = sorted((row for row in rows if row.list == "waiting"), key=lambda row: (row.date, row.id))
+    recent = sorted((row for row in rows if row.list == "recent"), key=lambda row: (row.date, row.id), reverse=True)
+    return waiting, recent
 
 
 # --- Clients ------------------------------------------------------------------------------------

@@ -178,3 +178,38 @@ def test_the_migration_fills_the_totals_of_existing_books(app, plan):
     assert_totals_agree()
     assert figures_from_totals(TODAY)["awaiting"] == (Decimal("400.00"), 2)
     assert fresh().scalar(select(DueDayTotal.day).order_by(DueDayTotal.day)) == date(2026, 2, 15)
+
+
+def test_dashboard_lists_match_a_plain_reading_of_the_payments(app):
+    """The dashboard's payment lists (one statement, joined after their LIMITs) and its coming-due
+    list are the rows a plain query gives, in the same order."""
+    import datetime as dt
+
+    from sqlalchemy import select
+
+    from ais import clock
+    from ais.backoffice import queries
+    from ais.models import CONFIRMED, REPORTED, Installment, Invoice, Payment
+
+    result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "8", "--invoices", "6", "--payments", "4"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        waiting, recent = queries.dashboard_payments(waiting_limit=5, recent_limit=8)
+        expected_waiting = db.session.scalars(
+            select(Payment).where(Payment.state == REPORTED).order_by(Payment.date, Payment.id).limit(5)).all()
+        expected_recent = db.session.scalars(
+            select(Payment).where(Payment.state.in_((CONFIRMED, REPORTED)))
+            .order_by(Payment.date.desc(), Payment.id.desc()).limit(8)).all()
+        assert [p.id for p in waiting] == [p.id for p in expected_waiting] and len(waiting) == 5
+        assert [p.id for p in recent] == [p.id for p in expected_recent] and len(recent) == 8
+        assert all(row.client_name == db.session.get(Payment, row.id).client.name for row in waiting + recent)
+        assert all(row.invoice_no == db.session.get(Payment, row.id).invoice.invoice_no for row in waiting + recent)
+        today = clock.today()
+        coming = queries.installments_coming_due(today, limit=10)
+        expected = db.session.execute(
+            select(Installment.invoice_id, Installment.number).join(Invoice)
+            .where(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None),
+                   Installment.paid_amount < Installment.amount, Installment.due_date >= today,
+                   Installment.due_date <= today + dt.timedelta(days=queries.DUE_WINDOW_DAYS))
+            .order_by(Installment.due_date, Installment.invoice_id, Installment.number).limit(10)).all()
+        assert [(row.invoice_id, row.number) for row in coming] == [tuple(r) for r in expected]
