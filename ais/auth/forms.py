@@ -1,21 +1,22 @@
 """Sign-in and account forms (Flask-WTF: every one carries a CSRF token)."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length
+
+from ..forms import AppForm
 
 # Longer input is never a valid password (the policy stops at 256): don't spend argon2 on it.
 PASSWORD_INPUT_MAX = 1024
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     username = StringField("Username or email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)])
     submit = SubmitField("Sign in")
 
 
-class SecondFactorForm(FlaskForm):
+class SecondFactorForm(AppForm):
     code = StringField(
         "Code",
         validators=[DataRequired(), Length(max=40)],
@@ -24,7 +25,7 @@ class SecondFactorForm(FlaskForm):
     submit = SubmitField("Verify")
 
 
-class SetPasswordForm(FlaskForm):
+class SetPasswordForm(AppForm):
     password = PasswordField(
         "New password",
         validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)],
@@ -37,7 +38,7 @@ class SetPasswordForm(FlaskForm):
     submit = SubmitField("Save password")
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField("Current password", validators=[DataRequired(), Length(max=PASSWORD_INPUT_MAX)])
     new_password = PasswordField(
         "New password",
@@ -51,17 +52,17 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(AppForm):
     email = StringField("Email address", validators=[DataRequired(), Length(max=254)])
     submit = SubmitField("Send me a link")
 
 
-class CodeForm(FlaskForm):
+class CodeForm(AppForm):
     """A 2FA code to confirm an action (enable, disable, new recovery codes)."""
 
     code = StringField("Code from your authenticator app", validators=[DataRequired(), Length(max=40)])
     submit = SubmitField("Confirm")
 
 
-class EmptyForm(FlaskForm):
+class EmptyForm(AppForm):
     """Just the CSRF token (buttons that post)."""

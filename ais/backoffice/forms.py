@@ -9,12 +9,10 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
     FieldList,
-    Form,
     FormField,
     HiddenField,
     IntegerField,
@@ -26,6 +24,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..forms import AppForm, SubForm
 from ..billing import money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
@@ -85,7 +84,7 @@ CLIENT_SEARCH = {"type": "search", "placeholder": "Name or email", "autocomplete
                  "data-client-search": ""}
 
 
-class NoCsrfForm(FlaskForm):
+class NoCsrfForm(AppForm):
     """GET forms (filters, the preview): nothing changes, so no token."""
 
     class Meta:
@@ -95,7 +94,7 @@ class NoCsrfForm(FlaskForm):
 # --- Clients ------------------------------------------------------------------------------------
 
 
-class ClientForm(FlaskForm):
+class ClientForm(AppForm):
     name = StringField("Name", validators=[Length(max=200)], render_kw={"autocomplete": "name", "maxlength": 200})
     email = StringField("Email", validators=[Length(max=254)],
                         render_kw={"type": "email", "autocomplete": "email", "maxlength": 254},
@@ -121,7 +120,7 @@ class ClientFilterForm(NoCsrfForm):
 # --- Invoices -----------------------------------------------------------------------------------
 
 
-class LineForm(Form):
+class LineForm(SubForm):
     """One invoice line (a sub-form: no CSRF token of its own)."""
 
     description = StringField("Description", render_kw={"maxlength": 500})
@@ -170,7 +169,7 @@ class LineForm(Form):
         return self.parsed
 
 
-class InvoiceForm(FlaskForm):
+class InvoiceForm(AppForm):
     client_id = SelectField("Client", coerce=int_or_none, validate_choice=False)
     description = TextAreaField("Description", validators=[Length(max=2000)], render_kw={"rows": 2},
                                 description="Shown to the client on the invoice (optional).")
@@ -251,7 +250,7 @@ class InvoiceFilterForm(NoCsrfForm):
 # --- Payments -----------------------------------------------------------------------------------
 
 
-class PaymentForm(PaymentChecks, FlaskForm):
+class PaymentForm(PaymentChecks, AppForm):
     amount = StringField("Amount", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     date = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
     method = SelectField("Method", choices=options([("", "Choose…")] + [(m, m) for m in PAYMENT_METHODS]),
@@ -273,7 +272,7 @@ class PaymentFilterForm(NoCsrfForm):
     date_to = DateField("To", validators=[Optional()])
 
 
-class ReplanForm(FlaskForm):
+class ReplanForm(AppForm):
     installment_count = IntegerField("Number of installments", default=3,
                                      validators=[InputRequired("Enter the number of installments."),
                                                  NumberRange(1, MAX_INSTALLMENTS,
@@ -283,7 +282,7 @@ class ReplanForm(FlaskForm):
     first_due = DateField("First new due date", validators=[InputRequired(DATE_MESSAGE)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(AppForm):
     """Void an invoice, reject or void a payment: a reason is always required."""
 
     reason = StringField("Reason", validators=[Length(max=500)], render_kw={"maxlength": 500})
@@ -294,5 +293,5 @@ class ReasonForm(FlaskForm):
         self.reason.flags.required = True
 
 
-class PortalAccessForm(FlaskForm):
+class PortalAccessForm(AppForm):
     action = HiddenField()

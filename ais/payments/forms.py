@@ -1,16 +1,17 @@
 """The online-payment forms.  Money is a StringField parsed by the service with money.parse_amount."""
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectChoice, StringField
 from wtforms.validators import Length
 
 from .services import CHOICES, CUSTOM, DUE, FULL
 
+from ..forms import AppForm
+
 CHOICE_LABELS = {DUE: "Pay amount due now", FULL: "Pay full balance", CUSTOM: "Other amount"}
 
 
-class CheckoutForm(FlaskForm):
+class CheckoutForm(AppForm):
     invoice_id = HiddenField()
     choice = RadioField("How much would you like to pay?", choices=[SelectChoice(c, CHOICE_LABELS[c]) for c in CHOICES],
                         default=DUE, validate_choice=False)
@@ -18,10 +19,10 @@ class CheckoutForm(FlaskForm):
                          render_kw={"inputmode": "decimal", "autocomplete": "off", "maxlength": 40})
 
 
-class CancelCheckoutForm(FlaskForm):
+class CancelCheckoutForm(AppForm):
     invoice_id = HiddenField()
 
 
-class ResolveOverpaymentForm(FlaskForm):
+class ResolveOverpaymentForm(AppForm):
     note = StringField("How was it settled?", validators=[Length(max=500)],
                        render_kw={"maxlength": 500, "placeholder": "Refunded in Stripe / credited to INV-…"})

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import uuid
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from ..forms import AppForm
 from ..billing.forms import PaymentChecks
 
 PAYMENT_METHODS = ("Bank transfer", "GCash", "Cash deposit", "Check", "Other")
@@ -25,7 +25,7 @@ def new_submission_key() -> str:
     return uuid.uuid4().hex
 
 
-class ReportPaymentForm(PaymentChecks, FlaskForm):
+class ReportPaymentForm(PaymentChecks, AppForm):
     invoice_id = HiddenField()
     amount = StringField("Amount you paid", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     method = SelectField("How you paid", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
