@@ -152,7 +152,24 @@ UNPAID_INSTALLMENT = "paid_amount < amount"
 OPEN_UNPAID = "issued_at IS NOT NULL AND voided_at IS NULL AND paid_amount < amount"
 
 
-class Invoice(Timestamped, db.Model):
+class InvoiceState:
+    """What an invoice's columns say about it, for the ORM ``Invoice`` and for read-only views of
+    one (``ais.portal.queries.InvoiceView``) alike."""
+
+    @property
+    def is_draft(self) -> bool:
+        return self.issued_at is None
+
+    @property
+    def is_void(self) -> bool:
+        return self.voided_at is not None
+
+    @property
+    def outstanding(self) -> Decimal:
+        return self.amount - self.paid_amount
+
+
+class Invoice(InvoiceState, Timestamped, db.Model):
     """An invoice.  A draft has no number and no schedule; issuing fixes lines, amount and schedule.
 
     There is no stored status: it is derived (ais.billing.rules.invoice_status) from the
@@ -211,18 +228,6 @@ class Invoice(Timestamped, db.Model):
     payments: Mapped[list["Payment"]] = relationship(
         back_populates="invoice", order_by="Payment.id", lazy="raise_on_sql"
     )
-
-    @property
-    def is_draft(self) -> bool:
-        return self.issued_at is None
-
-    @property
-    def is_void(self) -> bool:
-        return self.voided_at is not None
-
-    @property
-    def outstanding(self) -> Decimal:
-        return self.amount - self.paid_amount
 
 
 class InvoiceLine(db.Model):

@@ -387,14 +387,16 @@ def _client_invoice_statements() -> PageStatements:
     invoices = Invoice.__table__
     return capped_page_statements(
         select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency, invoices.c.amount,
-               invoices.c.paid_amount, invoices.c.next_due_date, invoices.c.issued_at, invoices.c.voided_at)
+               invoices.c.paid_amount, invoices.c.next_due_date, invoices.c.voided_at.is_not(None).label("is_void"),
+               invoices.c.issued_at.is_(None).label("is_draft"))
         .where(invoices.c.client_id == CLIENT_ID)
         .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
     )
 
 
 def client_invoices_page(client_id: int, page: int = 1):
-    """One client's invoices, newest first (rows for ``list_status``), with their count (capped)."""
+    """One client's invoices, newest first (rows ``services.status_of`` reads as it reads an Invoice),
+    with their count (capped)."""
     return paginate_capped(_client_invoice_statements(), {"client_id": client_id}, page=page, per_page=PER_PAGE)
 
 
@@ -496,7 +498,8 @@ def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_c
     query = (
         select(Invoice.id, Invoice.invoice_no, Invoice.client_id, Client.name.label("client_name"),
                Invoice.issue_date, Invoice.due_date, Invoice.next_due_date, Invoice.currency, Invoice.amount,
-               Invoice.paid_amount, Invoice.issued_at, Invoice.voided_at)
+               Invoice.paid_amount, Invoice.voided_at.is_not(None).label("is_void"),
+               Invoice.issued_at.is_(None).label("is_draft"))
         .join(Client, Client.id == Invoice.client_id)
     )
     if by_number:
@@ -535,12 +538,6 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
     params = {"today": today, "client_id": filters.client_id, "number_pattern": like_pattern(number),
               "client_pattern": like_pattern(client_q), "date_from": filters.date_from, "date_to": filters.date_to}
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
-
-
-def list_status(row, today: dt.date) -> str:
-    """``rules.invoice_status`` for a row of ``invoices_page``."""
-    return rules.invoice_status(amount=row.amount, paid=row.paid_amount, earliest_unpaid_due=row.next_due_date,
-                                today=today, voided=row.voided_at is not None, issued=row.issued_at is not None)
 
 
 def get_invoice(invoice_id: int) -> Invoice:

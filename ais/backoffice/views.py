@@ -246,7 +246,7 @@ def client_detail(client_id: int):
         invoices=queries.client_invoices_page(client_id, page_arg()),
         access=queries.portal_status(client.user),
         invitation_link=invitation[-1] if invitation else None,
-        list_status=queries.list_status,
+        status_of=services.status_of,
         currency=_currency(),
     )
 
@@ -353,7 +353,7 @@ def invoices():
         direction=direction,
         params=params,
         filtered=filtered,
-        list_status=queries.list_status,
+        status_of=services.status_of,
         currency=_currency(),
     )
 
@@ -635,8 +635,6 @@ def payments():
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
     pagination = queries.payments_page(filters, page_arg())
-    if filters == queries.PaymentFilters(state=REPORTED):
-        g.awaiting_confirmation = pagination.total  # the whole queue: the navbar badge's number too
     params = {
         "state": filters.state, "client": filters.client_id, "client_q": filters.client_q, "method": filters.method,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,

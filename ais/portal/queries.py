@@ -19,7 +19,7 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal_colum
 
 from ..db_types import Money
 from ..extensions import db
-from ..models import INSTALLMENT, Client, Installment, Invoice, InvoiceLine, Payment
+from ..models import INSTALLMENT, Client, Installment, Invoice, InvoiceLine, InvoiceState, Payment
 from ..pagination import PageStatements, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 20
@@ -191,7 +191,7 @@ def _invoice_list_statements() -> PageStatements:
     return page_statements(
         select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency,
                invoices.c.amount, invoices.c.paid_amount, invoices.c.next_due_date,
-               invoices.c.voided_at.is_not(None).label("is_void"))
+               invoices.c.voided_at.is_not(None).label("is_void"), invoices.c.issued_at.is_(None).label("is_draft"))
         .where(invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
         .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
     )
@@ -199,7 +199,8 @@ def _invoice_list_statements() -> PageStatements:
 
 def invoices_page(client_id: int, page: int, per_page: int = PER_PAGE) -> StatementPagination:
     """The client's issued invoices, newest first: a page of rows (id, invoice_no, issue_date,
-    currency, amount, paid_amount, next_due_date, is_void) with the total."""
+    currency, amount, paid_amount, next_due_date, is_void, is_draft) with the total: ``services.status_of``
+    reads a row as it reads an Invoice."""
     return paginate_statement(_invoice_list_statements(), {"client_id": client_id}, page=page, per_page=per_page)
 
 
@@ -231,7 +232,7 @@ class ScheduleRow:
 
 
 @dataclass(frozen=True)
-class InvoiceView:
+class InvoiceView(InvoiceState):
     """One of the client's issued invoices as its portal page shows it: the invoice's own figures
     (its running totals), its schedule, and its lines (read-only values, not ORM objects)."""
 
@@ -249,25 +250,16 @@ class InvoiceView:
     paid_amount: Decimal
     held_amount: Decimal
     next_due_date: dt.date | None
+    issued_at: dt.datetime
     voided_at: dt.datetime | None
     void_reason: str
     installments: tuple[ScheduleRow, ...]
     lines: tuple = ()
 
-    is_draft = False  # the portal never shows a draft
-
-    @property
-    def is_void(self) -> bool:
-        return self.voided_at is not None
-
-    @property
-    def outstanding(self) -> Decimal:
-        return self.amount - self.paid_amount
-
 
 INVOICE_VIEW_COLUMNS = ("id", "client_id", "invoice_no", "description", "issue_date", "due_date", "currency",
                         "payment_type", "installment_count", "frequency", "amount", "paid_amount", "held_amount",
-                        "next_due_date", "voided_at", "void_reason")
+                        "next_due_date", "issued_at", "voided_at", "void_reason")
 INVOICE_ID = bindparam("invoice_id", type_=Integer)
 
 

@@ -92,10 +92,7 @@ def invoices():
     client_id = scope().client_id
     today = clock.today()
     pagination = queries.invoices_page(client_id, _page_arg())
-    rows = [(invoice, rules.invoice_status(amount=invoice.amount, paid=invoice.paid_amount,
-                                           earliest_unpaid_due=invoice.next_due_date, today=today,
-                                           voided=invoice.is_void))
-            for invoice in pagination.items]
+    rows = [(invoice, services.status_of(invoice, today)) for invoice in pagination.items]
     return render_template("portal/invoices.html", pagination=pagination, rows=rows, currency=_currency())
 
 
@@ -103,14 +100,9 @@ def _suggested_amount(invoice, today) -> Decimal:
     """What the form suggests paying: the amount due now (rules.amount_due_now), less what the client
     already reported and is awaiting confirmation (so a reported payment is not suggested twice), and
     never more than can still be reported (services.open_room).  0.00 when nothing is left to suggest."""
-    due_now = rules.amount_due_now(_installment_states(invoice), today)
+    due_now = rules.amount_due_now(services.installment_states(invoice), today)
     room = services.open_room(invoice)
     return max(min(due_now - invoice.held_amount, room), ZERO)
-
-
-def _installment_states(invoice: queries.InvoiceView) -> list[rules.InstallmentState]:
-    return [rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
-            for i in invoice.installments]
 
 
 def _form_for(invoice, today) -> ReportPaymentForm:
@@ -129,7 +121,7 @@ def _form_for(invoice, today) -> ReportPaymentForm:
 def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int = 200):
     client_id = scope().client_id
     today = clock.today()
-    states = _installment_states(invoice)
+    states = services.installment_states(invoice)
     is_open = not invoice.is_void and invoice.paid_amount < invoice.amount
     installment_rows = [
         (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
@@ -144,8 +136,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
     return render_template(
         "portal/invoice_detail.html",
         invoice=invoice,
-        status=rules.invoice_status(amount=invoice.amount, paid=invoice.paid_amount,
-                                    earliest_unpaid_due=invoice.next_due_date, today=today, voided=invoice.is_void),
+        status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
         amount_due_now=rules.amount_due_now(states, today) if is_open else ZERO,
