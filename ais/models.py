@@ -154,7 +154,7 @@ OPEN_UNPAID = "issued_at IS NOT NULL AND voided_at IS NULL AND paid_amount < amo
 
 class InvoiceState:
     """What an invoice's columns say about it, for the ORM ``Invoice`` and for read-only views of
-    one (``ais.portal.queries.InvoiceView``) alike."""
+    one (``ais.billing.reads.InvoiceView``) alike."""
 
     @property
     def is_draft(self) -> bool:

@@ -55,10 +55,12 @@ def init_app(app: Flask) -> None:
         return {"status": "ok", "database": "up"}, 200
 
     from .badges import status_badge
+    from .forms import render_labelled_field
     from .urls import id_url
 
     app.add_template_global(status_badge)
     app.add_template_global(id_url)
+    app.add_template_global(render_labelled_field, "render_field")
 
     @app.context_processor
     def inject_globals():

@@ -18,6 +18,7 @@ from sqlalchemy import (Date, Integer, String, and_, bindparam, case, false, fun
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..billing import rules
+from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
@@ -541,7 +542,8 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
 
 
 def get_invoice(invoice_id: int) -> Invoice:
-    """The invoice with its client, lines and schedule (404 if there is none)."""
+    """The invoice with its client, lines and schedule as ORM objects (404 if there is none), for
+    the pages that change it (the edit form)."""
     invoice = db.session.scalar(
         select(Invoice)
         .where(Invoice.id == invoice_id)
@@ -552,10 +554,24 @@ def get_invoice(invoice_id: int) -> Invoice:
     return invoice
 
 
-def invoice_payments(invoice_id: int) -> list[Payment]:
-    return list(
-        db.session.scalars(select(Payment).where(Payment.invoice_id == invoice_id).order_by(Payment.date, Payment.id))
-    )
+def invoice_page(invoice_id: int) -> InvoiceView:
+    """The invoice as its page shows it: figures, schedule, lines and the client's name, as
+    read-only values (ais.billing.reads; two statements), or 404."""
+    invoice = read_invoice(invoice_id) if 0 < invoice_id <= MAX_ID else None
+    if invoice is None:
+        abort(404)
+    return invoice
+
+
+def invoice_exists(invoice_id: int) -> None:
+    """404 unless there is such an invoice (the actions on one check this before anything else)."""
+    if not 0 < invoice_id <= MAX_ID or db.session.scalar(select(Invoice.id).where(Invoice.id == invoice_id)) is None:
+        abort(404)
+
+
+def invoice_payments(invoice_id: int) -> list:
+    """The payments on the invoice, oldest first, as rows."""
+    return read_invoice_payments(invoice_id)
 
 
 def payment_with_key(submission_key: str) -> int | None:

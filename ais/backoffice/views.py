@@ -502,7 +502,7 @@ def _replan_form_for(invoice, today: dt.date) -> ReplanForm:
 
 def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void_form=None, payment_errors=None,
                    open_panel: str | None = None):
-    invoice = queries.get_invoice(invoice_id)
+    invoice = queries.invoice_page(invoice_id)
     today = clock.today()
     states = services.installment_states(invoice)
     installment_rows = [
@@ -541,7 +541,7 @@ def invoice_detail(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/issue")
 def invoice_issue(invoice_id: int):
-    queries.get_invoice(invoice_id)
+    queries.invoice_exists(invoice_id)
     try:
         number = services.issue_invoice(current_actor(), invoice_id)
     except BillingError as error:
@@ -553,7 +553,7 @@ def invoice_issue(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/delete")
 def invoice_delete(invoice_id: int):
-    queries.get_invoice(invoice_id)
+    queries.invoice_exists(invoice_id)
     try:
         services.delete_draft(current_actor(), invoice_id)
     except BillingError as error:
@@ -565,7 +565,7 @@ def invoice_delete(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/void")
 def invoice_void(invoice_id: int):
-    queries.get_invoice(invoice_id)
+    queries.invoice_exists(invoice_id)
     form = ReasonForm()
     if form.validate_on_submit():
         try:
@@ -580,7 +580,7 @@ def invoice_void(invoice_id: int):
 
 @bp.post("/invoices/<int:invoice_id>/replan")
 def invoice_replan(invoice_id: int):
-    queries.get_invoice(invoice_id)
+    queries.invoice_exists(invoice_id)
     form = ReplanForm()
     if form.validate_on_submit():
         try:

@@ -19,13 +19,13 @@ from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal_colum
 
 from ..db_types import Money
 from ..extensions import db
-from ..models import INSTALLMENT, Client, Installment, Invoice, InvoiceLine, InvoiceState, Payment
+from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
+from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..pagination import PageStatements, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 20
 RECENT_PAYMENTS = 5
 ACTIVE_PLANS = 10
-MAX_ID = 2**31 - 1  # ids are INTEGER columns
 
 
 def _money_sum(expression):
@@ -217,109 +217,17 @@ def payments_page(client_id: int, page: int, per_page: int = PER_PAGE) -> Statem
 # --- One invoice --------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ScheduleRow:
-    """One installment as the invoice page shows it."""
-
-    number: int
-    due_date: dt.date
-    amount: Decimal
-    paid_amount: Decimal
-
-    @property
-    def unpaid(self) -> Decimal:
-        return self.amount - self.paid_amount
-
-
-@dataclass(frozen=True)
-class InvoiceView(InvoiceState):
-    """One of the client's issued invoices as its portal page shows it: the invoice's own figures
-    (its running totals), its schedule, and its lines (read-only values, not ORM objects)."""
-
-    id: int
-    client_id: int
-    invoice_no: str
-    description: str
-    issue_date: dt.date
-    due_date: dt.date
-    currency: str
-    payment_type: str
-    installment_count: int
-    frequency: str | None
-    amount: Decimal
-    paid_amount: Decimal
-    held_amount: Decimal
-    next_due_date: dt.date | None
-    issued_at: dt.datetime
-    voided_at: dt.datetime | None
-    void_reason: str
-    installments: tuple[ScheduleRow, ...]
-    lines: tuple = ()
-
-
-INVOICE_VIEW_COLUMNS = ("id", "client_id", "invoice_no", "description", "issue_date", "due_date", "currency",
-                        "payment_type", "installment_count", "frequency", "amount", "paid_amount", "held_amount",
-                        "next_due_date", "issued_at", "voided_at", "void_reason")
-INVOICE_ID = bindparam("invoice_id", type_=Integer)
-
-
-@cache
-def _invoice_statement():
-    """The invoice with its schedule: one row per installment (left-joined, in order)."""
-    return (
-        select(*(invoices.c[name] for name in INVOICE_VIEW_COLUMNS),
-               installments.c.number.label("installment_number"), installments.c.due_date.label("installment_due"),
-               installments.c.amount.label("installment_amount"),
-               installments.c.paid_amount.label("installment_paid"))
-        .select_from(invoices.outerjoin(installments, installments.c.invoice_id == invoices.c.id))
-        .where(invoices.c.id == INVOICE_ID, invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
-        .order_by(installments.c.number)
-    )
-
-
-@cache
-def _invoice_lines_statement():
-    lines = InvoiceLine.__table__
-    return (
-        select(lines.c.description, lines.c.quantity, lines.c.net_amount, lines.c.tax_rate, lines.c.tax_amount)
-        .select_from(lines.join(invoices, invoices.c.id == lines.c.invoice_id))
-        .where(lines.c.invoice_id == INVOICE_ID, invoices.c.client_id == CLIENT)
-        .order_by(lines.c.position, lines.c.id)
-    )
-
-
 def invoice(client_id: int, invoice_id: int) -> InvoiceView | None:
     """One of the client's issued invoices with its schedule and lines, or None (unknown, a draft,
-    or another client's: the three are never told apart).  Two statements."""
+    or another client's: the three are never told apart).  Two statements (ais.billing.reads)."""
     if not 0 < invoice_id <= MAX_ID:
         return None  # beyond any id the database can hold: not found (never a database error)
-    params = {"client_id": client_id, "invoice_id": invoice_id}
-    rows = db.session.execute(_invoice_statement(), params).all()
-    if not rows:
-        return None
-    first = rows[0]
-    schedule = tuple(ScheduleRow(number=row.installment_number, due_date=row.installment_due,
-                                 amount=row.installment_amount, paid_amount=row.installment_paid)
-                     for row in rows if row.installment_number is not None)
-    lines = tuple(db.session.execute(_invoice_lines_statement(), params).all())
-    return InvoiceView(**{name: getattr(first, name) for name in INVOICE_VIEW_COLUMNS},
-                       installments=schedule, lines=lines)
-
-
-@cache
-def _invoice_payments_statement():
-    return (
-        select(payments.c.id, payments.c.date, payments.c.amount, payments.c.method, payments.c.reference,
-               payments.c.installment_number, payments.c.state, payments.c.state_reason)
-        .where(payments.c.client_id == CLIENT, payments.c.invoice_id == INVOICE_ID)
-        .order_by(payments.c.date, payments.c.id)
-    )
+    return read_invoice(invoice_id, client_id=client_id)
 
 
 def invoice_payments(client_id: int, invoice_id: int) -> list:
     """The payments on one of the client's invoices, oldest first (the order they were allocated in)."""
-    return db.session.execute(_invoice_payments_statement(),
-                              {"client_id": client_id, "invoice_id": invoice_id}).all()
+    return read_invoice_payments(invoice_id, client_id=client_id)
 
 
 def submission_key_used(client_id: int, key: str) -> bool:

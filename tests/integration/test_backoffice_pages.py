@@ -125,11 +125,19 @@ def test_each_page_renders_with_books(client, actions):
 
 def test_unknown_records_are_404_on_a_friendly_page(client, actions):
     sign_in_owner(actions)
-    for path in ("/clients/999", "/invoices/999", "/clients/999/edit", "/invoices/999/edit"):
+    for path in ("/clients/999", "/invoices/999", "/clients/999/edit", "/invoices/999/edit", "/invoices/99999999999"):
         response = client.get(path)
         assert response.status_code == 404, path
         assert "Page not found" in text_of(response)
         assert "Go to your home page" in text_of(response)
+
+
+@pytest.mark.parametrize("action", ["issue", "delete", "void", "replan"])
+@pytest.mark.parametrize("invoice_id", ["999", "99999999999"])
+def test_actions_on_unknown_invoices_are_404(client, actions, action, invoice_id):
+    sign_in_owner(actions)
+    response = actions.post(f"/invoices/{invoice_id}/{action}", data={"reason": "x", "installment_count": "2"})
+    assert response.status_code == 404
 
 
 def test_the_navbar_shows_the_owner_links_and_a_sign_out_form(client, actions):

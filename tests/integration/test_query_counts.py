@@ -102,7 +102,8 @@ PAGE_STATEMENTS = {
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
     ("admin", "/dashboard"): 5,  # session check, cards + chart, coming due, the two payment lists, overpayments
-    ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count  # entries with their client's name and invoice number, and the capped count
+    ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count
+    ("admin", "/invoices/{invoice}"): 4,  # session check, invoice + client + schedule, lines, payments
 }
 
 

@@ -2,8 +2,11 @@
 every field of every form of the app, with and without data, errors, flags and extra attributes."""
 import datetime as dt
 import inspect
+import re
+from pathlib import Path
 
 import pytest
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from wtforms.widgets import html_params as wtforms_html_params
 
@@ -74,3 +77,50 @@ def test_the_common_widgets_take_the_fast_path(app, monkeypatch):
 ])
 def test_html_params_equals_wtforms(params):
     assert app_forms.html_params(**params) == str(wtforms_html_params(**params))
+
+
+# --- render_field: the labelled field (ais.forms.render_labelled_field) --------------------------
+
+REFERENCE_MACRO = (Path(__file__).parent / "reference" / "render_field_macro.html").read_text()
+
+FIELD_OPTIONS = [
+    {},
+    {"wrapper_class": "mb-0"},
+    {"label": "Paid on", "help": 'Up to ₱1,000.00 & "more"', "class_": "w-auto"},
+    {"hide_label": True, "prefix": "₱", "placeholder": "0.00"},
+    {"suffix": "%", "help": "<b>not bold</b>", "data_role": "x", "max": "2026-11-25"},
+    {"prefix": "$", "suffix": ".00", "wrapper_class": "col", "label": Markup("<i>Amount</i>")},
+]
+
+
+def _normalized(html) -> str:
+    """The same HTML, whitespace between tags and runs of spaces aside (the macro's indentation)."""
+    return re.sub(r">\s+<", "><", re.sub(r"\s+", " ", str(html))).strip()
+
+
+@pytest.mark.parametrize("form_class", FORM_CLASSES, ids=lambda cls: cls.__qualname__)
+@pytest.mark.parametrize("data", [None, {"amount": "-1", "method": "x", "q": "<x>", "status": "paid", "date": "2026-02-30",
+                                          "reference": "a&b", "state": "reported", "password": "short",
+                                          "frequency": "yearly", "payment_type": "other"}])
+def test_render_field_equals_the_macro_it_replaced(app, form_class, data):
+    template = app.jinja_env.from_string(REFERENCE_MACRO + "{{ render_field(field, **options) }}")
+    with app.test_request_context("/"):
+        form = form_class(formdata=MultiDict(data) if data else None, meta={"csrf": False})
+        if data:
+            form.validate()
+        for field in _fields(form):
+            for options in FIELD_OPTIONS:
+                expected = template.render(field=field, options=dict(options))
+                got = app_forms.render_labelled_field(field, **dict(options))
+                assert _normalized(got) == _normalized(expected), (form_class.__qualname__, field.name, options)
+
+
+def test_render_field_shows_errors_help_and_requirement(app):
+    with app.test_request_context("/"):
+        form = portal_forms.ReportPaymentForm(formdata=MultiDict({"amount": "abc"}), meta={"csrf": False})
+        form.validate()
+        html = str(app.jinja_env.from_string("{{ render_field(form.amount, help='Up to <b>1</b>') }}").render(form=form))
+    assert 'aria-invalid="true"' in html and 'aria-describedby="amount-help amount-error"' in html
+    assert re.search(r'<input [^>]*class="form-control[^"]* is-invalid"', html) and " required" in html, html
+    assert '<div class="form-text" id="amount-help">Up to &lt;b&gt;1&lt;/b&gt;</div>' in html
+    assert 'id="amount-error"' in html and '<span class="text-danger" aria-hidden="true">*</span>' in html
