@@ -12,3 +12,14 @@ accesslog = None  # the app writes one structured line per request itself
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def post_worker_init(worker):
+    """Once a worker has loaded the app, move everything loaded so far (modules, the app, its
+    templates and compiled statements: over 100,000 objects that live as long as the worker) out
+    of the garbage collector's way.  Python's full collections otherwise walk them all again and
+    again while requests come and go; measured, that was about 2% of a page's CPU time."""
+    import gc
+
+    gc.collect()
+    gc.freeze()

@@ -36,6 +36,10 @@ class MoneyStyle:
     group_symbol: str
     primary_group: int
     secondary_group: int
+    # Groups of three (most locales): Python's own "," format does the grouping, and this table
+    # turns its "," and "." into the locale's symbols (None when they are the same).
+    thousands: bool = False
+    symbols: dict | None = None
 
 
 @lru_cache(maxsize=64)
@@ -53,14 +57,19 @@ def money_style(currency: str, locale: str) -> MoneyStyle | None:
         return text.replace("¤¤", currency.upper()).replace("¤", symbol)
 
     digits = get_currency_precision(currency)
+    decimal_symbol, group_symbol = get_decimal_symbol(parsed), get_group_symbol(parsed)
+    symbols = None if (group_symbol, decimal_symbol) == (",", ".") else str.maketrans(
+        {",": group_symbol, ".": decimal_symbol})
     return MoneyStyle(
         prefix=(with_sign(pattern.prefix[0]), with_sign(pattern.prefix[1])),
         suffix=(with_sign(pattern.suffix[0]), with_sign(pattern.suffix[1])),
         quantum=Decimal(1).scaleb(-digits),
-        decimal_symbol=get_decimal_symbol(parsed),
-        group_symbol=get_group_symbol(parsed),
+        decimal_symbol=decimal_symbol,
+        group_symbol=group_symbol,
         primary_group=pattern.grouping[0],
         secondary_group=pattern.grouping[1],
+        thousands=pattern.grouping[:2] == (3, 3),
+        symbols=symbols,
     )
 
 
@@ -77,26 +86,54 @@ def _group(digits: str, style: MoneyStyle) -> str:
     return style.group_symbol.join(reversed(parts))
 
 
-def format_money(amount: Decimal | None, currency: str | None = None) -> str:
-    """₱50,000.00"""
+def money_text(amount: Decimal | None, currency: str, locale: str) -> str:
+    """``amount`` in ``currency`` as ``locale`` writes it: ₱50,000.00"""
     if amount is None:
         return ""
     if not isinstance(amount, Decimal):
         amount = Decimal(amount)  # ints only; floats never reach here (see db_types)
-    config = current_app.config
-    currency = currency or config["AIS_CURRENCY"]
-    locale = config["AIS_LOCALE"]
     style = money_style(currency, locale)
     if style is None or not amount.is_finite():
         return format_currency(amount, currency, locale=locale)
     negative = int(amount.is_signed())  # as Babel: -0.00 keeps its sign
     # Rounds half to even, as Babel does (the default decimal context); amounts in the books
     # already have the currency's minor digits, so nothing is rounded in practice.
-    whole, _, fraction = f"{abs(amount).quantize(style.quantum):f}".partition(".")
-    number = _group(whole, style)
-    if fraction:
-        number += style.decimal_symbol + fraction
+    amount = abs(amount).quantize(style.quantum)
+    if style.thousands:
+        number = f"{amount:,f}"
+        if style.symbols is not None:
+            number = number.translate(style.symbols)
+    else:
+        whole, _, fraction = f"{amount:f}".partition(".")
+        number = _group(whole, style)
+        if fraction:
+            number += style.decimal_symbol + fraction
     return style.prefix[negative] + number + style.suffix[negative]
+
+
+def format_money(amount: Decimal | None, currency: str | None = None) -> str:
+    """₱50,000.00 (the app's currency unless another is given, in the app's locale)."""
+    config = current_app.config
+    return money_text(amount, currency or config["AIS_CURRENCY"], config["AIS_LOCALE"])
+
+
+def money_filter(config: dict):
+    """The templates' ``money`` filter for one app: ``format_money`` reading the app's settings
+    directly (a page formats dozens of amounts, and ``current_app`` is a context lookup each time)."""
+    def money(amount: Decimal | None, currency: str | None = None) -> str:
+        return money_text(amount, currency or config["AIS_CURRENCY"], config["AIS_LOCALE"])
+    return money
+
+
+def day_filter(config: dict):
+    """The templates' ``day`` filter for one app (see ``money_filter``)."""
+    def day(value: date | None, style: str = "medium") -> str:
+        if value is None:
+            return ""
+        if type(value) is not date:  # a datetime is a date too, but must not share the cache
+            return babel_format_date(value, format=style, locale=config["AIS_LOCALE"])
+        return _format_day(value, style, config["AIS_LOCALE"])
+    return day
 
 
 @lru_cache(maxsize=8192)

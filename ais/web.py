@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import clock
-from .formatting import format_day, format_money
+from .formatting import day_filter, money_filter
 
 request_log = logging.getLogger("ais.request")
 
@@ -36,8 +36,8 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.filters["money"] = format_money
-    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["money"] = money_filter(app.config)
+    app.jinja_env.filters["day"] = day_filter(app.config)
     app.jinja_env.filters["currency_symbol"] = lambda code: get_currency_symbol(code, locale=app.config["AIS_LOCALE"])
 
     @app.get("/healthz")

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import lru_cache
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from babel.numbers import format_compact_currency
 from flask import current_app
 
-from ..formatting import format_day, format_money
+from ..formatting import format_day, format_money, money_text
 
 WIDTH = 720
 HEIGHT = 280
@@ -64,11 +65,17 @@ def nice_step(raw: Decimal) -> Decimal:
 
 
 def compact_money(amount: Decimal, currency: str) -> str:
+    return _compact_money(amount, currency, current_app.config["AIS_LOCALE"])
+
+
+@lru_cache(maxsize=1024)
+def _compact_money(amount: Decimal, currency: str, locale: str) -> str:
+    # The axis shows round steps (0, 25K, 50K...): few distinct values, and Babel's compact
+    # format reads the locale's patterns again on every call.
     try:
-        return format_compact_currency(amount, currency, locale=current_app.config["AIS_LOCALE"],
-                                       fraction_digits=1)
+        return format_compact_currency(amount, currency, locale=locale, fraction_digits=1)
     except Exception:  # an unusual locale/currency pair: fall back to the full amount
-        return format_money(amount, currency)
+        return money_text(amount, currency, locale)
 
 
 def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, today: dt.date) -> BarChart:

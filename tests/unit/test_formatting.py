@@ -75,3 +75,19 @@ def test_a_datetime_is_not_mistaken_for_its_day_in_the_cache():
         moment = datetime(2026, 11, 25, 13, 0)
         assert format_day(moment) == format_date(moment, format="medium", locale="en_PH")
         assert format_day(None) == ""
+
+
+@settings(max_examples=200, deadline=None)
+@given(amount=amounts, locale=st.sampled_from(LOCALES), currency=st.sampled_from(CURRENCIES))
+def test_the_template_filters_write_what_format_money_and_format_day_write(amount, locale, currency):
+    from ais.formatting import day_filter, money_filter
+
+    app = app_for(locale, currency)
+    money, day = money_filter(app.config), day_filter(app.config)
+    with app.app_context():
+        assert money(amount, currency) == format_money(amount, currency)
+        assert money(amount) == format_money(amount) == format_currency(amount, currency, locale=locale)
+        assert money(None) == ""
+        assert day(date(2026, 2, 28)) == format_day(date(2026, 2, 28))
+        assert day(datetime(2026, 2, 28, 13, 5), "long") == format_day(datetime(2026, 2, 28, 13, 5), "long")
+        assert day(None) == ""
