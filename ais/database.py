@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from flask import Flask
+from flask import Flask, current_app, request
 from sqlalchemy import event
 
 from .extensions import db
@@ -25,9 +25,38 @@ def init_app(app: Flask) -> None:
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine)
         _watch_for_writes(engine)
+        if engine.dialect.name == "postgresql":
+            # Registered before the session check (the auth blueprint's hook): it must come first.
+            app.before_request(read_without_transaction)
     # Flask runs teardown functions in the reverse order of registration: this one, registered
     # after Flask-SQLAlchemy's, runs before the session is removed.
     app.teardown_appcontext(end_read_only_transaction)
+
+
+def reads_only(view):
+    """Mark a view that only reads the books (a page): on PostgreSQL its request runs its
+    statements without a transaction around them (see ``read_without_transaction``)."""
+    view.ais_reads_only = True
+    return view
+
+
+def read_without_transaction() -> None:
+    """Before a GET of a page marked ``reads_only``: run the request's statements in autocommit.
+
+    A page's statements each see the books as of their start either way (PostgreSQL's default
+    isolation, READ COMMITTED, takes a snapshot per statement), so a transaction around them
+    changes nothing they read; it only costs two more round trips per page (psycopg's BEGIN
+    before the first statement, COMMIT after the last).  Writes stay in transactions: the
+    service layer's ``write_transaction`` ends this one and starts its own on a connection reset
+    to the default isolation, and the only other writes a page may make (the session check
+    noting the time it was last used, or ending an expired session) are single statements.
+    """
+    if request.method not in ("GET", "HEAD"):
+        return
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "ais_reads_only", False) and not db.session().in_transaction():
+        # (Already in one only when the request shares an app context that has, as tests do.)
+        db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def _watch_for_writes(engine) -> None:

@@ -8,6 +8,7 @@ from flask import render_template, request
 from sqlalchemy import Integer, String, bindparam, func, select
 
 from ..audit import AUDIT_ACTIONS
+from ..database import reads_only
 from ..models import AuditEntry, Client, Invoice
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
 from . import bp
@@ -86,6 +87,7 @@ def action_names() -> list[str]:
 
 
 @bp.get("/audit")
+@reads_only
 def audit():
     filters = {
         "action": request.args.get("action", "").strip()[:60],

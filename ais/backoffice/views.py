@@ -19,6 +19,7 @@ from .. import clock
 from ..auth.access import current_actor, is_safe_next, require_owner
 from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
+from ..database import reads_only
 from ..extensions import db
 from ..formatting import format_money
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
@@ -143,6 +144,7 @@ def unit_price_text(value: Decimal | None, currency: str | None = None) -> str:
 
 
 @bp.get("/dashboard")
+@reads_only
 def dashboard():
     today = clock.today()
     currency = _currency()
@@ -169,6 +171,7 @@ def _currency() -> str:
 
 
 @bp.get("/clients")
+@reads_only
 def clients():
     form = ClientFilterForm(formdata=request.args)
     q = (form.q.data or "").strip()
@@ -186,6 +189,7 @@ def clients():
 
 
 @bp.get("/clients/lookup")
+@reads_only
 def client_lookup():
     """At most 10 clients whose name or email contains ``q``, for the client search's suggestions.
     Archived clients are included with ``archived=1`` (list filters), left out otherwise (new invoices)."""
@@ -235,6 +239,7 @@ def client_edit(client_id: int):
 
 
 @bp.get("/clients/<int:client_id>")
+@reads_only
 def client_detail(client_id: int):
     client = queries.get_client(client_id)
     today = clock.today()
@@ -318,6 +323,7 @@ SORT_KEYS = ("number", "client", "issue_date", "due", "amount", "balance")
 
 
 @bp.get("/invoices")
+@reads_only
 def invoices():
     today = clock.today()
     form = InvoiceFilterForm(formdata=request.args)
@@ -471,6 +477,7 @@ def invoice_edit(invoice_id: int):
 
 
 @bp.get("/invoices/preview")
+@reads_only
 def invoice_preview_json():
     """The total and schedule for the form's current values, by the real rules (live preview)."""
     form = InvoicePreviewForm(formdata=request.args)
@@ -535,6 +542,7 @@ def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void
 
 
 @bp.get("/invoices/<int:invoice_id>")
+@reads_only
 def invoice_detail(invoice_id: int):
     return render_invoice(invoice_id)
 
@@ -618,6 +626,7 @@ def payment_record(invoice_id: int):
 
 
 @bp.get("/payments")
+@reads_only
 def payments():
     form = PaymentFilterForm(formdata=request.args)
     methods = queries.payment_methods()

@@ -22,6 +22,7 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from .. import clock
+from ..database import reads_only
 from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
@@ -71,6 +72,7 @@ def _parse_id(value) -> int | None:
 
 
 @bp.get("", strict_slashes=False)  # /portal and /portal/
+@reads_only
 def dashboard():
     client_id = scope().client_id
     totals, next_due = queries.overview(client_id, clock.today())
@@ -88,6 +90,7 @@ def dashboard():
 
 
 @bp.get("/invoices")
+@reads_only
 def invoices():
     client_id = scope().client_id
     today = clock.today()
@@ -150,6 +153,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
 
 
 @bp.get("/invoices/<int:invoice_id>")
+@reads_only
 def invoice_detail(invoice_id: int):
     invoice = queries.invoice(scope().client_id, invoice_id)
     if invoice is None:
@@ -161,6 +165,7 @@ def invoice_detail(invoice_id: int):
 
 
 @bp.get("/payments")
+@reads_only
 def payments():
     pagination = queries.payments_page(scope().client_id, _page_arg())
     return render_template("portal/payments.html", pagination=pagination, currency=_currency())

@@ -108,3 +108,99 @@ def test_pages_keep_their_prepared_statements(app):
         prepared = db.session.scalar(text("SELECT count(*) FROM pg_prepared_statements"))
         db.engine.dispose()
     assert prepared >= 1
+
+
+# --- Pages that only read: no transaction around their statements on PostgreSQL ------------------
+
+
+def _postgresql_only(app):
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("autocommit reads: PostgreSQL only (SQLite pages keep their transaction)")
+
+
+@pytest.fixture
+def marked_routes(routes):
+    """Test views marked ``reads_only``: one reads, one reads and then writes in a write transaction."""
+    from ais.database import reads_only, write_transaction
+
+    seen = {}
+
+    @reads_only
+    def marked_read():
+        seen["autocommit"] = db.session.connection().connection.dbapi_connection.autocommit
+        return str(db.session.scalar(select(Client.name).where(Client.id == 1)))
+
+    @reads_only
+    def marked_read_then_write():
+        db.session.scalar(select(Client.name).where(Client.id == 1))
+        seen["autocommit_before"] = db.session.connection().connection.dbapi_connection.autocommit
+        with write_transaction() as session:
+            seen["autocommit_in_write"] = session.connection().connection.dbapi_connection.autocommit
+            session.execute(update(Client).where(Client.id == 1).values(name="Written"))
+            raise_now = routes.config.get("_fail_write")
+            if raise_now:
+                raise RuntimeError("refused half-way")
+        return "ok"
+
+    def unmarked_check():
+        seen["unmarked_autocommit"] = db.session.connection().connection.dbapi_connection.autocommit
+        return "ok"
+
+    for view in (marked_read, marked_read_then_write, unmarked_check):
+        routes.add_url_rule(f"/_test/{view.__name__}", view.__name__, view)
+    routes.config["_seen"] = seen
+    return routes
+
+
+def test_a_marked_page_reads_without_begin_or_commit(marked_routes, endings):
+    _postgresql_only(marked_routes)
+    statements = []
+    with marked_routes.app_context():
+        engine = db.engine
+    listener = lambda conn, cursor, statement, *args: statements.append(statement)  # noqa: E731
+    event.listen(engine, "before_cursor_execute", listener)
+    try:
+        response = marked_routes.test_client().get("/_test/marked_read")
+    finally:
+        event.remove(engine, "before_cursor_execute", listener)
+    assert response.get_data(as_text=True) == "Ann"
+    assert marked_routes.config["_seen"]["autocommit"] is True
+    assert not any(s.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK")) for s in statements)
+    # The connection went back to the pool in the default mode: an unmarked page has its transaction.
+    assert marked_routes.test_client().get("/_test/unmarked_check").status_code == 200
+    assert marked_routes.config["_seen"]["unmarked_autocommit"] is False
+
+
+def test_a_write_from_a_marked_page_is_still_one_transaction(marked_routes):
+    _postgresql_only(marked_routes)
+    assert marked_routes.test_client().get("/_test/marked_read_then_write").status_code == 200
+    seen = marked_routes.config["_seen"]
+    assert seen["autocommit_before"] is True and seen["autocommit_in_write"] is False
+    assert client_name(marked_routes) == "Written"
+    # Refused half-way: the update made before the failure is rolled back with the rest.
+    with marked_routes.app_context():
+        db.session.execute(update(Client).where(Client.id == 1).values(name="Ann"))
+        db.session.commit()
+    marked_routes.config.update(_fail_write=True, PROPAGATE_EXCEPTIONS=False)
+    assert marked_routes.test_client().get("/_test/marked_read_then_write").status_code == 500
+    assert client_name(marked_routes) == "Ann"
+
+
+def test_post_requests_to_a_marked_view_keep_their_transaction(marked_routes):
+    _postgresql_only(marked_routes)
+    from ais.database import read_without_transaction
+
+    with marked_routes.test_request_context("/_test/marked_read", method="POST"):
+        read_without_transaction()
+        assert db.session.connection().connection.dbapi_connection.autocommit is False
+
+
+def test_the_pages_that_read_are_marked(app):
+    marked = {rule.rule for rule in app.url_map.iter_rules()
+              if getattr(app.view_functions[rule.endpoint], "ais_reads_only", False)}
+    assert {"/dashboard", "/clients", "/clients/<int:client_id>", "/invoices", "/invoices/<int:invoice_id>",
+            "/payments", "/audit", "/portal", "/portal/invoices", "/portal/invoices/<int:invoice_id>",
+            "/portal/payments"} <= marked
+    assert not any(rule.methods - {"GET", "HEAD", "OPTIONS"} for rule in app.url_map.iter_rules()
+                   if rule.rule in marked)
