@@ -44,3 +44,13 @@ def id_url(endpoint: str, **values) -> str:
         if names == values.keys() and all(type(v) is int and v >= 0 for v in values.values()):
             return request.script_root + pattern.format(**values)
     return url_for(endpoint, **values)
+
+
+def id_url_format(endpoint: str) -> str | None:
+    """The URL of ``endpoint`` as a format string with a ``{name}`` field for each of its int
+    arguments (``/payments/{payment_id}/confirm``), for building many rows' URLs with
+    ``str.format``; None when the route is not that simple (use ``id_url``)."""
+    found = _pattern(id(current_app._get_current_object()), endpoint)
+    if found is None:
+        return None
+    return request.script_root.replace("{", "{{").replace("}", "}}") + found[0]

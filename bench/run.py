@@ -267,6 +267,13 @@ def sign_in(port: int, username: str, password: str) -> str:
     cookies_from(headers, jar)
     if status != 302 or "ais_session" not in jar:
         raise SystemExit(f"sign-in as {username} failed: {status}")
+    # Follow the redirect as a browser does: the first page after signing in gives the new session
+    # its CSRF token, so its answer sets the cookie once more.  wrk sends one fixed cookie; without
+    # this, every measured request would make a new token and set the cookie again.
+    status, headers, _ = http_request("GET", port, headers["Location"], cookies=jar)
+    cookies_from(headers, jar)
+    if status != 200:
+        raise SystemExit(f"the first page after signing in as {username} gave {status}")
     return jar["ais_session"]
 
 

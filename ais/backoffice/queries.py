@@ -337,6 +337,55 @@ def get_client(client_id: int) -> Client:
 
 
 @dataclass(frozen=True)
+class ClientLogin:
+    """A client's portal login, as the client's page shows it."""
+
+    username: str
+    last_sign_in_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ClientView:
+    """A client as the client's page shows it (read-only values, not ORM objects)."""
+
+    id: int
+    name: str
+    email: str
+    company: str
+    phone: str
+    tax_id: str
+    address: str
+    created_at: dt.datetime
+    archived_at: dt.datetime | None
+    user: ClientLogin | None
+    access: str  # the login's status: no_login, invited, active or disabled
+
+
+@cache
+def _client_statement():
+    clients, users = Client.__table__, User.__table__
+    return (
+        select(clients.c.id, clients.c.name, clients.c.email, clients.c.company, clients.c.phone, clients.c.tax_id,
+               clients.c.address, clients.c.created_at, clients.c.archived_at, users.c.id.label("user_id"),
+               users.c.username, users.c.last_sign_in_at, users.c.is_enabled.label("login_enabled"),
+               and_(users.c.password_hash.is_not(None), users.c.password_hash != "").label("has_password"))
+        .select_from(clients.outerjoin(users, users.c.client_id == clients.c.id))
+        .where(clients.c.id == bindparam("client_id", type_=Integer))
+    )
+
+
+def client_page(client_id: int) -> ClientView:
+    """The client with its portal login, in one statement (404 if there is none)."""
+    row = db.session.execute(_client_statement(), {"client_id": client_id}).first() if 0 < client_id <= MAX_ID else None
+    if row is None:
+        abort(404)
+    login = ClientLogin(username=row.username, last_sign_in_at=row.last_sign_in_at) if row.user_id is not None else None
+    return ClientView(id=row.id, name=row.name, email=row.email, company=row.company, phone=row.phone,
+                      tax_id=row.tax_id, address=row.address, created_at=row.created_at,
+                      archived_at=row.archived_at, user=login, access=client_row_status(row))
+
+
+@dataclass(frozen=True)
 class ClientFigures:
     invoiced: Decimal
     paid: Decimal

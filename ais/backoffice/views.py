@@ -241,7 +241,7 @@ def client_edit(client_id: int):
 @bp.get("/clients/<int:client_id>")
 @reads_only
 def client_detail(client_id: int):
-    client = queries.get_client(client_id)
+    client = queries.client_page(client_id)
     today = clock.today()
     invitation = [message for _, message in _flashed(INVITATION)]
     return render_template(
@@ -249,7 +249,7 @@ def client_detail(client_id: int):
         client=client,
         figures=queries.client_figures(client_id, today),
         invoices=queries.client_invoices_page(client_id, page_arg()),
-        access=queries.portal_status(client.user),
+        access=client.access,
         invitation_link=invitation[-1] if invitation else None,
         status_of=services.status_of,
         currency=_currency(),

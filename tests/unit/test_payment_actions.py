@@ -18,7 +18,7 @@ REFERENCE_MACRO = (Path(__file__).parent / "reference" / "payment_actions_macro.
 @pytest.mark.parametrize("state", ["reported", "confirmed", "rejected", "voided"])
 @pytest.mark.parametrize("error", [None, "", 'Only 12.00 is open & "more" <b>'])
 @pytest.mark.parametrize("allow_void", [True, False])
-@pytest.mark.parametrize("back", ["/payments?state=reported&page=2", '/x"><script>'])
+@pytest.mark.parametrize("back", ["/payments?state=reported&page=2", '/x"><script>', "/payments?q={0}{payment_id}}"])
 def test_payment_actions_equal_the_macro_they_replaced(app, state, error, allow_void, back):
     payment = SimpleNamespace(id=42, state=state, amount=Decimal("1234.50"), date=dt.date(2026, 11, 3))
     template = app.jinja_env.from_string(

@@ -27,3 +27,12 @@ def test_id_url_agrees_with_url_for_on_every_route(app, script_root):
         assert id_url("backoffice.invoice_detail", invoice_id="12") == url_for("backoffice.invoice_detail", invoice_id="12")
         assert id_url("backoffice.invoice_detail", invoice_id=12).startswith(script_root + "/invoices/12")
     assert checked > 20
+
+
+def test_id_url_format_fills_in_as_id_url_builds(app):
+    from ais.urls import id_url, id_url_format
+
+    with app.test_request_context("/", base_url="http://localhost/sub{dir}"):
+        template = id_url_format("backoffice.payment_confirm")
+        assert template.format(payment_id=42) == id_url("backoffice.payment_confirm", payment_id=42)
+        assert id_url_format("static") is None  # not a route of int arguments only
