@@ -56,11 +56,14 @@ def init_app(app: Flask) -> None:
 
     from .badges import status_badge
     from .forms import render_labelled_field
+    from .listing import page_links, sort_header
     from .urls import id_url
 
     app.add_template_global(status_badge)
     app.add_template_global(id_url)
     app.add_template_global(render_labelled_field, "render_field")
+    app.add_template_global(page_links)
+    app.add_template_global(sort_header)
 
     @app.context_processor
     def inject_globals():
