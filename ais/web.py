@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import clock
 from .formatting import day_filter, money_filter
+from .templating import AppContext
 
 request_log = logging.getLogger("ais.request")
 
@@ -36,6 +37,7 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.context_class = AppContext  # calls plain functions without inspecting them each time
     app.jinja_env.filters["money"] = money_filter(app.config)
     app.jinja_env.filters["day"] = day_filter(app.config)
     app.jinja_env.filters["currency_symbol"] = lambda code: get_currency_symbol(code, locale=app.config["AIS_LOCALE"])
