@@ -138,16 +138,18 @@ DUE_WINDOW_DAYS = 30
 CHART_MONTHS = 12
 TODAY, HORIZON, THIS_MONTH = (bindparam("today", type_=Date), bindparam("horizon", type_=Date),
                               bindparam("this_month", type_=Date))
+FIRST_CHART_MONTH = bindparam("first_month", type_=Date)
 
 
 @cache
 def _figures_statement():
     """The dashboard's cards and its chart in ONE statement, at a flat cost whatever the size of the
-    books: one row per month of ``monthly_totals`` (a row per month of history: its ``collected``
+    books: a row per month of ``monthly_totals`` (a row per month of history: its ``collected``
     draws the chart), each carrying the whole-history sums (window aggregates over those rows) and
     the sums that depend on the exact day (overdue before today, due by the horizon) from
     ``due_day_totals`` over this month's first day to the horizon (about 60 rows; scalar subqueries,
-    evaluated once).  Both tables are kept by the service layer and checked by ``flask check``."""
+    evaluated once); of those rows, the chart's months are returned (and the first month, for the
+    sums).  Both tables are kept by the service layer and checked by ``flask check``."""
     monthly, due_days = MonthlyTotal.__table__, DueDayTotal.__table__
     before_this_month = monthly.c.month < THIS_MONTH
 
@@ -162,22 +164,27 @@ def _figures_statement():
                 .scalar_subquery().label(label))
 
     overdue = due_days.c.day < TODAY
+    months = select(
+        monthly.c.month, monthly.c.collected,
+        whole(monthly.c.invoiced, "invoiced"),
+        whole(monthly.c.collected, "collected_total"),
+        whole(monthly.c.unpaid_due, "outstanding"),
+        whole(case((before_this_month, monthly.c.unpaid_due), else_=0), "past_unpaid"),
+        whole(case((before_this_month, monthly.c.unpaid_count), else_=0), "past_count", money=False),
+        whole(monthly.c.awaiting_amount, "awaiting_amount"),
+        whole(monthly.c.awaiting_count, "awaiting_count", money=False),
+        window(case((overdue, due_days.c.unpaid_due), else_=0), "recent_overdue"),
+        window(case((overdue, due_days.c.unpaid_count), else_=0), "recent_count", money=False),
+        window(case((overdue, 0), else_=due_days.c.unpaid_due), "soon_amount"),
+        window(case((overdue, 0), else_=due_days.c.unpaid_count), "soon_count", money=False),
+    ).subquery("months")
+    # Every row carries the sums, so only the chart's months are returned, and the first month of
+    # all when none of them has a row (the sums are still needed).
+    first_month = select(func.min(monthly.c.month)).scalar_subquery()
     return (
-        select(
-            monthly.c.month, monthly.c.collected,
-            whole(monthly.c.invoiced, "invoiced"),
-            whole(monthly.c.collected, "collected_total"),
-            whole(monthly.c.unpaid_due, "outstanding"),
-            whole(case((before_this_month, monthly.c.unpaid_due), else_=0), "past_unpaid"),
-            whole(case((before_this_month, monthly.c.unpaid_count), else_=0), "past_count", money=False),
-            whole(monthly.c.awaiting_amount, "awaiting_amount"),
-            whole(monthly.c.awaiting_count, "awaiting_count", money=False),
-            window(case((overdue, due_days.c.unpaid_due), else_=0), "recent_overdue"),
-            window(case((overdue, due_days.c.unpaid_count), else_=0), "recent_count", money=False),
-            window(case((overdue, 0), else_=due_days.c.unpaid_due), "soon_amount"),
-            window(case((overdue, 0), else_=due_days.c.unpaid_count), "soon_count", money=False),
-        )
-        .order_by(monthly.c.month)
+        select(months)
+        .where(or_(months.c.month.between(FIRST_CHART_MONTH, THIS_MONTH), months.c.month == first_month))
+        .order_by(months.c.month)
     )
 
 
@@ -186,10 +193,11 @@ def dashboard_overview(today: dt.date) -> tuple[DashboardFigures, list[tuple[dt.
     the last ``CHART_MONTHS`` months (this one included), oldest first, 0.00 for a month without
     payments.  One statement."""
     this_month = month_start(today)
-    rows = db.session.execute(_figures_statement(), {
-        "today": today, "this_month": this_month, "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
-    }).all()
     first = add_months(this_month, -(CHART_MONTHS - 1))
+    rows = db.session.execute(_figures_statement(), {
+        "today": today, "this_month": this_month, "first_month": first,
+        "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
+    }).all()
     collected = {row.month: row.collected for row in rows if first <= row.month <= this_month}
     series = [(add_months(first, k), collected.get(add_months(first, k), ZERO)) for k in range(CHART_MONTHS)]
     if not rows:  # nothing issued yet: no month, and no installment due either

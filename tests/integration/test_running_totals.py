@@ -213,3 +213,18 @@ def test_dashboard_lists_match_a_plain_reading_of_the_payments(app):
                    Installment.due_date <= today + dt.timedelta(days=queries.DUE_WINDOW_DAYS))
             .order_by(Installment.due_date, Installment.invoice_id, Installment.number).limit(10)).all()
         assert [(row.invoice_id, row.number) for row in coming] == [tuple(r) for r in expected]
+
+
+@pytest.mark.parametrize("days_later", [-1000, -400, 0, 200, 1000])
+def test_the_cards_hold_whatever_months_the_chart_shows(plan, days_later):
+    """The statement returns the chart's months (and the first month of all, for the sums): the
+    cards are the same when the chart's twelve months hold all, some or none of the history."""
+    pay(plan, "250.00")
+    report(plan, "100.00", on=TODAY - 40 * DAY)
+    day = TODAY + days_later * DAY
+    assert figures_from_totals(day) == figures_from_scratch(day)
+    fresh()
+    _, series = queries.dashboard_overview(day)
+    assert len(series) == queries.CHART_MONTHS
+    expected = Decimal("250.00") if days_later in (0, 200) else ZERO  # the payment made today
+    assert sum((value for _, value in series), ZERO) == expected
