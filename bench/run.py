@@ -8,12 +8,14 @@ For each data size (small = 6,000 payments, default = ~36,000, large = 600,000) 
    client, invoice and payment: gen-demo writes the books with bulk inserts and no audit), and
    runs VACUUM ANALYZE;
 2. serves the app with gunicorn (2 workers, gunicorn.conf.py) on a free port of 127.0.0.1;
-3. signs in the owner and the client (GET /login for the CSRF token, POST /login) to get
-   their ``ais_session`` cookies;
-4. loads /healthz (the ceiling: no sign-in, one ``SELECT 1``), every portal page and every owner
-   list page with ``wrk -t2 -c8 -d<duration>s --latency``, one after the other, and /healthz again,
-   measuring the CPU time of gunicorn and its PostgreSQL backends and what other programs used
-   meanwhile (on a shared machine it waits for quiet and measures a disturbed page again);
+3. signs in the owner and the client (GET /login for the CSRF token, POST /login, and the page
+   it leads to, as a browser would) to get their ``ais_session`` cookies;
+4. loads every portal page and every owner page with ``wrk -t2 -c8 -d<duration>s --latency``,
+   one after the other, and /healthz (the ceiling: no sign-in, one ``SELECT 1``) before the first
+   page and after each page, so that each page is compared with the ceiling measured right
+   around it; measures the CPU time of gunicorn and its PostgreSQL backends and what other
+   programs used meanwhile (on a shared machine it waits for quiet and measures a disturbed page
+   again);
 5. counts the SQL statements each page runs (in a child process: create_app on the same
    database, a signed-in test client and a ``before_cursor_execute`` listener);
 6. stops gunicorn and drops the database (``--keep`` keeps it).
@@ -24,7 +26,7 @@ figures and wrk outputs under bench-output/.
 
 Environment (or the matching options): BENCH_SIZE (``large`` adds the 600,000-payment set; or a
 comma-separated list of sizes), BENCH_DURATION (seconds per page, default 10), BENCH_CONNECTIONS
-(8), BENCH_THREADS (2), BENCH_WORKERS (2), BENCH_PG_URL (the server, default
+(8), BENCH_THREADS (2), BENCH_WORKERS (2), BENCH_CEILING_DURATION (seconds per /healthz run, 5), BENCH_PG_URL (the server, default
 ``postgresql://postgres@127.0.0.1:5432``), BENCH_KEEP=1 (keep the databases), BENCH_MAX_OTHER_CORES
 (0.15), BENCH_MAX_WAIT (90 s), BENCH_RETRIES (2), BENCH_COMMAND (the command shown in the report).
 """
@@ -523,6 +525,18 @@ class PageResult:
     load: Load
     queries: int
     bytes: int
+    # The ceiling measured just before and just after this page: the machine's speed drifts by
+    # a quarter over minutes on a shared host, so a page is compared with its neighbours in time.
+    ceiling_before: Load | None = None
+    ceiling_after: Load | None = None
+
+    @property
+    def ceiling_rps(self) -> float:
+        return (self.ceiling_before.rps + self.ceiling_after.rps) / 2
+
+    @property
+    def ratio(self) -> float:
+        return self.load.rps / self.ceiling_rps
 
 
 @dataclass
@@ -557,20 +571,26 @@ def bench_size(size: str, args) -> SizeResult:
                 for url in pages[who]:
                     run_wrk_quick(server.port, url, cookies[who])
             meter = (server.process.pid, dbname)
+            ceiling_args = argparse.Namespace(**{**vars(args), "duration": args.ceiling_duration})
             log(f"{size}: /healthz (ceiling)")
-            before = run_wrk(server.port, "/healthz", "", args, raw, meter)
+            before = run_wrk(server.port, "/healthz", "", ceiling_args, raw, meter)
             result = SizeResult(size=size, facts=facts, ceiling_before=before, ceiling_after=before)
+            ceiling = before
             for who, patterns in (("client", CLIENT_PAGES), ("owner", OWNER_PAGES)):
                 for pattern, url, length in zip(patterns, pages[who], sizes[who]):
                     load = run_wrk(server.port, url, cookies[who], args, raw, meter)
                     check_page(server.port, url, cookies[who])  # still signed in: every answer was the page
-                    log(f"{size}: {who} {url}: {load.rps:.0f} req/s, p50 {load.p50_ms:.1f} ms, "
-                        f"p99 {load.p99_ms:.1f} ms, {load.errors} errors, {load.cpu_ms_per_request:.1f} CPU ms/request, "
+                    after = run_wrk(server.port, "/healthz", "", ceiling_args, raw, meter)
+                    page = PageResult(who=who, page=pattern, url=url, load=load, queries=0, bytes=length,
+                                      ceiling_before=ceiling, ceiling_after=after)
+                    log(f"{size}: {who} {url}: {load.rps:.0f} req/s (ceiling {ceiling.rps:.0f} / {after.rps:.0f}, "
+                        f"ratio {page.ratio:.2f}), p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+                        f"{load.errors} errors, {load.cpu_ms_per_request:.1f} CPU ms/request, "
                         f"others {load.other_cores:.2f} cores")
-                    result.pages.append(PageResult(who=who, page=pattern, url=url, load=load, queries=0,
-                                                   bytes=length))
-            result.ceiling_after = run_wrk(server.port, "/healthz", "", args, raw, meter)
-            log(f"{size}: /healthz {before.rps:.0f} then {result.ceiling_after.rps:.0f} req/s")
+                    result.pages.append(page)
+                    ceiling = after
+            result.ceiling_after = ceiling
+            log(f"{size}: /healthz {before.rps:.0f} first, {result.ceiling_after.rps:.0f} last req/s")
             facts["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
         counts = count_queries(db_url, pages, OUTPUT_DIR / f"sql-{size}")
         for page in result.pages:
@@ -672,8 +692,10 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         "",
         "### Figures",
         "",
-        "Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured before and after the pages; the ratio uses "
-        "the mean of the two. p50/p99 in milliseconds, from wrk's latency distribution. Queries: SQL "
+        f"Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured ({args.ceiling_duration} s) before the first "
+        "page and after every page; a page's ratio uses the mean of the ceiling runs just before and just after "
+        "it (the machine's speed drifts over minutes; its neighbours in time are the fair comparison). The "
+        "ceiling's row shows the first and the last of those runs. p50/p99 in milliseconds, from wrk's latency distribution. Queries: SQL "
         "statements one request runs (session check included). CPU ms/request: CPU time of gunicorn and of "
         "its PostgreSQL backends over the run, per request (wrk's own CPU not included), and in brackets the "
         "PostgreSQL backends' part of it. Other programs: CPU "
@@ -699,7 +721,7 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
             lines.append(
                 f"| `{p.page}` | {p.who} | {r.size} ({r.facts['payments']:,}) | {fmt_rps(p.load.rps)}{errors} | "
                 f"{fmt_ms(p.load.p50_ms)} | {fmt_ms(p.load.p99_ms)} | {p.queries} | "
-                f"{p.load.rps / r.ceiling_rps:.2f} | {p.bytes / 1024:.0f} | {p.load.cpu_ms_per_request:.1f} "
+                f"{p.ratio:.2f} | {p.bytes / 1024:.0f} | {p.load.cpu_ms_per_request:.1f} "
                 f"({p.load.db_cpu_ms_per_request:.1f}) | "
                 f"{p.load.other_cores:.2f} |"
             )
@@ -720,7 +742,7 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
     ]
     summary = {"ratio": [], "p99": [], "slowdown": []}
     for index, page in enumerate(results[0].pages):
-        ratios = [r.pages[index].load.rps / r.ceiling_rps for r in results]
+        ratios = [r.pages[index].ratio for r in results]
         p99s = [r.pages[index].load.p99_ms for r in results]
         small_load, big_load = smallest.pages[index].load, biggest.pages[index].load
         slowdown = small_load.rps / big_load.rps
@@ -775,6 +797,9 @@ def parse_args(argv=None):
     default_sizes = "small,default,large" if size_env == "large" else (size_env or "small,default")
     parser.add_argument("--sizes", default=default_sizes, help="comma-separated: small, default, large")
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION") or "10"))
+    parser.add_argument("--ceiling-duration", type=int,
+                        default=int(os.environ.get("BENCH_CEILING_DURATION") or "5"),
+                        help="seconds of each /healthz run (before the first page and after each page)")
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or "8"))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS") or "2"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS") or "2"))
