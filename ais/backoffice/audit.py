@@ -73,13 +73,6 @@ def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: st
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
 
 
-def names_for(entries) -> tuple[dict, dict]:
-    """Client names and invoice numbers of one page of entries (read with the page)."""
-    clients = {e.client_id: e.client_name for e in entries if e.client_id}
-    invoices = {e.invoice_id: e.invoice_no for e in entries if e.invoice_id}
-    return clients, invoices
-
-
 def action_names() -> list[str]:
     """The filter's choices: every action the code records (a DISTINCT over the trail would read
     all of it on every visit)."""
@@ -100,6 +93,5 @@ def audit():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     entries = audit_page(page=page, **filters)
     params = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items() if v}
-    client_names, invoice_numbers = names_for(entries.items)
     return render_template("backoffice/audit.html", entries=entries, filters=filters, params=params,
-                           actions=action_names(), client_names=client_names, invoice_numbers=invoice_numbers)
+                           actions=action_names())
