@@ -13,7 +13,7 @@ from decimal import Decimal
 from functools import cache, lru_cache
 
 from flask import abort, g
-from sqlalchemy import (Date, Integer, String, and_, bindparam, case, false, func, literal, or_, select,
+from sqlalchemy import (Date, Integer, String, and_, bindparam, case, exists, false, func, literal, or_, select,
                         type_coerce, union_all)
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -32,6 +32,7 @@ from ..models import (
     Installment,
     Invoice,
     MonthlyTotal,
+    Overpayment,
     Payment,
     User,
 )
@@ -132,6 +133,9 @@ class DashboardFigures:
     due_soon_count: int
     awaiting_amount: Decimal
     awaiting_count: int
+    # Online money still to refund or credit: the dashboard reads the list only when there is some
+    # (unknown, so read, when the books have no month yet).
+    overpayments_open: bool = True
 
 
 DUE_WINDOW_DAYS = 30
@@ -150,7 +154,7 @@ def _figures_statement():
     ``due_day_totals`` over this month's first day to the horizon (about 60 rows; scalar subqueries,
     evaluated once); of those rows, the chart's months are returned (and the first month, for the
     sums).  Both tables are kept by the service layer and checked by ``flask check``."""
-    monthly, due_days = MonthlyTotal.__table__, DueDayTotal.__table__
+    monthly, due_days, overpayments = MonthlyTotal.__table__, DueDayTotal.__table__, Overpayment.__table__
     before_this_month = monthly.c.month < THIS_MONTH
 
     def whole(expression, label, money=True):
@@ -177,6 +181,7 @@ def _figures_statement():
         window(case((overdue, due_days.c.unpaid_count), else_=0), "recent_count", money=False),
         window(case((overdue, 0), else_=due_days.c.unpaid_due), "soon_amount"),
         window(case((overdue, 0), else_=due_days.c.unpaid_count), "soon_count", money=False),
+        exists().where(overpayments.c.resolved_at.is_(None)).label("overpayments_open"),
     ).subquery("months")
     # Every row carries the sums, so only the chart's months are returned, and the first month of
     # all when none of them has a row (the sums are still needed).
@@ -210,6 +215,7 @@ def dashboard_overview(today: dt.date) -> tuple[DashboardFigures, list[tuple[dt.
         overdue_amount=row.past_unpaid + row.recent_overdue, overdue_count=int(row.past_count) + int(row.recent_count),
         due_soon_amount=row.soon_amount, due_soon_count=int(row.soon_count),
         awaiting_amount=row.awaiting_amount, awaiting_count=int(row.awaiting_count),
+        overpayments_open=bool(row.overpayments_open),
     )
     return figures, series
 

@@ -167,6 +167,9 @@ def test_overpayments_are_listed_for_the_owner_and_for_flask_check(app, client, 
     with app.test_request_context("/portal"):
         login_user(db.session.get(User, ann.user_id))
         assert render_template_string('{% include "payments/_overpayments.html" %}').strip() == ""
+    # The dashboard shows the list (its figures say that some is open).
+    sign_in(actions, "owner@example.com")
+    assert "Online payments to refund or credit" in actions.client.get("/dashboard").get_data(as_text=True)
 
 
 def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
@@ -185,6 +188,7 @@ def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
     assert overpayments()[0].resolution == "Credited to INV-2026-0002" and open_overpayments() == []
     assert overpayment_lines() == []
     assert count(AuditEntry, AuditEntry.action == "payment.overpayment_resolved") == 1
+    assert "Online payments to refund or credit" not in actions.client.get("/dashboard").get_data(as_text=True)
 
 
 # --- Refunds ------------------------------------------------------------------------------------------------
