@@ -74,12 +74,17 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
                                error_out=False, count=True)
 
 
-def capped_page_statements(select: sa.Select, *, counted: bool = True) -> PageStatements:
+def capped_page_statements(select: sa.Select, *, counted: bool = True,
+                           count_rows: sa.Select | None = None) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
     ``CappedStatementPagination``): the capped count rides along with the page as an uncorrelated scalar
     subquery (``capped_total``), which the database evaluates once.  ``counted=False`` when the
-    caller knows the total (a running total): the page alone."""
-    limited = select.order_by(None).limit(sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))
+    caller knows the total (a running total): the page alone.  ``count_rows``: the same rows as
+    ``select`` without what only the page shows (the joins that fetch names), counted instead:
+    PostgreSQL never drops an inner join, and joining up to the cap's rows to every client and
+    invoice costs more on bigger books."""
+    limited = (select if count_rows is None else count_rows).order_by(None).limit(
+        sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))
     capped = sa.select(sa.func.count()).select_from(limited.subquery())
     page = select.add_columns(capped.scalar_subquery().label("capped_total")) if counted else select
     page = (page.limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))

@@ -29,30 +29,33 @@ def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoi
                       from_day: bool, to_day: bool) -> PageStatements:
     """The audit page's statements for one combination of filters (built once each; the filters'
     values are bound parameters)."""
+    moment = AuditEntry.at.type
+    conditions = []
+    if by_action:
+        conditions.append(AuditEntry.action.like(bindparam("action_pattern", type_=String), escape="\\"))
+    if by_actor:
+        conditions.append(func.lower(AuditEntry.actor_label).like(bindparam("actor_pattern", type_=String),
+                                                                  escape="\\"))
+    if by_client:
+        conditions.append(AuditEntry.client_id == bindparam("client_id", type_=Integer))
+    if by_invoice:
+        conditions.append(AuditEntry.invoice_id.in_(
+            select(Invoice.id).where(func.upper(Invoice.invoice_no) == bindparam("invoice_no", type_=String))))
+    if from_day:
+        conditions.append(AuditEntry.at >= bindparam("at_from", type_=moment))
+    if to_day:
+        conditions.append(AuditEntry.at < bindparam("at_before", type_=moment))
     query = (
         select(AuditEntry.id, AuditEntry.at, AuditEntry.actor_label, AuditEntry.action, AuditEntry.client_id,
                AuditEntry.invoice_id, AuditEntry.amount_before, AuditEntry.amount_after, AuditEntry.detail,
                AuditEntry.ip_address, Client.name.label("client_name"), Invoice.invoice_no)
         .outerjoin(Client, Client.id == AuditEntry.client_id)
         .outerjoin(Invoice, Invoice.id == AuditEntry.invoice_id)
+        .where(*conditions)
         .order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
     )
-    moment = AuditEntry.at.type
-    if by_action:
-        query = query.where(AuditEntry.action.like(bindparam("action_pattern", type_=String), escape="\\"))
-    if by_actor:
-        query = query.where(func.lower(AuditEntry.actor_label).like(bindparam("actor_pattern", type_=String),
-                                                                     escape="\\"))
-    if by_client:
-        query = query.where(AuditEntry.client_id == bindparam("client_id", type_=Integer))
-    if by_invoice:
-        query = query.where(AuditEntry.invoice_id.in_(
-            select(Invoice.id).where(func.upper(Invoice.invoice_no) == bindparam("invoice_no", type_=String))))
-    if from_day:
-        query = query.where(AuditEntry.at >= bindparam("at_from", type_=moment))
-    if to_day:
-        query = query.where(AuditEntry.at < bindparam("at_before", type_=moment))
-    return capped_page_statements(query)
+    # The names are outer-joined for the page only: the entries alone are counted.
+    return capped_page_statements(query, count_rows=select(AuditEntry.id).where(*conditions))
 
 
 def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,

@@ -324,7 +324,8 @@ def _client_list_statements(include_archived: bool, searching: bool) -> PageStat
                users.c.password_hash.is_not(None).label("has_password"))
         .select_from(clients.outerjoin(users, users.c.client_id == clients.c.id))
         .where(*where)
-        .order_by(func.lower(clients.c.name), clients.c.id)
+        .order_by(func.lower(clients.c.name), clients.c.id),
+        count_rows=select(clients.c.id).where(*where),  # the clients alone, not what each owes
     )
 
 
@@ -559,25 +560,31 @@ def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_c
                              from_day: bool, to_day: bool, sort: str, direction: str) -> PageStatements:
     """The invoice list's statements for one combination of filters and order (built once each;
     the filters' values are bound parameters)."""
+    conditions = []
+    if by_number:
+        conditions.append(Invoice.invoice_no.ilike(bindparam("number_pattern", type_=String), escape="\\"))
+    if status:
+        conditions.append(status_condition(status, TODAY))
+    if by_client:
+        conditions.append(Invoice.client_id == CLIENT_ID)
+    elif by_client_name:
+        conditions.append(client_matches_pattern(bindparam("client_pattern", type_=String)))
+    if from_day:
+        conditions.append(Invoice.issue_date >= bindparam("date_from", type_=Date))
+    if to_day:
+        conditions.append(Invoice.issue_date <= bindparam("date_to", type_=Date))
     query = (
         select(Invoice.id, Invoice.invoice_no, Invoice.client_id, Client.name.label("client_name"),
                Invoice.issue_date, Invoice.due_date, Invoice.next_due_date, Invoice.currency, Invoice.amount,
                Invoice.paid_amount, Invoice.voided_at.is_not(None).label("is_void"),
                Invoice.issued_at.is_(None).label("is_draft"))
         .join(Client, Client.id == Invoice.client_id)
+        .where(*conditions)
     )
-    if by_number:
-        query = query.where(Invoice.invoice_no.ilike(bindparam("number_pattern", type_=String), escape="\\"))
-    if status:
-        query = query.where(status_condition(status, TODAY))
-    if by_client:
-        query = query.where(Invoice.client_id == CLIENT_ID)
-    elif by_client_name:
-        query = query.where(client_matches_pattern(bindparam("client_pattern", type_=String)))
-    if from_day:
-        query = query.where(Invoice.issue_date >= bindparam("date_from", type_=Date))
-    if to_day:
-        query = query.where(Invoice.issue_date <= bindparam("date_to", type_=Date))
+    # Counted without the client's name unless the filter needs it (every invoice has its client).
+    count_rows = select(Invoice.id).where(*conditions)
+    if by_client_name and not by_client:
+        count_rows = count_rows.join(Client, Client.id == Invoice.client_id)
     if sort in INVOICE_SORTS:
         keys = INVOICE_SORTS[sort]()
         ordered = [k.desc() if direction == "desc" else k.asc() for k in keys]
@@ -587,7 +594,7 @@ def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_c
         query = query.order_by(*ordered, Invoice.id.desc() if direction == "desc" else Invoice.id.asc())
     else:
         query = query.order_by(Invoice.issue_date.desc(), Invoice.id.desc())
-    return capped_page_statements(query)
+    return capped_page_statements(query, count_rows=count_rows)
 
 
 def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int, today: dt.date):
@@ -665,31 +672,38 @@ def _payment_list_statements(state: str, by_client: bool, by_client_name: bool, 
                              from_day: bool, to_day: bool, counted: bool) -> PageStatements:
     """The payment list's statements for one combination of filters (built once each; the
     filters' values are bound parameters)."""
+    conditions = []
+    if state:
+        conditions.append(Payment.state == bindparam("state", type_=String))
+    if by_client:
+        conditions.append(Payment.client_id == CLIENT_ID)
+    elif by_client_name:
+        conditions.append(client_matches_pattern(bindparam("client_pattern", type_=String)))
+    if by_method:
+        conditions.append(Payment.method == bindparam("method", type_=String))
+    if from_day:
+        conditions.append(Payment.date >= bindparam("date_from", type_=Date))
+    if to_day:
+        conditions.append(Payment.date <= bindparam("date_to", type_=Date))
     query = (
         select(Payment.id, Payment.date, Payment.client_id, Client.name.label("client_name"), Payment.invoice_id,
                Invoice.invoice_no, Invoice.currency, Payment.installment_number, Payment.amount, Payment.method,
                Payment.reference, Payment.state, Payment.state_reason)
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .join(Client, Client.id == Payment.client_id)
+        .where(*conditions)
     )
-    if state:
-        query = query.where(Payment.state == bindparam("state", type_=String))
-    if by_client:
-        query = query.where(Payment.client_id == CLIENT_ID)
-    elif by_client_name:
-        query = query.where(client_matches_pattern(bindparam("client_pattern", type_=String)))
-    if by_method:
-        query = query.where(Payment.method == bindparam("method", type_=String))
-    if from_day:
-        query = query.where(Payment.date >= bindparam("date_from", type_=Date))
-    if to_day:
-        query = query.where(Payment.date <= bindparam("date_to", type_=Date))
+    # Counted without the invoice's number and the client's name (every payment has both), unless
+    # the client filter needs the name.
+    count_rows = select(Payment.id).where(*conditions)
+    if by_client_name and not by_client:
+        count_rows = count_rows.join(Client, Client.id == Payment.client_id)
     if state == REPORTED:
         # The confirmation queue: oldest first, so nothing waits forever.
         query = query.order_by(Payment.date, Payment.id)
     else:
         query = query.order_by(Payment.date.desc(), Payment.id.desc())
-    return capped_page_statements(query, counted=counted)
+    return capped_page_statements(query, counted=counted, count_rows=count_rows)
 
 
 def payments_page(filters: PaymentFilters, page: int = 1):

@@ -105,3 +105,41 @@ def test_capped_pages_carry_their_capped_total(app, count_queries, monkeypatch):
         capped = pagination.paginate_capped(by_name, {}, page=1, per_page=10)
         assert (capped.total, capped.total_capped, capped.pages) == (20, True, 2)
         assert pagination.paginate_capped(by_name, {}, page=9, per_page=10).total_capped
+
+
+def test_lists_count_the_rows_they_show(app):
+    """Each owner list counts its rows without the joins that only fetch names (``count_rows``):
+    the count must be the number of rows the page's own statement gives, for every kind of filter."""
+    import datetime as dt
+
+    from sqlalchemy import func
+
+    from ais.backoffice import audit, queries
+
+    result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "6", "--invoices", "4", "--payments", "3"])
+    assert result.exit_code == 0, result.output
+    today = dt.date.today()
+    params = {"today": today, "client_id": 2, "number_pattern": "%INV%", "client_pattern": "%a%",
+              "date_from": today - dt.timedelta(days=400), "date_to": today, "state": "confirmed", "method": "Cash",
+              "pattern": "%e%", "action_pattern": "%", "actor_pattern": "%", "invoice_no": "X",
+              "at_from": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), "at_before": dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc),
+              "count_limit": 100000}
+    cases = [
+        queries._invoice_list_statements(False, "", False, False, False, False, "", "asc"),
+        queries._invoice_list_statements(True, "overdue", False, True, True, True, "client", "desc"),
+        queries._invoice_list_statements(False, "paid", True, False, False, False, "balance", "asc"),
+        queries._payment_list_statements("", False, False, False, False, False, True),
+        queries._payment_list_statements("confirmed", False, True, True, True, True, True),
+        queries._payment_list_statements("reported", True, False, False, False, False, True),
+        queries._client_list_statements(False, False),
+        queries._client_list_statements(True, True),
+        audit._audit_statements(False, False, False, False, False, False),
+        audit._audit_statements(True, True, True, False, True, True),
+    ]
+    with app.app_context():
+        for statements in cases:
+            shown = db.session.scalar(select(func.count()).select_from(
+                statements.page.limit(None).offset(None).subquery()), params)
+            counted = db.session.scalar(statements.count, params)
+            assert counted == shown, statements.page
+        assert any(db.session.scalar(statements.count, params) for statements in cases)
