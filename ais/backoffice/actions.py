@@ -102,7 +102,9 @@ def payment_actions(payment, currency: str, back: str, error=None, allow_void: b
     state = payment.state
     if state not in ("reported", "confirmed"):
         # Rejected and voided payments have no action; a refusal on one is still shown.
-        return Markup(f'<div class="text-danger small" role="alert">{escape(error)}</div>') if error else Markup("")
+        if error:
+            return Markup('<div class="text-danger small" role="alert">{}</div>').format(error)  # escapes error
+        return Markup("")
     amount, day = escape(format_money(payment.amount, currency)), escape(format_day(payment.date))
     formats = None if error else _page_formats(back)
     if formats is not None:
