@@ -90,13 +90,6 @@ def balance_expression():
     return case((issued_not_void(), Invoice.amount - Invoice.paid_amount), else_=0)
 
 
-def portal_status(user: User | None) -> str:
-    """no_login / invited (no password set yet) / active / disabled."""
-    if user is None:
-        return "no_login"
-    return login_status(is_enabled=user.is_enabled, has_password=bool(user.password_hash))
-
-
 def login_status(*, is_enabled: bool, has_password: bool) -> str:
     """A client's login: disabled, invited (no password set yet) or active."""
     if not is_enabled:
@@ -338,7 +331,7 @@ def clients_page(q: str = "", archived: bool = False, page: int = 1):
 
 
 def client_row_status(row) -> str:
-    """``portal_status`` for a row of ``clients_page``."""
+    """The login's state (no_login, invited, active or disabled) for a row of ``clients_page`` or ``client_page``."""
     if row.user_id is None:
         return "no_login"
     return login_status(is_enabled=row.login_enabled, has_password=row.has_password)
