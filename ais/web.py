@@ -57,7 +57,9 @@ def init_app(app: Flask) -> None:
         return {"status": "ok", "database": "up"}, 200
 
     from .badges import status_badge
+    from .cards import stat_card
     from .forms import render_labelled_field
+    from .layout import asset_url, bootstrap_css, bootstrap_js, page_url
     from .listing import page_links, sort_header
     from .urls import id_url
 
@@ -66,6 +68,8 @@ def init_app(app: Flask) -> None:
     app.add_template_global(render_labelled_field, "render_field")
     app.add_template_global(page_links)
     app.add_template_global(sort_header)
+    for helper in (asset_url, page_url, bootstrap_css, bootstrap_js, stat_card):
+        app.add_template_global(helper)
 
     @app.context_processor
     def inject_globals():

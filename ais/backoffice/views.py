@@ -121,6 +121,10 @@ def _without_client(endpoint: str, params: dict, **extra) -> str:
     return url_for(endpoint, **kept)
 
 
+bp.add_app_template_global(charts.chart_svg)
+bp.add_app_template_global(charts.chart_table_rows)
+
+
 @bp.app_template_filter("plain_number")
 def plain_number(value: Decimal | None) -> str:
     """2.500 -> '2.5', 100.0000 -> '100' (stored quantities and rates, as a person would type them)."""
