@@ -18,6 +18,12 @@ from wtforms.widgets.core import clean_key
 _QUOTE, _ENTITY = Markup('"'), Markup("&quot;")
 
 
+def _attribute_value(value) -> str:
+    """An attribute's value escaped as WTForms escapes it (a quote left in Markup becomes &quot;)."""
+    text = escape(value)
+    return text.replace(_QUOTE, _ENTITY) if '"' in text else text
+
+
 def html_params(**kwargs) -> str:
     """``wtforms.widgets.html_params``: the same attributes, in the same order, escaped the same way."""
     params = []
@@ -26,7 +32,7 @@ def html_params(**kwargs) -> str:
         if value is True:
             params.append(key)
         elif value is not False:
-            params.append(f'{key}="{escape(value).replace(_QUOTE, _ENTITY)}"')
+            params.append(f'{key}="{_attribute_value(value)}"')
     return " ".join(params)
 
 
@@ -69,10 +75,15 @@ def _select(widget, field, kwargs: dict) -> Markup:
     html = [f"<select {html_params(name=field.name, **kwargs)}>"]
     for choice in field._iter_choices_normalized():
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
-        options = {"value": value, **(choice.render_kw or {})}
+        label = escape(choice.label or choice.value)
+        if not choice.render_kw:  # the usual option: html_params' output written out ("selected" sorts first)
+            selected = "selected " if choice.selected else ""
+            html.append(f'<option {selected}value="{_attribute_value(value)}">{label}</option>')
+            continue
+        options = {"value": value, **choice.render_kw}
         if choice.selected:
             options["selected"] = True
-        html.append(f"<option {html_params(**options)}>{escape(choice.label or choice.value)}</option>")
+        html.append(f"<option {html_params(**options)}>{label}</option>")
     html.append("</select>")
     # Attributes escaped by html_params, labels by escape() (as WTForms' Select does).
     return Markup("".join(html))  # nosec B704

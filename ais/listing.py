@@ -51,8 +51,13 @@ def page_links(pagination, endpoint: str, **params) -> Markup:
             f'<p class="small text-body-secondary mb-0">Showing {escape(pagination.first)}–{escape(pagination.last)} '
             f"of {pagination.total:,}{capped}</p>"]
     if pagination.pages > 1:
+        # url_for(endpoint, page=n, **params) for each n, from one url_for: Werkzeug writes the
+        # query in argument order, so it is the path, "?page=n", then the filters' query.
+        path, _, query = url_for(endpoint, **params).partition("?")
+        head, tail = f"{path}?page=", f"&{query}" if query else ""
+
         def link(page: int) -> str:
-            return str(escape(url_for(endpoint, page=page, **params)))
+            return str(escape(f"{head}{int(page)}{tail}"))
 
         html.append('<nav aria-label="Pages"><ul class="pagination pagination-sm mb-0 flex-wrap">')
         if pagination.has_prev:

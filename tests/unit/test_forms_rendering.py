@@ -71,6 +71,23 @@ def test_the_common_widgets_take_the_fast_path(app, monkeypatch):
     assert taken == ["invoice_id", "amount", "method", "date", "reference", "submission_key"]
 
 
+@pytest.mark.parametrize("chosen", [None, "b", 'q"uote', "True"])
+def test_a_select_with_unusual_choices_equals_wtforms(app, chosen):
+    """Quotes, markup, booleans and numbers as values, options with their own attributes."""
+    from wtforms import SelectField
+    from wtforms.fields.choices import SelectChoice
+
+    class Unusual(app_forms.AppForm):
+        pick = SelectField(choices=[SelectChoice("", "Any"), SelectChoice("b", "<b>B</b>"),
+                                    SelectChoice('q"uote', Markup('<i>"Q"</i>')), SelectChoice(True, "Yes"),
+                                    SelectChoice(7, "Seven"), SelectChoice("r", "R", {"data-x": 'y"z', "disabled": True})])
+
+    with app.test_request_context("/"):
+        form = Unusual(formdata=MultiDict({"pick": chosen}) if chosen is not None else None, meta={"csrf": False})
+        for extra in EXTRA:
+            assert str(form.pick(**extra)) == str(form.pick.widget(form.pick, **extra)), extra
+
+
 @pytest.mark.parametrize("params", [
     {}, {"name": "a", "id": "b"}, {"checked": True, "readonly": False, "value": 'x"y<z>&'},
     {"data_attr": "user.name", "aria_labelledby": "n", "class_": "c", "for_": "f"}, {"value": 0}, {"value": None},

@@ -39,7 +39,7 @@ def test_sort_header_equals_the_macro_it_replaced(app, sort, direction, params, 
 
 @pytest.mark.parametrize("page, total", [(1, 0), (1, 5), (1, 25), (1, 26), (2, 60), (7, 1000), (40, 1001), (3, 3000)])
 @pytest.mark.parametrize("capped", [False, True])
-@pytest.mark.parametrize("params", FILTERS[:3])
+@pytest.mark.parametrize("params", [*FILTERS[:3], {"client_q": "Ñoño & co/?#=", "method": "GCash", "page_size": 5}])
 def test_page_links_equal_the_macro_they_replaced(app, page, total, capped, params):
     pagination = FakePagination(page, 25, total, capped)
     template = app.jinja_env.from_string(
