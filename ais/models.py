@@ -190,7 +190,7 @@ class Invoice(InvoiceState, Timestamped, db.Model):
         CheckConstraint("(invoice_no is null) = (issued_at is null)", name="number_iff_issued"),
         Index("ix_invoices_client_issue", "client_id", "issue_date"),
         Index("ix_invoices_next_due", "next_due_date"),
-        Index("ix_invoices_issue_date", "issue_date"),
+        Index("ix_invoices_issue_date_id", "issue_date", "id"),  # the invoice list, newest first
         # Only invoices with money still owed: a client's outstanding and overdue figures read
         # these, not the client's whole history.
         Index("ix_invoices_client_open", "client_id",
