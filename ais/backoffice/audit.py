@@ -13,9 +13,9 @@ from ..database import reads_only
 from ..formatting import format_money
 from ..models import AuditEntry, Client, Invoice
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
-from ..urls import id_url, id_url_format
 from . import bp
 from .queries import escape_like, like_pattern
+from .rows import row_link
 
 PER_PAGE = 50
 
@@ -79,22 +79,12 @@ def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: st
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
 
 
-def _row_link(endpoint: str, argument: str):
-    """A function of an id giving ``id_url(endpoint, argument=id)``, escaped (from one format
-    string per page when the route allows it)."""
-    pattern = id_url_format(endpoint)
-    if pattern is not None:
-        pattern = str(escape(pattern))
-        return lambda value: pattern.format(**{argument: int(value)})
-    return lambda value: str(escape(id_url(endpoint, **{argument: int(value)})))
-
-
 def audit_rows(entries) -> Markup:
     """The table's rows, one per entry, written in Python: fifty rows of nine cells were two
     thirds of the page's rendering in Jinja.  The same HTML as the template's loop did
     (tests/unit/test_audit_rows.py compares them); every value is escaped."""
-    client_link = _row_link("backoffice.client_detail", "client_id")
-    invoice_link = _row_link("backoffice.invoice_detail", "invoice_id")
+    client_link = row_link("backoffice.client_detail", "client_id")
+    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
     rows = []
     for entry in entries:
         client = (f'<a href="{client_link(entry.client_id)}">{escape(entry.client_name or "")}</a>'

@@ -23,7 +23,7 @@ from ..database import reads_only
 from ..extensions import db
 from ..formatting import format_money
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
-from . import bp, charts, queries
+from . import bp, charts, queries, rows
 from .forms import (
     PAYMENT_STATE_LABELS,
     ClientFilterForm,
@@ -121,8 +121,8 @@ def _without_client(endpoint: str, params: dict, **extra) -> str:
     return url_for(endpoint, **kept)
 
 
-bp.add_app_template_global(charts.chart_svg)
-bp.add_app_template_global(charts.chart_table_rows)
+for helper in (charts.chart_svg, charts.chart_table_rows, rows.payment_rows, rows.invoice_rows):
+    bp.add_app_template_global(helper)
 
 
 @bp.app_template_filter("plain_number")
@@ -363,7 +363,6 @@ def invoices():
         direction=direction,
         params=params,
         filtered=filtered,
-        status_of=services.status_of,
         currency=_currency(),
     )
 
