@@ -43,6 +43,12 @@ class MoneyStyle:
 
 
 @lru_cache(maxsize=64)
+def currency_symbol(currency: str, locale: str) -> str:
+    """₱ for PHP in en_PH (Babel's answer, remembered: Babel parses the locale on every call)."""
+    return get_currency_symbol(currency, locale=locale)
+
+
+@lru_cache(maxsize=64)
 def money_style(currency: str, locale: str) -> MoneyStyle | None:
     """The locale's standard currency pattern, taken apart once; None for the rare pattern
     this module does not reproduce (significant digits, exponents, scaling, currency names),

@@ -15,20 +15,21 @@ from markupsafe import Markup, escape
 from wtforms import Form, widgets
 from wtforms.widgets.core import clean_key
 
-_QUOTE, _ENTITY = Markup('"'), Markup("&quot;")
+from .escaping import text
+
 
 
 def _attribute_value(value) -> str:
     """An attribute's value escaped as WTForms escapes it (a quote left in Markup becomes &quot;)."""
-    text = escape(value)
-    return text.replace(_QUOTE, _ENTITY) if '"' in text else text
+    escaped = text(value)
+    return escaped.replace('"', "&quot;") if '"' in escaped else escaped
 
 
 def html_params(**kwargs) -> str:
     """``wtforms.widgets.html_params``: the same attributes, in the same order, escaped the same way."""
     params = []
     for key, value in sorted(kwargs.items()):
-        key = escape(clean_key(key))
+        key = text(clean_key(key))
         if value is True:
             params.append(key)
         elif value is not False:
@@ -75,7 +76,7 @@ def _select(widget, field, kwargs: dict) -> Markup:
     html = [f"<select {html_params(name=field.name, **kwargs)}>"]
     for choice in field._iter_choices_normalized():
         value = str(choice.value) if isinstance(choice.value, bool) else choice.value
-        label = escape(choice.label or choice.value)
+        label = text(choice.label or choice.value)
         if not choice.render_kw:  # the usual option: html_params' output written out ("selected" sorts first)
             selected = "selected " if choice.selected else ""
             html.append(f'<option {selected}value="{_attribute_value(value)}">{label}</option>')

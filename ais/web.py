@@ -3,14 +3,13 @@ from __future__ import annotations
 
 import logging
 import time
-from babel.numbers import get_currency_symbol
 from flask import Flask, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import clock
-from .formatting import day_filter, money_filter
+from .formatting import currency_symbol, day_filter, money_filter
 from .templating import AppContext
 
 request_log = logging.getLogger("ais.request")
@@ -40,7 +39,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.context_class = AppContext  # calls plain functions without inspecting them each time
     app.jinja_env.filters["money"] = money_filter(app.config)
     app.jinja_env.filters["day"] = day_filter(app.config)
-    app.jinja_env.filters["currency_symbol"] = lambda code: get_currency_symbol(code, locale=app.config["AIS_LOCALE"])
+    app.jinja_env.filters["currency_symbol"] = lambda code: currency_symbol(code, app.config["AIS_LOCALE"])
 
     @app.get("/healthz")
     def healthz():
@@ -59,7 +58,7 @@ def init_app(app: Flask) -> None:
     from .badges import status_badge
     from .cards import stat_card
     from .forms import render_labelled_field
-    from .layout import asset_url, bootstrap_css, bootstrap_js, page_url
+    from .layout import asset_url, bootstrap_css, bootstrap_js, navbar, page_url
     from .listing import page_links, sort_header
     from .urls import id_url
 
@@ -68,7 +67,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(render_labelled_field, "render_field")
     app.add_template_global(page_links)
     app.add_template_global(sort_header)
-    for helper in (asset_url, page_url, bootstrap_css, bootstrap_js, stat_card):
+    for helper in (asset_url, page_url, bootstrap_css, bootstrap_js, navbar, stat_card):
         app.add_template_global(helper)
 
     @app.context_processor

@@ -15,6 +15,7 @@ from flask import g
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
 
+from ..escaping import text
 from ..formatting import format_day, format_money
 from ..urls import id_url, id_url_format
 
@@ -93,6 +94,25 @@ def _page_formats(back: str) -> dict | None:
     return built[back]
 
 
+def row_actions(back: str):
+    """For a page's rows: a function ``(payment_id, state, amount, day) -> str`` giving what
+    ``payment_actions`` gives for a payment without an error, from the amount and date already
+    formatted and escaped by the row (which shows them too)."""
+    formats = _page_formats(back)
+
+    def actions(payment_id: int, state: str, amount: str, day: str) -> str:
+        if state not in ("reported", "confirmed"):
+            return ""
+        if formats is None:
+            urls = {endpoint: str(escape(id_url(endpoint, payment_id=int(payment_id))))
+                    for endpoint in (CONFIRM, REJECT, VOID)}
+            return _actions_html(state, hidden=_hidden_fields(back), urls=urls, payment_id=str(int(payment_id)),
+                                 amount=amount, day=day)
+        return formats[(state, True)].format(payment_id=int(payment_id), amount=amount, day=day)
+
+    return actions
+
+
 def payment_actions(payment, currency: str, back: str, error=None, allow_void: bool = True) -> Markup:
     """The forms for one payment (a row with ``id``, ``state``, ``amount``, ``date``).
 
@@ -105,7 +125,7 @@ def payment_actions(payment, currency: str, back: str, error=None, allow_void: b
         if error:
             return Markup('<div class="text-danger small" role="alert">{}</div>').format(error)  # escapes error
         return Markup("")
-    amount, day = escape(format_money(payment.amount, currency)), escape(format_day(payment.date))
+    amount, day = text(format_money(payment.amount, currency)), text(format_day(payment.date))
     formats = None if error else _page_formats(back)
     if formats is not None:
         html = formats[(state, allow_void)].format(payment_id=payment_id, amount=amount, day=day)

@@ -5,11 +5,12 @@ import datetime as dt
 from functools import lru_cache
 
 from flask import render_template, request
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy import Integer, String, bindparam, func, select
 
 from ..audit import AUDIT_ACTIONS
 from ..database import reads_only
+from ..escaping import text
 from ..formatting import format_money
 from ..models import AuditEntry, Client, Invoice
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
@@ -87,18 +88,18 @@ def audit_rows(entries) -> Markup:
     invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
     rows = []
     for entry in entries:
-        client = (f'<a href="{client_link(entry.client_id)}">{escape(entry.client_name or "")}</a>'
+        client = (f'<a href="{client_link(entry.client_id)}">{text(entry.client_name or "")}</a>'
                   if entry.client_id else "")
-        invoice = (f'<a href="{invoice_link(entry.invoice_id)}">{escape(entry.invoice_no or "draft")}</a>'
+        invoice = (f'<a href="{invoice_link(entry.invoice_id)}">{text(entry.invoice_no or "draft")}</a>'
                    if entry.invoice_id else "")
-        before = escape(format_money(entry.amount_before)) if entry.amount_before is not None else ""
-        after = escape(format_money(entry.amount_after)) if entry.amount_after is not None else ""
+        before = text(format_money(entry.amount_before)) if entry.amount_before is not None else ""
+        after = text(format_money(entry.amount_after)) if entry.amount_after is not None else ""
         rows.append(
-            f'<tr><td class="text-nowrap">{escape(entry.at.strftime("%Y-%m-%d %H:%M:%S"))}</td>'
-            f"<td>{escape(entry.actor_label)}</td><td><code>{escape(entry.action)}</code></td>"
+            f'<tr><td class="text-nowrap">{text(entry.at.strftime("%Y-%m-%d %H:%M:%S"))}</td>'
+            f"<td>{text(entry.actor_label)}</td><td><code>{text(entry.action)}</code></td>"
             f"<td>{client}</td><td>{invoice}</td>"
             f'<td class="text-end">{before}</td><td class="text-end">{after}</td>'
-            f'<td>{escape(entry.detail)}</td><td class="small text-body-secondary">{escape(entry.ip_address)}</td></tr>')
+            f'<td>{text(entry.detail)}</td><td class="small text-body-secondary">{text(entry.ip_address)}</td></tr>')
     return Markup("".join(rows))  # nosec B704 - every value escaped above
 
 

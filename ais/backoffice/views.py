@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache
 from urllib.parse import urljoin
 
-from babel.numbers import get_currency_symbol
 from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
@@ -21,7 +21,7 @@ from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
 from ..extensions import db
-from ..formatting import format_money
+from ..formatting import currency_symbol, format_money
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
 from . import bp, charts, queries, rows
 from .forms import (
@@ -121,7 +121,8 @@ def _without_client(endpoint: str, params: dict, **extra) -> str:
     return url_for(endpoint, **kept)
 
 
-for helper in (charts.chart_svg, charts.chart_table_rows, rows.payment_rows, rows.invoice_rows):
+for helper in (charts.chart_svg, charts.chart_table_rows, rows.payment_rows, rows.invoice_rows, rows.waiting_rows,
+               rows.recent_items, rows.coming_due_rows, rows.schedule_rows, rows.invoice_payment_rows):
     bp.add_app_template_global(helper)
 
 
@@ -138,10 +139,17 @@ def unit_price_text(value: Decimal | None, currency: str | None = None) -> str:
     """A unit price with as many decimals as it has (at least two): ₱12.345, ₱100.00."""
     if value is None:
         return ""
+    return _unit_price(value.normalize(), currency or current_app.config["AIS_CURRENCY"],
+                       current_app.config["AIS_LOCALE"])
+
+
+@lru_cache(maxsize=4096)
+def _unit_price(value: Decimal, currency: str, locale: str) -> str:
+    # Babel reads the locale's currency pattern on every call (a quarter of a millisecond); an
+    # invoice's lines repeat a business's few prices.
     from babel.numbers import format_currency
 
-    return format_currency(value.normalize(), currency or current_app.config["AIS_CURRENCY"],
-                           locale=current_app.config["AIS_LOCALE"], decimal_quantization=False)
+    return format_currency(value, currency, locale=locale, decimal_quantization=False)
 
 
 # --- Dashboard ------------------------------------------------------------------------------------
@@ -540,7 +548,7 @@ def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
         open_panel=open_panel,
         currency=invoice.currency,
-        currency_symbol=get_currency_symbol(invoice.currency, locale=current_app.config["AIS_LOCALE"]),
+        currency_symbol=currency_symbol(invoice.currency, current_app.config["AIS_LOCALE"]),
     )
 
 
