@@ -16,7 +16,7 @@ from ..models import AuditEntry, Client, Invoice
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
 from . import bp
 from .queries import escape_like, like_pattern
-from .rows import row_link
+from .rows import client_and_invoice_links
 
 PER_PAGE = 50
 
@@ -84,8 +84,7 @@ def audit_rows(entries) -> Markup:
     """The table's rows, one per entry, written in Python: fifty rows of nine cells were two
     thirds of the page's rendering in Jinja.  The same HTML as the template's loop did
     (tests/unit/test_audit_rows.py compares them); every value is escaped."""
-    client_link = row_link("backoffice.client_detail", "client_id")
-    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
+    client_link, invoice_link = client_and_invoice_links()
     rows = []
     for entry in entries:
         client = (f'<a href="{client_link(entry.client_id)}">{text(entry.client_name or "")}</a>'

@@ -31,6 +31,11 @@ def row_link(endpoint: str, argument: str) -> Callable[[int], str]:
     return lambda value: text(id_url(endpoint, **{argument: int(value)}))
 
 
+def client_and_invoice_links() -> tuple[Callable[[int], str], Callable[[int], str]]:
+    """The links most rows carry: to a client's page and to an invoice's page (see ``row_link``)."""
+    return row_link("backoffice.client_detail", "client_id"), row_link("backoffice.invoice_detail", "invoice_id")
+
+
 def _filters():
     """The templates' own ``money`` and ``day`` filters (bound to the app's settings)."""
     filters = current_app.jinja_env.filters
@@ -41,8 +46,7 @@ def payment_rows(payments: Iterable, back: str) -> Markup:
     """The payment list's rows (and the confirmation queue's), with their actions; ``back``: the
     page the actions come back to."""
     money, day = _filters()
-    client_link = row_link("backoffice.client_detail", "client_id")
-    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
+    client_link, invoice_link = client_and_invoice_links()
     actions = row_actions(back)
     rows = []
     for payment in payments:
@@ -67,8 +71,7 @@ def payment_rows(payments: Iterable, back: str) -> Markup:
 def invoice_rows(invoices: Iterable, today) -> Markup:
     """The invoice list's rows: number, client, dates, status, amount and balance."""
     money, day = _filters()
-    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
-    client_link = row_link("backoffice.client_detail", "client_id")
+    client_link, invoice_link = client_and_invoice_links()
     rows = []
     for invoice in invoices:
         status = services.status_of(invoice, today)
@@ -97,8 +100,7 @@ def invoice_rows(invoices: Iterable, today) -> Markup:
 def waiting_rows(payments: Iterable, currency: str, back: str) -> Markup:
     """The dashboard's payments to confirm (the queue's head), each with Confirm and Reject."""
     money, day = _filters()
-    client_link = row_link("backoffice.client_detail", "client_id")
-    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
+    client_link, invoice_link = client_and_invoice_links()
     actions = row_actions(back)
     rows = []
     for payment in payments:
@@ -133,8 +135,7 @@ def recent_items(payments: Iterable, currency: str) -> Markup:
 def coming_due_rows(installments: Iterable, currency: str, today) -> Markup:
     """The dashboard's unpaid installments coming due, soonest first."""
     money, day = _filters()
-    client_link = row_link("backoffice.client_detail", "client_id")
-    invoice_link = row_link("backoffice.invoice_detail", "invoice_id")
+    client_link, invoice_link = client_and_invoice_links()
     rows = []
     for inst in installments:
         due_today = ' <span class="badge text-bg-warning">Today</span>' if inst.due_date == today else ""
