@@ -20,6 +20,7 @@ AUDIT_ACTIONS = (
     "auth.2fa_failed",
     "auth.recovery_code_used",
     "auth.recovery_codes_replaced",
+    "auth.2fa_keys_resealed",
     "auth.owner_created",
     "auth.password_changed",
     "auth.password_reset",

@@ -6,6 +6,7 @@ e.g. ``FLASK_SESSION_COOKIE_SECURE=false`` for plain-HTTP localhost.
 from __future__ import annotations
 
 import os
+import re
 from datetime import timedelta
 
 # Keys that must never protect a real deployment: the development default and the ones
@@ -86,6 +87,9 @@ def load_settings(instance_path: str) -> dict:
     return {
         "AIS_ENV": ais_env,
         "SECRET_KEY": secret_key,
+        # Earlier keys, still accepted while a rotation is under way (Flask's own setting; the
+        # sealed TOTP keys open with them too).  Space- or comma-separated.
+        "SECRET_KEY_FALLBACKS": [key for key in re.split(r"[\s,]+", os.environ.get("SECRET_KEY_FALLBACKS", "")) if key],
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": engine_options(database_url),
         # Business settings: one currency and one business time zone per installation.

@@ -66,8 +66,8 @@ class User(UserMixin, Timestamped, db.Model):
     is_enabled: Mapped[bool] = mapped_column(default=True)
     password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
     last_sign_in_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    # Two-factor sign-in (owners)
-    totp_secret: Mapped[Optional[str]] = mapped_column(String(64))
+    # Two-factor sign-in (owners): the TOTP key, encrypted (ais.auth.sealing; a Fernet token)
+    totp_secret_sealed: Mapped[Optional[str]] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
 
     client: Mapped[Optional["Client"]] = relationship(back_populates="user")

@@ -1,4 +1,4 @@
-"""``flask --app ais create-owner``: the only way to make an owner login."""
+"""``flask --app ais create-owner`` (the only way to make an owner login) and ``reseal``."""
 from __future__ import annotations
 
 import click
@@ -23,3 +23,17 @@ def register_commands(app: Flask) -> None:
                 click.echo(f"Error: {problem}", err=True)
             raise SystemExit(1) from None
         click.echo(f"Owner {username.strip()!r} created (id {user_id}). Sign in at /login.")
+
+    @app.cli.command("reseal")
+    def reseal_command():
+        """Re-encrypt the stored two-factor keys with SECRET_KEY (after moving the old key to
+        SECRET_KEY_FALLBACKS); exit 1 if a key cannot be opened with any configured key."""
+        from .twofactor import reseal_secrets
+
+        resealed, unreadable = reseal_secrets(Actor.system("reseal"))
+        click.echo(f"{resealed} two-factor key(s) re-encrypted with SECRET_KEY.")
+        if unreadable:
+            click.echo("Cannot decrypt the two-factor key of user(s) "
+                       f"{', '.join(map(str, unreadable))} with SECRET_KEY or SECRET_KEY_FALLBACKS: "
+                       "they can sign in with a recovery code, then turn two-factor sign-in off and on.", err=True)
+            raise SystemExit(1)

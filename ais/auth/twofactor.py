@@ -4,12 +4,14 @@ Enrolment: ``start_enrolment`` keeps a new secret on the user (not yet enabled) 
 scans it; ``confirm_enrolment`` checks a code from the app, enables 2FA and returns ten
 one-time recovery codes (only their sha256 is stored: each has ~79 random bits).  A TOTP code
 is accepted once (replays within its window are refused) and ±1 time step for clock drift.
+The TOTP key is stored sealed (``ais.auth.sealing``): the database alone cannot compute codes.
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import io
+import logging
 import re
 import secrets
 
@@ -24,7 +26,9 @@ from ..clock import utcnow
 from ..database import write_transaction
 from ..extensions import db
 from ..models import RecoveryCode, Setting, User
-from . import throttle
+from . import sealing, throttle
+
+log = logging.getLogger("ais.auth")
 
 RECOVERY_CODE_COUNT = 10
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"  # no 0/o, 1/l/i
@@ -40,8 +44,22 @@ def new_secret() -> str:
     return pyotp.random_base32()
 
 
+def totp_secret(user: User) -> str | None:
+    """The user's TOTP key, unsealed; None when there is none or no configured key opens it."""
+    if not user.totp_secret_sealed:
+        return None
+    try:
+        return sealing.unseal(user.totp_secret_sealed)
+    except sealing.UnreadableSecret:
+        # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: codes cannot be checked
+        # (recovery codes still work, and 2FA can then be turned off and set up again).
+        log.error("user %s: the two-factor key cannot be decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS",
+                  user.id)
+        return None
+
+
 def provisioning_uri(user: User, issuer: str) -> str:
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=issuer)
+    return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
 def qr_data_uri(uri: str) -> str:
@@ -108,7 +126,7 @@ def check_second_factor(actor: Actor, user_id: int, code: str) -> str | None:
     user = db.session.get(User, user_id)
     if user is None or not user.totp_enabled:
         return None
-    if verify_totp(user.totp_secret, code, user.id):
+    if verify_totp(totp_secret(user), code, user.id):
         return "totp"
     with write_transaction():
         if use_recovery_code(user_id, code):
@@ -133,17 +151,19 @@ def start_enrolment(user_id: int) -> str:
             raise TwoFactorError("No such user.")
         if user.totp_enabled:
             raise TwoFactorError("Two-factor sign-in is already on.")
-        if not user.totp_secret:
-            user.totp_secret = new_secret()
-        return user.totp_secret
+        secret = totp_secret(user)
+        if not secret:
+            secret = new_secret()
+            user.totp_secret_sealed = sealing.seal(secret)
+        return secret
 
 
 def confirm_enrolment(actor: Actor, user_id: int, code: str) -> list[str]:
     """Turn 2FA on if ``code`` matches the pending secret; returns the recovery codes.  Commits."""
     user = db.session.get(User, user_id)
-    if user is None or user.totp_enabled or not user.totp_secret:
+    if user is None or user.totp_enabled or not user.totp_secret_sealed:
         raise TwoFactorError("Start again: there is no pending two-factor setup.")
-    if not verify_totp(user.totp_secret, code, user.id):
+    if not verify_totp(totp_secret(user), code, user.id):
         raise TwoFactorError("That code is not right. Check the time on your phone and try the newest code.")
     with write_transaction():
         user = db.session.get(User, user_id)
@@ -155,7 +175,7 @@ def confirm_enrolment(actor: Actor, user_id: int, code: str) -> list[str]:
 
 def _code_ok(user: User, code: str) -> bool:
     """A TOTP code or a recovery code (spent if used), in the caller's transaction."""
-    return verify_totp(user.totp_secret, code, user.id) or use_recovery_code(user.id, code)
+    return verify_totp(totp_secret(user), code, user.id) or use_recovery_code(user.id, code)
 
 
 def disable(actor: Actor, user_id: int, code: str) -> None:
@@ -167,7 +187,7 @@ def disable(actor: Actor, user_id: int, code: str) -> None:
         if not _code_ok(user, code):
             raise TwoFactorError("That code is not right.")
         user.totp_enabled = False
-        user.totp_secret = None
+        user.totp_secret_sealed = None
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
         audit.record(actor, "auth.2fa_disabled")
 
@@ -178,7 +198,7 @@ def regenerate_recovery_codes(actor: Actor, user_id: int, code: str) -> list[str
         user = db.session.get(User, user_id)
         if user is None or not user.totp_enabled:
             raise TwoFactorError("Two-factor sign-in is not on.")
-        if not verify_totp(user.totp_secret, code, user.id):
+        if not verify_totp(totp_secret(user), code, user.id):
             raise TwoFactorError("That code is not right.")
         codes = _replace_recovery_codes(user_id)
         audit.record(actor, "auth.recovery_codes_replaced")
@@ -217,3 +237,26 @@ def set_owner_2fa_required(actor: Actor, user_id: int, required: bool) -> None:
         setting.updated_at = utcnow()
         setting.updated_by_id = user_id
         audit.record(actor, "2fa.required_for_owners" if required else "2fa.optional_for_owners")
+
+
+def reseal_secrets(actor: Actor) -> tuple[int, list[int]]:
+    """Re-encrypt every stored TOTP key with SECRET_KEY (after a rotation; the old key is still in
+    SECRET_KEY_FALLBACKS).  Returns (how many were re-encrypted, ids of users whose key no
+    configured key opens, which are left as they are).  Commits."""
+    resealed, unreadable = 0, []
+    with write_transaction():
+        users = db.session.scalars(
+            select(User).where(User.totp_secret_sealed.is_not(None)).order_by(User.id).with_for_update()
+        ).all()
+        for user in users:
+            if sealing.sealed_with_current_key(user.totp_secret_sealed):
+                continue
+            try:
+                user.totp_secret_sealed = sealing.reseal(user.totp_secret_sealed)
+            except sealing.UnreadableSecret:
+                unreadable.append(user.id)
+                continue
+            resealed += 1
+        if resealed:
+            audit.record(actor, "auth.2fa_keys_resealed", detail=f"{resealed} two-factor keys re-encrypted")
+    return resealed, unreadable

@@ -1,12 +1,15 @@
 """Sign-in, sign-out, server-side sessions, throttling, CSRF, 2FA and create-owner."""
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
 import pyotp
 import pytest
+from cryptography.fernet import Fernet, InvalidToken
 import redis
 from sqlalchemy import func, select
 from test_auth_support import (  # noqa: F401 - fixtures
@@ -21,7 +24,7 @@ from test_auth_support import (  # noqa: F401 - fixtures
 
 from ais import clock, create_app
 from tests.conftest import Actions
-from ais.auth import passwords
+from ais.auth import passwords, sealing
 from ais.auth.passwords import hash_password, password_problems, verify_password
 from ais.extensions import db
 from ais.models import AuditEntry, RecoveryCode, Setting, User, UserSession
@@ -465,8 +468,86 @@ def test_disabling_2fa_needs_a_code(app, client, actions, moving_clock):
     assert response.status_code == 302
     with app.app_context():
         user = db.session.get(User, owner_id)
-        assert not user.totp_enabled and user.totp_secret is None
+        assert not user.totp_enabled and user.totp_secret_sealed is None
         assert db.session.scalar(select(func.count()).select_from(RecoveryCode)) == 0
+
+
+def stored_totp_key(app, user_id: int) -> str | None:
+    with app.app_context():
+        return db.session.scalar(select(User.totp_secret_sealed).where(User.id == user_id))
+
+
+def test_the_totp_key_is_stored_encrypted(app, client, actions, moving_clock):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, _ = enrol(client, actions)
+    stored = stored_totp_key(app, owner_id)
+    assert secret not in stored and stored.startswith("gAAAAA")  # a Fernet token
+    with app.app_context():
+        assert sealing.unseal(stored) == secret
+        # Not readable with the key that signs cookies, nor with another app's key.
+        with pytest.raises(InvalidToken):
+            Fernet(base64.urlsafe_b64encode(hashlib.sha256(app.config["SECRET_KEY"].encode()).digest())).decrypt(
+                stored.encode())
+        with pytest.raises(sealing.UnreadableSecret):
+            sealing.unseal(stored, {"SECRET_KEY": "another-installation-" + "k" * 32})
+
+
+def sign_in_with_totp(actions, secret: str):
+    actions.login("owner", OWNER_PASSWORD)
+    return actions.post("/login/2fa", {"code": totp_now(secret)})
+
+
+def test_rotating_secret_key_keeps_2fa_with_the_old_key_as_a_fallback(app, client, actions, moving_clock):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, _ = enrol(client, actions)
+    actions.logout()
+    old_key, before = app.config["SECRET_KEY"], stored_totp_key(app, owner_id)
+    app.config.update(SECRET_KEY="rotated-" + "n" * 40, SECRET_KEY_FALLBACKS=[old_key])
+
+    moving_clock.advance(seconds=30)
+    response = sign_in_with_totp(actions, secret)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+    actions.logout()
+
+    result = app.test_cli_runner().invoke(args=["reseal"])
+    assert result.exit_code == 0 and "1 two-factor key(s) re-encrypted" in result.output
+    after = stored_totp_key(app, owner_id)
+    assert after != before
+    with app.app_context():
+        assert sealing.sealed_with_current_key(after) and not sealing.sealed_with_current_key(before)
+    again = app.test_cli_runner().invoke(args=["reseal"])
+    assert again.exit_code == 0 and "0 two-factor key(s)" in again.output  # nothing left to do
+    assert "auth.2fa_keys_resealed" in audit_actions(app)
+
+    app.config["SECRET_KEY_FALLBACKS"] = []  # the old key can go now
+    moving_clock.advance(seconds=30)
+    response = sign_in_with_totp(actions, secret)
+    assert response.status_code == 302 and response.headers["Location"].endswith("/dashboard")
+
+
+def test_a_totp_key_no_configured_key_opens_leaves_the_recovery_codes(app, client, actions, moving_clock, caplog):
+    owner_id = make_owner(app)
+    actions.login("owner", OWNER_PASSWORD)
+    secret, codes = enrol(client, actions)
+    actions.logout()
+    app.config.update(SECRET_KEY="replaced-without-fallback-" + "z" * 32, SECRET_KEY_FALLBACKS=[])
+
+    moving_clock.advance(seconds=30)
+    refused = sign_in_with_totp(actions, secret)
+    assert refused.status_code == 200 and "not right" in refused.get_data(as_text=True)
+    assert f"user {owner_id}: the two-factor key cannot be decrypted" in caplog.text
+    result = app.test_cli_runner().invoke(args=["reseal"])
+    assert result.exit_code == 1 and f"user(s) {owner_id} " in result.output
+
+    response = actions.post("/login/2fa", {"code": codes[0]})
+    assert response.status_code == 302 and client.get("/account").status_code == 200
+    # Then 2FA can be turned off (with another recovery code) and set up again under the new key.
+    assert actions.post("/account/2fa/disable", {"disable-code": codes[1]}).status_code == 302
+    new_secret, _ = enrol(client, actions)
+    with app.app_context():
+        assert sealing.unseal(stored_totp_key(app, owner_id)) == new_secret
 
 
 def test_required_2fa_sends_owners_to_enrolment(app, client, actions):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import Column
 
 from ais.extensions import db
 
@@ -16,3 +17,45 @@ def test_the_upgraded_schema_matches_the_models(app):
         differences = [d for d in compare_metadata(context, db.metadata)
                        if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
     assert differences == []
+
+
+def test_the_expression_indexes_survive_every_migration(app):
+    """compare_metadata cannot see indexes on expressions (lower(username), lower(email), ...) on
+    SQLite, and a batch migration that rebuilds a table there would silently lose them: they
+    are looked up by name in the database's own catalogue instead."""
+    expected = {index.name for table in db.metadata.tables.values() for index in table.indexes
+                if any(not isinstance(expression, Column) for expression in index.expressions)}
+    assert "uq_users_username_lower" in expected
+    with app.app_context(), db.engine.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            present = set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
+        else:
+            present = set(connection.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").scalars())
+    assert expected <= present, expected - present
+
+
+def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them(tmp_path):
+    """0006 encrypts the plaintext users.totp_secret of an existing database with its SECRET_KEY."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from ais import create_app
+    from ais.auth import sealing
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite3'}", "TESTING": True})
+    with app.app_context():
+        upgrade(revision="8e41c2d9f0a7")  # 0005: the key stored as is
+        with db.engine.begin() as connection:
+            connection.execute(text("INSERT INTO users (id, username, role, is_enabled, totp_secret, totp_enabled, created_at) "
+                                    "VALUES (7, 'owner', 'owner', true, 'JBSWY3DPEHPK3PXP', true, '2026-01-01')"))
+        upgrade()
+        with db.engine.connect() as connection:
+            sealed = connection.execute(text("SELECT totp_secret_sealed FROM users WHERE id = 7")).scalar_one()
+            columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(users)")}
+        assert "totp_secret" not in columns and "JBSWY3DPEHPK3PXP" not in sealed
+        assert sealing.unseal(sealed) == "JBSWY3DPEHPK3PXP"
+        downgrade(revision="8e41c2d9f0a7")
+        with db.engine.connect() as connection:
+            assert connection.execute(text("SELECT totp_secret FROM users WHERE id = 7")).scalar_one() == "JBSWY3DPEHPK3PXP"
+        db.engine.dispose()
