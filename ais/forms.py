@@ -70,6 +70,14 @@ def _date_input(widget, field, kwargs: dict) -> Markup:
     return _input(widget, field, kwargs)
 
 
+def _number_input(widget, field, kwargs: dict) -> Markup:
+    for attr in ("step", "min", "max"):  # the widget's own bounds, as NumberInput adds them
+        value = getattr(widget, attr, None)
+        if value is not None:
+            kwargs.setdefault(attr, value)
+    return _input(widget, field, kwargs)
+
+
 def _select(widget, field, kwargs: dict) -> Markup:
     kwargs.setdefault("id", field.id)
     _validation_attrs(widget, field, kwargs, call=False)
@@ -93,7 +101,7 @@ def _select(widget, field, kwargs: dict) -> Markup:
 _FAST = {
     widgets.TextInput: _input, widgets.SearchInput: _input, widgets.EmailInput: _input,
     widgets.TelInput: _input, widgets.URLInput: _input, widgets.HiddenInput: _input,
-    widgets.DateInput: _date_input,
+    widgets.DateInput: _date_input, widgets.NumberInput: _number_input,
 }
 
 

@@ -68,7 +68,8 @@ def test_the_common_widgets_take_the_fast_path(app, monkeypatch):
         form = portal_forms.ReportPaymentForm(meta={"csrf": False})
         for name in ("invoice_id", "amount", "method", "date", "reference", "submission_key"):
             form[name]()
-    assert taken == ["invoice_id", "amount", "method", "date", "reference", "submission_key"]
+        backoffice_forms.ReplanForm(meta={"csrf": False}).installment_count()  # IntegerField: a NumberInput
+    assert taken == ["invoice_id", "amount", "method", "date", "reference", "submission_key", "installment_count"]
 
 
 @pytest.mark.parametrize("chosen", [None, "b", 'q"uote', "True"])
