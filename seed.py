@@ -8,7 +8,7 @@ changes nothing).  Refuses when AIS_ENV=production.
 import sys
 
 from ais import create_app
-from ais.billing.commands import seed
+from ais.commands import seed
 
 
 def main() -> int:

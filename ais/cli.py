@@ -1,23 +1,14 @@
 """Commands: flask --app ais <command>.  Each area keeps its commands beside its code."""
-from importlib import import_module
-
 from flask import Flask
 
-# Modules that define ``register_commands(app)``.
-COMMAND_MODULES = (
-    "ais.billing.commands",  # seed, check, backfill-installments
-    "ais.billing.gendemo",  # gen-demo
-    "ais.auth.commands",  # create-owner
-    "ais.mail.commands",  # outbox
-)
+from . import commands
+from .auth import commands as auth_commands
+from .demo import large
+from .mail import commands as mail_commands
 
 
 def register(app: Flask) -> None:
-    for name in COMMAND_MODULES:
-        try:
-            module = import_module(name)
-        except ModuleNotFoundError as error:
-            if error.name != name:  # a real import error inside the module
-                raise
-            continue
-        module.register_commands(app)
+    commands.register_commands(app)  # seed, check, backfill-installments
+    large.register_commands(app)  # gen-demo
+    auth_commands.register_commands(app)  # create-owner, reseal
+    mail_commands.register_commands(app)  # outbox

@@ -9,8 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import clock
-from .formatting import currency_symbol, day_filter, money_filter
-from .templating import AppContext
+from .formatting import currency_symbol, format_day, format_money, format_unit_price, plain_number
 
 request_log = logging.getLogger("ais.request")
 
@@ -36,10 +35,11 @@ CSP = "; ".join(
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.context_class = AppContext  # calls plain functions without inspecting them each time
-    app.jinja_env.filters["money"] = money_filter(app.config)
-    app.jinja_env.filters["day"] = day_filter(app.config)
-    app.jinja_env.filters["currency_symbol"] = lambda code: currency_symbol(code, app.config["AIS_LOCALE"])
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["currency_symbol"] = currency_symbol
+    app.jinja_env.filters["unit_price"] = format_unit_price
+    app.jinja_env.filters["plain_number"] = plain_number
 
     @app.get("/healthz")
     def healthz():
@@ -55,31 +55,9 @@ def init_app(app: Flask) -> None:
             return {"status": "unavailable", "database": "down"}, 503
         return {"status": "ok", "database": "up"}, 200
 
-    from .badges import status_badge
-    from .cards import stat_card
-    from .forms import render_labelled_field
-    from .layout import asset_url, bootstrap_css, bootstrap_js, navbar, page_url
-    from .listing import page_links, sort_header
-    from .urls import id_url
-
-    app.add_template_global(status_badge)
-    app.add_template_global(id_url)
-    app.add_template_global(render_labelled_field, "render_field")
-    app.add_template_global(page_links)
-    app.add_template_global(sort_header)
-    for helper in (asset_url, page_url, bootstrap_css, bootstrap_js, navbar, stat_card):
-        app.add_template_global(helper)
-
     @app.context_processor
     def inject_globals():
         return {"today": clock.today(), "business_name": app.config["AIS_BUSINESS_NAME"]}
-
-    # --- Layout helper (templates/base.html): links to pages that may not exist yet -------------
-    @app.template_global()
-    def has_endpoint(name: str) -> bool:
-        """True when a view is registered under ``name`` (e.g. 'backoffice.audit'), so the layout
-        only links to pages that exist."""
-        return name in app.view_functions
 
     @app.before_request
     def start_timer():

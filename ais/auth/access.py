@@ -6,6 +6,8 @@ from urllib.parse import urlsplit
 from flask import abort, redirect, request, url_for
 from flask_login import current_user
 
+from ..audit import Actor
+
 
 def is_safe_next(target: str | None) -> bool:
     """Only paths on this site: not https://other, //other or /\\other."""
@@ -45,8 +47,6 @@ def require_signed_in():
 
 def current_actor():
     """The signed-in user as the audit trail names them, with the address they came from."""
-    from ..audit import Actor
-
     if current_user.is_authenticated:
         return Actor(user_id=current_user.id, label=current_user.username, ip_address=request.remote_addr or "")
     return Actor(user_id=None, label="anonymous", ip_address=request.remote_addr or "")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from flask import current_app, g, request, session
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
 from sqlalchemy import bindparam, case, func, select, update
 
 from .. import audit
@@ -271,6 +271,4 @@ def load_user_early() -> None:
     """Check the session first thing in each request (before any view has loaded rows), so that
     the rare write of last_seen_at or ended_at never expires objects a view is holding."""
     if SESSION_KEY in session and request.endpoint != "static":
-        from flask_login import current_user
-
-        current_user._get_current_object()
+        current_user.is_authenticated  # noqa: B018 - reading it makes Flask-Login load the user now

@@ -34,10 +34,8 @@ def home_for(user) -> str:
     if user.is_owner:
         if not user.totp_enabled and twofactor.owner_2fa_required():
             return url_for("auth.twofactor_setup")
-        endpoint, fallback = "backoffice.dashboard", "/dashboard"
-    else:
-        endpoint, fallback = "portal.dashboard", "/portal"
-    return url_for(endpoint) if endpoint in current_app.view_functions else fallback
+        return url_for("backoffice.dashboard")
+    return url_for("portal.dashboard")
 
 
 def after_sign_in(user, next_url: str | None):

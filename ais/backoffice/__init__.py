@@ -1,9 +1,9 @@
 from flask import Blueprint
 
+from ..payments import overpayments_bp
+
 bp = Blueprint("backoffice", __name__, template_folder="templates")
+# Settling flagged online money is the owner's: under the back office's owners-only hook.
+bp.register_blueprint(overpayments_bp)
 
-from . import views  # noqa: E402,F401
-from . import audit  # noqa: E402,F401
-from .actions import payment_actions  # noqa: E402
-
-bp.add_app_template_global(payment_actions)
+from . import audit, views  # noqa: E402,F401

@@ -21,8 +21,11 @@ from ..billing import rules
 from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..billing.rules import add_months
 from ..db_types import Money
+from ..demo.large import METHODS as DEMO_METHODS
 from ..extensions import db
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
+from ..payments.services import CARD_METHOD
+from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
 from ..models import (
     CONFIRMED,
     PAYMENT_STATES,
@@ -36,6 +39,7 @@ from ..models import (
     Payment,
     User,
 )
+from .forms import PAYMENT_METHODS
 
 PER_PAGE = 25
 ZERO = Decimal("0.00")
@@ -110,6 +114,14 @@ def awaiting_confirmation_count() -> int:
     """Reported payments waiting for the owner: a sum over ``monthly_totals`` (one row per month of
     history), not a count over payments."""
     return int(db.session.scalar(select(func.coalesce(func.sum(MonthlyTotal.awaiting_count), 0))) or 0)
+
+
+def awaiting_confirmation_for_request() -> int:
+    """``awaiting_confirmation_count`` once per request: an owner's session check reads it with the
+    session (``g.awaiting_confirmation``), and the navbar and the queue both show it."""
+    if g.get("awaiting_confirmation") is None:
+        g.awaiting_confirmation = awaiting_confirmation_count()
+    return g.awaiting_confirmation
 
 
 # --- Dashboard ----------------------------------------------------------------------------------
@@ -707,9 +719,7 @@ def payments_page(filters: PaymentFilters, page: int = 1):
         # The whole confirmation queue: its size is a running total (monthly_totals), exact and
         # cheap, where counting the rows would read up to the cap of them.  An owner's session
         # check has read it already, for the navbar's badge.
-        total = g.get("awaiting_confirmation")
-        if total is None:
-            total = awaiting_confirmation_count()
+        total = awaiting_confirmation_for_request()
     client_q = filters.client_q.strip()
     by_client = filters.client_id is not None
     statements = _payment_list_statements(
@@ -725,15 +735,4 @@ def payment_methods() -> list[str]:
     """The method filter's choices: every method a payment can be recorded with, from the code
     (the owner's and the portal's forms, online card payments, the generated demo); reading
     them from the table would scan all payments on every visit."""
-    from ..billing.gendemo import METHODS as DEMO_METHODS
-    from .forms import PAYMENT_METHODS
-
-    methods = {*PAYMENT_METHODS, *DEMO_METHODS}
-    try:  # the portal and online payments are separate areas; the back office loads without them
-        from ..payments.services import CARD_METHOD
-        from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
-    except ImportError:  # pragma: no cover
-        pass
-    else:
-        methods |= {CARD_METHOD, *PORTAL_METHODS}
-    return sorted(methods)
+    return sorted({*PAYMENT_METHODS, *DEMO_METHODS, CARD_METHOD, *PORTAL_METHODS})

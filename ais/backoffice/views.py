@@ -8,22 +8,24 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import lru_cache
 from urllib.parse import urljoin
 
-from flask import abort, current_app, flash, g, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
 from .. import clock
+from ..auth import tokens
 from ..auth.access import current_actor, is_safe_next, require_owner
 from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
 from ..extensions import db
-from ..formatting import currency_symbol, format_money
+from ..formatting import currency_symbol, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
-from . import bp, charts, queries, rows
+from ..payments.forms import ResolveOverpaymentForm
+from ..payments.services import open_overpayments
+from . import bp, charts, queries
 from .forms import (
     PAYMENT_STATE_LABELS,
     ClientFilterForm,
@@ -55,21 +57,17 @@ def owners_only():
     return require_owner()
 
 
-@bp.app_context_processor
-def layout_helpers():
-    def awaiting_confirmation() -> int:
-        """The navbar's count of reported payments waiting for the owner (0 if it cannot be read)."""
-        if not (current_user.is_authenticated and current_user.is_owner):
-            return 0
-        if "awaiting_confirmation" not in g:  # asked twice on /payments (navbar and tab): read once
-            try:
-                g.awaiting_confirmation = queries.awaiting_confirmation_count()
-            except SQLAlchemyError:
-                db.session.rollback()
-                return 0
-        return g.awaiting_confirmation
-
-    return {"awaiting_confirmation": awaiting_confirmation}
+@bp.context_processor
+def owner_layout():
+    """What every back-office page's layout shows: the count of reported payments waiting for
+    the owner (the badge on Payments; 0 if it cannot be read), read once as the page renders."""
+    if not (current_user.is_authenticated and current_user.is_owner):
+        return {}
+    try:
+        return {"awaiting_confirmation": queries.awaiting_confirmation_for_request()}
+    except SQLAlchemyError:
+        db.session.rollback()
+        return {"awaiting_confirmation": 0}
 
 
 @bp.get("/")
@@ -121,37 +119,6 @@ def _without_client(endpoint: str, params: dict, **extra) -> str:
     return url_for(endpoint, **kept)
 
 
-for helper in (charts.chart_svg, charts.chart_table_rows, rows.payment_rows, rows.invoice_rows, rows.waiting_rows,
-               rows.recent_items, rows.coming_due_rows, rows.schedule_rows, rows.invoice_payment_rows):
-    bp.add_app_template_global(helper)
-
-
-@bp.app_template_filter("plain_number")
-def plain_number(value: Decimal | None) -> str:
-    """2.500 -> '2.5', 100.0000 -> '100' (stored quantities and rates, as a person would type them)."""
-    if value is None:
-        return ""
-    return f"{value.normalize():f}"
-
-
-@bp.app_template_filter("unit_price")
-def unit_price_text(value: Decimal | None, currency: str | None = None) -> str:
-    """A unit price with as many decimals as it has (at least two): ₱12.345, ₱100.00."""
-    if value is None:
-        return ""
-    return _unit_price(value.normalize(), currency or current_app.config["AIS_CURRENCY"],
-                       current_app.config["AIS_LOCALE"])
-
-
-@lru_cache(maxsize=4096)
-def _unit_price(value: Decimal, currency: str, locale: str) -> str:
-    # Babel reads the locale's currency pattern on every call (a quarter of a millisecond); an
-    # invoice's lines repeat a business's few prices.
-    from babel.numbers import format_currency
-
-    return format_currency(value, currency, locale=locale, decimal_quantization=False)
-
-
 # --- Dashboard ------------------------------------------------------------------------------------
 
 
@@ -169,6 +136,8 @@ def dashboard():
         waiting=waiting,
         recent=recent,
         chart=charts.monthly_bar_chart(series, currency, today),
+        overpayments=open_overpayments() if figures.overpayments_open else [],
+        overpayment_form=ResolveOverpaymentForm(formdata=None),
         horizon=today + dt.timedelta(days=queries.DUE_WINDOW_DAYS),
         currency=currency,
         next_url=url_for(".dashboard"),
@@ -305,9 +274,6 @@ def client_portal_access(client_id: int):
     if action not in ("enable", "disable"):
         flash("Choose to enable or disable portal access.", "error")
         return redirect(url_for(".client_detail", client_id=client_id))
-    # Written by the sign-in area; imported here so that the back office loads without it.
-    from ..auth import tokens
-
     try:
         if action == "enable":
             link = tokens.enable_portal_access(current_actor(), client_id)
@@ -371,6 +337,7 @@ def invoices():
         direction=direction,
         params=params,
         filtered=filtered,
+        status_of=services.status_of,
         currency=_currency(),
     )
 
@@ -548,7 +515,7 @@ def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
         open_panel=open_panel,
         currency=invoice.currency,
-        currency_symbol=currency_symbol(invoice.currency, current_app.config["AIS_LOCALE"]),
+        currency_symbol=currency_symbol(invoice.currency),
     )
 
 

@@ -4,7 +4,7 @@ change to an invoice.
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its unpaid
 installments by due month and due day); just before the transaction commits it takes the snapshot
-again and adds the difference.  Every write path goes through ``_lock_invoice``, so none can
+again and adds the difference.  Every write path goes through ``lock_invoice``, so none can
 forget it.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ def _portal_link(invoice: Invoice) -> str:
     return current_app.config["AIS_BASE_URL"].rstrip("/") + f"/portal/invoices/{invoice.id}"
 
 
-def _owner_addresses() -> list[str]:
+def owner_addresses() -> list[str]:
     """Where owner notices go: AIS_OWNER_EMAIL; else owners whose username is an email address;
     else the business's own mailbox (the address in MAIL_FROM), so no notice is ever dropped."""
     configured = current_app.config.get("AIS_OWNER_EMAIL")
@@ -34,7 +34,7 @@ def _owner_addresses() -> list[str]:
     return [mailbox] if mailbox else []
 
 
-def _send(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
+def send_notice(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
@@ -42,14 +42,14 @@ def _send(to: str, template: str, subject: str, dedupe_key: str, **context) -> N
 
 
 def invoice_issued(invoice: Invoice, client) -> None:
-    _send(client.email, "invoice_issued", f"Invoice {invoice.invoice_no}", f"invoice-issued:{invoice.id}",
+    send_notice(client.email, "invoice_issued", f"Invoice {invoice.invoice_no}", f"invoice-issued:{invoice.id}",
           invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
 
 
 def invoice_replanned(invoice: Invoice, client) -> None:
     # One notice per re-plan: the key includes the schedule's shape after the change.
     shape = "-".join(f"{i.number}:{i.due_date.isoformat()}:{i.amount}" for i in invoice.installments)
-    _send(client.email, "invoice_replanned", f"New payment schedule for {invoice.invoice_no}",
+    send_notice(client.email, "invoice_replanned", f"New payment schedule for {invoice.invoice_no}",
           f"invoice-replanned:{invoice.id}:{hashlib.sha256(shape.encode()).hexdigest()[:16]}",
           invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
 
@@ -63,20 +63,20 @@ def payment_receipt(payment: Payment, invoice: Invoice) -> None:
         )
     )
     next_due = next((i for i in invoice.installments if i.paid_amount < i.amount), None)
-    _send(invoice.client.email, "payment_receipt", f"Receipt for your payment on {invoice.invoice_no}",
+    send_notice(invoice.client.email, "payment_receipt", f"Receipt for your payment on {invoice.invoice_no}",
           f"receipt:payment:{payment.id}", payment=payment, invoice=invoice, installment_numbers=numbers,
           remaining=invoice.amount - invoice.paid_amount, next_due=next_due, link=_portal_link(invoice))
 
 
 def payment_reported(payment: Payment, invoice: Invoice) -> None:
-    for address in _owner_addresses():
-        _send(address, "payment_reported", f"Payment reported on {invoice.invoice_no}",
+    for address in owner_addresses():
+        send_notice(address, "payment_reported", f"Payment reported on {invoice.invoice_no}",
               f"reported:payment:{payment.id}:{address}", payment=payment, invoice=invoice,
               link=current_app.config["AIS_BASE_URL"].rstrip("/") + "/payments?state=reported")
 
 
 def payment_rejected(payment: Payment, invoice: Invoice) -> None:
-    _send(invoice.client.email, "payment_rejected", f"Your reported payment on {invoice.invoice_no}",
+    send_notice(invoice.client.email, "payment_rejected", f"Your reported payment on {invoice.invoice_no}",
           f"rejected:payment:{payment.id}", payment=payment, invoice=invoice, link=_portal_link(invoice))
 
 

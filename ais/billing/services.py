@@ -23,6 +23,7 @@ from ..database import write_transaction
 from ..extensions import db
 from ..formatting import format_money
 from ..models import (
+    CHECKOUT_HOLDING,
     CONFIRMED,
     FULL_PAYMENT,
     INSTALLMENT,
@@ -31,6 +32,7 @@ from ..models import (
     VOIDED,
     Allocation,
     AuditEntry,
+    CheckoutSession,
     Client,
     Installment,
     Invoice,
@@ -200,7 +202,7 @@ def archive_client(actor: Actor, client_id: int, archived: bool = True) -> None:
 # --- Invoices -----------------------------------------------------------------------------
 
 
-def _lock_invoice(invoice_id: int) -> Invoice:
+def lock_invoice(invoice_id: int) -> Invoice:
     """Load the invoice and hold its row lock until the transaction ends."""
     invoice = db.session.scalar(
         select(Invoice).where(Invoice.id == invoice_id).with_for_update().execution_options(populate_existing=True)
@@ -295,7 +297,7 @@ def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) 
             db.session.add(invoice)
             action = "invoice.draft_created"
         else:
-            invoice = _lock_invoice(invoice_id)
+            invoice = lock_invoice(invoice_id)
             if not invoice.is_draft:
                 raise InvoiceNotEditable("This invoice is issued: void it and issue a new one to change it.")
             action = "invoice.draft_updated"
@@ -308,7 +310,7 @@ def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) 
 def delete_draft(actor: Actor, invoice_id: int) -> None:
     """Delete a draft (it has no number and no payments; issued invoices are voided instead)."""
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         if not invoice.is_draft:
             raise InvoiceNotEditable("Issued invoices are voided, not deleted.")
         audit.record(actor, "invoice.draft_deleted", client_id=invoice.client_id, amount_before=invoice.amount,
@@ -365,7 +367,7 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
 def issue_invoice(actor: Actor, invoice_id: int) -> str:
     """Issue a draft: it gets its number, its lines and amount are fixed, its schedule is made."""
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         return _issue(actor, invoice)
 
 
@@ -393,8 +395,8 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
     if frequency not in rules.FREQUENCIES:
         raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
-        _require_open(invoice, PaymentRefused)
+        invoice = lock_invoice(invoice_id)
+        require_open(invoice, PaymentRefused)
         if invoice.payment_type != INSTALLMENT:
             raise InvalidTransition("Only installment plans can be re-planned.")
         if first_due < invoice.issue_date:
@@ -420,7 +422,7 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
         invoice.installment_count = len(new_schedule)
         invoice.frequency = frequency
         db.session.flush()
-        _reallocate(invoice)
+        reallocate(invoice)
         audit.record(actor, "invoice.replanned", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_before=unpaid, amount_after=unpaid,
                      detail=f"{count} {frequency} installments from {first_due.isoformat()}")
@@ -434,7 +436,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
     if not reason:
         raise InvalidInput("Give a reason for voiding the invoice.", "reason")
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         if invoice.is_draft:
             raise InvalidTransition("Drafts are deleted, not voided.")
         if invoice.is_void:
@@ -442,11 +444,11 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         if invoice.paid_amount > 0:
             raise InvalidTransition("This invoice has confirmed payments: void or refund them first.")
         for payment in _payments(invoice.id, REPORTED):
-            _transition(payment, REJECTED, f"Invoice voided: {reason}")
+            transition(payment, REJECTED, f"Invoice voided: {reason}")
             notices.payment_rejected(payment, invoice)
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
-        _reallocate(invoice)
+        reallocate(invoice)
         audit.record(actor, "invoice.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_before=invoice.amount, detail=reason)
 
@@ -454,7 +456,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
 # --- Payments -----------------------------------------------------------------------------
 
 
-def _require_open(invoice: Invoice, error=PaymentRefused) -> None:
+def require_open(invoice: Invoice, error=PaymentRefused) -> None:
     if invoice.is_draft:
         raise error("This invoice has not been issued yet.")
     if invoice.is_void:
@@ -481,7 +483,7 @@ def _check_payment(invoice: Invoice, amount, paid_on: date, method: str) -> Deci
         raise InvalidInput("The payment date cannot be before the invoice was issued.", "date")
     if not (method or "").strip():
         raise InvalidInput("Choose how it was paid.", "method")
-    _require_open(invoice)
+    require_open(invoice)
     room = open_room(invoice)
     if amount > room:
         held = ""
@@ -501,7 +503,7 @@ def _existing_submission(submission_key: str | None) -> int | None:
     return db.session.scalar(select(Payment.id).where(Payment.submission_key == submission_key))
 
 
-def _add_payment(actor, invoice, *, amount, paid_on, method, reference, state, submission_key, provider="manual",
+def add_payment(actor, invoice, *, amount, paid_on, method, reference, state, submission_key, provider="manual",
                  provider_reference=None) -> Payment:
     payment = Payment(
         invoice_id=invoice.id,
@@ -545,12 +547,12 @@ def record_payment(actor: Actor, invoice_id: int, amount, paid_on: date, method:
 
     def record() -> int:
         with write_transaction():
-            invoice = _lock_invoice(invoice_id)
+            invoice = lock_invoice(invoice_id)
             checked = _check_payment(invoice, amount, paid_on, method)
             paid_before = invoice.paid_amount
-            payment = _add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
+            payment = add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
                                    reference=reference, state=CONFIRMED, submission_key=submission_key)
-            _reallocate(invoice)
+            reallocate(invoice)
             audit.record(actor, "payment.recorded", client_id=invoice.client_id, invoice_id=invoice.id,
                          payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                          detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
@@ -567,14 +569,14 @@ def report_payment(actor: Actor, client_id: int, invoice_id: int, amount, paid_o
 
     def record() -> int:
         with write_transaction():
-            invoice = _lock_invoice(invoice_id)
+            invoice = lock_invoice(invoice_id)
             if invoice.client_id != client_id or invoice.is_draft:
                 raise NotFound("No such invoice.")
             checked = _check_payment(invoice, amount, paid_on, method)
             held_before = invoice.held_amount
-            payment = _add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
+            payment = add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
                                    reference=reference, state=REPORTED, submission_key=submission_key)
-            _reallocate(invoice)
+            reallocate(invoice)
             audit.record(actor, "payment.reported", client_id=invoice.client_id, invoice_id=invoice.id,
                          payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
                          detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
@@ -588,7 +590,7 @@ def _lock_payment(payment_id: int) -> tuple[Payment, Invoice]:
     invoice_id = db.session.scalar(select(Payment.invoice_id).where(Payment.id == payment_id))
     if invoice_id is None:
         raise NotFound("No such payment.")
-    invoice = _lock_invoice(invoice_id)  # the invoice's lock guards its payments
+    invoice = lock_invoice(invoice_id)  # the invoice's lock guards its payments
     payment = db.session.get(Payment, payment_id, populate_existing=True)
     return payment, invoice
 
@@ -600,7 +602,7 @@ ALLOWED_TRANSITIONS = {
 }
 
 
-def _transition(payment: Payment, new_state: str, reason: str = "") -> None:
+def transition(payment: Payment, new_state: str, reason: str = "") -> None:
     if (payment.state, new_state) not in ALLOWED_TRANSITIONS:
         raise InvalidTransition(f"A {payment.state} payment cannot be {new_state}.")
     payment.state = new_state
@@ -615,8 +617,8 @@ def confirm_payment(actor: Actor, payment_id: int) -> None:
         if invoice.is_void:
             raise InvalidTransition("The invoice is void.")
         paid_before = invoice.paid_amount
-        _transition(payment, CONFIRMED)
-        _reallocate(invoice)
+        transition(payment, CONFIRMED)
+        reallocate(invoice)
         audit.record(actor, "payment.confirmed", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount)
         notices.payment_receipt(payment, invoice)
@@ -630,8 +632,8 @@ def reject_payment(actor: Actor, payment_id: int, reason: str) -> None:
     with write_transaction():
         payment, invoice = _lock_payment(payment_id)
         held_before = invoice.held_amount
-        _transition(payment, REJECTED, reason)
-        _reallocate(invoice)
+        transition(payment, REJECTED, reason)
+        reallocate(invoice)
         audit.record(actor, "payment.rejected", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
                      detail=reason)
@@ -646,8 +648,8 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
     with write_transaction():
         payment, invoice = _lock_payment(payment_id)
         paid_before = invoice.paid_amount
-        _transition(payment, VOIDED, reason)
-        _reallocate(invoice)
+        transition(payment, VOIDED, reason)
+        reallocate(invoice)
         audit.record(actor, "payment.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                      detail=reason)
@@ -672,7 +674,7 @@ def _installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
     ]
 
 
-def _reallocate(invoice: Invoice) -> ReallocationChange:
+def reallocate(invoice: Invoice) -> ReallocationChange:
     """Recompute the invoice's allocation and running totals from its payments.
 
     Confirmed payments pay installments oldest first in (date, id) order; each payment's
@@ -722,8 +724,6 @@ def _reallocate(invoice: Invoice) -> ReallocationChange:
     invoice.paid_amount = sum((p.amount for p in confirmed), Decimal("0.00"))
     invoice.held_amount = sum((p.amount for p in all_payments if p.state == REPORTED), Decimal("0.00"))
     # Online payments in progress (ais.payments) hold their room like reported payments.
-    from ..models import CHECKOUT_HOLDING, CheckoutSession
-
     invoice.held_amount += sum(db.session.scalars(select(CheckoutSession.amount).where(
         CheckoutSession.invoice_id == invoice.id, CheckoutSession.status.in_(CHECKOUT_HOLDING))), Decimal("0.00"))
     unpaid_dates = [i.due_date for i in installments if i.paid_amount < i.amount]
@@ -747,7 +747,7 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     for invoice_id in invoice_ids:
         try:
             with write_transaction():
-                change = _reallocate(_lock_invoice(invoice_id))
+                change = reallocate(lock_invoice(invoice_id))
                 if change.changed:
                     changes.append(change)
                 if dry_run:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..billing.notices import _owner_addresses, _send
+from ..billing.notices import owner_addresses, send_notice
 from ..models import Overpayment
 
 
@@ -11,6 +11,6 @@ def overpayment_flagged(flagged: Overpayment) -> None:
     invoice = flagged.invoice
     subject = "Online payment to refund or credit" + (f" on {invoice.invoice_no}" if invoice else "")
     link = current_app.config["AIS_BASE_URL"].rstrip("/") + "/dashboard"
-    for address in _owner_addresses():
-        _send(address, "overpayment_flagged", subject, f"overpayment:{flagged.id}:{address}",
+    for address in owner_addresses():
+        send_notice(address, "overpayment_flagged", subject, f"overpayment:{flagged.id}:{address}",
               overpayment=flagged, invoice=invoice, client=flagged.client, link=link)

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-from flask import current_app
+
+from ..billing import services
 
 # Currencies whose smallest unit is not a hundredth (Stripe's zero- and three-decimal
 # currencies).  AIS amounts always have two decimals, so these cannot be paid online.
@@ -93,51 +94,19 @@ class ManualProvider:
     @staticmethod
     def report(actor, client_id: int, invoice_id: int, amount, paid_on: dt.date, method: str,
                reference: str = "", submission_key: str | None = None) -> int:
-        from ..billing import services
-
         return services.report_payment(actor, client_id, invoice_id, amount, paid_on, method, reference,
                                        submission_key=submission_key)
 
     @staticmethod
     def confirm(actor, payment_id: int) -> None:
-        from ..billing import services
-
         services.confirm_payment(actor, payment_id)
 
 
 MANUAL = ManualProvider()
 
 
-def stripe_configured(config=None) -> bool:
-    config = config if config is not None else current_app.config
-    return bool(config.get("STRIPE_SECRET_KEY")) and bool(config.get("STRIPE_WEBHOOK_SECRET"))
-
-
-def online_provider() -> OnlineProvider | None:
-    """The configured online provider, or None when online payment is off."""
-    config = current_app.config
-    if not stripe_configured(config):
-        return None
-    settings = (config["STRIPE_SECRET_KEY"], config["STRIPE_WEBHOOK_SECRET"], config.get("STRIPE_API_BASE") or "")
-    cache = current_app.extensions.setdefault("ais_payments", {})
-    provider = cache.get(settings)
-    if provider is None:
-        from .stripe_provider import StripeProvider
-
-        cache.clear()
-        provider = cache[settings] = StripeProvider(*settings)
-    return provider
-
-
 def supports_currency(currency: str) -> bool:
     return bool(currency) and currency.upper() not in NOT_TWO_DECIMAL_CURRENCIES
-
-
-def online_payment_enabled(currency: str | None = None) -> bool:
-    """True when clients may pay online (Stripe configured, and the currency has cents)."""
-    if not stripe_configured():
-        return False
-    return supports_currency(currency or current_app.config["AIS_CURRENCY"])
 
 
 ZERO = Decimal("0.00")

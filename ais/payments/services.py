@@ -4,7 +4,7 @@ The rules (see docs/PAYMENTS.md):
 
 * Starting a checkout writes a ``CheckoutSession`` row *before* Stripe is called, with the
   invoice locked: from that moment its amount holds room under the invoice's cap (it is counted
-  in ``Invoice.held_amount`` by ``ais.billing.services._reallocate``), until the session
+  in ``Invoice.held_amount`` by ``ais.billing.services.reallocate``), until the session
   completes, fails or expires.  A second click or tab for the same invoice and amount gets the
   same session; another amount first closes the open one (at Stripe, then here).
 * Money is recorded only from verified webhook events, keyed by the PaymentIntent
@@ -37,11 +37,11 @@ from ..billing.services import (
     InvalidInput,
     NotFound,
     PaymentRefused,
-    _add_payment,
-    _lock_invoice,
-    _reallocate,
-    _require_open,
-    _transition,
+    add_payment,
+    lock_invoice,
+    reallocate,
+    require_open,
+    transition,
     open_room,
 )
 from ..database import write_transaction
@@ -92,7 +92,7 @@ class OnlinePaymentUnavailable(BillingError):
 # --- Small helpers -----------------------------------------------------------------------------
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
+def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     if value is not None and value.tzinfo is None:
         return value.replace(tzinfo=dt.timezone.utc)
@@ -228,13 +228,13 @@ def _release_stale(invoice: Invoice) -> bool:
     cutoff = clock.utcnow() - STALE_GRACE
     released = False
     for row in _sessions(invoice.id, CHECKOUT_OPEN):
-        if _aware(row.expires_at) < cutoff:
+        if as_utc(row.expires_at) < cutoff:
             _set_status(row, CHECKOUT_EXPIRED)
             audit.record(STRIPE_ACTOR, "checkout.expired", client_id=row.client_id, invoice_id=invoice.id,
                          amount_before=row.amount, detail=f"{row.provider_session_id or row.id}: past its expiry")
             released = True
     if released:
-        _reallocate(invoice)
+        reallocate(invoice)
     return released
 
 
@@ -251,11 +251,11 @@ class _Plan:
 def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) -> _Plan:
     now = clock.utcnow()
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         if invoice.client_id != client_id or invoice.is_draft:
             raise NotFound("No such invoice.")
         _release_stale(invoice)
-        _require_open(invoice)
+        require_open(invoice)
         if not supports_currency(invoice.currency):
             raise PaymentRefused("This invoice's currency cannot be paid online.", "choice")
         open_rows = _sessions(invoice_id, CHECKOUT_OPEN)
@@ -263,7 +263,7 @@ def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) ->
         amount = _amount_for(invoice, choice, amount_text, options)
         plan = _Plan(amount=amount, to_close=[])
         for row in open_rows:
-            if row.amount == amount and _aware(row.expires_at) > now + REUSE_MARGIN:
+            if row.amount == amount and as_utc(row.expires_at) > now + REUSE_MARGIN:
                 # The same payment again (second click, second tab).  Without a page yet (being
                 # made, or the call failed half-way) _reserve picks it up and asks again with
                 # its idempotency key, which gives the same page.
@@ -298,14 +298,14 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
         invoice_ids = set(db.session.scalars(select(CheckoutSession.invoice_id).where(CheckoutSession.id.in_(closed))))
         for invoice_id in invoice_ids:
             with write_transaction():
-                invoice = _lock_invoice(invoice_id)
+                invoice = lock_invoice(invoice_id)
                 for row in _sessions(invoice_id, CHECKOUT_OPEN):
                     if row.id in closed:
                         _set_status(row, CHECKOUT_EXPIRED)
                         audit.record(STRIPE_ACTOR, "checkout.cancelled", client_id=row.client_id,
                                      invoice_id=invoice_id, amount_before=row.amount,
                                      detail=f"{row.provider_session_id or row.id}: {reason}")
-                _reallocate(invoice)
+                reallocate(invoice)
     return problems
 
 
@@ -313,12 +313,12 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
     """Write the local session (holding its room) or find the same one made meanwhile."""
     now = clock.utcnow()
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         if invoice.client_id != client_id or invoice.is_draft:
             raise NotFound("No such invoice.")
-        _require_open(invoice)
+        require_open(invoice)
         for row in _sessions(invoice_id, CHECKOUT_OPEN):
-            if row.amount == amount and _aware(row.expires_at) > now + REUSE_MARGIN:
+            if row.amount == amount and as_utc(row.expires_at) > now + REUSE_MARGIN:
                 return row.id, row.url or None  # another tab got here first: same payment
         room = open_room(invoice)
         if amount > room:
@@ -346,7 +346,7 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
         db.session.add(row)
         db.session.flush()
         held_before = invoice.held_amount
-        _reallocate(invoice)
+        reallocate(invoice)
         audit.record(actor, "checkout.started", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_before=held_before, amount_after=invoice.held_amount,
                      detail=f"{format_money(amount, invoice.currency)} by card (checkout #{row.id})")
@@ -370,7 +370,7 @@ def _checkout_request(row_id: int) -> CheckoutRequest:
         customer_email=client.email,
         success_url=invoice_page_url(invoice.id, checkout="success", session_id="{CHECKOUT_SESSION_ID}"),
         cancel_url=invoice_page_url(invoice.id, checkout="cancelled"),
-        expires_at=_aware(row.expires_at),
+        expires_at=as_utc(row.expires_at),
         idempotency_key=row.idempotency_key,
     )
     db.session.rollback()  # end the read before calling out
@@ -380,11 +380,11 @@ def _checkout_request(row_id: int) -> CheckoutRequest:
 def _fail(row_id: int, detail: str) -> None:
     with write_transaction():
         invoice_id = db.session.scalar(select(CheckoutSession.invoice_id).where(CheckoutSession.id == row_id))
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         row = db.session.get(CheckoutSession, row_id, populate_existing=True)
         if row.status == CHECKOUT_OPEN and not row.provider_session_id:
             _set_status(row, CHECKOUT_FAILED)
-            _reallocate(invoice)
+            reallocate(invoice)
             audit.record(STRIPE_ACTOR, "checkout.failed", client_id=row.client_id, invoice_id=invoice_id,
                          amount_before=row.amount, detail=detail[:500])
 
@@ -415,7 +415,7 @@ def start_checkout(actor: Actor, client_id: int, invoice_id: int, choice: str, a
         _fail(row_id, error.detail or error.message)
         raise OnlinePaymentUnavailable(error.message) from None
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         row = db.session.get(CheckoutSession, row_id, populate_existing=True)
         if row.provider_session_id == created.session_id:
             return row.url  # the same request twice (same key): already stored
@@ -446,7 +446,7 @@ def cancel_checkout(actor: Actor, client_id: int, invoice_id: int, provider: Onl
     """The client gives up the open online payment(s) on their invoice: closed at the provider and
     their room released.  Returns how many were closed."""
     with write_transaction():
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
         if invoice.client_id != client_id or invoice.is_draft:
             raise NotFound("No such invoice.")
         rows = [(row.id, row.provider_session_id) for row in _sessions(invoice_id, CHECKOUT_OPEN)]
@@ -468,7 +468,7 @@ def release_stale_checkouts() -> int:
     count = 0
     for invoice_id in invoice_ids:
         with write_transaction():
-            if _release_stale(_lock_invoice(invoice_id)):
+            if _release_stale(lock_invoice(invoice_id)):
                 count += 1
     return count
 
@@ -549,7 +549,7 @@ def _lock_for(obj: dict) -> tuple[CheckoutSession | None, Invoice | None]:
     if invoice_id is None:
         return None, None
     try:
-        invoice = _lock_invoice(invoice_id)
+        invoice = lock_invoice(invoice_id)
     except NotFound:
         return None, None
     if row is not None:
@@ -601,7 +601,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         if row.status != CHECKOUT_COMPLETE:
             _set_status(row, CHECKOUT_COMPLETE)
     if invoice is not None:
-        _reallocate(invoice)  # this session no longer holds room: its money is here
+        reallocate(invoice)  # this session no longer holds room: its money is here
     if _money_recorded(reference):
         return f"already recorded ({reference})"
     amount = _amount_of(obj, row)
@@ -631,10 +631,10 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
     outcome = []
     if applied > 0:
         paid_before = invoice.paid_amount
-        payment = _add_payment(STRIPE_ACTOR, invoice, amount=applied, paid_on=_paid_on(event, invoice),
+        payment = add_payment(STRIPE_ACTOR, invoice, amount=applied, paid_on=_paid_on(event, invoice),
                                method=CARD_METHOD, reference=reference, state=CONFIRMED, submission_key=None,
                                provider=STRIPE, provider_reference=reference)
-        _reallocate(invoice)
+        reallocate(invoice)
         audit.record(STRIPE_ACTOR, "payment.received_online", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                      detail=f"{format_money(applied, invoice.currency)} by card ({reference}, event {event.get('id')})")
@@ -697,7 +697,7 @@ def _release(obj: dict, status: str, action: str) -> str:
         return f"nothing to do (session {row.status})"
     _set_status(row, status)
     held_before = invoice.held_amount
-    _reallocate(invoice)
+    reallocate(invoice)
     audit.record(STRIPE_ACTOR, action, client_id=row.client_id, invoice_id=invoice.id,
                  amount_before=held_before, amount_after=invoice.held_amount,
                  detail=f"{row.provider_session_id or row.id}: {format_money(row.amount, row.currency)} released")
@@ -735,7 +735,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     invoice_id = first.invoice_id if first else (flagged.invoice_id if flagged else (row.invoice_id if row else None))
     if first is None and flagged is None:
         return "ignored: no payment recorded for this PaymentIntent"
-    invoice = _lock_invoice(invoice_id) if invoice_id is not None else None
+    invoice = lock_invoice(invoice_id) if invoice_id is not None else None
     # Fresh rows under the lock.
     payments = list(db.session.scalars(payments_query.execution_options(populate_existing=True)))
     if flagged is not None:
@@ -763,16 +763,16 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
         kept = max(original.amount - max(refunded - flagged_amount, ZERO), ZERO)
         if active is not None and kept < active.amount:
             paid_before = invoice.paid_amount
-            _transition(active, VOIDED, reason)
+            transition(active, VOIDED, reason)
             replacement = None
             if kept > 0:
-                replacement = _add_payment(
+                replacement = add_payment(
                     STRIPE_ACTOR, invoice, amount=kept, paid_on=original.date, method=original.method,
                     reference=intent, state=CONFIRMED, submission_key=None, provider=STRIPE,
                     provider_reference=f"{intent}#kept-{refunded_minor}",
                 )
                 replacement.state_reason = f"Kept after a partial refund of payment {active.id}: {reason}"
-            _reallocate(invoice)
+            reallocate(invoice)
             audit.record(STRIPE_ACTOR, "payment.refunded", client_id=invoice.client_id, invoice_id=invoice.id,
                          payment_id=active.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                          detail=reason + (f"; {format_money(kept, invoice.currency)} kept as payment {replacement.id}"
@@ -853,7 +853,7 @@ def resolve_overpayment(actor: Actor, overpayment_id: int, note: str) -> None:
     with write_transaction():
         invoice_id = db.session.scalar(select(Overpayment.invoice_id).where(Overpayment.id == overpayment_id))
         if invoice_id is not None:
-            _lock_invoice(invoice_id)
+            lock_invoice(invoice_id)
         flagged = db.session.get(Overpayment, overpayment_id, populate_existing=True, with_for_update=True)
         if flagged is None:
             raise NotFound("No such overpayment.")

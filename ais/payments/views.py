@@ -1,9 +1,11 @@
 """Online payment routes (thin): parse, call ONE service function, redirect.
 
-* ``POST /portal/checkout``          a client starts (or resumes) a card payment → 303 to Stripe
-* ``POST /portal/checkout/cancel``   a client gives up the open card payment on an invoice
-* ``POST /webhooks/stripe``          Stripe's signed events (public, CSRF-exempt)
-* ``POST /overpayments/<id>/resolve`` the owner marks flagged money as refunded or credited
+Split by audience, each under the hook of its area (see ais/payments/__init__.py):
+
+* ``POST /portal/checkout``          portal.checkout.start: a client starts (or resumes) a card payment
+* ``POST /portal/checkout/cancel``   portal.checkout.cancel: a client gives up the open card payment
+* ``POST /webhooks/stripe``          webhooks.stripe: Stripe's signed events (public, CSRF-exempt)
+* ``POST /overpayments/<id>/resolve`` backoffice.overpayments.resolve: the owner marks flagged money settled
 """
 from __future__ import annotations
 
@@ -12,18 +14,19 @@ import logging
 from urllib.parse import urlsplit
 
 import click
-from flask import abort, current_app, flash, redirect, request, session
+from flask import abort, current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from .. import clock
-from ..auth.access import current_actor, is_safe_next, login_redirect, require_owner
+from ..auth.access import current_actor, is_safe_next
 from ..billing.services import BillingError, NotFound
 from ..extensions import csrf, limiter
 from ..formatting import format_money
 from ..models import CHECKOUT_PROCESSING, Invoice
-from . import bp, services
+from . import bp, checkout_bp, overpayments_bp, services, webhooks_bp
 from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
-from .providers import MAX_EVENT_BYTES, InvalidEvent, online_payment_enabled, online_provider, stripe_configured
+from .configured import online_payment_enabled, online_provider, stripe_configured
+from .providers import MAX_EVENT_BYTES, InvalidEvent
 
 log = logging.getLogger("ais.payments")
 
@@ -32,14 +35,6 @@ ERROR_KEY = "ais_checkout_error"  # the last refusal, shown next to the field on
 
 def _invoice_path(invoice_id: int) -> str:
     return f"/portal/invoices/{invoice_id}"
-
-
-def _client_only():
-    if not current_user.is_authenticated:
-        return login_redirect()
-    if not current_user.is_client:
-        abort(403)  # owners previewing the portal cannot pay
-    return None
 
 
 def _invoice_id(value) -> int:
@@ -52,12 +47,11 @@ def _invoice_id(value) -> int:
 # --- Client: pay online -----------------------------------------------------------------------------
 
 
-@bp.post("/portal/checkout")
+# The portal's hook has already sent anonymous visitors to sign in and refused owners (a preview
+# writes nothing): only a client reaches these two.
+@checkout_bp.post("/checkout")
 @limiter.limit("30 per minute")
-def checkout():
-    refused = _client_only()
-    if refused is not None:
-        return refused
+def start():
     provider = online_provider()
     if provider is None:
         abort(404)
@@ -81,11 +75,8 @@ def checkout():
     return redirect(url, 303)
 
 
-@bp.post("/portal/checkout/cancel")
-def cancel_checkout():
-    refused = _client_only()
-    if refused is not None:
-        return refused
+@checkout_bp.post("/checkout/cancel")
+def cancel():
     provider = online_provider()
     if provider is None:
         abort(404)
@@ -106,7 +97,7 @@ def cancel_checkout():
 # --- Stripe's webhook ----------------------------------------------------------------------------------
 
 
-@bp.post("/webhooks/stripe")
+@webhooks_bp.post("/webhooks/stripe")
 @csrf.exempt
 def stripe_webhook():
     provider = online_provider()
@@ -127,15 +118,12 @@ def stripe_webhook():
 # --- Owner: settle flagged money -------------------------------------------------------------------------
 
 
-@bp.post("/overpayments/<int:overpayment_id>/resolve")
-def resolve_overpayment(overpayment_id: int):
-    refused = require_owner()
-    if refused is not None:
-        return refused
+# Under the back office's hook: owners only.
+@overpayments_bp.post("/overpayments/<int:overpayment_id>/resolve")
+def resolve(overpayment_id: int):
     form = ResolveOverpaymentForm()
     target = request.form.get("next", "")
-    target = target if is_safe_next(target) else ("/dashboard" if "backoffice.dashboard" in current_app.view_functions
-                                                  else "/")
+    target = target if is_safe_next(target) else url_for("backoffice.dashboard")
     if form.validate():
         try:
             services.resolve_overpayment(current_actor(), overpayment_id, form.note.data or "")
@@ -177,7 +165,7 @@ class OnlinePayment:
         self.is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
         self.notice = request.args.get("checkout") if request.args.get("checkout") in ("success", "cancelled") else None
         self.pending = services.open_checkout(invoice.id) if self.enabled else None
-        self.pending_until = _local_time(services._aware(self.pending.expires_at)) if self.pending else ""
+        self.pending_until = _local_time(services.as_utc(self.pending.expires_at)) if self.pending else ""
         self.processing = bool(self.pending and self.pending.status == CHECKOUT_PROCESSING)
         self.received = self._recent_card_payment() if self.notice == "success" and not self.pending else None
         open_amount = self.pending.amount if self.pending and not self.processing else services.ZERO
@@ -219,30 +207,12 @@ class OnlinePayment:
         return None
 
 
-@bp.app_template_global()
 def online_payment(invoice) -> OnlinePayment | None:
-    """For the portal invoice page: None when online payment is off (nothing is shown)."""
+    """For the portal invoice page (``pay`` in payments/_pay_online.html): None when online
+    payment is off (nothing is shown)."""
     if invoice is None or not stripe_configured():
         return None
     return OnlinePayment(invoice)
-
-
-@bp.app_template_global("online_payment_enabled")
-def online_payment_enabled_global() -> bool:
-    return online_payment_enabled()
-
-
-@bp.app_template_global()
-def open_overpayments(limit: int = 50):
-    """For the dashboard partial ``payments/_overpayments.html`` (owners only)."""
-    if not (current_user.is_authenticated and current_user.is_owner):
-        return []
-    return services.open_overpayments(limit)
-
-
-@bp.app_template_global()
-def resolve_overpayment_form():
-    return ResolveOverpaymentForm(formdata=None)
 
 
 @bp.after_app_request

@@ -19,13 +19,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import abort, current_app, flash, g, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_login import current_user
 
 from .. import audit
 from ..auth.access import current_actor, login_redirect, require_owner
 from ..database import write_transaction
-from ..urls import id_url
 from . import queries
 
 READ_METHODS = ("GET", "HEAD")
@@ -57,10 +56,6 @@ def _parse_client_param(value: str | None) -> int | None:
     return int(text)
 
 
-def _clients_page():
-    return url_for("backoffice.clients") if "backoffice.clients" in current_app.view_functions else "/clients"
-
-
 def apply_scope():
     """The portal's before_request hook: decide the scope, or refuse (see the module's docstring)."""
     if not current_user.is_authenticated:
@@ -86,7 +81,7 @@ def apply_scope():
     raw = request.args.get("client")
     if raw is None or not raw.strip():
         flash("Choose a client, then use “View as client” to preview their portal.", "info")
-        return redirect(_clients_page())
+        return redirect(url_for("backoffice.clients"))
     client_id = _parse_client_param(raw)
     name = queries.client_name(client_id) if client_id is not None else None
     if name is None:
@@ -110,4 +105,4 @@ def portal_url(endpoint: str, **values) -> str:
     current = g.get("portal_scope")
     if current is not None and current.preview:
         values.setdefault("client", current.client_id)
-    return id_url(endpoint, **values)
+    return url_for(endpoint, **values)

@@ -27,6 +27,7 @@ from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
 from ..formatting import format_money
+from ..payments.views import online_payment
 from . import bp, queries
 from .forms import ReportPaymentForm, new_submission_key
 from .scope import apply_scope, portal_url, scope
@@ -40,12 +41,7 @@ bp.before_request(apply_scope)
 @bp.context_processor
 def portal_helpers():
     """What every portal template may use: the scope (banner, preview) and ``portal_url``."""
-    return {"portal": g.get("portal_scope"), "portal_url": portal_url, "quantity_text": _quantity_text}
-
-
-def _quantity_text(value: Decimal | None) -> str:
-    """2.500 -> '2.5', 10.000 -> '10': a quantity as a person would write it."""
-    return "" if value is None else f"{value.normalize():f}"
+    return {"portal": g.get("portal_scope"), "portal_url": portal_url}
 
 
 MAX_PAGE = 100_000  # a page number beyond any real list (and within every database's integers)
@@ -148,6 +144,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         is_open=is_open,
         can_report=can_report,
         form=form,
+        pay=online_payment(invoice),
         currency=invoice.currency,
     ), status
 

@@ -6,10 +6,12 @@
 * ``browser``: one headless Chromium for the session (/usr/bin/chromium; missing = failure).
 * ``ui``: per test: ``ui.desktop()`` / ``ui.phone()`` open browser contexts (1280x900 and
   375x812) whose pages report console errors and uncaught exceptions into ``ui.errors``;
-  ``ui.shot(page, name)`` saves test-output/screenshots/<name>-<desktop|375>.png;
+  ``ui.shot(page, name)`` saves test-output/screenshots/<name>-<desktop|375>.png and runs
+  axe-core (WCAG 2 A/AA rules) on the page: a serious or critical violation is an error;
   ``ui.shots(page, name)`` saves both widths (the 375 one in a phone context with the same
   cookies) and returns the phone page's scroll width; ``ui.assert_clean()`` fails on any JS
-  error, CSP violation, 5xx response or server traceback seen during the test.
+  error, CSP violation, accessibility violation, 5xx response or server traceback seen during
+  the test.
 * ``owner`` (session) / ``make_user``: users put straight into the database.
 """
 from __future__ import annotations
@@ -27,6 +29,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -43,6 +46,10 @@ SCREENSHOTS = ROOT / "test-output" / "screenshots"
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 SERVER_START_TIMEOUT = 20.0
+AXE = Axe()  # axe-core, shipped inside the package (no network)
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+               "resultTypes": ["violations"]}
+BLOCKING_IMPACTS = ("serious", "critical")
 
 # The child process: binds a free port first (so AIS_BASE_URL can name it), then builds the app
 # exactly as `flask --app ais run` would (settings from the environment) and serves it.
@@ -217,6 +224,7 @@ class BrowserSession:
         self.base_url = server.url
         self.contexts = []
         self.errors: list[str] = []
+        self.accessibility_checked: list[str] = []
         self._log_start = len(server.log())
 
     # --- contexts and pages ---------------------------------------------------------------------
@@ -277,7 +285,20 @@ class BrowserSession:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{self.width_label(page)}.png"
         page.screenshot(path=str(path), full_page=True)
+        self.check_accessibility(page, name)
         return path
+
+    def check_accessibility(self, page, name: str) -> list[dict]:
+        """Run axe-core on the page as it is now; serious and critical violations go to ``errors``."""
+        violations = AXE.run(page, options=AXE_OPTIONS).response["violations"]
+        label = f"{name} at {self.width_label(page)}"
+        self.accessibility_checked.append(label)
+        for violation in violations:
+            if violation.get("impact") in BLOCKING_IMPACTS:
+                nodes = "; ".join(" ".join(map(str, node.get("target", []))) for node in violation["nodes"][:5])
+                self.errors.append(f"axe {violation['id']} ({violation['impact']}) on {label}: "
+                                   f"{violation['help']} — {nodes}")
+        return violations
 
     def shots(self, page, name: str) -> int:
         """Screenshots at both widths; the 375 one is the same URL in a phone context with the

@@ -1,8 +1,9 @@
 """The whole story in a real browser: an owner bills a client on installments, the client
 pays in the portal, the owner confirms, the client sees it, the owner previews the portal.
 
-Every page is photographed at 1280 and 375 px (test-output/screenshots/); the main pages must
-not scroll sideways at 375 px; no page may log a JavaScript error or a CSP violation.
+Every page is photographed at 1280 and 375 px (test-output/screenshots/) and checked with
+axe-core as it is (no serious or critical WCAG 2 A/AA violation); the main pages must not scroll
+sideways at 375 px; no page may log a JavaScript error or a CSP violation.
 """
 from __future__ import annotations
 
@@ -184,6 +185,9 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     o.goto(invoice_url)
     expect(o.locator("tr", has_text=PAYMENT_REFERENCE)).to_contain_text("Confirmed")
     ui.shots(o, "17-invoice-detail-owner-paid")
+    o.get_by_role("navigation", name="Main").get_by_role("link", name="Audit", exact=True).click()
+    expect(o.get_by_role("heading", name="Audit trail", level=1)).to_be_visible()
+    no_sideways_scroll(ui.shots(o, "17b-audit"), "Audit trail")
 
     # --- f. The client sees it confirmed, against installment 1 ------------------------------------
     c.goto("/portal/payments")
@@ -206,6 +210,8 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(o.get_by_role("button", name="Report payment")).to_be_disabled()
     ui.shots(o, "20-preview-invoice")
 
+    # Every page above was checked with axe-core as it was photographed, at both widths.
+    assert len(ui.accessibility_checked) >= 38, ui.accessibility_checked
     ui.assert_clean()
 
 

@@ -28,7 +28,7 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch):
     """Cheap argon2 parameters for the demo's logins (still verifiable: the hash records them)."""
-    monkeypatch.setattr("ais.billing.demo.hash_password",
+    monkeypatch.setattr("ais.demo.hash_password",
                         PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash)
 
 

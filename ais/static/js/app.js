@@ -8,10 +8,9 @@
   document.querySelectorAll("[data-js-only]").forEach(function (el) {
     el.classList.remove("d-none");
   });
+  // (hidden for everyone: a link inside must not stay reachable by keyboard)
   document.querySelectorAll("[data-no-js-only]").forEach(function (el) {
-    el.classList.add("visually-hidden");
-    el.setAttribute("tabindex", "-1");
-    el.setAttribute("aria-hidden", "true");
+    el.classList.add("d-none");
   });
 
   // Forms with data-confirm ask before doing something that cannot be undone.

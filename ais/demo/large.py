@@ -36,8 +36,9 @@ from ..models import (
     Payment,
     User,
 )
-from . import rules
-from .books import ZERO, month_of
+from ..auth.passwords import hash_password
+from ..billing import rules
+from ..billing.books import ZERO, month_of
 
 CENT = Decimal("0.01")
 CHUNK = 5000
@@ -77,8 +78,6 @@ def _split_cents(rng: random.Random, total: Decimal, parts: int) -> list[Decimal
 def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, seed: int = 2026,
              progress=print) -> Totals:
     """Write the demo sign-ins and ``clients`` clients with their books; the database must be empty."""
-    from ..auth.passwords import hash_password
-
     if db.session.scalar(select(func.count(Client.id))):
         raise click.ClickException("gen-demo fills an empty database; point DATABASE_URL at a new one.")
     rng = random.Random(seed)

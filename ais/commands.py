@@ -1,10 +1,14 @@
-"""Billing commands: ``flask --app ais seed | check | backfill-installments``."""
+"""The books' commands: ``flask --app ais seed | check | backfill-installments``."""
 from __future__ import annotations
 
 import click
 from flask import Flask, current_app
 
-from .. import clock
+from . import clock
+from .billing.checks import counts, find_problems
+from .billing.services import BillingError, reallocate_all
+from .demo import demo_loaded, load_demo
+from .payments.services import overpayment_lines
 
 
 def seed(echo=click.echo) -> int:
@@ -17,8 +21,6 @@ def seed(echo=click.echo) -> int:
         return 1
     from flask_migrate import upgrade
 
-    from .demo import demo_loaded, load_demo
-    from .services import BillingError
 
     upgrade()
     if demo_loaded():
@@ -35,9 +37,6 @@ def seed(echo=click.echo) -> int:
 
 def check(echo=click.echo) -> int:
     """Print every broken invariant; 1 if any, else 0 with a summary."""
-    from .checks import counts, find_problems
-
-    from ..payments.services import overpayment_lines
 
     problems = find_problems()
     for problem in problems:
@@ -55,7 +54,6 @@ def check(echo=click.echo) -> int:
 
 def backfill(dry_run: bool, echo=click.echo) -> int:
     """Recompute every issued invoice's allocation and installment numbers; print what changed."""
-    from .services import reallocate_all
 
     changes = reallocate_all(dry_run=dry_run)
     numbers = 0

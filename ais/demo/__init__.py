@@ -18,8 +18,9 @@ from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
 from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
-from . import rules, services
-from .services import ClientInput, InvoiceInput, LineInput
+from ..auth.passwords import hash_password
+from ..billing import rules, services
+from ..billing.services import ClientInput, InvoiceInput, LineInput
 
 OWNER_USERNAME = "admin"
 OWNER_PASSWORD = "admin123"
@@ -28,17 +29,6 @@ CLIENT_PASSWORD = "clientpass"
 ACTOR = Actor.system("seed")
 
 
-def hash_password(password: str) -> str:
-    """The app's password hash (ais.auth.passwords when it exists, else argon2's defaults)."""
-    try:
-        from ..auth.passwords import hash_password as app_hash
-    except ModuleNotFoundError as error:
-        if error.name != "ais.auth.passwords":  # a real import error inside the module
-            raise
-        from argon2 import PasswordHasher
-
-        return PasswordHasher().hash(password)
-    return app_hash(password)
 
 
 def demo_loaded() -> bool:
