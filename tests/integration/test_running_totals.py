@@ -15,17 +15,7 @@ from ais.billing.checks import _check_due_day_totals, _check_monthly_totals, fin
 from ais.backoffice import queries
 from ais.extensions import db
 from ais.models import REPORTED, DueDayTotal, Installment, Invoice, MonthlyTotal, Payment
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
-    ACTOR,
-    DAY,
-    TODAY,
-    books,
-    fresh,
-    make_client,
-    make_invoice,
-    pay,
-    report,
-)
+from backoffice_support import ACTOR, DAY, TODAY, fresh, make_client, make_invoice, pay, report
 
 ZERO = Decimal("0.00")
 pytestmark = pytest.mark.usefixtures("books")
