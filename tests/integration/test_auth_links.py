@@ -6,7 +6,6 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
 from auth_support import (
     CLIENT_PASSWORD,
     OWNER_PASSWORD,
@@ -16,6 +15,7 @@ from auth_support import (
     make_owner,
     open_session_count,
 )
+from sqlalchemy import func, select
 
 from ais import clock
 from ais.audit import Actor
