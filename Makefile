@@ -5,15 +5,26 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install run serve test test-fast browser lock outbox check bench clean
+.PHONY: install install-runtime run serve test test-fast lint browser lock outbox check bench clean
 
-$(BIN)/.installed: requirements.lock
+## make install: the development environment, exactly requirements-dev.txt (runtime + tests and
+## checks), and the app itself as an editable package (its dependencies come from the lock only)
+$(BIN)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(BIN)/.installed
+
+## make install-runtime: what production needs and nothing else: requirements.txt and the app
+$(BIN)/.runtime: requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --no-deps .
+	touch $@
+
+install-runtime: $(BIN)/.runtime
 
 ## make run: virtual environment from the lock file, database upgraded, demo loaded if empty, served on :5000
 run: install
@@ -22,8 +33,9 @@ run: install
 	@echo "Sign in at http://$(HOST):$(PORT)/login  (owner admin / admin123, client client1@example.com / clientpass)"
 	FLASK_SESSION_COOKIE_SECURE=false $(BIN)/flask --app ais run --host $(HOST) --port $(PORT) --no-debugger --no-reload
 
-## make serve: production server (gunicorn) against the configured DATABASE_URL
-serve: install
+## make serve: production server (gunicorn) against the configured DATABASE_URL. Installs the runtime
+## lock only, unless this is already a development environment (make install), which it leaves alone.
+serve: $(if $(wildcard $(BIN)/.installed),install,install-runtime)
 	$(BIN)/flask --app ais db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py 'ais:create_app()'
 
@@ -41,6 +53,12 @@ test: install browser
 test-fast: install
 	$(BIN)/python -m pytest -m "not e2e" -x -q
 
+## make lint: style, import order and types (settings in pyproject.toml; the same as .pre-commit-config.yaml)
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
 check: install
 	$(BIN)/flask --app ais check
 
@@ -57,8 +75,14 @@ bench: install
 	BENCH_COMMAND="make bench$(if $(BENCH_SIZE), BENCH_SIZE=$(BENCH_SIZE))$(if $(BENCH_DURATION), BENCH_DURATION=$(BENCH_DURATION))" \
 	  BENCH_SIZE="$(BENCH_SIZE)" BENCH_DURATION="$(BENCH_DURATION)" $(BIN)/python bench/run.py
 
-lock:
-	$(BIN)/pip freeze --exclude-editable | grep -v '^-e' > requirements.lock
+## make lock: requirements.txt (runtime) and requirements-dev.txt (runtime + dev, the same runtime
+## pins) from pyproject.toml, with hashes. Existing pins are kept; LOCK_FLAGS=--upgrade (or
+## LOCK_FLAGS="--upgrade-package flask") moves them.
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links $(LOCK_FLAGS)
+lock: install
+	$(PIP_COMPILE) --output-file requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements.txt --output-file requirements-dev.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache test-output

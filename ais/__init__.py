@@ -48,7 +48,7 @@ def register_extensions(app: Flask) -> None:
     from .extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(os.path.dirname(__file__)), "migrations"))
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     database.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -78,7 +78,7 @@ def end_read_only_transaction(error: BaseException | None) -> None:
     not the driver: psycopg forgets every prepared statement of the connection on ROLLBACK (and
     has the server deallocate them), so PostgreSQL would parse and plan each page's statements
     afresh on every request.  Anything else (an error, unsaved ORM changes, an INSERT/UPDATE/DELETE
-    that was not committed) still ends in the rollback, as before.
+    that was not committed) still ends in the usual rollback.
     """
     if error is not None or not db.session.registry.has():
         return

@@ -134,6 +134,24 @@ def actions(client, app):
 
 
 @pytest.fixture
+def actions_for():
+    """``actions_for(client, app)``: Actions for a second browser, another address or another app."""
+    return Actions
+
+
+@pytest.fixture
+def csrf_token():
+    """``csrf_token(client, app)``: a valid CSRF token for that client's session."""
+    return csrf_token_for
+
+
+@pytest.fixture
+def empty_tables():
+    """``empty_tables()``, inside an app context: delete every row, as between tests."""
+    return empty_all_tables
+
+
+@pytest.fixture
 def freeze_today():
     """Call with a date (or datetime in UTC) to fix the business clock for the test."""
 

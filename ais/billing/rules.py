@@ -11,10 +11,10 @@ cannot lose or invent a cent.
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
-from typing import Iterable, Sequence
 
 from .money import from_minor_units, round_half_up, to_minor_units
 

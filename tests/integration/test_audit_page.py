@@ -46,14 +46,12 @@ def test_filters_narrow_the_entries(app, actions, books):
     assert "invoice.issued" in by_invoice and "client.created</code>" not in by_invoice
 
 
-def test_clients_and_anonymous_cannot_read_the_trail(app, client, books):
+def test_clients_and_anonymous_cannot_read_the_trail(app, client, books, actions_for):
     assert client.get("/audit").status_code == 302
     with app.app_context():
         db.session.add(User(username="ana@example.com", role="client", client_id=books["client_id"], password_hash=HASH))
         db.session.commit()
-    from tests.conftest import Actions  # noqa: PLC0415
-
-    Actions(client, app).login("ana@example.com", "a long enough password")
+    actions_for(client, app).login("ana@example.com", "a long enough password")
     assert client.get("/audit").status_code == 403
 
 

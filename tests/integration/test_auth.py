@@ -12,18 +12,9 @@ import pytest
 from cryptography.fernet import Fernet, InvalidToken
 import redis
 from sqlalchemy import func, select
-from test_auth_support import (  # noqa: F401 - fixtures
-    CLIENT_PASSWORD,
-    OWNER_PASSWORD,
-    audit_actions,
-    fast_hashing,
-    make_client,
-    make_owner,
-    open_session_count,
-)
+from auth_support import CLIENT_PASSWORD, OWNER_PASSWORD, audit_actions, make_client, make_owner, open_session_count
 
 from ais import clock, create_app
-from tests.conftest import Actions
 from ais.auth import passwords, sealing
 from ais.auth.passwords import hash_password, password_problems, verify_password
 from ais.extensions import db
@@ -234,12 +225,10 @@ def test_disabling_the_user_ends_their_session(app, client, actions):
     assert client.get("/account").status_code == 302
 
 
-def test_password_change_ends_other_sessions_but_not_this_one(app, client, actions):
+def test_password_change_ends_other_sessions_but_not_this_one(app, client, actions, actions_for):
     owner_id = make_owner(app)
     other = app.test_client()
-    from tests.conftest import Actions
-
-    Actions(other, app).login("owner", OWNER_PASSWORD)
+    actions_for(other, app).login("owner", OWNER_PASSWORD)
     actions.login("owner", OWNER_PASSWORD)
     assert open_session_count(app, owner_id) == 2
 
@@ -315,15 +304,13 @@ def test_successful_sign_ins_do_not_count(app, client, actions):
         assert actions.login("owner", OWNER_PASSWORD).status_code == 302
 
 
-def test_twenty_failures_from_one_address_block_it(app, client, actions):
+def test_twenty_failures_from_one_address_block_it(app, client, actions, actions_for):
     make_owner(app)
     for n in range(20):
         assert actions.login(f"someone{n}", "wrong password!").status_code == 200
     assert actions.login("owner", OWNER_PASSWORD).status_code == 429
     other_address = app.test_client()
-    from tests.conftest import Actions
-
-    response = Actions(other_address, app).post(
+    response = actions_for(other_address, app).post(
         "/login", {"username": "owner", "password": OWNER_PASSWORD}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert response.status_code == 302
 
@@ -357,12 +344,10 @@ def redis_app(app, database_url, tmp_path):
         db.engine.dispose()
 
 
-def test_throttling_with_redis(redis_app):
-    from tests.conftest import Actions
-
+def test_throttling_with_redis(redis_app, actions_for):
     app, connection, prefix = redis_app
     make_owner(app)
-    actions = Actions(app.test_client(), app)
+    actions = actions_for(app.test_client(), app)
     fail_times(actions, "owner", 5)
     assert any(connection.scan_iter(match=f"*{prefix}*"))  # the counters live in Redis
     assert actions.login("owner", OWNER_PASSWORD).status_code == 429
@@ -627,7 +612,7 @@ def test_create_owner_prompts_and_refuses_duplicates_and_weak_passwords(app):
     assert "auth.owner_created" in audit_actions(app)
 
 
-def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions, moving_clock):
+def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions, actions_for, moving_clock):
     first = make_owner(app)
     with app.app_context():
         db.session.add(User(username="second", role="owner", password_hash=hash_password(OWNER_PASSWORD)))
@@ -646,7 +631,7 @@ def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions
             AuditEntry.action == "2fa.required_for_owners", AuditEntry.actor_id == first)) == 1
     actions.logout()
 
-    other = Actions(app.test_client(), app)
+    other = actions_for(app.test_client(), app)
     response = other.login("second", OWNER_PASSWORD)
     assert response.headers["Location"].endswith("/account/2fa")
     assert other.client.get("/dashboard").headers["Location"].endswith("/account/2fa")

@@ -6,18 +6,16 @@ import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
-from test_auth_support import (  # noqa: F401 - fixtures
+from auth_support import (
     CLIENT_PASSWORD,
     OWNER_PASSWORD,
     audit_actions,
-    fast_hashing,
     link_path,
     make_client,
     make_owner,
     open_session_count,
-    smtp_server,
 )
+from sqlalchemy import func, select
 
 from ais import clock
 from ais.audit import Actor
@@ -195,12 +193,10 @@ def test_forgot_sends_nothing_for_a_disabled_login(app, client, actions):
     assert outbox_count(app) == 0
 
 
-def test_reset_link_works_once_and_ends_other_sessions(app, client, actions, smtp_server):
+def test_reset_link_works_once_and_ends_other_sessions(app, client, actions, actions_for, smtp_server):
     _, user_id = make_client(app)
     elsewhere = app.test_client()
-    from tests.conftest import Actions
-
-    Actions(elsewhere, app).login("alice@example.com", CLIENT_PASSWORD)
+    actions_for(elsewhere, app).login("alice@example.com", CLIENT_PASSWORD)
     assert elsewhere.get("/account").status_code == 200
 
     actions.post("/forgot", {"email": "alice@example.com"})

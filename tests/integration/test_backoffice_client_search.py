@@ -11,12 +11,11 @@ import pytest
 from ais import audit
 from ais.backoffice import queries
 from ais.billing import services
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
+from backoffice_support import (
     ACTOR,
     CLIENT_PASSWORD,
     DAY,
     TODAY,
-    books,
     make_client,
     make_invoice,
     make_user,

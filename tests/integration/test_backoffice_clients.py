@@ -8,18 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ais.models import AuditEntry, Client, User
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
-    DAY,
-    TODAY,
-    books,
-    count,
-    fresh,
-    make_client,
-    make_invoice,
-    pay,
-    sign_in_owner,
-    text_of,
-)
+from backoffice_support import DAY, TODAY, count, fresh, make_client, make_invoice, pay, sign_in_owner, text_of
 
 pytestmark = pytest.mark.usefixtures("books")
 

@@ -10,10 +10,9 @@ import pytest
 from sqlalchemy import select
 
 from ais.models import Installment, Invoice, InvoiceLine
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
+from backoffice_support import (
     DAY,
     TODAY,
-    books,
     count,
     fresh,
     invoice,
@@ -378,7 +377,7 @@ def many(ann):
     }
     pay(ids["paid"], "100.00")
     pay(ids["partial"], "50.00")
-    from test_backoffice_support import ACTOR
+    from backoffice_support import ACTOR
     from ais.billing import services
     services.void_invoice(ACTOR, ids["void"], "Wrong client")
     return {"ann": ann, "ben": ben, **ids}

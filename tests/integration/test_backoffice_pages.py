@@ -6,11 +6,10 @@ from urllib.parse import unquote
 
 import pytest
 
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
+from backoffice_support import (
     CLIENT_PASSWORD,
     DAY,
     TODAY,
-    books,
     make_client,
     make_invoice,
     make_user,

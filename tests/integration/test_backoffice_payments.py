@@ -9,10 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from ais.models import Allocation, AuditEntry, Installment, Payment
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
+from backoffice_support import (
     DAY,
     TODAY,
-    books,
     count,
     fresh,
     hidden_value,

@@ -21,18 +21,7 @@ from sqlalchemy import func, select
 from ais.billing import services
 from ais.extensions import db
 from ais.models import CONFIRMED, REPORTED, Invoice, Payment
-from test_stripe_support import (
-    ACTOR,
-    DAY,
-    PASSWORD,
-    TODAY,
-    client_with_invoice,
-    count,
-    fresh,
-    make_user,
-    payments,
-    sign_in,
-)
+from stripe_support import ACTOR, DAY, PASSWORD, TODAY, client_with_invoice, count, fresh, make_user, payments, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,6 @@ from email import message_from_bytes, policy
 
 import pytest
 from sqlalchemy import create_engine, select, text
-from test_auth_support import smtp_server  # noqa: F401 - fixture
 
 from ais import clock
 from ais.extensions import db

@@ -8,18 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from ais.models import AuditEntry, Payment
-from test_portal_support import (  # noqa: F401 - world is a fixture
-    ANN,
-    BEN,
-    OWNER,
-    TODAY,
-    count,
-    number_of,
-    payments_of,
-    sign_in,
-    text_of,
-    world,
-)
+from portal_support import ANN, BEN, OWNER, TODAY, count, number_of, payments_of, sign_in, text_of
 
 ROUTES = {
     "dashboard": "/portal",

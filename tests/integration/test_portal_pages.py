@@ -8,7 +8,7 @@ import pytest
 
 from ais.billing import services
 from ais.models import Invoice, Payment
-from test_portal_support import (  # noqa: F401 - world is a fixture
+from portal_support import (
     ACTOR,
     ANN,
     DAY,
@@ -25,7 +25,6 @@ from test_portal_support import (  # noqa: F401 - world is a fixture
     report,
     sign_in,
     text_of,
-    world,
 )
 
 

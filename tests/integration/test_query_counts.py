@@ -60,12 +60,10 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
 
 
 @pytest.fixture
-def small_and_large(app, actions, count_queries):
+def small_and_large(app, actions, count_queries, empty_tables):
     small = _counts(app, actions, count_queries, clients=3, invoices=3, payments=2)
-    from tests.conftest import empty_all_tables
-
     with app.app_context():
-        empty_all_tables()
+        empty_tables()
     large = _counts(app, actions, count_queries, clients=30, invoices=12, payments=8)
     return small, large
 

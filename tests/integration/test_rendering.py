@@ -8,9 +8,8 @@ from datetime import date
 from decimal import Decimal
 
 from ais.formatting import format_day, format_money
-from test_backoffice_support import (  # noqa: F401 - books is a fixture
+from backoffice_support import (
     TODAY,
-    books,
     make_client,
     make_invoice,
     pay,

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from test_running_totals import assert_totals_agree, figures_from_totals
-from test_stripe_support import (  # noqa: F401 - fixtures
-    TODAY,
-    client_with_invoice,
-    deliver,
-    refund_event,
-    session_event,
-    sign_in,
-    start_checkout,
-    stripe_on,
-    stripe_stub,
-)
+from stripe_support import TODAY, client_with_invoice, deliver, refund_event, session_event, sign_in, start_checkout
+from totals_support import assert_totals_agree, figures_from_totals
 
 
 def test_a_card_payment_and_its_refund_keep_the_totals(client, actions, stripe_on):

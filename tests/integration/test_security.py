@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 
 import pytest
-from test_auth_support import OWNER_PASSWORD, fast_hashing, make_client, make_owner  # noqa: F401
+from auth_support import OWNER_PASSWORD, make_client, make_owner
 
 from ais import create_app
 from ais.config import ConfigError
@@ -97,14 +97,12 @@ def test_forwarded_proto_counts_only_behind_a_configured_proxy(app, database_url
     assert seen == {"addr": "203.0.113.9", "scheme": "https"}
 
 
-def test_session_cookie_is_secure_httponly_and_samesite(app, database_url, tmp_path):
+def test_session_cookie_is_secure_httponly_and_samesite(app, database_url, tmp_path, csrf_token):
     secure = https_app(database_url, tmp_path, FORCE_HTTPS=False, SESSION_COOKIE_SECURE=True)
     make_owner(secure)
     client = secure.test_client()
-    from tests.conftest import csrf_token_for
-
     response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"}, data={
-        "username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token_for(client, secure)})
+        "username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token(client, secure)})
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("ais_session=")

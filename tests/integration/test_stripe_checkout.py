@@ -11,7 +11,7 @@ import pytest
 from ais.billing import services
 from ais.billing.services import PaymentRefused
 from ais.models import AuditEntry, CheckoutSession
-from test_stripe_support import (  # noqa: F401 - fixtures
+from stripe_support import (
     ACTOR,
     DAY,
     TODAY,
@@ -25,8 +25,6 @@ from test_stripe_support import (  # noqa: F401 - fixtures
     session_event,
     sign_in,
     start_checkout,
-    stripe_on,
-    stripe_stub,
 )
 
 

@@ -13,7 +13,7 @@ from ais.billing.checks import find_problems
 from ais.extensions import db
 from ais.models import Allocation, AuditEntry, Installment, OutboxMessage, Overpayment, User
 from ais.payments.services import open_overpayments, overpayment_lines
-from test_stripe_support import (  # noqa: F401 - fixtures
+from stripe_support import (
     ACTOR,
     DAY,
     TODAY,
@@ -30,8 +30,6 @@ from test_stripe_support import (  # noqa: F401 - fixtures
     session_event,
     sign_in,
     start_checkout,
-    stripe_on,
-    stripe_stub,
 )
 
 

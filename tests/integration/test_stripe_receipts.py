@@ -7,18 +7,7 @@ from email import message_from_bytes, policy
 
 import pytest
 
-from test_stripe_support import (  # noqa: F401 - fixtures
-    DAY,
-    TODAY,
-    client_with_invoice,
-    deliver,
-    receipts,
-    session_event,
-    sign_in,
-    start_checkout,
-    stripe_on,
-    stripe_stub,
-)
+from stripe_support import DAY, TODAY, client_with_invoice, deliver, receipts, session_event, sign_in, start_checkout
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
 

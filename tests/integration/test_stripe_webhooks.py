@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from ais.extensions import db
 from ais.models import AuditEntry, CheckoutSession, Payment, WebhookEvent
-from test_stripe_support import (  # noqa: F401 - fixtures
+from stripe_support import (
     WEBHOOK_SECRET,
     checkouts,
     client_with_invoice,
@@ -30,8 +30,6 @@ from test_stripe_support import (  # noqa: F401 - fixtures
     sign_in,
     signed,
     start_checkout,
-    stripe_on,
-    stripe_stub,
 )
 
 

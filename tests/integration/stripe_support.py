@@ -1,4 +1,5 @@
 """Helpers for the online-payment tests (test_stripe_*.py, test_double_submit*.py); no tests here.
+The fixtures ``stripe_stub`` and ``stripe_on`` are in conftest.py.
 
 * ``stripe_stub``: ``ais.payments.devstub.StripeStub``, a real HTTP server on 127.0.0.1 (a free
   port, in a thread) that answers the Checkout Session calls the app makes through the official
@@ -19,7 +20,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
@@ -28,7 +28,6 @@ from ais.billing import services
 from ais.billing.services import ClientInput, InvoiceInput, LineInput
 from ais.extensions import db
 from ais.models import CheckoutSession, Invoice, OutboxMessage, Overpayment, Payment, User, WebhookEvent
-from ais.payments.devstub import StripeStub
 
 ACTOR = Actor.system("test")
 TODAY = date(2026, 3, 16)
@@ -40,33 +39,6 @@ FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 
 
 # --- The Stripe stub --------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def stripe_stub():
-    """ais.payments.devstub's server on 127.0.0.1 (a free port), stopped after the test."""
-    stub = StripeStub().start()
-    try:
-        yield stub
-    finally:
-        stub.stop()
-
-
-@pytest.fixture
-def stripe_on(app, stripe_stub, freeze_today):
-    """Stripe configured and pointed at the stub; a fixed 'today'; an app context for the test."""
-    app.config.update(
-        STRIPE_SECRET_KEY=SECRET_KEY,
-        STRIPE_WEBHOOK_SECRET=WEBHOOK_SECRET,
-        STRIPE_API_BASE=stripe_stub.url,
-        AIS_BASE_URL="http://localhost",
-        AIS_ARGON2_FAST=True,
-        AIS_OWNER_EMAIL="owner@example.com",
-    )
-    freeze_today(TODAY)
-    with app.app_context():
-        yield stripe_stub
-        db.session.rollback()
 
 
 # --- Webhook events -------------------------------------------------------------------------------------

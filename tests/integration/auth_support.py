@@ -1,6 +1,7 @@
 """Helpers shared by the sign-in, security and outbox tests (no tests here).
 
-Import what you need: ``from test_auth_support import make_owner, smtp_server, ...``.
+Import what you need: ``from auth_support import make_owner, ...``; the fixtures that use these
+(``fast_hashing``, ``smtp_server``) are in conftest.py.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import socket
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 
-import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
@@ -19,13 +19,6 @@ from ais.models import CLIENT, OWNER, AuditEntry, Client, User, UserSession
 
 OWNER_PASSWORD = "correct horse battery"
 CLIENT_PASSWORD = "client secret phrase"
-
-
-@pytest.fixture
-def fast_hashing(app):
-    """Cheap argon2 for the test's own users (the default stays strong)."""
-    app.config["AIS_ARGON2_FAST"] = True
-    return app
 
 
 def make_owner(app, username: str = "owner", password: str = OWNER_PASSWORD, **extra) -> int:
@@ -105,16 +98,6 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-
-
-@pytest.fixture
-def smtp_server(app):
-    server = SmtpServer()
-    server.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
-                      MAIL_USERNAME="", MAIL_FROM="AIS Test <billing@example.com>", MAIL_TIMEOUT=5)
-    yield server
-    server.stop()
 
 
 LINK = re.compile(r"https?://\S+?(/(?:invite|reset)/[A-Za-z0-9_\-]+)")

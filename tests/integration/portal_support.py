@@ -1,6 +1,6 @@
-"""Helpers and the shared world of the portal tests (test_portal_*.py); it holds no tests itself.
+"""Helpers of the portal tests (test_portal_*.py); it holds no tests itself.
 
-The world: an owner and two clients with logins, Ann (A) and Ben (B), each with invoices made
+The ``world`` fixture (conftest.py): an owner and two clients with logins, Ann (A) and Ben (B), each with invoices made
 through the service layer at a fixed "today".  Amounts and numbers are distinctive so that a test
 can assert that nothing of the other client appears on a page.
 """
@@ -11,13 +11,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from ais.audit import Actor
 from ais.billing import services
-from ais.billing.checks import find_problems
 from ais.billing.services import ClientInput, InvoiceInput, LineInput
 from ais.extensions import db
 from ais.models import Invoice, Payment, User
@@ -120,33 +118,6 @@ class World:
     def a_secrets(self) -> list[str]:
         return ["Ann Cruz", number_of(self.a_plan), number_of(self.a_full), "1,234.56", "ANN-REF-11",
                 "Ann's secret goods"]
-
-
-@pytest.fixture
-def world(app, freeze_today) -> World:
-    """The fixed today, an app context, the people and their books; the books must be consistent
-    after every test."""
-    freeze_today(TODAY)
-    with app.app_context():
-        ann = make_client("Ann Cruz", ANN[0])
-        ben = make_client("Ben Santos", BEN[0])
-        owner = make_user(*OWNER)
-        make_user(*ANN, role="client", client_id=ann)
-        make_user(*BEN, role="client", client_id=ben)
-        a_plan = make_invoice(ann, "1000.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY, count=4,
-                              line="Ann's secret goods")
-        pay(a_plan, "250.00", on=TODAY - 30 * DAY, method="Bank transfer", reference="ANN-REF-11")
-        a_full = make_invoice(ann, "1234.56", issued=TODAY - 5 * DAY, due=TODAY, description="Design work")
-        a_draft = make_invoice(ann, "777.77", issue=False, description="Secret draft")
-        a_void = make_invoice(ann, "555.55", issued=TODAY - 20 * DAY)
-        services.void_invoice(ACTOR, a_void, "Raised twice")
-        b_full = make_invoice(ben, "4321.09", issued=TODAY - 7 * DAY, due=TODAY + 3 * DAY,
-                              line="Ben's secret goods")
-        b_payment = report(ben, b_full, "21.09", reference="BEN-REF-77")
-        yield World(owner=owner, ann=ann, ben=ben, a_plan=a_plan, a_full=a_full, a_draft=a_draft, a_void=a_void,
-                    b_full=b_full, b_payment=b_payment)
-        db.session.rollback()
-        assert find_problems() == []
 
 
 def payments_of(client_id) -> list[Payment]:

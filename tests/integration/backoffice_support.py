@@ -1,4 +1,5 @@
-"""Helpers shared by the back-office tests (test_backoffice_*.py); it holds no tests itself.
+"""Helpers shared by the back-office tests (test_backoffice_*.py); it holds no tests itself
+(the ``books`` fixture is in conftest.py).
 
 The people and books are made directly (users) or through the service layer (clients, invoices,
 payments); the pages are then used the way an owner would, with ``actions.post`` adding the
@@ -10,13 +11,11 @@ import re
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from argon2 import PasswordHasher
 from sqlalchemy import func, select
 
 from ais.audit import Actor
 from ais.billing import services
-from ais.billing.checks import find_problems
 from ais.billing.services import ClientInput, InvoiceInput, LineInput
 from ais.extensions import db
 from ais.models import Invoice, Payment, User
@@ -26,16 +25,6 @@ TODAY = date(2026, 3, 16)
 DAY = timedelta(days=1)
 OWNER = ("owner@example.com", "owner-password-1")
 CLIENT_PASSWORD = "client-password-1"
-
-
-@pytest.fixture
-def books(app, freeze_today):
-    """A fixed 'today' and an app context; the books must be consistent after every test."""
-    freeze_today(TODAY)
-    with app.app_context():
-        yield
-        db.session.rollback()
-        assert find_problems() == []
 
 
 def fresh():
