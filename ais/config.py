@@ -119,6 +119,10 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": env_flag("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "AIS <billing@localhost>"),
+        "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 30),  # seconds per SMTP socket operation
+        "AIS_OUTBOX_BATCH_SECONDS": env_int("AIS_OUTBOX_BATCH_SECONDS", 60),
+        "AIS_OUTBOX_RETENTION_DAYS": env_int("AIS_OUTBOX_RETENTION_DAYS", 30),
+        "AIS_OUTBOX_READY_BACKLOG": env_int("AIS_OUTBOX_READY_BACKLOG", 1000),  # /readyz
         # Where owner notices (reported payments, overpayments) go; see ais.billing.notices.
         "AIS_OWNER_EMAIL": os.environ.get("AIS_OWNER_EMAIL", ""),
         "AIS_BASE_URL": os.environ.get("AIS_BASE_URL", "http://127.0.0.1:5000"),
