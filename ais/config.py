@@ -109,6 +109,8 @@ def load_settings(instance_path: str) -> dict:
         # Throttling
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Redis unreachable: count in this process's memory (ais.auth.throttle), never a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "REDIS_URL": redis_url,
         "FORCE_HTTPS": env_flag("FORCE_HTTPS", False),
         "PROXY_COUNT": env_int("PROXY_COUNT", 0),

@@ -55,6 +55,10 @@ def init_app(app: Flask) -> None:
             return {"status": "unavailable", "database": "down"}, 503
         return {"status": "ok", "database": "up"}, 200
 
+    from .health import init_app as init_health
+
+    init_health(app)  # /readyz, and the 503 page when the database cannot serve
+
     from .badges import status_badge
     from .cards import stat_card
     from .forms import render_labelled_field
@@ -87,7 +91,7 @@ def init_app(app: Flask) -> None:
 
     # --- HTTPS only (FORCE_HTTPS; behind a proxy, PROXY_COUNT makes X-Forwarded-Proto count) ---
     def force_https():
-        if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path == "/healthz":
+        if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path in ("/healthz", "/readyz"):
             return None
         return redirect(request.url.replace("http://", "https://", 1),
                         code=301 if request.method in ("GET", "HEAD") else 308)
@@ -113,7 +117,10 @@ def init_app(app: Flask) -> None:
     def log_request(response):
         started = g.get("request_started")
         duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+        try:
+            user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+        except Exception:  # the database is down: the user cannot be loaded, the line is still written
+            user_id = "-"
         # Path only, never the query string: reset tokens and session ids stay out of logs.
         path = request.path
         if request.endpoint in SECRET_PATH_ENDPOINTS and request.url_rule is not None:
@@ -144,5 +151,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        return render_template("error.html", code=500, title="Something went wrong on our side",
-                               message="Nothing was changed. Please try again in a moment."), 500
+        from .health import render_server_error  # needs nothing from the database
+
+        return render_server_error(500, "Something went wrong on our side",
+                                   "Nothing was changed. Please try again in a moment."), 500
