@@ -12,10 +12,11 @@ trap 'rm -rf "$work"' EXIT
 
 echo "== systemd-analyze verify"
 root="$work/srv-ais"
-mkdir -p "$root/.venv/bin" "$root/deploy" "$work/units"
-for tool in gunicorn flask; do printf '#!/bin/sh\n' > "$root/.venv/bin/$tool"; done
-cp "$here/backup.sh" "$root/deploy/backup.sh"
-chmod +x "$root/.venv/bin/"* "$root/deploy/backup.sh"
+release="$root/current"
+mkdir -p "$release/.venv/bin" "$release/deploy" "$work/units"
+for tool in gunicorn flask; do printf '#!/bin/sh\n' > "$release/.venv/bin/$tool"; done
+cp "$here/backup.sh" "$release/deploy/backup.sh"
+chmod +x "$release/.venv/bin/"* "$release/deploy/backup.sh"
 for unit in "$here"/systemd/*.service "$here"/systemd/*.timer; do
   sed "s|/srv/ais|$root|g" "$unit" > "$work/units/$(basename "$unit")"
 done

@@ -5,11 +5,11 @@
 #
 # Runs pg_restore, then `flask --app ais db upgrade` (when the code is newer than the dump) and
 # `flask --app ais check` against the restored database, from the release in AIS_HOME (default
-# /srv/ais) with its venv.  Exit status: 0 when the restored books pass the check.
+# /srv/ais/current) with its venv.  Exit status: 0 when the restored books pass the check.
 set -eu
 dump="${1:?usage: restore.sh DUMP_FILE DATABASE_URL}"
 target="${2:?usage: restore.sh DUMP_FILE DATABASE_URL}"
-home="${AIS_HOME:-/srv/ais}"
+home="${AIS_HOME:-/srv/ais/current}"
 venv="$home/.venv"
 libpq="$(printf '%s' "$target" | sed -e 's|^postgresql+[a-z0-9]*://|postgresql://|' -e 's|^postgres://|postgresql://|')"
 
