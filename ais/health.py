@@ -36,6 +36,10 @@ def database_state() -> str:
     try:
         if db.engine.dialect.name == "postgresql":
             read_only = db.session.scalar(text("SHOW transaction_read_only")) == "on"
+            if read_only:
+                # Not back in the pool: the next probe (or request) opens a fresh connection,
+                # which sees the database writable as soon as it is.
+                db.session.connection().invalidate()
         else:
             read_only = bool(db.session.scalar(text("PRAGMA query_only")))
     except Exception:  # any failure to reach the database

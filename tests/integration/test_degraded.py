@@ -120,3 +120,28 @@ def test_a_read_only_database_is_not_ready_and_writes_answer_503(database_url, t
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+@postgres_only
+def test_after_the_database_turns_writable_again_the_pool_recovers_by_itself(app, database_url):
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = make_url(database_url).database
+    admin = create_engine(make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    actions = Actions(app.test_client(), app)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+        with app.app_context():
+            db.engine.dispose()  # the next connections are opened while the database is read-only
+        assert app.test_client().get("/readyz").get_json()["database"] == "read-only"
+        assert actions.login("nobody", "a wrong password").status_code == 503
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'ALTER DATABASE "{name}" RESET default_transaction_read_only'))
+        admin.dispose()
+    # No restart: connections that saw the read-only state were dropped from the pool.
+    for _ in range(3):
+        assert actions.login("nobody", "a wrong password").status_code == 200
+    assert app.test_client().get("/readyz").get_json()["database"] == "up"
