@@ -1,5 +1,5 @@
-"""gunicorn with gunicorn.conf.py: proxy trust comes from PROXY_COUNT only, and stderr carries one
-log format (JSON in production) with UTC timestamps."""
+"""gunicorn with gunicorn.conf.py: proxy trust comes from PROXY_COUNT only, stderr carries one log
+format (JSON in production) with UTC timestamps, and a graceful reload drops no request."""
 from __future__ import annotations
 
 import http.client
@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def gunicorn(tmp_path, **settings):
     port = free_port()
     env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}", AIS_ENV="production",
-               SECRET_KEY="proxy-test-" + "k" * 48, PORT=str(port), WEB_CONCURRENCY="1", **settings)
+               SECRET_KEY="proxy-test-" + "k" * 48, PORT=str(port))
+    env.update({"WEB_CONCURRENCY": "1", **settings})
     env.pop("HOST", None)  # the default bind: loopback
     for name in ("LOG_LEVEL", "AIS_LOG_FORMAT", "PROXY_COUNT", "FORCE_HTTPS"):
         if name not in settings:
@@ -31,7 +32,7 @@ def gunicorn(tmp_path, **settings):
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "ais:create_app()"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
-    handle = {"port": port, "stderr": ""}
+    handle = {"port": port, "stderr": "", "pid": server.pid}
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -53,8 +54,8 @@ def gunicorn(tmp_path, **settings):
         handle["stderr"] = stderr.decode()
 
 
-def get(port: int, path: str, headers: dict | None = None) -> http.client.HTTPResponse:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+def get(port: int, path: str, headers: dict | None = None, timeout: float = 5) -> http.client.HTTPResponse:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     connection.request("GET", path, headers=headers or {})
     response = connection.getresponse()
     response.read()
@@ -86,3 +87,23 @@ def test_stderr_holds_json_lines_only_with_utc_times(tmp_path):
     assert "ais.request" in loggers and "gunicorn.error" in loggers
     for record in records:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", record["time"]), record
+
+
+def test_a_graceful_reload_drops_no_request(tmp_path):
+    """SIGHUP (systemctl reload): new workers start, old ones finish; requests queue meanwhile."""
+    with gunicorn(tmp_path, WEB_CONCURRENCY="2") as server:
+        statuses = []
+        deadline = time.monotonic() + 6
+        reloaded = False
+        while time.monotonic() < deadline:
+            if not reloaded and time.monotonic() > deadline - 5:
+                os.kill(server["pid"], signal.SIGHUP)  # systemctl reload ais-web
+                reloaded = True
+            try:
+                # New workers load the app before they answer: a request may wait that long.
+                statuses.append(get(server["port"], "/login", timeout=30).status)
+            except OSError as error:
+                statuses.append(repr(error))
+        assert reloaded and len(statuses) > 10
+        assert set(statuses) == {200}, [s for s in statuses if s != 200][:5]
+    assert "Hang up" in server["stderr"] or "Handling signal: hup" in server["stderr"]
