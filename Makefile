@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install install-runtime run serve test test-fast lint browser lock outbox check bench clean
+.PHONY: install install-runtime run serve test test-fast lint browser deploy-check lock outbox check bench clean
 
 ## make install: the development environment, exactly requirements-dev.txt (runtime + tests and
 ## checks), and the app itself as an editable package (its dependencies come from the lock only)
@@ -44,6 +44,14 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+## make deploy-check: the files under deploy/ checked by systemd-analyze verify and nginx -t
+## (installs Debian's systemd, nginx and openssl if missing, as `make browser` does chromium)
+deploy-check:
+	@{ command -v systemd-analyze && command -v nginx && command -v openssl; } >/dev/null 2>&1 || { \
+	  echo "Installing Debian's systemd, nginx and openssl for the deployment checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd nginx openssl >/dev/null; }
+	deploy/check.sh
 
 ## make test: the whole suite (unit, integration, browser) and the security linter
 test: install browser

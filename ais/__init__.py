@@ -7,6 +7,8 @@ from flask import Flask
 
 from .config import load_settings
 
+__version__ = "0.9.0.dev0"  # the next release; CHANGELOG.md says what it holds
+
 
 def create_app(test_config: dict | None = None) -> Flask:
     """Application factory: settings, extensions, blueprints, commands, error pages."""

@@ -109,6 +109,8 @@ def load_settings(instance_path: str) -> dict:
         # Throttling
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI") or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
+        # Redis unreachable: count in this process's memory (ais.auth.throttle), never a 500.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
         "REDIS_URL": redis_url,
         "FORCE_HTTPS": env_flag("FORCE_HTTPS", False),
         "PROXY_COUNT": env_int("PROXY_COUNT", 0),
@@ -119,6 +121,10 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
         "MAIL_USE_TLS": env_flag("MAIL_USE_TLS", False),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "AIS <billing@localhost>"),
+        "MAIL_TIMEOUT": env_int("MAIL_TIMEOUT", 30),  # seconds per SMTP socket operation
+        "AIS_OUTBOX_BATCH_SECONDS": env_int("AIS_OUTBOX_BATCH_SECONDS", 60),
+        "AIS_OUTBOX_RETENTION_DAYS": env_int("AIS_OUTBOX_RETENTION_DAYS", 30),
+        "AIS_OUTBOX_READY_BACKLOG": env_int("AIS_OUTBOX_READY_BACKLOG", 1000),  # /readyz
         # Where owner notices (reported payments, overpayments) go; see ais.billing.notices.
         "AIS_OWNER_EMAIL": os.environ.get("AIS_OWNER_EMAIL", ""),
         "AIS_BASE_URL": os.environ.get("AIS_BASE_URL", "http://127.0.0.1:5000"),

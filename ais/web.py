@@ -8,7 +8,7 @@ from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from . import clock
+from . import clock, health
 from .formatting import currency_symbol, format_day, format_money, format_unit_price, plain_number
 
 request_log = logging.getLogger("ais.request")
@@ -55,6 +55,8 @@ def init_app(app: Flask) -> None:
             return {"status": "unavailable", "database": "down"}, 503
         return {"status": "ok", "database": "up"}, 200
 
+    health.init_app(app)  # /readyz, and the 503 page when the database cannot serve
+
     @app.context_processor
     def inject_globals():
         return {"today": clock.today(), "business_name": app.config["AIS_BUSINESS_NAME"]}
@@ -65,7 +67,7 @@ def init_app(app: Flask) -> None:
 
     # --- HTTPS only (FORCE_HTTPS; behind a proxy, PROXY_COUNT makes X-Forwarded-Proto count) ---
     def force_https():
-        if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path == "/healthz":
+        if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path in ("/healthz", "/readyz"):
             return None
         return redirect(request.url.replace("http://", "https://", 1),
                         code=301 if request.method in ("GET", "HEAD") else 308)
@@ -91,7 +93,10 @@ def init_app(app: Flask) -> None:
     def log_request(response):
         started = g.get("request_started")
         duration_ms = (time.perf_counter() - started) * 1000 if started else 0.0
-        user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+        try:
+            user_id = current_user.get_id() if current_user and current_user.is_authenticated else "-"
+        except Exception:  # the database is down: the user cannot be loaded, the line is still written
+            user_id = "-"
         # Path only, never the query string: reset tokens and session ids stay out of logs.
         path = request.path
         if request.endpoint in SECRET_PATH_ENDPOINTS and request.url_rule is not None:
@@ -122,5 +127,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        return render_template("error.html", code=500, title="Something went wrong on our side",
-                               message="Nothing was changed. Please try again in a moment."), 500
+        return health.render_server_error(  # needs nothing from the database
+            500, "Something went wrong on our side",
+                                   "Nothing was changed. Please try again in a moment."), 500

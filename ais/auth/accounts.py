@@ -86,3 +86,26 @@ def change_password(actor: Actor, user_id: int, current: str, new: str, keep_ses
         ended = sessions.end_other_sessions(user_id, keep_session_id)
         audit.record(actor, "auth.password_changed", client_id=user.client_id,
                      detail=f"{ended} other session(s) ended")
+
+
+def reset_owner_password(actor: Actor, username: str, new: str) -> int:
+    """Set an owner's password from the server (``flask --app ais reset-password``), for an owner
+    who cannot use "forgot password".  The password policy applies; every session of the owner
+    ends and the reset is audited.  Commits; returns the number of sessions ended.
+
+    Raises AccountError (field "username": no such owner; field "password": the policy)."""
+    user = find_user(username)
+    if user is None or user.role != OWNER:
+        raise AccountError("No owner login has this username.", "username")
+    problems = password_problems(new, username=user.username)
+    if problems:
+        raise AccountError(problems, "password")
+    new_hash = hash_password(new)
+    with write_transaction():
+        user = db.session.get(User, user.id)
+        user.password_hash = new_hash
+        user.password_changed_at = utcnow()
+        user.is_enabled = True
+        ended = sessions.end_all_sessions(user.id)
+        audit.record(actor, "auth.password_reset", detail=f"{user.username}: set on the server, {ended} session(s) ended")
+    return ended

@@ -1,4 +1,5 @@
-"""``flask --app ais create-owner`` (the only way to make an owner login) and ``reseal``."""
+"""``flask --app ais create-owner`` (the only way to make an owner login), ``reset-password``
+(an owner's password, from the server) and ``reseal``."""
 from __future__ import annotations
 
 import click
@@ -23,6 +24,29 @@ def register_commands(app: Flask) -> None:
                 click.echo(f"Error: {problem}", err=True)
             raise SystemExit(1) from None
         click.echo(f"Owner {username.strip()!r} created (id {user_id}). Sign in at /login.")
+
+    @app.cli.command("reset-password")
+    @click.argument("username")
+    @click.option("--generate", is_flag=True, help="Make a random password and print it instead of asking.")
+    def reset_password_command(username: str, generate: bool):
+        """Set an owner's password (asked twice, hidden, or --generate); ends all their sessions."""
+        import secrets
+
+        from .accounts import AccountError, reset_owner_password
+
+        if generate:
+            password = secrets.token_urlsafe(18)
+        else:
+            password = click.prompt("New password", hide_input=True, confirmation_prompt="Repeat the password")
+        try:
+            ended = reset_owner_password(Actor.system("reset-password"), username, password)
+        except AccountError as error:
+            for problem in error.problems:
+                click.echo(f"Error: {problem}", err=True)
+            raise SystemExit(1) from None
+        click.echo(f"Password of {username.strip()!r} set; {ended} session(s) ended.")
+        if generate:
+            click.echo(f"New password: {password}")
 
     @app.cli.command("reseal")
     def reseal_command():

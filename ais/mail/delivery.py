@@ -15,19 +15,31 @@ A failure keeps the row: ``attempts`` + 1, ``last_error``, and ``next_attempt_at
 
 The only way a message can go out twice is a crash between the SMTP server's "accepted" and
 the commit that follows it; there is no way around that window with SMTP.
+
+Single-use links (``/invite/<token>``, ``/reset/<token>``) are cut out of a message's stored
+bodies in the transaction that marks it sent (``redact_links``), so a copy of the database holds
+a working link only while its email waits to go out.  Sent messages are deleted after
+``AIS_OUTBOX_RETENTION_DAYS`` (``prune_sent``).
+
+A batch stops early at its deadline (``AIS_OUTBOX_BATCH_SECONDS``) or after
+``MAX_CONSECUTIVE_FAILURES`` failures in a row (the SMTP server is down: the rest of the queue
+waits for the next poll instead of each message paying a timeout).  Every socket operation on
+the SMTP connection is bounded by ``MAIL_TIMEOUT``.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
+import re
 import smtplib
+import time
 import ssl
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..clock import utcnow
 from ..extensions import db
@@ -39,6 +51,18 @@ BASE_BACKOFF = dt.timedelta(minutes=1)
 MAX_BACKOFF = dt.timedelta(hours=1)
 LEASE = dt.timedelta(minutes=5)  # SQLite claim; longer than any send (the SMTP timeout is 30 s)
 SMTP_TIMEOUT = 30
+MAX_CONSECUTIVE_FAILURES = 3
+BATCH_SECONDS = 60
+RETENTION_DAYS = 30
+
+# The token part of a single-use account link (ais.auth.tokens.LINK_PATHS: secrets.token_urlsafe).
+SECRET_LINK = re.compile(r"(/(?:invite|reset)/)[A-Za-z0-9_\-]+")
+REDACTED = "[used-link-removed]"
+
+
+def redact_links(body: str) -> str:
+    """The body with the token of every single-use link replaced: what is kept once it is sent."""
+    return SECRET_LINK.sub(lambda match: match.group(1) + REDACTED, body or "")
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -136,63 +160,104 @@ def _due(now: dt.datetime):
     )
 
 
-def _claim_postgresql(now: dt.datetime, skip_ids: set[int]) -> OutboxMessage | None:
-    query = select(OutboxMessage).where(_due(now)).order_by(OutboxMessage.id).limit(1)
-    if skip_ids:
-        query = query.where(OutboxMessage.id.not_in(skip_ids))
-    return db.session.scalar(query.with_for_update(skip_locked=True))
+# A batch walks the queue in id order from a cursor (the last id it looked at), on the primary
+# key: each claim costs the same for the 10,000th message as for the first, and no list of the ids
+# already tried grows (a tried message is no longer due anyway).  A message that becomes due behind
+# the cursor waits for the next batch.
+def _first_unsent_id() -> int:
+    first = db.session.scalar(select(func.min(OutboxMessage.id)).where(OutboxMessage.sent_at.is_(None)))
+    return (first or 1) - 1
 
 
-def _claim_sqlite(now: dt.datetime, skip_ids: set[int]) -> OutboxMessage | None:
-    query = select(OutboxMessage.id).where(_due(now)).order_by(OutboxMessage.id).limit(20)
-    if skip_ids:
-        query = query.where(OutboxMessage.id.not_in(skip_ids))
-    candidates = db.session.scalars(query).all()
-    db.session.commit()
-    for message_id in candidates:
-        claimed = db.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _due(now))
-            .values(next_attempt_at=now + LEASE)
-        ).rowcount
+def _claim_postgresql(now: dt.datetime, after_id: int) -> tuple[OutboxMessage | None, int]:
+    query = (select(OutboxMessage).where(OutboxMessage.id > after_id, _due(now))
+             .order_by(OutboxMessage.id).limit(1))
+    row = db.session.scalar(query.with_for_update(skip_locked=True))
+    return row, (row.id if row is not None else after_id)
+
+
+def _claim_sqlite(now: dt.datetime, after_id: int) -> tuple[OutboxMessage | None, int]:
+    # The next ids by primary key only (with the due test in the WHERE clause SQLite would pick
+    # ix_outbox_pending and sort every pending row on each claim); the conditional UPDATE decides.
+    while True:
+        candidates = db.session.execute(
+            select(OutboxMessage.id, OutboxMessage.sent_at).where(OutboxMessage.id > after_id)
+            .order_by(OutboxMessage.id).limit(20)
+        ).all()
         db.session.commit()
-        if claimed == 1:
-            return db.session.get(OutboxMessage, message_id)
-    return None
+        if not candidates:
+            return None, after_id
+        for message_id, sent_at in candidates:
+            after_id = message_id
+            if sent_at is not None:
+                continue
+            claimed = db.session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, _due(now))
+                .values(next_attempt_at=now + LEASE)
+            ).rowcount
+            db.session.commit()
+            if claimed == 1:
+                return db.session.get(OutboxMessage, message_id), after_id
 
 
-def deliver_due(limit: int = 100) -> tuple[int, int]:
-    """Send up to ``limit`` due messages.  Returns (sent, failed)."""
+def deliver_due(limit: int = 100, deadline_seconds: float | None = None) -> tuple[int, int]:
+    """Send up to ``limit`` due messages, for at most ``deadline_seconds`` (default
+    ``AIS_OUTBOX_BATCH_SECONDS``), stopping after ``MAX_CONSECUTIVE_FAILURES`` failures in a row.
+    Returns (sent, failed)."""
     session = db.session()
     if session.in_transaction():
         session.commit()
+    config = current_app.config
     postgresql = db.engine.dialect.name == "postgresql"
-    sender = current_app.config["MAIL_FROM"]
+    sender = config["MAIL_FROM"]
+    if deadline_seconds is None:
+        deadline_seconds = float(config.get("AIS_OUTBOX_BATCH_SECONDS") or BATCH_SECONDS)
+    stop_at = time.monotonic() + deadline_seconds
     transport = make_transport()
-    sent = failed = 0
-    tried: set[int] = set()
+    sent = failed = failures_in_a_row = 0
+    cursor = _first_unsent_id()
     try:
-        while sent + failed < limit:
+        while sent + failed < limit and time.monotonic() < stop_at:
             now = utcnow()
-            row = _claim_postgresql(now, tried) if postgresql else _claim_sqlite(now, tried)
+            row, cursor = _claim_postgresql(now, cursor) if postgresql else _claim_sqlite(now, cursor)
             if row is None:
                 db.session.rollback()
                 break
-            tried.add(row.id)
             try:
                 transport.send(row.id, build_message(row, sender))
             except Exception as error:  # SMTP refusal, network, bad address, bad header...
                 failed += 1
+                failures_in_a_row += 1
                 row.attempts = (row.attempts or 0) + 1
                 row.last_error = f"{type(error).__name__}: {error}"[:2000]
                 row.next_attempt_at = utcnow() + backoff(row.attempts)
                 log.warning("outbox message %s not sent (attempt %s): %s", row.id, row.attempts, row.last_error)
             else:
                 sent += 1
+                failures_in_a_row = 0
                 row.sent_at = utcnow()
                 row.last_error = ""
+                row.body_text = redact_links(row.body_text)
+                row.body_html = redact_links(row.body_html)
             db.session.commit()
+            if failures_in_a_row >= MAX_CONSECUTIVE_FAILURES:
+                log.warning("outbox: %s failures in a row, the rest waits for the next poll", failures_in_a_row)
+                break
     finally:
         transport.close()
         db.session.rollback()
     return sent, failed
+
+
+def prune_sent(retention_days: int | None = None) -> int:
+    """Delete messages sent more than ``retention_days`` ago (default ``AIS_OUTBOX_RETENTION_DAYS``).
+    Unsent messages are kept whatever their age.  Commits; returns how many were deleted."""
+    if retention_days is None:
+        retention_days = int(current_app.config.get("AIS_OUTBOX_RETENTION_DAYS", RETENTION_DAYS))
+    cutoff = utcnow() - dt.timedelta(days=retention_days)
+    deleted = db.session.execute(
+        delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
+    ).rowcount
+    db.session.commit()
+    return deleted
