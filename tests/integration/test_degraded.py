@@ -5,33 +5,32 @@ from __future__ import annotations
 import os
 
 import pytest
-from test_auth_support import OWNER_PASSWORD, make_owner
+from auth_support import OWNER_PASSWORD, make_owner
 
 from ais import clock, create_app
 from ais.extensions import db
 from ais.mail.outbox import queue_email
-from tests.conftest import Actions, empty_all_tables
 
 UNREACHABLE_REDIS = "redis://127.0.0.1:1/10"  # nothing listens on port 1 of loopback
 DOWN_DATABASE = "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2"
 postgres_only = pytest.mark.skipif(not os.environ.get("AIS_TEST_DATABASE_URL"), reason="needs PostgreSQL")
 
 
-def make_app(database_url, tmp_path, empty=True, **settings):
+def make_app(database_url, tmp_path, empty_tables=None, **settings):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SESSION_COOKIE_SECURE": False,
                       "SERVER_NAME": "localhost", "AIS_ARGON2_FAST": True, "RATELIMIT_STORAGE_URI": "memory://",
                       **settings})
     app.instance_path = str(tmp_path / "instance")
     os.makedirs(app.instance_path, exist_ok=True)
-    if empty:
+    if empty_tables is not None:
         with app.app_context():
-            empty_all_tables()
+            empty_tables()
     return app
 
 
 @pytest.fixture
-def redis_down_app(database_url, tmp_path):
-    app = make_app(database_url, tmp_path, RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS)
+def redis_down_app(database_url, tmp_path, empty_tables):
+    app = make_app(database_url, tmp_path, empty_tables, RATELIMIT_STORAGE_URI=UNREACHABLE_REDIS)
     yield app
     with app.app_context():
         db.session.remove()
@@ -39,26 +38,26 @@ def redis_down_app(database_url, tmp_path):
     clock.set_clock(None)
 
 
-def test_with_redis_unreachable_people_still_sign_in(redis_down_app, caplog):
+def test_with_redis_unreachable_people_still_sign_in(redis_down_app, caplog, actions_for):
     make_owner(redis_down_app)
-    actions = Actions(redis_down_app.test_client(), redis_down_app)
+    actions = actions_for(redis_down_app.test_client(), redis_down_app)
     assert actions.login("owner", "a wrong password").status_code == 200
     response = actions.login("owner", OWNER_PASSWORD)
     assert response.status_code == 302 and "/login" not in response.headers["Location"]
     assert "throttle storage unavailable" in caplog.text
 
 
-def test_with_redis_unreachable_sign_in_is_still_throttled_per_process(redis_down_app):
+def test_with_redis_unreachable_sign_in_is_still_throttled_per_process(redis_down_app, actions_for):
     make_owner(redis_down_app)
-    actions = Actions(redis_down_app.test_client(), redis_down_app)
+    actions = actions_for(redis_down_app.test_client(), redis_down_app)
     for _ in range(5):
         assert actions.login("owner", "a wrong password").status_code == 200
     assert actions.login("owner", OWNER_PASSWORD).status_code == 429
     assert b"Too many attempts" in actions.login("owner", OWNER_PASSWORD).data
 
 
-def test_with_redis_unreachable_forgot_password_answers(redis_down_app):
-    actions = Actions(redis_down_app.test_client(), redis_down_app)
+def test_with_redis_unreachable_forgot_password_answers(redis_down_app, actions_for):
+    actions = actions_for(redis_down_app.test_client(), redis_down_app)
     assert actions.post("/forgot", {"email": "nobody@example.com"}).status_code in (200, 302)
 
 
@@ -106,13 +105,13 @@ def test_pages_answer_503_with_the_app_error_page_when_the_database_is_down():
 
 
 @postgres_only
-def test_a_read_only_database_is_not_ready_and_writes_answer_503(database_url, tmp_path):
-    app = make_app(database_url, tmp_path, empty=False, SQLALCHEMY_ENGINE_OPTIONS={
+def test_a_read_only_database_is_not_ready_and_writes_answer_503(database_url, tmp_path, actions_for):
+    app = make_app(database_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS={
         "pool_pre_ping": True, "connect_args": {"options": "-c default_transaction_read_only=on"}})
     try:
         response = app.test_client().get("/readyz")
         assert response.status_code == 503 and response.get_json()["database"] == "read-only"
-        actions = Actions(app.test_client(), app)
+        actions = actions_for(app.test_client(), app)
         response = actions.login("nobody", "a wrong password")  # a failed sign-in is audited: a write
         assert response.status_code == 503 and response.headers["Retry-After"]
         assert b"The service is busy for a moment" in response.data
@@ -123,13 +122,13 @@ def test_a_read_only_database_is_not_ready_and_writes_answer_503(database_url, t
 
 
 @postgres_only
-def test_after_the_database_turns_writable_again_the_pool_recovers_by_itself(app, database_url):
+def test_after_the_database_turns_writable_again_the_pool_recovers_by_itself(app, database_url, actions_for):
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
     name = make_url(database_url).database
     admin = create_engine(make_url(database_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    actions = Actions(app.test_client(), app)
+    actions = actions_for(app.test_client(), app)
     try:
         with admin.connect() as connection:
             connection.execute(text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))

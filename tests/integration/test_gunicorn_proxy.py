@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from test_logs import free_port
+from auth_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

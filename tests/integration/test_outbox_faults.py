@@ -8,7 +8,8 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, insert, select
+from outbox_support import pending, queue_many
+from sqlalchemy import select
 
 from ais import clock
 from ais.extensions import db
@@ -48,22 +49,6 @@ def silent_smtp(app):
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False, MAIL_TIMEOUT=1)
     yield server
     server.close()
-
-
-def queue_many(app, count: int) -> None:
-    now = clock.utcnow()
-    rows = [{"to_address": f"c{n}@example.com", "subject": f"Receipt {n}", "body_text": "Thank you.",
-             "body_html": "", "attempts": 0, "last_error": "", "created_at": now, "next_attempt_at": now}
-            for n in range(count)]
-    with app.app_context():
-        for start in range(0, count, 2000):
-            db.session.execute(insert(OutboxMessage), rows[start:start + 2000])
-        db.session.commit()
-
-
-def pending(app) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).where(OutboxMessage.sent_at.is_(None)))
 
 
 def test_a_hanging_smtp_server_stops_the_batch_after_consecutive_failures(app, silent_smtp):

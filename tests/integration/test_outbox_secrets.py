@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import inspect, select, text
-from test_auth_support import fast_hashing, link_path, make_client, smtp_server  # noqa: F401 - fixtures
+from auth_support import link_path, make_client
 
 from ais import clock
 from ais.audit import Actor

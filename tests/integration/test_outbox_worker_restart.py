@@ -9,8 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from test_auth_support import smtp_server  # noqa: F401 - fixture
-from test_outbox_faults import pending, queue_many
+from outbox_support import pending, queue_many
 
 ROOT = Path(__file__).resolve().parents[2]
 COUNT = 300

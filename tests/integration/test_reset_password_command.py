@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from test_auth_support import OWNER_PASSWORD, audit_actions, fast_hashing, make_client, make_owner  # noqa: F401
+from auth_support import OWNER_PASSWORD, audit_actions, make_client, make_owner
 
 from ais.auth.passwords import verify_password
 from ais.extensions import db
 from ais.models import AuditEntry, User
-from tests.conftest import Actions
 
 NEW = "a brand new owner phrase"
 
@@ -19,9 +18,9 @@ def owner(app, username="owner") -> User:
         return user
 
 
-def test_prompted_password_is_set_sessions_end_and_it_is_audited(app, fast_hashing):
+def test_prompted_password_is_set_sessions_end_and_it_is_audited(app, fast_hashing, actions_for):
     make_owner(app)
-    browser = Actions(app.test_client(), app)
+    browser = actions_for(app.test_client(), app)
     assert browser.login("owner", OWNER_PASSWORD).status_code == 302
     assert browser.client.get("/account").status_code == 200
 
