@@ -23,7 +23,7 @@ import secrets
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -103,6 +103,10 @@ class OnlinePaymentUnavailable(BillingError):
 # --- Small helpers -----------------------------------------------------------------------------
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     if value is not None and value.tzinfo is None:
@@ -760,7 +764,10 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
         row.refunded_amount = refunded
         row.updated_at = clock.utcnow()
     charge = obj.get("id") or intent
-    currency = str(obj.get("currency") or (first.invoice.currency if first else cast(Overpayment, flagged).currency)).upper()
+    currency = obj.get("currency")
+    if not currency:  # (no payment means an overpayment: with neither it returned above)
+        currency = first.invoice.currency if first else cast(Overpayment, flagged).currency
+    currency = str(currency).upper()
     reason = f"Refunded in Stripe ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
     flagged_amount = flagged.amount if flagged is not None else ZERO
