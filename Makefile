@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install install-runtime run serve test test-fast lint browser deploy-check lock outbox check bench clean
+.PHONY: install install-runtime run serve test test-fast lint screenshots browser deploy-check lock outbox check bench clean
 
 ## make install: the development environment, exactly requirements-dev.txt (runtime + tests and
 ## checks), and the app itself as an editable package (its dependencies come from the lock only)
@@ -66,6 +66,12 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+## make screenshots: the e2e journey once, copying its chosen desktop screenshots to docs/images/
+## (the pictures in docs/USER_GUIDE.md; commit them after a change to the pages)
+screenshots: install browser
+	AIS_DOC_SCREENSHOTS=1 $(BIN)/python -m pytest tests/e2e/test_journey.py -q -p no:cacheprovider \
+	  -k test_owner_bills_client_pays_owner_confirms
 
 check: install
 	$(BIN)/flask --app ais check

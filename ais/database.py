@@ -8,9 +8,10 @@ reading the same balance.
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any, cast
 
 from flask import Flask, current_app, request
-from sqlalchemy import event
+from sqlalchemy import CursorResult, Executable, event
 
 from .extensions import db
 
@@ -111,6 +112,11 @@ def _configure_sqlite(engine) -> None:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def execute_dml(statement: Executable) -> int:
+    """Run an UPDATE or DELETE in the current transaction; the number of rows it matched."""
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
 
 
 def is_postgresql() -> bool:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -42,13 +42,24 @@ REJECTED = "rejected"
 VOIDED = "voided"
 PAYMENT_STATES = (REPORTED, CONFIRMED, REJECTED, VOIDED)
 
+if TYPE_CHECKING:
+    # db.Model is made at run time (Flask-SQLAlchemy's declarative base with the metadata's
+    # naming convention); for the type checker it is a declarative base with the ``query`` helper.
+    from flask_sqlalchemy.model import Model as _FlaskModel
+    from sqlalchemy.orm import DeclarativeBase
+
+    class Base(DeclarativeBase, _FlaskModel):
+        pass
+else:
+    Base = db.Model
+
 
 class Timestamped:
     # A callable, so that each row gets its own time (not one computed at import).
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
-class User(UserMixin, Timestamped, db.Model):
+class User(UserMixin, Timestamped, Base):
     __tablename__ = "users"
     __table_args__ = (
         CheckConstraint("role in ('owner', 'client')", name="role_known"),
@@ -85,7 +96,7 @@ class User(UserMixin, Timestamped, db.Model):
         return self.is_enabled
 
 
-class Client(Timestamped, db.Model):
+class Client(Timestamped, Base):
     __tablename__ = "clients"
     __table_args__ = (
         Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),
@@ -106,7 +117,7 @@ class Client(Timestamped, db.Model):
     invoices: Mapped[list["Invoice"]] = relationship(back_populates="client", lazy="raise_on_sql")
 
 
-class InvoiceCounter(db.Model):
+class InvoiceCounter(Base):
     """The last invoice number given in a year; locked while numbering, so numbers never repeat or skip."""
 
     __tablename__ = "invoice_counters"
@@ -114,7 +125,7 @@ class InvoiceCounter(db.Model):
     last_number: Mapped[int] = mapped_column(default=0)
 
 
-class MonthlyTotal(db.Model):
+class MonthlyTotal(Base):
     """Running totals of the books per calendar month, kept by the service layer.
 
     ``invoiced``: issued, non-void invoices by month of issue.  ``collected``: confirmed
@@ -133,7 +144,7 @@ class MonthlyTotal(db.Model):
     awaiting_count: Mapped[int] = mapped_column(default=0)
 
 
-class DueDayTotal(db.Model):
+class DueDayTotal(Base):
     """The unpaid part of installments of open (issued, non-void) invoices, per due day.
 
     Kept with ``monthly_totals`` by the service layer, so that the dashboard's "overdue this
@@ -156,6 +167,12 @@ class InvoiceState:
     """What an invoice's columns say about it, for the ORM ``Invoice`` and for read-only views of
     one (``ais.billing.reads.InvoiceView``) alike."""
 
+    if TYPE_CHECKING:  # the columns the properties read (each subclass declares them)
+        amount: Decimal
+        paid_amount: Decimal
+        issued_at: dt.datetime | None
+        voided_at: dt.datetime | None
+
     @property
     def is_draft(self) -> bool:
         return self.issued_at is None
@@ -169,7 +186,7 @@ class InvoiceState:
         return self.amount - self.paid_amount
 
 
-class Invoice(InvoiceState, Timestamped, db.Model):
+class Invoice(InvoiceState, Timestamped, Base):
     """An invoice.  A draft has no number and no schedule; issuing fixes lines, amount and schedule.
 
     There is no stored status: it is derived (ais.billing.rules.invoice_status) from the
@@ -230,7 +247,7 @@ class Invoice(InvoiceState, Timestamped, db.Model):
     )
 
 
-class InvoiceLine(db.Model):
+class InvoiceLine(Base):
     __tablename__ = "invoice_lines"
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
@@ -256,7 +273,7 @@ class InvoiceLine(db.Model):
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
 
 
-class Installment(db.Model):
+class Installment(Base):
     __tablename__ = "installments"
     __table_args__ = (
         UniqueConstraint("invoice_id", "number", name="uq_installments_invoice_number"),
@@ -286,7 +303,7 @@ class Installment(db.Model):
         return self.amount - self.paid_amount
 
 
-class Payment(Timestamped, db.Model):
+class Payment(Timestamped, Base):
     """Money a client paid (or says they paid).  Never deleted: rejected or voided instead."""
 
     __tablename__ = "payments"
@@ -328,7 +345,7 @@ class Payment(Timestamped, db.Model):
     )
 
 
-class Allocation(db.Model):
+class Allocation(Base):
     """How much of a confirmed payment went to which installment (recomputed on every change)."""
 
     __tablename__ = "allocations"
@@ -346,7 +363,7 @@ class Allocation(db.Model):
     installment: Mapped[Installment] = relationship()
 
 
-class UserSession(db.Model):
+class UserSession(Base):
     """A signed-in session, so that sign-out and password changes end it on the server."""
 
     __tablename__ = "user_sessions"
@@ -362,7 +379,7 @@ class UserSession(db.Model):
     user: Mapped[User] = relationship()
 
 
-class AccountToken(db.Model):
+class AccountToken(Base):
     """A single-use link (portal invitation, password reset); only its hash is kept."""
 
     __tablename__ = "account_tokens"
@@ -377,7 +394,7 @@ class AccountToken(db.Model):
     user: Mapped[User] = relationship()
 
 
-class RecoveryCode(db.Model):
+class RecoveryCode(Base):
     __tablename__ = "recovery_codes"
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
@@ -385,7 +402,7 @@ class RecoveryCode(db.Model):
     used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Base):
     """An email written in the same transaction as the change that causes it; sent later, once."""
 
     __tablename__ = "outbox_messages"
@@ -405,7 +422,7 @@ class OutboxMessage(db.Model):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-class AuditEntry(db.Model):
+class AuditEntry(Base):
     """Append-only: who did what, when, from where, to which record, with amounts before/after."""
 
     __tablename__ = "audit_entries"
@@ -426,7 +443,7 @@ class AuditEntry(db.Model):
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
-class FormSubmission(db.Model):
+class FormSubmission(Base):
     """A used one-time form key and where its first result was shown (double-submit guard)."""
 
     __tablename__ = "form_submissions"
@@ -451,7 +468,7 @@ CHECKOUT_STATES = (CHECKOUT_OPEN, CHECKOUT_PROCESSING, CHECKOUT_COMPLETE, CHECKO
 CHECKOUT_HOLDING = (CHECKOUT_OPEN, CHECKOUT_PROCESSING)
 
 
-class CheckoutSession(db.Model):
+class CheckoutSession(Base):
     """An online payment started by a client (a Stripe Checkout Session), written before the
     provider is called so that its room is held from the first moment."""
 
@@ -487,7 +504,7 @@ class CheckoutSession(db.Model):
     invoice: Mapped[Invoice] = relationship()
 
 
-class WebhookEvent(db.Model):
+class WebhookEvent(Base):
     """A provider event already processed: the same event delivered again changes nothing."""
 
     __tablename__ = "webhook_events"
@@ -498,7 +515,7 @@ class WebhookEvent(db.Model):
     outcome: Mapped[str] = mapped_column(String(255), default="")
 
 
-class Overpayment(db.Model):
+class Overpayment(Base):
     """Money that arrived online but could not be applied to its invoice (paid meanwhile, void,
     other currency, unknown invoice): kept and flagged for the owner to refund or credit."""
 
@@ -524,7 +541,7 @@ class Overpayment(db.Model):
     client: Mapped[Optional[Client]] = relationship()
 
 
-class Setting(db.Model):
+class Setting(Base):
     """A business-wide choice an owner makes in the app (e.g. requiring two-factor sign-in)."""
 
     __tablename__ = "settings"

@@ -7,7 +7,7 @@ more than that; filters narrow a list faster).
 """
 from __future__ import annotations
 
-from typing import NamedTuple
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -17,7 +17,8 @@ from .extensions import db
 CAP = 1_000
 
 
-class PageStatements(NamedTuple):
+@dataclass(frozen=True)
+class PageStatements:
     """A list's two prebuilt statements: one page of rows with the number of matching rows, and
     that number alone (for a page past the end, which has no row to carry it)."""
 
@@ -59,7 +60,7 @@ class StatementPagination(Pagination):
             statements.page, {**params, "page_limit": self.per_page, "page_offset": self._query_offset}
         ).all()
         self._window_total = rows[0].matching_rows if rows else None
-        return rows
+        return list(rows)
 
     def _query_count(self) -> int:
         if self._window_total is not None:
@@ -108,7 +109,7 @@ class CappedStatementPagination(Pagination):
         ).all()
         known = self._query_args.get("known_total")
         self._counted = known if known is not None else (rows[0].capped_total if rows else None)
-        return rows
+        return list(rows)
 
     def _query_count(self) -> int:
         counted = self._counted

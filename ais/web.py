@@ -116,7 +116,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        titles = {
+        titles: dict[int | None, tuple[str, str | None]] = {
             403: ("You don't have access to this page", "If you think you should, ask the business that invited you."),
             404: ("Page not found", "The page you asked for doesn't exist, or isn't yours to see."),
             405: ("That action isn't allowed here", "Go back and try again from the page's own buttons."),

@@ -1,6 +1,7 @@
 """Who may see what: checked once per blueprint in a before_request hook, so no view can forget it."""
 from __future__ import annotations
 
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from flask import abort, redirect, request, url_for
@@ -9,7 +10,7 @@ from flask_login import current_user
 from ..audit import Actor
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only paths on this site: not https://other, //other or /\\other."""
     if not target or not target.startswith("/") or target.startswith("//") or target.startswith("/\\"):
         return False

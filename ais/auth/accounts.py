@@ -72,7 +72,7 @@ def change_password(actor: Actor, user_id: int, current: str, new: str, keep_ses
         raise AccountError("No such user.")
     if not verify_password(user, current):
         raise AccountError("Your current password is not right.", "current_password")
-    email = user.client.email if user.client_id else None
+    email = user.client.email if user.client_id and user.client else None
     problems = password_problems(new, username=user.username, email=email)
     if not problems and new == current:
         problems = ["Choose a password different from your current one."]
@@ -80,7 +80,7 @@ def change_password(actor: Actor, user_id: int, current: str, new: str, keep_ses
         raise AccountError(problems, "new_password")
     new_hash = hash_password(new)
     with write_transaction():
-        user = db.session.get(User, user_id)
+        user = db.session.get_one(User, user_id)
         user.password_hash = new_hash
         user.password_changed_at = utcnow()
         ended = sessions.end_other_sessions(user_id, keep_session_id)
@@ -102,7 +102,7 @@ def reset_owner_password(actor: Actor, username: str, new: str) -> int:
         raise AccountError(problems, "password")
     new_hash = hash_password(new)
     with write_transaction():
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         user.password_hash = new_hash
         user.password_changed_at = utcnow()
         user.is_enabled = True

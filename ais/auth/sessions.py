@@ -13,6 +13,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from functools import cache
+from typing import overload
 
 from flask import current_app, g, request, session
 from flask_login import current_user, login_user, logout_user
@@ -21,7 +22,7 @@ from sqlalchemy import bindparam, case, func, select, update
 from .. import audit
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import write_transaction
+from ..database import execute_dml, write_transaction
 from ..extensions import db, login_manager
 from ..models import User, UserSession
 
@@ -37,6 +38,10 @@ def token_hash(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8")).hexdigest()
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives naive datetimes back: they were stored in UTC."""
     if value is None:
@@ -106,7 +111,7 @@ def end_other_sessions(user_id: int, keep_session_id: int | None = None) -> int:
     statement = update(UserSession).where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
     if keep_session_id is not None:
         statement = statement.where(UserSession.id != keep_session_id)
-    return db.session.execute(statement.values(ended_at=utcnow())).rowcount or 0
+    return execute_dml(statement.values(ended_at=utcnow())) or 0
 
 
 def end_all_sessions(user_id: int) -> int:
@@ -158,7 +163,7 @@ def sign_in(user: User, how: str = "password") -> int:
             client_id=user.client_id,
             detail=how,
         )
-    user = db.session.get(User, user.id)
+    user = db.session.get_one(User, user.id)
     session.clear()  # rotation: nothing from before sign-in survives (CSRF token, pending steps)
     session[SESSION_KEY] = raw
     login_user(user)
@@ -171,11 +176,11 @@ def sign_out(actor: Actor | None = None) -> None:
     raw = session.get(SESSION_KEY)
     if raw:
         with write_transaction():
-            ended = db.session.execute(
+            ended = execute_dml(
                 update(UserSession)
                 .where(UserSession.token_hash == token_hash(raw), UserSession.ended_at.is_(None))
                 .values(ended_at=utcnow())
-            ).rowcount
+            )
             if ended and actor is not None and actor.user_id is not None:
                 audit.record(actor, "auth.sign_out")
     logout_user()

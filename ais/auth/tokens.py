@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from .. import audit
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import write_transaction
+from ..database import execute_dml, write_transaction
 from ..extensions import db
 from ..mail.outbox import queue_email
 from ..models import CLIENT, AccountToken, Client, User
@@ -123,7 +123,7 @@ def use_link(actor: Actor, raw: str, purpose: str, new_password: str) -> int:
     if found is None:
         raise LookupError("This link is invalid, already used or expired.")
     token, user = found
-    email = user.client.email if user.client_id else None
+    email = user.client.email if user.client_id and user.client else None
     problems = password_problems(new_password, username=user.username, email=email)
     if problems:
         raise PasswordRejected(problems)
@@ -133,11 +133,11 @@ def use_link(actor: Actor, raw: str, purpose: str, new_password: str) -> int:
         if found is None:
             raise LookupError("This link is invalid, already used or expired.")
         token, user = found
-        spent = db.session.execute(
+        spent = execute_dml(
             update(AccountToken)
             .where(AccountToken.id == token.id, AccountToken.used_at.is_(None))
             .values(used_at=utcnow())
-        ).rowcount
+        )
         if spent != 1:  # someone used it a moment ago
             raise LookupError("This link is invalid, already used or expired.")
         user.password_hash = new_hash
@@ -229,7 +229,7 @@ def request_password_reset(actor: Actor, email: str) -> bool:
     if not throttle.allow_reset_email(email):
         return False
     with write_transaction():
-        user = db.session.get(User, user.id)
+        user = db.session.get_one(User, user.id)
         token_id, raw = issue_token(user.id, RESET)
         link = absolute_url(LINK_PATHS[RESET] + raw)
         _queue_account_email(

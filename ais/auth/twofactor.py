@@ -23,7 +23,7 @@ from sqlalchemy import delete, select, update
 from .. import audit
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import write_transaction
+from ..database import execute_dml, write_transaction
 from ..extensions import db
 from ..models import RecoveryCode, Setting, User
 from . import sealing, throttle
@@ -59,7 +59,10 @@ def totp_secret(user: User) -> str | None:
 
 
 def provisioning_uri(user: User, issuer: str) -> str:
-    return pyotp.TOTP(totp_secret(user)).provisioning_uri(name=user.username, issuer_name=issuer)
+    secret = totp_secret(user)
+    if secret is None:
+        raise TwoFactorError("Start again: there is no pending two-factor setup.")
+    return pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=issuer)
 
 
 def qr_data_uri(uri: str) -> str:
@@ -109,7 +112,7 @@ def use_recovery_code(user_id: int, code: str) -> bool:
     """Spend one unused recovery code (caller's transaction).  True if it was valid."""
     if len(normalise_code(code)) != RECOVERY_CODE_LENGTH:
         return False
-    result = db.session.execute(
+    used = execute_dml(
         update(RecoveryCode)
         .where(
             RecoveryCode.user_id == user_id,
@@ -118,7 +121,7 @@ def use_recovery_code(user_id: int, code: str) -> bool:
         )
         .values(used_at=utcnow())
     )
-    return result.rowcount == 1
+    return used == 1
 
 
 def check_second_factor(actor: Actor, user_id: int, code: str) -> str | None:
@@ -166,7 +169,7 @@ def confirm_enrolment(actor: Actor, user_id: int, code: str) -> list[str]:
     if not verify_totp(totp_secret(user), code, user.id):
         raise TwoFactorError("That code is not right. Check the time on your phone and try the newest code.")
     with write_transaction():
-        user = db.session.get(User, user_id)
+        user = db.session.get_one(User, user_id)
         user.totp_enabled = True
         codes = _replace_recovery_codes(user_id)
         audit.record(actor, "auth.2fa_enabled")
@@ -249,10 +252,11 @@ def reseal_secrets(actor: Actor) -> tuple[int, list[int]]:
             select(User).where(User.totp_secret_sealed.is_not(None)).order_by(User.id).with_for_update()
         ).all()
         for user in users:
-            if sealing.sealed_with_current_key(user.totp_secret_sealed):
+            sealed = user.totp_secret_sealed
+            if sealed is None or sealing.sealed_with_current_key(sealed):  # (None: not selected)
                 continue
             try:
-                user.totp_secret_sealed = sealing.reseal(user.totp_secret_sealed)
+                user.totp_secret_sealed = sealing.reseal(sealed)
             except sealing.UnreadableSecret:
                 unreadable.append(user.id)
                 continue

@@ -174,7 +174,7 @@ def _set_password_page(token: str, purpose: str):
         except LookupError:
             return invalid_link()
         else:
-            user = db.session.get(User, user_id)
+            user = db.session.get_one(User, user_id)
             if purpose == tokens.INVITATION:
                 sessions.sign_in(user, "invitation")
                 flash("Welcome! Your password is set and you are signed in.", "success")

@@ -5,7 +5,7 @@ import datetime as dt
 from functools import lru_cache
 
 from flask import render_template, request
-from sqlalchemy import Integer, String, bindparam, func, select
+from sqlalchemy import ColumnElement, Integer, String, bindparam, func, select
 
 from ..audit import AUDIT_ACTIONS
 from ..database import reads_only
@@ -30,7 +30,7 @@ def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoi
     """The audit page's statements for one combination of filters (built once each; the filters'
     values are bound parameters)."""
     moment = AuditEntry.at.type
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if by_action:
         conditions.append(AuditEntry.action.like(bindparam("action_pattern", type_=String), escape="\\"))
     if by_actor:

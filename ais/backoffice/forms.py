@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from wtforms import (
     BooleanField,
@@ -141,8 +142,8 @@ class LineForm(SubForm):
         if not description:
             self.description.errors = ["Enter a description."]
             ok = False
-        values = {}
-        specs = (
+        values: dict[str, Decimal] = {}
+        specs: tuple[tuple[str, dict[str, Any]], ...] = (
             ("quantity", dict(places=3, maximum=MAX_QUANTITY, field="quantity")),
             ("unit_price", dict(places=4, maximum=money.MAX_AMOUNT, allow_zero=True, field="unit price")),
         )
@@ -154,18 +155,18 @@ class LineForm(SubForm):
                 field.errors = [str(error)]
                 ok = False
         tax_text = (self.tax_rate.data or "").strip().rstrip("%").strip()
-        values["tax_rate"] = None
+        tax_rate: Decimal | None = None
         if tax_text:
             try:
-                values["tax_rate"] = money.parse_decimal(tax_text, places=2, minimum=0, maximum=100, allow_zero=True,
-                                                         field="tax rate")
+                tax_rate = money.parse_decimal(tax_text, places=2, minimum=0, maximum=100, allow_zero=True,
+                                               field="tax rate")
             except money.InvalidAmount as error:
                 self.tax_rate.errors = [str(error)]
                 ok = False
         if not ok:
             return None
         self.parsed = LineInput(description=description, quantity=values["quantity"],
-                                unit_price=values["unit_price"], tax_rate=values["tax_rate"])
+                                unit_price=values["unit_price"], tax_rate=tax_rate)
         return self.parsed
 
 

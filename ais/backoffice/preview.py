@@ -37,7 +37,7 @@ def _parse_line(line) -> tuple[Decimal, Decimal] | str:
 
 def invoice_preview(form, currency: str | None = None) -> dict:
     currency = currency or current_app.config["AIS_CURRENCY"]
-    lines = []
+    lines: list[dict[str, object]] = []
     net_total = tax_total = ZERO
     problems = []
     for index, entry in enumerate(form.lines.entries):

@@ -8,6 +8,7 @@ expressed with the running totals (see ``status_condition``), and for display th
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache, lru_cache
@@ -15,6 +16,8 @@ from functools import cache, lru_cache
 from flask import abort, g
 from sqlalchemy import (Date, Integer, String, and_, bindparam, case, exists, false, func, literal, or_, select,
                         type_coerce, union_all)
+from sqlalchemy.engine import Row
+from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..billing import rules
@@ -73,7 +76,7 @@ def open_unpaid():
     return and_(issued_not_void(), Invoice.paid_amount < Invoice.amount)
 
 
-def status_condition(status: str, today: dt.date):
+def status_condition(status: str, today: dt.date | ColumnElement[dt.date]):
     """The SQL twin of ``rules.invoice_status``, from the running totals."""
     unpaid = Invoice.paid_amount < Invoice.amount
     overdue = and_(issued_not_void(), unpaid, Invoice.next_due_date.is_not(None), Invoice.next_due_date < today)
@@ -255,7 +258,7 @@ def _coming_due_statement():
     )
 
 
-def installments_coming_due(today: dt.date, limit: int = 10) -> list:
+def installments_coming_due(today: dt.date, limit: int = 10) -> Sequence[Row]:
     """Unpaid installments due from today to the horizon, soonest first (rows, with the invoice's
     number and installment count and the client's name)."""
     return db.session.execute(_coming_due_statement(), {
@@ -309,7 +312,7 @@ def _client_list_statements(include_archived: bool, searching: bool) -> PageStat
     order, each with what it owes (a sum over its open invoices, read from the partial index
     ``ix_invoices_client_open``) and its login's state, and the capped count of matching clients."""
     clients, users, invoices = Client.__table__, User.__table__, Invoice.__table__
-    where = []
+    where: list[ColumnElement[bool]] = []
     if not include_archived:
         where.append(clients.c.archived_at.is_(None))
     if searching:
@@ -565,7 +568,7 @@ def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_c
                              from_day: bool, to_day: bool, sort: str, direction: str) -> PageStatements:
     """The invoice list's statements for one combination of filters and order (built once each;
     the filters' values are bound parameters)."""
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if by_number:
         conditions.append(Invoice.invoice_no.ilike(bindparam("number_pattern", type_=String), escape="\\"))
     if status:
@@ -644,7 +647,7 @@ def invoice_exists(invoice_id: int) -> None:
         abort(404)
 
 
-def invoice_payments(invoice_id: int) -> list:
+def invoice_payments(invoice_id: int) -> Sequence[Row]:
     """The payments on the invoice, oldest first, as rows."""
     return read_invoice_payments(invoice_id)
 

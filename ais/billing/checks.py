@@ -390,8 +390,8 @@ def _check_allocation_order() -> list[str]:
         )
     )
     problems = []
-    for invoice_id, rows in groupby(payments, key=lambda row: row.invoice_id):
-        rows = list(rows)
+    for invoice_id, group in groupby(payments, key=lambda row: row.invoice_id):
+        rows = list(group)
         label = _label(rows[0].invoice_no, invoice_id)
         stored = {(a.payment_id, a.number): a.amount for a in allocations.take(invoice_id)}
         try:

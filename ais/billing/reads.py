@@ -10,11 +10,12 @@ the signed-in client in SQL and see issued invoices only (``client_id`` given); 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Integer, bindparam, select
+from sqlalchemy import Integer, Row, bindparam, select
 
 from ..extensions import db
 from ..models import Client, Installment, Invoice, InvoiceLine, InvoiceState, Payment
@@ -140,7 +141,7 @@ def read_invoice(invoice_id: int, client_id: int | None = None) -> InvoiceView |
                        installments=schedule, lines=invoice_lines, **client)
 
 
-def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> list:
+def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> Sequence[Row]:
     """The payments on the invoice, oldest first (the order they were allocated in); with
     ``client_id``, only if they are that client's."""
     return db.session.execute(_payments_statement(client_id is not None),

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -42,6 +42,9 @@ from ..models import (
     User,
 )
 from . import books, money, notices, rules
+
+if TYPE_CHECKING:
+    from .reads import InvoiceView
 
 MAX_INSTALLMENTS = 120
 MAX_LINES = 100
@@ -335,10 +338,10 @@ def _next_invoice_number(year: int) -> str:
     dialect = db.engine.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(insert(InvoiceCounter).values(year=year, last_number=0).on_conflict_do_nothing())
-    counter = db.session.scalar(
+    counter = db.session.scalars(  # (the row exists: inserted just above if it was missing)
         select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update()
         .execution_options(populate_existing=True)
-    )
+    ).one()
     counter.last_number += 1
     return rules.format_invoice_number(year, counter.last_number)
 
@@ -465,7 +468,7 @@ def require_open(invoice: Invoice, error=PaymentRefused) -> None:
         raise error("This invoice is already paid in full.")
 
 
-def open_room(invoice: Invoice) -> Decimal:
+def open_room(invoice: Invoice | InvoiceView) -> Decimal:
     """What may still be paid: the amount less confirmed payments and the room held by pending ones."""
     return invoice.amount - invoice.paid_amount - invoice.held_amount
 
@@ -591,7 +594,7 @@ def _lock_payment(payment_id: int) -> tuple[Payment, Invoice]:
     if invoice_id is None:
         raise NotFound("No such payment.")
     invoice = lock_invoice(invoice_id)  # the invoice's lock guards its payments
-    payment = db.session.get(Payment, payment_id, populate_existing=True)
+    payment = db.session.get_one(Payment, payment_id, populate_existing=True)
     return payment, invoice
 
 
@@ -667,7 +670,7 @@ def _payments(invoice_id: int, *states: str) -> list[Payment]:
     )
 
 
-def _installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
+def _installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     return [
         rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
         for i in invoice.installments
@@ -757,12 +760,12 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     return changes
 
 
-def installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
+def installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     """The invoice's installments as rule values (for pages: amount due now, statuses)."""
     return _installment_states(invoice)
 
 
-def status_of(invoice: Invoice, today: date | None = None) -> str:
+def status_of(invoice: Invoice | InvoiceView, today: date | None = None) -> str:
     """The invoice's derived status (never stored)."""
     return rules.invoice_status(
         amount=invoice.amount,

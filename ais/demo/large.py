@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import random
 import time
+from typing import Any
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -145,7 +146,7 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
             target = max(due_so_far, schedule[0].amount if rng.random() < 0.3 else due_so_far)
         target = min(target, amount)
         paid_on_choices = max(0, (today - issue_date).days)
-        payments = []
+        payments: list[dict[str, Any]] = []
         if target > 0:
             # Invoices with money on them get a little more than K, so the average over all is about K.
             pieces = _split_cents(rng, target, max(1, payments_per_invoice + rng.randint(-1, 3)))

@@ -42,6 +42,7 @@ from flask import current_app
 from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..clock import utcnow
+from ..database import execute_dml
 from ..extensions import db
 from ..models import OutboxMessage
 
@@ -191,11 +192,11 @@ def _claim_sqlite(now: dt.datetime, after_id: int) -> tuple[OutboxMessage | None
             after_id = message_id
             if sent_at is not None:
                 continue
-            claimed = db.session.execute(
+            claimed = execute_dml(
                 update(OutboxMessage)
                 .where(OutboxMessage.id == message_id, _due(now))
                 .values(next_attempt_at=now + LEASE)
-            ).rowcount
+            )
             db.session.commit()
             if claimed == 1:
                 return db.session.get(OutboxMessage, message_id), after_id
@@ -256,8 +257,8 @@ def prune_sent(retention_days: int | None = None) -> int:
     if retention_days is None:
         retention_days = int(current_app.config.get("AIS_OUTBOX_RETENTION_DAYS", RETENTION_DAYS))
     cutoff = utcnow() - dt.timedelta(days=retention_days)
-    deleted = db.session.execute(
+    deleted = execute_dml(
         delete(OutboxMessage).where(OutboxMessage.sent_at.is_not(None), OutboxMessage.sent_at < cutoff)
-    ).rowcount
+    )
     db.session.commit()
     return deleted

@@ -86,6 +86,7 @@ class StripeStub:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
+        if self._thread is not None:
             self._thread.join(timeout=5)
 
     # --- The API ------------------------------------------------------------------------------------

@@ -20,9 +20,10 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import cache
+from typing import Any, TypeVar, cast, overload
 
 from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -73,6 +74,16 @@ STRIPE_ACTOR = Actor.system("stripe")
 CARD_METHOD = "Card (Stripe)"
 ZERO = Decimal("0.00")
 
+_Row = TypeVar("_Row")
+
+
+def _get(model: type[_Row], row_id: object, **options: Any) -> _Row:
+    """The row of ``model`` with this key (options as for ``Session.get``); NotFound if there is none."""
+    row = db.session.get(model, row_id, **options)
+    if row is None:
+        raise NotFound(f"No such {model.__name__} ({row_id}).")
+    return row
+
 DUE, FULL, CUSTOM = "due", "full", "custom"
 CHOICES = (DUE, FULL, CUSTOM)
 
@@ -92,6 +103,10 @@ class OnlinePaymentUnavailable(BillingError):
 # --- Small helpers -----------------------------------------------------------------------------
 
 
+@overload
+def as_utc(value: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     if value is not None and value.tzinfo is None:
@@ -245,7 +260,7 @@ def _release_stale(invoice: Invoice) -> bool:
 class _Plan:
     amount: Decimal = ZERO
     reuse_url: str | None = None
-    to_close: list[tuple[int, str | None]] | None = None  # (row id, provider session id)
+    to_close: list[tuple[int, str | None]] = field(default_factory=list)  # (row id, provider session id)
 
 
 def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) -> _Plan:
@@ -354,9 +369,9 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
 
 
 def _checkout_request(row_id: int) -> CheckoutRequest:
-    row = db.session.get(CheckoutSession, row_id, populate_existing=True)
-    invoice = db.session.get(Invoice, row.invoice_id)
-    client = db.session.get(Client, row.client_id)
+    row = _get(CheckoutSession, row_id, populate_existing=True)
+    invoice = _get(Invoice, row.invoice_id)
+    client = _get(Client, row.client_id)
     open_amounts = sum(db.session.scalars(select(CheckoutSession.amount).where(
         CheckoutSession.invoice_id == invoice.id, CheckoutSession.status == CHECKOUT_OPEN)), ZERO)
     description = describe_amount(invoice, row.amount, invoice.held_amount - open_amounts)
@@ -380,8 +395,10 @@ def _checkout_request(row_id: int) -> CheckoutRequest:
 def _fail(row_id: int, detail: str) -> None:
     with write_transaction():
         invoice_id = db.session.scalar(select(CheckoutSession.invoice_id).where(CheckoutSession.id == row_id))
+        if invoice_id is None:
+            raise NotFound(f"No such CheckoutSession ({row_id}).")
         invoice = lock_invoice(invoice_id)
-        row = db.session.get(CheckoutSession, row_id, populate_existing=True)
+        row = _get(CheckoutSession, row_id, populate_existing=True)
         if row.status == CHECKOUT_OPEN and not row.provider_session_id:
             _set_status(row, CHECKOUT_FAILED)
             reallocate(invoice)
@@ -416,7 +433,7 @@ def start_checkout(actor: Actor, client_id: int, invoice_id: int, choice: str, a
         raise OnlinePaymentUnavailable(error.message) from None
     with write_transaction():
         invoice = lock_invoice(invoice_id)
-        row = db.session.get(CheckoutSession, row_id, populate_existing=True)
+        row = _get(CheckoutSession, row_id, populate_existing=True)
         if row.provider_session_id == created.session_id:
             return row.url  # the same request twice (same key): already stored
         if row.status == CHECKOUT_OPEN and not row.provider_session_id:
@@ -502,7 +519,7 @@ def handle_event(event: dict, _attempt: int = 1) -> str:
                 outcome = "ignored"
             else:
                 outcome = handler(event["data"]["object"], event)
-            stored = db.session.get(WebhookEvent, event_id[:255])
+            stored = _get(WebhookEvent, event_id[:255])
             stored.outcome = outcome[:255]
             log.info("stripe event %s (%s): %s", event_id, event_type, outcome)
             return outcome
@@ -553,7 +570,7 @@ def _lock_for(obj: dict) -> tuple[CheckoutSession | None, Invoice | None]:
     except NotFound:
         return None, None
     if row is not None:
-        row = db.session.get(CheckoutSession, row.id, populate_existing=True)  # fresh, under the lock
+        row = _get(CheckoutSession, row.id, populate_existing=True)  # fresh, under the lock
     elif str(_metadata(obj).get("client_id")) != str(invoice.client_id):
         return None, None  # the labels contradict each other: flagged, applied to nothing
     return row, invoice
@@ -629,7 +646,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
                 reason = (f"only {format_money(room, invoice.currency)} was still open on the invoice when "
                           f"{format_money(amount, invoice.currency)} arrived")
     outcome = []
-    if applied > 0:
+    if applied > 0 and invoice is not None:  # (money is applied only to an invoice)
         paid_before = invoice.paid_amount
         payment = add_payment(STRIPE_ACTOR, invoice, amount=applied, paid_on=_paid_on(event, invoice),
                                method=CARD_METHOD, reference=reference, state=CONFIRMED, submission_key=None,
@@ -691,7 +708,7 @@ def _release(obj: dict, status: str, action: str) -> str:
     if not _is_ours(obj) and _find_session(obj) is None:
         return "ignored: not an AIS checkout"
     row, invoice = _lock_for(obj)
-    if row is None:
+    if row is None or invoice is None:  # (_lock_for gives a session only with its invoice)
         return "nothing held"
     if row.status not in CHECKOUT_HOLDING:
         return f"nothing to do (session {row.status})"
@@ -741,13 +758,16 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if flagged is not None:
         flagged = db.session.get(Overpayment, flagged.id, populate_existing=True, with_for_update=invoice is None)
     if row is not None:
-        row = db.session.get(CheckoutSession, row.id, populate_existing=True)
+        row = _get(CheckoutSession, row.id, populate_existing=True)
         if refunded <= row.refunded_amount:
             return "already applied"
         row.refunded_amount = refunded
         row.updated_at = clock.utcnow()
     charge = obj.get("id") or intent
-    currency = str(obj.get("currency") or (first.invoice.currency if first else flagged.currency)).upper()
+    currency = obj.get("currency")
+    if not currency:  # (no payment means an overpayment: with neither it returned above)
+        currency = first.invoice.currency if first else cast(Overpayment, flagged).currency
+    currency = str(currency).upper()
     reason = f"Refunded in Stripe ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
     flagged_amount = flagged.amount if flagged is not None else ZERO

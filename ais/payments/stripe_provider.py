@@ -13,8 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import stripe
+
+if TYPE_CHECKING:
+    from stripe._base_address import BaseAddresses
+    from stripe.params.checkout import SessionCreateParams
 
 from .providers import MAX_EVENT_BYTES, CheckoutRequest, CreatedCheckout, InvalidEvent, ProviderError
 
@@ -35,7 +40,7 @@ class StripeProvider:
 
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str = ""):
         self.webhook_secret = webhook_secret
-        base_addresses = {"api": api_base.rstrip("/")} if api_base else None
+        base_addresses: BaseAddresses | None = {"api": api_base.rstrip("/")} if api_base else None
         self.client = stripe.StripeClient(
             secret_key,
             base_addresses=base_addresses,
@@ -46,7 +51,7 @@ class StripeProvider:
     # --- Checkout Sessions ---------------------------------------------------------------------
 
     def create_checkout(self, request: CheckoutRequest) -> CreatedCheckout:
-        params = {
+        params: SessionCreateParams = {
             "mode": "payment",
             "line_items": [
                 {

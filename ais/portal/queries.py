@@ -11,11 +11,12 @@ however many invoices and payments the client has (no query per row).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, func, literal_column, select, true, type_coerce
+from sqlalchemy import Date, Integer, Row, and_, bindparam, case, func, literal_column, select, true, type_coerce
 
 from ..db_types import Money
 from ..extensions import db
@@ -154,7 +155,7 @@ def _active_plans_statement():
     )
 
 
-def active_plans(client_id: int, limit: int = ACTIVE_PLANS) -> list:
+def active_plans(client_id: int, limit: int = ACTIVE_PLANS) -> Sequence[Row]:
     """Installment plans still being paid, soonest due first, each with its count of paid
     installments (rows: id, invoice_no, currency, installment_count, amount, paid_amount,
     next_due_date, paid_installments)."""
@@ -179,7 +180,7 @@ def _recent_payments_statement():
     return _payments_select().limit(bindparam("limit", type_=Integer, literal_execute=True))
 
 
-def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> list:
+def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> Sequence[Row]:
     return db.session.execute(_recent_payments_statement(), {"client_id": client_id, "limit": limit}).all()
 
 
@@ -225,7 +226,7 @@ def invoice(client_id: int, invoice_id: int) -> InvoiceView | None:
     return read_invoice(invoice_id, client_id=client_id)
 
 
-def invoice_payments(client_id: int, invoice_id: int) -> list:
+def invoice_payments(client_id: int, invoice_id: int) -> Sequence[Row]:
     """The payments on one of the client's invoices, oldest first (the order they were allocated in)."""
     return read_invoice_payments(invoice_id, client_id=client_id)
 

@@ -12,6 +12,8 @@
   cookies) and returns the phone page's scroll width; ``ui.assert_clean()`` fails on any JS
   error, CSP violation, accessibility violation, 5xx response or server traceback seen during
   the test.
+* With ``AIS_DOC_SCREENSHOTS=1`` (``make screenshots``), the desktop shots named in ``DOC_SHOTS``
+  are also copied to docs/images/<name>.png, the pictures docs/USER_GUIDE.md shows.
 * ``owner`` (session) / ``make_user``: users put straight into the database.
 """
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import re
 import secrets
 import selectors
+import shutil
 import socket
 import subprocess
 import sys
@@ -43,6 +46,13 @@ CHROMIUM_ARGS = [
 ]
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
+DOC_IMAGES = ROOT / "docs" / "images"
+# The journey's desktop screenshots that docs/USER_GUIDE.md shows (copied only with AIS_DOC_SCREENSHOTS=1).
+DOC_SHOTS = frozenset({
+    "01-login", "04-client-form", "05-client-detail-new", "06-invoice-form", "07-invoice-detail-owner",
+    "09-client-detail-invitation", "10-invitation", "11-portal-dashboard", "13-portal-invoice",
+    "14-portal-report-form", "16-payments-to-confirm", "17-invoice-detail-owner-paid", "18-portal-payments",
+})
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 SERVER_START_TIMEOUT = 20.0
@@ -285,6 +295,9 @@ class BrowserSession:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}-{self.width_label(page)}.png"
         page.screenshot(path=str(path), full_page=True)
+        if os.environ.get("AIS_DOC_SCREENSHOTS") == "1" and name in DOC_SHOTS and self.width_label(page) == "desktop":
+            DOC_IMAGES.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, DOC_IMAGES / f"{name}.png")
         self.check_accessibility(page, name)
         return path
 
