@@ -762,6 +762,15 @@ def installment_states(invoice: Invoice) -> list[rules.InstallmentState]:
     return _installment_states(invoice)
 
 
+def owed_on(invoice, today: date) -> rules.Owed:
+    """What is owed on the invoice on ``today`` (rules.owed): the one source of "overdue", "due
+    today", "awaiting confirmation", "balance" and the suggested payment for pages and emails.
+    Drafts and void invoices owe nothing.  ``invoice`` is an Invoice or a read view of one."""
+    if invoice.is_draft or invoice.is_void:
+        return rules.owed([], today)
+    return rules.owed(_installment_states(invoice), today, invoice.held_amount)
+
+
 def status_of(invoice: Invoice, today: date | None = None) -> str:
     """The invoice's derived status (never stored)."""
     return rules.invoice_status(
