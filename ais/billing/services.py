@@ -451,6 +451,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         reallocate(invoice)
         audit.record(actor, "invoice.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_before=invoice.amount, detail=reason)
+        notices.invoice_voided(invoice)
 
 
 # --- Payments -----------------------------------------------------------------------------
@@ -653,6 +654,7 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         audit.record(actor, "payment.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                      detail=reason)
+        notices.payment_voided(payment, invoice)
 
 
 # --- Allocation and running totals ------------------------------------------------------------
