@@ -479,6 +479,8 @@ def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
 def _replan_form_for(invoice, today: dt.date) -> ReplanForm:
     unpaid = [i for i in invoice.installments if i.paid_amount < i.amount]
     first_due = min((i.due_date for i in unpaid), default=today)
+    # The earliest start the re-plan allows (schedules stay in due-date order).
+    first_due = max(first_due, rules.earliest_replan_start(services.installment_states(invoice)) or first_due)
     return ReplanForm(formdata=None, data={
         "installment_count": max(len(unpaid), 1),
         "frequency": invoice.frequency or rules.MONTHLY,

@@ -54,6 +54,8 @@ __all__ = [
     "invoice_status",
     "installment_status",
     "replan",
+    "ScheduleOutOfOrder",
+    "earliest_replan_start",
     "format_invoice_number",
 ]
 
@@ -527,6 +529,23 @@ def installment_status(inst: InstallmentState, today: date) -> str:
 # --------------------------------------------------------------------------
 
 
+class ScheduleOutOfOrder(ValueError):
+    """A re-plan would date a new installment before one it keeps (see :func:`replan`)."""
+
+    def __init__(self, kept_number: int, kept_due: date):
+        super().__init__(f"the new installments cannot start before {kept_due.isoformat()}, "
+                         f"the due date of installment {kept_number}, which is kept")
+        self.kept_number = kept_number
+        self.kept_due = kept_due
+
+
+def earliest_replan_start(installments: Sequence[InstallmentState]) -> date | None:
+    """The earliest first due date a re-plan may use: the latest due date among the installments
+    it keeps (those with money on them), or None when it keeps none."""
+    kept = [i.due_date for i in installments if i.paid > 0]
+    return max(kept) if kept else None
+
+
 def replan(
     installments: Sequence[InstallmentState],
     count: int,
@@ -543,6 +562,11 @@ def replan(
     none is kept) and dated by :func:`due_dates` from ``first_due``.  The new
     schedule's total equals the old total exactly.  Raises ``ValueError`` if
     nothing is unpaid.
+
+    Schedules stay in due-date order: numbers run in due-date order, so the new
+    installments (numbered after the kept ones) may not start before the last
+    kept installment's due date; an earlier ``first_due`` raises
+    :class:`ScheduleOutOfOrder`.
     """
     ordered = sorted(installments, key=lambda i: i.number)
     unpaid = sum((i.unpaid for i in ordered), ZERO)
@@ -557,6 +581,8 @@ def replan(
         for i in ordered
         if i.paid > 0 or i.paid >= i.amount
     ]
+    if kept and first_due < max(k.due_date for k in kept):
+        raise ScheduleOutOfOrder(kept[-1].number, max(k.due_date for k in kept))
     first_number = kept[-1].number + 1 if kept else 1
     return kept + build_schedule(unpaid, count, first_due, frequency, first_number)
 

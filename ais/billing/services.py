@@ -21,7 +21,7 @@ from .. import audit, clock
 from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
-from ..formatting import format_money
+from ..formatting import format_day, format_money
 from ..models import (
     CHECKOUT_HOLDING,
     CONFIRMED,
@@ -389,7 +389,10 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
 
 
 def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:
-    """Spread the unpaid balance over a new schedule; installments already paid stay as they were."""
+    """Spread the unpaid balance over a new schedule; installments already paid stay as they were.
+
+    The schedule stays in due-date order (rules.replan): the new installments are numbered after the
+    kept ones and may not start before the last kept one's due date (refused with InvalidInput)."""
     if not 1 <= count <= MAX_INSTALLMENTS:
         raise InvalidInput(f"Choose 1 to {MAX_INSTALLMENTS} installments.", "installment_count")
     if frequency not in rules.FREQUENCIES:
@@ -405,7 +408,13 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
         unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
         if unpaid / count < Decimal("0.01"):
             raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
-        new_schedule = rules.replan(states, count, first_due, frequency)
+        try:
+            new_schedule = rules.replan(states, count, first_due, frequency)
+        except rules.ScheduleOutOfOrder as error:
+            raise InvalidInput(
+                f"The new installments cannot start before {format_day(error.kept_due)}: installment "
+                f"{error.kept_number}, due then, has payments and is kept, and a schedule stays in due-date order.",
+                "first_due") from None
         new_by_number = {item.number: item for item in new_schedule}
         # Installments with money on them stay (cut to their paid part); the unpaid ones go.
         for inst in list(invoice.installments):

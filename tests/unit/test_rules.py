@@ -635,7 +635,13 @@ def test_replan_refuses_installments_below_one_cent():
 def test_replan_preserves_the_total_and_every_paid_part(states, count, first_due, frequency):
     unpaid = sum((s.unpaid for s in states), D("0"))
     assume(to_minor_units(unpaid) >= count)
+    earliest = rules.earliest_replan_start(states)
+    if earliest is not None and first_due < earliest:
+        with pytest.raises(rules.ScheduleOutOfOrder):
+            rules.replan(states, count, first_due, frequency)
+        first_due = earliest  # the earliest start that keeps the schedule in due-date order
     new = rules.replan(states, count, first_due, frequency)
+    assert [s.number for s in new] == [s.number for s in sorted(new, key=lambda s: (s.due_date, s.number))]
 
     assert sum((s.amount for s in new), D("0")) == sum((s.amount for s in states), D("0"))
     by_number = {s.number: s for s in new}
