@@ -178,3 +178,13 @@ def test_the_owner_sees_the_same_figures(client, app, alice, actions):
     page = squash(text_of(client.get(f"/invoices/{plan}")))
     assert "To pay now: ₱2,000.00 (includes ₱3,000.00 overdue)" in page
     assert "Awaiting confirmation − ₱1,000.00" in page
+
+
+@pytest.mark.parametrize("paid, total, shown", [("2000", "12000", "17%"), ("11999.99", "12000", "99%"),
+                                                 ("0.01", "12000", "1%"), ("0", "12000", "0%"),
+                                                 ("12000", "12000", "100%")])
+def test_progress_is_rounded_but_never_full_before_the_last_cent(app, paid, total, shown):
+    with app.app_context():
+        macros = app.jinja_env.get_template("_macros.html").module
+        html = str(macros.progress(Decimal(paid), Decimal(total), "Paid"))
+    assert f">{shown}</span>" in html
