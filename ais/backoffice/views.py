@@ -463,9 +463,10 @@ def invoice_preview_json():
 
 
 def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
-    due_now = rules.amount_due_now(services.installment_states(invoice), today)
+    # The same suggestion the client sees (rules.owed): due now less what is awaiting confirmation,
+    # or else the next installment.
     room = services.open_room(invoice)
-    suggested = min(due_now, room) if room > 0 else Decimal("0.00")
+    suggested = min(services.owed_on(invoice, today).suggested, room) if room > 0 else Decimal("0.00")
     form = PaymentForm(formdata=None, data={
         "amount": f"{suggested:.2f}" if suggested > 0 else "",
         "date": today,
@@ -478,6 +479,8 @@ def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
 def _replan_form_for(invoice, today: dt.date) -> ReplanForm:
     unpaid = [i for i in invoice.installments if i.paid_amount < i.amount]
     first_due = min((i.due_date for i in unpaid), default=today)
+    # The earliest start the re-plan allows (schedules stay in due-date order).
+    first_due = max(first_due, rules.earliest_replan_start(services.installment_states(invoice)) or first_due)
     return ReplanForm(formdata=None, data={
         "installment_count": max(len(unpaid), 1),
         "frequency": invoice.frequency or rules.MONTHLY,
@@ -502,7 +505,7 @@ def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void
         status=status,
         installment_rows=installment_rows,
         payments=queries.invoice_payments(invoice_id),
-        amount_due_now=rules.amount_due_now(states, today) if is_open else Decimal("0.00"),
+        owed=services.owed_on(invoice, today),
         open_room=services.open_room(invoice),
         is_open=is_open,
         can_record=is_open and services.open_room(invoice) > 0,

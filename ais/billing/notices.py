@@ -11,9 +11,11 @@ from decimal import Decimal
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from .. import clock
 from ..extensions import db
 from ..mail.outbox import queue_email
 from ..models import Allocation, Installment, Invoice, Payment, User
+from . import rules
 
 
 def _portal_link(invoice: Invoice) -> str:
@@ -34,6 +36,15 @@ def owner_addresses() -> list[str]:
     return [mailbox] if mailbox else []
 
 
+def _owed(invoice: Invoice) -> rules.Owed:
+    """What is owed on the invoice now, as its page says it (rules.owed); a void invoice owes nothing."""
+    if invoice.is_void:
+        return rules.owed([], clock.today())
+    states = [rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
+              for i in invoice.installments]
+    return rules.owed(states, clock.today(), invoice.held_amount)
+
+
 def send_notice(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
@@ -51,7 +62,8 @@ def invoice_replanned(invoice: Invoice, client) -> None:
     shape = "-".join(f"{i.number}:{i.due_date.isoformat()}:{i.amount}" for i in invoice.installments)
     send_notice(client.email, "invoice_replanned", f"New payment schedule for {invoice.invoice_no}",
           f"invoice-replanned:{invoice.id}:{hashlib.sha256(shape.encode()).hexdigest()[:16]}",
-          invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
+          invoice=invoice, client=client, installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)),
+          owed=_owed(invoice), link=_portal_link(invoice))
 
 
 def payment_receipt(payment: Payment, invoice: Invoice) -> None:
@@ -62,10 +74,22 @@ def payment_receipt(payment: Payment, invoice: Invoice) -> None:
             .where(Allocation.payment_id == payment.id).order_by(Installment.number)
         )
     )
-    next_due = next((i for i in invoice.installments if i.paid_amount < i.amount), None)
     send_notice(invoice.client.email, "payment_receipt", f"Receipt for your payment on {invoice.invoice_no}",
           f"receipt:payment:{payment.id}", payment=payment, invoice=invoice, installment_numbers=numbers,
-          remaining=invoice.amount - invoice.paid_amount, next_due=next_due, link=_portal_link(invoice))
+          owed=_owed(invoice), link=_portal_link(invoice))
+
+
+def payment_voided(payment: Payment, invoice: Invoice) -> None:
+    """The client had a receipt for this payment: tell them it no longer counts, and what is owed now."""
+    send_notice(invoice.client.email, "payment_voided", f"A payment on {invoice.invoice_no} was voided",
+          f"voided:payment:{payment.id}", payment=payment, invoice=invoice, owed=_owed(invoice),
+          link=_portal_link(invoice))
+
+
+def invoice_voided(invoice: Invoice) -> None:
+    """The client was sent this invoice: tell them it is cancelled and need not be paid."""
+    send_notice(invoice.client.email, "invoice_voided", f"Invoice {invoice.invoice_no} was voided",
+          f"invoice-voided:{invoice.id}", invoice=invoice, link=_portal_link(invoice))
 
 
 def payment_reported(payment: Payment, invoice: Invoice) -> None:

@@ -46,9 +46,16 @@ __all__ = [
     "amount_due_now",
     "installments_due_now",
     "next_unpaid",
+    "DUE_NOW_LABEL",
+    "NEXT_INSTALLMENT_LABEL",
+    "NextInstallment",
+    "Owed",
+    "owed",
     "invoice_status",
     "installment_status",
     "replan",
+    "ScheduleOutOfOrder",
+    "earliest_replan_start",
     "format_invoice_number",
 ]
 
@@ -394,6 +401,78 @@ def amount_due_now(installments: Sequence[InstallmentState], today: date) -> Dec
     return sum((i.unpaid for i in installments_due_now(installments, today)), ZERO)
 
 
+DUE_NOW_LABEL = "Due now"
+NEXT_INSTALLMENT_LABEL = "Next installment"
+
+
+@dataclass(frozen=True)
+class NextInstallment:
+    """The first installment due after today that money already reported does not cover."""
+
+    number: int
+    due_date: date
+    amount: Decimal  # its unpaid part, less what reported payments will cover of it
+
+
+@dataclass(frozen=True)
+class Owed:
+    """What a client owes on one invoice, in the words every page and email uses.
+
+    ``overdue``: unpaid, due before today.  ``due_today``: unpaid, due today.
+    ``awaiting_confirmation``: reported (or card) payments not yet confirmed.
+    ``balance``: everything unpaid (confirmed payments only).  ``pay_now``: overdue +
+    due today - awaiting confirmation, never below 0.  ``suggested``: what the client is
+    asked to pay, with ``suggested_label`` saying what it is ("Due now" or "Next
+    installment", never "due now" for a future installment; "" when nothing is asked).
+    """
+
+    overdue: Decimal
+    due_today: Decimal
+    awaiting_confirmation: Decimal
+    balance: Decimal
+    pay_now: Decimal
+    next_installment: NextInstallment | None
+    suggested: Decimal
+    suggested_label: str
+
+    @property
+    def to_pay(self) -> Decimal:
+        """The balance less what is awaiting confirmation (what is left to send)."""
+        return max(self.balance - self.awaiting_confirmation, ZERO)
+
+
+def owed(installments: Sequence[InstallmentState], today: date, awaiting: Decimal = ZERO) -> Owed:
+    """Return what is owed on one invoice on ``today`` (see :class:`Owed`).
+
+    Rule: money awaiting confirmation is counted as paying the unpaid installments in
+    due-date order (as the allocation will once it is confirmed), so it reduces what the
+    client is asked to pay.  The suggested payment is overdue + due today - awaiting
+    (floored at 0), labelled "Due now"; if that is 0 and something is still uncovered, it is
+    the next installment's uncovered part, labelled "Next installment"; otherwise 0 and "".
+    """
+    awaiting = _require_decimal(awaiting, "awaiting")
+    unpaid = sorted((i for i in installments if i.unpaid > 0), key=lambda i: (i.due_date, i.number))
+    overdue = sum((i.unpaid for i in unpaid if i.due_date < today), ZERO)
+    due_today = sum((i.unpaid for i in unpaid if i.due_date == today), ZERO)
+    balance = sum((i.unpaid for i in unpaid), ZERO)
+    pay_now = max(overdue + due_today - awaiting, ZERO)
+    following = None
+    running = ZERO
+    for inst in unpaid:
+        running += inst.unpaid  # unpaid up to and including this one, in due-date order
+        if inst.due_date > today and running > awaiting:
+            following = NextInstallment(inst.number, inst.due_date, min(inst.unpaid, running - awaiting))
+            break
+    if pay_now > 0:
+        suggested, label = pay_now, DUE_NOW_LABEL
+    elif following is not None:
+        suggested, label = following.amount, NEXT_INSTALLMENT_LABEL
+    else:
+        suggested, label = ZERO, ""
+    return Owed(overdue=overdue, due_today=due_today, awaiting_confirmation=awaiting, balance=balance,
+                pay_now=pay_now, next_installment=following, suggested=suggested, suggested_label=label)
+
+
 def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:
     """Return the lowest-numbered installment with something unpaid, or None."""
     unpaid = [i for i in installments if i.unpaid > 0]
@@ -450,6 +529,23 @@ def installment_status(inst: InstallmentState, today: date) -> str:
 # --------------------------------------------------------------------------
 
 
+class ScheduleOutOfOrder(ValueError):
+    """A re-plan would date a new installment before one it keeps (see :func:`replan`)."""
+
+    def __init__(self, kept_number: int, kept_due: date):
+        super().__init__(f"the new installments cannot start before {kept_due.isoformat()}, "
+                         f"the due date of installment {kept_number}, which is kept")
+        self.kept_number = kept_number
+        self.kept_due = kept_due
+
+
+def earliest_replan_start(installments: Sequence[InstallmentState]) -> date | None:
+    """The earliest first due date a re-plan may use: the latest due date among the installments
+    it keeps (those with money on them), or None when it keeps none."""
+    kept = [i.due_date for i in installments if i.paid > 0]
+    return max(kept) if kept else None
+
+
 def replan(
     installments: Sequence[InstallmentState],
     count: int,
@@ -466,6 +562,11 @@ def replan(
     none is kept) and dated by :func:`due_dates` from ``first_due``.  The new
     schedule's total equals the old total exactly.  Raises ``ValueError`` if
     nothing is unpaid.
+
+    Schedules stay in due-date order: numbers run in due-date order, so the new
+    installments (numbered after the kept ones) may not start before the last
+    kept installment's due date; an earlier ``first_due`` raises
+    :class:`ScheduleOutOfOrder`.
     """
     ordered = sorted(installments, key=lambda i: i.number)
     unpaid = sum((i.unpaid for i in ordered), ZERO)
@@ -480,6 +581,8 @@ def replan(
         for i in ordered
         if i.paid > 0 or i.paid >= i.amount
     ]
+    if kept and first_due < max(k.due_date for k in kept):
+        raise ScheduleOutOfOrder(kept[-1].number, max(k.due_date for k in kept))
     first_number = kept[-1].number + 1 if kept else 1
     return kept + build_schedule(unpaid, count, first_due, frequency, first_number)
 

@@ -21,7 +21,7 @@ from .. import audit, clock
 from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
-from ..formatting import format_money
+from ..formatting import format_day, format_money
 from ..models import (
     CHECKOUT_HOLDING,
     CONFIRMED,
@@ -392,7 +392,10 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
 
 
 def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:
-    """Spread the unpaid balance over a new schedule; installments already paid stay as they were."""
+    """Spread the unpaid balance over a new schedule; installments already paid stay as they were.
+
+    The schedule stays in due-date order (rules.replan): the new installments are numbered after the
+    kept ones and may not start before the last kept one's due date (refused with InvalidInput)."""
     if not 1 <= count <= MAX_INSTALLMENTS:
         raise InvalidInput(f"Choose 1 to {MAX_INSTALLMENTS} installments.", "installment_count")
     if frequency not in rules.FREQUENCIES:
@@ -408,7 +411,13 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
         unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
         if unpaid / count < Decimal("0.01"):
             raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
-        new_schedule = rules.replan(states, count, first_due, frequency)
+        try:
+            new_schedule = rules.replan(states, count, first_due, frequency)
+        except rules.ScheduleOutOfOrder as error:
+            raise InvalidInput(
+                f"The new installments cannot start before {format_day(error.kept_due)}: installment "
+                f"{error.kept_number}, due then, has payments and is kept, and a schedule stays in due-date order.",
+                "first_due") from None
         new_by_number = {item.number: item for item in new_schedule}
         # Installments with money on them stay (cut to their paid part); the unpaid ones go.
         for inst in list(invoice.installments):
@@ -454,6 +463,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         reallocate(invoice)
         audit.record(actor, "invoice.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      amount_before=invoice.amount, detail=reason)
+        notices.invoice_voided(invoice)
 
 
 # --- Payments -----------------------------------------------------------------------------
@@ -656,6 +666,7 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         audit.record(actor, "payment.voided", client_id=invoice.client_id, invoice_id=invoice.id,
                      payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
                      detail=reason)
+        notices.payment_voided(payment, invoice)
 
 
 # --- Allocation and running totals ------------------------------------------------------------
@@ -763,6 +774,15 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
 def installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     """The invoice's installments as rule values (for pages: amount due now, statuses)."""
     return _installment_states(invoice)
+
+
+def owed_on(invoice: Invoice | InvoiceView, today: date) -> rules.Owed:
+    """What is owed on the invoice on ``today`` (rules.owed): the one source of "overdue", "due
+    today", "awaiting confirmation", "balance" and the suggested payment for pages and emails.
+    Drafts and void invoices owe nothing.  ``invoice`` is an Invoice or a read view of one."""
+    if invoice.is_draft or invoice.is_void:
+        return rules.owed([], today)
+    return rules.owed(_installment_states(invoice), today, invoice.held_amount)
 
 
 def status_of(invoice: Invoice | InvoiceView, today: date | None = None) -> str:

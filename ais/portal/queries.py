@@ -62,21 +62,27 @@ def _counting_rows():
 
 @dataclass(frozen=True)
 class Totals:
-    outstanding: Decimal  # still owed on issued, non-void invoices
+    """The dashboard's figures: each is the sum over the client's counting invoices of the same
+    figure on the invoice's page (``rules.owed``), so the two can never disagree."""
+
+    outstanding: Decimal  # balance: still owed on issued, non-void invoices
     paid: Decimal  # confirmed payments on them (paid to date)
-    held: Decimal  # reported payments awaiting the owner's confirmation
-    due_now: Decimal  # unpaid part of installments due today or earlier
+    held: Decimal  # awaiting confirmation: reported payments and card payments in progress
     overdue: Decimal  # unpaid part of installments due before today
+    due_today: Decimal  # unpaid part of installments due today
+    pay_now: Decimal  # per invoice: overdue + due today - awaiting confirmation, floored at 0
     overdue_count: int
     open_count: int  # invoices with something still to pay
 
 
 @dataclass(frozen=True)
 class NextDue:
+    """An invoice to open: the first with something to pay now, or the next installment."""
+
     invoice_id: int
     invoice_no: str
     currency: str
-    number: int
+    number: int | None
     installment_count: int
     due_date: dt.date
     unpaid: Decimal
@@ -84,9 +90,12 @@ class NextDue:
 
 @cache
 def _overview_statement():
-    """The dashboard's figures and its next payment, side by side in one row: the invoices' running
-    totals, the unpaid installments due by today, and the earliest unpaid installment (left-joined:
-    there may be none).  Three one-row subqueries, one round trip."""
+    """The dashboard's figures, the first invoice with something to pay now and the next installment,
+    side by side in one row (one round trip).
+
+    Money awaiting confirmation pays an invoice's unpaid installments in due-date order (as in
+    ``rules.owed``): a running sum over them (a window function) tells which installment is the first
+    it does not cover."""
     invoice_sums = (
         select(
             _money_sum(invoices.c.amount - invoices.c.paid_amount).label("outstanding"),
@@ -96,45 +105,75 @@ def _overview_statement():
         ).where(_counting_rows())
     ).subquery("invoice_sums")
     unpaid_part = installments.c.amount - installments.c.paid_amount
+    # The client's unpaid installments with the unpaid total up to each one (in due-date order).
+    unpaid_rows = (
+        select(installments.c.invoice_id, installments.c.number, installments.c.due_date,
+               unpaid_part.label("unpaid"), invoices.c.held_amount.label("held"),
+               func.sum(unpaid_part).over(partition_by=installments.c.invoice_id,
+                                          order_by=(installments.c.due_date, installments.c.number)).label("running"))
+        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
+        .where(_counting_rows(), installments.c.paid_amount < installments.c.amount)
+    ).subquery("unpaid_rows")
+    due_by_today = func.sum(case((unpaid_rows.c.due_date <= TODAY, unpaid_rows.c.unpaid), else_=0))
+    per_invoice = (
+        select(unpaid_rows.c.invoice_id,
+               case((due_by_today - unpaid_rows.c.held > 0, due_by_today - unpaid_rows.c.held), else_=0).label("pay_now"),
+               func.min(unpaid_rows.c.due_date).label("first_due"))
+        .group_by(unpaid_rows.c.invoice_id, unpaid_rows.c.held)
+    ).subquery("per_invoice")
     installment_sums = (
         select(
-            _money_sum(unpaid_part).label("due_now"),
-            _money_sum(case((installments.c.due_date < TODAY, unpaid_part), else_=0)).label("overdue"),
-            func.count(case((installments.c.due_date < TODAY, installments.c.id))).label("overdue_count"),
+            _money_sum(case((unpaid_rows.c.due_date < TODAY, unpaid_rows.c.unpaid), else_=0)).label("overdue"),
+            _money_sum(case((unpaid_rows.c.due_date == TODAY, unpaid_rows.c.unpaid), else_=0)).label("due_today"),
+            func.count(case((unpaid_rows.c.due_date < TODAY, unpaid_rows.c.number))).label("overdue_count"),
         )
-        .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
-        .where(_counting_rows(), installments.c.paid_amount < installments.c.amount, installments.c.due_date <= TODAY)
     ).subquery("installment_sums")
-    # Each invoice keeps the due date of its earliest unpaid installment (next_due_date, a running
-    # total): start from the client's invoices and join only that installment, rather than walk
-    # every client's installments in due-date order looking for this client's.
+    pay_sums = select(_money_sum(per_invoice.c.pay_now).label("pay_now")).subquery("pay_sums")
+    first_to_pay = (
+        select(per_invoice.c.invoice_id.label("pay_invoice_id"), invoices.c.invoice_no.label("pay_invoice_no"),
+               invoices.c.currency.label("pay_currency"), invoices.c.installment_count.label("pay_count"),
+               per_invoice.c.first_due.label("pay_due_date"), type_coerce(per_invoice.c.pay_now, Money()).label("pay_amount"))
+        .select_from(per_invoice.join(invoices, invoices.c.id == per_invoice.c.invoice_id))
+        .where(per_invoice.c.pay_now > 0)
+        .order_by(per_invoice.c.first_due, per_invoice.c.invoice_id)
+        .limit(literal_column("1"))  # a number in the SQL, not a parameter (see pagination.page_statements)
+    ).subquery("first_to_pay")
+    uncovered = unpaid_rows.c.running - unpaid_rows.c.held
     next_due = (
         select(invoices.c.id.label("next_invoice_id"), invoices.c.invoice_no.label("next_invoice_no"),
                invoices.c.currency.label("next_currency"), invoices.c.installment_count.label("next_count"),
-               installments.c.number.label("next_number"), installments.c.due_date.label("next_due_date"),
-               (installments.c.amount - installments.c.paid_amount).label("next_unpaid"))
-        .select_from(invoices.join(installments, and_(installments.c.invoice_id == invoices.c.id,
-                                                      installments.c.due_date == invoices.c.next_due_date)))
-        .where(_counting_rows(), invoices.c.next_due_date.is_not(None),
-               installments.c.paid_amount < installments.c.amount)
-        .order_by(invoices.c.next_due_date, invoices.c.id, installments.c.number)
-        .limit(literal_column("1"))  # a number in the SQL, not a parameter (see pagination.page_statements)
+               unpaid_rows.c.number.label("next_number"), unpaid_rows.c.due_date.label("next_due_date"),
+               type_coerce(case((uncovered < unpaid_rows.c.unpaid, uncovered), else_=unpaid_rows.c.unpaid),
+                           Money()).label("next_unpaid"))
+        .select_from(unpaid_rows.join(invoices, invoices.c.id == unpaid_rows.c.invoice_id))
+        .where(unpaid_rows.c.due_date > TODAY, unpaid_rows.c.running > unpaid_rows.c.held)
+        .order_by(unpaid_rows.c.due_date, unpaid_rows.c.invoice_id, unpaid_rows.c.number)
+        .limit(literal_column("1"))
     ).subquery("next_due")
-    return (select(invoice_sums, installment_sums, next_due)
-            .select_from(invoice_sums.join(installment_sums, true()).outerjoin(next_due, true())))
+    return (select(invoice_sums, installment_sums, pay_sums, first_to_pay, next_due)
+            .select_from(invoice_sums.join(installment_sums, true()).join(pay_sums, true())
+                         .outerjoin(first_to_pay, true()).outerjoin(next_due, true())))
 
 
-def overview(client_id: int, today: dt.date) -> tuple[Totals, NextDue | None]:
-    """The dashboard's totals and the next payment due (None when nothing is unpaid), in one statement."""
+def overview(client_id: int, today: dt.date) -> tuple[Totals, NextDue | None, NextDue | None]:
+    """The dashboard's totals, the first invoice with something to pay now (None when nothing is to
+    be paid now) and the next installment not yet covered (None when there is none), in one statement."""
     row = db.session.execute(_overview_statement(), {"client_id": client_id, "today": today}).one()
-    totals = Totals(outstanding=row.outstanding, paid=row.paid, held=row.held, due_now=row.due_now,
-                    overdue=row.overdue, overdue_count=int(row.overdue_count), open_count=int(row.open_count))
-    if row.next_invoice_id is None:
-        return totals, None
-    return totals, NextDue(invoice_id=row.next_invoice_id, invoice_no=row.next_invoice_no,
-                           currency=row.next_currency, number=row.next_number,
-                           installment_count=row.next_count, due_date=row.next_due_date,
-                           unpaid=row.next_unpaid)
+    totals = Totals(outstanding=row.outstanding, paid=row.paid, held=row.held, overdue=row.overdue,
+                    due_today=row.due_today, pay_now=row.pay_now, overdue_count=int(row.overdue_count),
+                    open_count=int(row.open_count))
+    to_pay = None
+    if row.pay_invoice_id is not None:
+        to_pay = NextDue(invoice_id=row.pay_invoice_id, invoice_no=row.pay_invoice_no, currency=row.pay_currency,
+                         number=None, installment_count=row.pay_count, due_date=row.pay_due_date,
+                         unpaid=row.pay_amount)
+    following = None
+    if row.next_invoice_id is not None:
+        following = NextDue(invoice_id=row.next_invoice_id, invoice_no=row.next_invoice_no,
+                            currency=row.next_currency, number=row.next_number,
+                            installment_count=row.next_count, due_date=row.next_due_date,
+                            unpaid=row.next_unpaid)
+    return totals, to_pay, following
 
 
 @cache

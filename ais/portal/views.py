@@ -71,10 +71,11 @@ def _parse_id(value) -> int | None:
 @reads_only
 def dashboard():
     client_id = scope().client_id
-    totals, next_due = queries.overview(client_id, clock.today())
+    totals, to_pay, next_due = queries.overview(client_id, clock.today())
     return render_template(
         "portal/dashboard.html",
         totals=totals,
+        to_pay=to_pay,
         next_due=next_due,
         plans=queries.active_plans(client_id),
         recent=queries.recent_payments(client_id),
@@ -96,12 +97,9 @@ def invoices():
 
 
 def _suggested_amount(invoice, today) -> Decimal:
-    """What the form suggests paying: the amount due now (rules.amount_due_now), less what the client
-    already reported and is awaiting confirmation (so a reported payment is not suggested twice), and
-    never more than can still be reported (services.open_room).  0.00 when nothing is left to suggest."""
-    due_now = rules.amount_due_now(services.installment_states(invoice), today)
-    room = services.open_room(invoice)
-    return max(min(due_now - invoice.held_amount, room), ZERO)
+    """What the form suggests paying: the suggested payment of rules.owed (what is due now less what is
+    awaiting confirmation, or else the next installment), never more than can still be reported."""
+    return max(min(services.owed_on(invoice, today).suggested, services.open_room(invoice)), ZERO)
 
 
 def _form_for(invoice, today) -> ReportPaymentForm:
@@ -138,7 +136,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
-        amount_due_now=rules.amount_due_now(states, today) if is_open else ZERO,
+        owed=services.owed_on(invoice, today),
         suggested=_suggested_amount(invoice, today) if is_open else ZERO,
         open_room=room,
         is_open=is_open,

@@ -308,13 +308,13 @@ def test_replanning_spreads_the_unpaid_balance(client, actions, owner, ann):
     plan = make_invoice(ann, "900.00", issued=TODAY - 40 * DAY, due=TODAY - 10 * DAY, count=3)
     pay(plan, "400.00", on=TODAY - 5 * DAY)
     response = actions.post(f"/invoices/{plan}/replan",
-                            {"installment_count": "2", "frequency": "weekly", "first_due": "2026-04-01"})
+                            {"installment_count": "2", "frequency": "weekly", "first_due": "2026-04-06"})
     assert response.status_code == 302
-    assert schedule_of(plan) == [
+    assert schedule_of(plan) == [  # in due-date order: the new ones start on or after #2's date
         (1, TODAY - 10 * DAY, Decimal("300.00")),  # fully paid: kept
         (2, date(2026, 4, 6), Decimal("100.00")),  # partly paid: cut to what was paid
-        (3, date(2026, 4, 1), Decimal("250.00")),
-        (4, date(2026, 4, 8), Decimal("250.00")),
+        (3, date(2026, 4, 6), Decimal("250.00")),
+        (4, date(2026, 4, 13), Decimal("250.00")),
     ]
     assert "re-planned" in text_of(client.get(f"/invoices/{plan}"))
 

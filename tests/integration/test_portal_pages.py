@@ -65,17 +65,17 @@ def test_the_dashboard_shows_totals_of_issued_non_void_invoices(client, ann):
     text = squash(text_of(client.get("/portal")))
     # Outstanding: 750.00 left on the plan + 1,234.56 due today; the draft and the void one count nowhere.
     assert "Outstanding ₱1,984.56" in text
-    # Due now: installment 2 of the plan (overdue) + the invoice due today.
-    assert "Amount due now ₱1,484.56" in text and "Includes ₱250.00 overdue" in text
+    # To pay now: installment 2 of the plan (overdue) + the invoice due today.
+    assert "To pay now ₱1,484.56" in text and "Includes ₱250.00 overdue" in text
     assert "Paid to date ₱250.00" in text
     assert "777.77" not in text and "Secret draft" not in text
     assert "555.55" not in text
 
 
-def test_the_dashboard_shows_the_next_installment_due(client, ann):
+def test_the_dashboard_shows_the_first_invoice_to_pay_now(client, ann):
     text = squash(text_of(client.get("/portal")))
-    assert re.search(r"Next payment ₱250.00 ! Overdue was due March 4, 2026 Invoice "
-                     + number_of(ann.a_plan) + r" · installment 2 of 4", text)
+    assert re.search(r"Next payment ₱250.00 ! Overdue since March 4, 2026 To pay now on invoice "
+                     + number_of(ann.a_plan) + r" \(₱1,484.56 on all your invoices\) View invoice", text)
 
 
 def test_the_dashboard_shows_plans_with_progress(client, ann):
@@ -177,7 +177,10 @@ def test_the_amount_due_now_follows_the_business_date(client, ann, freeze_today)
 def test_a_reported_payment_is_not_suggested_again(client, ann):
     report(ann.ann, ann.a_plan, "250.00")  # installment 2, the one due now, awaiting confirmation
     html = text_of(client.get(f"/portal/invoices/{ann.a_plan}"))
-    assert hidden_value(report_form(html), "amount") == ""
+    # What is suggested now is the next installment (3, due 4 April), called that, never "due now".
+    assert hidden_value(report_form(html), "amount") == "250.00"
+    assert "Next installment: ₱250.00 due Apr 4, 2026" in squash(html)
+    assert "Due now" not in html
     assert "It covers what is due now, so there is nothing more to pay yet." in html
     report(ann.ann, ann.a_full, "1000.00")  # part of the 1,234.56 due today
     assert hidden_value(report_form(text_of(client.get(f"/portal/invoices/{ann.a_full}"))), "amount") == "234.56"

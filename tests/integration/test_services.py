@@ -423,17 +423,18 @@ def test_replan_keeps_paid_installments_and_preserves_the_total():
     payment_id = pay(invoice_id, "300.00")  # installment 1 paid, 2 has 50.00 on it
     paid_before = installments(invoice_id)[0]
 
-    services.replan_invoice(ACTOR, invoice_id, 2, "weekly", TODAY + 7 * DAY)
+    # Installment 2 is kept (it has money on it), so the new ones start after its due date.
+    services.replan_invoice(ACTOR, invoice_id, 2, "weekly", TODAY + 14 * DAY)
 
     inv = invoice(invoice_id)
     assert installments(invoice_id)[0] == paid_before
     assert installments(invoice_id) == [(1, D("250.00"), D("250.00")), (2, D("50.00"), D("50.00")),
                                         (3, D("350.00"), D("0.00")), (4, D("350.00"), D("0.00"))]
-    assert [i.due_date for i in inv.installments[2:]] == [TODAY + 7 * DAY, TODAY + 14 * DAY]
+    assert [i.due_date for i in inv.installments[2:]] == [TODAY + 14 * DAY, TODAY + 21 * DAY]
     assert sum(i.amount for i in inv.installments) == inv.amount == D("1000.00")
     assert (inv.installment_count, inv.frequency, inv.paid_amount) == (4, "weekly", D("300.00"))
     assert payment(payment_id).installment_number == 1
-    assert inv.next_due_date == TODAY + 7 * DAY
+    assert inv.next_due_date == TODAY + 14 * DAY
 
 
 def test_replan_of_a_full_payment_or_paid_invoice_is_refused():

@@ -76,8 +76,8 @@ def test_one_receipt_per_card_payment_with_invoice_amount_installments_and_balan
     assert "payment of ₱450.00 on invoice INV-2026-0001" in one
     assert "Method: Card (Stripe)" in one and "Reference: pi_first" in one
     assert "Installments: 1, 2" in one
-    assert "Remaining balance: ₱450.00" in one
-    assert "Next installment: ₱150.00 due" in one
+    assert "Balance: ₱450.00" in one
+    assert "To pay now: ₱150.00 (includes ₱150.00 overdue)" in one  # overdue, so not "next"
     assert "payment of ₱450.00 on invoice INV-2026-0001" in two
     assert "Installments: 2, 3" in two
-    assert "Remaining balance: ₱0.00" in two and "The invoice is paid in full." in two
+    assert "Balance: ₱0.00" in two and "The invoice is paid in full." in two

@@ -635,7 +635,13 @@ def test_replan_refuses_installments_below_one_cent():
 def test_replan_preserves_the_total_and_every_paid_part(states, count, first_due, frequency):
     unpaid = sum((s.unpaid for s in states), D("0"))
     assume(to_minor_units(unpaid) >= count)
+    earliest = rules.earliest_replan_start(states)
+    if earliest is not None and first_due < earliest:
+        with pytest.raises(rules.ScheduleOutOfOrder):
+            rules.replan(states, count, first_due, frequency)
+        first_due = earliest  # the earliest start that keeps the schedule in due-date order
     new = rules.replan(states, count, first_due, frequency)
+    assert [s.number for s in new] == [s.number for s in sorted(new, key=lambda s: (s.due_date, s.number))]
 
     assert sum((s.amount for s in new), D("0")) == sum((s.amount for s in states), D("0"))
     by_number = {s.number: s for s in new}
@@ -695,3 +701,61 @@ def test_rules_module_has_no_float_literals_or_float_calls():
     for node in ast.walk(tree):
         assert not (isinstance(node, ast.Constant) and isinstance(node.value, float)), "float literal"
         assert not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "float"), "float() call"
+
+
+# -- what is owed (rules.owed) ---------------------------------------------------
+
+
+def test_owed_splits_overdue_due_today_and_the_next_installment():
+    owed = rules.owed(PLAN, date(2026, 2, 28))
+    assert (owed.overdue, owed.due_today, owed.balance) == (d("100.00"), d("100.00"), d("300.01"))
+    assert (owed.pay_now, owed.suggested, owed.suggested_label) == (d("200.00"), d("200.00"), "Due now")
+    assert owed.next_installment == rules.NextInstallment(3, date(2026, 3, 31), d("100.01"))
+
+
+def test_owed_money_awaiting_confirmation_reduces_what_is_asked():
+    owed = rules.owed(PLAN, date(2026, 2, 28), d("150.00"))
+    assert (owed.pay_now, owed.suggested, owed.suggested_label) == (d("50.00"), d("50.00"), "Due now")
+
+
+def test_owed_when_reported_money_covers_what_is_due_the_next_installment_is_suggested_as_such():
+    owed = rules.owed(PLAN, date(2026, 2, 28), d("250.00"))
+    assert owed.pay_now == d("0.00")
+    # 50.00 of the 250.00 reported goes to installment 3, so 50.01 of it is left to pay.
+    assert owed.next_installment == rules.NextInstallment(3, date(2026, 3, 31), d("50.01"))
+    assert (owed.suggested, owed.suggested_label) == (d("50.01"), "Next installment")
+
+
+def test_owed_nothing_due_yet_suggests_the_next_installment_never_due_now():
+    owed = rules.owed(PLAN, date(2026, 1, 1))
+    assert (owed.overdue, owed.due_today, owed.pay_now) == (d("0.00"), d("0.00"), d("0.00"))
+    assert (owed.suggested, owed.suggested_label) == (d("100.00"), "Next installment")
+
+
+def test_owed_nothing_is_asked_when_everything_is_paid_or_reported():
+    assert rules.owed(PLAN, date(2026, 1, 1), d("300.01")).suggested_label == ""
+    paid = [state(1, date(2026, 1, 31), "100.00", "100.00")]
+    assert rules.owed(paid, date(2026, 6, 1)) == rules.Owed(
+        d("0.00"), d("0.00"), d("0.00"), d("0.00"), d("0.00"), None, d("0.00"), "")
+
+
+@settings(max_examples=300)
+@given(states=installment_states(), today=st.dates(min_value=date(1999, 1, 1), max_value=date(2101, 1, 1)),
+       held_share=st.integers(min_value=0, max_value=100))
+def test_owed_is_consistent_for_any_plan(states, today, held_share):
+    balance = sum((s.unpaid for s in states), D("0.00"))
+    held = from_minor_units(to_minor_units(balance) * held_share // 100)
+    owed = rules.owed(states, today, held)
+    assert owed.balance == balance
+    assert owed.overdue + owed.due_today == sum((s.unpaid for s in states if s.due_date <= today), D("0.00"))
+    assert owed.pay_now == max(owed.overdue + owed.due_today - held, D("0.00"))
+    assert D("0.00") <= owed.suggested <= owed.to_pay == balance - held
+    if owed.pay_now > 0:
+        assert (owed.suggested, owed.suggested_label) == (owed.pay_now, "Due now")
+    elif owed.next_installment is not None:
+        assert owed.next_installment.due_date > today
+        assert (owed.suggested, owed.suggested_label) == (owed.next_installment.amount, "Next installment")
+    else:
+        # Nothing is asked only when reported money covers everything still unpaid after today.
+        assert owed.suggested == 0 and owed.suggested_label == ""
+        assert sum((s.unpaid for s in states if s.due_date > today), D("0.00")) <= max(held - owed.overdue - owed.due_today, D("0.00"))
