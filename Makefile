@@ -53,8 +53,8 @@ deploy-check:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd nginx openssl >/dev/null; }
 	deploy/check.sh
 
-## make test: the whole suite (unit, integration, browser) and the security linter
-test: install browser
+## make test: style and types (make lint), the whole suite (unit, integration, browser) and the security linter
+test: install browser lint
 	$(BIN)/python -m pytest
 	$(BIN)/bandit -q -r ais -ll
 

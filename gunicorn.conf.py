@@ -6,6 +6,7 @@ secure scheme headers), so ``FORWARDED_ALLOW_IPS`` in the environment changes no
 request that claims ``X-Forwarded-Proto: https`` is plain HTTP unless PROXY_COUNT says a proxy
 stands in front.
 """
+
 import os
 
 from gunicorn.glogging import Logger

@@ -5,6 +5,7 @@
 Builds the schema with the migrations if needed, then loads the demo once (a second run
 changes nothing).  Refuses when AIS_ENV=production.
 """
+
 import sys
 
 from ais import create_app

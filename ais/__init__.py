@@ -1,4 +1,5 @@
 """AIS: an accounting information system for businesses that sell on installments."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The audit trail: append-only entries written in the same transaction as what they record."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ class Actor:
     ip_address: str = ""
 
     @classmethod
-    def system(cls, label: str = "system") -> "Actor":
+    def system(cls, label: str = "system") -> Actor:
         return cls(user_id=None, label=label)
 
 

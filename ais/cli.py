@@ -1,4 +1,5 @@
 """Commands: flask --app ais <command>.  Each area keeps its commands beside its code."""
+
 from flask import Flask
 
 from . import commands

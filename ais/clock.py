@@ -3,10 +3,11 @@
 Every rule that depends on the date (overdue, due now, date checks) takes ``today`` as an
 argument; views and commands get it from here.  Tests freeze it with ``set_clock``.
 """
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-from typing import Callable
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -18,7 +19,7 @@ def utcnow() -> datetime:
     """The current instant, timezone-aware (UTC). Used for timestamps."""
     if _now_override is not None:
         return _now_override()
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def business_timezone() -> ZoneInfo:

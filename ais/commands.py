@@ -1,4 +1,5 @@
 """The books' commands: ``flask --app ais seed | check | backfill-installments``."""
+
 from __future__ import annotations
 
 import click
@@ -20,7 +21,6 @@ def seed(echo=click.echo) -> int:
         echo("Refusing to seed: AIS_ENV is production, and the demo's logins have public passwords.", err=True)
         return 1
     from flask_migrate import upgrade
-
 
     upgrade()
     if demo_loaded():

@@ -3,6 +3,7 @@
 Every Flask setting can also be given as ``FLASK_<NAME>`` (``app.config.from_prefixed_env()``),
 e.g. ``FLASK_SESSION_COOKIE_SECURE=false`` for plain-HTTP localhost.
 """
+
 from __future__ import annotations
 
 import os
@@ -74,14 +75,12 @@ def load_settings(instance_path: str) -> dict:
             )
     secret_key = secret_key or DEV_SECRET_KEY
 
-    database_url = os.environ.get("DATABASE_URL") or (
-        "sqlite:///" + os.path.join(instance_path, "ais.sqlite3")
-    )
+    database_url = os.environ.get("DATABASE_URL") or ("sqlite:///" + os.path.join(instance_path, "ais.sqlite3"))
     # Heroku-style URLs name the old driver; we use psycopg 3.
     if database_url.startswith("postgres://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
     redis_url = os.environ.get("REDIS_URL", "")
     return {

@@ -5,6 +5,7 @@ no row locks, so there a service transaction starts with BEGIN IMMEDIATE, which 
 database's write lock up front: two concurrent payments are serialised instead of both
 reading the same balance.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager

@@ -4,6 +4,7 @@ PostgreSQL stores NUMERIC(p, s) exactly.  SQLite has no exact decimal type (NUME
 become floating point), so there the same column holds an integer count of the smallest unit
 (cents for money): sums in SQL stay exact on both, and Python always sees ``Decimal``.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -3,6 +3,7 @@
 (CLDR's patterns for the locale in AIS_LOCALE); the parsed locale is kept, since a page formats
 dozens of amounts and parsing it is most of Babel's cost per call.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -43,8 +44,12 @@ def format_unit_price(value: Decimal | None, currency: str | None = None) -> str
     """A unit price with as many decimals as it has (at least the currency's): ₱12.345, ₱100.00."""
     if value is None:
         return ""
-    return format_currency(value.normalize(), currency or current_app.config["AIS_CURRENCY"], locale=app_locale(),
-                           decimal_quantization=False)
+    return format_currency(
+        value.normalize(),
+        currency or current_app.config["AIS_CURRENCY"],
+        locale=app_locale(),
+        decimal_quantization=False,
+    )
 
 
 def plain_number(value: Decimal | None) -> str:

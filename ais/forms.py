@@ -1,5 +1,6 @@
 """The forms' base classes (Flask-WTF).  Fields render through WTForms' own widgets; the
 labelled layout around them is the ``render_field`` macro in templates/_macros.html."""
+
 from __future__ import annotations
 
 from flask_wtf import FlaskForm

@@ -17,6 +17,7 @@ answer 503 with ``Retry-After`` and the app's own error page, which needs nothin
 database.  A connection that found the database read-only is dropped from the pool, so the
 workers use fresh ones once the database accepts writes again.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ RETRY_AFTER_SECONDS = 30
 
 
 def database_state() -> str:
-    """"up", "read-only" or "down"."""
+    """ "up", "read-only" or "down"."""
     try:
         if db.engine.dialect.name == "postgresql":
             read_only = db.session.scalar(text("SHOW transaction_read_only")) == "on"
@@ -51,7 +52,7 @@ def database_state() -> str:
 
 
 def redis_state() -> str | None:
-    """"up" or "down" when the throttle is stored in Redis; None when it is not."""
+    """ "up" or "down" when the throttle is stored in Redis; None when it is not."""
     uri = current_app.config.get("RATELIMIT_STORAGE_URI") or ""
     if not uri.startswith(("redis://", "rediss://", "redis+")):
         return None
@@ -69,7 +70,8 @@ def outbox_backlog() -> int | None:
 
     try:
         return db.session.scalar(
-            select(func.count()).select_from(OutboxMessage)
+            select(func.count())
+            .select_from(OutboxMessage)
             .where(OutboxMessage.sent_at.is_(None), OutboxMessage.next_attempt_at <= utcnow())
         )
     except Exception:
@@ -89,14 +91,23 @@ def render_server_error(code: int, title: str, message: str) -> str:
     from . import clock
 
     return current_app.jinja_env.get_template("error.html").render(
-        code=code, title=title, message=message, today=clock.today(),
-        business_name=current_app.config["AIS_BUSINESS_NAME"])
+        code=code,
+        title=title,
+        message=message,
+        today=clock.today(),
+        business_name=current_app.config["AIS_BUSINESS_NAME"],
+    )
 
 
 def database_unavailable_page():
-    response = current_app.make_response((
-        render_server_error(503, "The service is busy for a moment",
-                            "Nothing was changed. Please try again in a minute."), 503))
+    response = current_app.make_response(
+        (
+            render_server_error(
+                503, "The service is busy for a moment", "Nothing was changed. Please try again in a minute."
+            ),
+            503,
+        )
+    )
     response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
     return response
 
@@ -145,5 +156,6 @@ def init_app(app: Flask) -> None:
         # A connection that found the database read-only (a standby, or default_transaction_read_only)
         # keeps that state for its life: treat it as broken so the pool replaces it.
         if context.original_exception is not None and is_read_only_error(
-                DBAPIError(None, None, context.original_exception)):
+            DBAPIError(None, None, context.original_exception)
+        ):
             context.is_disconnect = True

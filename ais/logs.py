@@ -12,6 +12,7 @@ gunicorn, its own error log (start, stop, worker crashes) uses the same formatte
 
 Under tests (``TESTING``) nothing is installed: pytest captures records through the root logger.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -30,7 +31,7 @@ class UtcTimeMixin:
     """``asctime`` as ISO 8601 in UTC with the offset, milliseconds included."""
 
     def formatTime(self, record, datefmt=None):  # noqa: N802 - logging's name
-        return dt.datetime.fromtimestamp(record.created, tz=dt.timezone.utc).isoformat(timespec="milliseconds")
+        return dt.datetime.fromtimestamp(record.created, tz=dt.UTC).isoformat(timespec="milliseconds")
 
 
 class TextFormatter(UtcTimeMixin, logging.Formatter):
@@ -44,8 +45,9 @@ class JsonLineFormatter(UtcTimeMixin, JsonFormatter):
 def make_formatter(kind: str) -> logging.Formatter:
     if kind == "json":
         # Fields passed with extra= (method, path, status, duration_ms, user_id) become JSON keys.
-        return JsonLineFormatter(JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-                                 timestamp=False)
+        return JsonLineFormatter(
+            JSON_FIELDS, rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}, timestamp=False
+        )
     return TextFormatter(TEXT_FORMAT)
 
 

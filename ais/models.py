@@ -2,11 +2,12 @@
 
 Names here are a contract (tools outside the app read them): see docs/DATA_MODEL.md.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -70,18 +71,18 @@ class User(UserMixin, Timestamped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(254))
-    password_hash: Mapped[Optional[str]] = mapped_column(String(255))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(10))
-    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), unique=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), unique=True)
     # A disabled login cannot sign in; its sessions are ended when it is disabled.
     is_enabled: Mapped[bool] = mapped_column(default=True)
-    password_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    last_sign_in_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_sign_in_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # Two-factor sign-in (owners): the TOTP key, encrypted (ais.auth.sealing; a Fernet token)
-    totp_secret_sealed: Mapped[Optional[str]] = mapped_column(String(255))
+    totp_secret_sealed: Mapped[str | None] = mapped_column(String(255))
     totp_enabled: Mapped[bool] = mapped_column(default=False)
 
-    client: Mapped[Optional["Client"]] = relationship(back_populates="user")
+    client: Mapped[Client | None] = relationship(back_populates="user")
 
     @property
     def is_owner(self) -> bool:
@@ -111,10 +112,10 @@ class Client(Timestamped, Base):
     phone: Mapped[str] = mapped_column(String(50), default="")
     tax_id: Mapped[str] = mapped_column(String(50), default="")
     address: Mapped[str] = mapped_column(Text, default="")
-    archived_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
-    user: Mapped[Optional[User]] = relationship(back_populates="client")
-    invoices: Mapped[list["Invoice"]] = relationship(back_populates="client", lazy="raise_on_sql")
+    user: Mapped[User | None] = relationship(back_populates="client")
+    invoices: Mapped[list[Invoice]] = relationship(back_populates="client", lazy="raise_on_sql")
 
 
 class InvoiceCounter(Base):
@@ -199,9 +200,7 @@ class Invoice(InvoiceState, Timestamped, Base):
         CheckConstraint("amount >= 0", name="amount_not_negative"),
         CheckConstraint("installment_count >= 1", name="installment_count_positive"),
         CheckConstraint("payment_type in ('full', 'installment')", name="payment_type_known"),
-        CheckConstraint(
-            "frequency is null or frequency in ('weekly', 'biweekly', 'monthly')", name="frequency_known"
-        ),
+        CheckConstraint("frequency is null or frequency in ('weekly', 'biweekly', 'monthly')", name="frequency_known"),
         CheckConstraint("paid_amount >= 0 and paid_amount <= amount", name="paid_within_amount"),
         CheckConstraint("held_amount >= 0", name="held_not_negative"),
         CheckConstraint("(invoice_no is null) = (issued_at is null)", name="number_iff_issued"),
@@ -210,12 +209,13 @@ class Invoice(InvoiceState, Timestamped, Base):
         Index("ix_invoices_issue_date_id", "issue_date", "id"),  # the invoice list, newest first
         # Only invoices with money still owed: a client's outstanding and overdue figures read
         # these, not the client's whole history.
-        Index("ix_invoices_client_open", "client_id",
-              postgresql_where=text(OPEN_UNPAID), sqlite_where=text(OPEN_UNPAID)),
+        Index(
+            "ix_invoices_client_open", "client_id", postgresql_where=text(OPEN_UNPAID), sqlite_where=text(OPEN_UNPAID)
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_no: Mapped[Optional[str]] = mapped_column(String(20), unique=True)
+    invoice_no: Mapped[str | None] = mapped_column(String(20), unique=True)
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
     description: Mapped[str] = mapped_column(Text, default="")
     issue_date: Mapped[dt.date] = mapped_column(Date)
@@ -225,26 +225,24 @@ class Invoice(InvoiceState, Timestamped, Base):
     currency: Mapped[str] = mapped_column(String(3))
     payment_type: Mapped[str] = mapped_column(String(12), default=FULL_PAYMENT)
     installment_count: Mapped[int] = mapped_column(default=1)
-    frequency: Mapped[Optional[str]] = mapped_column(String(10))
-    issued_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    voided_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    frequency: Mapped[str | None] = mapped_column(String(10))
+    issued_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    voided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     void_reason: Mapped[str] = mapped_column(Text, default="")
     # Running totals (service layer only): confirmed payments; room held by reported payments
     # and open online checkouts; the earliest due date of an installment not fully paid.
     paid_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     held_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
-    next_due_date: Mapped[Optional[dt.date]] = mapped_column(Date)
+    next_due_date: Mapped[dt.date | None] = mapped_column(Date)
 
     client: Mapped[Client] = relationship(back_populates="invoices")
-    lines: Mapped[list["InvoiceLine"]] = relationship(
+    lines: Mapped[list[InvoiceLine]] = relationship(
         back_populates="invoice", order_by="InvoiceLine.position", cascade="all, delete-orphan"
     )
-    installments: Mapped[list["Installment"]] = relationship(
+    installments: Mapped[list[Installment]] = relationship(
         back_populates="invoice", order_by="Installment.number", cascade="all, delete-orphan"
     )
-    payments: Mapped[list["Payment"]] = relationship(
-        back_populates="invoice", order_by="Payment.id", lazy="raise_on_sql"
-    )
+    payments: Mapped[list[Payment]] = relationship(back_populates="invoice", order_by="Payment.id", lazy="raise_on_sql")
 
 
 class InvoiceLine(Base):
@@ -253,10 +251,12 @@ class InvoiceLine(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
         # SQLite stores the rate scaled (ais.db_types: 12.00% is 1200), so 100% is 10000 there.
-        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range")
-        .ddl_if(dialect="postgresql"),
-        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 10000)", name="tax_rate_range")
-        .ddl_if(dialect="sqlite"),
+        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range").ddl_if(
+            dialect="postgresql"
+        ),
+        CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 10000)", name="tax_rate_range").ddl_if(
+            dialect="sqlite"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -265,7 +265,7 @@ class InvoiceLine(Base):
     description: Mapped[str] = mapped_column(Text)
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal(12, 3))
     unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
-    tax_rate: Mapped[Optional[Decimal]] = mapped_column(ExactDecimal(5, 2))  # percent, e.g. 12.00
+    tax_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2))  # percent, e.g. 12.00
     # Rounded half-up to the cent when the line is saved (the one place rounding happens).
     net_amount: Mapped[Decimal] = mapped_column(Money())
     tax_amount: Mapped[Decimal] = mapped_column(Money())
@@ -284,8 +284,14 @@ class Installment(Base):
         Index("ix_installments_invoice_due", "invoice_id", "due_date"),  # an invoice's next unpaid one
         # Unpaid installments in due order: the dashboard's "coming due" list reads its 10 rows
         # straight from this index, however many installments fall due each day.
-        Index("ix_installments_unpaid_due", "due_date", "invoice_id", "number",
-              postgresql_where=text(UNPAID_INSTALLMENT), sqlite_where=text(UNPAID_INSTALLMENT)),
+        Index(
+            "ix_installments_unpaid_due",
+            "due_date",
+            "invoice_id",
+            "number",
+            postgresql_where=text(UNPAID_INSTALLMENT),
+            sqlite_where=text(UNPAID_INSTALLMENT),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -326,21 +332,21 @@ class Payment(Timestamped, Base):
     date: Mapped[dt.date] = mapped_column(Date)
     reference: Mapped[str] = mapped_column(String(120), default="")
     # Number of the installment that received the payment's first cent (confirmed payments).
-    installment_number: Mapped[Optional[int]] = mapped_column()
+    installment_number: Mapped[int | None] = mapped_column()
     state: Mapped[str] = mapped_column(String(10), default=REPORTED)
     state_reason: Mapped[str] = mapped_column(Text, default="")
-    state_changed_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
-    recorded_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    state_changed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     # Online payments: the provider and its id for the money (a Stripe PaymentIntent), unique
     # so that two webhook events describing one payment record it once.
     provider: Mapped[str] = mapped_column(String(20), default="manual")
-    provider_reference: Mapped[Optional[str]] = mapped_column(String(255), unique=True)
+    provider_reference: Mapped[str | None] = mapped_column(String(255), unique=True)
     # The hidden one-time key of the form that created it: a resent form records nothing new.
-    submission_key: Mapped[Optional[str]] = mapped_column(String(64), unique=True)
+    submission_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     invoice: Mapped[Invoice] = relationship(back_populates="payments")
     client: Mapped[Client] = relationship()
-    allocations: Mapped[list["Allocation"]] = relationship(
+    allocations: Mapped[list[Allocation]] = relationship(
         back_populates="payment", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
 
@@ -372,7 +378,7 @@ class UserSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    ended_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     ip_address: Mapped[str] = mapped_column(String(64), default="")
     user_agent: Mapped[str] = mapped_column(String(255), default="")
 
@@ -389,7 +395,7 @@ class AccountToken(Base):
     purpose: Mapped[str] = mapped_column(String(20))  # invitation | reset
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
     user: Mapped[User] = relationship()
 
@@ -399,7 +405,7 @@ class RecoveryCode(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     code_hash: Mapped[str] = mapped_column(String(255))
-    used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class OutboxMessage(Base):
@@ -410,15 +416,15 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # e.g. "receipt:payment:42": the same message is never queued twice.
-    dedupe_key: Mapped[Optional[str]] = mapped_column(String(120), unique=True)
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(255))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    sent_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -431,15 +437,15 @@ class AuditEntry(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    actor_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
     actor_label: Mapped[str] = mapped_column(String(254), default="")  # username, or "system"/"stripe"
     action: Mapped[str] = mapped_column(String(60), index=True)
     ip_address: Mapped[str] = mapped_column(String(64), default="")
-    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), index=True)
-    invoice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"), index=True)
-    payment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("payments.id"), index=True)
-    amount_before: Mapped[Optional[Decimal]] = mapped_column(Money())
-    amount_after: Mapped[Optional[Decimal]] = mapped_column(Money())
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
+    amount_before: Mapped[Decimal | None] = mapped_column(Money())
+    amount_after: Mapped[Decimal | None] = mapped_column(Money())
     detail: Mapped[str] = mapped_column(Text, default="")
 
 
@@ -448,7 +454,7 @@ class FormSubmission(Base):
 
     __tablename__ = "form_submissions"
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     result_url: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -476,9 +482,7 @@ class CheckoutSession(Base):
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("refunded_amount >= 0", name="refunded_not_negative"),
-        CheckConstraint(
-            "status in ('open', 'processing', 'complete', 'expired', 'failed')", name="status_known"
-        ),
+        CheckConstraint("status in ('open', 'processing', 'complete', 'expired', 'failed')", name="status_known"),
         Index("ix_checkout_sessions_invoice_status", "invoice_id", "status"),
         Index("ix_checkout_sessions_payment_intent", "payment_intent"),
     )
@@ -490,11 +494,11 @@ class CheckoutSession(Base):
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(20), default="stripe")
     # Set once the provider has created it (a moment after the row is written).
-    provider_session_id: Mapped[Optional[str]] = mapped_column(String(255), unique=True)
+    provider_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
     url: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(12), default=CHECKOUT_OPEN)
     idempotency_key: Mapped[str] = mapped_column(String(255), unique=True)
-    payment_intent: Mapped[Optional[str]] = mapped_column(String(255))
+    payment_intent: Mapped[str | None] = mapped_column(String(255))
     # What the provider reports refunded so far on this session's payment (never goes down).
     refunded_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -526,19 +530,19 @@ class Overpayment(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    invoice_id: Mapped[Optional[int]] = mapped_column(ForeignKey("invoices.id"), index=True)
-    client_id: Mapped[Optional[int]] = mapped_column(ForeignKey("clients.id"), index=True)
+    invoice_id: Mapped[int | None] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
     currency: Mapped[str] = mapped_column(String(3))
     provider: Mapped[str] = mapped_column(String(20), default="stripe")
     provider_reference: Mapped[str] = mapped_column(String(255), unique=True)  # the PaymentIntent
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str] = mapped_column(Text, default="")
 
-    invoice: Mapped[Optional[Invoice]] = relationship()
-    client: Mapped[Optional[Client]] = relationship()
+    invoice: Mapped[Invoice | None] = relationship()
+    client: Mapped[Client | None] = relationship()
 
 
 class Setting(Base):
@@ -547,5 +551,5 @@ class Setting(Base):
     __tablename__ = "settings"
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
     value: Mapped[str] = mapped_column(String(255), default="")
-    updated_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_by_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -5,6 +5,7 @@ owner's list of tens of thousands of payments that count would be most of the pa
 Counting stops at ``CAP`` rows instead, and the page says "of 1,000+" (nobody pages through
 more than that; filters narrow a list faster).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -36,9 +37,11 @@ def page_statements(select: sa.Select) -> PageStatements:
     sent as parameters: PostgreSQL cannot cost a plan whose LIMIT is a parameter, so it would plan a
     prepared statement again on every execution; with the numbers in the text it keeps one plan per
     page size and page (a handful of texts: page sizes are fixed and few pages are visited)."""
-    page = (select.add_columns(sa.func.count().over().label("matching_rows"))
-            .limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
-            .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)))
+    page = (
+        select.add_columns(sa.func.count().over().label("matching_rows"))
+        .limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
+        .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True))
+    )
     count = sa.select(sa.func.count()).select_from(select.order_by(None).subquery())
     return PageStatements(page=page, count=count)
 
@@ -71,12 +74,14 @@ class StatementPagination(Pagination):
 
 def paginate_statement(statements: PageStatements, params: dict, *, page: int, per_page: int) -> StatementPagination:
     """One page of a list built by ``page_statements``, with its total, in one statement."""
-    return StatementPagination(statements=statements, params=params, page=page, per_page=per_page,
-                               error_out=False, count=True)
+    return StatementPagination(
+        statements=statements, params=params, page=page, per_page=per_page, error_out=False, count=True
+    )
 
 
-def capped_page_statements(select: sa.Select, *, counted: bool = True,
-                           count_rows: sa.Select | None = None) -> PageStatements:
+def capped_page_statements(
+    select: sa.Select, *, counted: bool = True, count_rows: sa.Select | None = None
+) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
     ``CappedStatementPagination``): the capped count rides along with the page as an uncorrelated scalar
     subquery (``capped_total``), which the database evaluates once.  ``counted=False`` when the
@@ -84,12 +89,16 @@ def capped_page_statements(select: sa.Select, *, counted: bool = True,
     ``select`` without what only the page shows (the joins that fetch names), counted instead:
     PostgreSQL never drops an inner join, and joining up to the cap's rows to every client and
     invoice costs more on bigger books."""
-    limited = (select if count_rows is None else count_rows).order_by(None).limit(
-        sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))
+    limited = (
+        (select if count_rows is None else count_rows)
+        .order_by(None)
+        .limit(sa.bindparam("count_limit", type_=sa.Integer, literal_execute=True))
+    )
     capped = sa.select(sa.func.count()).select_from(limited.subquery())
     page = select.add_columns(capped.scalar_subquery().label("capped_total")) if counted else select
-    page = (page.limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
-            .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)))
+    page = page.limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)).offset(
+        sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)
+    )
     return PageStatements(page=page, count=capped)
 
 
@@ -104,8 +113,8 @@ class CappedStatementPagination(Pagination):
     def _query_items(self) -> list:
         statements, params = self._query_args["statements"], self._query_args["params"]
         rows = db.session.execute(
-            statements.page, {**params, "count_limit": self.cap + 1, "page_limit": self.per_page,
-                              "page_offset": self._query_offset}
+            statements.page,
+            {**params, "count_limit": self.cap + 1, "page_limit": self.per_page, "page_offset": self._query_offset},
         ).all()
         known = self._query_args.get("known_total")
         self._counted = known if known is not None else (rows[0].capped_total if rows else None)
@@ -114,15 +123,24 @@ class CappedStatementPagination(Pagination):
     def _query_count(self) -> int:
         counted = self._counted
         if counted is None:  # a page past the end has no row to carry the count
-            counted = db.session.execute(self._query_args["statements"].count,
-                                         {**self._query_args["params"], "count_limit": self.cap + 1}).scalar_one()
+            counted = db.session.execute(
+                self._query_args["statements"].count, {**self._query_args["params"], "count_limit": self.cap + 1}
+            ).scalar_one()
         self.total_capped = counted > self.cap
         return min(counted, self.cap)
 
 
-def paginate_capped(statements: PageStatements, params: dict, *, page: int, per_page: int,
-                    total: int | None = None) -> CappedStatementPagination:
+def paginate_capped(
+    statements: PageStatements, params: dict, *, page: int, per_page: int, total: int | None = None
+) -> CappedStatementPagination:
     """One page of an owner's list built by ``capped_page_statements``, with its capped total (or
     ``total``, when the caller knows it and built the statements with ``counted=False``)."""
-    return CappedStatementPagination(statements=statements, params=params, page=page, per_page=per_page,
-                                     error_out=False, count=True, known_total=total)
+    return CappedStatementPagination(
+        statements=statements,
+        params=params,
+        page=page,
+        per_page=per_page,
+        error_out=False,
+        count=True,
+        known_total=total,
+    )

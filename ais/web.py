@@ -1,8 +1,10 @@
 """What every page shares: formatting filters, security headers, error pages, request logging."""
+
 from __future__ import annotations
 
 import logging
 import time
+
 from flask import Flask, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -69,8 +71,9 @@ def init_app(app: Flask) -> None:
     def force_https():
         if not app.config.get("FORCE_HTTPS") or request.is_secure or request.path in ("/healthz", "/readyz"):
             return None
-        return redirect(request.url.replace("http://", "https://", 1),
-                        code=301 if request.method in ("GET", "HEAD") else 308)
+        return redirect(
+            request.url.replace("http://", "https://", 1), code=301 if request.method in ("GET", "HEAD") else 308
+        )
 
     # First of all hooks: before CSRF checks or rate limits look at a plain-HTTP request.
     app.before_request_funcs.setdefault(None, []).insert(0, force_https)
@@ -103,16 +106,30 @@ def init_app(app: Flask) -> None:
             path = request.url_rule.rule  # /invite/<token>: the link itself is a password
         # The message for people, the same facts as fields for machines (JSON logs: ais.logs).
         request_log.info(
-            "%s %s %s %.1fms user=%s", request.method, path, response.status_code, duration_ms, user_id,
-            extra={"method": request.method, "path": path, "status": response.status_code,
-                   "duration_ms": round(duration_ms, 1), "user_id": None if user_id == "-" else int(user_id)},
+            "%s %s %s %.1fms user=%s",
+            request.method,
+            path,
+            response.status_code,
+            duration_ms,
+            user_id,
+            extra={
+                "method": request.method,
+                "path": path,
+                "status": response.status_code,
+                "duration_ms": round(duration_ms, 1),
+                "user_id": None if user_id == "-" else int(user_id),
+            },
         )
         return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error):
-        return render_template("error.html", code=400, title="This form has expired",
-                               message="Please go back, reload the page and try again."), 400
+        return render_template(
+            "error.html",
+            code=400,
+            title="This form has expired",
+            message="Please go back, reload the page and try again.",
+        ), 400
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -128,5 +145,5 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(500)
     def server_error(error):
         return health.render_server_error(  # needs nothing from the database
-            500, "Something went wrong on our side",
-                                   "Nothing was changed. Please try again in a moment."), 500
+            500, "Something went wrong on our side", "Nothing was changed. Please try again in a moment."
+        ), 500

@@ -8,6 +8,7 @@ the before-request hooks (the session check), and the view's Python around its S
 statements, SQLAlchemy's ORM, results).  One request at a time, so wall time is CPU time plus the
 database's.  Not a load test: bench/run.py is.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,8 +41,13 @@ def main() -> None:
         from sqlalchemy import func
 
         invoice = db.session.scalar(
-            select(Invoice.id).join(Payment, Payment.invoice_id == Invoice.id).where(Invoice.client_id == 1)
-            .group_by(Invoice.id).order_by(func.count(Payment.id).desc(), Invoice.id).limit(1))
+            select(Invoice.id)
+            .join(Payment, Payment.invoice_id == Invoice.id)
+            .where(Invoice.client_id == 1)
+            .group_by(Invoice.id)
+            .order_by(func.count(Payment.id).desc(), Invoice.id)
+            .limit(1)
+        )
         engine = db.engine
     pages = sys.argv[2:] or [p.format(invoice=invoice) for p in run.CLIENT_PAGES + run.OWNER_PAGES]
 
@@ -101,9 +107,11 @@ def main() -> None:
         sql, rendering = spent["sql"], spent["render"]
         # The view's time less its template and its own SQL (the session check's runs in the hooks).
         around = view - rendering - view_sql
-        print(f"| `{page}` | {total / n * 1000:.1f} | {sql / n * 1000:.1f} | {rendering / n * 1000:.1f} | "
-              f"{hooks / n * 1000:.1f} | {max(around, 0) / n * 1000:.1f} | "
-              f"{(total - view - hooks) / n * 1000:.1f} |")
+        print(
+            f"| `{page}` | {total / n * 1000:.1f} | {sql / n * 1000:.1f} | {rendering / n * 1000:.1f} | "
+            f"{hooks / n * 1000:.1f} | {max(around, 0) / n * 1000:.1f} | "
+            f"{(total - view - hooks) / n * 1000:.1f} |"
+        )
 
 
 if __name__ == "__main__":

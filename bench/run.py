@@ -26,10 +26,12 @@ figures and wrk outputs under bench-output/.
 
 Environment (or the matching options): BENCH_SIZE (``large`` adds the 600,000-payment set; or a
 comma-separated list of sizes), BENCH_DURATION (seconds per page, default 10), BENCH_CONNECTIONS
-(8), BENCH_THREADS (2), BENCH_WORKERS (2), BENCH_CEILING_DURATION (seconds per /healthz run, 5), BENCH_PG_URL (the server, default
+(8), BENCH_THREADS (2), BENCH_WORKERS (2), BENCH_CEILING_DURATION (seconds per /healthz run, 5),
+BENCH_PG_URL (the server, default
 ``postgresql://postgres@127.0.0.1:5432``), BENCH_KEEP=1 (keep the databases), BENCH_MAX_OTHER_CORES
 (0.15), BENCH_MAX_WAIT (90 s), BENCH_RETRIES (2), BENCH_COMMAND (the command shown in the report).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,9 +61,9 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 
 # clients × invoices per client × about K payments per invoice
 SIZES = {
-    "small": (50, 20, 6),       # ~6,000 payments
-    "default": (300, 20, 6),    # ~36,000 payments (gen-demo's defaults)
-    "large": (5000, 20, 6),     # ~600,000 payments
+    "small": (50, 20, 6),  # ~6,000 payments
+    "default": (300, 20, 6),  # ~36,000 payments (gen-demo's defaults)
+    "large": (5000, 20, 6),  # ~600,000 payments
 }
 ORDER = ["small", "default", "large"]
 
@@ -72,8 +74,16 @@ MAX_P99_MS = 50.0
 MAX_SLOWDOWN = 1.15
 
 CLIENT_PAGES = ["/portal", "/portal/invoices", "/portal/invoices/{invoice}", "/portal/payments"]
-OWNER_PAGES = ["/dashboard", "/clients", "/clients/1", "/invoices", "/invoices/{invoice}",
-               "/payments", "/payments?state=reported", "/audit"]
+OWNER_PAGES = [
+    "/dashboard",
+    "/clients",
+    "/clients/1",
+    "/invoices",
+    "/invoices/{invoice}",
+    "/payments",
+    "/payments?state=reported",
+    "/audit",
+]
 OWNER = ("admin", "admin123")
 CLIENT = ("client1@example.com", "clientpass")
 SECRET_KEY = "bench-only-" + "x" * 40  # a throwaway key for a throwaway database
@@ -130,8 +140,13 @@ def prepare_books(server_url: str, dbname: str, size: str) -> dict:
     started = time.perf_counter()
     subprocess.run([*flask, "db", "upgrade"], env=env, cwd=ROOT, check=True, capture_output=True, text=True)
     log(f"{dbname}: gen-demo --clients {clients} --invoices {invoices} --payments {payments}")
-    result = subprocess.run([*flask, "gen-demo", "--clients", str(clients), "--invoices", str(invoices),
-                             "--payments", str(payments)], env=env, cwd=ROOT, capture_output=True, text=True)
+    result = subprocess.run(
+        [*flask, "gen-demo", "--clients", str(clients), "--invoices", str(invoices), "--payments", str(payments)],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     if result.returncode != 0:
         raise SystemExit(f"gen-demo failed:\n{result.stdout}\n{result.stderr}")
     generated = time.perf_counter() - started
@@ -157,9 +172,13 @@ def prepare_books(server_url: str, dbname: str, size: str) -> dict:
                WHERE i.client_id = 1 GROUP BY i.id
                ORDER BY count(p.id) DESC, i.installment_count DESC, i.id LIMIT 1"""
         ).fetchone()
-    facts.update(invoice=invoice_id, invoice_payments=invoice_payments, invoice_installments=invoice_installments,
-                 generate_seconds=round(generated, 1),
-                 prepare_seconds=round(time.perf_counter() - started, 1))
+    facts.update(
+        invoice=invoice_id,
+        invoice_payments=invoice_payments,
+        invoice_installments=invoice_installments,
+        generate_seconds=round(generated, 1),
+        prepare_seconds=round(time.perf_counter() - started, 1),
+    )
     return facts
 
 
@@ -194,13 +213,18 @@ class Server:
         self.log_path = log_path
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Server":
-        env = app_env(self.db_url, HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(self.workers),
-                      LOG_LEVEL="warning")
+    def __enter__(self) -> Server:
+        env = app_env(
+            self.db_url, HOST="127.0.0.1", PORT=str(self.port), WEB_CONCURRENCY=str(self.workers), LOG_LEVEL="warning"
+        )
         self.log_file = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [str(VENV_BIN / "gunicorn"), "-c", "gunicorn.conf.py", "ais:create_app()"],
-            cwd=ROOT, env=env, stdout=self.log_file, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=ROOT,
+            env=env,
+            stdout=self.log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         deadline = time.time() + 60
         while time.time() < deadline:
@@ -230,8 +254,15 @@ class Server:
 # --- HTTP: signing in -----------------------------------------------------------------------------
 
 
-def http_request(method: str, port: int, path: str, *, body: str | None = None, cookies: dict | None = None,
-                 headers: dict | None = None):
+def http_request(
+    method: str,
+    port: int,
+    path: str,
+    *,
+    body: str | None = None,
+    cookies: dict | None = None,
+    headers: dict | None = None,
+):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     try:
         all_headers = dict(headers or {})
@@ -260,11 +291,13 @@ def sign_in(port: int, username: str, password: str) -> str:
     status, headers, page = http_request("GET", port, "/login")
     cookies_from(headers, jar)
     match = re.search(rb'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
-        rb'value="([^"]+)"[^>]*name="csrf_token"', page)
+        rb'value="([^"]+)"[^>]*name="csrf_token"', page
+    )
     if status != 200 or not match:
         raise SystemExit(f"GET /login gave {status} and no csrf_token")
-    form = urllib.parse.urlencode({"username": username, "password": password,
-                                   "csrf_token": html.unescape(match.group(1).decode())})
+    form = urllib.parse.urlencode(
+        {"username": username, "password": password, "csrf_token": html.unescape(match.group(1).decode())}
+    )
     status, headers, _ = http_request("POST", port, "/login", body=form, cookies=jar)
     cookies_from(headers, jar)
     if status != 302 or "ais_session" not in jar:
@@ -321,8 +354,15 @@ def parse_wrk(output: str) -> Load:
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     if socket_errors:
         errors += sum(int(n) for n in socket_errors.groups())
-    return Load(rps=rps, p50_ms=percentiles[50], p75_ms=percentiles[75], p90_ms=percentiles[90],
-                p99_ms=percentiles[99], requests=requests, errors=errors)
+    return Load(
+        rps=rps,
+        p50_ms=percentiles[50],
+        p75_ms=percentiles[75],
+        p90_ms=percentiles[90],
+        p99_ms=percentiles[99],
+        requests=requests,
+        errors=errors,
+    )
 
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -382,7 +422,7 @@ class CpuMeter:
     def __init__(self, server_pid: int, dbname: str):
         self.server_pid, self.dbname = server_pid, dbname
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self.ours_before = _our_ticks(self.server_pid, self.dbname)
         self.postmaster, self.reaped_before = _postmaster_reaped_ticks(self.ours_before)
         self.machine_before = _machine_ticks()
@@ -398,13 +438,16 @@ class CpuMeter:
         _, reaped_after = _postmaster_reaped_ticks(self.ours_before)
         # Exited PostgreSQL processes: our parallel workers (and, on a busy machine, other programs' sessions).
         parallel = max(0, reaped_after - self.reaped_before) if self.postmaster else 0
-        self.ours_seconds = (sum(t - self.ours_before.get(pid, 0) for pid, t in ours_after.items())
-                             + parallel) / CLK_TCK
+        self.ours_seconds = (
+            sum(t - self.ours_before.get(pid, 0) for pid, t in ours_after.items()) + parallel
+        ) / CLK_TCK
         database_pids = _our_ticks(self.server_pid, self.dbname, database_only=True)
-        self.database_seconds = (sum(ours_after.get(pid, t) - self.ours_before.get(pid, 0)
-                                     for pid, t in database_pids.items()) + parallel) / CLK_TCK
-        load_generator = (children.ru_utime - self.children_before.ru_utime
-                          + children.ru_stime - self.children_before.ru_stime)  # wrk (a reaped child)
+        self.database_seconds = (
+            sum(ours_after.get(pid, t) - self.ours_before.get(pid, 0) for pid, t in database_pids.items()) + parallel
+        ) / CLK_TCK
+        load_generator = (
+            children.ru_utime - self.children_before.ru_utime + children.ru_stime - self.children_before.ru_stime
+        )  # wrk (a reaped child)
         busy = (machine_after[0] - self.machine_before[0]) / CLK_TCK
         self.other_cores = max(0.0, busy - self.ours_seconds - load_generator) / elapsed if elapsed else 0.0
 
@@ -420,8 +463,10 @@ def wait_until_quiet(args) -> None:
         other = (_machine_ticks()[0] - before) / CLK_TCK / 2
         if other <= args.max_other_cores or time.monotonic() >= deadline:
             if waited:
-                log(f"  machine {'quiet' if other <= args.max_other_cores else 'still busy'} "
-                    f"({other:.2f} cores used by other programs)")
+                log(
+                    f"  machine {'quiet' if other <= args.max_other_cores else 'still busy'} "
+                    f"({other:.2f} cores used by other programs)"
+                )
             return
         if not waited:
             log(f"  other programs use {other:.2f} cores; waiting up to {args.max_wait:.0f} s for a quiet machine")
@@ -431,8 +476,15 @@ def wait_until_quiet(args) -> None:
 def run_wrk(port: int, path: str, cookie: str, args, raw_log, meter: tuple[int, str]) -> Load:
     """wrk on one URL; measured again (up to --retries times) when other programs took more than
     --max-other-cores of CPU meanwhile, keeping the least disturbed measurement."""
-    command = ["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
-               "--timeout", "10s"]
+    command = [
+        "wrk",
+        f"-t{args.threads}",
+        f"-c{args.connections}",
+        f"-d{args.duration}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
     if cookie:
         command += ["-H", f"Cookie: ais_session={cookie}"]
     command.append(f"http://127.0.0.1:{port}{path}")
@@ -442,8 +494,10 @@ def run_wrk(port: int, path: str, cookie: str, args, raw_log, meter: tuple[int, 
         wait_until_quiet(args)
         with CpuMeter(*meter) as cpu:
             result = subprocess.run(command, capture_output=True, text=True, timeout=args.duration + 60)
-        raw_log.write(f"$ {shlex.join(shown)}   # attempt {attempt}, other programs {cpu.other_cores:.2f} cores\n"
-                      f"{result.stdout}{result.stderr}\n")
+        raw_log.write(
+            f"$ {shlex.join(shown)}   # attempt {attempt}, other programs {cpu.other_cores:.2f} cores\n"
+            f"{result.stdout}{result.stderr}\n"
+        )
         if result.returncode != 0:
             raise SystemExit(f"wrk failed on {path}: {result.stderr}")
         load = parse_wrk(result.stdout)
@@ -484,7 +538,7 @@ def count_queries_main(db_url: str, pages_json: str, sql_dir: str | None) -> Non
             statements = []
 
             def record(conn, cursor, statement, parameters, context, executemany):
-                statements.append((statement, parameters))
+                statements.append((statement, parameters))  # noqa: B023 -- removed before the next iteration
 
             with app.app_context():
                 engine = db.engine
@@ -507,7 +561,10 @@ def count_queries(db_url: str, pages: dict, sql_dir: Path) -> dict:
     sql_dir.mkdir(parents=True, exist_ok=True)
     result = subprocess.run(
         [sys.executable, __file__, "--count-queries", db_url, json.dumps(pages), "--sql-dir", str(sql_dir)],
-        cwd=ROOT, capture_output=True, text=True, env=app_env(db_url),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env=app_env(db_url),
     )
     if result.returncode != 0:
         raise SystemExit(f"counting queries failed:\n{result.stderr}")
@@ -558,13 +615,19 @@ def bench_size(size: str, args) -> SizeResult:
     recreate_database(args.pg_url, dbname)
     try:
         facts = prepare_books(args.pg_url, dbname, size)
-        log(f"{dbname}: {facts['payments']} payments, {facts['invoices']} invoices, {facts['clients']} clients, "
-            f"{facts['audit_entries']} audit entries ({facts['db_size']}) in {facts['prepare_seconds']} s")
+        log(
+            f"{dbname}: {facts['payments']} payments, {facts['invoices']} invoices, {facts['clients']} clients, "
+            f"{facts['audit_entries']} audit entries ({facts['db_size']}) in {facts['prepare_seconds']} s"
+        )
         db_url = database_url(args.pg_url, dbname)
-        pages = {"client": [p.format(invoice=facts["invoice"]) for p in CLIENT_PAGES],
-                 "owner": [p.format(invoice=facts["invoice"]) for p in OWNER_PAGES]}
-        with open(OUTPUT_DIR / f"wrk-{size}.txt", "w") as raw, \
-                Server(db_url, args.workers, OUTPUT_DIR / f"gunicorn-{size}.log") as server:
+        pages = {
+            "client": [p.format(invoice=facts["invoice"]) for p in CLIENT_PAGES],
+            "owner": [p.format(invoice=facts["invoice"]) for p in OWNER_PAGES],
+        }
+        with (
+            open(OUTPUT_DIR / f"wrk-{size}.txt", "w") as raw,
+            Server(db_url, args.workers, OUTPUT_DIR / f"gunicorn-{size}.log") as server,
+        ):
             cookies = {"client": sign_in(server.port, *CLIENT), "owner": sign_in(server.port, *OWNER)}
             sizes = {who: [check_page(server.port, url, cookies[who]) for url in pages[who]] for who in pages}
             for who in pages:  # warm both workers' caches and connection pools before measuring
@@ -577,16 +640,26 @@ def bench_size(size: str, args) -> SizeResult:
             result = SizeResult(size=size, facts=facts, ceiling_before=before, ceiling_after=before)
             ceiling = before
             for who, patterns in (("client", CLIENT_PAGES), ("owner", OWNER_PAGES)):
-                for pattern, url, length in zip(patterns, pages[who], sizes[who]):
+                for pattern, url, length in zip(patterns, pages[who], sizes[who], strict=False):
                     load = run_wrk(server.port, url, cookies[who], args, raw, meter)
                     check_page(server.port, url, cookies[who])  # still signed in: every answer was the page
                     after = run_wrk(server.port, "/healthz", "", ceiling_args, raw, meter)
-                    page = PageResult(who=who, page=pattern, url=url, load=load, queries=0, bytes=length,
-                                      ceiling_before=ceiling, ceiling_after=after)
-                    log(f"{size}: {who} {url}: {load.rps:.0f} req/s (ceiling {ceiling.rps:.0f} / {after.rps:.0f}, "
+                    page = PageResult(
+                        who=who,
+                        page=pattern,
+                        url=url,
+                        load=load,
+                        queries=0,
+                        bytes=length,
+                        ceiling_before=ceiling,
+                        ceiling_after=after,
+                    )
+                    log(
+                        f"{size}: {who} {url}: {load.rps:.0f} req/s (ceiling {ceiling.rps:.0f} / {after.rps:.0f}, "
                         f"ratio {page.ratio:.2f}), p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
                         f"{load.errors} errors, {load.cpu_ms_per_request:.1f} CPU ms/request, "
-                        f"others {load.other_cores:.2f} cores")
+                        f"others {load.other_cores:.2f} cores"
+                    )
                     result.pages.append(page)
                     ceiling = after
             result.ceiling_after = ceiling
@@ -621,8 +694,9 @@ def machine(pg_url: str) -> dict:
     wrk_version = subprocess.run(["wrk", "--version"], capture_output=True, text=True)
     wrk_line = (wrk_version.stdout or wrk_version.stderr).strip().splitlines()[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
-    dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
-                           capture_output=True, text=True)
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True, text=True
+    )
     return {
         "nproc": os.cpu_count(),
         "memory_gib": round(mem_kb / 1024 / 1024, 1),
@@ -632,7 +706,7 @@ def machine(pg_url: str) -> dict:
         "wrk": wrk_line.split(" [")[0],
         "os": platform.platform(),
         "commit": commit.stdout.strip() + (" (with uncommitted changes)" if dirty.stdout.strip() else ""),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
 
@@ -686,7 +760,8 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         lines.append(
             f"| {r.size} | {f['payments']:,} | {f['invoices']:,} | {f['clients']:,} | {f['audit_entries']:,} | "
             f"{f['reported']:,} | {f['db_size']} | {f['client1_invoices']} / {f['client1_payments']} | "
-            f"{f['invoice']} ({f['invoice_payments']}, {f.get('invoice_installments', '?')}) | {f['prepare_seconds']:.0f} s | {f.get('load_average_after', '')} |"
+            f"{f['invoice']} ({f['invoice_payments']}, {f.get('invoice_installments', '?')}) | "
+            f"{f['prepare_seconds']:.0f} s | {f.get('load_average_after', '')} |"
         )
     lines += [
         "",
@@ -695,7 +770,8 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         f"Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured ({args.ceiling_duration} s) before the first "
         "page and after every page; a page's ratio uses the mean of the ceiling runs just before and just after "
         "it (the machine's speed drifts over minutes; its neighbours in time are the fair comparison). The "
-        "ceiling's row shows the first and the last of those runs. p50/p99 in milliseconds, from wrk's latency distribution. Queries: SQL "
+        "ceiling's row shows the first and the last of those runs. p50/p99 in milliseconds, from wrk's latency "
+        "distribution. Queries: SQL "
         "statements one request runs (session check included). CPU ms/request: CPU time of gunicorn and of "
         "its PostgreSQL backends over the run, per request (wrk's own CPU not included), and in brackets the "
         "PostgreSQL backends' part of it. Other programs: CPU "
@@ -714,7 +790,7 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
             f"{r.ceiling_before.cpu_ms_per_request:.1f} ({r.ceiling_before.db_cpu_ms_per_request:.1f}) | "
             f"{r.ceiling_before.other_cores:.2f} / {r.ceiling_after.other_cores:.2f} |"
         )
-    for index, page in enumerate(results[0].pages):
+    for index in range(len(results[0].pages)):
         for r in results:
             p = r.pages[index]
             errors = f" ({p.load.errors} errors)" if p.load.errors else ""
@@ -736,7 +812,8 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         f"number of connections, the ratio of mean latencies), at most {MAX_SLOWDOWN}×; the p50 ratio and the ratio "
         f"of CPU time per request (which other programs on the machine disturb much less) for reference.",
         "",
-        f"| page | who | lowest ratio | target ≥ {MIN_RATIO:.2f} | highest p99 ms | target < {MAX_P99_MS:.0f} ms | slowdown "
+        f"| page | who | lowest ratio | target ≥ {MIN_RATIO:.2f} | highest p99 ms | "
+        f"target < {MAX_P99_MS:.0f} ms | slowdown "
         f"{biggest.size}/{smallest.size} | p50 ratio | CPU/request ratio | target ≤ {MAX_SLOWDOWN}× |",
         "| --- | --- | ---: | --- | ---: | --- | ---: | ---: | ---: | --- |",
     ]
@@ -756,13 +833,28 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
             f"| `{page.page}` | {page.who} | {min(ratios):.2f} | {verdict(ok_ratio)} | {fmt_ms(max(p99s))} | "
             f"{verdict(ok_p99)} | {slowdown:.2f}× | {p50_ratio:.2f}× | {cpu_ratio:.2f}× | {verdict(ok_slow)} |"
         )
-    lines += ["", "Missed: " + ("; ".join(
-        f"{name}: {', '.join(pages) or 'none'}" for name, pages in
-        (("ratio to ceiling", summary["ratio"]), ("p99", summary["p99"]), ("slowdown", summary["slowdown"]))
-    )) + ".", ""]
+    lines += [
+        "",
+        "Missed: "
+        + (
+            "; ".join(
+                f"{name}: {', '.join(pages) or 'none'}"
+                for name, pages in (
+                    ("ratio to ceiling", summary["ratio"]),
+                    ("p99", summary["p99"]),
+                    ("slowdown", summary["slowdown"]),
+                )
+            )
+        )
+        + ".",
+        "",
+    ]
     if "large" not in by_size:
-        lines += ["The 600,000-payment set was not part of this run (`BENCH_SIZE=large make bench` adds it); "
-                  f"the slowdown column compares {compare}.", ""]
+        lines += [
+            "The 600,000-payment set was not part of this run (`BENCH_SIZE=large make bench` adds it); "
+            f"the slowdown column compares {compare}.",
+            "",
+        ]
     lines.append(END)
     return "\n".join(lines)
 
@@ -797,23 +889,40 @@ def parse_args(argv=None):
     default_sizes = "small,default,large" if size_env == "large" else (size_env or "small,default")
     parser.add_argument("--sizes", default=default_sizes, help="comma-separated: small, default, large")
     parser.add_argument("--duration", type=int, default=int(os.environ.get("BENCH_DURATION") or "10"))
-    parser.add_argument("--ceiling-duration", type=int,
-                        default=int(os.environ.get("BENCH_CEILING_DURATION") or "5"),
-                        help="seconds of each /healthz run (before the first page and after each page)")
+    parser.add_argument(
+        "--ceiling-duration",
+        type=int,
+        default=int(os.environ.get("BENCH_CEILING_DURATION") or "5"),
+        help="seconds of each /healthz run (before the first page and after each page)",
+    )
     parser.add_argument("--connections", type=int, default=int(os.environ.get("BENCH_CONNECTIONS") or "8"))
     parser.add_argument("--threads", type=int, default=int(os.environ.get("BENCH_THREADS") or "2"))
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS") or "2"))
-    parser.add_argument("--max-other-cores", type=float,
-                        default=float(os.environ.get("BENCH_MAX_OTHER_CORES") or "0.15"),
-                        help="measure a page again when other programs used more CPU than this meanwhile")
+    parser.add_argument(
+        "--max-other-cores",
+        type=float,
+        default=float(os.environ.get("BENCH_MAX_OTHER_CORES") or "0.15"),
+        help="measure a page again when other programs used more CPU than this meanwhile",
+    )
     parser.add_argument("--retries", type=int, default=int(os.environ.get("BENCH_RETRIES") or "2"))
     parser.add_argument("--settle", type=float, default=5.0, help="seconds to wait before measuring again")
-    parser.add_argument("--max-wait", type=float, default=float(os.environ.get("BENCH_MAX_WAIT") or "90"),
-                        help="before each run, wait at most this many seconds for other programs to quiet down")
-    parser.add_argument("--pg-url", default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
-                        help="the PostgreSQL server (no database name); the driver makes its own databases")
-    parser.add_argument("--keep", action="store_true", default=os.environ.get("BENCH_KEEP") == "1",
-                        help="keep the ais_bench_* databases (or BENCH_KEEP=1)")
+    parser.add_argument(
+        "--max-wait",
+        type=float,
+        default=float(os.environ.get("BENCH_MAX_WAIT") or "90"),
+        help="before each run, wait at most this many seconds for other programs to quiet down",
+    )
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432"),
+        help="the PostgreSQL server (no database name); the driver makes its own databases",
+    )
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        default=os.environ.get("BENCH_KEEP") == "1",
+        help="keep the ais_bench_* databases (or BENCH_KEEP=1)",
+    )
     parser.add_argument("--no-doc", action="store_true", help="do not write docs/PERFORMANCE.md")
     parser.add_argument("--count-queries", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     parser.add_argument("pages_json", nargs="?", help=argparse.SUPPRESS)
@@ -834,14 +943,17 @@ def main(argv=None) -> int:
     OUTPUT_DIR.mkdir(exist_ok=True)
     info = machine(args.pg_url)
     command = os.environ.get("BENCH_COMMAND") or "python bench/run.py " + shlex.join(sys.argv[1:])
-    log(f"sizes {', '.join(sizes)}; {args.duration} s per page; machine: {info['nproc']} CPUs, "
-        f"{info['memory_gib']} GiB, PostgreSQL {info['postgresql']}, load {info['load_average_at_start']}")
+    log(
+        f"sizes {', '.join(sizes)}; {args.duration} s per page; machine: {info['nproc']} CPUs, "
+        f"{info['memory_gib']} GiB, PostgreSQL {info['postgresql']}, load {info['load_average_at_start']}"
+    )
     results = []
     for size in sizes:
         results.append(bench_size(size, args))
         # Keep what was measured so far even if a later size fails.
-        (OUTPUT_DIR / "results.json").write_text(json.dumps(
-            {"machine": info, "results": [asdict(r) for r in results]}, indent=2, default=str))
+        (OUTPUT_DIR / "results.json").write_text(
+            json.dumps({"machine": info, "results": [asdict(r) for r in results]}, indent=2, default=str)
+        )
     block = render(results, info, args, command.strip())
     (OUTPUT_DIR / "report.md").write_text(block + "\n")
     if not args.no_doc:

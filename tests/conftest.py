@@ -4,11 +4,12 @@ The database is SQLite (a temporary file) unless AIS_TEST_DATABASE_URL names a P
 database, in which case every database test runs there.  The schema is built once per run
 with the Alembic migrations (so they are tested too) and emptied after each test.
 """
+
 from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
@@ -51,10 +52,12 @@ def empty_all_tables() -> None:
         # the sequences start again at 1 so ids are the same on both databases.
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
-        db.session.execute(text(
-            "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
-            "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
-        ))
+        db.session.execute(
+            text(
+                "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c "
+                "WHERE c.relkind = 'S' AND c.relnamespace = 'public'::regnamespace"
+            )
+        )
     else:
         for name in tables:
             db.session.execute(text(f"DELETE FROM {name}"))
@@ -158,7 +161,7 @@ def freeze_today():
     def freeze(when):
         if not isinstance(when, datetime):
             # noon in Manila, so that "today" is that date in the business's time zone
-            when = datetime(when.year, when.month, when.day, 4, 0, tzinfo=timezone.utc)
+            when = datetime(when.year, when.month, when.day, 4, 0, tzinfo=UTC)
         clock.set_clock(lambda: when)
         return when
 

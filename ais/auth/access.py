@@ -1,4 +1,5 @@
 """Who may see what: checked once per blueprint in a before_request hook, so no view can forget it."""
+
 from __future__ import annotations
 
 from typing import TypeGuard

@@ -1,4 +1,5 @@
 """Account services: finding a login, creating an owner, changing a password."""
+
 from __future__ import annotations
 
 import re
@@ -84,8 +85,7 @@ def change_password(actor: Actor, user_id: int, current: str, new: str, keep_ses
         user.password_hash = new_hash
         user.password_changed_at = utcnow()
         ended = sessions.end_other_sessions(user_id, keep_session_id)
-        audit.record(actor, "auth.password_changed", client_id=user.client_id,
-                     detail=f"{ended} other session(s) ended")
+        audit.record(actor, "auth.password_changed", client_id=user.client_id, detail=f"{ended} other session(s) ended")
 
 
 def reset_owner_password(actor: Actor, username: str, new: str) -> int:
@@ -107,5 +107,7 @@ def reset_owner_password(actor: Actor, username: str, new: str) -> int:
         user.password_changed_at = utcnow()
         user.is_enabled = True
         ended = sessions.end_all_sessions(user.id)
-        audit.record(actor, "auth.password_reset", detail=f"{user.username}: set on the server, {ended} session(s) ended")
+        audit.record(
+            actor, "auth.password_reset", detail=f"{user.username}: set on the server, {ended} session(s) ended"
+        )
     return ended

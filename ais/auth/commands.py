@@ -1,5 +1,6 @@
 """``flask --app ais create-owner`` (the only way to make an owner login), ``reset-password``
 (an owner's password, from the server) and ``reseal``."""
+
 from __future__ import annotations
 
 import click
@@ -11,8 +12,12 @@ from ..audit import Actor
 def register_commands(app: Flask) -> None:
     @app.cli.command("create-owner")
     @click.option("--username", prompt="Username", help="The owner's sign-in name (letters, digits, . _ @ + -).")
-    @click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
-                           help="Prompted for (hidden) when not given.")
+    @click.password_option(
+        "--password",
+        prompt="Password",
+        confirmation_prompt="Repeat the password",
+        help="Prompted for (hidden) when not given.",
+    )
     def create_owner_command(username: str, password: str):
         """Create an owner login (asks for the username and a password twice)."""
         from .accounts import AccountError, create_owner
@@ -57,7 +62,10 @@ def register_commands(app: Flask) -> None:
         resealed, unreadable = reseal_secrets(Actor.system("reseal"))
         click.echo(f"{resealed} two-factor key(s) re-encrypted with SECRET_KEY.")
         if unreadable:
-            click.echo("Cannot decrypt the two-factor key of user(s) "
-                       f"{', '.join(map(str, unreadable))} with SECRET_KEY or SECRET_KEY_FALLBACKS: "
-                       "they can sign in with a recovery code, then turn two-factor sign-in off and on.", err=True)
+            click.echo(
+                "Cannot decrypt the two-factor key of user(s) "
+                f"{', '.join(map(str, unreadable))} with SECRET_KEY or SECRET_KEY_FALLBACKS: "
+                "they can sign in with a recovery code, then turn two-factor sign-in off and on.",
+                err=True,
+            )
             raise SystemExit(1)

@@ -1,4 +1,5 @@
 """Sign-in and account forms (Flask-WTF: every one carries a CSRF token)."""
+
 from __future__ import annotations
 
 from wtforms import PasswordField, StringField, SubmitField

@@ -8,8 +8,10 @@
 * ``password_problems(password, username=..., email=...)``: what is wrong with a new password,
   as sentences for the form (empty list: acceptable).
 """
+
 from __future__ import annotations
 
+import contextlib
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,10 +46,8 @@ def _dummy_hash(fast: bool) -> str:
 def dummy_verify(password: str) -> None:
     """Spend the time a real verification takes (unknown account: no timing difference)."""
     ph = hasher()
-    try:
+    with contextlib.suppress(VerificationError):
         ph.verify(_dummy_hash(ph is _FAST), password)
-    except VerificationError:
-        pass
 
 
 def verify_password(user, password: str) -> bool:

@@ -11,6 +11,7 @@ CSRF tokens.  Rotating ``SECRET_KEY`` the way Flask rotates it keeps the secrets
 the old key to ``SECRET_KEY_FALLBACKS``, and ``flask --app ais reseal`` re-encrypts each secret
 with the new one; after that the old key can go.
 """
+
 from __future__ import annotations
 
 import base64

@@ -6,6 +6,7 @@ has been used within the idle timeout (owners 30 min, clients 60 min), is younge
 absolute lifetime (12 h) and its user is enabled.  Signing out, changing a password or disabling
 a login ends rows on the server, so a copied cookie stops working at once.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -47,8 +48,8 @@ def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
 
 
 def idle_timeout(user: User) -> dt.timedelta:
@@ -218,19 +219,31 @@ def _session_check_statement():
     from ..models import OWNER, Client, MonthlyTotal, Setting
     from .twofactor import REQUIRE_OWNER_2FA
 
-    users, sessions, clients, settings, monthly = (User.__table__, UserSession.__table__, Client.__table__,
-                                                   Setting.__table__, MonthlyTotal.__table__)
+    users, sessions, clients, settings, monthly = (
+        User.__table__,
+        UserSession.__table__,
+        Client.__table__,
+        Setting.__table__,
+        MonthlyTotal.__table__,
+    )
     owner_2fa_setting = (
         select(settings.c.value).where(settings.c.key == REQUIRE_OWNER_2FA).scalar_subquery().label("owner_2fa")
     )
     awaiting = select(func.coalesce(func.sum(monthly.c.awaiting_count), 0)).scalar_subquery()
     return (
-        select(*(users.c[name] for name in SIGNED_IN_COLUMNS),
-               sessions.c.id.label("session_id"), sessions.c.created_at, sessions.c.last_seen_at,
-               sessions.c.ended_at, clients.c.name.label("client_name"), owner_2fa_setting,
-               case((users.c.role == OWNER, awaiting)).label("owner_awaiting"))
-        .select_from(sessions.join(users, users.c.id == sessions.c.user_id)
-                     .outerjoin(clients, clients.c.id == users.c.client_id))
+        select(
+            *(users.c[name] for name in SIGNED_IN_COLUMNS),
+            sessions.c.id.label("session_id"),
+            sessions.c.created_at,
+            sessions.c.last_seen_at,
+            sessions.c.ended_at,
+            clients.c.name.label("client_name"),
+            owner_2fa_setting,
+            case((users.c.role == OWNER, awaiting)).label("owner_awaiting"),
+        )
+        .select_from(
+            sessions.join(users, users.c.id == sessions.c.user_id).outerjoin(clients, clients.c.id == users.c.client_id)
+        )
         .where(sessions.c.token_hash == bindparam("token_hash"))
     )
 

@@ -14,6 +14,7 @@ When the storage (Redis) cannot be reached, the counts go to this process's memo
 Redis again first, so the shared counts resume as soon as it answers.  Flask-Limiter does the same
 for the decorator limits (``RATELIMIT_IN_MEMORY_FALLBACK_ENABLED``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,8 +80,9 @@ def sign_in_blocked(username: str) -> bool:
     if not _enabled():
         return False
     checks = _checks(username)
-    return _with_fallback(lambda strategy, storage: any(
-        not strategy.test(item, _prefix(), scope, key) for item, scope, key in checks))
+    return _with_fallback(
+        lambda strategy, storage: any(not strategy.test(item, _prefix(), scope, key) for item, scope, key in checks)
+    )
 
 
 def record_failure(username: str) -> bool:

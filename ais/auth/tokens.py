@@ -4,6 +4,7 @@ Only a link's sha256 is stored.  A link works once, before it expires (invitatio
 reset 1 hour); a new link of the same kind cancels the older ones.  Opening a link (GET) changes
 nothing: only setting the password spends it, so mail scanners that prefetch links do no harm.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -61,7 +62,7 @@ def _hash(raw: str) -> str:
 
 
 def as_utc(value: dt.datetime) -> dt.datetime:
-    return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
 
 
 def absolute_url(path: str) -> str:
@@ -185,8 +186,13 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
         token_id, raw = issue_token(user.id, INVITATION)
         path = LINK_PATHS[INVITATION] + raw
         _queue_account_email(
-            "invitation", email, f"Your invitation to {current_app.config['AIS_BUSINESS_NAME']}'s client portal",
-            f"invitation:{token_id}", name=client.name, username=email, link=absolute_url(path),
+            "invitation",
+            email,
+            f"Your invitation to {current_app.config['AIS_BUSINESS_NAME']}'s client portal",
+            f"invitation:{token_id}",
+            name=client.name,
+            username=email,
+            link=absolute_url(path),
             expires_days=LIFETIMES[INVITATION].days,
         )
         audit.record(actor, "portal.access_enabled", client_id=client_id, detail=email)
@@ -233,11 +239,19 @@ def request_password_reset(actor: Actor, email: str) -> bool:
         token_id, raw = issue_token(user.id, RESET)
         link = absolute_url(LINK_PATHS[RESET] + raw)
         _queue_account_email(
-            "reset", user.username, f"Reset your password for {current_app.config['AIS_BUSINESS_NAME']}",
-            f"reset:{token_id}", username=user.username, link=link, expires_minutes=60,
+            "reset",
+            user.username,
+            f"Reset your password for {current_app.config['AIS_BUSINESS_NAME']}",
+            f"reset:{token_id}",
+            username=user.username,
+            link=link,
+            expires_minutes=60,
         )
-        audit.record(Actor(user_id=user.id, label=user.username, ip_address=actor.ip_address),
-                     "auth.password_reset_requested", client_id=user.client_id)
+        audit.record(
+            Actor(user_id=user.id, label=user.username, ip_address=actor.ip_address),
+            "auth.password_reset_requested",
+            client_id=user.client_id,
+        )
     return True
 
 

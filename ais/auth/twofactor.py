@@ -6,6 +6,7 @@ one-time recovery codes (only their sha256 is stored: each has ~79 random bits).
 is accepted once (replays within its window are refused) and ±1 time step for clock drift.
 The TOTP key is stored sealed (``ais.auth.sealing``): the database alone cannot compute codes.
 """
+
 from __future__ import annotations
 
 import base64
@@ -53,8 +54,7 @@ def totp_secret(user: User) -> str | None:
     except sealing.UnreadableSecret:
         # SECRET_KEY changed without the old one in SECRET_KEY_FALLBACKS: codes cannot be checked
         # (recovery codes still work, and 2FA can then be turned off and set up again).
-        log.error("user %s: the two-factor key cannot be decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS",
-                  user.id)
+        log.error("user %s: the two-factor key cannot be decrypted with SECRET_KEY or SECRET_KEY_FALLBACKS", user.id)
         return None
 
 
@@ -82,7 +82,7 @@ def recovery_hash(code: str) -> str:
 
 def _new_recovery_code() -> str:
     raw = "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_CODE_LENGTH))
-    return "-".join(raw[i:i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, RECOVERY_CODE_LENGTH, 4))
 
 
 def _replace_recovery_codes(user_id: int) -> list[str]:

@@ -2,6 +2,7 @@
 
 Views are thin: the work is in ais.auth.sessions / accounts / tokens / twofactor / throttle.
 """
+
 from __future__ import annotations
 
 from functools import wraps
@@ -17,7 +18,15 @@ from ..extensions import db, limiter
 from ..models import User
 from . import accounts, bp, sessions, throttle, tokens, twofactor
 from .access import current_actor, is_safe_next
-from .forms import ChangePasswordForm, CodeForm, EmptyForm, ForgotPasswordForm, LoginForm, SecondFactorForm, SetPasswordForm
+from .forms import (
+    ChangePasswordForm,
+    CodeForm,
+    EmptyForm,
+    ForgotPasswordForm,
+    LoginForm,
+    SecondFactorForm,
+    SetPasswordForm,
+)
 from .passwords import verify_password
 
 GENERIC_FAILURE = "Incorrect username or password."
@@ -142,8 +151,11 @@ def login_2fa():
             sessions.sign_in(user, "password+" + method)
             if method == "recovery":
                 left = twofactor.remaining_recovery_codes(user.id)
-                flash(f"You used a recovery code; {left} left. Make new ones on your account page if you are running low.",
-                      "warning")
+                flash(
+                    f"You used a recovery code; {left} left. "
+                    "Make new ones on your account page if you are running low.",
+                    "warning",
+                )
             return after_sign_in(user, next_url)
         record_failure(user.username, "auth.2fa_failed", f"username {user.username}")
         error = "That code is not right. Try the newest code from your app, or a recovery code."
@@ -245,7 +257,10 @@ def change_password():
             abort(429)
         try:
             accounts.change_password(
-                current_actor(), current_user.id, form.current_password.data, form.new_password.data,
+                current_actor(),
+                current_user.id,
+                form.current_password.data,
+                form.new_password.data,
                 keep_session_id=sessions.current_session_id(),
             )
         except accounts.AccountError as error:
@@ -273,7 +288,8 @@ def twofactor_setup():
             disable_form=CodeForm(prefix="disable"),
             codes_form=CodeForm(prefix="codes"),
             recovery_left=twofactor.remaining_recovery_codes(user.id),
-            require_form=EmptyForm(prefix="require"), required=twofactor.owner_2fa_required(),
+            require_form=EmptyForm(prefix="require"),
+            required=twofactor.owner_2fa_required(),
             required_by_config=bool(current_app.config.get("AIS_REQUIRE_OWNER_2FA")),
         )
     form = CodeForm()
@@ -289,7 +305,10 @@ def twofactor_setup():
     user = db.session.get(User, user.id)
     uri = twofactor.provisioning_uri(user, current_app.config["AIS_BUSINESS_NAME"])
     return render_template(
-        "auth/twofactor_setup.html", form=form, secret=secret, qr=twofactor.qr_data_uri(uri),
+        "auth/twofactor_setup.html",
+        form=form,
+        secret=secret,
+        qr=twofactor.qr_data_uri(uri),
         required=twofactor.owner_2fa_required(),
     )
 
@@ -306,8 +325,12 @@ def twofactor_require():
         except twofactor.TwoFactorError as error:
             flash(str(error), "error")
         else:
-            flash("Every owner now needs two-factor sign-in." if required
-                  else "Two-factor sign-in is now each owner's choice.", "success")
+            flash(
+                "Every owner now needs two-factor sign-in."
+                if required
+                else "Two-factor sign-in is now each owner's choice.",
+                "success",
+            )
     return redirect(url_for("auth.twofactor_setup"))
 
 

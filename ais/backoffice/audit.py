@@ -1,4 +1,5 @@
 """/audit: the owner's read-only view of the audit trail (no route edits or deletes it)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,9 @@ def _parse_day(value: str | None) -> dt.date | None:
 
 
 @lru_cache(maxsize=64)
-def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoice: bool,
-                      from_day: bool, to_day: bool) -> PageStatements:
+def _audit_statements(
+    by_action: bool, by_actor: bool, by_client: bool, by_invoice: bool, from_day: bool, to_day: bool
+) -> PageStatements:
     """The audit page's statements for one combination of filters (built once each; the filters'
     values are bound parameters)."""
     moment = AuditEntry.at.type
@@ -34,21 +36,36 @@ def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoi
     if by_action:
         conditions.append(AuditEntry.action.like(bindparam("action_pattern", type_=String), escape="\\"))
     if by_actor:
-        conditions.append(func.lower(AuditEntry.actor_label).like(bindparam("actor_pattern", type_=String),
-                                                                  escape="\\"))
+        conditions.append(
+            func.lower(AuditEntry.actor_label).like(bindparam("actor_pattern", type_=String), escape="\\")
+        )
     if by_client:
         conditions.append(AuditEntry.client_id == bindparam("client_id", type_=Integer))
     if by_invoice:
-        conditions.append(AuditEntry.invoice_id.in_(
-            select(Invoice.id).where(func.upper(Invoice.invoice_no) == bindparam("invoice_no", type_=String))))
+        conditions.append(
+            AuditEntry.invoice_id.in_(
+                select(Invoice.id).where(func.upper(Invoice.invoice_no) == bindparam("invoice_no", type_=String))
+            )
+        )
     if from_day:
         conditions.append(AuditEntry.at >= bindparam("at_from", type_=moment))
     if to_day:
         conditions.append(AuditEntry.at < bindparam("at_before", type_=moment))
     query = (
-        select(AuditEntry.id, AuditEntry.at, AuditEntry.actor_label, AuditEntry.action, AuditEntry.client_id,
-               AuditEntry.invoice_id, AuditEntry.amount_before, AuditEntry.amount_after, AuditEntry.detail,
-               AuditEntry.ip_address, Client.name.label("client_name"), Invoice.invoice_no)
+        select(
+            AuditEntry.id,
+            AuditEntry.at,
+            AuditEntry.actor_label,
+            AuditEntry.action,
+            AuditEntry.client_id,
+            AuditEntry.invoice_id,
+            AuditEntry.amount_before,
+            AuditEntry.amount_after,
+            AuditEntry.detail,
+            AuditEntry.ip_address,
+            Client.name.label("client_name"),
+            Invoice.invoice_no,
+        )
         .outerjoin(Client, Client.id == AuditEntry.client_id)
         .outerjoin(Invoice, Invoice.id == AuditEntry.invoice_id)
         .where(*conditions)
@@ -58,23 +75,30 @@ def _audit_statements(by_action: bool, by_actor: bool, by_client: bool, by_invoi
     return capped_page_statements(query, count_rows=select(AuditEntry.id).where(*conditions))
 
 
-def audit_page(*, action: str, actor: str, client_id: int | None, invoice_no: str,
-               date_from: dt.date | None, date_to: dt.date | None, page: int):
+def audit_page(
+    *,
+    action: str,
+    actor: str,
+    client_id: int | None,
+    invoice_no: str,
+    date_from: dt.date | None,
+    date_to: dt.date | None,
+    page: int,
+):
     """One page of audit entries, newest first, with the client's name and invoice number joined in
     (rows), and their count (capped): one statement."""
-    statements = _audit_statements(bool(action), bool(actor), bool(client_id), bool(invoice_no),
-                                   bool(date_from), bool(date_to))
+    statements = _audit_statements(
+        bool(action), bool(actor), bool(client_id), bool(invoice_no), bool(date_from), bool(date_to)
+    )
     params = {
         "action_pattern": escape_like(action or "") + "%",  # the action and the ones under it
         "actor_pattern": like_pattern((actor or "").lower()),
         "client_id": client_id,
         "invoice_no": (invoice_no or "").strip().upper(),
-        "at_from": dt.datetime.combine(date_from, dt.time.min, dt.timezone.utc) if date_from else None,
-        "at_before": (dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, dt.timezone.utc)
-                      if date_to else None),
+        "at_from": dt.datetime.combine(date_from, dt.time.min, dt.UTC) if date_from else None,
+        "at_before": (dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, dt.UTC) if date_to else None),
     }
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
-
 
 
 def action_names() -> list[str]:
@@ -97,5 +121,6 @@ def audit():
     page = max(request.args.get("page", 1, type=int) or 1, 1)
     entries = audit_page(page=page, **filters)
     params = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items() if v}
-    return render_template("backoffice/audit.html", entries=entries, filters=filters, params=params,
-                           actions=action_names())
+    return render_template(
+        "backoffice/audit.html", entries=entries, filters=filters, params=params, actions=action_names()
+    )

@@ -2,6 +2,7 @@
 draws it as SVG.  Pixel positions are plain ints; the money figures stay Decimal and are only
 formatted.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -85,7 +86,9 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
     for k in range(count + 1):
         value = step * k if highest > 0 else Decimal(0)
         y = baseline - (int((Decimal(plot_height) * k / count).to_integral_value(ROUND_HALF_UP)))
-        ticks.append(Tick(y=y, label=compact_money(value, currency) if highest > 0 else compact_money(Decimal(0), currency)))
+        ticks.append(
+            Tick(y=y, label=compact_money(value, currency) if highest > 0 else compact_money(Decimal(0), currency))
+        )
         if highest <= 0:
             break
     slot = plot_width // max(len(series), 1)
@@ -99,9 +102,15 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
         label = format_day(month, "MMM yyyy")
         bars.append(
             Bar(
-                x=x, y=baseline - height, width=bar_width, height=height, label_x=x + bar_width // 2,
-                month_label=format_day(month, "MMM"), title=f"{label}: {format_money(value, currency)}",
-                value=value, month=month,
+                x=x,
+                y=baseline - height,
+                width=bar_width,
+                height=height,
+                label_x=x + bar_width // 2,
+                month_label=format_day(month, "MMM"),
+                title=f"{label}: {format_money(value, currency)}",
+                value=value,
+                month=month,
                 is_current=(month.year, month.month) == (today.year, today.month),
             )
         )
@@ -110,13 +119,21 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
         first, last = format_day(series[0][0], "MMM yyyy"), format_day(series[-1][0], "MMM yyyy")
         best = max(series, key=lambda item: item[1])
         description = (
-            f"Bar chart of confirmed payments per month from {first} to {last}; "
-            f"total {format_money(total, currency)}"
+            f"Bar chart of confirmed payments per month from {first} to {last}; total {format_money(total, currency)}"
         )
         if best[1] > 0:
             description += f"; highest {format_day(best[0], 'MMM yyyy')} with {format_money(best[1], currency)}"
         description += "."
     else:
         description = "No data."
-    return BarChart(width=WIDTH, height=HEIGHT, left=LEFT, right=WIDTH - RIGHT, baseline=baseline,
-                    bars=bars, ticks=ticks, total=total, description=description)
+    return BarChart(
+        width=WIDTH,
+        height=HEIGHT,
+        left=LEFT,
+        right=WIDTH - RIGHT,
+        baseline=baseline,
+        bars=bars,
+        ticks=ticks,
+        total=total,
+        description=description,
+    )

@@ -4,6 +4,7 @@ Money is a StringField parsed with ``money.parse_amount`` (never a FloatField); 
 prices and tax rates are parsed with ``money.parse_decimal``.  A parsed value is kept on the form
 (``form.amount_value``, ``line.parsed``) so that the view passes plain values to one service call.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -25,10 +26,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..forms import AppForm, SubForm
 from ..billing import money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
+from ..forms import AppForm, SubForm
 from ..models import FULL_PAYMENT, INSTALLMENT, PAYMENT_STATES
 
 PAYMENT_METHODS = ("Cash", "Bank transfer", "GCash", "Check", "Card", "Other")
@@ -81,8 +82,13 @@ def new_submission_key() -> str:
 
 # A text search for one client (name or email), not a <select> of every client: the page stays
 # the same size however many clients there are.  static/js/client-picker.js adds suggestions.
-CLIENT_SEARCH = {"type": "search", "placeholder": "Name or email", "autocomplete": "off", "maxlength": 100,
-                 "data-client-search": ""}
+CLIENT_SEARCH = {
+    "type": "search",
+    "placeholder": "Name or email",
+    "autocomplete": "off",
+    "maxlength": 100,
+    "data-client-search": "",
+}
 
 
 class NoCsrfForm(AppForm):
@@ -97,11 +103,15 @@ class NoCsrfForm(AppForm):
 
 class ClientForm(AppForm):
     name = StringField("Name", validators=[Length(max=200)], render_kw={"autocomplete": "name", "maxlength": 200})
-    email = StringField("Email", validators=[Length(max=254)],
-                        render_kw={"type": "email", "autocomplete": "email", "maxlength": 254},
-                        description="Also the client's sign-in name for the portal.")
-    company = StringField("Company", validators=[Length(max=200)],
-                          render_kw={"autocomplete": "organization", "maxlength": 200})
+    email = StringField(
+        "Email",
+        validators=[Length(max=254)],
+        render_kw={"type": "email", "autocomplete": "email", "maxlength": 254},
+        description="Also the client's sign-in name for the portal.",
+    )
+    company = StringField(
+        "Company", validators=[Length(max=200)], render_kw={"autocomplete": "organization", "maxlength": 200}
+    )
     phone = StringField("Phone", validators=[Length(max=50)], render_kw={"autocomplete": "tel", "maxlength": 50})
     tax_id = StringField("Tax ID (TIN)", validators=[Length(max=50)], render_kw={"maxlength": 50})
     address = TextAreaField("Address", validators=[Length(max=2000)], render_kw={"rows": 3})
@@ -132,7 +142,9 @@ class LineForm(SubForm):
     parsed: LineInput | None = None
 
     def is_blank(self) -> bool:
-        return not any((f.data or "").strip() for f in (self.description, self.quantity, self.unit_price, self.tax_rate))
+        return not any(
+            (f.data or "").strip() for f in (self.description, self.quantity, self.unit_price, self.tax_rate)
+        )
 
     def parse(self) -> LineInput | None:
         """The line as a LineInput, or None with the errors set on its fields."""
@@ -158,29 +170,42 @@ class LineForm(SubForm):
         tax_rate: Decimal | None = None
         if tax_text:
             try:
-                tax_rate = money.parse_decimal(tax_text, places=2, minimum=0, maximum=100, allow_zero=True,
-                                               field="tax rate")
+                tax_rate = money.parse_decimal(
+                    tax_text, places=2, minimum=0, maximum=100, allow_zero=True, field="tax rate"
+                )
             except money.InvalidAmount as error:
                 self.tax_rate.errors = [str(error)]
                 ok = False
         if not ok:
             return None
-        self.parsed = LineInput(description=description, quantity=values["quantity"],
-                                unit_price=values["unit_price"], tax_rate=tax_rate)
+        self.parsed = LineInput(
+            description=description, quantity=values["quantity"], unit_price=values["unit_price"], tax_rate=tax_rate
+        )
         return self.parsed
 
 
 class InvoiceForm(AppForm):
     client_id = SelectField("Client", coerce=int_or_none, validate_choice=False)
-    description = TextAreaField("Description", validators=[Length(max=2000)], render_kw={"rows": 2},
-                                description="Shown to the client on the invoice (optional).")
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 2},
+        description="Shown to the client on the invoice (optional).",
+    )
     issue_date = DateField("Issue date", validators=[InputRequired(DATE_MESSAGE)])
     lines = FieldList(FormField(LineForm), min_entries=3, max_entries=MAX_LINES)
-    payment_type = RadioField("Payment", choices=options([(FULL_PAYMENT, "Full payment"), (INSTALLMENT, "Installment plan")]),
-                              default=FULL_PAYMENT)
+    payment_type = RadioField(
+        "Payment",
+        choices=options([(FULL_PAYMENT, "Full payment"), (INSTALLMENT, "Installment plan")]),
+        default=FULL_PAYMENT,
+    )
     due_date = DateField("Due date (or first installment date)", validators=[InputRequired(DATE_MESSAGE)])
-    installment_count = IntegerField("Number of installments", default=3, validators=[Optional()],
-                                     render_kw={"min": 2, "max": MAX_INSTALLMENTS, "inputmode": "numeric"})
+    installment_count = IntegerField(
+        "Number of installments",
+        default=3,
+        validators=[Optional()],
+        render_kw={"min": 2, "max": MAX_INSTALLMENTS, "inputmode": "numeric"},
+    )
     frequency = SelectField("Frequency", choices=options(FREQUENCY_CHOICES), default=rules.MONTHLY)
 
     line_inputs: list[LineInput]
@@ -254,18 +279,25 @@ class InvoiceFilterForm(NoCsrfForm):
 class PaymentForm(PaymentChecks, AppForm):
     amount = StringField("Amount", render_kw={"inputmode": "decimal", "autocomplete": "off"})
     date = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
-    method = SelectField("Method", choices=options([("", "Choose…")] + [(m, m) for m in PAYMENT_METHODS]),
-                         validate_choice=False)
-    reference = StringField("Reference", validators=[Length(max=120)],
-                            render_kw={"maxlength": 120, "placeholder": "Receipt, transfer or check number"})
+    method = SelectField(
+        "Method", choices=options([("", "Choose…")] + [(m, m) for m in PAYMENT_METHODS]), validate_choice=False
+    )
+    reference = StringField(
+        "Reference",
+        validators=[Length(max=120)],
+        render_kw={"maxlength": 120, "placeholder": "Receipt, transfer or check number"},
+    )
     submission_key = HiddenField()
 
     method_choices = tuple(PAYMENT_METHODS)
 
 
 class PaymentFilterForm(NoCsrfForm):
-    state = SelectField("State", choices=options([("", "Any state")] + [(s, PAYMENT_STATE_LABELS[s]) for s in PAYMENT_STATES]),
-                        default="")
+    state = SelectField(
+        "State",
+        choices=options([("", "Any state")] + [(s, PAYMENT_STATE_LABELS[s]) for s in PAYMENT_STATES]),
+        default="",
+    )
     client = HiddenField()  # a chosen client's id (links from a client's page, the search's pick)
     client_q = StringField("Client", validators=[Length(max=100)], render_kw=CLIENT_SEARCH)
     method = SelectField("Method", coerce=str, validate_choice=False)
@@ -274,11 +306,15 @@ class PaymentFilterForm(NoCsrfForm):
 
 
 class ReplanForm(AppForm):
-    installment_count = IntegerField("Number of installments", default=3,
-                                     validators=[InputRequired("Enter the number of installments."),
-                                                 NumberRange(1, MAX_INSTALLMENTS,
-                                                             f"Choose 1 to {MAX_INSTALLMENTS} installments.")],
-                                     render_kw={"min": 1, "max": MAX_INSTALLMENTS, "inputmode": "numeric"})
+    installment_count = IntegerField(
+        "Number of installments",
+        default=3,
+        validators=[
+            InputRequired("Enter the number of installments."),
+            NumberRange(1, MAX_INSTALLMENTS, f"Choose 1 to {MAX_INSTALLMENTS} installments."),
+        ],
+        render_kw={"min": 1, "max": MAX_INSTALLMENTS, "inputmode": "numeric"},
+    )
     frequency = SelectField("Frequency", choices=options(FREQUENCY_CHOICES), default=rules.MONTHLY)
     first_due = DateField("First new due date", validators=[InputRequired(DATE_MESSAGE)])
 

@@ -4,6 +4,7 @@ Used twice: rendered into the form page (works without JavaScript) and returned 
 ``GET /invoices/preview`` for the live preview (static/js/invoice-form.js only displays it).
 It reads the form's raw values and never changes the form's errors.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,9 @@ def _parse_line(line) -> tuple[Decimal, Decimal] | str:
     """(net, tax) of one line, or the first problem with it as a sentence."""
     try:
         quantity = money.parse_decimal(line.quantity.data or "", places=3, maximum=MAX_QUANTITY, field="quantity")
-        price = money.parse_decimal(line.unit_price.data or "", places=4, maximum=money.MAX_AMOUNT,
-                                    allow_zero=True, field="unit price")
+        price = money.parse_decimal(
+            line.unit_price.data or "", places=4, maximum=money.MAX_AMOUNT, allow_zero=True, field="unit price"
+        )
         tax_text = (line.tax_rate.data or "").strip().rstrip("%").strip()
         rate = None
         if tax_text:
@@ -53,12 +55,14 @@ def invoice_preview(form, currency: str | None = None) -> dict:
         net, tax = result
         net_total += net
         tax_total += tax
-        lines.append({
-            "index": index,
-            "net": format_money(net, currency),
-            "tax": format_money(tax, currency),
-            "total": format_money(net + tax, currency),
-        })
+        lines.append(
+            {
+                "index": index,
+                "net": format_money(net, currency),
+                "tax": format_money(tax, currency),
+                "total": format_money(net + tax, currency),
+            }
+        )
     total = net_total + tax_total
     schedule = []
     message = ""
@@ -81,8 +85,12 @@ def invoice_preview(form, currency: str | None = None) -> dict:
             message = str(error)
         else:
             schedule = [
-                {"number": item.number, "due_date": format_day(item.due_date), "due_iso": item.due_date.isoformat(),
-                 "amount": format_money(item.amount, currency)}
+                {
+                    "number": item.number,
+                    "due_date": format_day(item.due_date),
+                    "due_iso": item.due_date.isoformat(),
+                    "amount": format_money(item.amount, currency),
+                }
                 for item in plan
             ]
     return {

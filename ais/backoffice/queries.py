@@ -5,6 +5,7 @@ SQL does the sums, the filtering and the paging; lists load what they show with 
 expressed with the running totals (see ``status_condition``), and for display the page uses
 ``services.status_of``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,11 +15,25 @@ from decimal import Decimal
 from functools import cache, lru_cache
 
 from flask import abort, g
-from sqlalchemy import (Date, Integer, String, and_, bindparam, case, exists, false, func, literal, or_, select,
-                        type_coerce, union_all)
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.engine import Row
-from sqlalchemy.sql.expression import ColumnElement
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.sql.expression import ColumnElement
 
 from ..billing import rules
 from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
@@ -26,9 +41,6 @@ from ..billing.rules import add_months
 from ..db_types import Money
 from ..demo.large import METHODS as DEMO_METHODS
 from ..extensions import db
-from ..pagination import PageStatements, capped_page_statements, paginate_capped
-from ..payments.services import CARD_METHOD
-from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
 from ..models import (
     CONFIRMED,
     PAYMENT_STATES,
@@ -42,6 +54,9 @@ from ..models import (
     Payment,
     User,
 )
+from ..pagination import PageStatements, capped_page_statements, paginate_capped
+from ..payments.services import CARD_METHOD
+from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
 from .forms import PAYMENT_METHODS
 
 PER_PAGE = 25
@@ -148,8 +163,11 @@ class DashboardFigures:
 
 DUE_WINDOW_DAYS = 30
 CHART_MONTHS = 12
-TODAY, HORIZON, THIS_MONTH = (bindparam("today", type_=Date), bindparam("horizon", type_=Date),
-                              bindparam("this_month", type_=Date))
+TODAY, HORIZON, THIS_MONTH = (
+    bindparam("today", type_=Date),
+    bindparam("horizon", type_=Date),
+    bindparam("this_month", type_=Date),
+)
 FIRST_CHART_MONTH = bindparam("first_month", type_=Date)
 
 
@@ -172,12 +190,14 @@ def _figures_statement():
     def window(expression, label, money=True):
         total = func.sum(expression)
         summed = type_coerce(func.coalesce(total, 0), Money()) if money else func.coalesce(total, 0)
-        return (select(summed).where(due_days.c.day >= THIS_MONTH, due_days.c.day <= HORIZON)
-                .scalar_subquery().label(label))
+        return (
+            select(summed).where(due_days.c.day >= THIS_MONTH, due_days.c.day <= HORIZON).scalar_subquery().label(label)
+        )
 
     overdue = due_days.c.day < TODAY
     months = select(
-        monthly.c.month, monthly.c.collected,
+        monthly.c.month,
+        monthly.c.collected,
         whole(monthly.c.invoiced, "invoiced"),
         whole(monthly.c.collected, "collected_total"),
         whole(monthly.c.unpaid_due, "outstanding"),
@@ -207,22 +227,40 @@ def dashboard_overview(today: dt.date) -> tuple[DashboardFigures, list[tuple[dt.
     payments.  One statement."""
     this_month = month_start(today)
     first = add_months(this_month, -(CHART_MONTHS - 1))
-    rows = db.session.execute(_figures_statement(), {
-        "today": today, "this_month": this_month, "first_month": first,
-        "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
-    }).all()
+    rows = db.session.execute(
+        _figures_statement(),
+        {
+            "today": today,
+            "this_month": this_month,
+            "first_month": first,
+            "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
+        },
+    ).all()
     collected = {row.month: row.collected for row in rows if first <= row.month <= this_month}
     series = [(add_months(first, k), collected.get(add_months(first, k), ZERO)) for k in range(CHART_MONTHS)]
     if not rows:  # nothing issued yet: no month, and no installment due either
-        return DashboardFigures(invoiced=ZERO, collected=ZERO, outstanding=ZERO, overdue_amount=ZERO,
-                                overdue_count=0, due_soon_amount=ZERO, due_soon_count=0,
-                                awaiting_amount=ZERO, awaiting_count=0), series
+        return DashboardFigures(
+            invoiced=ZERO,
+            collected=ZERO,
+            outstanding=ZERO,
+            overdue_amount=ZERO,
+            overdue_count=0,
+            due_soon_amount=ZERO,
+            due_soon_count=0,
+            awaiting_amount=ZERO,
+            awaiting_count=0,
+        ), series
     row = rows[0]
     figures = DashboardFigures(
-        invoiced=row.invoiced, collected=row.collected_total, outstanding=row.outstanding,
-        overdue_amount=row.past_unpaid + row.recent_overdue, overdue_count=int(row.past_count) + int(row.recent_count),
-        due_soon_amount=row.soon_amount, due_soon_count=int(row.soon_count),
-        awaiting_amount=row.awaiting_amount, awaiting_count=int(row.awaiting_count),
+        invoiced=row.invoiced,
+        collected=row.collected_total,
+        outstanding=row.outstanding,
+        overdue_amount=row.past_unpaid + row.recent_overdue,
+        overdue_count=int(row.past_count) + int(row.recent_count),
+        due_soon_amount=row.soon_amount,
+        due_soon_count=int(row.soon_count),
+        awaiting_amount=row.awaiting_amount,
+        awaiting_count=int(row.awaiting_count),
         overpayments_open=bool(row.overpayments_open),
     )
     return figures, series
@@ -240,13 +278,23 @@ def _coming_due_statement():
     LIMIT, so the database plans it for the few rows shown, not for every installment."""
     installments, invoices, clients = Installment.__table__, Invoice.__table__, Client.__table__
     due = (
-        select(installments.c.due_date, installments.c.number, installments.c.invoice_id,
-               (installments.c.amount - installments.c.paid_amount).label("unpaid"),
-               invoices.c.invoice_no, invoices.c.installment_count, invoices.c.client_id)
+        select(
+            installments.c.due_date,
+            installments.c.number,
+            installments.c.invoice_id,
+            (installments.c.amount - installments.c.paid_amount).label("unpaid"),
+            invoices.c.invoice_no,
+            invoices.c.installment_count,
+            invoices.c.client_id,
+        )
         .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
-        .where(invoices.c.issued_at.is_not(None), invoices.c.voided_at.is_(None),
-               installments.c.paid_amount < installments.c.amount,
-               installments.c.due_date >= TODAY, installments.c.due_date <= HORIZON)
+        .where(
+            invoices.c.issued_at.is_not(None),
+            invoices.c.voided_at.is_(None),
+            installments.c.paid_amount < installments.c.amount,
+            installments.c.due_date >= TODAY,
+            installments.c.due_date <= HORIZON,
+        )
         .order_by(installments.c.due_date, installments.c.invoice_id, installments.c.number)
         .limit(bindparam("limit", type_=Integer, literal_execute=True))
         .subquery("due")
@@ -261,9 +309,14 @@ def _coming_due_statement():
 def installments_coming_due(today: dt.date, limit: int = 10) -> Sequence[Row]:
     """Unpaid installments due from today to the horizon, soonest first (rows, with the invoice's
     number and installment count and the client's name)."""
-    return db.session.execute(_coming_due_statement(), {
-        "today": today, "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS), "limit": limit,
-    }).all()
+    return db.session.execute(
+        _coming_due_statement(),
+        {
+            "today": today,
+            "horizon": today + dt.timedelta(days=DUE_WINDOW_DAYS),
+            "limit": limit,
+        },
+    ).all()
 
 
 @cache
@@ -276,28 +329,42 @@ def _dashboard_payments_statement():
     payments, invoices, clients = Payment.__table__, Invoice.__table__, Client.__table__
 
     def listed(name):
-        return select(literal(name).label("list"), payments.c.id, payments.c.date, payments.c.client_id,
-                      payments.c.invoice_id, payments.c.method, payments.c.reference, payments.c.amount,
-                      payments.c.state)
+        return select(
+            literal(name).label("list"),
+            payments.c.id,
+            payments.c.date,
+            payments.c.client_id,
+            payments.c.invoice_id,
+            payments.c.method,
+            payments.c.reference,
+            payments.c.amount,
+            payments.c.state,
+        )
 
-    waiting = (listed("waiting").where(payments.c.state == REPORTED).order_by(payments.c.date, payments.c.id)
-               .limit(bindparam("waiting_limit", type_=Integer, literal_execute=True)))
-    recent = (listed("recent").where(payments.c.state.in_((CONFIRMED, REPORTED)))
-              .order_by(payments.c.date.desc(), payments.c.id.desc())
-              .limit(bindparam("recent_limit", type_=Integer, literal_execute=True)))
+    waiting = (
+        listed("waiting")
+        .where(payments.c.state == REPORTED)
+        .order_by(payments.c.date, payments.c.id)
+        .limit(bindparam("waiting_limit", type_=Integer, literal_execute=True))
+    )
+    recent = (
+        listed("recent")
+        .where(payments.c.state.in_((CONFIRMED, REPORTED)))
+        .order_by(payments.c.date.desc(), payments.c.id.desc())
+        .limit(bindparam("recent_limit", type_=Integer, literal_execute=True))
+    )
     # Each part keeps its own ORDER BY and LIMIT inside a subquery (SQLite allows them nowhere else).
     both = union_all(select(waiting.subquery()), select(recent.subquery())).subquery("listed")
-    return (
-        select(both, invoices.c.invoice_no, clients.c.name.label("client_name"))
-        .select_from(both.join(invoices, invoices.c.id == both.c.invoice_id)
-                     .join(clients, clients.c.id == both.c.client_id))
+    return select(both, invoices.c.invoice_no, clients.c.name.label("client_name")).select_from(
+        both.join(invoices, invoices.c.id == both.c.invoice_id).join(clients, clients.c.id == both.c.client_id)
     )
 
 
 def dashboard_payments(waiting_limit: int = 5, recent_limit: int = 8) -> tuple[list, list]:
     """(payments awaiting confirmation, oldest first; recent payments, newest first) as rows."""
-    rows = db.session.execute(_dashboard_payments_statement(),
-                              {"waiting_limit": waiting_limit, "recent_limit": recent_limit}).all()
+    rows = db.session.execute(
+        _dashboard_payments_statement(), {"waiting_limit": waiting_limit, "recent_limit": recent_limit}
+    ).all()
     waiting = sorted((row for row in rows if row.list == "waiting"), key=lambda row: (row.date, row.id))
     recent = sorted((row for row in rows if row.list == "recent"), key=lambda row: (row.date, row.id), reverse=True)
     return waiting, recent
@@ -317,19 +384,36 @@ def _client_list_statements(include_archived: bool, searching: bool) -> PageStat
         where.append(clients.c.archived_at.is_(None))
     if searching:
         pattern = bindparam("pattern", type_=String)
-        where.append(or_(clients.c.name.ilike(pattern, escape="\\"), clients.c.email.ilike(pattern, escape="\\"),
-                         clients.c.company.ilike(pattern, escape="\\")))
+        where.append(
+            or_(
+                clients.c.name.ilike(pattern, escape="\\"),
+                clients.c.email.ilike(pattern, escape="\\"),
+                clients.c.company.ilike(pattern, escape="\\"),
+            )
+        )
     outstanding = (
         select(money_sum(invoices.c.amount - invoices.c.paid_amount))
-        .where(invoices.c.client_id == clients.c.id, invoices.c.issued_at.is_not(None),
-               invoices.c.voided_at.is_(None), invoices.c.paid_amount < invoices.c.amount)
+        .where(
+            invoices.c.client_id == clients.c.id,
+            invoices.c.issued_at.is_not(None),
+            invoices.c.voided_at.is_(None),
+            invoices.c.paid_amount < invoices.c.amount,
+        )
         .correlate(clients)
         .scalar_subquery()
     )
     return capped_page_statements(
-        select(clients.c.id, clients.c.name, clients.c.email, clients.c.company, clients.c.archived_at,
-               outstanding.label("outstanding"), users.c.id.label("user_id"), users.c.is_enabled.label("login_enabled"),
-               users.c.password_hash.is_not(None).label("has_password"))
+        select(
+            clients.c.id,
+            clients.c.name,
+            clients.c.email,
+            clients.c.company,
+            clients.c.archived_at,
+            outstanding.label("outstanding"),
+            users.c.id.label("user_id"),
+            users.c.is_enabled.label("login_enabled"),
+            users.c.password_hash.is_not(None).label("has_password"),
+        )
         .select_from(clients.outerjoin(users, users.c.client_id == clients.c.id))
         .where(*where)
         .order_by(func.lower(clients.c.name), clients.c.id),
@@ -388,10 +472,22 @@ class ClientView:
 def _client_statement():
     clients, users = Client.__table__, User.__table__
     return (
-        select(clients.c.id, clients.c.name, clients.c.email, clients.c.company, clients.c.phone, clients.c.tax_id,
-               clients.c.address, clients.c.created_at, clients.c.archived_at, users.c.id.label("user_id"),
-               users.c.username, users.c.last_sign_in_at, users.c.is_enabled.label("login_enabled"),
-               and_(users.c.password_hash.is_not(None), users.c.password_hash != "").label("has_password"))
+        select(
+            clients.c.id,
+            clients.c.name,
+            clients.c.email,
+            clients.c.company,
+            clients.c.phone,
+            clients.c.tax_id,
+            clients.c.address,
+            clients.c.created_at,
+            clients.c.archived_at,
+            users.c.id.label("user_id"),
+            users.c.username,
+            users.c.last_sign_in_at,
+            users.c.is_enabled.label("login_enabled"),
+            and_(users.c.password_hash.is_not(None), users.c.password_hash != "").label("has_password"),
+        )
         .select_from(clients.outerjoin(users, users.c.client_id == clients.c.id))
         .where(clients.c.id == bindparam("client_id", type_=Integer))
     )
@@ -403,9 +499,19 @@ def client_page(client_id: int) -> ClientView:
     if row is None:
         abort(404)
     login = ClientLogin(username=row.username, last_sign_in_at=row.last_sign_in_at) if row.user_id is not None else None
-    return ClientView(id=row.id, name=row.name, email=row.email, company=row.company, phone=row.phone,
-                      tax_id=row.tax_id, address=row.address, created_at=row.created_at,
-                      archived_at=row.archived_at, user=login, access=client_row_status(row))
+    return ClientView(
+        id=row.id,
+        name=row.name,
+        email=row.email,
+        company=row.company,
+        phone=row.phone,
+        tax_id=row.tax_id,
+        address=row.address,
+        created_at=row.created_at,
+        archived_at=row.archived_at,
+        user=login,
+        access=client_row_status(row),
+    )
 
 
 @dataclass(frozen=True)
@@ -427,15 +533,23 @@ def _client_figures_statement():
     """One client's figures in one statement: sums over its issued, non-void invoices' running
     totals, and (scalar subqueries) its drafts and the unpaid part of its overdue installments."""
     invoices, installments = Invoice.__table__, Installment.__table__
-    counting = and_(invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_not(None),
-                    invoices.c.voided_at.is_(None))
-    drafts = (select(func.count(invoices.c.id))
-              .where(invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_(None)).scalar_subquery())
+    counting = and_(
+        invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_not(None), invoices.c.voided_at.is_(None)
+    )
+    drafts = (
+        select(func.count(invoices.c.id))
+        .where(invoices.c.client_id == CLIENT_ID, invoices.c.issued_at.is_(None))
+        .scalar_subquery()
+    )
     overdue = (
         select(money_sum(installments.c.amount - installments.c.paid_amount))
         .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
-        .where(counting, invoices.c.paid_amount < invoices.c.amount, installments.c.due_date < TODAY,
-               installments.c.paid_amount < installments.c.amount)
+        .where(
+            counting,
+            invoices.c.paid_amount < invoices.c.amount,
+            installments.c.due_date < TODAY,
+            installments.c.paid_amount < installments.c.amount,
+        )
         .scalar_subquery()
     )
     return select(
@@ -451,17 +565,32 @@ def _client_figures_statement():
 
 def client_figures(client_id: int, today: dt.date) -> ClientFigures:
     row = db.session.execute(_client_figures_statement(), {"client_id": client_id, "today": today}).one()
-    return ClientFigures(invoiced=row.invoiced, paid=row.paid, outstanding=row.outstanding, held=row.held,
-                         overdue=row.overdue, invoice_count=row.invoice_count, draft_count=row.draft_count or 0)
+    return ClientFigures(
+        invoiced=row.invoiced,
+        paid=row.paid,
+        outstanding=row.outstanding,
+        held=row.held,
+        overdue=row.overdue,
+        invoice_count=row.invoice_count,
+        draft_count=row.draft_count or 0,
+    )
 
 
 @cache
 def _client_invoice_statements() -> PageStatements:
     invoices = Invoice.__table__
     return capped_page_statements(
-        select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency, invoices.c.amount,
-               invoices.c.paid_amount, invoices.c.next_due_date, invoices.c.voided_at.is_not(None).label("is_void"),
-               invoices.c.issued_at.is_(None).label("is_draft"))
+        select(
+            invoices.c.id,
+            invoices.c.invoice_no,
+            invoices.c.issue_date,
+            invoices.c.currency,
+            invoices.c.amount,
+            invoices.c.paid_amount,
+            invoices.c.next_due_date,
+            invoices.c.voided_at.is_not(None).label("is_void"),
+            invoices.c.issued_at.is_(None).label("is_draft"),
+        )
         .where(invoices.c.client_id == CLIENT_ID)
         .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
     )
@@ -494,9 +623,7 @@ def client_matches_pattern(pattern):
 
 
 def _labelled(query) -> list[tuple[int, str]]:
-    rows = db.session.execute(
-        query.with_only_columns(Client.id, Client.name, Client.company, Client.archived_at)
-    ).all()
+    rows = db.session.execute(query.with_only_columns(Client.id, Client.name, Client.company, Client.archived_at)).all()
     return [(row.id, client_label(row.name, row.company, row.archived_at)) for row in rows]
 
 
@@ -523,13 +650,11 @@ def recent_client_choices(always_include: int | None = None, limit: int = RECENT
     """(id, label) for the new-invoice form's client select, by name: the active clients invoiced
     most recently, then the newest ones, ``limit`` in all, plus ``always_include`` (the client
     already chosen, even if archived).  Any other client is found with the search beside it."""
-    invoiced = db.session.scalars(
-        select(Invoice.client_id).order_by(Invoice.id.desc()).limit(RECENT_INVOICES)
-    ).all()
+    invoiced = db.session.scalars(select(Invoice.client_id).order_by(Invoice.id.desc()).limit(RECENT_INVOICES)).all()
     newest = db.session.scalars(
         select(Client.id).where(Client.archived_at.is_(None)).order_by(Client.id.desc()).limit(limit)
     ).all()
-    wanted = list(dict.fromkeys([*invoiced, *newest]))[:2 * limit]  # most recent first, once each (room for archived)
+    wanted = list(dict.fromkeys([*invoiced, *newest]))[: 2 * limit]  # most recent first, once each (room for archived)
     rank = {client_id: position for position, client_id in enumerate(wanted)}
     active = _labelled(select(Client.id).where(Client.id.in_(wanted), Client.archived_at.is_(None))) if wanted else []
     chosen = sorted(active, key=lambda choice: rank[choice[0]])[:limit]
@@ -564,8 +689,16 @@ INVOICE_STATUSES = (rules.DRAFT, rules.VOID, rules.PAID, rules.OVERDUE, rules.PA
 
 
 @lru_cache(maxsize=128)
-def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_client_name: bool,
-                             from_day: bool, to_day: bool, sort: str, direction: str) -> PageStatements:
+def _invoice_list_statements(
+    by_number: bool,
+    status: str,
+    by_client: bool,
+    by_client_name: bool,
+    from_day: bool,
+    to_day: bool,
+    sort: str,
+    direction: str,
+) -> PageStatements:
     """The invoice list's statements for one combination of filters and order (built once each;
     the filters' values are bound parameters)."""
     conditions: list[ColumnElement[bool]] = []
@@ -582,10 +715,20 @@ def _invoice_list_statements(by_number: bool, status: str, by_client: bool, by_c
     if to_day:
         conditions.append(Invoice.issue_date <= bindparam("date_to", type_=Date))
     query = (
-        select(Invoice.id, Invoice.invoice_no, Invoice.client_id, Client.name.label("client_name"),
-               Invoice.issue_date, Invoice.due_date, Invoice.next_due_date, Invoice.currency, Invoice.amount,
-               Invoice.paid_amount, Invoice.voided_at.is_not(None).label("is_void"),
-               Invoice.issued_at.is_(None).label("is_draft"))
+        select(
+            Invoice.id,
+            Invoice.invoice_no,
+            Invoice.client_id,
+            Client.name.label("client_name"),
+            Invoice.issue_date,
+            Invoice.due_date,
+            Invoice.next_due_date,
+            Invoice.currency,
+            Invoice.amount,
+            Invoice.paid_amount,
+            Invoice.voided_at.is_not(None).label("is_void"),
+            Invoice.issued_at.is_(None).label("is_draft"),
+        )
         .join(Client, Client.id == Invoice.client_id)
         .where(*conditions)
     )
@@ -611,11 +754,23 @@ def invoices_page(filters: InvoiceFilters, sort: str, direction: str, page: int,
     number, client_q = filters.q.strip(), filters.client_q.strip()
     by_client = filters.client_id is not None
     statements = _invoice_list_statements(
-        bool(number), filters.status if filters.status in INVOICE_STATUSES else ("none" if filters.status else ""),
-        by_client, bool(client_q) and not by_client, filters.date_from is not None, filters.date_to is not None,
-        sort if sort in INVOICE_SORTS else "", "desc" if direction == "desc" else "asc")
-    params = {"today": today, "client_id": filters.client_id, "number_pattern": like_pattern(number),
-              "client_pattern": like_pattern(client_q), "date_from": filters.date_from, "date_to": filters.date_to}
+        bool(number),
+        filters.status if filters.status in INVOICE_STATUSES else ("none" if filters.status else ""),
+        by_client,
+        bool(client_q) and not by_client,
+        filters.date_from is not None,
+        filters.date_to is not None,
+        sort if sort in INVOICE_SORTS else "",
+        "desc" if direction == "desc" else "asc",
+    )
+    params = {
+        "today": today,
+        "client_id": filters.client_id,
+        "number_pattern": like_pattern(number),
+        "client_pattern": like_pattern(client_q),
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+    }
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
 
 
@@ -676,8 +831,9 @@ class PaymentFilters:
 
 
 @lru_cache(maxsize=64)
-def _payment_list_statements(state: str, by_client: bool, by_client_name: bool, by_method: bool,
-                             from_day: bool, to_day: bool, counted: bool) -> PageStatements:
+def _payment_list_statements(
+    state: str, by_client: bool, by_client_name: bool, by_method: bool, from_day: bool, to_day: bool, counted: bool
+) -> PageStatements:
     """The payment list's statements for one combination of filters (built once each; the
     filters' values are bound parameters)."""
     conditions = []
@@ -694,9 +850,21 @@ def _payment_list_statements(state: str, by_client: bool, by_client_name: bool, 
     if to_day:
         conditions.append(Payment.date <= bindparam("date_to", type_=Date))
     query = (
-        select(Payment.id, Payment.date, Payment.client_id, Client.name.label("client_name"), Payment.invoice_id,
-               Invoice.invoice_no, Invoice.currency, Payment.installment_number, Payment.amount, Payment.method,
-               Payment.reference, Payment.state, Payment.state_reason)
+        select(
+            Payment.id,
+            Payment.date,
+            Payment.client_id,
+            Client.name.label("client_name"),
+            Payment.invoice_id,
+            Invoice.invoice_no,
+            Invoice.currency,
+            Payment.installment_number,
+            Payment.amount,
+            Payment.method,
+            Payment.reference,
+            Payment.state,
+            Payment.state_reason,
+        )
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .join(Client, Client.id == Payment.client_id)
         .where(*conditions)
@@ -726,11 +894,22 @@ def payments_page(filters: PaymentFilters, page: int = 1):
     client_q = filters.client_q.strip()
     by_client = filters.client_id is not None
     statements = _payment_list_statements(
-        filters.state if filters.state in PAYMENT_STATES else ("none" if filters.state else ""), by_client,
-        bool(client_q) and not by_client, bool(filters.method), filters.date_from is not None,
-        filters.date_to is not None, total is None)
-    params = {"state": filters.state, "client_id": filters.client_id, "client_pattern": like_pattern(client_q),
-              "method": filters.method, "date_from": filters.date_from, "date_to": filters.date_to}
+        filters.state if filters.state in PAYMENT_STATES else ("none" if filters.state else ""),
+        by_client,
+        bool(client_q) and not by_client,
+        bool(filters.method),
+        filters.date_from is not None,
+        filters.date_to is not None,
+        total is None,
+    )
+    params = {
+        "state": filters.state,
+        "client_id": filters.client_id,
+        "client_pattern": like_pattern(client_q),
+        "method": filters.method,
+        "date_from": filters.date_from,
+        "date_to": filters.date_to,
+    }
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE, total=total)
 
 

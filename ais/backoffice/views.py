@@ -4,6 +4,7 @@ Thin views: a form parses the input, ONE service function makes the change, the 
 flashed and the browser redirected (POST/redirect/GET); a refusal is shown next to its field on
 the re-rendered page and nothing is written.  Reads come from ``queries``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -174,8 +175,9 @@ def clients():
 def client_lookup():
     """At most 10 clients whose name or email contains ``q``, for the client search's suggestions.
     Archived clients are included with ``archived=1`` (list filters), left out otherwise (new invoices)."""
-    matches = queries.client_lookup(request.args.get("q", "")[:100],
-                                    include_archived=request.args.get("archived") == "1")
+    matches = queries.client_lookup(
+        request.args.get("q", "")[:100], include_archived=request.args.get("archived") == "1"
+    )
     return jsonify(clients=[{"id": client_id, "label": label} for client_id, label in matches])
 
 
@@ -261,8 +263,12 @@ def _set_archived(client_id: int, archived: bool):
     except BillingError as error:
         flash(error.message, "error")
     else:
-        flash("The client was archived: they are hidden from lists and new invoices." if archived
-              else "The client was restored.", "success")
+        flash(
+            "The client was archived: they are hidden from lists and new invoices."
+            if archived
+            else "The client was restored.",
+            "success",
+        )
     return redirect(url_for(".client_detail", client_id=client_id))
 
 
@@ -321,7 +327,10 @@ def invoices():
     direction = "desc" if request.args.get("dir") == "desc" else "asc"
     pagination = queries.invoices_page(filters, sort, direction, page_arg(), today)
     params = {
-        "q": filters.q, "status": filters.status, "client": filters.client_id, "client_q": filters.client_q,
+        "q": filters.q,
+        "status": filters.status,
+        "client": filters.client_id,
+        "client_q": filters.client_q,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
     }
@@ -330,8 +339,7 @@ def invoices():
         "backoffice/invoices.html",
         form=form,
         chosen_client=chosen,
-        clear_client_url=_without_client(".invoices", params, sort=sort or None,
-                                         dir=direction if sort else None),
+        clear_client_url=_without_client(".invoices", params, sort=sort or None, dir=direction if sort else None),
         pagination=pagination,
         sort=sort,
         direction=direction,
@@ -389,8 +397,9 @@ def invoice_new():
         form = InvoiceForm()
     else:
         preselected = request.args.get("client", type=int)
-        form = InvoiceForm(data={"client_id": preselected, "issue_date": today,
-                                 "due_date": today + dt.timedelta(days=30)})
+        form = InvoiceForm(
+            data={"client_id": preselected, "issue_date": today, "due_date": today + dt.timedelta(days=30)}
+        )
     _setup_invoice_form(form)
     if form.is_submitted() and request.form.get("action") == "preview":
         return _render_invoice_form(form)  # "Update preview" without JavaScript: nothing is saved
@@ -414,26 +423,34 @@ def invoice_new():
 def invoice_edit(invoice_id: int):
     invoice = queries.get_invoice(invoice_id)
     if not invoice.is_draft:
-        flash("This invoice is issued: its lines and amount are fixed. Void it and issue a new one to change it.",
-              "warning")
+        flash(
+            "This invoice is issued: its lines and amount are fixed. Void it and issue a new one to change it.",
+            "warning",
+        )
         return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
     if request.method == "POST":
         form = InvoiceForm()
     else:
-        form = InvoiceForm(data={
-            "client_id": invoice.client_id,
-            "description": invoice.description,
-            "issue_date": invoice.issue_date,
-            "due_date": invoice.due_date,
-            "payment_type": invoice.payment_type,
-            "installment_count": invoice.installment_count if invoice.payment_type == INSTALLMENT else 3,
-            "frequency": invoice.frequency or rules.MONTHLY,
-            "lines": [
-                {"description": line.description, "quantity": plain_number(line.quantity),
-                 "unit_price": plain_number(line.unit_price), "tax_rate": plain_number(line.tax_rate)}
-                for line in invoice.lines
-            ],
-        })
+        form = InvoiceForm(
+            data={
+                "client_id": invoice.client_id,
+                "description": invoice.description,
+                "issue_date": invoice.issue_date,
+                "due_date": invoice.due_date,
+                "payment_type": invoice.payment_type,
+                "installment_count": invoice.installment_count if invoice.payment_type == INSTALLMENT else 3,
+                "frequency": invoice.frequency or rules.MONTHLY,
+                "lines": [
+                    {
+                        "description": line.description,
+                        "quantity": plain_number(line.quantity),
+                        "unit_price": plain_number(line.unit_price),
+                        "tax_rate": plain_number(line.tax_rate),
+                    }
+                    for line in invoice.lines
+                ],
+            }
+        )
     _setup_invoice_form(form, current_client=invoice.client_id)
     if form.is_submitted() and request.form.get("action") == "preview":
         return _render_invoice_form(form, invoice)
@@ -467,12 +484,15 @@ def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
     # or else the next installment.
     room = services.open_room(invoice)
     suggested = min(services.owed_on(invoice, today).suggested, room) if room > 0 else Decimal("0.00")
-    form = PaymentForm(formdata=None, data={
-        "amount": f"{suggested:.2f}" if suggested > 0 else "",
-        "date": today,
-        "method": "",
-        "submission_key": new_submission_key(),
-    })
+    form = PaymentForm(
+        formdata=None,
+        data={
+            "amount": f"{suggested:.2f}" if suggested > 0 else "",
+            "date": today,
+            "method": "",
+            "submission_key": new_submission_key(),
+        },
+    )
     return form
 
 
@@ -481,21 +501,31 @@ def _replan_form_for(invoice, today: dt.date) -> ReplanForm:
     first_due = min((i.due_date for i in unpaid), default=today)
     # The earliest start the re-plan allows (schedules stay in due-date order).
     first_due = max(first_due, rules.earliest_replan_start(services.installment_states(invoice)) or first_due)
-    return ReplanForm(formdata=None, data={
-        "installment_count": max(len(unpaid), 1),
-        "frequency": invoice.frequency or rules.MONTHLY,
-        "first_due": max(first_due, today),
-    })
+    return ReplanForm(
+        formdata=None,
+        data={
+            "installment_count": max(len(unpaid), 1),
+            "frequency": invoice.frequency or rules.MONTHLY,
+            "first_due": max(first_due, today),
+        },
+    )
 
 
-def render_invoice(invoice_id: int, *, payment_form=None, replan_form=None, void_form=None, payment_errors=None,
-                   open_panel: str | None = None):
+def render_invoice(
+    invoice_id: int,
+    *,
+    payment_form=None,
+    replan_form=None,
+    void_form=None,
+    payment_errors=None,
+    open_panel: str | None = None,
+):
     invoice = queries.invoice_page(invoice_id)
     today = clock.today()
     states = services.installment_states(invoice)
     installment_rows = [
         (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
-        for inst, state in zip(invoice.installments, states)
+        for inst, state in zip(invoice.installments, states, strict=False)
     ]
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
@@ -573,8 +603,9 @@ def invoice_replan(invoice_id: int):
     form = ReplanForm()
     if form.validate_on_submit():
         try:
-            services.replan_invoice(current_actor(), invoice_id, form.installment_count.data, form.frequency.data,
-                                    form.first_due.data)
+            services.replan_invoice(
+                current_actor(), invoice_id, form.installment_count.data, form.frequency.data, form.first_due.data
+            )
         except BillingError as error:
             show_error(form, error)
         else:
@@ -593,8 +624,15 @@ def payment_record(invoice_id: int):
             flash("This payment was already recorded (the form was sent twice).", "info")
             return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
         try:
-            services.record_payment(current_actor(), invoice_id, form.amount_value, form.date.data,
-                                    form.method.data, form.reference.data or "", submission_key=key)
+            services.record_payment(
+                current_actor(),
+                invoice_id,
+                form.amount_value,
+                form.date.data,
+                form.method.data,
+                form.reference.data or "",
+                submission_key=key,
+            )
         except BillingError as error:
             show_error(form, error)
         else:
@@ -626,7 +664,10 @@ def payments():
     )
     pagination = queries.payments_page(filters, page_arg())
     params = {
-        "state": filters.state, "client": filters.client_id, "client_q": filters.client_q, "method": filters.method,
+        "state": filters.state,
+        "client": filters.client_id,
+        "client_q": filters.client_q,
+        "method": filters.method,
         "date_from": filters.date_from.isoformat() if filters.date_from else None,
         "date_to": filters.date_to.isoformat() if filters.date_to else None,
     }

@@ -7,6 +7,7 @@ installments by due month and due day); just before the transaction commits it t
 again and adds the difference.  Every write path goes through ``lock_invoice``, so none can
 forget it.
 """
+
 from __future__ import annotations
 
 from collections import defaultdict
@@ -53,15 +54,16 @@ class Contribution:
     day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
-    def of(cls, invoice: Invoice) -> "Contribution":
+    def of(cls, invoice: Invoice) -> Contribution:
         result = cls()
         if invoice.is_draft:
             return result
         # Payments count whatever became of the invoice: a void invoice's reported payments are
         # rejected in the same transaction, and its confirmed ones must be voided before it.
         payments = db.session.execute(
-            select(Payment.date, Payment.amount, Payment.state)
-            .where(Payment.invoice_id == invoice.id, Payment.state.in_((CONFIRMED, REPORTED)))
+            select(Payment.date, Payment.amount, Payment.state).where(
+                Payment.invoice_id == invoice.id, Payment.state.in_((CONFIRMED, REPORTED))
+            )
         )
         for paid_on, amount, state in payments:
             month = month_of(paid_on)
@@ -126,7 +128,7 @@ def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict[date, list])
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     table = model.__table__
     for value in sorted(deltas):
-        statement = insert(table).values({key: value, **dict(zip(columns, deltas[value]))})
+        statement = insert(table).values({key: value, **dict(zip(columns, deltas[value], strict=False))})
         statement = statement.on_conflict_do_update(
             index_elements=[table.c[key]],
             set_={name: table.c[name] + statement.excluded[name] for name in columns},

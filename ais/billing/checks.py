@@ -7,15 +7,16 @@ rules.  The work does not grow with a query per invoice, so it stays quick on la
 
 ``find_problems()`` returns one sentence per problem, each naming the invoice.
 """
+
 from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from itertools import groupby
-from typing import Iterator
 
 from sqlalchemy import and_, case, func, or_, select
 
@@ -24,8 +25,8 @@ from ..models import (
     CHECKOUT_HOLDING,
     CONFIRMED,
     REPORTED,
-    CheckoutSession,
     Allocation,
+    CheckoutSession,
     DueDayTotal,
     Installment,
     Invoice,
@@ -108,8 +109,16 @@ def _check_schedules() -> list[str]:
     )
     issued = Invoice.issued_at.is_not(None)
     rows = db.session.execute(
-        select(Invoice.id, Invoice.invoice_no, Invoice.amount, Invoice.installment_count, inst.c.total, inst.c.n,
-               inst.c.lo, inst.c.hi)
+        select(
+            Invoice.id,
+            Invoice.invoice_no,
+            Invoice.amount,
+            Invoice.installment_count,
+            inst.c.total,
+            inst.c.n,
+            inst.c.lo,
+            inst.c.hi,
+        )
         .outerjoin(inst, inst.c.invoice_id == Invoice.id)
         .where(
             or_(
@@ -175,8 +184,18 @@ def _check_invoice_totals() -> list[str]:
     holding = _zero(checkout.c.holding)
     draft = Invoice.issued_at.is_(None)
     rows = db.session.execute(
-        select(Invoice.id, Invoice.invoice_no, Invoice.amount, Invoice.paid_amount, Invoice.held_amount,
-               Invoice.voided_at, pay.c.confirmed, pay.c.reported, pay.c.n, checkout.c.holding)
+        select(
+            Invoice.id,
+            Invoice.invoice_no,
+            Invoice.amount,
+            Invoice.paid_amount,
+            Invoice.held_amount,
+            Invoice.voided_at,
+            pay.c.confirmed,
+            pay.c.reported,
+            pay.c.n,
+            checkout.c.holding,
+        )
         .outerjoin(pay, pay.c.invoice_id == Invoice.id)
         .outerjoin(checkout, checkout.c.invoice_id == Invoice.id)
         .where(
@@ -232,9 +251,17 @@ def _check_payment_allocations() -> list[str]:
     )
     is_confirmed = Payment.state == CONFIRMED
     rows = db.session.execute(
-        select(Payment.id, Payment.state, Payment.amount, Payment.installment_number, Payment.client_id,
-               Invoice.client_id.label("invoice_client_id"), Invoice.id.label("invoice_id"), Invoice.invoice_no,
-               alloc.c.total)
+        select(
+            Payment.id,
+            Payment.state,
+            Payment.amount,
+            Payment.installment_number,
+            Payment.client_id,
+            Invoice.client_id.label("invoice_client_id"),
+            Invoice.id.label("invoice_id"),
+            Invoice.invoice_no,
+            alloc.c.total,
+        )
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .outerjoin(alloc, alloc.c.payment_id == Payment.id)
         .where(
@@ -295,8 +322,14 @@ def _check_installment_totals() -> list[str]:
     )
     allocated = _zero(alloc.c.total)
     rows = db.session.execute(
-        select(Installment.number, Installment.amount, Installment.paid_amount, Invoice.id.label("invoice_id"),
-               Invoice.invoice_no, alloc.c.total)
+        select(
+            Installment.number,
+            Installment.amount,
+            Installment.paid_amount,
+            Invoice.id.label("invoice_id"),
+            Invoice.invoice_no,
+            alloc.c.total,
+        )
         .join(Invoice, Invoice.id == Installment.invoice_id)
         .outerjoin(alloc, alloc.c.installment_id == Installment.id)
         .where(or_(Installment.paid_amount != allocated, allocated > Installment.amount))
@@ -364,8 +397,9 @@ def _check_allocation_order() -> list[str]:
     """Recompute each invoice's allocation with the pure rules (oldest payment into the lowest
     installment) and compare it with the stored allocations and installment numbers."""
     payments = _stream(
-        select(Payment.invoice_id, Payment.id, Payment.date, Payment.amount, Payment.installment_number,
-               Invoice.invoice_no)
+        select(
+            Payment.invoice_id, Payment.id, Payment.date, Payment.amount, Payment.installment_number, Invoice.invoice_no
+        )
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .where(Payment.state == CONFIRMED)
         .order_by(Payment.invoice_id, Payment.date, Payment.id)
@@ -454,7 +488,9 @@ def _check_invoice_numbers() -> list[str]:
             problems.append(f"{row.invoice_no}: numbered in {year} but issued on {row.issue_date.isoformat()}.")
         seen[year].add(number)
 
-    counters = {row.year: row.last_number for row in db.session.execute(select(InvoiceCounter.year, InvoiceCounter.last_number))}
+    counters = {
+        row.year: row.last_number for row in db.session.execute(select(InvoiceCounter.year, InvoiceCounter.last_number))
+    }
     for year in sorted(set(seen) | set(counters)):
         last = counters.get(year)
         numbers = seen.get(year, set())
@@ -505,8 +541,7 @@ def _unpaid_installments_by_day() -> dict[date, list]:
     return {
         day: [amount - paid, number]
         for day, amount, paid, number in db.session.execute(
-            select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount),
-                   func.count())
+            select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
             .join(Invoice, Invoice.id == Installment.invoice_id)
             .where(open_invoice, Installment.paid_amount < Installment.amount)
             .group_by(Installment.due_date)

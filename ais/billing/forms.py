@@ -1,4 +1,5 @@
 """What every payment form checks the same way (back office and portal alike)."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -96,10 +96,7 @@ class _Messages:
         return f"{self._subject} must be a number, like {self.example}."
 
     def bad_grouping(self) -> str:
-        return (
-            "Use commas only to separate thousands, like 50,000.00, "
-            "or leave them out."
-        )
+        return "Use commas only to separate thousands, like 50,000.00, or leave them out."
 
     def too_many_places(self, places: int) -> str:
         unit = "decimal place" if places == 1 else "decimal places"
@@ -148,7 +145,7 @@ def _coerce(value: object, messages: _Messages) -> tuple[Decimal, int]:
     by its value.
     """
     # bool is an int subclass; True as an amount is always a bug.
-    if isinstance(value, bool) or isinstance(value, float):
+    if isinstance(value, (bool, float)):
         raise InvalidAmount(messages.not_a_number())
     if isinstance(value, int):
         return Decimal(value), 0
@@ -233,9 +230,7 @@ def parse_decimal(
         if not allow_zero:
             raise InvalidAmount(messages.not_positive())
     elif number < 0 and minimum is None:
-        raise InvalidAmount(
-            messages.negative() if allow_zero else messages.not_positive()
-        )
+        raise InvalidAmount(messages.negative() if allow_zero else messages.not_positive())
     if written_places > places:
         raise InvalidAmount(messages.too_many_places(places))
     if minimum is not None and number < minimum:
@@ -292,4 +287,3 @@ def from_minor_units(n: int) -> Decimal:
     with localcontext() as context:
         context.prec = max(_EXACT_PRECISION, digits + 4)
         return Decimal(n).scaleb(-_MONEY_PLACES)
-

@@ -2,11 +2,12 @@
 
 Each has a dedupe key, so that however often an event is processed the email is queued once.
 """
+
 from __future__ import annotations
 
 import hashlib
-from email.utils import parseaddr
 from decimal import Decimal
+from email.utils import parseaddr
 
 from flask import current_app, render_template
 from sqlalchemy import select
@@ -40,8 +41,10 @@ def _owed(invoice: Invoice) -> rules.Owed:
     """What is owed on the invoice now, as its page says it (rules.owed); a void invoice owes nothing."""
     if invoice.is_void:
         return rules.owed([], clock.today())
-    states = [rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
-              for i in invoice.installments]
+    states = [
+        rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)
+        for i in invoice.installments
+    ]
     return rules.owed(states, clock.today(), invoice.held_amount)
 
 
@@ -53,55 +56,106 @@ def send_notice(to: str, template: str, subject: str, dedupe_key: str, **context
 
 
 def invoice_issued(invoice: Invoice, client) -> None:
-    send_notice(client.email, "invoice_issued", f"Invoice {invoice.invoice_no}", f"invoice-issued:{invoice.id}",
-          invoice=invoice, client=client, installments=list(invoice.installments), link=_portal_link(invoice))
+    send_notice(
+        client.email,
+        "invoice_issued",
+        f"Invoice {invoice.invoice_no}",
+        f"invoice-issued:{invoice.id}",
+        invoice=invoice,
+        client=client,
+        installments=list(invoice.installments),
+        link=_portal_link(invoice),
+    )
 
 
 def invoice_replanned(invoice: Invoice, client) -> None:
     # One notice per re-plan: the key includes the schedule's shape after the change.
     shape = "-".join(f"{i.number}:{i.due_date.isoformat()}:{i.amount}" for i in invoice.installments)
-    send_notice(client.email, "invoice_replanned", f"New payment schedule for {invoice.invoice_no}",
-          f"invoice-replanned:{invoice.id}:{hashlib.sha256(shape.encode()).hexdigest()[:16]}",
-          invoice=invoice, client=client, installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)),
-          owed=_owed(invoice), link=_portal_link(invoice))
+    send_notice(
+        client.email,
+        "invoice_replanned",
+        f"New payment schedule for {invoice.invoice_no}",
+        f"invoice-replanned:{invoice.id}:{hashlib.sha256(shape.encode()).hexdigest()[:16]}",
+        invoice=invoice,
+        client=client,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)),
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
 
 
 def payment_receipt(payment: Payment, invoice: Invoice) -> None:
     """Receipt for a confirmed payment: amount, installment(s), remaining balance, next due date."""
     numbers = list(
         db.session.scalars(
-            select(Installment.number).join(Allocation, Allocation.installment_id == Installment.id)
-            .where(Allocation.payment_id == payment.id).order_by(Installment.number)
+            select(Installment.number)
+            .join(Allocation, Allocation.installment_id == Installment.id)
+            .where(Allocation.payment_id == payment.id)
+            .order_by(Installment.number)
         )
     )
-    send_notice(invoice.client.email, "payment_receipt", f"Receipt for your payment on {invoice.invoice_no}",
-          f"receipt:payment:{payment.id}", payment=payment, invoice=invoice, installment_numbers=numbers,
-          owed=_owed(invoice), link=_portal_link(invoice))
+    send_notice(
+        invoice.client.email,
+        "payment_receipt",
+        f"Receipt for your payment on {invoice.invoice_no}",
+        f"receipt:payment:{payment.id}",
+        payment=payment,
+        invoice=invoice,
+        installment_numbers=numbers,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
 
 
 def payment_voided(payment: Payment, invoice: Invoice) -> None:
     """The client had a receipt for this payment: tell them it no longer counts, and what is owed now."""
-    send_notice(invoice.client.email, "payment_voided", f"A payment on {invoice.invoice_no} was voided",
-          f"voided:payment:{payment.id}", payment=payment, invoice=invoice, owed=_owed(invoice),
-          link=_portal_link(invoice))
+    send_notice(
+        invoice.client.email,
+        "payment_voided",
+        f"A payment on {invoice.invoice_no} was voided",
+        f"voided:payment:{payment.id}",
+        payment=payment,
+        invoice=invoice,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
 
 
 def invoice_voided(invoice: Invoice) -> None:
     """The client was sent this invoice: tell them it is cancelled and need not be paid."""
-    send_notice(invoice.client.email, "invoice_voided", f"Invoice {invoice.invoice_no} was voided",
-          f"invoice-voided:{invoice.id}", invoice=invoice, link=_portal_link(invoice))
+    send_notice(
+        invoice.client.email,
+        "invoice_voided",
+        f"Invoice {invoice.invoice_no} was voided",
+        f"invoice-voided:{invoice.id}",
+        invoice=invoice,
+        link=_portal_link(invoice),
+    )
 
 
 def payment_reported(payment: Payment, invoice: Invoice) -> None:
     for address in owner_addresses():
-        send_notice(address, "payment_reported", f"Payment reported on {invoice.invoice_no}",
-              f"reported:payment:{payment.id}:{address}", payment=payment, invoice=invoice,
-              link=current_app.config["AIS_BASE_URL"].rstrip("/") + "/payments?state=reported")
+        send_notice(
+            address,
+            "payment_reported",
+            f"Payment reported on {invoice.invoice_no}",
+            f"reported:payment:{payment.id}:{address}",
+            payment=payment,
+            invoice=invoice,
+            link=current_app.config["AIS_BASE_URL"].rstrip("/") + "/payments?state=reported",
+        )
 
 
 def payment_rejected(payment: Payment, invoice: Invoice) -> None:
-    send_notice(invoice.client.email, "payment_rejected", f"Your reported payment on {invoice.invoice_no}",
-          f"rejected:payment:{payment.id}", payment=payment, invoice=invoice, link=_portal_link(invoice))
+    send_notice(
+        invoice.client.email,
+        "payment_rejected",
+        f"Your reported payment on {invoice.invoice_no}",
+        f"rejected:payment:{payment.id}",
+        payment=payment,
+        invoice=invoice,
+        link=_portal_link(invoice),
+    )
 
 
 ZERO = Decimal("0.00")

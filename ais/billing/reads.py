@@ -7,6 +7,7 @@ the page's SQL itself; these are three statements of plain rows: the invoice wit
 (one row per installment), its lines, its payments.  The portal's reads are scoped: they filter by
 the signed-in client in SQL and see issued invoices only (``client_id`` given); the owner's are not.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -69,9 +70,25 @@ class InvoiceView(InvoiceState):
     client_company: str = ""
 
 
-INVOICE_VIEW_COLUMNS = ("id", "client_id", "invoice_no", "description", "issue_date", "due_date", "currency",
-                        "payment_type", "installment_count", "frequency", "amount", "paid_amount", "held_amount",
-                        "next_due_date", "issued_at", "voided_at", "void_reason")
+INVOICE_VIEW_COLUMNS = (
+    "id",
+    "client_id",
+    "invoice_no",
+    "description",
+    "issue_date",
+    "due_date",
+    "currency",
+    "payment_type",
+    "installment_count",
+    "frequency",
+    "amount",
+    "paid_amount",
+    "held_amount",
+    "next_due_date",
+    "issued_at",
+    "voided_at",
+    "void_reason",
+)
 
 
 @cache
@@ -84,10 +101,13 @@ def _invoice_statement(scoped: bool):
         columns += [clients.c.name.label("client_name"), clients.c.company.label("client_company")]
         source = source.join(clients, clients.c.id == invoices.c.client_id)
     query = (
-        select(*columns,
-               installments.c.number.label("installment_number"), installments.c.due_date.label("installment_due"),
-               installments.c.amount.label("installment_amount"),
-               installments.c.paid_amount.label("installment_paid"))
+        select(
+            *columns,
+            installments.c.number.label("installment_number"),
+            installments.c.due_date.label("installment_due"),
+            installments.c.amount.label("installment_amount"),
+            installments.c.paid_amount.label("installment_paid"),
+        )
         .select_from(source.outerjoin(installments, installments.c.invoice_id == invoices.c.id))
         .where(invoices.c.id == INVOICE_ID)
         .order_by(installments.c.number)
@@ -100,8 +120,14 @@ def _invoice_statement(scoped: bool):
 @cache
 def _lines_statement(scoped: bool):
     query = (
-        select(lines.c.description, lines.c.quantity, lines.c.unit_price, lines.c.net_amount, lines.c.tax_rate,
-               lines.c.tax_amount)
+        select(
+            lines.c.description,
+            lines.c.quantity,
+            lines.c.unit_price,
+            lines.c.net_amount,
+            lines.c.tax_rate,
+            lines.c.tax_amount,
+        )
         .where(lines.c.invoice_id == INVOICE_ID)
         .order_by(lines.c.position, lines.c.id)
     )
@@ -113,8 +139,16 @@ def _lines_statement(scoped: bool):
 @cache
 def _payments_statement(scoped: bool):
     query = (
-        select(payments.c.id, payments.c.date, payments.c.amount, payments.c.method, payments.c.reference,
-               payments.c.installment_number, payments.c.state, payments.c.state_reason)
+        select(
+            payments.c.id,
+            payments.c.date,
+            payments.c.amount,
+            payments.c.method,
+            payments.c.reference,
+            payments.c.installment_number,
+            payments.c.state,
+            payments.c.state_reason,
+        )
         .where(payments.c.invoice_id == INVOICE_ID)
         .order_by(payments.c.date, payments.c.id)
     )
@@ -132,17 +166,29 @@ def read_invoice(invoice_id: int, client_id: int | None = None) -> InvoiceView |
     if not rows:
         return None
     first = rows[0]
-    schedule = tuple(ScheduleRow(number=row.installment_number, due_date=row.installment_due,
-                                 amount=row.installment_amount, paid_amount=row.installment_paid)
-                     for row in rows if row.installment_number is not None)
+    schedule = tuple(
+        ScheduleRow(
+            number=row.installment_number,
+            due_date=row.installment_due,
+            amount=row.installment_amount,
+            paid_amount=row.installment_paid,
+        )
+        for row in rows
+        if row.installment_number is not None
+    )
     invoice_lines = tuple(db.session.execute(_lines_statement(scoped), params).all())
     client = {} if scoped else {"client_name": first.client_name, "client_company": first.client_company}
-    return InvoiceView(**{name: getattr(first, name) for name in INVOICE_VIEW_COLUMNS},
-                       installments=schedule, lines=invoice_lines, **client)
+    return InvoiceView(
+        **{name: getattr(first, name) for name in INVOICE_VIEW_COLUMNS},
+        installments=schedule,
+        lines=invoice_lines,
+        **client,
+    )
 
 
 def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> Sequence[Row]:
     """The payments on the invoice, oldest first (the order they were allocated in); with
     ``client_id``, only if they are that client's."""
-    return db.session.execute(_payments_statement(client_id is not None),
-                              {"invoice_id": invoice_id, "client_id": client_id}).all()
+    return db.session.execute(
+        _payments_statement(client_id is not None), {"invoice_id": invoice_id, "client_id": client_id}
+    ).all()

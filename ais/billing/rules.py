@@ -102,9 +102,7 @@ def _require_frequency(frequency: str) -> str:
 # --------------------------------------------------------------------------
 
 
-def line_totals(
-    quantity: Decimal, unit_price: Decimal, tax_rate_percent: Decimal | None
-) -> tuple[Decimal, Decimal]:
+def line_totals(quantity: Decimal, unit_price: Decimal, tax_rate_percent: Decimal | None) -> tuple[Decimal, Decimal]:
     """Return ``(net, tax)`` for one invoice line, each rounded half-up to cents.
 
     Rule: net = round_half_up(quantity x unit_price); tax =
@@ -144,10 +142,7 @@ def split_amount(amount: Decimal, count: int) -> list[Decimal]:
         raise ValueError("amount must be greater than zero")
     cents = to_minor_units(amount)  # raises ValueError on a fraction of a cent
     if cents < count:
-        raise ValueError(
-            f"{amount} cannot be split into {count} installments: "
-            "each installment must be at least 0.01"
-        )
+        raise ValueError(f"{amount} cannot be split into {count} installments: each installment must be at least 0.01")
     part, leftover = divmod(cents, count)
     parts = [part] * count
     parts[-1] += leftover
@@ -211,10 +206,7 @@ def build_schedule(
     """
     amounts = split_amount(amount, count)
     dates = due_dates(first_due, count, frequency)
-    return [
-        ScheduledInstallment(number=first_number + k, due_date=dates[k], amount=amounts[k])
-        for k in range(count)
-    ]
+    return [ScheduledInstallment(number=first_number + k, due_date=dates[k], amount=amounts[k]) for k in range(count)]
 
 
 # --------------------------------------------------------------------------
@@ -253,9 +245,7 @@ class OverAllocation(ValueError):
     """Payments add up to more than the installments; callers must prevent it."""
 
 
-def allocate(
-    payments: Iterable[PaymentIn], installments: Iterable[InstallmentIn]
-) -> list[Allocation]:
+def allocate(payments: Iterable[PaymentIn], installments: Iterable[InstallmentIn]) -> list[Allocation]:
     """Spread payments over installments, oldest payment into lowest installment.
 
     Rule: payments are taken in (date, id) order and fill installments in
@@ -295,7 +285,7 @@ def allocate(
 
     allocations: list[Allocation] = []
     slot = 0
-    for payment, remaining in zip(payment_list, payment_cents):
+    for payment, remaining in zip(payment_list, payment_cents, strict=False):
         while remaining > 0:
             # Cannot run past the end: the total check above guarantees room.
             while room[slot] == 0:
@@ -332,9 +322,7 @@ def installment_paid_amounts(allocations: Iterable[Allocation]) -> dict[int, Dec
     """
     paid: dict[int, Decimal] = {}
     for allocation in allocations:
-        paid[allocation.installment_number] = (
-            paid.get(allocation.installment_number, ZERO) + allocation.amount
-        )
+        paid[allocation.installment_number] = paid.get(allocation.installment_number, ZERO) + allocation.amount
     return paid
 
 
@@ -362,9 +350,7 @@ class InstallmentState:
         if amount < 0:
             raise ValueError("an installment amount cannot be negative")
         if not ZERO <= paid <= amount:
-            raise ValueError(
-                f"installment {self.number}: paid {paid} is outside 0..{amount}"
-            )
+            raise ValueError(f"installment {self.number}: paid {paid} is outside 0..{amount}")
 
     @property
     def unpaid(self) -> Decimal:
@@ -372,9 +358,7 @@ class InstallmentState:
         return self.amount - self.paid
 
 
-def installments_due_now(
-    installments: Sequence[InstallmentState], today: date
-) -> list[InstallmentState]:
+def installments_due_now(installments: Sequence[InstallmentState], today: date) -> list[InstallmentState]:
     """Return the installments a person should pay now, earliest first.
 
     Rule: every installment with something unpaid that is due on or before
@@ -382,9 +366,7 @@ def installments_due_now(
     due date after today, lowest number on a tie), so that a client who is up
     to date is still shown what to pay next; nothing if everything is paid.
     """
-    unpaid = sorted(
-        (i for i in installments if i.unpaid > 0), key=lambda i: (i.due_date, i.number)
-    )
+    unpaid = sorted((i for i in installments if i.unpaid > 0), key=lambda i: (i.due_date, i.number))
     due = [i for i in unpaid if i.due_date <= today]
     if due:
         return due
@@ -469,8 +451,16 @@ def owed(installments: Sequence[InstallmentState], today: date, awaiting: Decima
         suggested, label = following.amount, NEXT_INSTALLMENT_LABEL
     else:
         suggested, label = ZERO, ""
-    return Owed(overdue=overdue, due_today=due_today, awaiting_confirmation=awaiting, balance=balance,
-                pay_now=pay_now, next_installment=following, suggested=suggested, suggested_label=label)
+    return Owed(
+        overdue=overdue,
+        due_today=due_today,
+        awaiting_confirmation=awaiting,
+        balance=balance,
+        pay_now=pay_now,
+        next_installment=following,
+        suggested=suggested,
+        suggested_label=label,
+    )
 
 
 def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:
@@ -533,8 +523,10 @@ class ScheduleOutOfOrder(ValueError):
     """A re-plan would date a new installment before one it keeps (see :func:`replan`)."""
 
     def __init__(self, kept_number: int, kept_due: date):
-        super().__init__(f"the new installments cannot start before {kept_due.isoformat()}, "
-                         f"the due date of installment {kept_number}, which is kept")
+        super().__init__(
+            f"the new installments cannot start before {kept_due.isoformat()}, "
+            f"the due date of installment {kept_number}, which is kept"
+        )
         self.kept_number = kept_number
         self.kept_due = kept_due
 

@@ -5,12 +5,14 @@ Each function is one transaction (``write_transaction``): it locks the invoice r
 ``ais.billing.rules``, writes, records the audit entry and queues any email, then commits.
 A rule that refuses raises a named ``BillingError`` and nothing is written.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -316,12 +318,19 @@ def delete_draft(actor: Actor, invoice_id: int) -> None:
         invoice = lock_invoice(invoice_id)
         if not invoice.is_draft:
             raise InvoiceNotEditable("Issued invoices are voided, not deleted.")
-        audit.record(actor, "invoice.draft_deleted", client_id=invoice.client_id, amount_before=invoice.amount,
-                     detail=f"draft #{invoice.id}")
+        audit.record(
+            actor,
+            "invoice.draft_deleted",
+            client_id=invoice.client_id,
+            amount_before=invoice.amount,
+            detail=f"draft #{invoice.id}",
+        )
         # The draft's earlier entries stay in the trail; only their link to the deleted row goes
         # (otherwise the foreign key refuses the delete).  The entry above names the draft.
         db.session.execute(
-            update(AuditEntry).where(AuditEntry.invoice_id == invoice.id).values(invoice_id=None)
+            update(AuditEntry)
+            .where(AuditEntry.invoice_id == invoice.id)
+            .values(invoice_id=None)
             .execution_options(synchronize_session=False)
         )
         db.session.delete(invoice)
@@ -339,7 +348,9 @@ def _next_invoice_number(year: int) -> str:
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     db.session.execute(insert(InvoiceCounter).values(year=year, last_number=0).on_conflict_do_nothing())
     counter = db.session.scalars(  # (the row exists: inserted just above if it was missing)
-        select(InvoiceCounter).where(InvoiceCounter.year == year).with_for_update()
+        select(InvoiceCounter)
+        .where(InvoiceCounter.year == year)
+        .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     counter.last_number += 1
@@ -361,8 +372,14 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
         )
     invoice.next_due_date = schedule[0].due_date
     db.session.flush()
-    audit.record(actor, "invoice.issued", client_id=invoice.client_id, invoice_id=invoice.id,
-                 amount_after=invoice.amount, detail=invoice.invoice_no)
+    audit.record(
+        actor,
+        "invoice.issued",
+        client_id=invoice.client_id,
+        invoice_id=invoice.id,
+        amount_after=invoice.amount,
+        detail=invoice.invoice_no,
+    )
     notices.invoice_issued(invoice, client)
     return invoice.invoice_no
 
@@ -384,8 +401,13 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
         _write_draft(invoice, data, priced)
         db.session.flush()
         books.track(invoice)
-        audit.record(actor, "invoice.draft_created", client_id=invoice.client_id, invoice_id=invoice.id,
-                     amount_after=invoice.amount)
+        audit.record(
+            actor,
+            "invoice.draft_created",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_after=invoice.amount,
+        )
         if issue:
             _issue(actor, invoice)
         return invoice.id
@@ -417,7 +439,8 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
             raise InvalidInput(
                 f"The new installments cannot start before {format_day(error.kept_due)}: installment "
                 f"{error.kept_number}, due then, has payments and is kept, and a schedule stays in due-date order.",
-                "first_due") from None
+                "first_due",
+            ) from None
         new_by_number = {item.number: item for item in new_schedule}
         # Installments with money on them stay (cut to their paid part); the unpaid ones go.
         for inst in list(invoice.installments):
@@ -428,16 +451,21 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
         db.session.flush()  # delete before insert: the new ones may reuse the numbers
         for item in new_by_number.values():
             invoice.installments.append(
-                Installment(number=item.number, due_date=item.due_date, amount=item.amount,
-                            paid_amount=Decimal("0.00"))
+                Installment(number=item.number, due_date=item.due_date, amount=item.amount, paid_amount=Decimal("0.00"))
             )
         invoice.installment_count = len(new_schedule)
         invoice.frequency = frequency
         db.session.flush()
         reallocate(invoice)
-        audit.record(actor, "invoice.replanned", client_id=invoice.client_id, invoice_id=invoice.id,
-                     amount_before=unpaid, amount_after=unpaid,
-                     detail=f"{count} {frequency} installments from {first_due.isoformat()}")
+        audit.record(
+            actor,
+            "invoice.replanned",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_before=unpaid,
+            amount_after=unpaid,
+            detail=f"{count} {frequency} installments from {first_due.isoformat()}",
+        )
         notices.invoice_replanned(invoice, invoice.client)
 
 
@@ -461,8 +489,14 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
         reallocate(invoice)
-        audit.record(actor, "invoice.voided", client_id=invoice.client_id, invoice_id=invoice.id,
-                     amount_before=invoice.amount, detail=reason)
+        audit.record(
+            actor,
+            "invoice.voided",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_before=invoice.amount,
+            detail=reason,
+        )
         notices.invoice_voided(invoice)
 
 
@@ -516,8 +550,19 @@ def _existing_submission(submission_key: str | None) -> int | None:
     return db.session.scalar(select(Payment.id).where(Payment.submission_key == submission_key))
 
 
-def add_payment(actor, invoice, *, amount, paid_on, method, reference, state, submission_key, provider="manual",
-                 provider_reference=None) -> Payment:
+def add_payment(
+    actor,
+    invoice,
+    *,
+    amount,
+    paid_on,
+    method,
+    reference,
+    state,
+    submission_key,
+    provider="manual",
+    provider_reference=None,
+) -> Payment:
     payment = Payment(
         invoice_id=invoice.id,
         client_id=invoice.client_id,
@@ -553,8 +598,15 @@ def _payment_with_key(submission_key, record) -> int:
         return existing
 
 
-def record_payment(actor: Actor, invoice_id: int, amount, paid_on: date, method: str, reference: str = "",
-                   submission_key: str | None = None) -> int:
+def record_payment(
+    actor: Actor,
+    invoice_id: int,
+    amount,
+    paid_on: date,
+    method: str,
+    reference: str = "",
+    submission_key: str | None = None,
+) -> int:
     """The owner records money received: a confirmed payment, allocated to installments oldest first.
     Refused if it would take confirmed plus pending payments over the invoice amount."""
 
@@ -563,20 +615,43 @@ def record_payment(actor: Actor, invoice_id: int, amount, paid_on: date, method:
             invoice = lock_invoice(invoice_id)
             checked = _check_payment(invoice, amount, paid_on, method)
             paid_before = invoice.paid_amount
-            payment = add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
-                                   reference=reference, state=CONFIRMED, submission_key=submission_key)
+            payment = add_payment(
+                actor,
+                invoice,
+                amount=checked,
+                paid_on=paid_on,
+                method=method,
+                reference=reference,
+                state=CONFIRMED,
+                submission_key=submission_key,
+            )
             reallocate(invoice)
-            audit.record(actor, "payment.recorded", client_id=invoice.client_id, invoice_id=invoice.id,
-                         payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
-                         detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
+            audit.record(
+                actor,
+                "payment.recorded",
+                client_id=invoice.client_id,
+                invoice_id=invoice.id,
+                payment_id=payment.id,
+                amount_before=paid_before,
+                amount_after=invoice.paid_amount,
+                detail=f"{format_money(checked, invoice.currency)} by {payment.method}",
+            )
             notices.payment_receipt(payment, invoice)
             return payment.id
 
     return _payment_with_key(submission_key, record)
 
 
-def report_payment(actor: Actor, client_id: int, invoice_id: int, amount, paid_on: date, method: str,
-                   reference: str = "", submission_key: str | None = None) -> int:
+def report_payment(
+    actor: Actor,
+    client_id: int,
+    invoice_id: int,
+    amount,
+    paid_on: date,
+    method: str,
+    reference: str = "",
+    submission_key: str | None = None,
+) -> int:
     """A client reports a payment they made: it holds its room under the cap until the owner
     confirms or rejects it.  Another client's invoice is NotFound (nothing is revealed)."""
 
@@ -587,12 +662,27 @@ def report_payment(actor: Actor, client_id: int, invoice_id: int, amount, paid_o
                 raise NotFound("No such invoice.")
             checked = _check_payment(invoice, amount, paid_on, method)
             held_before = invoice.held_amount
-            payment = add_payment(actor, invoice, amount=checked, paid_on=paid_on, method=method,
-                                   reference=reference, state=REPORTED, submission_key=submission_key)
+            payment = add_payment(
+                actor,
+                invoice,
+                amount=checked,
+                paid_on=paid_on,
+                method=method,
+                reference=reference,
+                state=REPORTED,
+                submission_key=submission_key,
+            )
             reallocate(invoice)
-            audit.record(actor, "payment.reported", client_id=invoice.client_id, invoice_id=invoice.id,
-                         payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
-                         detail=f"{format_money(checked, invoice.currency)} by {payment.method}")
+            audit.record(
+                actor,
+                "payment.reported",
+                client_id=invoice.client_id,
+                invoice_id=invoice.id,
+                payment_id=payment.id,
+                amount_before=held_before,
+                amount_after=invoice.held_amount,
+                detail=f"{format_money(checked, invoice.currency)} by {payment.method}",
+            )
             notices.payment_reported(payment, invoice)
             return payment.id
 
@@ -632,8 +722,15 @@ def confirm_payment(actor: Actor, payment_id: int) -> None:
         paid_before = invoice.paid_amount
         transition(payment, CONFIRMED)
         reallocate(invoice)
-        audit.record(actor, "payment.confirmed", client_id=invoice.client_id, invoice_id=invoice.id,
-                     payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount)
+        audit.record(
+            actor,
+            "payment.confirmed",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            amount_before=paid_before,
+            amount_after=invoice.paid_amount,
+        )
         notices.payment_receipt(payment, invoice)
 
 
@@ -647,9 +744,16 @@ def reject_payment(actor: Actor, payment_id: int, reason: str) -> None:
         held_before = invoice.held_amount
         transition(payment, REJECTED, reason)
         reallocate(invoice)
-        audit.record(actor, "payment.rejected", client_id=invoice.client_id, invoice_id=invoice.id,
-                     payment_id=payment.id, amount_before=held_before, amount_after=invoice.held_amount,
-                     detail=reason)
+        audit.record(
+            actor,
+            "payment.rejected",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            amount_before=held_before,
+            amount_after=invoice.held_amount,
+            detail=reason,
+        )
         notices.payment_rejected(payment, invoice)
 
 
@@ -663,9 +767,16 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         paid_before = invoice.paid_amount
         transition(payment, VOIDED, reason)
         reallocate(invoice)
-        audit.record(actor, "payment.voided", client_id=invoice.client_id, invoice_id=invoice.id,
-                     payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
-                     detail=reason)
+        audit.record(
+            actor,
+            "payment.voided",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            amount_before=paid_before,
+            amount_after=invoice.paid_amount,
+            detail=reason,
+        )
         notices.payment_voided(payment, invoice)
 
 
@@ -675,7 +786,8 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
 def _payments(invoice_id: int, *states: str) -> list[Payment]:
     return list(
         db.session.scalars(
-            select(Payment).where(Payment.invoice_id == invoice_id, Payment.state.in_(states))
+            select(Payment)
+            .where(Payment.invoice_id == invoice_id, Payment.state.in_(states))
             .order_by(Payment.date, Payment.id)
         )
     )
@@ -711,8 +823,9 @@ def reallocate(invoice: Invoice) -> ReallocationChange:
     existing = {}
     if payment_ids:
         for row in db.session.execute(
-            select(Allocation.payment_id, Allocation.installment_id, Allocation.amount)
-            .where(Allocation.payment_id.in_(payment_ids))
+            select(Allocation.payment_id, Allocation.installment_id, Allocation.amount).where(
+                Allocation.payment_id.in_(payment_ids)
+            )
         ):
             existing[(row.payment_id, row.installment_id)] = row.amount
     if existing != wanted:
@@ -738,8 +851,14 @@ def reallocate(invoice: Invoice) -> ReallocationChange:
     invoice.paid_amount = sum((p.amount for p in confirmed), Decimal("0.00"))
     invoice.held_amount = sum((p.amount for p in all_payments if p.state == REPORTED), Decimal("0.00"))
     # Online payments in progress (ais.payments) hold their room like reported payments.
-    invoice.held_amount += sum(db.session.scalars(select(CheckoutSession.amount).where(
-        CheckoutSession.invoice_id == invoice.id, CheckoutSession.status.in_(CHECKOUT_HOLDING))), Decimal("0.00"))
+    invoice.held_amount += sum(
+        db.session.scalars(
+            select(CheckoutSession.amount).where(
+                CheckoutSession.invoice_id == invoice.id, CheckoutSession.status.in_(CHECKOUT_HOLDING)
+            )
+        ),
+        Decimal("0.00"),
+    )
     unpaid_dates = [i.due_date for i in installments if i.paid_amount < i.amount]
     invoice.next_due_date = min(unpaid_dates) if unpaid_dates and not invoice.is_void else None
     db.session.flush()
@@ -757,7 +876,9 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     Running it twice changes nothing the second time.
     """
     changes = []
-    invoice_ids = list(db.session.scalars(select(Invoice.id).where(Invoice.issued_at.is_not(None)).order_by(Invoice.id)))
+    invoice_ids = list(
+        db.session.scalars(select(Invoice.id).where(Invoice.issued_at.is_not(None)).order_by(Invoice.id))
+    )
     for invoice_id in invoice_ids:
         try:
             with write_transaction():

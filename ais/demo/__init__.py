@@ -6,6 +6,7 @@ demo always shows the same picture: paid, partly paid, upcoming, overdue and pen
 
 The passwords are weak on purpose (it is a demo) and bypass the password policy.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,20 +16,18 @@ from sqlalchemy import func, select
 
 from .. import audit
 from ..audit import Actor
-from ..database import write_transaction
-from ..extensions import db
-from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
 from ..auth.passwords import hash_password
 from ..billing import rules, services
 from ..billing.services import ClientInput, InvoiceInput, LineInput
+from ..database import write_transaction
+from ..extensions import db
+from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
 
 OWNER_USERNAME = "admin"
 OWNER_PASSWORD = "admin123"
 CLIENT_PASSWORD = "clientpass"
 
 ACTOR = Actor.system("seed")
-
-
 
 
 def demo_loaded() -> bool:
@@ -39,8 +38,9 @@ def demo_loaded() -> bool:
 
 def _add_user(username: str, password: str, role: str, client_id: int | None = None) -> int:
     with write_transaction():
-        user = User(username=username, password_hash=hash_password(password), role=role, client_id=client_id,
-                    is_enabled=True)
+        user = User(
+            username=username, password_hash=hash_password(password), role=role, client_id=client_id, is_enabled=True
+        )
         db.session.add(user)
         db.session.flush()
         audit.record(ACTOR, "user.created", client_id=client_id, detail=f"{role} {username} (demo)")
@@ -53,8 +53,16 @@ def _client(name: str, company: str, address: str, email: str) -> int:
     return client_id
 
 
-def _invoice(client_id: int, description: str, amount: str, issued: date, due: date, *, count: int = 1,
-             frequency: str | None = None) -> int:
+def _invoice(
+    client_id: int,
+    description: str,
+    amount: str,
+    issued: date,
+    due: date,
+    *,
+    count: int = 1,
+    frequency: str | None = None,
+) -> int:
     """One untaxed line, so that the invoice amount is exactly ``amount``."""
     data = InvoiceInput(
         client_id=client_id,
@@ -87,8 +95,15 @@ def load_demo(today: date) -> None:
     plan_dates = rules.due_dates(first_due, 5, rules.MONTHLY)
     assert plan_dates[1] <= today < plan_dates[2]
     plan_issued = first_due - 15 * day
-    plan = _invoice(alice, "Office furniture set (5 monthly installments)", "50000.00", plan_issued, first_due,
-                    count=5, frequency=rules.MONTHLY)
+    plan = _invoice(
+        alice,
+        "Office furniture set (5 monthly installments)",
+        "50000.00",
+        plan_issued,
+        first_due,
+        count=5,
+        frequency=rules.MONTHLY,
+    )
 
     # Bob, 30,000.00 in full, due two weeks ago, unpaid: overdue.
     _invoice(bob, "Warehouse shelving", "30000.00", today - 45 * day, today - 15 * day)
@@ -99,8 +114,15 @@ def load_demo(today: date) -> None:
     # Alice, 12,000.00 as 4 weekly installments of 3,000.00: the first paid, the second overdue,
     # a reported 3,000.00 awaiting the owner's confirmation; the 3rd and 4th upcoming.
     weekly_first = today - 10 * day
-    weekly = _invoice(alice, "Point-of-sale terminals (4 weekly installments)", "12000.00", weekly_first - 7 * day,
-                      weekly_first, count=4, frequency=rules.WEEKLY)
+    weekly = _invoice(
+        alice,
+        "Point-of-sale terminals (4 weekly installments)",
+        "12000.00",
+        weekly_first - 7 * day,
+        weekly_first,
+        count=4,
+        frequency=rules.WEEKLY,
+    )
 
     # Alice, 4,500.00 in full, due in two weeks.
     _invoice(alice, "Printer toner and supplies", "4500.00", today - 3 * day, today + 14 * day)

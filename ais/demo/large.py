@@ -4,21 +4,25 @@ Rows are computed in Python with the same pure rules the service layer uses (sch
 allocation, running totals) and written with bulk inserts, so the result passes
 `flask --app ais check` exactly as books built one payment at a time would.
 """
+
 from __future__ import annotations
 
 import random
 import time
-from typing import Any
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from sqlalchemy import func, insert, select, text
 
 from .. import clock
+from ..auth.passwords import hash_password
+from ..billing import rules
+from ..billing.books import ZERO, month_of
 from ..extensions import db
 from ..models import (
     CONFIRMED,
@@ -37,20 +41,62 @@ from ..models import (
     Payment,
     User,
 )
-from ..auth.passwords import hash_password
-from ..billing import rules
-from ..billing.books import ZERO, month_of
 
 CENT = Decimal("0.01")
 CHUNK = 5000
 METHODS = ("Bank transfer", "GCash", "Cash", "Check", "Card")
-FIRST_NAMES = ("Alice", "Bob", "Carla", "Dante", "Elena", "Felipe", "Grace", "Hector", "Isabel", "Jose",
-               "Karen", "Luis", "Maria", "Nico", "Olivia", "Paolo", "Queenie", "Ramon", "Sofia", "Tomas")
-LAST_NAMES = ("Johnson", "Reyes", "Santos", "Cruz", "Bautista", "Garcia", "Mendoza", "Torres", "Flores",
-              "Villanueva", "Ramos", "Aquino", "Castillo", "Navarro", "Domingo")
+FIRST_NAMES = (
+    "Alice",
+    "Bob",
+    "Carla",
+    "Dante",
+    "Elena",
+    "Felipe",
+    "Grace",
+    "Hector",
+    "Isabel",
+    "Jose",
+    "Karen",
+    "Luis",
+    "Maria",
+    "Nico",
+    "Olivia",
+    "Paolo",
+    "Queenie",
+    "Ramon",
+    "Sofia",
+    "Tomas",
+)
+LAST_NAMES = (
+    "Johnson",
+    "Reyes",
+    "Santos",
+    "Cruz",
+    "Bautista",
+    "Garcia",
+    "Mendoza",
+    "Torres",
+    "Flores",
+    "Villanueva",
+    "Ramos",
+    "Aquino",
+    "Castillo",
+    "Navarro",
+    "Domingo",
+)
 CITIES = ("Makati City", "Quezon City", "Pasig City", "Taguig City", "Cebu City", "Davao City", "Manila")
-PRODUCTS = ("Office furniture", "Delivery van", "POS terminals", "Refrigeration unit", "Laptops",
-            "Construction materials", "Printing press", "Solar panels", "Kitchen equipment", "Aircon units")
+PRODUCTS = (
+    "Office furniture",
+    "Delivery van",
+    "POS terminals",
+    "Refrigeration unit",
+    "Laptops",
+    "Construction materials",
+    "Printing press",
+    "Solar panels",
+    "Kitchen equipment",
+    "Aircon units",
+)
 
 
 @dataclass
@@ -73,11 +119,12 @@ def _split_cents(rng: random.Random, total: Decimal, parts: int) -> list[Decimal
     parts = max(1, min(parts, cents))
     cuts = sorted(rng.sample(range(1, cents), parts - 1)) if parts > 1 else []
     bounds = [0, *cuts, cents]
-    return [Decimal(b - a).scaleb(-2) for a, b in zip(bounds, bounds[1:])]
+    return [Decimal(b - a).scaleb(-2) for a, b in zip(bounds, bounds[1:], strict=False)]
 
 
-def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, seed: int = 2026,
-             progress=print) -> Totals:
+def generate(
+    clients: int, invoices_per_client: int, payments_per_invoice: int, seed: int = 2026, progress=print
+) -> Totals:
     """Write the demo sign-ins and ``clients`` clients with their books; the database must be empty."""
     if db.session.scalar(select(func.count(Client.id))):
         raise click.ClickException("gen-demo fills an empty database; point DATABASE_URL at a new one.")
@@ -96,17 +143,45 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
             name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
             company = f"{name.split()[1]} {rng.choice(('Trading', 'Supplies', 'Enterprises', 'Foods', 'Builders'))}"
             city = rng.choice(CITIES)
-        client_rows.append(dict(id=number, name=name, email=f"client{number}@example.com", company=company,
-                                phone=f"+63 917 {rng.randint(100, 999)} {rng.randint(1000, 9999)}", tax_id="",
-                                address=city, created_at=now))
+        client_rows.append(
+            dict(
+                id=number,
+                name=name,
+                email=f"client{number}@example.com",
+                company=company,
+                phone=f"+63 917 {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+                tax_id="",
+                address=city,
+                created_at=now,
+            )
+        )
     _bulk(Client, client_rows)
     totals.clients = clients
-    _bulk(User, [
-        dict(id=1, username="admin", password_hash=hash_password("admin123"), role="owner", client_id=None,
-             is_enabled=True, totp_enabled=False, created_at=now),
-        dict(id=2, username="client1@example.com", password_hash=hash_password("clientpass"), role="client",
-             client_id=1, is_enabled=True, totp_enabled=False, created_at=now),
-    ])
+    _bulk(
+        User,
+        [
+            dict(
+                id=1,
+                username="admin",
+                password_hash=hash_password("admin123"),
+                role="owner",
+                client_id=None,
+                is_enabled=True,
+                totp_enabled=False,
+                created_at=now,
+            ),
+            dict(
+                id=2,
+                username="client1@example.com",
+                password_hash=hash_password("clientpass"),
+                role="client",
+                client_id=1,
+                is_enabled=True,
+                totp_enabled=False,
+                created_at=now,
+            ),
+        ],
+    )
     progress(f"clients: {clients} written")
 
     # Invoices are numbered per year in order of issue, as issuing them one by one would.
@@ -131,9 +206,18 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
             frequency = rng.choice(rules.FREQUENCIES)
             first_due = issue_date + timedelta(days=rng.choice((7, 14, 30)))
         schedule = rules.build_schedule(amount, count, first_due, frequency or rules.MONTHLY)
-        line_rows.append(dict(invoice_id=invoice_id, position=1, description=rng.choice(PRODUCTS),
-                              quantity=Decimal("1.000"), unit_price=amount.quantize(Decimal("0.0001")),
-                              tax_rate=None, net_amount=amount, tax_amount=Decimal("0.00")))
+        line_rows.append(
+            dict(
+                invoice_id=invoice_id,
+                position=1,
+                description=rng.choice(PRODUCTS),
+                quantity=Decimal("1.000"),
+                unit_price=amount.quantize(Decimal("0.0001")),
+                tax_rate=None,
+                net_amount=amount,
+                tax_amount=Decimal("0.00"),
+            )
+        )
 
         # How much has come in: most past-due money is paid, some is late, some is overpaid never.
         due_so_far = sum((i.amount for i in schedule if i.due_date <= today), Decimal("0.00"))
@@ -151,14 +235,28 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
             # Invoices with money on them get a little more than K, so the average over all is about K.
             pieces = _split_cents(rng, target, max(1, payments_per_invoice + rng.randint(-1, 3)))
             days = sorted(rng.randint(0, paid_on_choices) for _ in pieces)
-            for piece, offset in zip(pieces, days):
+            for piece, offset in zip(pieces, days, strict=False):
                 payment_id += 1
-                payments.append(dict(id=payment_id, invoice_id=invoice_id, client_id=client_id, amount=piece,
-                                     method=rng.choice(METHODS), date=issue_date + timedelta(days=offset),
-                                     reference=f"REF-{payment_id:07d}", installment_number=None,
-                                     state=CONFIRMED, state_reason="", state_changed_at=now,
-                                     recorded_by_id=None, provider="manual", provider_reference=None,
-                                     submission_key=None, created_at=now))
+                payments.append(
+                    dict(
+                        id=payment_id,
+                        invoice_id=invoice_id,
+                        client_id=client_id,
+                        amount=piece,
+                        method=rng.choice(METHODS),
+                        date=issue_date + timedelta(days=offset),
+                        reference=f"REF-{payment_id:07d}",
+                        installment_number=None,
+                        state=CONFIRMED,
+                        state_reason="",
+                        state_changed_at=now,
+                        recorded_by_id=None,
+                        provider="manual",
+                        provider_reference=None,
+                        submission_key=None,
+                        created_at=now,
+                    )
+                )
         # A few payments wait for the owner, a few were voided: both leave the paid total alone.
         for payment in payments:
             dice = rng.random()
@@ -177,31 +275,60 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
         for item in schedule:
             installment_id += 1
             ids_by_number[item.number] = installment_id
-            installment_rows.append(dict(id=installment_id, invoice_id=invoice_id, number=item.number,
-                                         due_date=item.due_date, amount=item.amount,
-                                         paid_amount=paid_by_number.get(item.number, Decimal("0.00"))))
+            installment_rows.append(
+                dict(
+                    id=installment_id,
+                    invoice_id=invoice_id,
+                    number=item.number,
+                    due_date=item.due_date,
+                    amount=item.amount,
+                    paid_amount=paid_by_number.get(item.number, Decimal("0.00")),
+                )
+            )
         for allocation in allocations:
             allocation_id += 1
-            allocation_rows.append(dict(id=allocation_id, payment_id=allocation.payment_id,
-                                        installment_id=ids_by_number[allocation.installment_number],
-                                        amount=allocation.amount))
+            allocation_rows.append(
+                dict(
+                    id=allocation_id,
+                    payment_id=allocation.payment_id,
+                    installment_id=ids_by_number[allocation.installment_number],
+                    amount=allocation.amount,
+                )
+            )
         for payment in payments:
             payment["installment_number"] = first_numbers.get(payment["id"])
         payment_rows.extend(payments)
         unpaid_dates = [i.due_date for i in schedule if paid_by_number.get(i.number, Decimal("0.00")) < i.amount]
-        invoice_rows.append(dict(
-            id=invoice_id, invoice_no=invoice_no, client_id=client_id,
-            description=f"{line_rows[-1]['description']} ({'installment plan' if count > 1 else 'full payment'})",
-            issue_date=issue_date, due_date=first_due, amount=amount, currency=currency,
-            payment_type=payment_type, installment_count=count, frequency=frequency,
-            issued_at=now, voided_at=None, void_reason="",
-            paid_amount=sum((p["amount"] for p in confirmed), Decimal("0.00")),
-            held_amount=sum((p["amount"] for p in payments if p["state"] == REPORTED), Decimal("0.00")),
-            next_due_date=min(unpaid_dates) if unpaid_dates else None, created_at=now,
-        ))
+        invoice_rows.append(
+            dict(
+                id=invoice_id,
+                invoice_no=invoice_no,
+                client_id=client_id,
+                description=f"{line_rows[-1]['description']} ({'installment plan' if count > 1 else 'full payment'})",
+                issue_date=issue_date,
+                due_date=first_due,
+                amount=amount,
+                currency=currency,
+                payment_type=payment_type,
+                installment_count=count,
+                frequency=frequency,
+                issued_at=now,
+                voided_at=None,
+                void_reason="",
+                paid_amount=sum((p["amount"] for p in confirmed), Decimal("0.00")),
+                held_amount=sum((p["amount"] for p in payments if p["state"] == REPORTED), Decimal("0.00")),
+                next_due_date=min(unpaid_dates) if unpaid_dates else None,
+                created_at=now,
+            )
+        )
     progress(f"invoices: {len(invoice_rows)} computed ({time.perf_counter() - started:.1f}s)")
-    for model, rows in ((Invoice, invoice_rows), (InvoiceLine, line_rows), (Installment, installment_rows),
-                        (Payment, payment_rows), (Allocation, allocation_rows)):
+    for model, rows in (
+        (Invoice, invoice_rows),
+        (InvoiceLine, line_rows),
+        (Installment, installment_rows),
+        (Payment, payment_rows),
+        (Allocation, allocation_rows),
+    ):
         _bulk(model, rows, progress)
     _bulk(InvoiceCounter, [dict(year=year, last_number=n) for year, n in counters.items()])
     _bulk(MonthlyTotal, _monthly_totals(invoice_rows, installment_rows, payment_rows))
@@ -210,15 +337,20 @@ def generate(clients: int, invoices_per_client: int, payments_per_invoice: int, 
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
     totals.payments, totals.allocations = len(payment_rows), len(allocation_rows)
-    progress(f"done in {time.perf_counter() - started:.1f}s: {totals.clients} clients, {totals.invoices} invoices, "
-             f"{totals.installments} installments, {totals.payments} payments, {totals.allocations} allocations")
+    progress(
+        f"done in {time.perf_counter() - started:.1f}s: {totals.clients} clients, {totals.invoices} invoices, "
+        f"{totals.installments} installments, {totals.payments} payments, {totals.allocations} allocations"
+    )
     return totals
 
 
 def _monthly_totals(invoice_rows, installment_rows, payment_rows) -> list[dict]:
     """The monthly running totals the service layer would have kept for these rows."""
-    months: dict = defaultdict(lambda: dict(invoiced=ZERO, collected=ZERO, unpaid_due=ZERO, unpaid_count=0,
-                                            awaiting_amount=ZERO, awaiting_count=0))
+    months: dict = defaultdict(
+        lambda: dict(
+            invoiced=ZERO, collected=ZERO, unpaid_due=ZERO, unpaid_count=0, awaiting_amount=ZERO, awaiting_count=0
+        )
+    )
     for row in invoice_rows:
         months[month_of(row["issue_date"])]["invoiced"] += row["amount"]
     for row in payment_rows:
@@ -248,7 +380,7 @@ def _due_day_totals(installment_rows) -> dict:
 
 def _bulk(model, rows: list[dict], progress=None) -> None:
     for start in range(0, len(rows), CHUNK):
-        db.session.execute(insert(model), rows[start:start + CHUNK])
+        db.session.execute(insert(model), rows[start : start + CHUNK])
     if progress and rows:
         progress(f"{model.__tablename__}: {len(rows)} written")
 
@@ -259,8 +391,10 @@ def _reset_sequences() -> None:
         return
     for table in ("clients", "users", "invoices", "invoice_lines", "installments", "payments", "allocations"):
         # The table names are the constants above, never input.
-        statement = (f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608
-                     f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)")
+        statement = (
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # nosec B608
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+        )
         db.session.execute(text(statement))
 
 

@@ -1,5 +1,6 @@
 """``flask --app ais outbox [--once] [--interval N] [--limit N]``: deliver queued emails;
 ``flask --app ais outbox-prune [--days N]``: delete sent messages past their retention."""
+
 from __future__ import annotations
 
 import signal
@@ -23,10 +24,20 @@ def next_wait(wait: float, interval: float, sent: int, failed: int) -> float:
 def register_commands(app: Flask) -> None:
     @app.cli.command("outbox")
     @click.option("--once", is_flag=True, help="Deliver what is due now, then exit.")
-    @click.option("--interval", default=5.0, show_default=True, type=click.FloatRange(min=0.1),
-                  help="Seconds between polls when running continuously.")
-    @click.option("--limit", default=100, show_default=True, type=click.IntRange(min=1),
-                  help="At most this many messages per poll.")
+    @click.option(
+        "--interval",
+        default=5.0,
+        show_default=True,
+        type=click.FloatRange(min=0.1),
+        help="Seconds between polls when running continuously.",
+    )
+    @click.option(
+        "--limit",
+        default=100,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="At most this many messages per poll.",
+    )
     def outbox_command(once: bool, interval: float, limit: int):
         """Send due emails from the outbox (runs until stopped, unless --once)."""
         from .delivery import deliver_due, prune_sent
@@ -65,8 +76,12 @@ def register_commands(app: Flask) -> None:
         click.echo("Outbox: stopped.")
 
     @app.cli.command("outbox-prune")
-    @click.option("--days", type=click.IntRange(min=0), default=None,
-                  help="Keep sent messages this many days (default: AIS_OUTBOX_RETENTION_DAYS, 30).")
+    @click.option(
+        "--days",
+        type=click.IntRange(min=0),
+        default=None,
+        help="Keep sent messages this many days (default: AIS_OUTBOX_RETENTION_DAYS, 30).",
+    )
     def outbox_prune_command(days: int | None):
         """Delete sent emails older than the retention; unsent ones are kept."""
         from .delivery import prune_sent

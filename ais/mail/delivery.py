@@ -26,6 +26,7 @@ A batch stops early at its deadline (``AIS_OUTBOX_BATCH_SECONDS``) or after
 waits for the next poll instead of each message paying a timeout).  Every socket operation on
 the SMTP connection is bounded by ``MAIL_TIMEOUT``.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -33,8 +34,8 @@ import logging
 import os
 import re
 import smtplib
-import time
 import ssl
+import time
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
@@ -171,8 +172,7 @@ def _first_unsent_id() -> int:
 
 
 def _claim_postgresql(now: dt.datetime, after_id: int) -> tuple[OutboxMessage | None, int]:
-    query = (select(OutboxMessage).where(OutboxMessage.id > after_id, _due(now))
-             .order_by(OutboxMessage.id).limit(1))
+    query = select(OutboxMessage).where(OutboxMessage.id > after_id, _due(now)).order_by(OutboxMessage.id).limit(1)
     row = db.session.scalar(query.with_for_update(skip_locked=True))
     return row, (row.id if row is not None else after_id)
 
@@ -182,8 +182,10 @@ def _claim_sqlite(now: dt.datetime, after_id: int) -> tuple[OutboxMessage | None
     # ix_outbox_pending and sort every pending row on each claim); the conditional UPDATE decides.
     while True:
         candidates = db.session.execute(
-            select(OutboxMessage.id, OutboxMessage.sent_at).where(OutboxMessage.id > after_id)
-            .order_by(OutboxMessage.id).limit(20)
+            select(OutboxMessage.id, OutboxMessage.sent_at)
+            .where(OutboxMessage.id > after_id)
+            .order_by(OutboxMessage.id)
+            .limit(20)
         ).all()
         db.session.commit()
         if not candidates:

@@ -2,6 +2,7 @@
 
 Delivery (``flask --app ais outbox``) is in ais.mail.delivery.
 """
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -10,7 +11,9 @@ from ..extensions import db
 from ..models import OutboxMessage
 
 
-def queue_email(to_address: str, subject: str, body_text: str, body_html: str = "", *, dedupe_key: str | None = None) -> None:
+def queue_email(
+    to_address: str, subject: str, body_text: str, body_html: str = "", *, dedupe_key: str | None = None
+) -> None:
     """Queue one email in the current transaction; a message with the same dedupe_key is queued once."""
     if dedupe_key is not None:
         exists = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))

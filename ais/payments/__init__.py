@@ -8,10 +8,12 @@ The routes are split by audience, so that each is checked by the hook of its are
 back office (owners only), and ``webhooks_bp`` stands apart (public, signed events).  ``bp``
 holds the templates, the script and the command.
 """
+
 from flask import Blueprint
 
-bp = Blueprint("payments", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/payments-static")
+bp = Blueprint(
+    "payments", __name__, template_folder="templates", static_folder="static", static_url_path="/payments-static"
+)
 checkout_bp = Blueprint("checkout", __name__)
 overpayments_bp = Blueprint("overpayments", __name__)
 webhooks_bp = Blueprint("webhooks", __name__)

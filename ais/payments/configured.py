@@ -1,5 +1,6 @@
 """Which online provider the settings choose (Stripe when its keys are set; otherwise none, and
 clients report their payments by hand)."""
+
 from __future__ import annotations
 
 from flask import current_app

@@ -10,6 +10,7 @@ records every request.  Its "hosted page" (``GET /pay/<session id>``) has button
 app the events Stripe would (signed with the real scheme) and then follow the session's
 success or cancel URL.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -73,11 +74,10 @@ class StripeStub:
 
     # --- Running ------------------------------------------------------------------------------------
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> "StripeStub":
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> StripeStub:
         self._server = ThreadingHTTPServer((host, port), _handler_for(self))
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
         self.url = f"http://{host}:{self._server.server_address[1]}"
         return self
@@ -128,11 +128,13 @@ class StripeStub:
             "currency": form["line_items[0][price_data][currency]"],
             "customer_email": form.get("customer_email"),
             "expires_at": int(form.get("expires_at") or time.time() + 1800),
-            "metadata": {k[len("metadata["):-1]: v for k, v in form.items() if k.startswith("metadata[")},
+            "metadata": {k[len("metadata[") : -1]: v for k, v in form.items() if k.startswith("metadata[")},
             "success_url": form.get("success_url"),
             "cancel_url": form.get("cancel_url"),
-            "line_item": {"name": form.get("line_items[0][price_data][product_data][name]", ""),
-                          "description": form.get("line_items[0][price_data][product_data][description]", "")},
+            "line_item": {
+                "name": form.get("line_items[0][price_data][product_data][name]", ""),
+                "description": form.get("line_items[0][price_data][product_data][description]", ""),
+            },
         }
         self.sessions[session_id] = session
         if key:
@@ -143,14 +145,23 @@ class StripeStub:
 
     def event(self, kind: str, session: dict, **fields) -> dict:
         obj = dict(session, **fields)
-        return {"id": f"evt_stub_{int(time.time() * 1000)}_{next(self._counter)}", "object": "event",
-                "type": kind, "created": int(time.time()), "livemode": False, "data": {"object": obj}}
+        return {
+            "id": f"evt_stub_{int(time.time() * 1000)}_{next(self._counter)}",
+            "object": "event",
+            "type": kind,
+            "created": int(time.time()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
 
     def send(self, event: dict) -> int:
         body = json.dumps(event)
         request = urllib.request.Request(
-            self.app_url.rstrip("/") + "/webhooks/stripe", data=body.encode(), method="POST",
-            headers={"Content-Type": "application/json", "Stripe-Signature": sign(body, self.webhook_secret)})
+            self.app_url.rstrip("/") + "/webhooks/stripe",
+            data=body.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", "Stripe-Signature": sign(body, self.webhook_secret)},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:  # nosec B310 - the configured app
                 return response.status
@@ -215,11 +226,13 @@ def _handler_for(stub: StripeStub):
                 if method == "POST":
                     target = stub.pay(session["id"], self._body().get("outcome", "paid"))
                     return self._send(303, b"", "text/plain", target)
-                text = PAGE.format(name=html.escape(session["line_item"]["name"]),
-                                   description=html.escape(session["line_item"]["description"]),
-                                   currency=html.escape(session["currency"].upper()),
-                                   amount=f"{session['amount_total'] / 100:,.2f}",
-                                   email=html.escape(session["customer_email"] or ""))
+                text = PAGE.format(
+                    name=html.escape(session["line_item"]["name"]),
+                    description=html.escape(session["line_item"]["description"]),
+                    currency=html.escape(session["currency"].upper()),
+                    amount=f"{session['amount_total'] / 100:,.2f}",
+                    email=html.escape(session["customer_email"] or ""),
+                )
                 return self._send(200, text.encode(), "text/html; charset=utf-8")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload = stub.handle(method, parts.path, headers, self._body())

@@ -13,6 +13,7 @@ Two implementations of one small interface:
 The online provider only talks to the outside world; every change to the books is made by
 ``ais.payments.services``, which calls it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -20,13 +21,34 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Protocol
 
-
 from ..billing import services
 
 # Currencies whose smallest unit is not a hundredth (Stripe's zero- and three-decimal
 # currencies).  AIS amounts always have two decimals, so these cannot be paid online.
 NOT_TWO_DECIMAL_CURRENCIES = frozenset(
-    "BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF BHD JOD KWD OMR TND".split()
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "JPY",
+        "KMF",
+        "KRW",
+        "MGA",
+        "PYG",
+        "RWF",
+        "UGX",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+        "BHD",
+        "JOD",
+        "KWD",
+        "OMR",
+        "TND",
+    ]
 )
 
 MAX_EVENT_BYTES = 512 * 1024  # a webhook body larger than this is refused unread
@@ -92,10 +114,19 @@ class ManualProvider:
     name = "manual"
 
     @staticmethod
-    def report(actor, client_id: int, invoice_id: int, amount, paid_on: dt.date, method: str,
-               reference: str = "", submission_key: str | None = None) -> int:
-        return services.report_payment(actor, client_id, invoice_id, amount, paid_on, method, reference,
-                                       submission_key=submission_key)
+    def report(
+        actor,
+        client_id: int,
+        invoice_id: int,
+        amount,
+        paid_on: dt.date,
+        method: str,
+        reference: str = "",
+        submission_key: str | None = None,
+    ) -> int:
+        return services.report_payment(
+            actor, client_id, invoice_id, amount, paid_on, method, reference, submission_key=submission_key
+        )
 
     @staticmethod
     def confirm(actor, payment_id: int) -> None:

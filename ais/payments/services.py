@@ -15,6 +15,7 @@ The rules (see docs/PAYMENTS.md):
   never dropped: it is recorded as an ``Overpayment`` for the owner to refund or credit, and
   the owner is emailed.  The part that fits still pays the invoice.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -40,10 +41,10 @@ from ..billing.services import (
     PaymentRefused,
     add_payment,
     lock_invoice,
+    open_room,
     reallocate,
     require_open,
     transition,
-    open_room,
 )
 from ..database import write_transaction
 from ..extensions import db
@@ -84,6 +85,7 @@ def _get(model: type[_Row], row_id: object, **options: Any) -> _Row:
         raise NotFound(f"No such {model.__name__} ({row_id}).")
     return row
 
+
 DUE, FULL, CUSTOM = "due", "full", "custom"
 CHOICES = (DUE, FULL, CUSTOM)
 
@@ -110,7 +112,7 @@ def as_utc(value: None) -> None: ...
 def as_utc(value: dt.datetime | None) -> dt.datetime | None:
     """SQLite gives back naive datetimes (stored as UTC); PostgreSQL aware ones."""
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value
 
 
@@ -151,8 +153,11 @@ def states_after_pending(invoice: Invoice, pending: Decimal = ZERO) -> list[rule
     for inst in invoice.installments:  # by number, i.e. by due date
         take = min(left, inst.amount - inst.paid_amount)
         left -= take
-        states.append(rules.InstallmentState(number=inst.number, due_date=inst.due_date, amount=inst.amount,
-                                             paid=inst.paid_amount + take))
+        states.append(
+            rules.InstallmentState(
+                number=inst.number, due_date=inst.due_date, amount=inst.amount, paid=inst.paid_amount + take
+            )
+        )
     return states
 
 
@@ -195,13 +200,15 @@ class PayOptions:
 
 
 def pay_options(invoice: Invoice, today: dt.date, open_checkouts: Decimal = ZERO) -> PayOptions:
-    """"Amount due now": the installments due by today, or else the next one (rules.installments_due_now),
+    """ "Amount due now": the installments due by today, or else the next one (rules.installments_due_now),
     less what is already on its way for them; "full balance": all that is still open."""
     room = max(open_room(invoice) + open_checkouts, ZERO)
     pending = invoice.held_amount - open_checkouts
     due_now = rules.installments_due_now(states_after_pending(invoice, pending), today)
     due = min(sum((s.unpaid for s in due_now), ZERO), room)
-    label = _installment_label(invoice, [s.number for s in due_now]) if due_now and invoice.installment_count > 1 else ""
+    label = (
+        _installment_label(invoice, [s.number for s in due_now]) if due_now and invoice.installment_count > 1 else ""
+    )
     return PayOptions(due=due, due_label=label, full=room, room=room)
 
 
@@ -218,7 +225,9 @@ def _amount_for(invoice: Invoice, choice: str, amount_text, options: PayOptions)
         if amount > options.room:
             raise PaymentRefused(
                 f"{format_money(amount, invoice.currency)} is more than the "
-                f"{format_money(options.room, invoice.currency)} you can pay now.", "amount")
+                f"{format_money(options.room, invoice.currency)} you can pay now.",
+                "amount",
+            )
     else:
         raise InvalidInput("Choose how much to pay.", "choice")
     if amount <= 0:
@@ -227,10 +236,14 @@ def _amount_for(invoice: Invoice, choice: str, amount_text, options: PayOptions)
 
 
 def _sessions(invoice_id: int, *statuses: str) -> list[CheckoutSession]:
-    return list(db.session.scalars(
-        select(CheckoutSession).where(CheckoutSession.invoice_id == invoice_id, CheckoutSession.status.in_(statuses))
-        .order_by(CheckoutSession.id).execution_options(populate_existing=True)
-    ))
+    return list(
+        db.session.scalars(
+            select(CheckoutSession)
+            .where(CheckoutSession.invoice_id == invoice_id, CheckoutSession.status.in_(statuses))
+            .order_by(CheckoutSession.id)
+            .execution_options(populate_existing=True)
+        )
+    )
 
 
 def _set_status(row: CheckoutSession, status: str) -> None:
@@ -245,8 +258,14 @@ def _release_stale(invoice: Invoice) -> bool:
     for row in _sessions(invoice.id, CHECKOUT_OPEN):
         if as_utc(row.expires_at) < cutoff:
             _set_status(row, CHECKOUT_EXPIRED)
-            audit.record(STRIPE_ACTOR, "checkout.expired", client_id=row.client_id, invoice_id=invoice.id,
-                         amount_before=row.amount, detail=f"{row.provider_session_id or row.id}: past its expiry")
+            audit.record(
+                STRIPE_ACTOR,
+                "checkout.expired",
+                client_id=row.client_id,
+                invoice_id=invoice.id,
+                amount_before=row.amount,
+                detail=f"{row.provider_session_id or row.id}: past its expiry",
+            )
             released = True
     if released:
         reallocate(invoice)
@@ -317,9 +336,14 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
                 for row in _sessions(invoice_id, CHECKOUT_OPEN):
                     if row.id in closed:
                         _set_status(row, CHECKOUT_EXPIRED)
-                        audit.record(STRIPE_ACTOR, "checkout.cancelled", client_id=row.client_id,
-                                     invoice_id=invoice_id, amount_before=row.amount,
-                                     detail=f"{row.provider_session_id or row.id}: {reason}")
+                        audit.record(
+                            STRIPE_ACTOR,
+                            "checkout.cancelled",
+                            client_id=row.client_id,
+                            invoice_id=invoice_id,
+                            amount_before=row.amount,
+                            detail=f"{row.provider_session_id or row.id}: {reason}",
+                        )
                 reallocate(invoice)
     return problems
 
@@ -337,12 +361,16 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
                 return row.id, row.url or None  # another tab got here first: same payment
         room = open_room(invoice)
         if amount > room:
-            waiting = (f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
-                       if invoice.held_amount > 0 else "")
+            waiting = (
+                f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
+                if invoice.held_amount > 0
+                else ""
+            )
             raise PaymentRefused(
                 f"{format_money(amount, invoice.currency)} is more than the "
                 f"{format_money(max(room, ZERO), invoice.currency)} that is still open on this invoice{waiting}.",
-                "amount")
+                "amount",
+            )
         minor = money.to_minor_units(amount)
         row = CheckoutSession(
             invoice_id=invoice.id,
@@ -362,9 +390,15 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
         db.session.flush()
         held_before = invoice.held_amount
         reallocate(invoice)
-        audit.record(actor, "checkout.started", client_id=invoice.client_id, invoice_id=invoice.id,
-                     amount_before=held_before, amount_after=invoice.held_amount,
-                     detail=f"{format_money(amount, invoice.currency)} by card (checkout #{row.id})")
+        audit.record(
+            actor,
+            "checkout.started",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_before=held_before,
+            amount_after=invoice.held_amount,
+            detail=f"{format_money(amount, invoice.currency)} by card (checkout #{row.id})",
+        )
         return row.id, None
 
 
@@ -372,16 +406,26 @@ def _checkout_request(row_id: int) -> CheckoutRequest:
     row = _get(CheckoutSession, row_id, populate_existing=True)
     invoice = _get(Invoice, row.invoice_id)
     client = _get(Client, row.client_id)
-    open_amounts = sum(db.session.scalars(select(CheckoutSession.amount).where(
-        CheckoutSession.invoice_id == invoice.id, CheckoutSession.status == CHECKOUT_OPEN)), ZERO)
+    open_amounts = sum(
+        db.session.scalars(
+            select(CheckoutSession.amount).where(
+                CheckoutSession.invoice_id == invoice.id, CheckoutSession.status == CHECKOUT_OPEN
+            )
+        ),
+        ZERO,
+    )
     description = describe_amount(invoice, row.amount, invoice.held_amount - open_amounts)
     request = CheckoutRequest(
         amount_minor=money.to_minor_units(row.amount),
         currency=row.currency.lower(),
         name=f"Invoice {invoice.invoice_no}",
         description=description,
-        metadata={"invoice_id": str(invoice.id), "client_id": str(client.id), "checkout_id": str(row.id),
-                  "invoice_no": invoice.invoice_no or ""},
+        metadata={
+            "invoice_id": str(invoice.id),
+            "client_id": str(client.id),
+            "checkout_id": str(row.id),
+            "invoice_no": invoice.invoice_no or "",
+        },
         customer_email=client.email,
         success_url=invoice_page_url(invoice.id, checkout="success", session_id="{CHECKOUT_SESSION_ID}"),
         cancel_url=invoice_page_url(invoice.id, checkout="cancelled"),
@@ -402,12 +446,19 @@ def _fail(row_id: int, detail: str) -> None:
         if row.status == CHECKOUT_OPEN and not row.provider_session_id:
             _set_status(row, CHECKOUT_FAILED)
             reallocate(invoice)
-            audit.record(STRIPE_ACTOR, "checkout.failed", client_id=row.client_id, invoice_id=invoice_id,
-                         amount_before=row.amount, detail=detail[:500])
+            audit.record(
+                STRIPE_ACTOR,
+                "checkout.failed",
+                client_id=row.client_id,
+                invoice_id=invoice_id,
+                amount_before=row.amount,
+                detail=detail[:500],
+            )
 
 
-def start_checkout(actor: Actor, client_id: int, invoice_id: int, choice: str, amount_text,
-                   provider: OnlineProvider) -> str:
+def start_checkout(
+    actor: Actor, client_id: int, invoice_id: int, choice: str, amount_text, provider: OnlineProvider
+) -> str:
     """Start (or resume) an online payment on the client's invoice; return the page to send them to.
 
     ``choice``: "due" (the installments due by today, or else the next one), "full" (what is
@@ -443,13 +494,20 @@ def start_checkout(actor: Actor, client_id: int, invoice_id: int, choice: str, a
             if created.expires_at:
                 row.expires_at = created.expires_at
             row.updated_at = clock.utcnow()
-            audit.record(actor, "checkout.created", client_id=row.client_id, invoice_id=invoice.id,
-                         amount_after=row.amount, detail=created.session_id)
+            audit.record(
+                actor,
+                "checkout.created",
+                client_id=row.client_id,
+                invoice_id=invoice.id,
+                amount_after=row.amount,
+                detail=created.session_id,
+            )
             return created.url
     # Closed meanwhile (replaced from another tab): close the page just made too.
     _close_quietly(provider, created.session_id)
-    raise OnlinePaymentUnavailable("This payment was replaced by one started in another window. "
-                                   "Please reload the invoice and try again.")
+    raise OnlinePaymentUnavailable(
+        "This payment was replaced by one started in another window. Please reload the invoice and try again."
+    )
 
 
 def _close_quietly(provider: OnlineProvider, session_id: str) -> None:
@@ -478,10 +536,13 @@ def cancel_checkout(actor: Actor, client_id: int, invoice_id: int, provider: Onl
 def release_stale_checkouts() -> int:
     """Release every open session well past its expiry (for `flask payments release-stale`)."""
     cutoff = clock.utcnow() - STALE_GRACE
-    invoice_ids = list(db.session.scalars(
-        select(CheckoutSession.invoice_id).where(CheckoutSession.status == CHECKOUT_OPEN,
-                                                 CheckoutSession.expires_at < cutoff).distinct()
-    ))
+    invoice_ids = list(
+        db.session.scalars(
+            select(CheckoutSession.invoice_id)
+            .where(CheckoutSession.status == CHECKOUT_OPEN, CheckoutSession.expires_at < cutoff)
+            .distinct()
+        )
+    )
     count = 0
     for invoice_id in invoice_ids:
         with write_transaction():
@@ -498,8 +559,8 @@ def _store_event(event_id: str, event_type: str) -> bool:
     concurrent insert of the same id waits for the other transaction, then does nothing."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     result = db.session.execute(
-        insert(WebhookEvent).values(id=event_id[:255], provider=STRIPE, type=event_type[:100],
-                                    received_at=clock.utcnow(), outcome="")
+        insert(WebhookEvent)
+        .values(id=event_id[:255], provider=STRIPE, type=event_type[:100], received_at=clock.utcnow(), outcome="")
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(WebhookEvent.id)
     )
@@ -588,7 +649,7 @@ def _paid_on(event: dict, invoice: Invoice | None) -> dt.date:
     created = _int(event.get("created"))
     day = today
     if created:
-        day = dt.datetime.fromtimestamp(created, tz=dt.timezone.utc).astimezone(clock.business_timezone()).date()
+        day = dt.datetime.fromtimestamp(created, tz=dt.UTC).astimezone(clock.business_timezone()).date()
     day = min(day, today)
     if invoice is not None and day < invoice.issue_date:
         day = invoice.issue_date
@@ -643,18 +704,36 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
             if room <= 0:
                 reason = "the invoice was already paid (or fully awaiting confirmation) when it arrived"
             else:
-                reason = (f"only {format_money(room, invoice.currency)} was still open on the invoice when "
-                          f"{format_money(amount, invoice.currency)} arrived")
+                reason = (
+                    f"only {format_money(room, invoice.currency)} was still open on the invoice when "
+                    f"{format_money(amount, invoice.currency)} arrived"
+                )
     outcome = []
     if applied > 0 and invoice is not None:  # (money is applied only to an invoice)
         paid_before = invoice.paid_amount
-        payment = add_payment(STRIPE_ACTOR, invoice, amount=applied, paid_on=_paid_on(event, invoice),
-                               method=CARD_METHOD, reference=reference, state=CONFIRMED, submission_key=None,
-                               provider=STRIPE, provider_reference=reference)
+        payment = add_payment(
+            STRIPE_ACTOR,
+            invoice,
+            amount=applied,
+            paid_on=_paid_on(event, invoice),
+            method=CARD_METHOD,
+            reference=reference,
+            state=CONFIRMED,
+            submission_key=None,
+            provider=STRIPE,
+            provider_reference=reference,
+        )
         reallocate(invoice)
-        audit.record(STRIPE_ACTOR, "payment.received_online", client_id=invoice.client_id, invoice_id=invoice.id,
-                     payment_id=payment.id, amount_before=paid_before, amount_after=invoice.paid_amount,
-                     detail=f"{format_money(applied, invoice.currency)} by card ({reference}, event {event.get('id')})")
+        audit.record(
+            STRIPE_ACTOR,
+            "payment.received_online",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            amount_before=paid_before,
+            amount_after=invoice.paid_amount,
+            detail=f"{format_money(applied, invoice.currency)} by card ({reference}, event {event.get('id')})",
+        )
         notices.payment_receipt(payment, invoice)
         outcome.append(f"payment {payment.id} recorded")
     excess = amount - applied
@@ -671,9 +750,14 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         )
         db.session.add(flagged)
         db.session.flush()
-        audit.record(STRIPE_ACTOR, "payment.overpayment_flagged",
-                     client_id=flagged.client_id, invoice_id=flagged.invoice_id, amount_after=excess,
-                     detail=f"{reference}: {reason}")
+        audit.record(
+            STRIPE_ACTOR,
+            "payment.overpayment_flagged",
+            client_id=flagged.client_id,
+            invoice_id=flagged.invoice_id,
+            amount_after=excess,
+            detail=f"{reference}: {reason}",
+        )
         payment_notices.overpayment_flagged(flagged)
         outcome.append(f"overpayment {flagged.id} flagged")
     return ", ".join(outcome)
@@ -715,9 +799,15 @@ def _release(obj: dict, status: str, action: str) -> str:
     _set_status(row, status)
     held_before = invoice.held_amount
     reallocate(invoice)
-    audit.record(STRIPE_ACTOR, action, client_id=row.client_id, invoice_id=invoice.id,
-                 amount_before=held_before, amount_after=invoice.held_amount,
-                 detail=f"{row.provider_session_id or row.id}: {format_money(row.amount, row.currency)} released")
+    audit.record(
+        STRIPE_ACTOR,
+        action,
+        client_id=row.client_id,
+        invoice_id=invoice.id,
+        amount_before=held_before,
+        amount_after=invoice.held_amount,
+        detail=f"{row.provider_session_id or row.id}: {format_money(row.amount, row.currency)} released",
+    )
     return f"released {row.amount}"
 
 
@@ -743,9 +833,11 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if not intent or not isinstance(refunded_minor, int) or refunded_minor <= 0:
         return "ignored: no PaymentIntent or nothing refunded"
     refunded = money.from_minor_units(refunded_minor)
-    payments_query = select(Payment).where(
-        or_(Payment.provider_reference == intent, Payment.provider_reference.like(f"{intent}#%"))
-    ).order_by(Payment.id)
+    payments_query = (
+        select(Payment)
+        .where(or_(Payment.provider_reference == intent, Payment.provider_reference.like(f"{intent}#%")))
+        .order_by(Payment.id)
+    )
     first = db.session.scalars(payments_query).first()
     flagged = db.session.scalar(select(Overpayment).where(Overpayment.provider_reference == intent))
     row = db.session.scalar(select(CheckoutSession).where(CheckoutSession.payment_intent == intent))
@@ -774,8 +866,14 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
-        audit.record(STRIPE_ACTOR, "payment.overpayment_refunded", client_id=flagged.client_id,
-                     invoice_id=flagged.invoice_id, amount_before=flagged_amount, detail=reason)
+        audit.record(
+            STRIPE_ACTOR,
+            "payment.overpayment_refunded",
+            client_id=flagged.client_id,
+            invoice_id=flagged.invoice_id,
+            amount_before=flagged_amount,
+            detail=reason,
+        )
         outcome.append(f"overpayment {flagged.id} refunded")
     if payments and invoice is not None:
         original = payments[0]
@@ -787,18 +885,37 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
             replacement = None
             if kept > 0:
                 replacement = add_payment(
-                    STRIPE_ACTOR, invoice, amount=kept, paid_on=original.date, method=original.method,
-                    reference=intent, state=CONFIRMED, submission_key=None, provider=STRIPE,
+                    STRIPE_ACTOR,
+                    invoice,
+                    amount=kept,
+                    paid_on=original.date,
+                    method=original.method,
+                    reference=intent,
+                    state=CONFIRMED,
+                    submission_key=None,
+                    provider=STRIPE,
                     provider_reference=f"{intent}#kept-{refunded_minor}",
                 )
                 replacement.state_reason = f"Kept after a partial refund of payment {active.id}: {reason}"
             reallocate(invoice)
-            audit.record(STRIPE_ACTOR, "payment.refunded", client_id=invoice.client_id, invoice_id=invoice.id,
-                         payment_id=active.id, amount_before=paid_before, amount_after=invoice.paid_amount,
-                         detail=reason + (f"; {format_money(kept, invoice.currency)} kept as payment {replacement.id}"
-                                          if replacement else "; fully refunded"))
-            outcome.append(f"payment {active.id} voided" + (f", {kept} kept as payment {replacement.id}"
-                                                            if replacement else ""))
+            audit.record(
+                STRIPE_ACTOR,
+                "payment.refunded",
+                client_id=invoice.client_id,
+                invoice_id=invoice.id,
+                payment_id=active.id,
+                amount_before=paid_before,
+                amount_after=invoice.paid_amount,
+                detail=reason
+                + (
+                    f"; {format_money(kept, invoice.currency)} kept as payment {replacement.id}"
+                    if replacement
+                    else "; fully refunded"
+                ),
+            )
+            outcome.append(
+                f"payment {active.id} voided" + (f", {kept} kept as payment {replacement.id}" if replacement else "")
+            )
     return ", ".join(outcome) or "nothing to change"
 
 
@@ -833,11 +950,23 @@ def _open_overpayments_statement():
     """Built once: the owner's dashboard reads it on every visit."""
     overpayments, invoices, clients = Overpayment.__table__, Invoice.__table__, Client.__table__
     return (
-        select(overpayments.c.id, overpayments.c.amount, overpayments.c.currency, overpayments.c.reason,
-               overpayments.c.provider_reference, overpayments.c.created_at, overpayments.c.invoice_id,
-               invoices.c.invoice_no, overpayments.c.client_id, clients.c.name)
-        .select_from(overpayments.outerjoin(invoices, invoices.c.id == overpayments.c.invoice_id)
-                     .outerjoin(clients, clients.c.id == overpayments.c.client_id))
+        select(
+            overpayments.c.id,
+            overpayments.c.amount,
+            overpayments.c.currency,
+            overpayments.c.reason,
+            overpayments.c.provider_reference,
+            overpayments.c.created_at,
+            overpayments.c.invoice_id,
+            invoices.c.invoice_no,
+            overpayments.c.client_id,
+            clients.c.name,
+        )
+        .select_from(
+            overpayments.outerjoin(invoices, invoices.c.id == overpayments.c.invoice_id).outerjoin(
+                clients, clients.c.id == overpayments.c.client_id
+            )
+        )
         .where(overpayments.c.resolved_at.is_(None))
         .order_by(overpayments.c.created_at, overpayments.c.id)
         .limit(bindparam("limit", type_=Integer, literal_execute=True))
@@ -851,7 +980,9 @@ def open_overpayments(limit: int = 50) -> list[OverpaymentRow]:
 
 
 def open_overpayment_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(Overpayment).where(Overpayment.resolved_at.is_(None))) or 0
+    return (
+        db.session.scalar(select(func.count()).select_from(Overpayment).where(Overpayment.resolved_at.is_(None))) or 0
+    )
 
 
 def overpayment_lines() -> list[str]:
@@ -860,8 +991,10 @@ def overpayment_lines() -> list[str]:
     for row in open_overpayments(limit=1000):
         where = f"invoice {row.invoice_no}" if row.invoice_no else "no invoice"
         who = f", {row.client_name}" if row.client_name else ""
-        lines.append(f"Overpayment {format_money(row.amount, row.currency)} ({where}{who}, "
-                     f"{row.provider_reference}) awaits a refund or credit: {row.reason}")
+        lines.append(
+            f"Overpayment {format_money(row.amount, row.currency)} ({where}{who}, "
+            f"{row.provider_reference}) awaits a refund or credit: {row.reason}"
+        )
     return lines
 
 
@@ -881,8 +1014,14 @@ def resolve_overpayment(actor: Actor, overpayment_id: int, note: str) -> None:
             raise BillingError("This overpayment is already settled.")
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = note[:1000]
-        audit.record(actor, "payment.overpayment_resolved", client_id=flagged.client_id,
-                     invoice_id=flagged.invoice_id, amount_before=flagged.amount, detail=note[:1000])
+        audit.record(
+            actor,
+            "payment.overpayment_resolved",
+            client_id=flagged.client_id,
+            invoice_id=flagged.invoice_id,
+            amount_before=flagged.amount,
+            detail=note[:1000],
+        )
 
 
 # --- Reads for the invoice page -------------------------------------------------------------------
@@ -891,16 +1030,23 @@ def resolve_overpayment(actor: Actor, overpayment_id: int, note: str) -> None:
 def open_checkout(invoice_id: int) -> CheckoutSession | None:
     """The invoice's online payment in progress (open or processing), newest first."""
     return db.session.scalar(
-        select(CheckoutSession).where(CheckoutSession.invoice_id == invoice_id,
-                                      CheckoutSession.status.in_(CHECKOUT_HOLDING))
-        .order_by(CheckoutSession.id.desc()).limit(1)
+        select(CheckoutSession)
+        .where(CheckoutSession.invoice_id == invoice_id, CheckoutSession.status.in_(CHECKOUT_HOLDING))
+        .order_by(CheckoutSession.id.desc())
+        .limit(1)
     )
 
 
 def recent_card_payment(invoice_id: int, since: dt.datetime) -> Payment | None:
     """The newest card payment recorded on the invoice since ``since`` (for the return page)."""
     return db.session.scalar(
-        select(Payment).where(Payment.invoice_id == invoice_id, Payment.provider == STRIPE,
-                              Payment.state == CONFIRMED, Payment.created_at >= since)
-        .order_by(Payment.id.desc()).limit(1)
+        select(Payment)
+        .where(
+            Payment.invoice_id == invoice_id,
+            Payment.provider == STRIPE,
+            Payment.state == CONFIRMED,
+            Payment.created_at >= since,
+        )
+        .order_by(Payment.id.desc())
+        .limit(1)
     )

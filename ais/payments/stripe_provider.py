@@ -8,6 +8,7 @@
   ``Stripe-Signature`` scheme ``t=<ts>,v1=<HMAC-SHA256(secret, "<ts>.<body>")>``, refusing
   timestamps older than the library's default tolerance of five minutes.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +33,7 @@ NETWORK_RETRIES = 2
 def _timestamp(value) -> dt.datetime | None:
     if value in (None, ""):
         return None
-    return dt.datetime.fromtimestamp(int(value), tz=dt.timezone.utc)
+    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
 
 
 class StripeProvider:
@@ -65,7 +66,10 @@ class StripeProvider:
             ],
             "metadata": request.metadata,
             # The PaymentIntent (and so its charge and refunds) carries the same labels.
-            "payment_intent_data": {"metadata": request.metadata, "description": f"{request.name}: {request.description}"},
+            "payment_intent_data": {
+                "metadata": request.metadata,
+                "description": f"{request.name}: {request.description}",
+            },
             "client_reference_id": request.metadata.get("invoice_id", ""),
             "customer_email": request.customer_email,
             "success_url": request.success_url,
@@ -73,13 +77,14 @@ class StripeProvider:
             "expires_at": int(request.expires_at.timestamp()),
         }
         try:
-            session = self.client.v1.checkout.sessions.create(
-                params, {"idempotency_key": request.idempotency_key}
-            )
+            session = self.client.v1.checkout.sessions.create(params, {"idempotency_key": request.idempotency_key})
         except stripe.StripeError as error:
             log.warning("stripe: creating a checkout session failed: %s", error)
-            raise ProviderError("Card payment is not available right now. Please try again in a few minutes, "
-                                "or pay by transfer and report it below.", str(error)) from None
+            raise ProviderError(
+                "Card payment is not available right now. Please try again in a few minutes, "
+                "or pay by transfer and report it below.",
+                str(error),
+            ) from None
         return self._created(session)
 
     def expire_checkout(self, session_id: str) -> str:
@@ -133,7 +138,8 @@ class StripeProvider:
             raise InvalidEvent("body is not JSON") from None
         if (
             not isinstance(event, dict)
-            or not isinstance(event.get("id"), str) or not event["id"]
+            or not isinstance(event.get("id"), str)
+            or not event["id"]
             or not isinstance(event.get("type"), str)
             or not isinstance(event.get("data"), dict)
             or not isinstance(event["data"].get("object"), dict)

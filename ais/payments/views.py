@@ -7,6 +7,7 @@ Split by audience, each under the hook of its area (see ais/payments/__init__.py
 * ``POST /webhooks/stripe``          webhooks.stripe: Stripe's signed events (public, CSRF-exempt)
 * ``POST /overpayments/<id>/resolve`` backoffice.overpayments.resolve: the owner marks flagged money settled
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -24,8 +25,8 @@ from ..extensions import csrf, limiter
 from ..formatting import format_money
 from ..models import CHECKOUT_PROCESSING, Invoice
 from . import bp, checkout_bp, overpayments_bp, services, webhooks_bp
-from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
 from .configured import online_payment_enabled, online_provider, stripe_configured
+from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
 from .providers import MAX_EVENT_BYTES, InvalidEvent
 
 log = logging.getLogger("ais.payments")
@@ -58,18 +59,28 @@ def start():
     form = CheckoutForm()
     invoice_id = _invoice_id(form.invoice_id.data)
     if not form.validate():  # CSRF (also checked globally) and field lengths
-        session[ERROR_KEY] = {"invoice_id": invoice_id, "field": "amount", "choice": "custom",
-                              "amount": "", "message": "Enter an amount, like 1500.00."}
+        session[ERROR_KEY] = {
+            "invoice_id": invoice_id,
+            "field": "amount",
+            "choice": "custom",
+            "amount": "",
+            "message": "Enter an amount, like 1500.00.",
+        }
         return redirect(_invoice_path(invoice_id) + "#pay-online", 303)
     try:
-        url = services.start_checkout(current_actor(), current_user.client_id, invoice_id,
-                                      form.choice.data or "", form.amount.data, provider)
+        url = services.start_checkout(
+            current_actor(), current_user.client_id, invoice_id, form.choice.data or "", form.amount.data, provider
+        )
     except NotFound:
         abort(404)
     except BillingError as error:
-        session[ERROR_KEY] = {"invoice_id": invoice_id, "field": error.field or "choice",
-                              "choice": form.choice.data or "", "amount": (form.amount.data or "")[:40],
-                              "message": error.message}
+        session[ERROR_KEY] = {
+            "invoice_id": invoice_id,
+            "field": error.field or "choice",
+            "choice": form.choice.data or "",
+            "amount": (form.amount.data or "")[:40],
+            "message": error.message,
+        }
         return redirect(_invoice_path(invoice_id) + "#pay-online", 303)
     session.pop(ERROR_KEY, None)
     return redirect(url, 303)
@@ -89,8 +100,12 @@ def cancel():
     except BillingError as error:
         flash(error.message, "error")
     else:
-        flash("The card payment was cancelled; nothing was charged." if closed
-              else "There was no card payment to cancel.", "success" if closed else "info")
+        flash(
+            "The card payment was cancelled; nothing was charged."
+            if closed
+            else "There was no card payment to cancel.",
+            "success" if closed else "info",
+        )
     return redirect(_invoice_path(invoice_id), 303)
 
 
@@ -159,8 +174,9 @@ class OnlinePayment:
         self.invoice = invoice
         self.currency = invoice.currency
         self.enabled = online_payment_enabled(invoice.currency)
-        self.is_client = bool(current_user.is_authenticated and current_user.is_client
-                              and current_user.client_id == invoice.client_id)
+        self.is_client = bool(
+            current_user.is_authenticated and current_user.is_client and current_user.client_id == invoice.client_id
+        )
         self.preview = bool(current_user.is_authenticated and current_user.is_owner)
         self.is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
         self.notice = request.args.get("checkout") if request.args.get("checkout") in ("success", "cancelled") else None
@@ -178,15 +194,21 @@ class OnlinePayment:
         choice = (self.error or {}).get("choice") or services.DUE
         if choice == services.DUE and self.options.due <= 0:
             choice = services.FULL
-        self.form = CheckoutForm(formdata=None, data={
-            "invoice_id": invoice.id, "choice": choice, "amount": (self.error or {}).get("amount", ""),
-        })
+        self.form = CheckoutForm(
+            formdata=None,
+            data={
+                "invoice_id": invoice.id,
+                "choice": choice,
+                "amount": (self.error or {}).get("amount", ""),
+            },
+        )
         self.cancel_form = CancelCheckoutForm(formdata=None, data={"invoice_id": invoice.id})
         self.due_description = self.options.due_label
         # Shown to the invoice's client (and to an owner previewing the portal), when there is
         # something to pay, to wait for, or to report back on.
-        self.visible = self.enabled and (self.is_client or self.preview) and bool(
-            self.is_open or self.pending or self.notice)
+        self.visible = (
+            self.enabled and (self.is_client or self.preview) and bool(self.is_open or self.pending or self.notice)
+        )
 
     def _recent_card_payment(self):
         """A card payment recorded on this (the viewer's own) invoice in the last hour."""

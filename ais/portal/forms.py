@@ -5,6 +5,7 @@ submission_key, and the CSRF token); anything else a request carries (state, cli
 never looked at.  Money is a StringField parsed with ``money.parse_amount`` (never a float); the
 parsed value is kept on ``form.amount_value`` so the view passes plain values to the service.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -12,8 +13,8 @@ import uuid
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
-from ..forms import AppForm
 from ..billing.forms import PaymentChecks
+from ..forms import AppForm
 
 PAYMENT_METHODS = ("Bank transfer", "GCash", "Cash deposit", "Check", "Other")
 DATE_MESSAGE = "Enter the date you paid, like 2026-03-31."
@@ -28,12 +29,17 @@ def new_submission_key() -> str:
 class ReportPaymentForm(PaymentChecks, AppForm):
     invoice_id = HiddenField()
     amount = StringField("Amount you paid", render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    method = SelectField("How you paid", choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
-                         validate_choice=False)
+    method = SelectField(
+        "How you paid",
+        choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
+        validate_choice=False,
+    )
     date = DateField("Date you paid", validators=[InputRequired(DATE_MESSAGE)])
-    reference = StringField("Reference (optional)", validators=[Length(max=120)],
-                            render_kw={"maxlength": 120, "autocomplete": "off",
-                                       "placeholder": "Transfer, deposit or check number"})
+    reference = StringField(
+        "Reference (optional)",
+        validators=[Length(max=120)],
+        render_kw={"maxlength": 120, "autocomplete": "off", "placeholder": "Transfer, deposit or check number"},
+    )
     submission_key = HiddenField()
 
     method_choices = tuple(PAYMENT_METHODS)

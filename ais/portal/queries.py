@@ -8,20 +8,21 @@ running totals kept on ``Invoice`` (amount, paid_amount, held_amount, next_due_d
 installments' ``paid_amount``, so SQL does the sums and a page costs the same number of queries
 however many invoices and payments the client has (no query per row).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import Date, Integer, Row, and_, bindparam, case, func, literal_column, select, true, type_coerce
 
+from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..db_types import Money
 from ..extensions import db
 from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
-from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..pagination import PageStatements, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 20
@@ -107,19 +108,26 @@ def _overview_statement():
     unpaid_part = installments.c.amount - installments.c.paid_amount
     # The client's unpaid installments with the unpaid total up to each one (in due-date order).
     unpaid_rows = (
-        select(installments.c.invoice_id, installments.c.number, installments.c.due_date,
-               unpaid_part.label("unpaid"), invoices.c.held_amount.label("held"),
-               func.sum(unpaid_part).over(partition_by=installments.c.invoice_id,
-                                          order_by=(installments.c.due_date, installments.c.number)).label("running"))
+        select(
+            installments.c.invoice_id,
+            installments.c.number,
+            installments.c.due_date,
+            unpaid_part.label("unpaid"),
+            invoices.c.held_amount.label("held"),
+            func.sum(unpaid_part)
+            .over(partition_by=installments.c.invoice_id, order_by=(installments.c.due_date, installments.c.number))
+            .label("running"),
+        )
         .select_from(installments.join(invoices, invoices.c.id == installments.c.invoice_id))
         .where(_counting_rows(), installments.c.paid_amount < installments.c.amount)
     ).subquery("unpaid_rows")
     due_by_today = func.sum(case((unpaid_rows.c.due_date <= TODAY, unpaid_rows.c.unpaid), else_=0))
     per_invoice = (
-        select(unpaid_rows.c.invoice_id,
-               case((due_by_today - unpaid_rows.c.held > 0, due_by_today - unpaid_rows.c.held), else_=0).label("pay_now"),
-               func.min(unpaid_rows.c.due_date).label("first_due"))
-        .group_by(unpaid_rows.c.invoice_id, unpaid_rows.c.held)
+        select(
+            unpaid_rows.c.invoice_id,
+            case((due_by_today - unpaid_rows.c.held > 0, due_by_today - unpaid_rows.c.held), else_=0).label("pay_now"),
+            func.min(unpaid_rows.c.due_date).label("first_due"),
+        ).group_by(unpaid_rows.c.invoice_id, unpaid_rows.c.held)
     ).subquery("per_invoice")
     installment_sums = (
         select(
@@ -130,9 +138,14 @@ def _overview_statement():
     ).subquery("installment_sums")
     pay_sums = select(_money_sum(per_invoice.c.pay_now).label("pay_now")).subquery("pay_sums")
     first_to_pay = (
-        select(per_invoice.c.invoice_id.label("pay_invoice_id"), invoices.c.invoice_no.label("pay_invoice_no"),
-               invoices.c.currency.label("pay_currency"), invoices.c.installment_count.label("pay_count"),
-               per_invoice.c.first_due.label("pay_due_date"), type_coerce(per_invoice.c.pay_now, Money()).label("pay_amount"))
+        select(
+            per_invoice.c.invoice_id.label("pay_invoice_id"),
+            invoices.c.invoice_no.label("pay_invoice_no"),
+            invoices.c.currency.label("pay_currency"),
+            invoices.c.installment_count.label("pay_count"),
+            per_invoice.c.first_due.label("pay_due_date"),
+            type_coerce(per_invoice.c.pay_now, Money()).label("pay_amount"),
+        )
         .select_from(per_invoice.join(invoices, invoices.c.id == per_invoice.c.invoice_id))
         .where(per_invoice.c.pay_now > 0)
         .order_by(per_invoice.c.first_due, per_invoice.c.invoice_id)
@@ -140,39 +153,66 @@ def _overview_statement():
     ).subquery("first_to_pay")
     uncovered = unpaid_rows.c.running - unpaid_rows.c.held
     next_due = (
-        select(invoices.c.id.label("next_invoice_id"), invoices.c.invoice_no.label("next_invoice_no"),
-               invoices.c.currency.label("next_currency"), invoices.c.installment_count.label("next_count"),
-               unpaid_rows.c.number.label("next_number"), unpaid_rows.c.due_date.label("next_due_date"),
-               type_coerce(case((uncovered < unpaid_rows.c.unpaid, uncovered), else_=unpaid_rows.c.unpaid),
-                           Money()).label("next_unpaid"))
+        select(
+            invoices.c.id.label("next_invoice_id"),
+            invoices.c.invoice_no.label("next_invoice_no"),
+            invoices.c.currency.label("next_currency"),
+            invoices.c.installment_count.label("next_count"),
+            unpaid_rows.c.number.label("next_number"),
+            unpaid_rows.c.due_date.label("next_due_date"),
+            type_coerce(case((uncovered < unpaid_rows.c.unpaid, uncovered), else_=unpaid_rows.c.unpaid), Money()).label(
+                "next_unpaid"
+            ),
+        )
         .select_from(unpaid_rows.join(invoices, invoices.c.id == unpaid_rows.c.invoice_id))
         .where(unpaid_rows.c.due_date > TODAY, unpaid_rows.c.running > unpaid_rows.c.held)
         .order_by(unpaid_rows.c.due_date, unpaid_rows.c.invoice_id, unpaid_rows.c.number)
         .limit(literal_column("1"))
     ).subquery("next_due")
-    return (select(invoice_sums, installment_sums, pay_sums, first_to_pay, next_due)
-            .select_from(invoice_sums.join(installment_sums, true()).join(pay_sums, true())
-                         .outerjoin(first_to_pay, true()).outerjoin(next_due, true())))
+    return select(invoice_sums, installment_sums, pay_sums, first_to_pay, next_due).select_from(
+        invoice_sums.join(installment_sums, true())
+        .join(pay_sums, true())
+        .outerjoin(first_to_pay, true())
+        .outerjoin(next_due, true())
+    )
 
 
 def overview(client_id: int, today: dt.date) -> tuple[Totals, NextDue | None, NextDue | None]:
     """The dashboard's totals, the first invoice with something to pay now (None when nothing is to
     be paid now) and the next installment not yet covered (None when there is none), in one statement."""
     row = db.session.execute(_overview_statement(), {"client_id": client_id, "today": today}).one()
-    totals = Totals(outstanding=row.outstanding, paid=row.paid, held=row.held, overdue=row.overdue,
-                    due_today=row.due_today, pay_now=row.pay_now, overdue_count=int(row.overdue_count),
-                    open_count=int(row.open_count))
+    totals = Totals(
+        outstanding=row.outstanding,
+        paid=row.paid,
+        held=row.held,
+        overdue=row.overdue,
+        due_today=row.due_today,
+        pay_now=row.pay_now,
+        overdue_count=int(row.overdue_count),
+        open_count=int(row.open_count),
+    )
     to_pay = None
     if row.pay_invoice_id is not None:
-        to_pay = NextDue(invoice_id=row.pay_invoice_id, invoice_no=row.pay_invoice_no, currency=row.pay_currency,
-                         number=None, installment_count=row.pay_count, due_date=row.pay_due_date,
-                         unpaid=row.pay_amount)
+        to_pay = NextDue(
+            invoice_id=row.pay_invoice_id,
+            invoice_no=row.pay_invoice_no,
+            currency=row.pay_currency,
+            number=None,
+            installment_count=row.pay_count,
+            due_date=row.pay_due_date,
+            unpaid=row.pay_amount,
+        )
     following = None
     if row.next_invoice_id is not None:
-        following = NextDue(invoice_id=row.next_invoice_id, invoice_no=row.next_invoice_no,
-                            currency=row.next_currency, number=row.next_number,
-                            installment_count=row.next_count, due_date=row.next_due_date,
-                            unpaid=row.next_unpaid)
+        following = NextDue(
+            invoice_id=row.next_invoice_id,
+            invoice_no=row.next_invoice_no,
+            currency=row.next_currency,
+            number=row.next_number,
+            installment_count=row.next_count,
+            due_date=row.next_due_date,
+            unpaid=row.next_unpaid,
+        )
     return totals, to_pay, following
 
 
@@ -185,9 +225,16 @@ def _active_plans_statement():
         .scalar_subquery()
     )
     return (
-        select(invoices.c.id, invoices.c.invoice_no, invoices.c.currency, invoices.c.installment_count,
-               invoices.c.amount, invoices.c.paid_amount, invoices.c.next_due_date,
-               paid_installments.label("paid_installments"))
+        select(
+            invoices.c.id,
+            invoices.c.invoice_no,
+            invoices.c.currency,
+            invoices.c.installment_count,
+            invoices.c.amount,
+            invoices.c.paid_amount,
+            invoices.c.next_due_date,
+            paid_installments.label("paid_installments"),
+        )
         .where(_counting_rows(), invoices.c.payment_type == INSTALLMENT, invoices.c.paid_amount < invoices.c.amount)
         .order_by(invoices.c.next_due_date.is_(None), invoices.c.next_due_date, invoices.c.id)
         .limit(bindparam("limit", type_=Integer, literal_execute=True))
@@ -205,9 +252,19 @@ def _payments_select():
     """The client's payments with their invoice's number and currency (one join, no query per row),
     newest first."""
     return (
-        select(payments.c.id, payments.c.date, payments.c.invoice_id, invoices.c.invoice_no, invoices.c.currency,
-               payments.c.installment_number, payments.c.amount, payments.c.method, payments.c.reference,
-               payments.c.state, payments.c.state_reason)
+        select(
+            payments.c.id,
+            payments.c.date,
+            payments.c.invoice_id,
+            invoices.c.invoice_no,
+            invoices.c.currency,
+            payments.c.installment_number,
+            payments.c.amount,
+            payments.c.method,
+            payments.c.reference,
+            payments.c.state,
+            payments.c.state_reason,
+        )
         .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id))
         .where(payments.c.client_id == CLIENT, invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
         .order_by(payments.c.date.desc(), payments.c.id.desc())
@@ -229,9 +286,17 @@ def recent_payments(client_id: int, limit: int = RECENT_PAYMENTS) -> Sequence[Ro
 @cache
 def _invoice_list_statements() -> PageStatements:
     return page_statements(
-        select(invoices.c.id, invoices.c.invoice_no, invoices.c.issue_date, invoices.c.currency,
-               invoices.c.amount, invoices.c.paid_amount, invoices.c.next_due_date,
-               invoices.c.voided_at.is_not(None).label("is_void"), invoices.c.issued_at.is_(None).label("is_draft"))
+        select(
+            invoices.c.id,
+            invoices.c.invoice_no,
+            invoices.c.issue_date,
+            invoices.c.currency,
+            invoices.c.amount,
+            invoices.c.paid_amount,
+            invoices.c.next_due_date,
+            invoices.c.voided_at.is_not(None).label("is_void"),
+            invoices.c.issued_at.is_(None).label("is_draft"),
+        )
         .where(invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
         .order_by(invoices.c.issue_date.desc(), invoices.c.id.desc())
     )
@@ -272,6 +337,7 @@ def invoice_payments(client_id: int, invoice_id: int) -> Sequence[Row]:
 
 def submission_key_used(client_id: int, key: str) -> bool:
     """True if this client already sent a payment with this one-time form key (a form sent twice)."""
-    return db.session.scalar(
-        select(Payment.id).where(Payment.client_id == client_id, Payment.submission_key == key)
-    ) is not None
+    return (
+        db.session.scalar(select(Payment.id).where(Payment.client_id == client_id, Payment.submission_key == key))
+        is not None
+    )

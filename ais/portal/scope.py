@@ -15,6 +15,7 @@ forget it:
 
 The scope is kept on ``flask.g.portal_scope`` for the request; views read it with ``scope()``.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

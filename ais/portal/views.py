@@ -14,6 +14,7 @@ query takes the scoped client id first.  Views are thin: the form parses, ONE se
 is shown next to its field on the re-rendered invoice page (status 400) and nothing is written.
 See docs/CLIENT_PORTAL.md.
 """
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -22,10 +23,10 @@ from flask import abort, current_app, flash, g, redirect, render_template, reque
 from flask_login import current_user
 
 from .. import clock
-from ..database import reads_only
 from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
+from ..database import reads_only
 from ..formatting import format_money
 from ..payments.views import online_payment
 from . import bp, queries
@@ -105,14 +106,17 @@ def _suggested_amount(invoice, today) -> Decimal:
 def _form_for(invoice, today) -> ReportPaymentForm:
     """The payment form, pre-filled with the suggested amount and today's date."""
     suggested = _suggested_amount(invoice, today)
-    return ReportPaymentForm(formdata=None, data={
-        "invoice_id": invoice.id,
-        "amount": f"{suggested:.2f}" if suggested > 0 else "",
-        "date": today,
-        "method": "",
-        "reference": "",
-        "submission_key": new_submission_key(),
-    })
+    return ReportPaymentForm(
+        formdata=None,
+        data={
+            "invoice_id": invoice.id,
+            "amount": f"{suggested:.2f}" if suggested > 0 else "",
+            "date": today,
+            "method": "",
+            "reference": "",
+            "submission_key": new_submission_key(),
+        },
+    )
 
 
 def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int = 200):
@@ -122,7 +126,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
     is_open = not invoice.is_void and invoice.paid_amount < invoice.amount
     installment_rows = [
         (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
-        for inst, state in zip(invoice.installments, states)
+        for inst, state in zip(invoice.installments, states, strict=False)
     ]
     room = services.open_room(invoice) if is_open else ZERO
     can_report = is_open and room > 0
@@ -211,6 +215,9 @@ def payment_add():
         if fresh is None:
             abort(404)
         return _render_invoice(fresh, form, 400)
-    flash(f"Payment of {format_money(form.amount_value, invoice.currency)} reported. "
-          "It will show as paid once confirmed.", "success")
+    flash(
+        f"Payment of {format_money(form.amount_value, invoice.currency)} reported. "
+        "It will show as paid once confirmed.",
+        "success",
+    )
     return redirect(portal_url("portal.invoice_detail", invoice_id=invoice.id), 303)

@@ -16,14 +16,15 @@
   are also copied to docs/images/<name>.png, the pictures docs/USER_GUIDE.md shows.
 * ``owner`` (session) / ``make_user``: users put straight into the database.
 """
+
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
 import selectors
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -48,17 +49,31 @@ ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-output" / "screenshots"
 DOC_IMAGES = ROOT / "docs" / "images"
 # The journey's desktop screenshots that docs/USER_GUIDE.md shows (copied only with AIS_DOC_SCREENSHOTS=1).
-DOC_SHOTS = frozenset({
-    "01-login", "04-client-form", "05-client-detail-new", "06-invoice-form", "07-invoice-detail-owner",
-    "09-client-detail-invitation", "10-invitation", "11-portal-dashboard", "13-portal-invoice",
-    "14-portal-report-form", "16-payments-to-confirm", "17-invoice-detail-owner-paid", "18-portal-payments",
-})
+DOC_SHOTS = frozenset(
+    {
+        "01-login",
+        "04-client-form",
+        "05-client-detail-new",
+        "06-invoice-form",
+        "07-invoice-detail-owner",
+        "09-client-detail-invitation",
+        "10-invitation",
+        "11-portal-dashboard",
+        "13-portal-invoice",
+        "14-portal-report-form",
+        "16-payments-to-confirm",
+        "17-invoice-detail-owner-paid",
+        "18-portal-payments",
+    }
+)
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 SERVER_START_TIMEOUT = 20.0
 AXE = Axe()  # axe-core, shipped inside the package (no network)
-AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
-               "resultTypes": ["violations"]}
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
 BLOCKING_IMPACTS = ("serious", "critical")
 
 # The child process: binds a free port first (so AIS_BASE_URL can name it), then builds the app
@@ -142,7 +157,7 @@ def live_server(e2e_app, database_url, tmp_path_factory):
         }
     )
     stderr_path = instance / "server-stderr.log"
-    stderr = open(stderr_path, "w+b")
+    stderr = open(stderr_path, "w+b")  # noqa: SIM115 -- the server writes to it until it stops
     process = subprocess.Popen(
         [sys.executable, "-c", SERVER_SCRIPT],
         cwd=str(ROOT),
@@ -203,7 +218,7 @@ def _wait_for_server(process, server_output) -> str:
             with urllib.request.urlopen(base_url + "/healthz", timeout=2) as response:
                 if response.status == 200:
                     return base_url
-        except (urllib.error.URLError, ConnectionError, socket.timeout, OSError):
+        except (TimeoutError, urllib.error.URLError, ConnectionError, OSError):
             pass
         time.sleep(0.1)
     pytest.fail(f"{base_url}/healthz did not answer 200 within {SERVER_START_TIMEOUT:.0f} s:\n{server_output()}")
@@ -228,7 +243,7 @@ def browser():
 class BrowserSession:
     """Contexts for one test, with console/JS errors collected from every page they open."""
 
-    def __init__(self, browser, server: "LiveServer"):
+    def __init__(self, browser, server: LiveServer):
         self.browser = browser
         self.server = server
         self.base_url = server.url
@@ -280,9 +295,9 @@ class BrowserSession:
     def assert_clean(self) -> None:
         """No page logged a JS error or CSP violation, no response was a 5xx, the server logged no traceback."""
         problems = list(self.errors)
-        server_log = self.server.log()[self._log_start:]
+        server_log = self.server.log()[self._log_start :]
         if "Traceback" in server_log:
-            problems.append("the server logged a traceback:\n" + server_log[server_log.index("Traceback"):][:4000])
+            problems.append("the server logged a traceback:\n" + server_log[server_log.index("Traceback") :][:4000])
         assert not problems, "\n".join(problems)
 
     # --- screenshots ----------------------------------------------------------------------------
@@ -309,8 +324,9 @@ class BrowserSession:
         for violation in violations:
             if violation.get("impact") in BLOCKING_IMPACTS:
                 nodes = "; ".join(" ".join(map(str, node.get("target", []))) for node in violation["nodes"][:5])
-                self.errors.append(f"axe {violation['id']} ({violation['impact']}) on {label}: "
-                                   f"{violation['help']} — {nodes}")
+                self.errors.append(
+                    f"axe {violation['id']} ({violation['impact']}) on {label}: {violation['help']} — {nodes}"
+                )
         return violations
 
     def shots(self, page, name: str) -> int:
@@ -330,10 +346,8 @@ class BrowserSession:
 
     def close(self) -> None:
         for context in self.contexts:
-            try:
+            with contextlib.suppress(Exception):  # already closed with the browser
                 context.close()
-            except Exception:  # already closed with the browser
-                pass
 
 
 def scroll_width(page) -> int:

@@ -5,6 +5,7 @@ Every page is photographed at 1280 and 375 px (test-output/screenshots/) and che
 axe-core as it is (no serious or critical WCAG 2 A/AA violation); the main pages must not scroll
 sideways at 375 px; no page may log a JavaScript error or a CSP violation.
 """
+
 from __future__ import annotations
 
 import re
@@ -157,9 +158,9 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
 
     c.get_by_role("link", name=invoice_no).first.click()
     expect(c.get_by_role("heading", level=1)).to_contain_text(invoice_no)
-    schedule_section = c.locator("section, div.card").filter(
-        has=c.get_by_role("heading", name=re.compile("schedule", re.I))
-    ).last
+    schedule_section = (
+        c.locator("section, div.card").filter(has=c.get_by_role("heading", name=re.compile("schedule", re.I))).last
+    )
     expect(schedule_section.locator("tbody tr")).to_have_count(3)
     no_sideways_scroll(ui.shots(c, "13-portal-invoice"), "Portal invoice detail")
 

@@ -3,6 +3,7 @@
 Import what you need: ``from auth_support import make_owner, ...``; the fixtures that use these
 (``fast_hashing``, ``smtp_server``) are in conftest.py.
 """
+
 from __future__ import annotations
 
 import re
@@ -29,8 +30,13 @@ def make_owner(app, username: str = "owner", password: str = OWNER_PASSWORD, **e
         return user.id
 
 
-def make_client(app, name: str = "Alice Client", email: str = "alice@example.com",
-                password: str | None = CLIENT_PASSWORD, login: bool = True) -> tuple[int, int | None]:
+def make_client(
+    app,
+    name: str = "Alice Client",
+    email: str = "alice@example.com",
+    password: str | None = CLIENT_PASSWORD,
+    login: bool = True,
+) -> tuple[int, int | None]:
     """A client row and (optionally) its portal login.  Returns (client id, user id)."""
     with app.app_context():
         client = Client(name=name, email=email)
@@ -38,8 +44,12 @@ def make_client(app, name: str = "Alice Client", email: str = "alice@example.com
         db.session.flush()
         user_id = None
         if login:
-            user = User(username=email, role=CLIENT, client_id=client.id,
-                        password_hash=hash_password(password) if password else None)
+            user = User(
+                username=email,
+                role=CLIENT,
+                client_id=client.id,
+                password_hash=hash_password(password) if password else None,
+            )
             db.session.add(user)
             db.session.flush()
             user_id = user.id

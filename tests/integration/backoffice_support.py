@@ -5,6 +5,7 @@ The people and books are made directly (users) or through the service layer (cli
 payments); the pages are then used the way an owner would, with ``actions.post`` adding the
 CSRF token.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,7 +39,12 @@ def count(model) -> int:
 
 
 def make_user(username: str, password: str, role: str = "owner", client_id: int | None = None) -> int:
-    user = User(username=username, role=role, client_id=client_id, password_hash=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password))
+    user = User(
+        username=username,
+        role=role,
+        client_id=client_id,
+        password_hash=PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(password),
+    )
     db.session.add(user)
     db.session.commit()
     return user.id
@@ -59,8 +65,17 @@ def make_client(name="Ann Cruz", email=None, company="", **fields) -> int:
     return services.create_client(ACTOR, ClientInput(name=name, email=email, company=company, **fields))
 
 
-def make_invoice(client_id, amount="1000.00", *, issued=TODAY - 30 * DAY, due=None, count=1, frequency=None,
-                 issue=True, description="") -> int:
+def make_invoice(
+    client_id,
+    amount="1000.00",
+    *,
+    issued=TODAY - 30 * DAY,
+    due=None,
+    count=1,
+    frequency=None,
+    issue=True,
+    description="",
+) -> int:
     data = InvoiceInput(
         client_id=client_id,
         issue_date=issued,
@@ -99,6 +114,7 @@ def text_of(response) -> str:
 
 def hidden_value(html: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', html)
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
     assert match, f"no {name} field"
     return match.group(1)

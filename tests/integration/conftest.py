@@ -4,6 +4,7 @@ Plain helpers (making users, invoices, webhook events) live beside them in ``aut
 ``backoffice_support``, ``portal_support`` and ``stripe_support``; a test imports the helpers it
 uses from there and asks for these fixtures by name.
 """
+
 from __future__ import annotations
 
 import auth_support
@@ -30,8 +31,14 @@ def smtp_server(app):
     """A real SMTP server on 127.0.0.1 (aiosmtpd) that the app's outbox sends to."""
     server = auth_support.SmtpServer()
     server.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port, MAIL_USE_TLS=False,
-                      MAIL_USERNAME="", MAIL_FROM="AIS Test <billing@example.com>", MAIL_TIMEOUT=5)
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=server.port,
+        MAIL_USE_TLS=False,
+        MAIL_USERNAME="",
+        MAIL_FROM="AIS Test <billing@example.com>",
+        MAIL_TIMEOUT=5,
+    )
     yield server
     server.stop()
 
@@ -50,7 +57,11 @@ def books(app, freeze_today):
 def world(app, freeze_today) -> portal_support.World:
     """The portal tests' world (see portal_support): the fixed today, an app context, an owner, Ann
     and Ben and their books; the books must be consistent after every test."""
-    make_client, make_user, make_invoice = portal_support.make_client, portal_support.make_user, portal_support.make_invoice
+    make_client, make_user, make_invoice = (
+        portal_support.make_client,
+        portal_support.make_user,
+        portal_support.make_invoice,
+    )
     freeze_today(TODAY)
     with app.app_context():
         ann = make_client("Ann Cruz", ANN[0])
@@ -58,18 +69,27 @@ def world(app, freeze_today) -> portal_support.World:
         owner = make_user(*OWNER)
         make_user(*ANN, role="client", client_id=ann)
         make_user(*BEN, role="client", client_id=ben)
-        a_plan = make_invoice(ann, "1000.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY, count=4,
-                              line="Ann's secret goods")
+        a_plan = make_invoice(
+            ann, "1000.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY, count=4, line="Ann's secret goods"
+        )
         portal_support.pay(a_plan, "250.00", on=TODAY - 30 * DAY, method="Bank transfer", reference="ANN-REF-11")
         a_full = make_invoice(ann, "1234.56", issued=TODAY - 5 * DAY, due=TODAY, description="Design work")
         a_draft = make_invoice(ann, "777.77", issue=False, description="Secret draft")
         a_void = make_invoice(ann, "555.55", issued=TODAY - 20 * DAY)
         services.void_invoice(portal_support.ACTOR, a_void, "Raised twice")
-        b_full = make_invoice(ben, "4321.09", issued=TODAY - 7 * DAY, due=TODAY + 3 * DAY,
-                              line="Ben's secret goods")
+        b_full = make_invoice(ben, "4321.09", issued=TODAY - 7 * DAY, due=TODAY + 3 * DAY, line="Ben's secret goods")
         b_payment = portal_support.report(ben, b_full, "21.09", reference="BEN-REF-77")
-        yield portal_support.World(owner=owner, ann=ann, ben=ben, a_plan=a_plan, a_full=a_full, a_draft=a_draft,
-                                   a_void=a_void, b_full=b_full, b_payment=b_payment)
+        yield portal_support.World(
+            owner=owner,
+            ann=ann,
+            ben=ben,
+            a_plan=a_plan,
+            a_full=a_full,
+            a_draft=a_draft,
+            a_void=a_void,
+            b_full=b_full,
+            b_payment=b_payment,
+        )
         db.session.rollback()
         assert find_problems() == []
 

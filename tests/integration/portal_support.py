@@ -4,6 +4,7 @@ The ``world`` fixture (conftest.py): an owner and two clients with logins, Ann (
 through the service layer at a fixed "today".  Amounts and numbers are distinctive so that a test
 can assert that nothing of the other client appears on a page.
 """
+
 from __future__ import annotations
 
 import re
@@ -52,8 +53,9 @@ def make_client(name: str, email: str) -> int:
     return services.create_client(ACTOR, ClientInput(name=name, email=email))
 
 
-def make_invoice(client_id, amount="1000.00", *, issued=TODAY - 30 * DAY, due=None, count=1, issue=True,
-                 description="", line="Goods") -> int:
+def make_invoice(
+    client_id, amount="1000.00", *, issued=TODAY - 30 * DAY, due=None, count=1, issue=True, description="", line="Goods"
+) -> int:
     data = InvoiceInput(
         client_id=client_id,
         issue_date=issued,
@@ -87,7 +89,8 @@ def text_of(response) -> str:
 
 def hidden_value(html: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', html)
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
     assert match, f"no {name} field"
     return match.group(1)
 
@@ -116,8 +119,14 @@ class World:
 
     @property
     def a_secrets(self) -> list[str]:
-        return ["Ann Cruz", number_of(self.a_plan), number_of(self.a_full), "1,234.56", "ANN-REF-11",
-                "Ann's secret goods"]
+        return [
+            "Ann Cruz",
+            number_of(self.a_plan),
+            number_of(self.a_full),
+            "1,234.56",
+            "ANN-REF-11",
+            "Ann's secret goods",
+        ]
 
 
 def payments_of(client_id) -> list[Payment]:

@@ -9,6 +9,7 @@ The fixtures ``stripe_stub`` and ``stripe_on`` are in conftest.py.
 * ``signed(event)``: a webhook body and its Stripe-Signature header made with the real scheme
   ``t=<ts>,v1=<hex HMAC-SHA256(secret, "<ts>.<body>")>``, so the app's check is the real one.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,16 +58,27 @@ def signed(event: dict, secret: str = WEBHOOK_SECRET, timestamp: int | None = No
 
 def deliver(client, event: dict, **sign_args):
     body, header = signed(event, **sign_args)
-    return client.post("/webhooks/stripe", data=body, headers={"Stripe-Signature": header},
-                       content_type="application/json")
+    return client.post(
+        "/webhooks/stripe", data=body, headers={"Stripe-Signature": header}, content_type="application/json"
+    )
 
 
-def session_event(kind: str, session: dict, *, payment_intent: str | None = "pi_test_1", payment_status="paid",
-                  event_id: str | None = None, **overrides) -> dict:
+def session_event(
+    kind: str,
+    session: dict,
+    *,
+    payment_intent: str | None = "pi_test_1",
+    payment_status="paid",
+    event_id: str | None = None,
+    **overrides,
+) -> dict:
     """A checkout.session.* event about ``session`` (a dict as the stub made it)."""
     obj = dict(session)
-    obj.update(payment_intent=payment_intent, payment_status=payment_status,
-               status="expired" if kind == "expired" else "complete")
+    obj.update(
+        payment_intent=payment_intent,
+        payment_status=payment_status,
+        status="expired" if kind == "expired" else "complete",
+    )
     obj.update(overrides)
     return {
         "id": event_id or f"evt_test_{next(_event_numbers):05d}",
@@ -78,18 +90,25 @@ def session_event(kind: str, session: dict, *, payment_intent: str | None = "pi_
     }
 
 
-def refund_event(payment_intent: str, amount_minor: int, refunded_minor: int, currency: str = "php",
-                 event_id: str | None = None) -> dict:
+def refund_event(
+    payment_intent: str, amount_minor: int, refunded_minor: int, currency: str = "php", event_id: str | None = None
+) -> dict:
     return {
         "id": event_id or f"evt_test_{next(_event_numbers):05d}",
         "object": "event",
         "type": "charge.refunded",
         "created": int(time.time()),
-        "data": {"object": {
-            "id": f"ch_{payment_intent[3:]}", "object": "charge", "payment_intent": payment_intent,
-            "amount": amount_minor, "amount_refunded": refunded_minor, "currency": currency,
-            "refunded": refunded_minor >= amount_minor,
-        }},
+        "data": {
+            "object": {
+                "id": f"ch_{payment_intent[3:]}",
+                "object": "charge",
+                "payment_intent": payment_intent,
+                "amount": amount_minor,
+                "amount_refunded": refunded_minor,
+                "currency": currency,
+                "refunded": refunded_minor >= amount_minor,
+            }
+        },
     }
 
 
@@ -113,12 +132,18 @@ def make_client(name="Ann Cruz", email="ann@example.com") -> int:
 
 
 def make_invoice(client_id, amount="1000.00", *, count=1, issued=TODAY - 30 * DAY, due=None) -> int:
-    return services.create_invoice(ACTOR, InvoiceInput(
-        client_id=client_id, issue_date=issued, due_date=due or issued + 10 * DAY,
-        lines=[LineInput("Goods", Decimal("1"), Decimal(amount))],
-        payment_type="installment" if count > 1 else "full", installment_count=count,
-        frequency="monthly" if count > 1 else None,
-    ))
+    return services.create_invoice(
+        ACTOR,
+        InvoiceInput(
+            client_id=client_id,
+            issue_date=issued,
+            due_date=due or issued + 10 * DAY,
+            lines=[LineInput("Goods", Decimal("1"), Decimal(amount))],
+            payment_type="installment" if count > 1 else "full",
+            installment_count=count,
+            frequency="monthly" if count > 1 else None,
+        ),
+    )
 
 
 def make_user(username: str, role: str = "client", client_id: int | None = None) -> int:
@@ -149,13 +174,20 @@ def checkouts() -> list[CheckoutSession]:
 
 
 def receipts() -> list[OutboxMessage]:
-    return list(fresh().scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("receipt:%"))
-                                .order_by(OutboxMessage.id)))
+    return list(
+        fresh().scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like("receipt:%")).order_by(OutboxMessage.id)
+        )
+    )
 
 
 def nothing_written() -> bool:
-    return (count(Payment) == 0 and count(WebhookEvent) == 0 and count(Overpayment) == 0
-            and count(OutboxMessage, OutboxMessage.dedupe_key.like("receipt:%")) == 0)
+    return (
+        count(Payment) == 0
+        and count(WebhookEvent) == 0
+        and count(Overpayment) == 0
+        and count(OutboxMessage, OutboxMessage.dedupe_key.like("receipt:%")) == 0
+    )
 
 
 @dataclass

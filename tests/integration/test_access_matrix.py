@@ -3,6 +3,7 @@
 - every POST without a CSRF token is refused (400) and writes nothing, for every role;
 - every owner page is refused to clients (403) and sends anonymous visitors to sign in.
 """
+
 import re
 from datetime import date
 from decimal import Decimal
@@ -27,7 +28,8 @@ PUBLIC_GETS = {"backoffice.index"}  # "/" only redirects, by role
 def _rules(method: str):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://"})
     return sorted(
-        (rule.endpoint, rule.rule) for rule in app.url_map.iter_rules()
+        (rule.endpoint, rule.rule)
+        for rule in app.url_map.iter_rules()
         if method in rule.methods and not rule.endpoint.endswith("static")
     )
 
@@ -46,13 +48,21 @@ def books(app):
         hashed = hash_password(PASSWORD)
         actor = Actor.system("test")
         client_id = services.create_client(actor, services.ClientInput(name="Ana Cruz", email="ana@example.com"))
-        services.create_invoice(actor, services.InvoiceInput(
-            client_id=client_id, issue_date=date(2026, 1, 5), due_date=date(2026, 2, 5),
-            lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))]))
-        db.session.add_all([
-            User(username="owner", role="owner", password_hash=hashed),
-            User(username="ana@example.com", role="client", client_id=client_id, password_hash=hashed),
-        ])
+        services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=client_id,
+                issue_date=date(2026, 1, 5),
+                due_date=date(2026, 2, 5),
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))],
+            ),
+        )
+        db.session.add_all(
+            [
+                User(username="owner", role="owner", password_hash=hashed),
+                User(username="ana@example.com", role="client", client_id=client_id, password_hash=hashed),
+            ]
+        )
         db.session.commit()
 
 

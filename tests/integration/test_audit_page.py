@@ -1,4 +1,5 @@
 """/audit: owners read the trail with filters; nobody else sees it and no route changes it."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -21,9 +22,15 @@ def books(app):
         actor = Actor(user_id=None, label="owner")
         first = services.create_client(actor, services.ClientInput(name="Ana <b>Cruz</b>", email="ana@example.com"))
         services.create_client(actor, services.ClientInput(name="Ben Ong", email="ben@example.com"))
-        invoice_id = services.create_invoice(actor, services.InvoiceInput(
-            client_id=first, issue_date=date(2026, 1, 5), due_date=date(2026, 2, 5),
-            lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))]))
+        invoice_id = services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=first,
+                issue_date=date(2026, 1, 5),
+                due_date=date(2026, 2, 5),
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))],
+            ),
+        )
         services.record_payment(actor, invoice_id, "100.00", date(2026, 1, 10), "Cash")
         return {"client_id": first}
 
@@ -31,7 +38,7 @@ def books(app):
 def test_owner_sees_entries_newest_first_with_amounts(app, actions, books):
     actions.login("owner", "a long enough password")
     page = actions.client.get("/audit").get_data(as_text=True)
-    page = page[page.index("<tbody>"):]
+    page = page[page.index("<tbody>") :]
     assert page.index("payment.recorded") < page.index("invoice.issued") < page.index("client.created")
     assert "₱100.00" in page
     assert "Ana &lt;b&gt;Cruz&lt;/b&gt;" in page
@@ -49,7 +56,9 @@ def test_filters_narrow_the_entries(app, actions, books):
 def test_clients_and_anonymous_cannot_read_the_trail(app, client, books, actions_for):
     assert client.get("/audit").status_code == 302
     with app.app_context():
-        db.session.add(User(username="ana@example.com", role="client", client_id=books["client_id"], password_hash=HASH))
+        db.session.add(
+            User(username="ana@example.com", role="client", client_id=books["client_id"], password_hash=HASH)
+        )
         db.session.commit()
     actions_for(client, app).login("ana@example.com", "a long enough password")
     assert client.get("/audit").status_code == 403

@@ -1,18 +1,19 @@
 """Sign-in, sign-out, server-side sessions, throttling, CSRF, 2FA and create-owner."""
+
 from __future__ import annotations
 
 import base64
 import hashlib
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pyotp
 import pytest
-from cryptography.fernet import Fernet, InvalidToken
 import redis
-from sqlalchemy import func, select
 from auth_support import CLIENT_PASSWORD, OWNER_PASSWORD, audit_actions, make_client, make_owner, open_session_count
+from cryptography.fernet import Fernet, InvalidToken
+from sqlalchemy import func, select
 
 from ais import clock, create_app
 from ais.auth import passwords, sealing
@@ -21,7 +22,7 @@ from ais.extensions import db
 from ais.models import AuditEntry, RecoveryCode, Setting, User, UserSession
 
 GENERIC = "Incorrect username or password."
-START = datetime(2026, 3, 16, 1, 0, tzinfo=timezone.utc)
+START = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +101,9 @@ def test_invited_client_without_password_cannot_sign_in(app, client, actions):
     assert sid_of(client) is None
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"])
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/x", "//evil.example/x", "/\\evil.example", "javascript:alert(1)"]
+)
 def test_unsafe_next_is_ignored(app, client, actions, target):
     make_owner(app)
     response = actions.post("/login?" + "next=" + target, {"username": "owner", "password": OWNER_PASSWORD})
@@ -145,7 +148,9 @@ def test_logout_ends_the_session_for_a_copied_cookie(app, client, actions):
     assert thief.get("/account").status_code == 302  # the copy stopped working
     assert client.get("/account").status_code == 302
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.ended_at.is_(None))) == 0
+        assert (
+            db.session.scalar(select(func.count()).select_from(UserSession).where(UserSession.ended_at.is_(None))) == 0
+        )
     assert "auth.sign_out" in audit_actions(app)
 
 
@@ -213,7 +218,8 @@ def test_last_seen_is_written_at_most_once_a_minute(app, client, actions, moving
     client.get("/account")
     with app.app_context():
         assert db.session.scalar(select(UserSession)).last_seen_at.replace(tzinfo=None) == (
-            START + timedelta(seconds=70)).replace(tzinfo=None)
+            START + timedelta(seconds=70)
+        ).replace(tzinfo=None)
 
 
 def test_disabling_the_user_ends_their_session(app, client, actions):
@@ -232,9 +238,14 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, client, actio
     actions.login("owner", OWNER_PASSWORD)
     assert open_session_count(app, owner_id) == 2
 
-    response = actions.post("/account/password", {
-        "current_password": OWNER_PASSWORD, "new_password": "a brand new passphrase", "confirm": "a brand new passphrase",
-    })
+    response = actions.post(
+        "/account/password",
+        {
+            "current_password": OWNER_PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
     assert other.get("/account").status_code == 302
@@ -246,17 +257,32 @@ def test_password_change_ends_other_sessions_but_not_this_one(app, client, actio
 def test_password_change_checks_the_current_password_and_the_policy(app, client, actions):
     make_owner(app)
     actions.login("owner", OWNER_PASSWORD)
-    wrong = actions.post("/account/password", {
-        "current_password": "nope nope nope", "new_password": "a brand new passphrase", "confirm": "a brand new passphrase",
-    })
+    wrong = actions.post(
+        "/account/password",
+        {
+            "current_password": "nope nope nope",
+            "new_password": "a brand new passphrase",
+            "confirm": "a brand new passphrase",
+        },
+    )
     assert wrong.status_code == 200 and "current password is not right" in wrong.get_data(as_text=True)
-    weak = actions.post("/account/password", {
-        "current_password": OWNER_PASSWORD, "new_password": "password1234", "confirm": "password1234",
-    })
+    weak = actions.post(
+        "/account/password",
+        {
+            "current_password": OWNER_PASSWORD,
+            "new_password": "password1234",
+            "confirm": "password1234",
+        },
+    )
     assert weak.status_code == 200 and "too common" in weak.get_data(as_text=True)
-    mismatch = actions.post("/account/password", {
-        "current_password": OWNER_PASSWORD, "new_password": "a brand new passphrase", "confirm": "something else",
-    })
+    mismatch = actions.post(
+        "/account/password",
+        {
+            "current_password": OWNER_PASSWORD,
+            "new_password": "a brand new passphrase",
+            "confirm": "something else",
+        },
+    )
     assert mismatch.status_code == 200 and "not the same" in mismatch.get_data(as_text=True)
 
 
@@ -311,7 +337,8 @@ def test_twenty_failures_from_one_address_block_it(app, client, actions, actions
     assert actions.login("owner", OWNER_PASSWORD).status_code == 429
     other_address = app.test_client()
     response = actions_for(other_address, app).post(
-        "/login", {"username": "owner", "password": OWNER_PASSWORD}, environ_base={"REMOTE_ADDR": "10.1.2.3"})
+        "/login", {"username": "owner", "password": OWNER_PASSWORD}, environ_base={"REMOTE_ADDR": "10.1.2.3"}
+    )
     assert response.status_code == 302
 
 
@@ -331,11 +358,17 @@ def redis_app(app, database_url, tmp_path):
             connection.delete(key)
 
     flush()
-    redis_backed = create_app({
-        "SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SESSION_COOKIE_SECURE": False,
-        "SERVER_NAME": "localhost", "RATELIMIT_STORAGE_URI": url, "RATELIMIT_KEY_PREFIX": prefix,
-        "AIS_ARGON2_FAST": True,
-    })
+    redis_backed = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SESSION_COOKIE_SECURE": False,
+            "SERVER_NAME": "localhost",
+            "RATELIMIT_STORAGE_URI": url,
+            "RATELIMIT_KEY_PREFIX": prefix,
+            "AIS_ARGON2_FAST": True,
+        }
+    )
     redis_backed.instance_path = str(tmp_path / "instance")
     yield redis_backed, connection, prefix
     flush()
@@ -473,7 +506,8 @@ def test_the_totp_key_is_stored_encrypted(app, client, actions, moving_clock):
         # Not readable with the key that signs cookies, nor with another app's key.
         with pytest.raises(InvalidToken):
             Fernet(base64.urlsafe_b64encode(hashlib.sha256(app.config["SECRET_KEY"].encode()).digest())).decrypt(
-                stored.encode())
+                stored.encode()
+            )
         with pytest.raises(sealing.UnreadableSecret):
             sealing.unseal(stored, {"SECRET_KEY": "another-installation-" + "k" * 32})
 
@@ -627,8 +661,14 @@ def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions
     assert response.status_code == 302
     with app.app_context():
         assert db.session.get(Setting, "require_owner_2fa").value == "true"
-        assert db.session.scalar(select(func.count(AuditEntry.id)).where(
-            AuditEntry.action == "2fa.required_for_owners", AuditEntry.actor_id == first)) == 1
+        assert (
+            db.session.scalar(
+                select(func.count(AuditEntry.id)).where(
+                    AuditEntry.action == "2fa.required_for_owners", AuditEntry.actor_id == first
+                )
+            )
+            == 1
+        )
     actions.logout()
 
     other = actions_for(app.test_client(), app)

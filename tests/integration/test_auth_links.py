@@ -1,4 +1,5 @@
 """Portal invitations, forgotten passwords and reset links, delivered through a real SMTP server."""
+
 from __future__ import annotations
 
 import html

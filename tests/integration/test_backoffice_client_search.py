@@ -1,16 +1,13 @@
 """The client filter of the invoice and payment lists, the client search's suggestions
 (GET /clients/lookup) and the new-invoice form's client select: none lists every client, so a
 page stays the same size however many clients there are."""
+
 from __future__ import annotations
 
 import json
 import re
 
 import pytest
-
-from ais import audit
-from ais.backoffice import queries
-from ais.billing import services
 from backoffice_support import (
     ACTOR,
     CLIENT_PASSWORD,
@@ -24,6 +21,10 @@ from backoffice_support import (
     sign_in_owner,
     text_of,
 )
+
+from ais import audit
+from ais.backoffice import queries
+from ais.billing import services
 
 pytestmark = pytest.mark.usefixtures("books")
 
@@ -109,8 +110,10 @@ def test_the_lookup_returns_at_most_ten_matches_by_name(client, owner, people):
     found = lookup(client, "q=quiet")
     assert len(found) == 10
     assert [c["label"] for c in found] == [f"Quiet Client {n:02}" for n in range(10)]
-    assert lookup(client, "q=CRUZ") == [{"id": people["ann"], "label": "Ann Cruz"},
-                                        {"id": people["cora"], "label": "Cora Lim"}]
+    assert lookup(client, "q=CRUZ") == [
+        {"id": people["ann"], "label": "Ann Cruz"},
+        {"id": people["cora"], "label": "Cora Lim"},
+    ]
     assert lookup(client, "q=") == [] and lookup(client, "q=%20%20") == []
 
 
@@ -154,8 +157,10 @@ def test_a_client_chosen_elsewhere_is_kept_in_the_select(client, actions, owner,
     html = text_of(client.get(f"/invoices/new?client={old}"))
     assert f'<option selected value="{old}">Old Timer</option>' in html
     # Posted (e.g. picked with the search) and refused for another reason: still chosen.
-    response = actions.post("/invoices/new", {"client_id": str(old), "issue_date": TODAY.isoformat(),
-                                              "due_date": TODAY.isoformat(), "payment_type": "full"})
+    response = actions.post(
+        "/invoices/new",
+        {"client_id": str(old), "issue_date": TODAY.isoformat(), "due_date": TODAY.isoformat(), "payment_type": "full"},
+    )
     assert f'<option selected value="{old}">Old Timer</option>' in text_of(response)
 
 

@@ -1,14 +1,15 @@
 """The owner's client pages: adding and editing clients, the list's search and paging,
 archiving, and portal access."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
+from backoffice_support import DAY, TODAY, count, fresh, make_client, make_invoice, pay, sign_in_owner, text_of
 from sqlalchemy import select
 
 from ais.models import AuditEntry, Client, User
-from backoffice_support import DAY, TODAY, count, fresh, make_client, make_invoice, pay, sign_in_owner, text_of
 
 pytestmark = pytest.mark.usefixtures("books")
 
@@ -19,8 +20,14 @@ def owner(actions):
 
 
 def client_form(**fields):
-    data = {"name": "Ann Cruz", "email": "ann@example.com", "company": "Cruz Trading", "phone": "0917",
-            "tax_id": "123", "address": "Makati"}
+    data = {
+        "name": "Ann Cruz",
+        "email": "ann@example.com",
+        "company": "Cruz Trading",
+        "phone": "0917",
+        "tax_id": "123",
+        "address": "Makati",
+    }
     data.update(fields)
     return data
 
@@ -32,8 +39,12 @@ def test_adding_a_client_saves_it_and_shows_its_page(client, actions, owner):
     response = actions.post("/clients/new", client_form())
     assert response.status_code == 302
     saved = fresh().scalar(select(Client))
-    assert (saved.name, saved.email, saved.company, saved.address) == ("Ann Cruz", "ann@example.com",
-                                                                        "Cruz Trading", "Makati")
+    assert (saved.name, saved.email, saved.company, saved.address) == (
+        "Ann Cruz",
+        "ann@example.com",
+        "Cruz Trading",
+        "Makati",
+    )
     assert response.headers["Location"].endswith(f"/clients/{saved.id}")
     page = text_of(client.get(response.headers["Location"]))
     assert "Ann Cruz was added." in page
@@ -100,8 +111,13 @@ def test_search_matches_name_email_or_company_ignoring_case(client, actions, own
     make_client("Ann Cruz", email="ann@example.com", company="Sunrise Foods")
     make_client("Ben Reyes", email="ben@reyes.ph")
     make_client("Carla Santos", email="carla@example.com")
-    for query, expected in (("ANN", {"Ann Cruz"}), ("reyes.ph", {"Ben Reyes"}), ("sunrise", {"Ann Cruz"}),
-                            ("example.com", {"Ann Cruz", "Carla Santos"}), ("zzz", set())):
+    for query, expected in (
+        ("ANN", {"Ann Cruz"}),
+        ("reyes.ph", {"Ben Reyes"}),
+        ("sunrise", {"Ann Cruz"}),
+        ("example.com", {"Ann Cruz", "Carla Santos"}),
+        ("zzz", set()),
+    ):
         html = text_of(client.get("/clients", query_string={"q": query}))
         shown = {name for name in ("Ann Cruz", "Ben Reyes", "Carla Santos") if f">{name}</a>" in html}
         assert shown == expected, query
@@ -231,8 +247,12 @@ def test_portal_access_with_the_real_sign_in_area(app, client, actions, owner):
     ann = make_client("Ann Cruz", email="ann@example.com")
     actions.post(f"/clients/{ann}/portal-access", {"action": "enable"})
     login = fresh().scalar(select(User).where(User.client_id == ann))
-    assert (login.username, login.role, login.is_enabled, login.password_hash) == ("ann@example.com", "client", True,
-                                                                                  None)
+    assert (login.username, login.role, login.is_enabled, login.password_hash) == (
+        "ann@example.com",
+        "client",
+        True,
+        None,
+    )
     page = text_of(client.get(f"/clients/{ann}"))
     assert "Invited" in page and app.config["AIS_BASE_URL"].rstrip("/") + "/invite/" in page
     actions.post(f"/clients/{ann}/portal-access", {"action": "disable"})

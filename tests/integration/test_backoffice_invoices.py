@@ -1,5 +1,6 @@
 """The owner's invoice pages: the form (lines, terms, preview), drafts, issuing, the list's
 filters and sorting, re-planning and voiding."""
+
 from __future__ import annotations
 
 import re
@@ -7,9 +8,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
-
-from ais.models import Installment, Invoice, InvoiceLine
 from backoffice_support import (
     DAY,
     TODAY,
@@ -23,6 +21,9 @@ from backoffice_support import (
     sign_in_owner,
     text_of,
 )
+from sqlalchemy import select
+
+from ais.models import Installment, Invoice, InvoiceLine
 
 pytestmark = pytest.mark.usefixtures("books")
 
@@ -60,8 +61,12 @@ def invoice_form(client, lines=None, **fields):
 
 
 def schedule_of(invoice_id):
-    return [(i.number, i.due_date, i.amount) for i in fresh().scalars(
-        select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number))]
+    return [
+        (i.number, i.due_date, i.amount)
+        for i in fresh().scalars(
+            select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number)
+        )
+    ]
 
 
 # --- Creating ---------------------------------------------------------------------------------------
@@ -96,8 +101,14 @@ def test_issuing_a_full_payment_invoice(client, actions, owner, ann):
 
 
 def test_issuing_an_installment_plan_makes_the_schedule(client, actions, owner, ann):
-    form = invoice_form(ann, lines=[("Sofa", "1", "1000.00", "")], payment_type="installment",
-                        due_date="2026-03-31", installment_count="3", frequency="monthly")
+    form = invoice_form(
+        ann,
+        lines=[("Sofa", "1", "1000.00", "")],
+        payment_type="installment",
+        due_date="2026-03-31",
+        installment_count="3",
+        frequency="monthly",
+    )
     actions.post("/invoices/new", form)
     saved = fresh().scalar(select(Invoice))
     assert saved.payment_type == "installment" and saved.installment_count == 3
@@ -111,8 +122,9 @@ def test_issuing_an_installment_plan_makes_the_schedule(client, actions, owner, 
 
 def test_several_lines_including_ones_added_by_the_script(client, actions, owner, ann):
     form = invoice_form(ann, lines=[("Chairs", "2", "10.005", ""), ("", "", "", ""), ("Desk", "1.5", "100", "12")])
-    form.update({"lines-7-description": "Lamp", "lines-7-quantity": "3", "lines-7-unit_price": "9.99",
-                 "lines-7-tax_rate": ""})
+    form.update(
+        {"lines-7-description": "Lamp", "lines-7-quantity": "3", "lines-7-unit_price": "9.99", "lines-7-tax_rate": ""}
+    )
     actions.post("/invoices/new", form)
     lines = list(fresh().scalars(select(InvoiceLine).order_by(InvoiceLine.position)))
     assert [(line.description, line.net_amount, line.tax_amount) for line in lines] == [
@@ -210,18 +222,32 @@ def test_the_update_preview_button_saves_nothing(client, actions, owner, ann):
 
 
 def test_the_preview_uses_the_real_rules(client, owner):
-    response = client.get("/invoices/preview", query_string={
-        "lines-0-description": "A", "lines-0-quantity": "3", "lines-0-unit_price": "0.335", "lines-0-tax_rate": "12",
-        "lines-1-description": "B", "lines-1-quantity": "x", "lines-1-unit_price": "1",
-        "payment_type": "installment", "installment_count": "3", "frequency": "monthly", "due_date": "2026-01-31",
-    })
+    response = client.get(
+        "/invoices/preview",
+        query_string={
+            "lines-0-description": "A",
+            "lines-0-quantity": "3",
+            "lines-0-unit_price": "0.335",
+            "lines-0-tax_rate": "12",
+            "lines-1-description": "B",
+            "lines-1-quantity": "x",
+            "lines-1-unit_price": "1",
+            "payment_type": "installment",
+            "installment_count": "3",
+            "frequency": "monthly",
+            "due_date": "2026-01-31",
+        },
+    )
     data = response.get_json()
     assert data["lines"][0]["net"] == "₱1.01"  # 1.005 rounds half-up
     assert data["lines"][0]["tax"] == "₱0.12"  # 12% of 1.01 = 0.1212
     assert "number" in data["lines"][1]["error"]
     assert data["total"] == "₱1.13"
     assert [(item["due_iso"], item["amount"]) for item in data["schedule"]] == [
-        ("2026-01-31", "₱0.37"), ("2026-02-28", "₱0.37"), ("2026-03-31", "₱0.39")]
+        ("2026-01-31", "₱0.37"),
+        ("2026-02-28", "₱0.37"),
+        ("2026-03-31", "₱0.39"),
+    ]
 
 
 def test_the_preview_explains_why_there_is_no_schedule(client, owner):
@@ -307,8 +333,9 @@ def test_the_invoice_page_shows_lines_schedule_and_payments(client, actions, own
 def test_replanning_spreads_the_unpaid_balance(client, actions, owner, ann):
     plan = make_invoice(ann, "900.00", issued=TODAY - 40 * DAY, due=TODAY - 10 * DAY, count=3)
     pay(plan, "400.00", on=TODAY - 5 * DAY)
-    response = actions.post(f"/invoices/{plan}/replan",
-                            {"installment_count": "2", "frequency": "weekly", "first_due": "2026-04-06"})
+    response = actions.post(
+        f"/invoices/{plan}/replan", {"installment_count": "2", "frequency": "weekly", "first_due": "2026-04-06"}
+    )
     assert response.status_code == 302
     assert schedule_of(plan) == [  # in due-date order: the new ones start on or after #2's date
         (1, TODAY - 10 * DAY, Decimal("300.00")),  # fully paid: kept
@@ -378,7 +405,9 @@ def many(ann):
     pay(ids["paid"], "100.00")
     pay(ids["partial"], "50.00")
     from backoffice_support import ACTOR
+
     from ais.billing import services
+
     services.void_invoice(ACTOR, ids["void"], "Wrong client")
     return {"ann": ann, "ben": ben, **ids}
 
@@ -388,8 +417,13 @@ def listed(html) -> list[str]:
     return re.findall(r'class="fw-semibold" href="/invoices/\d+">([^<]+)</a>', html)
 
 
-NUMBERS = {"paid": "INV-2026-0001", "overdue": "INV-2026-0002", "partial": "INV-2026-0003",
-           "pending": "INV-2026-0004", "void": "INV-2026-0005"}
+NUMBERS = {
+    "paid": "INV-2026-0001",
+    "overdue": "INV-2026-0002",
+    "partial": "INV-2026-0003",
+    "pending": "INV-2026-0004",
+    "void": "INV-2026-0005",
+}
 
 
 @pytest.mark.parametrize("status", ["paid", "overdue", "partial", "pending", "void", "draft"])

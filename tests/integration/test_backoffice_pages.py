@@ -1,11 +1,11 @@
 """The back office's pages: who may see them, that each renders with data and when empty,
 and that what people typed is shown as text, never as markup."""
+
 from __future__ import annotations
 
 from urllib.parse import unquote
 
 import pytest
-
 from backoffice_support import (
     CLIENT_PASSWORD,
     DAY,
@@ -113,8 +113,12 @@ def test_each_page_renders_with_books(client, actions):
     ids = some_books()
     sign_in_owner(actions)
     paths = OWNER_PAGES + [
-        f"/clients/{ids['ann']}", f"/clients/{ids['ann']}/edit", f"/invoices/{ids['plan']}",
-        f"/invoices/{ids['draft']}", f"/invoices/{ids['draft']}/edit", f"/invoices/{ids['full']}",
+        f"/clients/{ids['ann']}",
+        f"/clients/{ids['ann']}/edit",
+        f"/invoices/{ids['plan']}",
+        f"/invoices/{ids['draft']}",
+        f"/invoices/{ids['draft']}/edit",
+        f"/invoices/{ids['full']}",
     ]
     for path in paths:
         response = client.get(path)
@@ -208,8 +212,16 @@ def test_markup_in_a_client_name_is_shown_escaped_everywhere(client, actions):
     invoice_id = make_invoice(ann, "100.00", description="<img src=x onerror=alert(1)>")
     pay(invoice_id, "10.00", reference="<i>ref</i>")
     sign_in_owner(actions)
-    for path in ("/dashboard", "/clients", f"/clients/{ann}", "/invoices", f"/invoices/{invoice_id}", "/payments",
-                 "/invoices/new", f"/clients/{ann}/edit"):
+    for path in (
+        "/dashboard",
+        "/clients",
+        f"/clients/{ann}",
+        "/invoices",
+        f"/invoices/{invoice_id}",
+        "/payments",
+        "/invoices/new",
+        f"/clients/{ann}/edit",
+    ):
         html = text_of(client.get(path))
         assert "<script>alert(1)</script>" not in html, path
         assert "<b>Bold</b>" not in html, path
@@ -252,8 +264,7 @@ def test_list_pages_use_the_same_number_of_queries_for_few_or_many_rows(client, 
     assert many == few, path
 
 
-def test_the_invoice_page_uses_the_same_number_of_queries_for_few_or_many_payments(client, actions,
-                                                                                     count_queries):
+def test_the_invoice_page_uses_the_same_number_of_queries_for_few_or_many_payments(client, actions, count_queries):
     sign_in_owner(actions)
     ann = make_client("Ann Cruz")
     invoice_id = make_invoice(ann, "1000.00", count=4)

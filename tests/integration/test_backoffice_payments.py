@@ -1,14 +1,12 @@
 """Money in the back office: recording payments, the confirmation queue (confirm / reject),
 voiding, and the payments list's filters."""
+
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select
-
-from ais.models import Allocation, AuditEntry, Installment, Payment
 from backoffice_support import (
     DAY,
     TODAY,
@@ -24,6 +22,9 @@ from backoffice_support import (
     sign_in_owner,
     text_of,
 )
+from sqlalchemy import select
+
+from ais.models import Allocation, AuditEntry, Installment, Payment
 
 pytestmark = pytest.mark.usefixtures("books")
 
@@ -63,7 +64,11 @@ def test_recording_a_payment_allocates_it_oldest_installment_first(client, actio
     assert response.status_code == 302
     saved = fresh().scalar(select(Payment))
     assert (saved.amount, saved.state, saved.method, saved.reference) == (
-        Decimal("450.00"), "confirmed", "Bank transfer", "BT-1")
+        Decimal("450.00"),
+        "confirmed",
+        "Bank transfer",
+        "BT-1",
+    )
     assert saved.installment_number == 1
     paid = [i.paid_amount for i in fresh().scalars(select(Installment).order_by(Installment.number))]
     assert paid == [Decimal("300.00"), Decimal("150.00"), Decimal("0.00")]
@@ -103,8 +108,9 @@ def test_the_same_form_sent_twice_records_one_payment(client, actions, owner, pl
         ({"method": "Barter"}, "Choose how it was paid."),
     ],
 )
-def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_written(client, actions, owner, plan, fields,
-                                                                          message):
+def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_written(
+    client, actions, owner, plan, fields, message
+):
     response = actions.post(f"/invoices/{plan}/payments", payment_form(**fields))
     assert response.status_code == 200
     html = text_of(response)
@@ -115,8 +121,11 @@ def test_a_bad_payment_is_refused_next_to_its_field_and_nothing_is_written(clien
 
 
 def test_a_refused_payment_keeps_the_form_and_its_key(client, actions, owner, plan):
-    html = text_of(actions.post(f"/invoices/{plan}/payments", payment_form(amount="abc", submission_key="k" * 32,
-                                                                           reference="Keep")))
+    html = text_of(
+        actions.post(
+            f"/invoices/{plan}/payments", payment_form(amount="abc", submission_key="k" * 32, reference="Keep")
+        )
+    )
     assert hidden_value(html, "submission_key") == "k" * 32
     assert 'value="Keep"' in html
 
@@ -161,8 +170,9 @@ def test_confirming_a_reported_payment(client, actions, owner, plan):
 
 def test_rejecting_needs_a_reason(client, actions, owner, plan):
     reported = report(plan, "100.00")
-    response = actions.post(f"/payments/{reported}/reject", {"reason": " ", "next": "/payments?state=reported"},
-                            follow_redirects=True)
+    response = actions.post(
+        f"/payments/{reported}/reject", {"reason": " ", "next": "/payments?state=reported"}, follow_redirects=True
+    )
     assert "Give the client a reason." in text_of(response)
     assert payment(reported).state == "reported"
 

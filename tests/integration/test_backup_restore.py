@@ -1,5 +1,6 @@
 """The backup and restore drill (deploy/backup.sh, deploy/restore.sh) on PostgreSQL: a dump with
 private modes and retention, restored into a fresh database where `flask --app ais check` passes."""
+
 from __future__ import annotations
 
 import os
@@ -60,9 +61,13 @@ def test_backup_then_restore_into_a_fresh_database_passes_the_check(app, databas
     unrelated.write_text("not a dump")
     os.utime(unrelated, (time.time() - 20 * 86400,) * 2)
 
-    backup = subprocess.run([str(ROOT / "deploy" / "backup.sh")], capture_output=True, text=True, timeout=120,
-                            env=script_env(DATABASE_URL=database_url, AIS_BACKUP_DIR=str(backups),
-                                           AIS_BACKUP_KEEP_DAYS="14"))
+    backup = subprocess.run(
+        [str(ROOT / "deploy" / "backup.sh")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=script_env(DATABASE_URL=database_url, AIS_BACKUP_DIR=str(backups), AIS_BACKUP_KEEP_DAYS="14"),
+    )
     assert backup.returncode == 0, backup.stderr
     dump = Path(backup.stdout.strip())
     assert dump.parent == backups and dump.name.startswith("ais-") and dump.suffix == ".dump"
@@ -71,9 +76,13 @@ def test_backup_then_restore_into_a_fresh_database_passes_the_check(app, databas
     assert not old.exists() and unrelated.exists()  # retention: old dumps only
     assert not list(backups.glob("*.partial"))
 
-    restore = subprocess.run([str(ROOT / "deploy" / "restore.sh"), str(dump), fresh_database],
-                             capture_output=True, text=True, timeout=300,
-                             env=script_env(AIS_HOME=str(ROOT)))
+    restore = subprocess.run(
+        [str(ROOT / "deploy" / "restore.sh"), str(dump), fresh_database],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=script_env(AIS_HOME=str(ROOT)),
+    )
     assert restore.returncode == 0, restore.stdout + restore.stderr
     restored = create_engine(fresh_database)
     with restored.connect() as connection:
@@ -83,6 +92,11 @@ def test_backup_then_restore_into_a_fresh_database_passes_the_check(app, databas
 
 
 def test_backup_refuses_to_run_without_a_database_url(tmp_path):
-    result = subprocess.run([str(ROOT / "deploy" / "backup.sh")], capture_output=True, text=True, timeout=30,
-                            env=script_env(AIS_BACKUP_DIR=str(tmp_path / "b")))
+    result = subprocess.run(
+        [str(ROOT / "deploy" / "backup.sh")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=script_env(AIS_BACKUP_DIR=str(tmp_path / "b")),
+    )
     assert result.returncode != 0 and "DATABASE_URL" in result.stderr

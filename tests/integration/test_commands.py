@@ -1,4 +1,5 @@
 """The billing commands: seed (and seed.py), check and backfill-installments."""
+
 from __future__ import annotations
 
 import os
@@ -28,8 +29,7 @@ TODAY = date(2026, 3, 16)
 @pytest.fixture(autouse=True)
 def quick_password_hashing(monkeypatch):
     """Cheap argon2 parameters for the demo's logins (still verifiable: the hash records them)."""
-    monkeypatch.setattr("ais.demo.hash_password",
-                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash)
+    monkeypatch.setattr("ais.demo.hash_password", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash)
 
 
 @pytest.fixture
@@ -119,8 +119,12 @@ def test_seed_demo_figures_are_exact(app, seeded):
 
         payments = db.session.execute(select(Payment, Invoice.issue_date).join(Invoice)).all()
         assert sorted((p.state, p.amount) for p, _ in payments) == [
-            (CONFIRMED, D("3000.00")), (CONFIRMED, D("10000.00")), (CONFIRMED, D("10000.00")),
-            (CONFIRMED, D("10000.00")), (REPORTED, D("3000.00"))]
+            (CONFIRMED, D("3000.00")),
+            (CONFIRMED, D("10000.00")),
+            (CONFIRMED, D("10000.00")),
+            (CONFIRMED, D("10000.00")),
+            (REPORTED, D("3000.00")),
+        ]
         assert all(issued <= p.date <= TODAY for p, issued in payments)
         assert sorted(inv.invoice_no for inv in invoices.values()) == [f"INV-2026-000{n}" for n in range(1, 6)]
 
@@ -161,8 +165,9 @@ def test_seed_refuses_in_production(app, cli):
 def _run_seed_py(database_url: str, **env) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if k not in {"AIS_ENV", "SECRET_KEY", "DATABASE_URL"}}
     environment.update(DATABASE_URL=database_url, **env)
-    return subprocess.run([sys.executable, "seed.py"], cwd=REPO, env=environment, capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "seed.py"], cwd=REPO, env=environment, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_seed_py_builds_the_schema_and_loads_the_demo_once(tmp_path):
@@ -219,14 +224,14 @@ def test_check_reports_a_wrong_installment_number_on_a_payment(app, cli, seeded)
         plan = demo_invoices()["Alice 50000.00"]
         plan_no = plan.invoice_no
         payment_id = db.session.scalar(
-            select(Payment.id).where(Payment.invoice_id == plan.id).order_by(Payment.date.desc()))
+            select(Payment.id).where(Payment.invoice_id == plan.id).order_by(Payment.date.desc())
+        )
         raw(f"UPDATE payments SET installment_number = 4 WHERE id = {payment_id}")
 
     result = cli("check")
 
     assert result.exit_code == 1
-    assert f"{plan_no}: payment {payment_id} names installment 4 but oldest-first allocation gives 2" \
-        in result.output
+    assert f"{plan_no}: payment {payment_id} names installment 4 but oldest-first allocation gives 2" in result.output
 
 
 def test_check_reports_running_totals_and_caps_that_disagree_with_payments(app, cli, seeded):
@@ -236,14 +241,19 @@ def test_check_reports_running_totals_and_caps_that_disagree_with_payments(app, 
         db.session.expunge_all()
         raw(f"UPDATE invoices SET held_amount = 0 WHERE id = {weekly.id}")
         # A second reported payment that takes the invoice over its amount.
-        raw(f"INSERT INTO payments (invoice_id, client_id, amount, method, date, reference, state, state_reason, "
+        raw(
+            f"INSERT INTO payments (invoice_id, client_id, amount, method, date, reference, state, state_reason, "
             f"provider, created_at) SELECT invoice_id, client_id, amount, method, date, 'dup', 'reported', '', "
-            f"provider, created_at FROM payments WHERE invoice_id = {printer.id}")
+            f"provider, created_at FROM payments WHERE invoice_id = {printer.id}"
+        )
 
     result = cli("check")
 
     assert result.exit_code == 1
-    assert f"{weekly.invoice_no}: held_amount is 0.00 but its reported payments and open online checkouts add up to 3,000.00." in result.output
+    assert (
+        f"{weekly.invoice_no}: held_amount is 0.00 but its reported payments and open online checkouts "
+        "add up to 3,000.00." in result.output
+    )
     assert f"{printer.invoice_no}: confirmed (10,000.00) and reported (10,000.00) payments exceed" in result.output
 
 
@@ -252,14 +262,15 @@ def test_check_reports_allocations_that_do_not_match_the_payment(app, cli, seede
         printer = demo_invoices()["Alice 10000.00"]
         printer_payment = db.session.scalar(select(Payment.id).where(Payment.invoice_id == printer.id))
         db.session.expunge_all()
-        raw("DELETE FROM allocations WHERE payment_id IN "
-            f"(SELECT id FROM payments WHERE invoice_id = {printer.id})")
+        raw(f"DELETE FROM allocations WHERE payment_id IN (SELECT id FROM payments WHERE invoice_id = {printer.id})")
 
     result = cli("check")
 
     assert result.exit_code == 1
-    assert f"{printer.invoice_no}: payment {printer_payment} of 10,000.00 has allocations adding up to 0.00." \
+    assert (
+        f"{printer.invoice_no}: payment {printer_payment} of 10,000.00 has allocations adding up to 0.00."
         in result.output
+    )
     assert f"{printer.invoice_no}: installment 1 has paid_amount 10,000.00 but allocations of 0.00." in result.output
 
 

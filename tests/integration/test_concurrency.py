@@ -3,6 +3,7 @@
 Each thread has its own app context (so its own session and connection) and all start
 together at a barrier.  Skipped on SQLite runs (set AIS_TEST_DATABASE_URL to a PostgreSQL URL).
 """
+
 from __future__ import annotations
 
 import threading
@@ -58,8 +59,12 @@ def run_together(app, count: int, work) -> list:
 
 
 def invoice_input(client_id: int, amount: str = "1000.00", issued: date = TODAY - timedelta(days=10)) -> InvoiceInput:
-    return InvoiceInput(client_id=client_id, issue_date=issued, due_date=issued + timedelta(days=30),
-                        lines=[LineInput("Goods", Decimal("1"), Decimal(amount))])
+    return InvoiceInput(
+        client_id=client_id,
+        issue_date=issued,
+        due_date=issued + timedelta(days=30),
+        lines=[LineInput("Goods", Decimal("1"), Decimal(amount))],
+    )
 
 
 def setup_invoice(app, amount: str = "1000.00") -> tuple[int, int]:
@@ -78,7 +83,8 @@ def test_concurrent_payments_never_take_an_invoice_over_its_amount(app, threads,
     _, invoice_id = setup_invoice(app, "1000.00")
 
     results = run_together(
-        app, threads, lambda i: services.record_payment(ACTOR, invoice_id, Decimal(each), TODAY, "cash", f"T{i}"))
+        app, threads, lambda i: services.record_payment(ACTOR, invoice_id, Decimal(each), TODAY, "cash", f"T{i}")
+    )
 
     succeeded = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, PaymentRefused)]
@@ -132,8 +138,9 @@ def test_first_invoices_of_a_new_year_issued_at_once_share_the_new_counter(app):
     with app.app_context():
         client_id = services.create_client(ACTOR, ClientInput(name="Ann Cruz", email="ann@example.com"))
 
-    results = run_together(app, 6, lambda i: services.create_invoice(ACTOR, invoice_input(client_id,
-                                                                                            issued=date(2025, 12, 1))))
+    results = run_together(
+        app, 6, lambda i: services.create_invoice(ACTOR, invoice_input(client_id, issued=date(2025, 12, 1)))
+    )
 
     assert not [r for r in results if isinstance(r, Exception)], results
     with app.app_context():

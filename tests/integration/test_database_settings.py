@@ -1,4 +1,5 @@
 """Connection settings the app gives PostgreSQL (ais.config.engine_options)."""
+
 import pytest
 from sqlalchemy import text
 

@@ -1,5 +1,6 @@
 """Readiness and degraded service: Redis unreachable (sign-in keeps working, still throttled),
 the database down or read-only (503 with Retry-After and the app's own page)."""
+
 from __future__ import annotations
 
 import os
@@ -17,9 +18,17 @@ postgres_only = pytest.mark.skipif(not os.environ.get("AIS_TEST_DATABASE_URL"), 
 
 
 def make_app(database_url, tmp_path, empty_tables=None, **settings):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SESSION_COOKIE_SECURE": False,
-                      "SERVER_NAME": "localhost", "AIS_ARGON2_FAST": True, "RATELIMIT_STORAGE_URI": "memory://",
-                      **settings})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "TESTING": True,
+            "SESSION_COOKIE_SECURE": False,
+            "SERVER_NAME": "localhost",
+            "AIS_ARGON2_FAST": True,
+            "RATELIMIT_STORAGE_URI": "memory://",
+            **settings,
+        }
+    )
     app.instance_path = str(tmp_path / "instance")
     os.makedirs(app.instance_path, exist_ok=True)
     if empty_tables is not None:
@@ -106,8 +115,14 @@ def test_pages_answer_503_with_the_app_error_page_when_the_database_is_down():
 
 @postgres_only
 def test_a_read_only_database_is_not_ready_and_writes_answer_503(database_url, tmp_path, actions_for):
-    app = make_app(database_url, tmp_path, SQLALCHEMY_ENGINE_OPTIONS={
-        "pool_pre_ping": True, "connect_args": {"options": "-c default_transaction_read_only=on"}})
+    app = make_app(
+        database_url,
+        tmp_path,
+        SQLALCHEMY_ENGINE_OPTIONS={
+            "pool_pre_ping": True,
+            "connect_args": {"options": "-c default_transaction_read_only=on"},
+        },
+    )
     try:
         response = app.test_client().get("/readyz")
         assert response.status_code == 503 and response.get_json()["database"] == "read-only"

@@ -1,6 +1,7 @@
 """Double submission of the ordinary money forms: each carries a hidden one-time submission_key, so
 the same form sent twice records one payment and the second answer shows the first result.
 Under real concurrency (gunicorn, several processes, PostgreSQL) the invoice's cap holds."""
+
 from __future__ import annotations
 
 import os
@@ -17,18 +18,19 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from stripe_support import ACTOR, DAY, PASSWORD, TODAY, client_with_invoice, count, fresh, make_user, payments, sign_in
 
 from ais.billing import services
 from ais.extensions import db
 from ais.models import CONFIRMED, REPORTED, Invoice, Payment
-from stripe_support import ACTOR, DAY, PASSWORD, TODAY, client_with_invoice, count, fresh, make_user, payments, sign_in
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def hidden(html: str, name: str) -> str:
     match = re.search(rf'name="{name}"[^>]*value="([^"]*)"', html) or re.search(
-        rf'value="([^"]*)"[^>]*name="{name}"', html)
+        rf'value="([^"]*)"[^>]*name="{name}"', html
+    )
     assert match, f"no {name} field"
     return match.group(1)
 
@@ -48,8 +50,14 @@ def test_the_portal_payment_form_sent_twice_records_one_payment(client, actions,
     page = client.get(f"/portal/invoices/{ann.invoice_id}").get_data(as_text=True)
     key = hidden(page, "submission_key")
     assert len(key) == 32
-    form = {"invoice_id": str(ann.invoice_id), "amount": "400.00", "date": (TODAY - DAY).isoformat(),
-            "method": "Bank transfer", "reference": "BT-77", "submission_key": key}
+    form = {
+        "invoice_id": str(ann.invoice_id),
+        "amount": "400.00",
+        "date": (TODAY - DAY).isoformat(),
+        "method": "Bank transfer",
+        "reference": "BT-77",
+        "submission_key": key,
+    }
     first = actions.post("/portal/payments/add", form)
     second = actions.post("/portal/payments/add", form)
     assert first.status_code == second.status_code == 303
@@ -68,8 +76,13 @@ def test_the_back_office_record_payment_form_sent_twice_records_one_payment(clie
     sign_in(actions, "owner@example.com")
     page = client.get(f"/invoices/{ann.invoice_id}").get_data(as_text=True)
     key = hidden(page, "submission_key")
-    form = {"amount": "250.00", "date": (TODAY - DAY).isoformat(), "method": "Cash", "reference": "OR-1",
-            "submission_key": key}
+    form = {
+        "amount": "250.00",
+        "date": (TODAY - DAY).isoformat(),
+        "method": "Cash",
+        "reference": "OR-1",
+        "submission_key": key,
+    }
     first = actions.post(f"/invoices/{ann.invoice_id}/payments", form)
     second = actions.post(f"/invoices/{ann.invoice_id}/payments", form)
     assert first.status_code in (302, 303) and second.status_code == first.status_code
@@ -88,8 +101,18 @@ def test_the_same_key_at_the_same_moment_is_still_one_payment(app, books):
         with app.app_context():
             barrier.wait(timeout=10)
             try:
-                results.append(services.report_payment(ACTOR, ann.client_id, ann.invoice_id, Decimal("100.00"),
-                                                        TODAY, "GCash", "GC-1", submission_key="k" * 32))
+                results.append(
+                    services.report_payment(
+                        ACTOR,
+                        ann.client_id,
+                        ann.invoice_id,
+                        Decimal("100.00"),
+                        TODAY,
+                        "GCash",
+                        "GC-1",
+                        submission_key="k" * 32,
+                    )
+                )
             finally:
                 db.session.remove()
 
@@ -122,13 +145,33 @@ def test_twenty_concurrent_portal_payments_under_gunicorn_never_exceed_the_invoi
         db.session.remove()
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    env = dict(os.environ, DATABASE_URL=database_url, AIS_ENV="development", FLASK_SESSION_COOKIE_SECURE="false",
-               SECRET_KEY="double-submit-test-secret-key-0123456789", STRIPE_SECRET_KEY="", STRIPE_WEBHOOK_SECRET="",
-               FLASK_AIS_ARGON2_FAST="true", MAIL_SERVER="")
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        AIS_ENV="development",
+        FLASK_SESSION_COOKIE_SECURE="false",
+        SECRET_KEY="double-submit-test-secret-key-0123456789",
+        STRIPE_SECRET_KEY="",
+        STRIPE_WEBHOOK_SECRET="",
+        FLASK_AIS_ARGON2_FAST="true",
+        MAIL_SERVER="",
+    )
     server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "-w", "3", "-b", f"127.0.0.1:{port}", "--timeout", "30",
-         "ais:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        [
+            str(Path(sys.executable).parent / "gunicorn"),
+            "-w",
+            "3",
+            "-b",
+            f"127.0.0.1:{port}",
+            "--timeout",
+            "30",
+            "ais:create_app()",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -145,8 +188,12 @@ def test_twenty_concurrent_portal_payments_under_gunicorn_never_exceed_the_invoi
         browser = requests.Session()
         login = browser.get(f"{base}/login", timeout=10)
         token = hidden(login.text, "csrf_token")
-        signed_in = browser.post(f"{base}/login", data={"username": "ann@example.com", "password": PASSWORD,
-                                                        "csrf_token": token}, allow_redirects=False, timeout=10)
+        signed_in = browser.post(
+            f"{base}/login",
+            data={"username": "ann@example.com", "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+            timeout=10,
+        )
         assert signed_in.status_code in (302, 303), signed_in.text[:500]
         page = browser.get(f"{base}/portal/invoices/{ann.invoice_id}", timeout=10)
         assert page.status_code == 200
@@ -162,10 +209,20 @@ def test_twenty_concurrent_portal_payments_under_gunicorn_never_exceed_the_invoi
             tab.cookies.update(browser.cookies)
             barrier.wait(timeout=10)
             try:
-                answers[i] = tab.post(f"{base}/portal/payments/add", data={
-                    "csrf_token": token, "invoice_id": str(ann.invoice_id), "amount": f"{amounts[i]}",
-                    "date": (today - DAY).isoformat(), "method": "Bank transfer", "reference": f"T{i}",
-                    "submission_key": keys[i]}, allow_redirects=False, timeout=30).status_code
+                answers[i] = tab.post(
+                    f"{base}/portal/payments/add",
+                    data={
+                        "csrf_token": token,
+                        "invoice_id": str(ann.invoice_id),
+                        "amount": f"{amounts[i]}",
+                        "date": (today - DAY).isoformat(),
+                        "method": "Bank transfer",
+                        "reference": f"T{i}",
+                        "submission_key": keys[i],
+                    },
+                    allow_redirects=False,
+                    timeout=30,
+                ).status_code
             except requests.RequestException as error:  # recorded; the test fails below
                 answers[i] = repr(error)
 

@@ -1,4 +1,5 @@
 """gen-demo: the large demo data set respects every invariant and keeps the demo sign-ins."""
+
 from sqlalchemy import func, select
 
 from ais.billing.checks import find_problems

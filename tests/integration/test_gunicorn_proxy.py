@@ -1,8 +1,7 @@
 """gunicorn with gunicorn.conf.py: proxy trust comes from PROXY_COUNT only, stderr carries one log
 format (JSON in production) with UTC timestamps, and a graceful reload drops no request."""
-from __future__ import annotations
 
-import pytest
+from __future__ import annotations
 
 import http.client
 import json
@@ -15,6 +14,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from auth_support import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -23,8 +23,13 @@ ROOT = Path(__file__).resolve().parents[2]
 @contextmanager
 def gunicorn(tmp_path, **settings):
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}", AIS_ENV="production",
-               SECRET_KEY="proxy-test-" + "k" * 48, PORT=str(port))
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
+        AIS_ENV="production",
+        SECRET_KEY="proxy-test-" + "k" * 48,
+        PORT=str(port),
+    )
     env.update({"WEB_CONCURRENCY": "1", **settings})
     env.pop("HOST", None)  # the default bind: loopback
     for name in ("LOG_LEVEL", "AIS_LOG_FORMAT", "PROXY_COUNT", "FORCE_HTTPS"):
@@ -32,7 +37,11 @@ def gunicorn(tmp_path, **settings):
             env.pop(name, None)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "ais:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     handle = {"port": port, "stderr": "", "pid": server.pid}
     try:
@@ -91,8 +100,11 @@ def test_stderr_holds_json_lines_only_with_utc_times(tmp_path):
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00", record["time"]), record
 
 
-@pytest.mark.xfail(strict=False, reason="known intermittent defect (issue 19): under load one request "
-                   "during a SIGHUP reload has timed out after 30 s; under investigation, not a pass")
+@pytest.mark.xfail(
+    strict=False,
+    reason="known intermittent defect (issue 19): under load one request "
+    "during a SIGHUP reload has timed out after 30 s; under investigation, not a pass",
+)
 def test_a_graceful_reload_drops_no_request(tmp_path):
     """SIGHUP (systemctl reload): new workers start, old ones finish; requests queue meanwhile."""
     with gunicorn(tmp_path, WEB_CONCURRENCY="2") as server:

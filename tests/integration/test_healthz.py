@@ -1,4 +1,5 @@
 """/healthz: for the load balancer; no sign-in, no cookie, 503 when the database does not answer."""
+
 from ais import create_app
 
 
@@ -10,11 +11,13 @@ def test_healthz_answers_when_the_database_does(client):
 
 
 def test_healthz_is_503_when_the_database_is_down(tmp_path):
-    app = create_app({
-        "TESTING": True,
-        # Nothing listens on port 1 of loopback: the connection is refused at once.
-        "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
-    })
+    app = create_app(
+        {
+            "TESTING": True,
+            # Nothing listens on port 1 of loopback: the connection is refused at once.
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody@127.0.0.1:1/none?connect_timeout=2",
+        }
+    )
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.get_json()["database"] == "down"

@@ -1,4 +1,5 @@
 """One log line per request reaches stderr: JSON in production, text in development, also under gunicorn."""
+
 from __future__ import annotations
 
 import io
@@ -80,13 +81,24 @@ def free_port() -> int:
 def test_request_lines_reach_stderr_under_gunicorn(tmp_path):
     """The bug this guards: under gunicorn the ``ais.request`` logger had no handler, so nothing was printed."""
     port = free_port()
-    env = dict(os.environ, DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}", AIS_ENV="production",
-               SECRET_KEY="log-test-" + "k" * 48, PORT=str(port), HOST="127.0.0.1", WEB_CONCURRENCY="1",
-               AIS_LOG_FORMAT="json")
+    env = dict(
+        os.environ,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
+        AIS_ENV="production",
+        SECRET_KEY="log-test-" + "k" * 48,
+        PORT=str(port),
+        HOST="127.0.0.1",
+        WEB_CONCURRENCY="1",
+        AIS_LOG_FORMAT="json",
+    )
     env.pop("LOG_LEVEL", None)
     server = subprocess.Popen(
         [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "ais:create_app()"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -110,5 +122,7 @@ def test_request_lines_reach_stderr_under_gunicorn(tmp_path):
     for text in stderr.decode().splitlines():
         if text.startswith("{"):
             lines.append(json.loads(text))
-    assert any(line.get("logger") == "ais.request" and line.get("path") == "/healthz" and line.get("status") == 200
-               for line in lines), stderr.decode()[-2000:]
+    assert any(
+        line.get("logger") == "ais.request" and line.get("path") == "/healthz" and line.get("status") == 200
+        for line in lines
+    ), stderr.decode()[-2000:]

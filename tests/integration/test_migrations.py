@@ -1,5 +1,6 @@
 """The migrations build exactly the schema the models describe (tables, columns, indexes), on
 SQLite and on PostgreSQL: the test database was built by ``flask db upgrade`` (tests/conftest.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -14,8 +15,11 @@ from ais.extensions import db
 def test_the_upgraded_schema_matches_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": False})
-        differences = [d for d in compare_metadata(context, db.metadata)
-                       if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")]
+        differences = [
+            d
+            for d in compare_metadata(context, db.metadata)
+            if not (isinstance(d, tuple) and d[0] == "remove_table" and d[1].name == "alembic_version")
+        ]
     assert differences == []
 
 
@@ -23,15 +27,22 @@ def test_the_expression_indexes_survive_every_migration(app):
     """compare_metadata cannot see indexes on expressions (lower(username), lower(email), ...) on
     SQLite, and a batch migration that rebuilds a table there would silently lose them: they
     are looked up by name in the database's own catalogue instead."""
-    expected = {index.name for table in db.metadata.tables.values() for index in table.indexes
-                if any(not isinstance(expression, Column) for expression in index.expressions)}
+    expected = {
+        index.name
+        for table in db.metadata.tables.values()
+        for index in table.indexes
+        if any(not isinstance(expression, Column) for expression in index.expressions)
+    }
     assert "uq_users_username_lower" in expected
     with app.app_context(), db.engine.connect() as connection:
         if connection.dialect.name == "sqlite":
             present = set(connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'index'").scalars())
         else:
-            present = set(connection.exec_driver_sql(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()").scalars())
+            present = set(
+                connection.exec_driver_sql(
+                    "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema()"
+                ).scalars()
+            )
     assert expected <= present, expected - present
 
 
@@ -47,8 +58,12 @@ def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them
     with app.app_context():
         upgrade(revision="8e41c2d9f0a7")  # 0005: the key stored as is
         with db.engine.begin() as connection:
-            connection.execute(text("INSERT INTO users (id, username, role, is_enabled, totp_secret, totp_enabled, created_at) "
-                                    "VALUES (7, 'owner', 'owner', true, 'JBSWY3DPEHPK3PXP', true, '2026-01-01')"))
+            connection.execute(
+                text(
+                    "INSERT INTO users (id, username, role, is_enabled, totp_secret, totp_enabled, created_at) "
+                    "VALUES (7, 'owner', 'owner', true, 'JBSWY3DPEHPK3PXP', true, '2026-01-01')"
+                )
+            )
         upgrade()
         with db.engine.connect() as connection:
             sealed = connection.execute(text("SELECT totp_secret_sealed FROM users WHERE id = 7")).scalar_one()
@@ -57,5 +72,8 @@ def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them
         assert sealing.unseal(sealed) == "JBSWY3DPEHPK3PXP"
         downgrade(revision="8e41c2d9f0a7")
         with db.engine.connect() as connection:
-            assert connection.execute(text("SELECT totp_secret FROM users WHERE id = 7")).scalar_one() == "JBSWY3DPEHPK3PXP"
+            assert (
+                connection.execute(text("SELECT totp_secret FROM users WHERE id = 7")).scalar_one()
+                == "JBSWY3DPEHPK3PXP"
+            )
         db.engine.dispose()

@@ -1,4 +1,5 @@
 """Owner and client notices: queued once, in the same transaction, to someone who will read them."""
+
 from datetime import date
 from decimal import Decimal
 
@@ -13,9 +14,15 @@ from ais.models import OutboxMessage, User
 def _invoice(app):
     actor = Actor.system("test")
     client_id = services.create_client(actor, services.ClientInput(name="Ana Cruz", email="ana@example.com"))
-    invoice_id = services.create_invoice(actor, services.InvoiceInput(
-        client_id=client_id, issue_date=date(2026, 1, 5), due_date=date(2026, 2, 5),
-        lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))]))
+    invoice_id = services.create_invoice(
+        actor,
+        services.InvoiceInput(
+            client_id=client_id,
+            issue_date=date(2026, 1, 5),
+            due_date=date(2026, 2, 5),
+            lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))],
+        ),
+    )
     return actor, client_id, invoice_id
 
 
@@ -36,8 +43,9 @@ def test_a_reported_payment_notifies_owners_with_email_usernames(app):
         db.session.commit()
         actor, client_id, invoice_id = _invoice(app)
         services.report_payment(actor, client_id, invoice_id, "100.00", date(2026, 1, 10), "GCash")
-        to = db.session.scalars(select(OutboxMessage.to_address).where(
-            OutboxMessage.subject.startswith("Payment reported"))).all()
+        to = db.session.scalars(
+            select(OutboxMessage.to_address).where(OutboxMessage.subject.startswith("Payment reported"))
+        ).all()
         assert to == ["boss@example.com"]
 
 
@@ -46,15 +54,19 @@ def test_issue_and_rejection_notices_reach_the_client_once(app):
         actor, client_id, invoice_id = _invoice(app)
         payment_id = services.report_payment(actor, client_id, invoice_id, "100.00", date(2026, 1, 10), "GCash")
         services.reject_payment(actor, payment_id, "No such transfer on our statement")
-        to_client = db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "ana@example.com")
-                                       .order_by(OutboxMessage.id)).all()
+        to_client = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_address == "ana@example.com").order_by(OutboxMessage.id)
+        ).all()
         assert [m.subject for m in to_client] == ["Invoice INV-2026-0001", "Your reported payment on INV-2026-0001"]
         assert "No such transfer on our statement" in to_client[1].body_text
 
 
 def _to_client(subject_start: str):
-    return db.session.scalars(select(OutboxMessage).where(OutboxMessage.to_address == "ana@example.com",
-                                                          OutboxMessage.subject.startswith(subject_start))).all()
+    return db.session.scalars(
+        select(OutboxMessage).where(
+            OutboxMessage.to_address == "ana@example.com", OutboxMessage.subject.startswith(subject_start)
+        )
+    ).all()
 
 
 def test_a_voided_payment_is_told_to_the_client_with_what_is_owed_now(app, freeze_today):
@@ -85,9 +97,18 @@ def test_a_receipt_says_what_is_to_pay_now_or_the_next_installment(app, freeze_t
     with app.app_context():
         actor = Actor.system("test")
         client_id = services.create_client(actor, services.ClientInput(name="Ana Cruz", email="ana@example.com"))
-        invoice_id = services.create_invoice(actor, services.InvoiceInput(
-            client_id=client_id, issue_date=date(2026, 1, 5), due_date=date(2026, 2, 5), payment_type="installment",
-            installment_count=3, frequency="monthly", lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))]))
+        invoice_id = services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=client_id,
+                issue_date=date(2026, 1, 5),
+                due_date=date(2026, 2, 5),
+                payment_type="installment",
+                installment_count=3,
+                frequency="monthly",
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("900"))],
+            ),
+        )
         services.record_payment(actor, invoice_id, Decimal("100.00"), date(2026, 3, 1), "Cash")
         services.record_payment(actor, invoice_id, Decimal("500.00"), date(2026, 3, 2), "Cash")
         first, second = sorted(_to_client("Receipt"), key=lambda m: m.id)

@@ -1,4 +1,5 @@
 """Outbox delivery: real SMTP (aiosmtpd), outages and retries, the .eml fallback, the command."""
+
 from __future__ import annotations
 
 import os

@@ -1,5 +1,6 @@
 """The outbox under faults: an SMTP server that accepts connections and never answers, a dead
 one, and a large backlog (drained in time linear in its size)."""
+
 from __future__ import annotations
 
 import socket

@@ -1,13 +1,14 @@
 """What the outbox keeps once an email is sent: no working single-use link, and nothing after
 its retention (docs/SECURITY.md, "What a copy of the database reveals")."""
+
 from __future__ import annotations
 
 import re
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import inspect, select, text
 from auth_support import link_path, make_client
+from sqlalchemy import inspect, select, text
 
 from ais import clock
 from ais.audit import Actor

@@ -1,5 +1,6 @@
 """The outbox worker as a process: stopped with SIGTERM in the middle of a backlog (a graceful
 restart), it finishes the batch in hand and exits; started again, it sends the rest, each once."""
+
 from __future__ import annotations
 
 import os
@@ -17,11 +18,17 @@ COUNT = 300
 
 def start_worker(database_url: str, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AIS_", "FLASK_", "MAIL_"))}
-    env.update(DATABASE_URL=database_url, AIS_ENV="development", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port),
-               MAIL_TIMEOUT="5")
-    return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "ais", "outbox",
-                             "--interval", "0.2", "--limit", "20"],
-                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env.update(
+        DATABASE_URL=database_url, AIS_ENV="development", MAIL_SERVER="127.0.0.1", MAIL_PORT=str(port), MAIL_TIMEOUT="5"
+    )
+    return subprocess.Popen(
+        [str(Path(sys.executable).parent / "flask"), "--app", "ais", "outbox", "--interval", "0.2", "--limit", "20"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def wait_until(condition, seconds: float, what: str) -> None:

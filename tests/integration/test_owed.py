@@ -1,7 +1,9 @@
 """What a client owes, said one way: the portal dashboard (SQL over all invoices) and each invoice's
 page (rules.owed) agree for any books, and the pages never contradict each other."""
+
 from __future__ import annotations
 
+import contextlib
 import itertools
 import re
 from decimal import Decimal
@@ -9,13 +11,13 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from portal_support import ACTOR, ANN, DAY, TODAY, make_client, make_invoice, make_user, pay, report, sign_in, text_of
 
 from ais.billing import services
 from ais.billing.services import BillingError
 from ais.extensions import db
 from ais.models import Invoice
 from ais.portal import queries
-from portal_support import ACTOR, ANN, DAY, TODAY, make_client, make_invoice, make_user, pay, report, sign_in, text_of
 
 ZERO = Decimal("0.00")
 _emails = itertools.count(1)
@@ -23,15 +25,18 @@ _emails = itertools.count(1)
 payment_kinds = st.sampled_from(["confirmed", "reported", "voided", "rejected"])
 payments = st.lists(st.tuples(payment_kinds, st.integers(1, 100), st.integers(0, 30)), max_size=4)
 invoices = st.lists(
-    st.fixed_dictionaries({
-        "cents": st.integers(200, 2_000_000),
-        "count": st.integers(1, 4),
-        # Due dates around today, today itself often.
-        "first_due": st.one_of(st.sampled_from([0, 0, -7, 7, -30, 30]), st.integers(-60, 60)),
-        "payments": payments,
-        "void": st.booleans(),
-    }),
-    min_size=1, max_size=3,
+    st.fixed_dictionaries(
+        {
+            "cents": st.integers(200, 2_000_000),
+            "count": st.integers(1, 4),
+            # Due dates around today, today itself often.
+            "first_due": st.one_of(st.sampled_from([0, 0, -7, 7, -30, 30]), st.integers(-60, 60)),
+            "payments": payments,
+            "void": st.booleans(),
+        }
+    ),
+    min_size=1,
+    max_size=3,
 )
 
 
@@ -40,8 +45,9 @@ def _make_books(spec) -> int:
     client_id = make_client("Owed Client", f"owed{next(_emails)}@example.com")
     for item in spec:
         amount = str(Decimal(item["cents"]) / 100)
-        invoice_id = make_invoice(client_id, amount, issued=TODAY - 100 * DAY, due=TODAY + item["first_due"] * DAY,
-                                  count=item["count"])
+        invoice_id = make_invoice(
+            client_id, amount, issued=TODAY - 100 * DAY, due=TODAY + item["first_due"] * DAY, count=item["count"]
+        )
         for kind, share, days_ago in item["payments"]:
             invoice = db.session.get(Invoice, invoice_id, populate_existing=True)
             room = services.open_room(invoice)
@@ -58,10 +64,8 @@ def _make_books(spec) -> int:
                 if kind == "rejected":
                     services.reject_payment(ACTOR, payment_id, "Not received")
         if item["void"]:
-            try:
+            with contextlib.suppress(BillingError):  # it has confirmed payments: it stays
                 services.void_invoice(ACTOR, invoice_id, "Raised twice")
-            except BillingError:
-                pass  # it has confirmed payments: it stays
     return client_id
 
 
@@ -86,18 +90,31 @@ def test_the_dashboard_figures_are_the_sums_of_the_invoice_pages(books, spec):
     assert totals.pay_now == sum((o.pay_now for o in owed), ZERO)
     # The dashboard's "next payment" is the invoice page's: the first invoice with something to pay
     # now, else the earliest next installment, with the same amount.
-    with_pay_now = sorted(((min(i.due_date for i in v.installments if i.paid_amount < i.amount), v.id, o)
-                           for v, o in pages if o.pay_now > 0), key=lambda t: (t[0], t[1]))
+    with_pay_now = sorted(
+        (
+            (min(i.due_date for i in v.installments if i.paid_amount < i.amount), v.id, o)
+            for v, o in pages
+            if o.pay_now > 0
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
     if with_pay_now:
         assert (to_pay.invoice_id, to_pay.unpaid, to_pay.due_date) == (
-            with_pay_now[0][1], with_pay_now[0][2].pay_now, with_pay_now[0][0])
+            with_pay_now[0][1],
+            with_pay_now[0][2].pay_now,
+            with_pay_now[0][0],
+        )
     else:
         assert to_pay is None
     nexts = sorted((o.next_installment.due_date, v.id, o.next_installment) for v, o in pages if o.next_installment)
     if nexts:
         first = nexts[0]
         assert (following.invoice_id, following.number, following.due_date, following.unpaid) == (
-            first[1], first[2].number, first[2].due_date, first[2].amount)
+            first[1],
+            first[2].number,
+            first[2].due_date,
+            first[2].amount,
+        )
     else:
         assert following is None
     for _, o in pages:
@@ -180,9 +197,16 @@ def test_the_owner_sees_the_same_figures(client, app, alice, actions):
     assert "Awaiting confirmation − ₱1,000.00" in page
 
 
-@pytest.mark.parametrize("paid, total, shown", [("2000", "12000", "17%"), ("11999.99", "12000", "99%"),
-                                                 ("0.01", "12000", "1%"), ("0", "12000", "0%"),
-                                                 ("12000", "12000", "100%")])
+@pytest.mark.parametrize(
+    "paid, total, shown",
+    [
+        ("2000", "12000", "17%"),
+        ("11999.99", "12000", "99%"),
+        ("0.01", "12000", "1%"),
+        ("0", "12000", "0%"),
+        ("12000", "12000", "100%"),
+    ],
+)
 def test_progress_is_rounded_but_never_full_before_the_last_cent(app, paid, total, shown):
     with app.app_context():
         macros = app.jinja_env.get_template("_macros.html").module

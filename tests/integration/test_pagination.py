@@ -1,4 +1,5 @@
 """Owner lists count their rows only up to a cap, so a long book does not make every page slower."""
+
 from sqlalchemy import bindparam, select
 
 from ais import pagination
@@ -72,7 +73,9 @@ def test_one_statement_pages_carry_their_total(app, count_queries):
     _clients(app, 23)
     clients = Client.__table__
     by_id = pagination.page_statements(select(clients.c.id, clients.c.name).order_by(clients.c.id))
-    none = pagination.page_statements(select(clients.c.id).where(clients.c.id < bindparam("below")).order_by(clients.c.id))
+    none = pagination.page_statements(
+        select(clients.c.id).where(clients.c.id < bindparam("below")).order_by(clients.c.id)
+    )
     with app.test_request_context():
         for page_number, expected in ((1, 10), (2, 10), (3, 3)):
             with count_queries() as counter:
@@ -81,7 +84,10 @@ def test_one_statement_pages_carry_their_total(app, count_queries):
             selects = [s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]
             assert len(selects) == 1, counter.statements  # (SQLite's transactions add a BEGIN)
         assert [row.name for row in pagination.paginate_statement(by_id, {}, page=3, per_page=10).items] == [
-            "Client 020", "Client 021", "Client 022"]
+            "Client 020",
+            "Client 021",
+            "Client 022",
+        ]
         past_the_end = pagination.paginate_statement(by_id, {}, page=9, per_page=10)
         assert (past_the_end.total, past_the_end.items) == (23, [])
         empty = pagination.paginate_statement(none, {"below": 0}, page=1, per_page=10)
@@ -119,11 +125,23 @@ def test_lists_count_the_rows_they_show(app):
     result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "6", "--invoices", "4", "--payments", "3"])
     assert result.exit_code == 0, result.output
     today = dt.date.today()
-    params = {"today": today, "client_id": 2, "number_pattern": "%INV%", "client_pattern": "%a%",
-              "date_from": today - dt.timedelta(days=400), "date_to": today, "state": "confirmed", "method": "Cash",
-              "pattern": "%e%", "action_pattern": "%", "actor_pattern": "%", "invoice_no": "X",
-              "at_from": dt.datetime(2020, 1, 1, tzinfo=dt.timezone.utc), "at_before": dt.datetime(2100, 1, 1, tzinfo=dt.timezone.utc),
-              "count_limit": 100000}
+    params = {
+        "today": today,
+        "client_id": 2,
+        "number_pattern": "%INV%",
+        "client_pattern": "%a%",
+        "date_from": today - dt.timedelta(days=400),
+        "date_to": today,
+        "state": "confirmed",
+        "method": "Cash",
+        "pattern": "%e%",
+        "action_pattern": "%",
+        "actor_pattern": "%",
+        "invoice_no": "X",
+        "at_from": dt.datetime(2020, 1, 1, tzinfo=dt.UTC),
+        "at_before": dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+        "count_limit": 100000,
+    }
     cases = [
         queries._invoice_list_statements(False, "", False, False, False, False, "", "asc"),
         queries._invoice_list_statements(True, "overdue", False, True, True, True, "client", "desc"),
@@ -138,8 +156,9 @@ def test_lists_count_the_rows_they_show(app):
     ]
     with app.app_context():
         for statements in cases:
-            shown = db.session.scalar(select(func.count()).select_from(
-                statements.page.limit(None).offset(None).subquery()), params)
+            shown = db.session.scalar(
+                select(func.count()).select_from(statements.page.limit(None).offset(None).subquery()), params
+            )
             counted = db.session.scalar(statements.count, params)
             assert counted == shown, statements.page
         assert any(db.session.scalar(statements.count, params) for statements in cases)

@@ -1,14 +1,15 @@
 """Who may see which portal page: the route × role matrix, the owner's "View as client" preview,
 and the refusals that reveal nothing (another client's invoice is the same 404 as no invoice)."""
+
 from __future__ import annotations
 
 import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from portal_support import ANN, BEN, OWNER, TODAY, count, number_of, payments_of, sign_in, text_of
 
 from ais.models import AuditEntry, Payment
-from portal_support import ANN, BEN, OWNER, TODAY, count, number_of, payments_of, sign_in, text_of
 
 ROUTES = {
     "dashboard": "/portal",
@@ -90,17 +91,22 @@ def test_every_portal_link_in_a_preview_keeps_the_client(client, actions, world)
 def test_the_preview_form_is_disabled_and_has_no_token(client, actions, world):
     sign_in(actions, OWNER)
     html = text_of(client.get(f"/portal/invoices/{world.a_full}?client={world.ann}"))
-    form = html[html.index('id="report-payment"'):]
+    form = html[html.index('id="report-payment"') :]
     assert "<fieldset disabled>" in form
-    assert 'name="csrf_token"' not in form[:form.index("</form>")]
+    assert 'name="csrf_token"' not in form[: form.index("</form>")]
     assert "you cannot send it" in form
 
 
 def test_an_owner_cannot_post_to_the_portal(client, actions, world):
     sign_in(actions, OWNER)
     before = count(Payment)
-    data = {"invoice_id": world.a_full, "amount": "100.00", "method": "GCash", "date": TODAY.isoformat(),
-            "submission_key": "k" * 32}
+    data = {
+        "invoice_id": world.a_full,
+        "amount": "100.00",
+        "method": "GCash",
+        "date": TODAY.isoformat(),
+        "submission_key": "k" * 32,
+    }
     assert actions.post(f"/portal/payments/add?client={world.ann}", data).status_code == 403
     assert actions.post("/portal/payments/add", data).status_code == 403
     assert count(Payment) == before
@@ -150,8 +156,9 @@ def test_a_client_parameter_does_not_open_another_clients_invoice(client, action
     assert client.get(f"/portal/invoices/{world.b_full}?client={world.ben}").status_code == 404
 
 
-@pytest.mark.parametrize("path", ["/portal/invoices/99999999999999999999", "/portal/invoices/0",
-                                  "/portal/invoices/abc", "/portal/nothing"])
+@pytest.mark.parametrize(
+    "path", ["/portal/invoices/99999999999999999999", "/portal/invoices/0", "/portal/invoices/abc", "/portal/nothing"]
+)
 def test_odd_urls_are_404_never_500(client, actions, world, path):
     sign_in(actions, ANN)
     assert client.get(path).status_code == 404
@@ -190,16 +197,20 @@ def test_posting_to_an_unknown_invoice_is_404(client, actions, world, invoice_id
     if invoice_id == "draft":
         invoice_id = world.a_draft
     before = count(Payment)
-    response = actions.post("/portal/payments/add", {
-        "invoice_id": invoice_id, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()})
+    response = actions.post(
+        "/portal/payments/add",
+        {"invoice_id": invoice_id, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()},
+    )
     assert response.status_code == 404
     assert count(Payment) == before
 
 
 def test_anonymous_posts_go_to_sign_in_and_write_nothing(client, actions, world):
     before = count(Payment)
-    response = actions.post("/portal/payments/add", {
-        "invoice_id": world.a_full, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()})
+    response = actions.post(
+        "/portal/payments/add",
+        {"invoice_id": world.a_full, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()},
+    )
     assert response.status_code == 302 and urlsplit(response.headers["Location"]).path == "/login"
     assert count(Payment) == before
 
@@ -207,7 +218,9 @@ def test_anonymous_posts_go_to_sign_in_and_write_nothing(client, actions, world)
 def test_a_post_without_the_csrf_token_is_400(client, actions, world):
     sign_in(actions, ANN)
     before = count(Payment)
-    response = client.post("/portal/payments/add", data={
-        "invoice_id": world.a_full, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()})
+    response = client.post(
+        "/portal/payments/add",
+        data={"invoice_id": world.a_full, "amount": "10.00", "method": "GCash", "date": TODAY.isoformat()},
+    )
     assert response.status_code == 400
     assert count(Payment) == before

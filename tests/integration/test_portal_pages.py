@@ -1,13 +1,11 @@
 """What a client sees in the portal, and reporting a payment (the one thing a client can write)."""
+
 from __future__ import annotations
 
 import re
 from decimal import Decimal
 
 import pytest
-
-from ais.billing import services
-from ais.models import Invoice, Payment
 from portal_support import (
     ACTOR,
     ANN,
@@ -27,6 +25,9 @@ from portal_support import (
     text_of,
 )
 
+from ais.billing import services
+from ais.models import Invoice, Payment
+
 
 @pytest.fixture
 def ann(actions, world):
@@ -41,7 +42,7 @@ def squash(html: str) -> str:
 
 def report_form(html: str) -> str:
     """The "Report a payment" card (the page may hold other forms, e.g. online payment)."""
-    return html[html.index('id="report-payment"'):]
+    return html[html.index('id="report-payment"') :]
 
 
 def form_data(html: str, **fields) -> dict:
@@ -74,8 +75,12 @@ def test_the_dashboard_shows_totals_of_issued_non_void_invoices(client, ann):
 
 def test_the_dashboard_shows_the_first_invoice_to_pay_now(client, ann):
     text = squash(text_of(client.get("/portal")))
-    assert re.search(r"Next payment ₱250.00 ! Overdue since March 4, 2026 To pay now on invoice "
-                     + number_of(ann.a_plan) + r" \(₱1,484.56 on all your invoices\) View invoice", text)
+    assert re.search(
+        r"Next payment ₱250.00 ! Overdue since March 4, 2026 To pay now on invoice "
+        + number_of(ann.a_plan)
+        + r" \(₱1,484.56 on all your invoices\) View invoice",
+        text,
+    )
 
 
 def test_the_dashboard_shows_plans_with_progress(client, ann):
@@ -123,8 +128,11 @@ def test_the_invoices_list_has_20_a_page(client, ann):
     first = text_of(client.get("/portal/invoices"))
     second = text_of(client.get("/portal/invoices?page=2"))
     assert len(set(re.findall(r"INV-\d{4}-\d{4}", first))) == 20
-    assert set(re.findall(r"INV-\d{4}-\d{4}", second)) == {number_of(ann.a_plan), number_of(ann.a_void),
-                                                         number_of(ann.a_full)}
+    assert set(re.findall(r"INV-\d{4}-\d{4}", second)) == {
+        number_of(ann.a_plan),
+        number_of(ann.a_void),
+        number_of(ann.a_full),
+    }
     assert "Showing 21–23 of 23" in second
     assert 'href="/portal/invoices?page=2"' in first
 
@@ -190,14 +198,20 @@ def test_the_held_amount_is_shown_as_awaiting_confirmation(client, ann):
     report(ann.ann, ann.a_full, "200.00")
     text = squash(text_of(client.get(f"/portal/invoices/{ann.a_full}")))
     assert "Awaiting confirmation ₱200.00" in text
-    assert "₱200.00 is awaiting confirmation (reported, or a card payment in progress); up to ₱1,034.56 more can be reported." in text
+    assert (
+        "₱200.00 is awaiting confirmation (reported, or a card payment in progress); "
+        "up to ₱1,034.56 more can be reported." in text
+    )
 
 
-@pytest.mark.parametrize("which, note", [
-    ("paid", "This invoice is paid in full."),
-    ("void", "This invoice is void, so no payment is needed."),
-    ("held", "The payments you reported cover the whole balance."),
-])
+@pytest.mark.parametrize(
+    "which, note",
+    [
+        ("paid", "This invoice is paid in full."),
+        ("void", "This invoice is void, so no payment is needed."),
+        ("held", "The payments you reported cover the whole balance."),
+    ],
+)
 def test_no_form_when_nothing_can_be_reported(client, ann, which, note):
     invoice_id = ann.a_void if which == "void" else ann.a_full
     if which == "paid":
@@ -210,8 +224,9 @@ def test_no_form_when_nothing_can_be_reported(client, ann, which, note):
 
 
 def test_markup_in_descriptions_and_references_is_escaped(client, ann):
-    evil = make_invoice(ann.ann, "10.00", issued=TODAY - DAY, description="<script>alert('d')</script>",
-                        line="<img src=x>")
+    evil = make_invoice(
+        ann.ann, "10.00", issued=TODAY - DAY, description="<script>alert('d')</script>", line="<img src=x>"
+    )
     report(ann.ann, evil, "5.00", reference="<b>ref</b>")
     for url in (f"/portal/invoices/{evil}", "/portal/payments", "/portal"):
         html = text_of(client.get(url))
@@ -257,7 +272,13 @@ def test_a_reported_payment_awaits_confirmation_then_shows_confirmed_with_its_in
     assert response.headers["Location"].endswith(f"/portal/invoices/{ann.a_plan}")
     saved = payments_of(ann.ann)[-1]
     assert (saved.amount, saved.state, saved.method, saved.reference, saved.date, saved.invoice_id) == (
-        Decimal("250.00"), "reported", "GCash", "GC-777", TODAY - DAY, ann.a_plan)
+        Decimal("250.00"),
+        "reported",
+        "GCash",
+        "GC-777",
+        TODAY - DAY,
+        ann.a_plan,
+    )
     assert fresh().get(Invoice, ann.a_plan).held_amount == Decimal("250.00")
 
     text = squash(text_of(client.get(f"/portal/invoices/{ann.a_plan}")))
@@ -269,8 +290,9 @@ def test_a_reported_payment_awaits_confirmation_then_shows_confirmed_with_its_in
     text = squash(text_of(client.get(f"/portal/invoices/{ann.a_plan}")))
     assert re.search(r"₱250.00 GCash GC-777 2 ✓ Confirmed", text)
     assert re.search(r"2 Mar 4, 2026 ₱250.00 ₱250.00 ₱0.00 ✓ Paid", text)
-    assert re.search(number_of(ann.a_plan) + r" 2 ₱250.00 GCash GC-777 ✓ Confirmed",
-                     squash(text_of(client.get("/portal/payments"))))
+    assert re.search(
+        number_of(ann.a_plan) + r" 2 ₱250.00 GCash GC-777 ✓ Confirmed", squash(text_of(client.get("/portal/payments")))
+    )
     assert "2 of 4 paid" in squash(text_of(client.get("/portal")))
 
 
@@ -285,11 +307,17 @@ def test_the_same_form_sent_twice_reports_one_payment(client, actions, ann):
 
 def test_only_the_forms_fields_are_read(client, actions, ann):
     page = text_of(client.get(f"/portal/invoices/{ann.a_full}"))
-    actions.post("/portal/payments/add", form_data(page, state="confirmed", client_id=ann.ben,
-                                                   installment_number="3", provider="stripe"))
+    actions.post(
+        "/portal/payments/add",
+        form_data(page, state="confirmed", client_id=ann.ben, installment_number="3", provider="stripe"),
+    )
     saved = fresh().query(Payment).filter_by(invoice_id=ann.a_full).one()
     assert (saved.state, saved.client_id, saved.installment_number, saved.provider) == (
-        "reported", ann.ann, None, "manual")
+        "reported",
+        ann.ann,
+        None,
+        "manual",
+    )
     assert fresh().get(Invoice, ann.a_full).paid_amount == Decimal("0.00")
 
 
@@ -319,10 +347,10 @@ BAD_INPUT = [
 ]
 
 
-@pytest.mark.parametrize("fields, field, message", BAD_INPUT, ids=[f"{f}={list(v.values())[0][:12]!r}"
-                                                                   for v, f, _ in BAD_INPUT])
-def test_bad_input_is_refused_next_to_its_field_and_nothing_is_written(client, actions, ann, fields, field,
-                                                                        message):
+@pytest.mark.parametrize(
+    "fields, field, message", BAD_INPUT, ids=[f"{f}={list(v.values())[0][:12]!r}" for v, f, _ in BAD_INPUT]
+)
+def test_bad_input_is_refused_next_to_its_field_and_nothing_is_written(client, actions, ann, fields, field, message):
     page = text_of(client.get(f"/portal/invoices/{ann.a_full}"))
     before = count(Payment)
     response = actions.post("/portal/payments/add", form_data(page, **fields))
@@ -347,10 +375,13 @@ def test_more_than_the_open_balance_counts_what_awaits_confirmation(client, acti
     assert count(Payment, Payment.invoice_id == ann.a_full) == 1
 
 
-@pytest.mark.parametrize("which, message", [
-    ("paid", "This invoice is already paid in full."),
-    ("void", "This invoice is void."),
-])
+@pytest.mark.parametrize(
+    "which, message",
+    [
+        ("paid", "This invoice is already paid in full."),
+        ("void", "This invoice is void."),
+    ],
+)
 def test_a_paid_or_void_invoice_refuses_a_report(client, actions, ann, which, message):
     invoice_id = ann.a_void if which == "void" else ann.a_full
     page = text_of(client.get(f"/portal/invoices/{ann.a_full}"))  # the form, opened before it was paid
@@ -366,8 +397,10 @@ def test_a_paid_or_void_invoice_refuses_a_report(client, actions, ann, which, me
 def test_a_payment_on_the_issue_date_and_today_is_accepted(client, actions, ann):
     for day in (TODAY - 5 * DAY, TODAY):
         page = text_of(client.get(f"/portal/invoices/{ann.a_full}"))
-        assert actions.post("/portal/payments/add", form_data(page, date=day.isoformat(),
-                                                              amount="1.00")).status_code == 303
+        assert (
+            actions.post("/portal/payments/add", form_data(page, date=day.isoformat(), amount="1.00")).status_code
+            == 303
+        )
     assert count(Payment, Payment.invoice_id == ann.a_full) == 2
 
 
@@ -383,7 +416,7 @@ def test_a_page_costs_the_same_number_of_queries_however_many_payments(client, a
         return counter.count
 
     small = measure()
-    for n in range(8):
+    for _n in range(8):
         invoice_id = make_invoice(ann.ann, "100.00", issued=TODAY - 10 * DAY, count=2)
         pay(invoice_id, "60.00", on=TODAY - DAY)
         report(ann.ann, invoice_id, "10.00")

@@ -3,6 +3,7 @@
 Each page is loaded on a small and on a larger set of books (made by gen-demo) and the
 statements counted; any growth is an N+1 (a query per row) or a load of everything.
 """
+
 import pytest
 from sqlalchemy import select
 
@@ -32,8 +33,12 @@ def _busiest_invoice_of_client_1() -> int:
     from sqlalchemy import func
 
     return db.session.scalar(
-        select(Invoice.id).join(Payment, Payment.invoice_id == Invoice.id).where(Invoice.client_id == 1)
-        .group_by(Invoice.id).order_by(func.count(Payment.id).desc(), Invoice.id).limit(1)
+        select(Invoice.id)
+        .join(Payment, Payment.invoice_id == Invoice.id)
+        .where(Invoice.client_id == 1)
+        .group_by(Invoice.id)
+        .order_by(func.count(Payment.id).desc(), Invoice.id)
+        .limit(1)
     )
 
 
@@ -45,8 +50,10 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
     counts = {}
-    for username, password, pages in (("admin", "admin123", OWNER_PAGES),
-                                      ("client1@example.com", "clientpass", CLIENT_PAGES)):
+    for username, password, pages in (
+        ("admin", "admin123", OWNER_PAGES),
+        ("client1@example.com", "clientpass", CLIENT_PAGES),
+    ):
         assert actions.login(username, password).status_code == 302
         for page in pages:
             url = page.format(invoice=invoice)
@@ -99,7 +106,10 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    ("admin", "/dashboard"): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
+    (
+        "admin",
+        "/dashboard",
+    ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
     ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count
     ("admin", "/invoices/{invoice}"): 4,  # session check, invoice + client + schedule, lines, payments
 }
@@ -113,7 +123,7 @@ def test_pages_run_the_statements_they_are_built_for(app, actions, count_queries
     found = {}
     for username, password in (("admin", "admin123"), ("client1@example.com", "clientpass")):
         assert actions.login(username, password).status_code == 302
-        for (who, page) in PAGE_STATEMENTS:
+        for who, page in PAGE_STATEMENTS:
             if who != username:
                 continue
             url = page.format(invoice=invoice)

@@ -1,13 +1,13 @@
 """What the templates write, checked on rendered pages: hostile text escaped everywhere it is
 shown, rows linking to the right pages, the actions each payment state allows, the empty states,
 and money and dates in the business's locale."""
+
 from __future__ import annotations
 
 import re
 from datetime import date
 from decimal import Decimal
 
-from ais.formatting import format_day, format_money
 from backoffice_support import (
     TODAY,
     make_client,
@@ -17,6 +17,8 @@ from backoffice_support import (
     sign_in_owner,
     text_of,
 )
+
+from ais.formatting import format_day, format_money
 
 HOSTILE = "<script>alert('x')</script> & \"Co\""
 ESCAPED = "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &#34;Co&#34;"
@@ -28,9 +30,19 @@ def test_hostile_names_are_escaped_on_every_page_that_shows_them(books, actions)
     report(invoice_id, "1000.00", reference=HOSTILE)
     pay(invoice_id, "500.00", reference="R-1")
     sign_in_owner(actions)
-    pages = ["/dashboard", "/clients", f"/clients/{client_id}", "/invoices", f"/invoices/{invoice_id}",
-             "/payments", "/payments?state=reported", "/audit", f"/portal?client={client_id}",
-             f"/portal/invoices/{invoice_id}?client={client_id}", f"/portal/payments?client={client_id}"]
+    pages = [
+        "/dashboard",
+        "/clients",
+        f"/clients/{client_id}",
+        "/invoices",
+        f"/invoices/{invoice_id}",
+        "/payments",
+        "/payments?state=reported",
+        "/audit",
+        f"/portal?client={client_id}",
+        f"/portal/invoices/{invoice_id}?client={client_id}",
+        f"/portal/payments?client={client_id}",
+    ]
     for url in pages:
         response = actions.client.get(url)
         assert response.status_code == 200, url
@@ -98,7 +110,9 @@ def test_sort_headers_and_page_links_keep_the_filters(books, actions):
         make_invoice(client_id, "100.00")
     sign_in_owner(actions)
     html = text_of(actions.client.get("/invoices?status=overdue&sort=amount&dir=asc"))
-    header = re.search(r'<th scope="col" aria-sort="ascending"[^>]*>\s*<a class="sort-link is-current" href="([^"]+)"', html)
+    header = re.search(
+        r'<th scope="col" aria-sort="ascending"[^>]*>\s*<a class="sort-link is-current" href="([^"]+)"', html
+    )
     assert header and "sort=amount" in header.group(1) and "dir=desc" in header.group(1)
     assert "status=overdue" in header.group(1)
     next_link = re.search(r'<a class="page-link" href="([^"]+)" rel="next">', html)

@@ -1,8 +1,9 @@
 """``flask --app ais reset-password USERNAME``: an owner's password set from the server."""
+
 from __future__ import annotations
 
-from sqlalchemy import select
 from auth_support import OWNER_PASSWORD, audit_actions, make_client, make_owner
+from sqlalchemy import select
 
 from ais.auth.passwords import verify_password
 from ais.extensions import db

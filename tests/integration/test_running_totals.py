@@ -2,21 +2,22 @@
 every kind of change: a payment reported, confirmed, rejected, recorded, voided, paid online or
 refunded; an invoice drafted, issued, deleted, re-planned or voided.  The dashboard and the
 navbar badge read only these totals, so they are compared with figures counted from scratch."""
+
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from backoffice_support import ACTOR, DAY, TODAY, fresh, make_client, make_invoice, pay, report
 from sqlalchemy import select
+from totals_support import assert_totals_agree, figures_from_scratch, figures_from_totals
 
+from ais.backoffice import queries
 from ais.billing import services
 from ais.billing.checks import find_problems
-from ais.backoffice import queries
 from ais.extensions import db
 from ais.models import DueDayTotal, MonthlyTotal
-from backoffice_support import ACTOR, DAY, TODAY, fresh, make_client, make_invoice, pay, report
-from totals_support import assert_totals_agree, figures_from_scratch, figures_from_totals
 
 ZERO = Decimal("0.00")
 pytestmark = pytest.mark.usefixtures("books")
@@ -97,16 +98,22 @@ def test_check_names_the_first_wrong_rows(plan):
     report(plan, "300.00")
     first_due = fresh().scalar(select(DueDayTotal.day).order_by(DueDayTotal.day))
     db.session.execute(MonthlyTotal.__table__.update().values(awaiting_count=MonthlyTotal.awaiting_count + 1))
-    db.session.execute(DueDayTotal.__table__.update().where(DueDayTotal.day == first_due)
-                       .values(unpaid_count=DueDayTotal.unpaid_count + 5))
+    db.session.execute(
+        DueDayTotal.__table__.update()
+        .where(DueDayTotal.day == first_due)
+        .values(unpaid_count=DueDayTotal.unpaid_count + 5)
+    )
     db.session.commit()
     problems = find_problems()
     assert "Monthly totals 2026-03: awaiting_count 2 (should be 1)." in problems
     assert f"Due-day totals {first_due:%Y-%m-%d}: unpaid_count 6 (should be 1)." in problems
     # Put it right again (the fixture checks the books after the test).
     fresh().execute(MonthlyTotal.__table__.update().values(awaiting_count=MonthlyTotal.awaiting_count - 1))
-    db.session.execute(DueDayTotal.__table__.update().where(DueDayTotal.day == first_due)
-                       .values(unpaid_count=DueDayTotal.unpaid_count - 5))
+    db.session.execute(
+        DueDayTotal.__table__.update()
+        .where(DueDayTotal.day == first_due)
+        .values(unpaid_count=DueDayTotal.unpaid_count - 5)
+    )
     db.session.commit()
 
 
@@ -144,10 +151,14 @@ def test_dashboard_lists_match_a_plain_reading_of_the_payments(app):
     with app.app_context():
         waiting, recent = queries.dashboard_payments(waiting_limit=5, recent_limit=8)
         expected_waiting = db.session.scalars(
-            select(Payment).where(Payment.state == REPORTED).order_by(Payment.date, Payment.id).limit(5)).all()
+            select(Payment).where(Payment.state == REPORTED).order_by(Payment.date, Payment.id).limit(5)
+        ).all()
         expected_recent = db.session.scalars(
-            select(Payment).where(Payment.state.in_((CONFIRMED, REPORTED)))
-            .order_by(Payment.date.desc(), Payment.id.desc()).limit(8)).all()
+            select(Payment)
+            .where(Payment.state.in_((CONFIRMED, REPORTED)))
+            .order_by(Payment.date.desc(), Payment.id.desc())
+            .limit(8)
+        ).all()
         assert [p.id for p in waiting] == [p.id for p in expected_waiting] and len(waiting) == 5
         assert [p.id for p in recent] == [p.id for p in expected_recent] and len(recent) == 8
         assert all(row.client_name == db.session.get(Payment, row.id).client.name for row in waiting + recent)
@@ -155,11 +166,18 @@ def test_dashboard_lists_match_a_plain_reading_of_the_payments(app):
         today = clock.today()
         coming = queries.installments_coming_due(today, limit=10)
         expected = db.session.execute(
-            select(Installment.invoice_id, Installment.number).join(Invoice)
-            .where(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None),
-                   Installment.paid_amount < Installment.amount, Installment.due_date >= today,
-                   Installment.due_date <= today + dt.timedelta(days=queries.DUE_WINDOW_DAYS))
-            .order_by(Installment.due_date, Installment.invoice_id, Installment.number).limit(10)).all()
+            select(Installment.invoice_id, Installment.number)
+            .join(Invoice)
+            .where(
+                Invoice.issued_at.is_not(None),
+                Invoice.voided_at.is_(None),
+                Installment.paid_amount < Installment.amount,
+                Installment.due_date >= today,
+                Installment.due_date <= today + dt.timedelta(days=queries.DUE_WINDOW_DAYS),
+            )
+            .order_by(Installment.due_date, Installment.invoice_id, Installment.number)
+            .limit(10)
+        ).all()
         assert [(row.invoice_id, row.number) for row in coming] == [tuple(r) for r in expected]
 
 

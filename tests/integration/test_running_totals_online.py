@@ -1,5 +1,6 @@
 """Online payments keep the running totals too: a card payment arriving by webhook, a checkout
 that expires, a refund (see test_running_totals.py for the owner's and the portal's changes)."""
+
 from __future__ import annotations
 
 from decimal import Decimal

@@ -1,6 +1,7 @@
 """Schedules stay in due-date order after every operation: installment numbers run in due-date order
 whatever sequence of payments, reports, confirmations, rejections, voids and re-plans an invoice sees.
 A re-plan that would date a new installment before one it keeps is refused, with nothing written."""
+
 from __future__ import annotations
 
 import itertools
@@ -10,12 +11,12 @@ from decimal import Decimal
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from portal_support import ACTOR, DAY, TODAY, make_client, make_invoice, pay, report
 
 from ais.billing import rules, services
 from ais.billing.services import BillingError, InvalidInput
 from ais.extensions import db
-from ais.models import REPORTED, CONFIRMED, Installment, Invoice, Payment
-from portal_support import ACTOR, DAY, TODAY, make_client, make_invoice, pay, report
+from ais.models import CONFIRMED, REPORTED, Installment, Invoice, Payment
 
 _emails = itertools.count(1)
 
@@ -28,14 +29,20 @@ operations = st.lists(
         st.tuples(st.just("void"), st.integers(0, 5)),
         st.tuples(st.just("replan"), st.integers(1, 6), st.sampled_from(rules.FREQUENCIES), st.integers(-80, 120)),
     ),
-    min_size=1, max_size=8,
+    min_size=1,
+    max_size=8,
 )
 
 
 def _schedule(invoice_id) -> list[tuple[int, date]]:
-    return [tuple(row) for row in db.session.execute(
-        db.select(Installment.number, Installment.due_date).where(Installment.invoice_id == invoice_id)
-        .order_by(Installment.number)).all()]
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            db.select(Installment.number, Installment.due_date)
+            .where(Installment.invoice_id == invoice_id)
+            .order_by(Installment.number)
+        ).all()
+    ]
 
 
 def assert_in_due_date_order(invoice_id) -> None:
@@ -57,8 +64,9 @@ def _apply(invoice_id, client_id, operation) -> None:
         services.replan_invoice(ACTOR, invoice_id, count, frequency, TODAY + offset * DAY)
         return
     state = CONFIRMED if kind == "void" else REPORTED
-    candidates = db.session.scalars(db.select(Payment.id).where(Payment.invoice_id == invoice_id, Payment.state == state)
-                                    .order_by(Payment.id)).all()
+    candidates = db.session.scalars(
+        db.select(Payment.id).where(Payment.invoice_id == invoice_id, Payment.state == state).order_by(Payment.id)
+    ).all()
     if not candidates:
         return
     payment_id = candidates[operation[1] % len(candidates)]
@@ -74,8 +82,7 @@ def _apply(invoice_id, client_id, operation) -> None:
 @given(count=st.integers(2, 6), first_due=st.integers(-60, 60), ops=operations)
 def test_schedules_stay_in_due_date_order_after_any_operations(books, count, first_due, ops):
     client_id = make_client("Order Client", f"order{next(_emails)}@example.com")
-    invoice_id = make_invoice(client_id, "12000.00", issued=TODAY - 100 * DAY, due=TODAY + first_due * DAY,
-                              count=count)
+    invoice_id = make_invoice(client_id, "12000.00", issued=TODAY - 100 * DAY, due=TODAY + first_due * DAY, count=count)
     assert_in_due_date_order(invoice_id)
     for operation in ops:
         try:
@@ -97,5 +104,9 @@ def test_a_replan_starting_before_a_kept_installment_is_refused(books):
     db.session.rollback()
     assert _schedule(invoice_id) == before
     services.replan_invoice(ACTOR, invoice_id, 3, "monthly", date(2027, 1, 4))
-    assert [d for _, d in _schedule(invoice_id)] == [date(2027, 1, 4), date(2027, 1, 4), date(2027, 2, 4),
-                                                    date(2027, 3, 4)]
+    assert [d for _, d in _schedule(invoice_id)] == [
+        date(2027, 1, 4),
+        date(2027, 1, 4),
+        date(2027, 2, 4),
+        date(2027, 3, 4),
+    ]

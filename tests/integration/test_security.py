@@ -1,4 +1,5 @@
 """Security headers, HTTPS enforcement behind a proxy, cookie flags, logs, production settings."""
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,12 @@ def test_headers_on_ok_redirect_not_found_and_server_error(app, client):
 
 def https_app(database_url, tmp_path, **config):
     settings = {
-        "SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "SERVER_NAME": "localhost",
-        "RATELIMIT_STORAGE_URI": "memory://", "FORCE_HTTPS": True, "AIS_ARGON2_FAST": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "TESTING": True,
+        "SERVER_NAME": "localhost",
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "FORCE_HTTPS": True,
+        "AIS_ARGON2_FAST": True,
     }
     settings.update(config)
     made = create_app(settings)
@@ -101,8 +106,12 @@ def test_session_cookie_is_secure_httponly_and_samesite(app, database_url, tmp_p
     secure = https_app(database_url, tmp_path, FORCE_HTTPS=False, SESSION_COOKIE_SECURE=True)
     make_owner(secure)
     client = secure.test_client()
-    response = client.post("/login", base_url="https://localhost", headers={"Referer": "https://localhost/login"}, data={
-        "username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token(client, secure)})
+    response = client.post(
+        "/login",
+        base_url="https://localhost",
+        headers={"Referer": "https://localhost/login"},
+        data={"username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token(client, secure)},
+    )
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("ais_session=")

@@ -2,6 +2,7 @@
 
 Every test leaves the books consistent: ``flask check``'s ``find_problems()`` runs after each.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -63,8 +64,9 @@ def make_client(email="ann@example.com", name="Ann Cruz") -> int:
     return services.create_client(ACTOR, ClientInput(name=name, email=email))
 
 
-def invoice_input(client_id, amount="1000.00", *, issued=TODAY - 30 * DAY, due=None, count=1, frequency=None,
-                  lines=None) -> InvoiceInput:
+def invoice_input(
+    client_id, amount="1000.00", *, issued=TODAY - 30 * DAY, due=None, count=1, frequency=None, lines=None
+) -> InvoiceInput:
     return InvoiceInput(
         client_id=client_id,
         issue_date=issued,
@@ -124,8 +126,11 @@ def test_created_invoice_is_issued_with_first_number_of_its_year_and_a_schedule_
     assert inv.invoice_no == "INV-2026-0001"
     assert inv.issued_at is not None
     assert inv.amount == D("1000.00")
-    assert installments(invoice_id) == [(1, D("333.33"), D("0.00")), (2, D("333.33"), D("0.00")),
-                                        (3, D("333.34"), D("0.00"))]
+    assert installments(invoice_id) == [
+        (1, D("333.33"), D("0.00")),
+        (2, D("333.33"), D("0.00")),
+        (3, D("333.34"), D("0.00")),
+    ]
     assert [i.due_date for i in inv.installments] == [date(2026, 2, 24), date(2026, 3, 24), date(2026, 4, 24)]
     assert inv.next_due_date == date(2026, 2, 24)
 
@@ -167,7 +172,9 @@ def test_issued_invoice_lines_cannot_be_edited():
 
 def test_numbers_run_per_year_without_gaps_even_when_drafts_are_deleted_or_input_refused():
     client_id = make_client()
-    numbers = [services.issue_invoice(ACTOR, services.save_draft(ACTOR, invoice_input(client_id, issued=date(2025, 12, 30))))]
+    numbers = [
+        services.issue_invoice(ACTOR, services.save_draft(ACTOR, invoice_input(client_id, issued=date(2025, 12, 30))))
+    ]
     services.delete_draft(ACTOR, services.save_draft(ACTOR, invoice_input(client_id, issued=TODAY)))
     with pytest.raises(InvalidInput):
         make_invoice(client_id, "0.00")
@@ -190,7 +197,10 @@ def test_line_net_and_tax_are_each_rounded_half_up_per_line():
 
     inv = invoice(invoice_id)
     assert [(line.net_amount, line.tax_amount) for line in inv.lines] == [
-        (D("1.01"), D("0.12")), (D("0.10"), D("0.01")), (D("0.10"), D("0.01"))]
+        (D("1.01"), D("0.12")),
+        (D("0.10"), D("0.01")),
+        (D("0.10"), D("0.01")),
+    ]
     assert inv.amount == D("1.35")
 
 
@@ -205,8 +215,11 @@ def test_recorded_payment_is_confirmed_and_pays_the_oldest_installment_first():
 
     p = payment(payment_id)
     assert p.state == CONFIRMED and p.installment_number == 1
-    assert installments(invoice_id) == [(1, D("300.00"), D("200.00")), (2, D("300.00"), D("0.00")),
-                                        (3, D("300.00"), D("0.00"))]
+    assert installments(invoice_id) == [
+        (1, D("300.00"), D("200.00")),
+        (2, D("300.00"), D("0.00")),
+        (3, D("300.00"), D("0.00")),
+    ]
     assert invoice(invoice_id).paid_amount == D("200.00")
 
 
@@ -219,8 +232,10 @@ def test_payment_spanning_installments_is_split_and_numbered_by_its_first_instal
 
     assert payment(second).installment_number == 1
     allocations = db.session.execute(
-        select(Installment.number, Allocation.amount).join(Installment, Installment.id == Allocation.installment_id)
-        .where(Allocation.payment_id == second).order_by(Installment.number)
+        select(Installment.number, Allocation.amount)
+        .join(Installment, Installment.id == Allocation.installment_id)
+        .where(Allocation.payment_id == second)
+        .order_by(Installment.number)
     ).all()
     assert [tuple(row) for row in allocations] == [(1, D("100.00")), (2, D("300.00")), (3, D("100.00"))]
     inv = invoice(invoice_id)
@@ -342,8 +357,23 @@ def test_reported_payments_hold_room_under_the_cap():
 
 @pytest.mark.parametrize(
     "amount",
-    ["0", "0.00", "-5.00", D("-5"), 0, "NaN", D("NaN"), "inf", D("Infinity"), "10.005", D("10.005"), "abc", "",
-     "1e3", 10.5],
+    [
+        "0",
+        "0.00",
+        "-5.00",
+        D("-5"),
+        0,
+        "NaN",
+        D("NaN"),
+        "inf",
+        D("Infinity"),
+        "10.005",
+        D("10.005"),
+        "abc",
+        "",
+        "1e3",
+        10.5,
+    ],
     ids=repr,
 )
 def test_bad_amounts_are_refused(amount):
@@ -428,8 +458,12 @@ def test_replan_keeps_paid_installments_and_preserves_the_total():
 
     inv = invoice(invoice_id)
     assert installments(invoice_id)[0] == paid_before
-    assert installments(invoice_id) == [(1, D("250.00"), D("250.00")), (2, D("50.00"), D("50.00")),
-                                        (3, D("350.00"), D("0.00")), (4, D("350.00"), D("0.00"))]
+    assert installments(invoice_id) == [
+        (1, D("250.00"), D("250.00")),
+        (2, D("50.00"), D("50.00")),
+        (3, D("350.00"), D("0.00")),
+        (4, D("350.00"), D("0.00")),
+    ]
     assert [i.due_date for i in inv.installments[2:]] == [TODAY + 14 * DAY, TODAY + 21 * DAY]
     assert sum(i.amount for i in inv.installments) == inv.amount == D("1000.00")
     assert (inv.installment_count, inv.frequency, inv.paid_amount) == (4, "weekly", D("300.00"))
@@ -483,11 +517,25 @@ def test_status_is_derived_paid_overdue_partial_pending_void(freeze_today):
     services.void_invoice(ACTOR, void_id, "Mistake")
     draft_id = services.save_draft(ACTOR, invoice_input(client_id))
 
-    status = {name: services.status_of(invoice(i)) for name, i in [
-        ("paid", paid_id), ("overdue", overdue_id), ("partial", partial_id), ("pending", pending_id),
-        ("void", void_id), ("draft", draft_id)]}
-    assert status == {"paid": "paid", "overdue": "overdue", "partial": "partial", "pending": "pending",
-                      "void": "void", "draft": "draft"}
+    status = {
+        name: services.status_of(invoice(i))
+        for name, i in [
+            ("paid", paid_id),
+            ("overdue", overdue_id),
+            ("partial", partial_id),
+            ("pending", pending_id),
+            ("void", void_id),
+            ("draft", draft_id),
+        ]
+    }
+    assert status == {
+        "paid": "paid",
+        "overdue": "overdue",
+        "partial": "partial",
+        "pending": "pending",
+        "void": "void",
+        "draft": "draft",
+    }
 
     freeze_today(TODAY + DAY)  # a day later the partly paid one is overdue
     assert services.status_of(invoice(partial_id)) == "overdue"

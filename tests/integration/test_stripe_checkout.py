@@ -1,16 +1,14 @@
 """Starting an online payment: POST /portal/checkout creates one Stripe Checkout Session (through
 the real library, against a local stub), holds its room under the cap, and is reused by a
 second click or tab."""
+
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from decimal import Decimal
 
 import pytest
-
-from ais.billing import services
-from ais.billing.services import PaymentRefused
-from ais.models import AuditEntry, CheckoutSession
 from stripe_support import (
     ACTOR,
     DAY,
@@ -26,6 +24,10 @@ from stripe_support import (
     sign_in,
     start_checkout,
 )
+
+from ais.billing import services
+from ais.billing.services import PaymentRefused
+from ais.models import AuditEntry, CheckoutSession
 
 
 @pytest.fixture
@@ -48,7 +50,7 @@ def box(invoice_id: int, query: str = "") -> str:
     """Just the online-payment box of the page ("" when there is none)."""
     html = page(invoice_id, query)
     start = html.find('<section id="pay-online"')
-    return html[start:html.index("</section>", start) + len("</section>")] if start >= 0 else ""
+    return html[start : html.index("</section>", start) + len("</section>")] if start >= 0 else ""
 
 
 # --- What is sent to Stripe ---------------------------------------------------------------------------
@@ -69,15 +71,22 @@ def test_paying_the_amount_due_creates_one_checkout_session_with_the_right_detai
     assert sent["metadata[client_id]"] == str(ann.client_id)
     assert sent["customer_email"] == "ann@example.com"
     assert sent["mode"] == "payment"
-    assert sent["success_url"] == (f"http://localhost/portal/invoices/{ann.invoice_id}"
-                                   "?checkout=success&session_id={CHECKOUT_SESSION_ID}")
+    assert sent["success_url"] == (
+        f"http://localhost/portal/invoices/{ann.invoice_id}?checkout=success&session_id={{CHECKOUT_SESSION_ID}}"
+    )
     assert sent["cancel_url"] == f"http://localhost/portal/invoices/{ann.invoice_id}?checkout=cancelled"
     key = stripe_on.creates[0].headers["idempotency-key"]
     assert key.startswith(f"ais-checkout-{ann.invoice_id}-60000-")
     assert stripe_on.creates[0].headers["authorization"] == "Bearer sk_test_ais_stub"
     row = checkouts()[0]
     assert (row.amount, row.currency, row.status, row.provider_session_id, row.url, row.idempotency_key) == (
-        Decimal("600.00"), "PHP", "open", session["id"], session["url"], key)
+        Decimal("600.00"),
+        "PHP",
+        "open",
+        session["id"],
+        session["url"],
+        key,
+    )
 
 
 _actions = {}
@@ -99,11 +108,13 @@ def test_full_balance_and_other_amount(ann, stripe_on):
     _post(ann, "full")
     assert stripe_on.creates[-1].form["line_items[0][price_data][unit_amount]"] == "90000"
     assert stripe_on.creates[-1].form["line_items[0][price_data][product_data][description]"] == (
-        "Installments 1–3 of 3 (full balance)")
+        "Installments 1–3 of 3 (full balance)"
+    )
     _post(ann, "custom", "250.50")
     assert stripe_on.creates[-1].form["line_items[0][price_data][unit_amount]"] == "25050"
     assert stripe_on.creates[-1].form["line_items[0][price_data][product_data][description]"] == (
-        "Installment 1 of 3 (part)")
+        "Installment 1 of 3 (part)"
+    )
 
 
 def test_when_nothing_is_due_yet_the_next_installment_is_offered(stripe_on, actions):
@@ -183,8 +194,9 @@ def test_an_open_checkout_holds_its_room_until_it_expires(client, ann, stripe_on
         services.report_payment(ACTOR, ann.client_id, ann.invoice_id, Decimal("100.00"), TODAY, "GCash", "GC-1")
     with pytest.raises(PaymentRefused):
         services.record_payment(ACTOR, ann.invoice_id, Decimal("100.00"), TODAY, "Cash")
-    response = deliver(client, session_event("expired", stripe_on.only_session(), payment_intent=None,
-                                             payment_status="unpaid"))
+    response = deliver(
+        client, session_event("expired", stripe_on.only_session(), payment_intent=None, payment_status="unpaid")
+    )
     assert response.status_code == 200
     assert checkouts()[0].status == "expired"
     assert invoice(ann.invoice_id).held_amount == Decimal("0.00")
@@ -193,11 +205,11 @@ def test_an_open_checkout_holds_its_room_until_it_expires(client, ann, stripe_on
 
 
 def test_an_open_checkout_long_past_its_expiry_stops_holding_room(app, ann, stripe_on, freeze_today):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     _post(ann, "full")
     row = checkouts()[0]
-    later = row.expires_at.replace(tzinfo=timezone.utc) + timedelta(minutes=20)
+    later = row.expires_at.replace(tzinfo=UTC) + timedelta(minutes=20)
     freeze_today(later)
     response = _post(ann, "custom", "100.00")
     assert response.status_code == 303 and len(stripe_on.creates) == 2
@@ -209,7 +221,7 @@ def test_an_open_checkout_long_past_its_expiry_stops_holding_room(app, ann, stri
     assert result.exit_code == 0 and "on 1 invoice(s)" in result.output
     assert [r.status for r in checkouts()] == ["expired", "expired"]
     assert invoice(ann.invoice_id).held_amount == Decimal("0.00")
-    freeze_today(datetime(TODAY.year, TODAY.month, TODAY.day, 4, 0, tzinfo=timezone.utc))
+    freeze_today(datetime(TODAY.year, TODAY.month, TODAY.day, 4, 0, tzinfo=UTC))
 
 
 def test_the_client_can_cancel_the_open_payment(ann, stripe_on):
@@ -255,9 +267,15 @@ def test_another_clients_invoice_is_not_found(stripe_on, actions):
 
 def test_a_draft_is_not_found_and_a_paid_invoice_is_refused(stripe_on, actions):
     ann = client_with_invoice()
-    draft = services.save_draft(ACTOR, services.InvoiceInput(
-        client_id=ann.client_id, issue_date=TODAY, due_date=TODAY,
-        lines=[services.LineInput("Goods", Decimal("1"), Decimal("5.00"))]))
+    draft = services.save_draft(
+        ACTOR,
+        services.InvoiceInput(
+            client_id=ann.client_id,
+            issue_date=TODAY,
+            due_date=TODAY,
+            lines=[services.LineInput("Goods", Decimal("1"), Decimal("5.00"))],
+        ),
+    )
     sign_in(actions, "ann@example.com")
     assert start_checkout(actions, draft).status_code == 404
     services.record_payment(ACTOR, ann.invoice_id, Decimal("1000.00"), TODAY, "Cash")
@@ -351,8 +369,11 @@ def test_a_made_up_or_foreign_session_id_reveals_nothing(stripe_on, actions):
     bens = stripe_on.only_session()
     actions.logout()
     sign_in(actions, "ann@example.com")
-    for query in (f"?checkout=success&session_id={bens['id']}", "?checkout=success&session_id=cs_test_madeup",
-                  "?checkout=success&session_id=%3Cscript%3E"):
+    for query in (
+        f"?checkout=success&session_id={bens['id']}",
+        "?checkout=success&session_id=cs_test_madeup",
+        "?checkout=success&session_id=%3Cscript%3E",
+    ):
         html = page(ann.invoice_id, query)
         assert "Payment processing." in html
         assert "123.45" not in html and bens["id"] not in html and "<script>" not in html

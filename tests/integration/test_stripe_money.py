@@ -1,18 +1,13 @@
 """Money that arrives online is never dropped: what does not fit its invoice is flagged for the
 owner as an overpayment; refunds void the payment (and keep what was kept)."""
+
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-
-from ais.billing import services
-from ais.billing.checks import find_problems
-from ais.extensions import db
-from ais.models import Allocation, AuditEntry, Installment, OutboxMessage, Overpayment, User
-from ais.payments.services import open_overpayments, overpayment_lines
 from stripe_support import (
     ACTOR,
     DAY,
@@ -31,6 +26,12 @@ from stripe_support import (
     sign_in,
     start_checkout,
 )
+
+from ais.billing import services
+from ais.billing.checks import find_problems
+from ais.extensions import db
+from ais.models import Allocation, AuditEntry, Installment, OutboxMessage, Overpayment
+from ais.payments.services import open_overpayments, overpayment_lines
 
 
 @pytest.fixture
@@ -58,13 +59,14 @@ def assert_books_consistent():
 
 
 def test_two_tabs_make_one_session_and_a_second_payment_anyway_is_flagged_not_dropped(
-        client, actions, ann, stripe_on, freeze_today):
+    client, actions, ann, stripe_on, freeze_today
+):
     first = start_checkout(actions, ann.invoice_id, "full")
     second = start_checkout(actions, ann.invoice_id, "full")
     assert first.headers["Location"] == second.headers["Location"] and len(stripe_on.creates) == 1
     old = stripe_on.only_session()
     # Much later the old tab's session is long expired here; a new one is made and paid...
-    freeze_today(datetime(2026, 3, 16, 4, 0, tzinfo=timezone.utc) + timedelta(hours=2))
+    freeze_today(datetime(2026, 3, 16, 4, 0, tzinfo=UTC) + timedelta(hours=2))
     start_checkout(actions, ann.invoice_id, "full")
     assert len(stripe_on.creates) == 2
     new = stripe_on.sessions[checkouts()[1].provider_session_id]
@@ -76,7 +78,12 @@ def test_two_tabs_make_one_session_and_a_second_payment_anyway_is_flagged_not_dr
     assert (paid.amount, paid.provider_reference, paid.state) == (Decimal("1000.00"), "pi_new", "confirmed")
     [flagged] = overpayments()
     assert (flagged.amount, flagged.currency, flagged.provider_reference, flagged.invoice_id, flagged.client_id) == (
-        Decimal("1000.00"), "PHP", "pi_old", ann.invoice_id, ann.client_id)
+        Decimal("1000.00"),
+        "PHP",
+        "pi_old",
+        ann.invoice_id,
+        ann.client_id,
+    )
     assert "already paid" in flagged.reason and flagged.resolved_at is None
     assert invoice(ann.invoice_id).paid_amount == Decimal("1000.00")
     assert invoice(ann.invoice_id).held_amount == Decimal("0.00")
@@ -133,15 +140,23 @@ def test_money_for_a_voided_invoice_is_flagged(client, ann, session):
 
 
 def test_money_naming_an_unknown_invoice_is_flagged_without_one(client, ann, stripe_on):
-    ghost = {"id": "cs_test_ghost", "object": "checkout.session", "amount_total": 5000, "currency": "php",
-             "metadata": {"invoice_id": "99999", "client_id": "1", "checkout_id": "99999"}}
+    ghost = {
+        "id": "cs_test_ghost",
+        "object": "checkout.session",
+        "amount_total": 5000,
+        "currency": "php",
+        "metadata": {"invoice_id": "99999", "client_id": "1", "checkout_id": "99999"},
+    }
     deliver(client, session_event("completed", ghost, payment_intent="pi_ghost"))
     [flagged] = overpayments()
     assert (flagged.invoice_id, flagged.amount) == (None, Decimal("50.00"))
     assert "names no invoice" in flagged.reason
     # Labels that contradict each other (this invoice is not client 999's) are not trusted either.
-    mixed = dict(ghost, id="cs_test_mixed", metadata={"invoice_id": str(ann.invoice_id), "client_id": "999",
-                                                      "checkout_id": "99999"})
+    mixed = dict(
+        ghost,
+        id="cs_test_mixed",
+        metadata={"invoice_id": str(ann.invoice_id), "client_id": "999", "checkout_id": "99999"},
+    )
     deliver(client, session_event("completed", mixed, payment_intent="pi_mixed"))
     assert payments() == [] and [o.invoice_id for o in overpayments()] == [None, None]
 
@@ -174,8 +189,9 @@ def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
     sign_in(actions, "owner@example.com")
     response = actions.post(f"/overpayments/{row.id}/resolve", {"note": "", "next": "/dashboard"})
     assert response.status_code == 303 and overpayments()[0].resolved_at is None
-    response = actions.post(f"/overpayments/{row.id}/resolve", {"note": "Credited to INV-2026-0002",
-                                                                "next": "https://evil.example/"})
+    response = actions.post(
+        f"/overpayments/{row.id}/resolve", {"note": "Credited to INV-2026-0002", "next": "https://evil.example/"}
+    )
     assert response.status_code == 303 and not response.headers["Location"].startswith("https://evil")
     assert overpayments()[0].resolution == "Credited to INV-2026-0002" and open_overpayments() == []
     assert overpayment_lines() == []
@@ -197,8 +213,12 @@ def plan(stripe_on, actions):
 
 
 def installments_paid(invoice_id):
-    return [i.paid_amount for i in fresh().scalars(
-        select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number))]
+    return [
+        i.paid_amount
+        for i in fresh().scalars(
+            select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number)
+        )
+    ]
 
 
 def test_a_full_refund_voids_the_payment_with_the_reason_and_reallocates(client, plan):
@@ -222,7 +242,12 @@ def test_a_partial_refund_voids_the_payment_and_keeps_the_rest_as_a_new_payment(
     cash, card, kept = payments()
     assert card.state == "voided" and "Refunded in Stripe (₱100.00" in card.state_reason
     assert (kept.state, kept.amount, kept.reference, kept.provider, kept.date) == (
-        "confirmed", Decimal("500.00"), "pi_card", "stripe", card.date)
+        "confirmed",
+        Decimal("500.00"),
+        "pi_card",
+        "stripe",
+        card.date,
+    )
     assert invoice(books.invoice_id).paid_amount == Decimal("800.00")
     assert installments_paid(books.invoice_id) == [Decimal("300.00"), Decimal("300.00"), Decimal("200.00")]
     # A second refund (cumulative 250.00), its event delivered twice, then the older one again.

@@ -1,12 +1,12 @@
 """Receipts for card payments go out through the outbox to a real SMTP server (aiosmtpd on
 127.0.0.1): exactly one per payment, however often Stripe delivers the event."""
+
 from __future__ import annotations
 
 import socket
 from email import message_from_bytes, policy
 
 import pytest
-
 from stripe_support import DAY, TODAY, client_with_invoice, deliver, receipts, session_event, sign_in, start_checkout
 
 aiosmtpd_controller = pytest.importorskip("aiosmtpd.controller")
@@ -29,8 +29,14 @@ def smtp(app):
     inbox = Inbox()
     controller = aiosmtpd_controller.Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port, MAIL_USE_TLS=False, MAIL_USERNAME="",
-                      MAIL_PASSWORD="", MAIL_FROM="AIS <billing@example.com>")
+    app.config.update(
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=port,
+        MAIL_USE_TLS=False,
+        MAIL_USERNAME="",
+        MAIL_PASSWORD="",
+        MAIL_FROM="AIS <billing@example.com>",
+    )
     try:
         yield inbox
     finally:

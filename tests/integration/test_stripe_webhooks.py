@@ -1,6 +1,7 @@
 """POST /webhooks/stripe: only authentic, recent events are accepted (the library's real check);
 each event is applied once; one PaymentIntent is one payment, whatever the events' number,
 order or timing."""
+
 from __future__ import annotations
 
 import hashlib
@@ -11,9 +12,6 @@ from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
-
-from ais.extensions import db
-from ais.models import AuditEntry, CheckoutSession, Payment, WebhookEvent
 from stripe_support import (
     WEBHOOK_SECRET,
     checkouts,
@@ -31,6 +29,9 @@ from stripe_support import (
     signed,
     start_checkout,
 )
+
+from ais.extensions import db
+from ais.models import AuditEntry, CheckoutSession, Payment, WebhookEvent
 
 
 @pytest.fixture
@@ -74,8 +75,9 @@ def _tampered(case: str, event: dict) -> tuple[str | bytes, str | None]:
     if case == "malformed JSON (correctly signed)":
         broken = body[:-1]
         timestamp = header.split(",")[0][2:]
-        return broken, f"t={timestamp},v1=" + hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.{broken}".encode(),
-                                                      hashlib.sha256).hexdigest()
+        return broken, f"t={timestamp},v1=" + hmac.new(
+            WEBHOOK_SECRET.encode(), f"{timestamp}.{broken}".encode(), hashlib.sha256
+        ).hexdigest()
     if case == "not an event (correctly signed)":
         return signed({"hello": "world"})
     if case == "not UTF-8":
@@ -83,9 +85,17 @@ def _tampered(case: str, event: dict) -> tuple[str | bytes, str | None]:
     raise AssertionError(case)
 
 
-CASES = ["bad signature", "wrong secret", "stale timestamp (301 s)", "no header", "garbled header",
-         "signature of another body", "malformed JSON (correctly signed)", "not an event (correctly signed)",
-         "not UTF-8"]
+CASES = [
+    "bad signature",
+    "wrong secret",
+    "stale timestamp (301 s)",
+    "no header",
+    "garbled header",
+    "signature of another body",
+    "malformed JSON (correctly signed)",
+    "not an event (correctly signed)",
+    "not UTF-8",
+]
 
 
 def test_events_that_are_not_authentic_recent_and_well_formed_are_refused_and_change_nothing(client, paying):
@@ -131,7 +141,13 @@ def test_one_event_delivered_fifty_times_records_one_payment_and_one_receipt(cli
     assert count(WebhookEvent) == 1
     paid = payments()[0]
     assert (paid.amount, paid.state, paid.method, paid.reference, paid.provider, paid.provider_reference) == (
-        Decimal("1000.00"), "confirmed", "Card (Stripe)", "pi_test_1", "stripe", "pi_test_1")
+        Decimal("1000.00"),
+        "confirmed",
+        "Card (Stripe)",
+        "pi_test_1",
+        "stripe",
+        "pi_test_1",
+    )
     assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
     assert invoice(books.invoice_id).held_amount == Decimal("0.00")
     assert checkouts()[0].status == "complete"
@@ -195,8 +211,7 @@ def test_completed_but_unpaid_waits_and_keeps_holding_then_succeeds(client, payi
 def test_a_failed_delayed_payment_releases_the_hold(client, paying):
     books, session = paying
     deliver(client, session_event("completed", session, payment_intent="pi_debit", payment_status="unpaid"))
-    deliver(client, session_event("async_payment_failed", session, payment_intent="pi_debit",
-                                  payment_status="unpaid"))
+    deliver(client, session_event("async_payment_failed", session, payment_intent="pi_debit", payment_status="unpaid"))
     assert payments() == [] and checkouts()[0].status == "failed"
     assert invoice(books.invoice_id).held_amount == Decimal("0.00")
     assert count(AuditEntry, AuditEntry.action == "checkout.failed") == 1
@@ -210,8 +225,13 @@ def test_expiry_after_completion_changes_nothing(client, paying):
 
 
 def test_unknown_event_types_are_acknowledged_and_ignored(client, paying, caplog):
-    event = {"id": "evt_unknown_1", "object": "event", "type": "customer.created", "created": int(time.time()),
-             "data": {"object": {"id": "cus_1", "object": "customer"}}}
+    event = {
+        "id": "evt_unknown_1",
+        "object": "event",
+        "type": "customer.created",
+        "created": int(time.time()),
+        "data": {"object": {"id": "cus_1", "object": "customer"}},
+    }
     import logging
 
     logging.getLogger("ais.payments").disabled = False  # alembic's fileConfig (test setup) disables it
@@ -224,8 +244,13 @@ def test_unknown_event_types_are_acknowledged_and_ignored(client, paying, caplog
 
 
 def test_a_checkout_from_another_system_on_the_same_account_is_ignored(client, paying):
-    foreign = {"id": "cs_live_elsewhere", "object": "checkout.session", "amount_total": 5000, "currency": "php",
-               "metadata": {}}
+    foreign = {
+        "id": "cs_live_elsewhere",
+        "object": "checkout.session",
+        "amount_total": 5000,
+        "currency": "php",
+        "metadata": {},
+    }
     response = deliver(client, session_event("completed", foreign, payment_intent="pi_elsewhere"))
     assert response.status_code == 200 and response.get_json()["outcome"] == "ignored: not an AIS checkout"
     assert payments() == []

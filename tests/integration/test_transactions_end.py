@@ -4,6 +4,7 @@ A request that only read ends with COMMIT, so that psycopg keeps the connection'
 statements (it drops them all on ROLLBACK); anything else still ends in a rollback, so nothing a
 request did not commit on purpose is ever saved.
 """
+
 import pytest
 from sqlalchemy import event, insert, select, text, update
 
@@ -34,6 +35,7 @@ def endings(app):
 @pytest.fixture
 def routes(app):
     """Test-only views that read, write without committing, or leave ORM changes unsaved."""
+
     def read_only():
         return str(db.session.scalar(select(Client.name).where(Client.id == 1)))
 
@@ -97,10 +99,13 @@ def test_pages_keep_their_prepared_statements(app):
     from ais.config import engine_options
 
     # One pooled connection, so every request below runs on the connection inspected after.
-    one_connection = create_app({
-        "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"], "TESTING": True,
-        "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options("postgresql://"), "pool_size": 1, "max_overflow": 0},
-    })
+    one_connection = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"],
+            "TESTING": True,
+            "SQLALCHEMY_ENGINE_OPTIONS": {**engine_options("postgresql://"), "pool_size": 1, "max_overflow": 0},
+        }
+    )
     browser = one_connection.test_client()
     for _ in range(8):  # psycopg prepares a statement on its 5th run
         assert browser.get("/healthz").status_code == 200
@@ -197,10 +202,24 @@ def test_post_requests_to_a_marked_view_keep_their_transaction(marked_routes):
 
 
 def test_the_pages_that_read_are_marked(app):
-    marked = {rule.rule for rule in app.url_map.iter_rules()
-              if getattr(app.view_functions[rule.endpoint], "ais_reads_only", False)}
-    assert {"/dashboard", "/clients", "/clients/<int:client_id>", "/invoices", "/invoices/<int:invoice_id>",
-            "/payments", "/audit", "/portal", "/portal/invoices", "/portal/invoices/<int:invoice_id>",
-            "/portal/payments"} <= marked
-    assert not any(rule.methods - {"GET", "HEAD", "OPTIONS"} for rule in app.url_map.iter_rules()
-                   if rule.rule in marked)
+    marked = {
+        rule.rule
+        for rule in app.url_map.iter_rules()
+        if getattr(app.view_functions[rule.endpoint], "ais_reads_only", False)
+    }
+    assert {
+        "/dashboard",
+        "/clients",
+        "/clients/<int:client_id>",
+        "/invoices",
+        "/invoices/<int:invoice_id>",
+        "/payments",
+        "/audit",
+        "/portal",
+        "/portal/invoices",
+        "/portal/invoices/<int:invoice_id>",
+        "/portal/payments",
+    } <= marked
+    assert not any(
+        rule.methods - {"GET", "HEAD", "OPTIONS"} for rule in app.url_map.iter_rules() if rule.rule in marked
+    )

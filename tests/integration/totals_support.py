@@ -1,5 +1,6 @@
 """The dashboard's figures two ways, for the running-totals tests (test_running_totals*.py): read
 from the running totals as the dashboard reads them, and counted from every row."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -21,18 +22,24 @@ def figures_from_scratch(today: date, days: int = 30) -> dict:
     invoices = {i.id: i for i in session.scalars(select(Invoice))}
     payments = list(session.scalars(select(Payment)))
     open_ids = {i.id for i in invoices.values() if not i.is_draft and not i.is_void}
-    unpaid = [(i.due_date, i.amount - i.paid_amount) for i in session.scalars(select(Installment))
-              if i.invoice_id in open_ids and i.paid_amount < i.amount]
+    unpaid = [
+        (i.due_date, i.amount - i.paid_amount)
+        for i in session.scalars(select(Installment))
+        if i.invoice_id in open_ids and i.paid_amount < i.amount
+    ]
     horizon = today + timedelta(days=days)
     reported = [p.amount for p in payments if p.state == REPORTED]
     return {
         "invoiced": sum((invoices[i].amount for i in open_ids), ZERO),
-        "collected": sum((p.amount for p in payments if p.state == "confirmed"
-                          and not invoices[p.invoice_id].is_draft), ZERO),
+        "collected": sum(
+            (p.amount for p in payments if p.state == "confirmed" and not invoices[p.invoice_id].is_draft), ZERO
+        ),
         "outstanding": sum((amount for _, amount in unpaid), ZERO),
         "overdue": (sum((a for d, a in unpaid if d < today), ZERO), sum(1 for d, _ in unpaid if d < today)),
-        "due_soon": (sum((a for d, a in unpaid if today <= d <= horizon), ZERO),
-                     sum(1 for d, _ in unpaid if today <= d <= horizon)),
+        "due_soon": (
+            sum((a for d, a in unpaid if today <= d <= horizon), ZERO),
+            sum(1 for d, _ in unpaid if today <= d <= horizon),
+        ),
         "awaiting": (sum(reported, ZERO), len(reported)),
     }
 

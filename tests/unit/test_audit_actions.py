@@ -1,5 +1,6 @@
 """The /audit filter offers ``AUDIT_ACTIONS`` (not a scan of the table), so the list must name
 every action the code records: a new ``audit.record(actor, "x.y")`` without it fails here."""
+
 import ast
 import re
 from pathlib import Path
@@ -11,7 +12,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "ais"
 # (assigned to a variable, passed through a helper, or given to audit.record directly).
 FAMILIES = sorted({name.split(".")[0] for name in AUDIT_ACTIONS})
 NOT_ACTIONS = {"checkout.session"}  # Stripe's object type, in the development stub
-ACTION_LITERAL = re.compile(r"""["']((?:%s)\.[a-z0-9_]+)["']""" % "|".join(map(re.escape, FAMILIES)))
+ACTION_LITERAL = re.compile(r"""["']((?:{})\.[a-z0-9_]+)["']""".format("|".join(map(re.escape, FAMILIES))))
 
 
 def _python_files():
@@ -31,8 +32,13 @@ def _recorded_arguments():
     for path in _python_files():
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"
-                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "audit"):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "record"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "audit"
+            ):
                 yield f"{path.relative_to(SOURCE.parent)}:{node.lineno}", node.args[1]
 
 

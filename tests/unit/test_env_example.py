@@ -1,5 +1,6 @@
 """deploy/ais.env.example names every setting the code reads, loads the same way in systemd's
 syntax and in the shell's, and matches the settings table in docs/DEPLOYMENT.md."""
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,9 @@ def test_the_deployment_docs_table_names_the_same_settings():
 
 def test_the_shell_reads_the_example_as_systemd_does():
     script = f'set -a; . "{EXAMPLE}"; set +a; env -0'
-    output = subprocess.run(["sh", "-c", script], env={"PATH": "/usr/bin:/bin"}, capture_output=True,
-                            check=True).stdout.decode()
+    output = subprocess.run(
+        ["sh", "-c", script], env={"PATH": "/usr/bin:/bin"}, capture_output=True, check=True
+    ).stdout.decode()
     from_shell = dict(item.split("=", 1) for item in output.split("\0") if "=" in item)
     for name, value in example_values().items():
         assert from_shell.get(name) == value, name

@@ -1,4 +1,5 @@
 """Tests for ais.billing.money: what people may type as amounts and numbers."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -113,9 +114,35 @@ def test_parse_amount_refuses_every_negative_amount(amount):
 @pytest.mark.parametrize(
     "text",
     [
-        "NaN", "nan", "-NaN", "sNaN", "inf", "Inf", "-inf", "Infinity", "-Infinity",
-        "1e3", "1E3", "1e-2", "1.5e2", "abc", "12abc", "1.2.3", "5.", "-", "+", ".",
-        "1 000", "₱100", "PHP 100", "$5", "0x10", "1_000", "٣", "10.5.", "(5)",
+        "NaN",
+        "nan",
+        "-NaN",
+        "sNaN",
+        "inf",
+        "Inf",
+        "-inf",
+        "Infinity",
+        "-Infinity",
+        "1e3",
+        "1E3",
+        "1e-2",
+        "1.5e2",
+        "abc",
+        "12abc",
+        "1.2.3",
+        "5.",
+        "-",
+        "+",
+        ".",
+        "1 000",
+        "₱100",
+        "PHP 100",
+        "$5",
+        "0x10",
+        "1_000",
+        "٣",
+        "10.5.",
+        "(5)",
     ],
 )
 def test_parse_amount_refuses_non_plain_numbers(text):

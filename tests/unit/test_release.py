@@ -1,4 +1,5 @@
 """The package's version and the changelog agree."""
+
 import re
 from pathlib import Path
 

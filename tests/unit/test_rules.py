@@ -1,4 +1,5 @@
 """Tests for ais.billing.rules: schedules, allocation, amounts due, statuses, re-planning."""
+
 from __future__ import annotations
 
 import calendar
@@ -65,12 +66,12 @@ def payments_and_installments(draw, allow_over=False):
     count = draw(st.integers(min_value=0, max_value=8))
     cuts = sorted(draw(st.lists(st.integers(min_value=0, max_value=paid_total), min_size=count, max_size=count)))
     bounds = [0, *cuts, paid_total]
-    pieces = [b - a for a, b in zip(bounds, bounds[1:]) if b - a > 0]
+    pieces = [b - a for a, b in zip(bounds, bounds[1:], strict=False) if b - a > 0]
     ids = draw(st.permutations(range(1, len(pieces) + 1)))
     days = draw(st.lists(st.integers(min_value=0, max_value=5), min_size=len(pieces), max_size=len(pieces)))
     payments = [
         PaymentIn(id=pid, date=date(2026, 1, 1) + timedelta(days=day), amount=from_minor_units(cents))
-        for pid, day, cents in zip(ids, days, pieces)
+        for pid, day, cents in zip(ids, days, pieces, strict=False)
     ]
     shuffled = draw(st.permutations(payments))
     shuffled_installments = draw(st.permutations(installments))
@@ -92,7 +93,9 @@ def installment_states(draw, require_unpaid=False):
         piece = min(remaining, to_minor_units(item.amount))
         remaining -= piece
         states.append(
-            InstallmentState(number=item.number, due_date=item.due_date, amount=item.amount, paid=from_minor_units(piece))
+            InstallmentState(
+                number=item.number, due_date=item.due_date, amount=item.amount, paid=from_minor_units(piece)
+            )
         )
     return states
 
@@ -257,7 +260,7 @@ def test_monthly_due_dates_keep_the_anchor_day_clamped_to_month_length_without_d
         months = start.year * 12 + start.month - 1 + k
         assert (due.year, due.month - 1) == divmod(months, 12)
         assert due.day == min(start.day, calendar.monthrange(due.year, due.month)[1])
-    assert all(a < b for a, b in zip(dates, dates[1:]))
+    assert all(a < b for a, b in zip(dates, dates[1:], strict=False))
 
 
 @PROPERTY
@@ -266,7 +269,7 @@ def test_weekly_and_biweekly_due_dates_are_evenly_spaced(start, count, frequency
     step = 7 if frequency == WEEKLY else 14
     dates = rules.due_dates(start, count, frequency)
     assert dates[0] == start
-    assert all((b - a).days == step for a, b in zip(dates, dates[1:]))
+    assert all((b - a).days == step for a, b in zip(dates, dates[1:], strict=False))
     assert len(dates) == count
 
 
@@ -360,7 +363,9 @@ def test_allocate_refuses_payments_exceeding_the_installments():
 
 
 def test_allocate_accepts_payments_exactly_equal_to_the_installments():
-    allocations = rules.allocate([PaymentIn(1, date(2026, 1, 1), d("20.00"))], [InstallmentIn(1, d("10.00")), InstallmentIn(2, d("10.00"))])
+    allocations = rules.allocate(
+        [PaymentIn(1, date(2026, 1, 1), d("20.00"))], [InstallmentIn(1, d("10.00")), InstallmentIn(2, d("10.00"))]
+    )
     assert rules.installment_paid_amounts(allocations) == {1: d("10.00"), 2: d("10.00")}
 
 
@@ -581,7 +586,12 @@ def test_installment_status_values():
 
 def test_status_constants():
     assert (rules.PAID, rules.OVERDUE, rules.PARTIAL, rules.PENDING, rules.VOID, rules.DRAFT) == (
-        "paid", "overdue", "partial", "pending", "void", "draft",
+        "paid",
+        "overdue",
+        "partial",
+        "pending",
+        "void",
+        "draft",
     )
     assert FREQUENCIES == ("weekly", "biweekly", "monthly")
 
@@ -651,7 +661,7 @@ def test_replan_preserves_the_total_and_every_paid_part(states, count, first_due
         item = by_number[old.number]
         assert item.due_date == old.due_date
         assert item.amount == old.paid
-    fresh = new[len(kept):]
+    fresh = new[len(kept) :]
     assert len(fresh) == count
     assert sum((s.amount for s in fresh), D("0")) == unpaid
     start = kept[-1].number + 1 if kept else 1
@@ -673,7 +683,12 @@ def test_replan_preserves_the_total_and_every_paid_part(states, count, first_due
 
 @pytest.mark.parametrize(
     "year, seq, expected",
-    [(2026, 1, "INV-2026-0001"), (2026, 42, "INV-2026-0042"), (2026, 9999, "INV-2026-9999"), (2026, 10000, "INV-2026-10000")],
+    [
+        (2026, 1, "INV-2026-0001"),
+        (2026, 42, "INV-2026-0042"),
+        (2026, 9999, "INV-2026-9999"),
+        (2026, 10000, "INV-2026-10000"),
+    ],
 )
 def test_format_invoice_number_pads_to_four_digits_and_grows_beyond(year, seq, expected):
     assert rules.format_invoice_number(year, seq) == expected
@@ -736,12 +751,16 @@ def test_owed_nothing_is_asked_when_everything_is_paid_or_reported():
     assert rules.owed(PLAN, date(2026, 1, 1), d("300.01")).suggested_label == ""
     paid = [state(1, date(2026, 1, 31), "100.00", "100.00")]
     assert rules.owed(paid, date(2026, 6, 1)) == rules.Owed(
-        d("0.00"), d("0.00"), d("0.00"), d("0.00"), d("0.00"), None, d("0.00"), "")
+        d("0.00"), d("0.00"), d("0.00"), d("0.00"), d("0.00"), None, d("0.00"), ""
+    )
 
 
 @settings(max_examples=300)
-@given(states=installment_states(), today=st.dates(min_value=date(1999, 1, 1), max_value=date(2101, 1, 1)),
-       held_share=st.integers(min_value=0, max_value=100))
+@given(
+    states=installment_states(),
+    today=st.dates(min_value=date(1999, 1, 1), max_value=date(2101, 1, 1)),
+    held_share=st.integers(min_value=0, max_value=100),
+)
 def test_owed_is_consistent_for_any_plan(states, today, held_share):
     balance = sum((s.unpaid for s in states), D("0.00"))
     held = from_minor_units(to_minor_units(balance) * held_share // 100)
@@ -758,4 +777,6 @@ def test_owed_is_consistent_for_any_plan(states, today, held_share):
     else:
         # Nothing is asked only when reported money covers everything still unpaid after today.
         assert owed.suggested == 0 and owed.suggested_label == ""
-        assert sum((s.unpaid for s in states if s.due_date > today), D("0.00")) <= max(held - owed.overdue - owed.due_today, D("0.00"))
+        assert sum((s.unpaid for s in states if s.due_date > today), D("0.00")) <= max(
+            held - owed.overdue - owed.due_today, D("0.00")
+        )

@@ -1,4 +1,5 @@
 """Sealed secrets (ais.auth.sealing): what goes in comes out with the right key, and only then."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,11 +48,14 @@ def test_reseal_moves_a_secret_to_the_current_key():
         sealing.reseal(token, config(KEY, OTHER))
 
 
-@given(st.integers(min_value=0, max_value=139), st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"))
+@given(
+    st.integers(min_value=0, max_value=139),
+    st.sampled_from("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"),
+)
 def test_an_altered_token_is_refused(position, character):
     token = sealing.seal("JBSWY3DPEHPK3PXP", config())
     position %= len(token)
-    altered = token[:position] + character + token[position + 1:]
+    altered = token[:position] + character + token[position + 1 :]
     if altered == token:
         return
     try:

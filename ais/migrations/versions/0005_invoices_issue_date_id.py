@@ -9,21 +9,22 @@ entries of the index are the 25 rows.  Date filters use it as they used the old 
 Revision ID: 8e41c2d9f0a7
 Revises: 5d2f8b7a4c10
 """
+
 from alembic import op
 
-revision = '8e41c2d9f0a7'
-down_revision = '5d2f8b7a4c10'
+revision = "8e41c2d9f0a7"
+down_revision = "5d2f8b7a4c10"
 branch_labels = None
 depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.create_index('ix_invoices_issue_date_id', ['issue_date', 'id'], unique=False)
-        batch_op.drop_index('ix_invoices_issue_date')
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index("ix_invoices_issue_date_id", ["issue_date", "id"], unique=False)
+        batch_op.drop_index("ix_invoices_issue_date")
 
 
 def downgrade():
-    with op.batch_alter_table('invoices', schema=None) as batch_op:
-        batch_op.create_index('ix_invoices_issue_date', ['issue_date'], unique=False)
-        batch_op.drop_index('ix_invoices_issue_date_id')
+    with op.batch_alter_table("invoices", schema=None) as batch_op:
+        batch_op.create_index("ix_invoices_issue_date", ["issue_date"], unique=False)
+        batch_op.drop_index("ix_invoices_issue_date_id")
