@@ -473,6 +473,20 @@ def test_sorting(client, owner, many, sort, direction, expected):
     assert shown[: len(expected)] == expected
 
 
+def test_the_sort_control_names_column_and_direction_together(client, owner, many):
+    # The form's one select ("-number": highest first) sorts as the header link does, and shows
+    # the choice that is in force, whichever of the two asked for it.
+    from_form = text_of(client.get("/invoices?sort=-number"))
+    from_header = text_of(client.get("/invoices?sort=number&dir=desc"))
+    assert listed(from_form) == listed(from_header)
+    for html in (from_form, from_header):
+        assert re.search(r'<option selected value="-number">Number, highest first</option>', html), html
+        assert ">Order<" not in html and "Ascending" not in html
+    default = text_of(client.get("/invoices"))
+    assert re.search(r'<option selected value="">Latest issued first</option>', default)
+    assert listed(text_of(client.get("/invoices?sort=-nonsense"))) == listed(default)
+
+
 def test_sorting_by_client_name(client, owner, many):
     html = text_of(client.get("/invoices?sort=client&dir=desc"))
     assert html.index(">Ben Reyes</a>") < html.index(">Ann Cruz</a>")
