@@ -414,7 +414,7 @@ def many(ann):
 
 def listed(html) -> list[str]:
     """The invoice numbers (or draft labels) in the list, in order."""
-    return re.findall(r'class="fw-semibold" href="/invoices/\d+">([^<]+)</a>', html)
+    return re.findall(r'class="fw-semibold doc-no" href="/invoices/\d+">([^<]+)</a>', html)
 
 
 NUMBERS = {
