@@ -623,6 +623,15 @@ def invoice_replan(invoice_id: int):
     return render_invoice(invoice_id, replan_form=form, open_panel="replan")
 
 
+@bp.get("/invoices/<int:invoice_id>/payments")
+@bp.get("/invoices/<int:invoice_id>/void")
+@bp.get("/invoices/<int:invoice_id>/replan")
+def invoice_form_address(invoice_id: int):
+    """A refused form (record a payment, void, re-plan) is shown again at the address it was posted
+    to; reloading it or coming back to it is a GET, which leads to the invoice, not to a 405."""
+    return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+
+
 @bp.post("/invoices/<int:invoice_id>/payments")
 def payment_record(invoice_id: int):
     invoice = queries.get_invoice(invoice_id)

@@ -62,6 +62,11 @@ def form_data(html: str, **fields) -> dict:
 # --- Dashboard ------------------------------------------------------------------------------------
 
 
+def test_coming_back_to_a_refused_reports_address_leads_to_the_payments(client, ann):
+    response = client.get("/portal/payments/add")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/portal/payments")
+
+
 def test_the_header_greets_the_client_by_name(client, ann):
     html = text_of(client.get("/portal"))
     header = html[html.index('id="account-menu"') : html.index("</nav>")]
