@@ -6,4 +6,4 @@ bp = Blueprint("backoffice", __name__, template_folder="templates")
 # Settling flagged online money is the owner's: under the back office's owners-only hook.
 bp.register_blueprint(overpayments_bp)
 
-from . import audit, views  # noqa: E402,F401
+from . import audit, emails, views  # noqa: E402,F401
