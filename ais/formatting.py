@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 from babel.dates import format_date, format_datetime
@@ -48,6 +48,31 @@ def format_moment(value: datetime | None, style: str = "medium") -> str:
 
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
     return format_datetime(moment, format=style, tzinfo=business_timezone(), locale=app_locale())
+
+
+@lru_cache(maxsize=256)
+def describe_device(user_agent: str | None) -> str:
+    """A browser's User-Agent in words: 'Chrome 131 on Windows 10', 'Mobile Safari 17 on iOS 17
+    (iPhone)'; 'Unknown browser' when it says nothing recognisable (ua-parser's rules, kept current
+    with the package)."""
+    if not user_agent:
+        return "Unknown browser"
+    from ua_parser import parse
+
+    found = parse(user_agent)
+    if found.user_agent is None or found.user_agent.family == "Other":
+        return "Unknown browser"
+    browser = " ".join(part for part in (found.user_agent.family, found.user_agent.major) if part)
+    words = browser
+    if found.os is not None and found.os.family != "Other":
+        words += " on " + " ".join(part for part in (found.os.family, found.os.major) if part)
+    if (
+        found.device is not None
+        and found.device.family not in ("Other", "Mac", "")
+        and found.device.family not in words
+    ):
+        words += f" ({found.device.family})"
+    return words
 
 
 def format_unit_price(value: Decimal | None, currency: str | None = None) -> str:

@@ -12,7 +12,15 @@ from werkzeug.exceptions import HTTPException
 
 from . import clock, health
 from .audit import audit_label
-from .formatting import currency_symbol, format_day, format_moment, format_money, format_unit_price, plain_number
+from .formatting import (
+    currency_symbol,
+    describe_device,
+    format_day,
+    format_moment,
+    format_money,
+    format_unit_price,
+    plain_number,
+)
 
 request_log = logging.getLogger("ais.request")
 
@@ -41,6 +49,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
     app.jinja_env.filters["moment"] = format_moment
+    app.jinja_env.filters["device"] = describe_device
     app.jinja_env.filters["audit_label"] = audit_label
     app.jinja_env.filters["currency_symbol"] = currency_symbol
     app.jinja_env.filters["unit_price"] = format_unit_price
