@@ -71,8 +71,23 @@ from .providers import CheckoutRequest, OnlineProvider, ProviderError, supports_
 log = logging.getLogger("ais.payments")
 
 STRIPE = "stripe"
+PAYMONGO = "paymongo"
+PROVIDER_LABELS = {STRIPE: "Stripe", PAYMONGO: "PayMongo"}
 STRIPE_ACTOR = Actor.system("stripe")
-CARD_METHOD = "Card (Stripe)"
+CARD_METHOD = "Card (Stripe)"  # what a Stripe payment is recorded as (PayMongo's name the method)
+
+
+def _actor(provider: str | None) -> Actor:
+    """The system actor of a provider's changes in the audit trail."""
+    return Actor.system(provider if provider in PROVIDER_LABELS else STRIPE)
+
+
+def _provider_of(event: dict) -> str:
+    """Which provider an event came from (set by the provider's parse_event)."""
+    provider = event.get("provider")
+    return provider if provider in PROVIDER_LABELS else STRIPE
+
+
 ZERO = Decimal("0.00")
 
 _Row = TypeVar("_Row")
@@ -259,7 +274,7 @@ def _release_stale(invoice: Invoice) -> bool:
         if as_utc(row.expires_at) < cutoff:
             _set_status(row, CHECKOUT_EXPIRED)
             audit.record(
-                STRIPE_ACTOR,
+                _actor(row.provider),
                 "checkout.expired",
                 client_id=row.client_id,
                 invoice_id=invoice.id,
@@ -337,7 +352,7 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
                     if row.id in closed:
                         _set_status(row, CHECKOUT_EXPIRED)
                         audit.record(
-                            STRIPE_ACTOR,
+                            _actor(row.provider),
                             "checkout.cancelled",
                             client_id=row.client_id,
                             invoice_id=invoice_id,
@@ -348,7 +363,9 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
     return problems
 
 
-def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> tuple[int, str | None]:
+def _reserve(
+    actor: Actor, client_id: int, invoice_id: int, amount: Decimal, provider: str = STRIPE
+) -> tuple[int, str | None]:
     """Write the local session (holding its room) or find the same one made meanwhile."""
     now = clock.utcnow()
     with write_transaction():
@@ -377,7 +394,7 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
             client_id=invoice.client_id,
             amount=amount,
             currency=invoice.currency,
-            provider=STRIPE,
+            provider=provider,
             status=CHECKOUT_OPEN,
             # Derived from the invoice, the amount and this local session: a retried or doubled
             # create for the same local session gets the same Stripe session back.
@@ -447,7 +464,7 @@ def _fail(row_id: int, detail: str) -> None:
             _set_status(row, CHECKOUT_FAILED)
             reallocate(invoice)
             audit.record(
-                STRIPE_ACTOR,
+                _actor(row.provider),
                 "checkout.failed",
                 client_id=row.client_id,
                 invoice_id=invoice_id,
@@ -473,7 +490,7 @@ def start_checkout(
         if problems:
             # The earlier one may still be paid: it keeps its room; a new one may no longer fit.
             log.info("checkout on invoice %s: earlier session not closed: %s", invoice_id, problems)
-    row_id, url = _reserve(actor, client_id, invoice_id, plan.amount)
+    row_id, url = _reserve(actor, client_id, invoice_id, plan.amount, provider.name)
     if url:
         return url
     request = _checkout_request(row_id)
@@ -554,13 +571,13 @@ def release_stale_checkouts() -> int:
 # --- Webhook events ------------------------------------------------------------------------------
 
 
-def _store_event(event_id: str, event_type: str) -> bool:
+def _store_event(event_id: str, event_type: str, provider: str = STRIPE) -> bool:
     """Insert the event id; False if it is already there (a repeat delivery).  On PostgreSQL a
     concurrent insert of the same id waits for the other transaction, then does nothing."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     result = db.session.execute(
         insert(WebhookEvent)
-        .values(id=event_id[:255], provider=STRIPE, type=event_type[:100], received_at=clock.utcnow(), outcome="")
+        .values(id=event_id[:255], provider=provider, type=event_type[:100], received_at=clock.utcnow(), outcome="")
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(WebhookEvent.id)
     )
@@ -570,19 +587,20 @@ def _store_event(event_id: str, event_type: str) -> bool:
 def handle_event(event: dict, _attempt: int = 1) -> str:
     """Apply one verified provider event, once.  Returns what it did (also stored with the event)."""
     event_id, event_type = event["id"], event["type"]
+    provider = _provider_of(event)
     try:
         with write_transaction():
-            if not _store_event(event_id, event_type):
+            if not _store_event(event_id, event_type, provider):
                 return "duplicate"
             handler = HANDLERS.get(event_type)
             if handler is None:
-                log.info("stripe event %s of type %s ignored", event_id, event_type)
+                log.info("%s event %s of type %s ignored", provider, event_id, event_type)
                 outcome = "ignored"
             else:
                 outcome = handler(event["data"]["object"], event)
             stored = _get(WebhookEvent, event_id[:255])
             stored.outcome = outcome[:255]
-            log.info("stripe event %s (%s): %s", event_id, event_type, outcome)
+            log.info("%s event %s (%s): %s", provider, event_id, event_type, outcome)
             return outcome
     except IntegrityError:
         # Another delivery recorded the same money at the same moment (unique PaymentIntent):
@@ -671,7 +689,15 @@ def _money_recorded(reference: str) -> bool:
 
 
 def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: Invoice | None) -> str:
-    """A Checkout Session's money arrived: record it once (keyed by its PaymentIntent)."""
+    """A checkout's money arrived: record it once (keyed by the provider's id for the money:
+    Stripe's PaymentIntent, PayMongo's payment).
+
+    The amount and currency are compared with the checkout AIS created: another currency is
+    flagged whole; more than the checkout asked for pays what it asked (if that fits) and the
+    rest is flagged; less is recorded (it was received) with an audit entry saying so.
+    """
+    provider = _provider_of(event)
+    actor = _actor(provider)
     reference = str(obj.get("payment_intent") or "") or f"checkout:{obj.get('id')}"
     reference = reference[:255]
     if row is not None:
@@ -686,12 +712,15 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
     currency = str(obj.get("currency") or (row.currency if row else "")).upper()
     if amount is None or not currency:
         raise ValueError(f"event {event.get('id')}: no amount or currency for {reference}")
+    method = str(obj.get("payment_method") or "")[:40] if provider != STRIPE else CARD_METHOD
+    method = method or CARD_METHOD
 
     applied = ZERO
     reason = ""
+    short = ""
     if invoice is None:
         reason = "it names no invoice in AIS"
-    elif currency != invoice.currency.upper():
+    elif currency != invoice.currency.upper() or (row is not None and currency != row.currency.upper()):
         reason = f"it was paid in {currency} but the invoice is in {invoice.currency}"
     elif invoice.is_void:
         reason = "the invoice was voided"
@@ -699,41 +728,64 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         reason = "the invoice is not issued"
     else:
         room = max(open_room(invoice), ZERO)
-        applied = min(amount, room)
+        asked = row.amount if row is not None else amount
+        applied = min(amount, room, asked)
         if applied < amount:
             if room <= 0:
                 reason = "the invoice was already paid (or fully awaiting confirmation) when it arrived"
-            else:
+            elif room <= asked:
                 reason = (
                     f"only {format_money(room, invoice.currency)} was still open on the invoice when "
                     f"{format_money(amount, invoice.currency)} arrived"
+                ) + (f" (the checkout asked for {format_money(asked, invoice.currency)})" if amount > asked else "")
+            else:
+                reason = (
+                    f"{format_money(amount, invoice.currency)} arrived for a checkout of "
+                    f"{format_money(asked, invoice.currency)}"
                 )
+        elif amount < asked:
+            short = (
+                f"{format_money(amount, invoice.currency)} arrived for a checkout of "
+                f"{format_money(asked, invoice.currency)}"
+            )
     outcome = []
     if applied > 0 and invoice is not None:  # (money is applied only to an invoice)
         paid_before = invoice.paid_amount
         payment = add_payment(
-            STRIPE_ACTOR,
+            actor,
             invoice,
             amount=applied,
             paid_on=_paid_on(event, invoice),
-            method=CARD_METHOD,
+            method=method,
             reference=reference,
             state=CONFIRMED,
             submission_key=None,
-            provider=STRIPE,
+            provider=provider,
             provider_reference=reference,
         )
         reallocate(invoice)
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.received_online",
             client_id=invoice.client_id,
             invoice_id=invoice.id,
             payment_id=payment.id,
             amount_before=paid_before,
             amount_after=invoice.paid_amount,
-            detail=f"{format_money(applied, invoice.currency)} by card ({reference}, event {event.get('id')})",
+            detail=f"{format_money(applied, invoice.currency)} by {method} ({reference}, event {event.get('id')})",
         )
+        if short:
+            log.warning("%s payment %s: %s", provider, reference, short)
+            audit.record(
+                actor,
+                "payment.amount_differs",
+                client_id=invoice.client_id,
+                invoice_id=invoice.id,
+                payment_id=payment.id,
+                amount_after=applied,
+                detail=f"{reference}: {short}",
+            )
+            outcome.append("less than asked")
         notices.payment_receipt(payment, invoice)
         outcome.append(f"payment {payment.id} recorded")
     excess = amount - applied
@@ -743,7 +795,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
             client_id=invoice.client_id if invoice is not None else (row.client_id if row is not None else None),
             amount=excess,
             currency=currency,
-            provider=STRIPE,
+            provider=provider,
             provider_reference=reference,
             reason=f"{format_money(excess, currency)} could not be applied: {reason}. Refund or credit it.",
             created_at=clock.utcnow(),
@@ -751,7 +803,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         db.session.add(flagged)
         db.session.flush()
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.overpayment_flagged",
             client_id=flagged.client_id,
             invoice_id=flagged.invoice_id,
@@ -800,7 +852,7 @@ def _release(obj: dict, status: str, action: str) -> str:
     held_before = invoice.held_amount
     reallocate(invoice)
     audit.record(
-        STRIPE_ACTOR,
+        _actor(row.provider),
         action,
         client_id=row.client_id,
         invoice_id=invoice.id,
@@ -828,6 +880,8 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     same PaymentIntent in its reference) with the refund as the reason.  An older event with a
     smaller cumulative refund changes nothing.
     """
+    provider = _provider_of(event)
+    actor = _actor(provider)
     intent = str(obj.get("payment_intent") or "")
     refunded_minor = obj.get("amount_refunded")
     if not intent or not isinstance(refunded_minor, int) or refunded_minor <= 0:
@@ -860,14 +914,14 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if not currency:  # (no payment means an overpayment: with neither it returned above)
         currency = first.invoice.currency if first else cast(Overpayment, flagged).currency
     currency = str(currency).upper()
-    reason = f"Refunded in Stripe ({format_money(refunded, currency)} refunded on {charge})"
+    reason = f"Refunded in {PROVIDER_LABELS[provider]} ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
     flagged_amount = flagged.amount if flagged is not None else ZERO
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.overpayment_refunded",
             client_id=flagged.client_id,
             invoice_id=flagged.invoice_id,
@@ -885,7 +939,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
             replacement = None
             if kept > 0:
                 replacement = add_payment(
-                    STRIPE_ACTOR,
+                    actor,
                     invoice,
                     amount=kept,
                     paid_on=original.date,
@@ -893,13 +947,13 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
                     reference=intent,
                     state=CONFIRMED,
                     submission_key=None,
-                    provider=STRIPE,
+                    provider=provider,
                     provider_reference=f"{intent}#kept-{refunded_minor}",
                 )
                 replacement.state_reason = f"Kept after a partial refund of payment {active.id}: {reason}"
             reallocate(invoice)
             audit.record(
-                STRIPE_ACTOR,
+                actor,
                 "payment.refunded",
                 client_id=invoice.client_id,
                 invoice_id=invoice.id,
@@ -1043,7 +1097,7 @@ def recent_card_payment(invoice_id: int, since: dt.datetime) -> Payment | None:
         select(Payment)
         .where(
             Payment.invoice_id == invoice_id,
-            Payment.provider == STRIPE,
+            Payment.provider.in_(tuple(PROVIDER_LABELS)),
             Payment.state == CONFIRMED,
             Payment.created_at >= since,
         )
