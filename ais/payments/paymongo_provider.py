@@ -254,6 +254,7 @@ READERS = {
 class PayMongoProvider:
     name = "paymongo"
     label = "PayMongo"
+    expires_sessions_itself = False  # its sessions stay open until paid or expired
 
     def __init__(
         self, secret_key: str, webhook_secret: str, api_base: str = "", methods=("gcash", "paymaya", "qrph", "card")

@@ -101,6 +101,7 @@ class OnlineProvider(Protocol):
 
     name: str
     label: str  # as clients and owners read it: "Stripe", "PayMongo"
+    expires_sessions_itself: bool  # False: AIS closes a session it stops holding room for
 
     def create_checkout(self, request: CheckoutRequest) -> CreatedCheckout:
         """Create the hosted payment page; the same idempotency key gives the same page."""

@@ -266,10 +266,12 @@ def _set_status(row: CheckoutSession, status: str) -> None:
     row.updated_at = clock.utcnow()
 
 
-def _release_stale(invoice: Invoice) -> bool:
-    """Open sessions well past their expiry stop holding room (Stripe's event may be late)."""
+def _release_stale(invoice: Invoice) -> list[tuple[str, str]]:
+    """Open sessions well past their expiry stop holding room (Stripe's event may be late;
+    PayMongo's sessions never expire by themselves).  Returns the (provider, session id) of
+    those released, for _expire_released to close at the provider after the transaction."""
     cutoff = clock.utcnow() - STALE_GRACE
-    released = False
+    released = []
     for row in _sessions(invoice.id, CHECKOUT_OPEN):
         if as_utc(row.expires_at) < cutoff:
             _set_status(row, CHECKOUT_EXPIRED)
@@ -281,10 +283,21 @@ def _release_stale(invoice: Invoice) -> bool:
                 amount_before=row.amount,
                 detail=f"{row.provider_session_id or row.id}: past its expiry",
             )
-            released = True
+            released.append((row.provider, row.provider_session_id or ""))
     if released:
         reallocate(invoice)
     return released
+
+
+def _expire_released(provider: OnlineProvider | None, released: list[tuple[str, str]]) -> None:
+    """Close sessions released here at the provider too, when it does not expire them itself
+    (PayMongo), so that they can no longer be paid.  A payment that still arrives is recorded
+    (or flagged) all the same."""
+    if provider is None or provider.expires_sessions_itself:
+        return
+    for name, session_id in released:
+        if session_id and name == provider.name:
+            _close_quietly(provider, session_id)
 
 
 # --- Starting and cancelling a checkout ----------------------------------------------------------
@@ -295,6 +308,7 @@ class _Plan:
     amount: Decimal = ZERO
     reuse_url: str | None = None
     to_close: list[tuple[int, str | None]] = field(default_factory=list)  # (row id, provider session id)
+    stale: list[tuple[str, str]] = field(default_factory=list)  # released here: (provider, session id)
 
 
 def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) -> _Plan:
@@ -303,14 +317,14 @@ def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) ->
         invoice = lock_invoice(invoice_id)
         if invoice.client_id != client_id or invoice.is_draft:
             raise NotFound("No such invoice.")
-        _release_stale(invoice)
+        stale = _release_stale(invoice)
         require_open(invoice)
         if not supports_currency(invoice.currency):
             raise PaymentRefused("This invoice's currency cannot be paid online.", "choice")
         open_rows = _sessions(invoice_id, CHECKOUT_OPEN)
         options = pay_options(invoice, clock.today(), sum((r.amount for r in open_rows), ZERO))
         amount = _amount_for(invoice, choice, amount_text, options)
-        plan = _Plan(amount=amount, to_close=[])
+        plan = _Plan(amount=amount, to_close=[], stale=stale)
         for row in open_rows:
             if row.amount == amount and as_utc(row.expires_at) > now + REUSE_MARGIN:
                 # The same payment again (second click, second tab).  Without a page yet (being
@@ -483,6 +497,7 @@ def start_checkout(
     invoice or a draft is NotFound; an amount that does not fit is PaymentRefused.
     """
     plan = _plan_checkout(client_id, invoice_id, choice, amount_text)
+    _expire_released(provider, plan.stale)
     if plan.reuse_url:
         return plan.reuse_url
     if plan.to_close:
@@ -550,8 +565,9 @@ def cancel_checkout(actor: Actor, client_id: int, invoice_id: int, provider: Onl
     return len(rows)
 
 
-def release_stale_checkouts() -> int:
-    """Release every open session well past its expiry (for `flask payments release-stale`)."""
+def release_stale_checkouts(provider: OnlineProvider | None = None) -> int:
+    """Release every open session well past its expiry (for `flask payments release-stale`),
+    and close them at ``provider`` if it does not expire them itself."""
     cutoff = clock.utcnow() - STALE_GRACE
     invoice_ids = list(
         db.session.scalars(
@@ -561,10 +577,14 @@ def release_stale_checkouts() -> int:
         )
     )
     count = 0
+    released = []
     for invoice_id in invoice_ids:
         with write_transaction():
-            if _release_stale(lock_invoice(invoice_id)):
-                count += 1
+            stale = _release_stale(lock_invoice(invoice_id))
+        if stale:
+            count += 1
+            released.extend(stale)
+    _expire_released(provider, released)
     return count
 
 

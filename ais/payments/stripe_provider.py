@@ -39,6 +39,7 @@ def _timestamp(value) -> dt.datetime | None:
 class StripeProvider:
     name = "stripe"
     label = "Stripe"
+    expires_sessions_itself = True  # expires_at is sent with each session
 
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str = ""):
         self.webhook_secret = webhook_secret

@@ -293,5 +293,5 @@ def allow_stub_checkout_page(response):
 @bp.cli.command("release-stale")
 def release_stale_command():
     """Release the room held by open card payments well past their expiry."""
-    count = services.release_stale_checkouts()
+    count = services.release_stale_checkouts(online_provider())
     click.echo(f"Released stale checkouts on {count} invoice(s).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import re
 import threading
+from datetime import UTC, timedelta
 from decimal import Decimal
 
 import pytest
@@ -109,6 +110,26 @@ def test_a_checkout_paid_meanwhile_keeps_its_room(ann, actions, paymongo_on):
     response = start_checkout(actions, ann.invoice_id, "full")
     assert response.headers["Location"].endswith("#pay-online") and len(paymongo_on.creates) == 1
     assert invoice(ann.invoice_id).held_amount == Decimal("600.00")
+
+
+def test_a_checkout_long_past_its_expiry_is_released_and_closed_at_paymongo(
+    app, ann, actions, paymongo_on, freeze_today
+):
+    """PayMongo's sessions never expire by themselves: AIS closes them when it stops holding room."""
+    start_checkout(actions, ann.invoice_id, "full")
+    later = checkouts()[0].expires_at.replace(tzinfo=UTC) + timedelta(minutes=20)
+    freeze_today(later)
+    start_checkout(actions, ann.invoice_id, "custom", "100.00")
+    first, second = paymongo_on.sessions.values()
+    assert (first["attributes"]["status"], second["attributes"]["status"]) == ("expired", "active")
+    assert [r.status for r in checkouts()] == ["expired", "open"]
+    # The same for every invoice at once: `flask --app ais payments release-stale` (e.g. from cron).
+    freeze_today(later + timedelta(hours=1))
+    result = app.test_cli_runner().invoke(args=["payments", "release-stale"])
+    assert result.exit_code == 0 and "on 1 invoice(s)" in result.output
+    assert second["attributes"]["status"] == "expired"
+    assert invoice(ann.invoice_id).held_amount == Decimal("0.00")
+    freeze_today(TODAY)
 
 
 def test_the_client_can_cancel_the_open_payment(ann, actions, paymongo_on):
