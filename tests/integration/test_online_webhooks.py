@@ -49,11 +49,12 @@ def test_one_event_delivered_fifty_times_records_one_payment_and_one_receipt(cli
     assert [r.get_json()["outcome"] for r in outcomes[1:]] == ["duplicate"] * 49
     assert len(payments()) == 1 and len(receipts()) == 1 and count(WebhookEvent) == 1
     paid = payments()[0]
-    assert (paid.amount, paid.state, paid.method, paid.provider, paid.provider_reference) == (
+    assert (paid.amount, paid.state, paid.method, paid.provider, paid.reference, paid.provider_reference) == (
         Decimal("1000.00"),
         "confirmed",
         online.method,
         online.name,
+        "money_1",
         "money_1",
     )
     assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
