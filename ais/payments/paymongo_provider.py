@@ -125,10 +125,8 @@ def _dict(value, what: str) -> dict:
     return value
 
 
-def _text(value, what: str, *, optional: bool = False) -> str:
-    if value is None and optional:
-        return ""
-    if not isinstance(value, str) or not value or len(value) > 255:
+def _text(value, what: str, *, max_length: int = 200) -> str:
+    if not isinstance(value, str) or not value or len(value) > max_length:
         raise InvalidEvent(f"{what} is not a short text")
     return value
 

@@ -2,15 +2,16 @@
 
 The rules (see docs/PAYMENTS.md):
 
-* Starting a checkout writes a ``CheckoutSession`` row *before* Stripe is called, with the
-  invoice locked: from that moment its amount holds room under the invoice's cap (it is counted
-  in ``Invoice.held_amount`` by ``ais.billing.services.reallocate``), until the session
-  completes, fails or expires.  A second click or tab for the same invoice and amount gets the
-  same session; another amount first closes the open one (at Stripe, then here).
-* Money is recorded only from verified webhook events, keyed by the PaymentIntent
-  (``Payment.provider_reference`` is unique), so however many events describe one payment, in
-  whatever order, it is recorded once.  Each event id is stored (unique) with the change it
-  caused, in the same transaction, with the invoice locked.
+* Starting a checkout writes a ``CheckoutSession`` row *before* the provider (Stripe or
+  PayMongo, ``ais.payments.configured``) is called, with the invoice locked: from that moment
+  its amount holds room under the invoice's cap (it is counted in ``Invoice.held_amount`` by
+  ``ais.billing.services.reallocate``), until the session completes, fails or expires.  A second
+  click or tab for the same invoice and amount gets the same session; another amount first
+  closes the open one (at the provider, then here).
+* Money is recorded only from verified webhook events, keyed by the provider's id for it (a
+  Stripe PaymentIntent, a PayMongo payment; ``Payment.provider_reference`` is unique), so however
+  many events describe one payment, in whatever order, it is recorded once.  Each event id is
+  stored (unique) with the change it caused, in the same transaction, with the invoice locked.
 * Money that cannot go on its invoice (paid meanwhile, void, another currency, unknown) is
   never dropped: it is recorded as an ``Overpayment`` for the owner to refund or credit, and
   the owner is emailed.  The part that fits still pays the invoice.
@@ -73,8 +74,7 @@ log = logging.getLogger("ais.payments")
 STRIPE = "stripe"
 PAYMONGO = "paymongo"
 PROVIDER_LABELS = {STRIPE: "Stripe", PAYMONGO: "PayMongo"}
-STRIPE_ACTOR = Actor.system("stripe")
-CARD_METHOD = "Card (Stripe)"  # what a Stripe payment is recorded as (PayMongo's name the method)
+CARD_METHOD = "Card (Stripe)"  # a Stripe payment's method; PayMongo's are named by paymongo_provider
 
 
 def _actor(provider: str | None) -> Actor:
