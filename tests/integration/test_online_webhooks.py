@@ -12,7 +12,9 @@ import threading
 import time
 from decimal import Decimal
 
+import online_support
 import pytest
+import requests
 from stripe_support import (
     checkouts,
     client_with_invoice,
@@ -92,6 +94,43 @@ def test_twenty_deliveries_at_the_same_moment_are_one_payment(app, online, payin
     assert results == [200] * 20
     assert len(payments()) == 1 and len(receipts()) == 1 and count(WebhookEvent) == 2
     assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
+
+
+@pytest.mark.postgres
+def test_twenty_deliveries_to_gunicorn_workers_at_once_are_one_payment(app, database_url, online, paying):
+    """Three processes, twenty posts of two events about one payment, all at the same moment."""
+    if fresh().get_bind().dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL: set AIS_TEST_DATABASE_URL")
+    books, session = paying
+    fresh().close()
+    events = [online.paid(session, "money_gunicorn"), online.paid_again(session, "money_gunicorn")]
+    bodies = [online.signed(event) for event in events]
+    answers: list = [None] * 20
+    barrier = threading.Barrier(20)
+    with online_support.gunicorn(database_url, **online.keys) as base:
+
+        def post(i: int) -> None:
+            body, header = bodies[i % 2]
+            barrier.wait(timeout=10)
+            try:
+                answers[i] = requests.post(
+                    base + online.endpoint,
+                    data=body,
+                    headers={online.header: header, "Content-Type": "application/json"},
+                    timeout=30,
+                ).status_code
+            except requests.RequestException as error:
+                answers[i] = repr(error)
+
+        threads = [threading.Thread(target=post, args=(i,)) for i in range(20)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+    assert answers == [200] * 20
+    assert len(payments()) == 1 and len(receipts()) == 1 and count(WebhookEvent) == 2
+    assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
+    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
 
 
 def test_a_second_payment_on_the_same_checkout_is_flagged_not_applied(client, online, paying):
