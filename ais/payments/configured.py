@@ -30,6 +30,7 @@ KEYS = {
     PAYMONGO: ("PAYMONGO_SECRET_KEY", "PAYMONGO_WEBHOOK_SECRET"),
 }
 LABELS = {STRIPE: "Stripe", PAYMONGO: "PayMongo"}
+DEFAULT_PAYMONGO_METHODS = "gcash,paymaya,qrph,card"
 
 
 def _config(config: Mapping[str, Any] | None) -> Mapping[str, Any]:
@@ -57,9 +58,10 @@ def settings_problem(config: Mapping[str, Any]) -> str | None:
             return f"PAYMENTS_PROVIDER must be stripe, paymongo or manual, not {chosen!r}"
         if not provider_keys_set(chosen, config):
             return f"PAYMENTS_PROVIDER is {chosen} but {' and '.join(KEYS[chosen])} are not set"
-        return None
-    if all(provider_keys_set(name, config) for name in KEYS):
+    elif all(provider_keys_set(name, config) for name in KEYS):
         return "both Stripe and PayMongo keys are set: choose one with PAYMENTS_PROVIDER"
+    if provider_keys_set(PAYMONGO, config) and not paymongo_methods(config):
+        return "PAYMONGO_METHODS is empty: name the methods PayMongo's page offers (e.g. gcash,paymaya,qrph,card)"
     return None
 
 
@@ -87,7 +89,8 @@ def stripe_configured(config=None) -> bool:
 
 def paymongo_methods(config: Mapping[str, Any] | None = None) -> tuple[str, ...]:
     """PAYMONGO_METHODS as a tuple of PayMongo's method codes (gcash, paymaya, qrph, card, ...)."""
-    text = str(_config(config).get("PAYMONGO_METHODS") or "")
+    value = _config(config).get("PAYMONGO_METHODS")
+    text = DEFAULT_PAYMONGO_METHODS if value is None else str(value)
     return tuple(dict.fromkeys(code.strip().lower() for code in text.split(",") if code.strip()))
 
 

@@ -193,6 +193,7 @@ def test_the_settings_choose_the_provider(settings, chosen):
             "PAYMONGO_SECRET_KEY and PAYMONGO_WEBHOOK_SECRET are not set",
         ),
         ({"PAYMENTS_PROVIDER": "paypal"}, "must be stripe, paymongo or manual"),
+        ({**PAYMONGO_KEYS, "PAYMONGO_METHODS": " , "}, "PAYMONGO_METHODS is empty"),
     ],
 )
 def test_unclear_settings_stop_the_start_and_turn_online_payment_off(database_url, settings, problem):
