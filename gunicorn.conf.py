@@ -26,6 +26,10 @@ errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = ""
 secure_scheme_headers = {}
+# gunicorn's control socket (gunicornc) defaults to one path per user ($HOME/.gunicorn/gunicorn.ctl):
+# a second server on the machine (a test, a staging copy) would take it over.  Nothing here uses it;
+# systemctl and signals manage the server.
+control_socket_disable = True
 
 
 class AisLogger(Logger):

@@ -6,12 +6,12 @@ dozens of amounts and parsing it is most of Babel's cost per call.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import cache
 
 from babel import Locale
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, get_currency_symbol
 from flask import current_app
 
@@ -38,6 +38,16 @@ def format_day(value: date | None, style: str = "medium") -> str:
     if value is None:
         return ""
     return format_date(value, format=style, locale=app_locale())
+
+
+def format_moment(value: datetime | None, style: str = "medium") -> str:
+    """A moment (stored in UTC; naive values are UTC) in the business's time zone: 5 Dec 2026, 3:04:05 PM."""
+    if value is None:
+        return ""
+    from .clock import business_timezone
+
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return format_datetime(moment, format=style, tzinfo=business_timezone(), locale=app_locale())
 
 
 def format_unit_price(value: Decimal | None, currency: str | None = None) -> str:

@@ -11,7 +11,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from . import clock, health
-from .formatting import currency_symbol, format_day, format_money, format_unit_price, plain_number
+from .audit import audit_label
+from .formatting import currency_symbol, format_day, format_moment, format_money, format_unit_price, plain_number
 
 request_log = logging.getLogger("ais.request")
 
@@ -39,6 +40,8 @@ CSP = "; ".join(
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
+    app.jinja_env.filters["moment"] = format_moment
+    app.jinja_env.filters["audit_label"] = audit_label
     app.jinja_env.filters["currency_symbol"] = currency_symbol
     app.jinja_env.filters["unit_price"] = format_unit_price
     app.jinja_env.filters["plain_number"] = plain_number

@@ -8,6 +8,7 @@ from functools import lru_cache
 from flask import render_template, request
 from sqlalchemy import ColumnElement, Integer, String, bindparam, func, select
 
+from .. import clock
 from ..audit import AUDIT_ACTIONS
 from ..database import reads_only
 from ..models import AuditEntry, Client, Invoice
@@ -95,10 +96,16 @@ def audit_page(
         "actor_pattern": like_pattern((actor or "").lower()),
         "client_id": client_id,
         "invoice_no": (invoice_no or "").strip().upper(),
-        "at_from": dt.datetime.combine(date_from, dt.time.min, dt.UTC) if date_from else None,
-        "at_before": (dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, dt.UTC) if date_to else None),
+        # The days are the business's (AIS_TIMEZONE), as the page shows the moments.
+        "at_from": _start_of(date_from) if date_from else None,
+        "at_before": _start_of(date_to + dt.timedelta(days=1)) if date_to else None,
     }
     return paginate_capped(statements, params, page=page, per_page=PER_PAGE)
+
+
+def _start_of(day: dt.date) -> dt.datetime:
+    """Midnight at the start of ``day`` in the business's time zone, in UTC (how moments are stored)."""
+    return dt.datetime.combine(day, dt.time.min, clock.business_timezone()).astimezone(dt.UTC)
 
 
 def action_names() -> list[str]:

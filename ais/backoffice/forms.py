@@ -43,14 +43,23 @@ INVOICE_STATUSES = (
     (rules.PAID, "Paid"),
     (rules.VOID, "Void"),
 )
+# One choice says both the column and the direction ("-" before the key: descending), so the form
+# never shows a sort beside an order that contradicts it.  The column headers' links say the same
+# with ?sort=<key>&dir=asc|desc.
 INVOICE_SORTS = (
     ("", "Latest issued first"),
-    ("number", "Number"),
-    ("client", "Client"),
-    ("issue_date", "Issue date"),
-    ("due", "Next due date"),
-    ("amount", "Amount"),
-    ("balance", "Balance"),
+    ("number", "Number, lowest first"),
+    ("-number", "Number, highest first"),
+    ("client", "Client, A to Z"),
+    ("-client", "Client, Z to A"),
+    ("issue_date", "Issue date, oldest first"),
+    ("-issue_date", "Issue date, newest first"),
+    ("due", "Next due date, soonest first"),
+    ("-due", "Next due date, latest first"),
+    ("amount", "Amount, smallest first"),
+    ("-amount", "Amount, largest first"),
+    ("balance", "Balance, smallest first"),
+    ("-balance", "Balance, largest first"),
 )
 PAYMENT_STATE_LABELS = {
     "reported": "Awaiting confirmation",
@@ -270,7 +279,6 @@ class InvoiceFilterForm(NoCsrfForm):
     date_from = DateField("Issued from", validators=[Optional()])
     date_to = DateField("Issued to", validators=[Optional()])
     sort = SelectField("Sort by", choices=options(INVOICE_SORTS), default="")
-    dir = SelectField("Order", choices=options([("asc", "Ascending"), ("desc", "Descending")]), default="asc")
 
 
 # --- Payments -----------------------------------------------------------------------------------

@@ -306,6 +306,16 @@ def client_portal_access(client_id: int):
 SORT_KEYS = ("number", "client", "issue_date", "due", "amount", "balance")
 
 
+def _invoice_sort(raw: str, raw_direction: str) -> tuple[str, str]:
+    """(key, "asc"|"desc") from ?sort= and ?dir=: the form sends "-key" for descending, the column
+    headers send key and dir.  Anything else is the default order."""
+    key = raw.removeprefix("-")
+    if key not in SORT_KEYS:
+        return "", "asc"
+    descending = raw.startswith("-") or raw_direction == "desc"
+    return key, "desc" if descending else "asc"
+
+
 @bp.get("/invoices")
 @reads_only
 def invoices():
@@ -322,9 +332,8 @@ def invoices():
         date_from=form.date_from.data if not form.date_from.errors else None,
         date_to=form.date_to.data if not form.date_to.errors else None,
     )
-    sort = request.args.get("sort", "")
-    sort = sort if sort in SORT_KEYS else ""
-    direction = "desc" if request.args.get("dir") == "desc" else "asc"
+    sort, direction = _invoice_sort(request.args.get("sort", ""), request.args.get("dir", ""))
+    form.sort.data = f"-{sort}" if sort and direction == "desc" else sort
     pagination = queries.invoices_page(filters, sort, direction, page_arg(), today)
     params = {
         "q": filters.q,
@@ -612,6 +621,15 @@ def invoice_replan(invoice_id: int):
             flash("The unpaid balance was re-planned. The client was sent the new schedule.", "success")
             return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
     return render_invoice(invoice_id, replan_form=form, open_panel="replan")
+
+
+@bp.get("/invoices/<int:invoice_id>/payments")
+@bp.get("/invoices/<int:invoice_id>/void")
+@bp.get("/invoices/<int:invoice_id>/replan")
+def invoice_form_address(invoice_id: int):
+    """A refused form (record a payment, void, re-plan) is shown again at the address it was posted
+    to; reloading it or coming back to it is a GET, which leads to the invoice, not to a 405."""
+    return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
 
 
 @bp.post("/invoices/<int:invoice_id>/payments")

@@ -121,6 +121,24 @@ def payment_voided(payment: Payment, invoice: Invoice) -> None:
     )
 
 
+def payment_refunded(payment: Payment, invoice: Invoice, refunded: Decimal, kept: Decimal) -> None:
+    # refunded: of the original payment, in all so far; kept: what of it still counts as paid.
+    """The client's online payment was refunded (in full or in part) at the provider: the receipt
+    for it no longer stands as it was; say what came back, what still counts and what is owed now."""
+    send_notice(
+        invoice.client.email,
+        "payment_refunded",
+        f"Your payment on {invoice.invoice_no} was refunded",
+        f"refunded:payment:{payment.id}",
+        payment=payment,
+        invoice=invoice,
+        refunded=refunded,
+        kept=kept,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
 def invoice_voided(invoice: Invoice) -> None:
     """The client was sent this invoice: tell them it is cancelled and need not be paid."""
     send_notice(

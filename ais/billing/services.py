@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -66,6 +66,10 @@ class BillingError(Exception):
 
 class NotFound(BillingError):
     """No such record, or not one this person may see (the two are never told apart)."""
+
+
+# How far ahead a draft may be dated: a year covers any plan made in advance; five years is a typo.
+MAX_DRAFT_AHEAD = timedelta(days=366)
 
 
 class InvalidInput(BillingError):
@@ -243,6 +247,10 @@ def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Deci
         raise InvalidInput("The invoice total is too large.", "lines")
     if data.due_date < data.issue_date:
         raise InvalidInput("The due date cannot be before the issue date.", "due_date")
+    if data.issue_date > clock.today() + MAX_DRAFT_AHEAD:
+        raise InvalidInput(
+            f"The issue date is more than {MAX_DRAFT_AHEAD.days} days away: check the year.", "issue_date"
+        )
     if data.payment_type == FULL_PAYMENT:
         pass
     elif data.payment_type == INSTALLMENT:
@@ -360,6 +368,14 @@ def _next_invoice_number(year: int) -> str:
 def _issue(actor: Actor, invoice: Invoice) -> str:
     if not invoice.is_draft:
         raise InvalidTransition("This invoice is already issued.")
+    if invoice.issue_date > clock.today():
+        # An issued invoice counts as owed at once and its date is the date of the sale: a later
+        # date waits as a draft (issue it on the day, or change its date to today).
+        raise InvalidInput(
+            f"This invoice is dated {format_day(invoice.issue_date)}, after today: keep it as a draft "
+            "and issue it on that day, or date it today.",
+            "issue_date",
+        )
     client = _require_active_client(invoice.client_id)
     invoice.invoice_no = _next_invoice_number(invoice.issue_date.year)
     invoice.issued_at = clock.utcnow()

@@ -987,6 +987,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
                     else "; fully refunded"
                 ),
             )
+            notices.payment_refunded(active, invoice, original.amount - kept, kept)
             outcome.append(
                 f"payment {active.id} voided" + (f", {kept} kept as payment {replacement.id}" if replacement else "")
             )

@@ -179,6 +179,13 @@ def _show_error(form: ReportPaymentForm, error: BillingError) -> None:
         form.form_errors.append(error.message)
 
 
+@bp.get("/payments/add")
+def payment_add_address():
+    """A refused report is shown again at /portal/payments/add; reloading or coming back to that
+    address (a GET) leads to the client's payments rather than to a 405."""
+    return redirect(portal_url("portal.payments"))
+
+
 @bp.post("/payments/add")
 def payment_add():
     """A client reports a payment.  Owners never get here (403 in the scope hook)."""

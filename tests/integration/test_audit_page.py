@@ -1,6 +1,6 @@
 """/audit: owners read the trail with filters; nobody else sees it and no route changes it."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -39,7 +39,8 @@ def test_owner_sees_entries_newest_first_with_amounts(app, actions, books):
     actions.login("owner", "a long enough password")
     page = actions.client.get("/audit").get_data(as_text=True)
     page = page[page.index("<tbody>") :]
-    assert page.index("payment.recorded") < page.index("invoice.issued") < page.index("client.created")
+    assert page.index("Payment: recorded") < page.index("Invoice: issued") < page.index("Client: created")
+    assert "payment.recorded" not in page  # words, not codes
     assert "₱100.00" in page
     assert "Ana &lt;b&gt;Cruz&lt;/b&gt;" in page
 
@@ -47,10 +48,29 @@ def test_owner_sees_entries_newest_first_with_amounts(app, actions, books):
 def test_filters_narrow_the_entries(app, actions, books):
     actions.login("owner", "a long enough password")
     page = actions.client.get("/audit?action=payment.").get_data(as_text=True)
-    assert "payment.recorded" in page
-    assert "client.created</code>" not in page
+    rows = page[page.index("<tbody>") :]
+    assert "Payment: recorded" in rows
+    assert "Client: created" not in rows
     by_invoice = actions.client.get("/audit?invoice_no=inv-2026-0001").get_data(as_text=True)
-    assert "invoice.issued" in by_invoice and "client.created</code>" not in by_invoice
+    rows = by_invoice[by_invoice.index("<tbody>") :]
+    assert "Invoice: issued" in rows and "Client: created" not in rows
+
+
+def test_moments_show_in_manila_time_and_days_are_manila_days(app, actions, books):
+    # 2026-03-01 17:30 UTC is 01:30 on March 2 in Manila (UTC+8): shown so, and found under March 2.
+    with app.app_context():
+        entry = AuditEntry(
+            at=datetime(2026, 3, 1, 17, 30, tzinfo=UTC), actor_label="owner", action="client.updated", detail="late"
+        )
+        db.session.add(entry)
+        db.session.commit()
+    actions.login("owner", "a long enough password")
+    page = actions.client.get("/audit?date_from=2026-03-02&date_to=2026-03-02").get_data(as_text=True)
+    rows = page[page.index("<tbody>") :]
+    assert "Client: updated" in rows and "1:30:00" in rows and "Mar 2, 2026" in rows
+    assert "Asia/Manila time" in page
+    earlier = actions.client.get("/audit?date_from=2026-03-01&date_to=2026-03-01").get_data(as_text=True)
+    assert "Client: updated" not in earlier[earlier.index("<main") :].split("</select>")[-1]
 
 
 def test_clients_and_anonymous_cannot_read_the_trail(app, client, books, actions_for):

@@ -50,7 +50,7 @@ def people():
 
 
 def invoice_numbers(html) -> list[str]:
-    return re.findall(r'class="fw-semibold" href="/invoices/\d+">([^<]+)</a>', html)
+    return re.findall(r'class="fw-semibold doc-no" href="/invoices/\d+">([^<]+)</a>', html)
 
 
 def references(html) -> list[str]:

@@ -414,7 +414,7 @@ def many(ann):
 
 def listed(html) -> list[str]:
     """The invoice numbers (or draft labels) in the list, in order."""
-    return re.findall(r'class="fw-semibold" href="/invoices/\d+">([^<]+)</a>', html)
+    return re.findall(r'class="fw-semibold doc-no" href="/invoices/\d+">([^<]+)</a>', html)
 
 
 NUMBERS = {
@@ -471,6 +471,20 @@ def test_sorting(client, owner, many, sort, direction, expected):
     shown = listed(text_of(client.get(f"/invoices?sort={sort}&dir={direction}")))
     shown = ["draft" if s.startswith("Draft") else s[-4:] for s in shown]
     assert shown[: len(expected)] == expected
+
+
+def test_the_sort_control_names_column_and_direction_together(client, owner, many):
+    # The form's one select ("-number": highest first) sorts as the header link does, and shows
+    # the choice that is in force, whichever of the two asked for it.
+    from_form = text_of(client.get("/invoices?sort=-number"))
+    from_header = text_of(client.get("/invoices?sort=number&dir=desc"))
+    assert listed(from_form) == listed(from_header)
+    for html in (from_form, from_header):
+        assert re.search(r'<option selected value="-number">Number, highest first</option>', html), html
+        assert ">Order<" not in html and "Ascending" not in html
+    default = text_of(client.get("/invoices"))
+    assert re.search(r'<option selected value="">Latest issued first</option>', default)
+    assert listed(text_of(client.get("/invoices?sort=-nonsense"))) == listed(default)
 
 
 def test_sorting_by_client_name(client, owner, many):

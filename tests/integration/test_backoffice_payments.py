@@ -130,6 +130,15 @@ def test_a_refused_payment_keeps_the_form_and_its_key(client, actions, owner, pl
     assert 'value="Keep"' in html
 
 
+@pytest.mark.parametrize("action", ["payments", "void", "replan"])
+def test_coming_back_to_a_refused_forms_address_leads_to_the_invoice(client, actions, owner, plan, action):
+    # The refused form is shown at the address it was posted to; reloading it or going back there is a GET.
+    response = client.get(f"/invoices/{plan}/{action}")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/invoices/{plan}")
+    assert client.get(f"/invoices/{plan}/{action}", follow_redirects=True).status_code == 200
+
+
 def test_the_cap_counts_payments_awaiting_confirmation(client, actions, owner, plan):
     report(plan, "800.00")
     response = actions.post(f"/invoices/{plan}/payments", payment_form(amount="100.01"))

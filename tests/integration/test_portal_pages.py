@@ -62,6 +62,18 @@ def form_data(html: str, **fields) -> dict:
 # --- Dashboard ------------------------------------------------------------------------------------
 
 
+def test_coming_back_to_a_refused_reports_address_leads_to_the_payments(client, ann):
+    response = client.get("/portal/payments/add")
+    assert response.status_code == 302 and response.headers["Location"].endswith("/portal/payments")
+
+
+def test_the_header_greets_the_client_by_name(client, ann):
+    html = text_of(client.get("/portal"))
+    header = html[html.index('id="account-menu"') : html.index("</nav>")]
+    assert '<span class="account-name">Ann Cruz</span>' in header
+    assert "Signed in as ann@example.com" in header
+
+
 def test_the_dashboard_shows_totals_of_issued_non_void_invoices(client, ann):
     text = squash(text_of(client.get("/portal")))
     # Outstanding: 750.00 left on the plan + 1,234.56 due today; the draft and the void one count nowhere.

@@ -388,6 +388,22 @@ def test_bad_amounts_are_refused(amount):
     assert row_counts()["payments"] == 0
 
 
+def test_an_invoice_dated_after_today_waits_as_a_draft_and_a_far_date_is_refused():
+    client_id = make_client()
+    with pytest.raises(InvalidInput) as refused:  # issued now, dated tomorrow: it would be owed at once
+        make_invoice(client_id, "100.00", issued=TODAY + DAY)
+    assert refused.value.field == "issue_date" and "keep it as a draft" in refused.value.message
+    draft_id = services.save_draft(ACTOR, invoice_input(client_id, "100.00", issued=TODAY + DAY))
+    with pytest.raises(InvalidInput):
+        services.issue_invoice(ACTOR, draft_id)
+    assert invoice(draft_id).is_draft
+    with pytest.raises(InvalidInput) as refused:  # five years ahead: a typo in the year
+        services.save_draft(ACTOR, invoice_input(client_id, "100.00", issued=TODAY + 5 * 365 * DAY))
+    assert refused.value.field == "issue_date" and "check the year" in refused.value.message
+    make_invoice(client_id, "100.00", issued=TODAY)  # today is fine
+    assert db.session.scalar(select(func.count()).select_from(Invoice)) == 2
+
+
 def test_payment_dated_in_the_future_or_before_the_issue_date_is_refused():
     client_id = make_client()
     invoice_id = make_invoice(client_id, "1000.00", issued=TODAY - 30 * DAY)

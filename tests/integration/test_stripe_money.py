@@ -232,7 +232,16 @@ def test_a_full_refund_voids_the_payment_with_the_reason_and_reallocates(client,
     assert installments_paid(books.invoice_id) == [Decimal("300.00"), Decimal("0.00"), Decimal("0.00")]
     assert fresh().scalar(select(Allocation).where(Allocation.payment_id == card.id)) is None
     assert count(AuditEntry, AuditEntry.action == "payment.refunded") == 1
+    [told] = refund_notices()
+    assert told.to_address == "ann@example.com" and "INV-2026-0001" in told.subject
+    assert "₱600.00 in all has gone back to you" in told.body_text and "none of it counts" in told.body_text
+    deliver(client, refund_event("pi_card", 60000, 60000))  # the same refund again: told once
+    assert len(refund_notices()) == 1
     assert_books_consistent()
+
+
+def refund_notices() -> list[OutboxMessage]:
+    return list(fresh().scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("refunded:%"))))
 
 
 def test_a_partial_refund_voids_the_payment_and_keeps_the_rest_as_a_new_payment(client, plan):
@@ -262,6 +271,12 @@ def test_a_partial_refund_voids_the_payment_and_keeps_the_rest_as_a_new_payment(
     deliver(client, refund_event("pi_card", 60000, 60000))
     assert [p.amount for p in payments() if p.state == "confirmed"] == [Decimal("300.00")]
     assert len(receipts()) == 2  # the cash and the card payment; refunds send none
+    # Each refund that changed what counts told the client so (100.00, then 250.00, then all of it).
+    told = [m.body_text for m in refund_notices()]
+    assert len(told) == 3
+    assert "₱100.00 in all has gone back to you, and ₱500.00 still counts as paid" in told[0]
+    assert "₱250.00 in all has gone back to you, and ₱350.00 still counts as paid" in told[1]
+    assert "₱600.00 in all has gone back to you, and none of it counts" in told[2]
     assert_books_consistent()
 
 

@@ -50,6 +50,31 @@
     });
   });
 
+  // A field the server refused loses its error once it is changed: the message described the old
+  // value, and leaving it would say the corrected one is still wrong.  The server checks again on
+  // submit.
+  function clearFieldError(event) {
+    var field = event.target;
+    if (!field || !field.classList || !field.classList.contains("is-invalid")) return;
+    var group = field.type === "radio" && field.form
+      ? field.form.querySelectorAll('input[type="radio"][name="' + field.name + '"]')
+      : [field];
+    Array.prototype.forEach.call(group, function (input) {
+      input.classList.remove("is-invalid");
+      input.removeAttribute("aria-invalid");
+      // (a radio group's message is named after the group)
+      var message = document.getElementById(input.id + "-error") || document.getElementById(input.name + "-error");
+      if (message) message.remove();
+      var described = (input.getAttribute("aria-describedby") || "").split(" ").filter(function (id) {
+        return id && id !== input.id + "-error";
+      });
+      if (described.length) input.setAttribute("aria-describedby", described.join(" "));
+      else input.removeAttribute("aria-describedby");
+    });
+  }
+  document.addEventListener("input", clearFieldError);
+  document.addEventListener("change", clearFieldError);
+
   // "Go back" buttons (error pages).
   document.querySelectorAll("[data-history-back]").forEach(function (button) {
     if (window.history.length < 2) return;
