@@ -66,7 +66,10 @@ def register_blueprints(app: Flask) -> None:
     from .backoffice import bp as backoffice_bp
     from .payments import bp as payments_bp
     from .payments import webhooks_bp
+    from .payments.configured import check_settings
     from .portal import bp as portal_bp
+
+    check_settings(app.config)  # an unclear payment provider stops the start (docs/PAYMENTS.md)
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(backoffice_bp)

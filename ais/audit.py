@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "2fa.optional_for_owners": "Two-step sign-in: optional for owners",
     "portal.preview": "Portal: viewed as client",
     "payment.received_online": "Payment: received online",
+    "payment.amount_differs": "Payment: online amount differs from the checkout",
 }
 
 
@@ -89,6 +90,7 @@ AUDIT_ACTIONS = (
     "payment.rejected",
     "payment.voided",
     "payment.received_online",
+    "payment.amount_differs",
     "payment.refunded",
     "payment.overpayment_flagged",
     "payment.overpayment_refunded",

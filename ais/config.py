@@ -127,10 +127,17 @@ def load_settings(instance_path: str) -> dict:
         # Where owner notices (reported payments, overpayments) go; see ais.billing.notices.
         "AIS_OWNER_EMAIL": os.environ.get("AIS_OWNER_EMAIL", ""),
         "AIS_BASE_URL": os.environ.get("AIS_BASE_URL", "http://127.0.0.1:5000"),
-        # Online payment; off unless both keys are set.
+        # Online payment (docs/PAYMENTS.md): PAYMENTS_PROVIDER names it (stripe, paymongo or
+        # manual); left empty, the provider whose two keys are set is used (ais.payments.configured).
+        "PAYMENTS_PROVIDER": os.environ.get("PAYMENTS_PROVIDER", "").strip().lower(),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        "PAYMONGO_SECRET_KEY": os.environ.get("PAYMONGO_SECRET_KEY", ""),
+        "PAYMONGO_WEBHOOK_SECRET": os.environ.get("PAYMONGO_WEBHOOK_SECRET", ""),
+        "PAYMONGO_API_BASE": os.environ.get("PAYMONGO_API_BASE", ""),
+        # The methods PayMongo's page offers (its payment_method_types), comma-separated.
+        "PAYMONGO_METHODS": os.environ.get("PAYMONGO_METHODS", "gcash,paymaya,qrph,card"),
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BOOTSTRAP_SERVE_LOCAL": True,

@@ -37,7 +37,7 @@ CSP = "; ".join(
         "img-src 'self' data:",
         "font-src 'self'",
         "connect-src 'self'",
-        "form-action 'self' https://checkout.stripe.com",
+        "form-action 'self' https://checkout.stripe.com https://checkout.paymongo.com",
         "frame-ancestors 'none'",
         "base-uri 'none'",
         "object-src 'none'",

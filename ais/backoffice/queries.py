@@ -55,6 +55,7 @@ from ..models import (
     User,
 )
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
+from ..payments.paymongo_provider import CANONICAL_METHODS as PAYMONGO_METHODS
 from ..payments.services import CARD_METHOD
 from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
 from .forms import PAYMENT_METHODS
@@ -917,4 +918,4 @@ def payment_methods() -> list[str]:
     """The method filter's choices: every method a payment can be recorded with, from the code
     (the owner's and the portal's forms, online card payments, the generated demo); reading
     them from the table would scan all payments on every visit."""
-    return sorted({*PAYMENT_METHODS, *DEMO_METHODS, CARD_METHOD, *PORTAL_METHODS})
+    return sorted({*PAYMENT_METHODS, *DEMO_METHODS, CARD_METHOD, *PORTAL_METHODS, *PAYMONGO_METHODS})

@@ -1,11 +1,14 @@
-"""Online payment: a client pays an invoice by card on Stripe Checkout; a signed webhook records it.
+"""Online payment: a client pays an invoice on a provider's hosted page (Stripe Checkout, or
+PayMongo Checkout for GCash, Maya, QR Ph, cards, ...); a signed webhook records it.
 
-See docs/PAYMENTS.md.  ``providers`` is the small interface (manual transfer or Stripe),
-``services`` changes the books through ais.billing.services' public functions, ``views`` are thin.
+See docs/PAYMENTS.md.  ``providers`` is the small interface (manual transfer, Stripe, PayMongo),
+``configured`` which one the settings choose, ``services`` changes the books through
+ais.billing.services' public functions, ``views`` are thin.
 
 The routes are split by audience, so that each is checked by the hook of its area:
 ``checkout_bp`` is nested in the portal (a client's own invoices), ``overpayments_bp`` in the
-back office (owners only), and ``webhooks_bp`` stands apart (public, signed events).  ``bp``
+back office (owners only, with the online-payment settings page), and ``webhooks_bp`` stands
+apart (public, signed events).  ``bp``
 holds the templates, the script and the command.
 """
 

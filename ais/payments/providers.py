@@ -1,6 +1,6 @@
 """How a client's money reaches an invoice: the payment providers.
 
-Two implementations of one small interface:
+Implementations of one small interface (the settings choose one: ais.payments.configured):
 
 ``manual``
     The client reports a transfer in the portal and the owner confirms it
@@ -9,6 +9,9 @@ Two implementations of one small interface:
     The client pays by card on a Stripe Checkout page; the signed webhook records the payment
     (``ais.payments.stripe_provider``).  On only when STRIPE_SECRET_KEY and
     STRIPE_WEBHOOK_SECRET are both set; STRIPE_API_BASE points the library elsewhere (a stub).
+``paymongo``
+    The client pays with GCash, Maya, QR Ph, a card, ... on a PayMongo Checkout page; the signed
+    webhook records the payment under the method's name (``ais.payments.paymongo_provider``).
 
 The online provider only talks to the outside world; every change to the books is made by
 ``ais.payments.services``, which calls it.
@@ -97,6 +100,8 @@ class OnlineProvider(Protocol):
     """A provider the client pays on (a hosted page) and that reports back through a webhook."""
 
     name: str
+    label: str  # as clients and owners read it: "Stripe", "PayMongo"
+    expires_sessions_itself: bool  # False: AIS closes a session it stops holding room for
 
     def create_checkout(self, request: CheckoutRequest) -> CreatedCheckout:
         """Create the hosted payment page; the same idempotency key gives the same page."""

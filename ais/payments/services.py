@@ -2,15 +2,16 @@
 
 The rules (see docs/PAYMENTS.md):
 
-* Starting a checkout writes a ``CheckoutSession`` row *before* Stripe is called, with the
-  invoice locked: from that moment its amount holds room under the invoice's cap (it is counted
-  in ``Invoice.held_amount`` by ``ais.billing.services.reallocate``), until the session
-  completes, fails or expires.  A second click or tab for the same invoice and amount gets the
-  same session; another amount first closes the open one (at Stripe, then here).
-* Money is recorded only from verified webhook events, keyed by the PaymentIntent
-  (``Payment.provider_reference`` is unique), so however many events describe one payment, in
-  whatever order, it is recorded once.  Each event id is stored (unique) with the change it
-  caused, in the same transaction, with the invoice locked.
+* Starting a checkout writes a ``CheckoutSession`` row *before* the provider (Stripe or
+  PayMongo, ``ais.payments.configured``) is called, with the invoice locked: from that moment
+  its amount holds room under the invoice's cap (it is counted in ``Invoice.held_amount`` by
+  ``ais.billing.services.reallocate``), until the session completes, fails or expires.  A second
+  click or tab for the same invoice and amount gets the same session; another amount first
+  closes the open one (at the provider, then here).
+* Money is recorded only from verified webhook events, keyed by the provider's id for it (a
+  Stripe PaymentIntent, a PayMongo payment; ``Payment.provider_reference`` is unique), so however
+  many events describe one payment, in whatever order, it is recorded once.  Each event id is
+  stored (unique) with the change it caused, in the same transaction, with the invoice locked.
 * Money that cannot go on its invoice (paid meanwhile, void, another currency, unknown) is
   never dropped: it is recorded as an ``Overpayment`` for the owner to refund or credit, and
   the owner is emailed.  The part that fits still pays the invoice.
@@ -71,8 +72,22 @@ from .providers import CheckoutRequest, OnlineProvider, ProviderError, supports_
 log = logging.getLogger("ais.payments")
 
 STRIPE = "stripe"
-STRIPE_ACTOR = Actor.system("stripe")
-CARD_METHOD = "Card (Stripe)"
+PAYMONGO = "paymongo"
+PROVIDER_LABELS = {STRIPE: "Stripe", PAYMONGO: "PayMongo"}
+CARD_METHOD = "Card (Stripe)"  # a Stripe payment's method; PayMongo's are named by paymongo_provider
+
+
+def _actor(provider: str | None) -> Actor:
+    """The system actor of a provider's changes in the audit trail."""
+    return Actor.system(provider if provider in PROVIDER_LABELS else STRIPE)
+
+
+def _provider_of(event: dict) -> str:
+    """Which provider an event came from (set by the provider's parse_event)."""
+    provider = event.get("provider")
+    return provider if provider in PROVIDER_LABELS else STRIPE
+
+
 ZERO = Decimal("0.00")
 
 _Row = TypeVar("_Row")
@@ -251,25 +266,38 @@ def _set_status(row: CheckoutSession, status: str) -> None:
     row.updated_at = clock.utcnow()
 
 
-def _release_stale(invoice: Invoice) -> bool:
-    """Open sessions well past their expiry stop holding room (Stripe's event may be late)."""
+def _release_stale(invoice: Invoice) -> list[tuple[str, str]]:
+    """Open sessions well past their expiry stop holding room (Stripe's event may be late;
+    PayMongo's sessions never expire by themselves).  Returns the (provider, session id) of
+    those released, for _expire_released to close at the provider after the transaction."""
     cutoff = clock.utcnow() - STALE_GRACE
-    released = False
+    released = []
     for row in _sessions(invoice.id, CHECKOUT_OPEN):
         if as_utc(row.expires_at) < cutoff:
             _set_status(row, CHECKOUT_EXPIRED)
             audit.record(
-                STRIPE_ACTOR,
+                _actor(row.provider),
                 "checkout.expired",
                 client_id=row.client_id,
                 invoice_id=invoice.id,
                 amount_before=row.amount,
                 detail=f"{row.provider_session_id or row.id}: past its expiry",
             )
-            released = True
+            released.append((row.provider, row.provider_session_id or ""))
     if released:
         reallocate(invoice)
     return released
+
+
+def _expire_released(provider: OnlineProvider | None, released: list[tuple[str, str]]) -> None:
+    """Close sessions released here at the provider too, when it does not expire them itself
+    (PayMongo), so that they can no longer be paid.  A payment that still arrives is recorded
+    (or flagged) all the same."""
+    if provider is None or provider.expires_sessions_itself:
+        return
+    for name, session_id in released:
+        if session_id and name == provider.name:
+            _close_quietly(provider, session_id)
 
 
 # --- Starting and cancelling a checkout ----------------------------------------------------------
@@ -280,6 +308,7 @@ class _Plan:
     amount: Decimal = ZERO
     reuse_url: str | None = None
     to_close: list[tuple[int, str | None]] = field(default_factory=list)  # (row id, provider session id)
+    stale: list[tuple[str, str]] = field(default_factory=list)  # released here: (provider, session id)
 
 
 def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) -> _Plan:
@@ -288,14 +317,14 @@ def _plan_checkout(client_id: int, invoice_id: int, choice: str, amount_text) ->
         invoice = lock_invoice(invoice_id)
         if invoice.client_id != client_id or invoice.is_draft:
             raise NotFound("No such invoice.")
-        _release_stale(invoice)
+        stale = _release_stale(invoice)
         require_open(invoice)
         if not supports_currency(invoice.currency):
             raise PaymentRefused("This invoice's currency cannot be paid online.", "choice")
         open_rows = _sessions(invoice_id, CHECKOUT_OPEN)
         options = pay_options(invoice, clock.today(), sum((r.amount for r in open_rows), ZERO))
         amount = _amount_for(invoice, choice, amount_text, options)
-        plan = _Plan(amount=amount, to_close=[])
+        plan = _Plan(amount=amount, to_close=[], stale=stale)
         for row in open_rows:
             if row.amount == amount and as_utc(row.expires_at) > now + REUSE_MARGIN:
                 # The same payment again (second click, second tab).  Without a page yet (being
@@ -337,7 +366,7 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
                     if row.id in closed:
                         _set_status(row, CHECKOUT_EXPIRED)
                         audit.record(
-                            STRIPE_ACTOR,
+                            _actor(row.provider),
                             "checkout.cancelled",
                             client_id=row.client_id,
                             invoice_id=invoice_id,
@@ -348,7 +377,9 @@ def _close_sessions(provider: OnlineProvider, rows: list[tuple[int, str | None]]
     return problems
 
 
-def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> tuple[int, str | None]:
+def _reserve(
+    actor: Actor, client_id: int, invoice_id: int, amount: Decimal, provider: str = STRIPE
+) -> tuple[int, str | None]:
     """Write the local session (holding its room) or find the same one made meanwhile."""
     now = clock.utcnow()
     with write_transaction():
@@ -377,7 +408,7 @@ def _reserve(actor: Actor, client_id: int, invoice_id: int, amount: Decimal) -> 
             client_id=invoice.client_id,
             amount=amount,
             currency=invoice.currency,
-            provider=STRIPE,
+            provider=provider,
             status=CHECKOUT_OPEN,
             # Derived from the invoice, the amount and this local session: a retried or doubled
             # create for the same local session gets the same Stripe session back.
@@ -447,7 +478,7 @@ def _fail(row_id: int, detail: str) -> None:
             _set_status(row, CHECKOUT_FAILED)
             reallocate(invoice)
             audit.record(
-                STRIPE_ACTOR,
+                _actor(row.provider),
                 "checkout.failed",
                 client_id=row.client_id,
                 invoice_id=invoice_id,
@@ -466,6 +497,7 @@ def start_checkout(
     invoice or a draft is NotFound; an amount that does not fit is PaymentRefused.
     """
     plan = _plan_checkout(client_id, invoice_id, choice, amount_text)
+    _expire_released(provider, plan.stale)
     if plan.reuse_url:
         return plan.reuse_url
     if plan.to_close:
@@ -473,7 +505,7 @@ def start_checkout(
         if problems:
             # The earlier one may still be paid: it keeps its room; a new one may no longer fit.
             log.info("checkout on invoice %s: earlier session not closed: %s", invoice_id, problems)
-    row_id, url = _reserve(actor, client_id, invoice_id, plan.amount)
+    row_id, url = _reserve(actor, client_id, invoice_id, plan.amount, provider.name)
     if url:
         return url
     request = _checkout_request(row_id)
@@ -533,8 +565,9 @@ def cancel_checkout(actor: Actor, client_id: int, invoice_id: int, provider: Onl
     return len(rows)
 
 
-def release_stale_checkouts() -> int:
-    """Release every open session well past its expiry (for `flask payments release-stale`)."""
+def release_stale_checkouts(provider: OnlineProvider | None = None) -> int:
+    """Release every open session well past its expiry (for `flask payments release-stale`),
+    and close them at ``provider`` if it does not expire them itself."""
     cutoff = clock.utcnow() - STALE_GRACE
     invoice_ids = list(
         db.session.scalars(
@@ -544,23 +577,27 @@ def release_stale_checkouts() -> int:
         )
     )
     count = 0
+    released = []
     for invoice_id in invoice_ids:
         with write_transaction():
-            if _release_stale(lock_invoice(invoice_id)):
-                count += 1
+            stale = _release_stale(lock_invoice(invoice_id))
+        if stale:
+            count += 1
+            released.extend(stale)
+    _expire_released(provider, released)
     return count
 
 
 # --- Webhook events ------------------------------------------------------------------------------
 
 
-def _store_event(event_id: str, event_type: str) -> bool:
+def _store_event(event_id: str, event_type: str, provider: str = STRIPE) -> bool:
     """Insert the event id; False if it is already there (a repeat delivery).  On PostgreSQL a
     concurrent insert of the same id waits for the other transaction, then does nothing."""
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     result = db.session.execute(
         insert(WebhookEvent)
-        .values(id=event_id[:255], provider=STRIPE, type=event_type[:100], received_at=clock.utcnow(), outcome="")
+        .values(id=event_id[:255], provider=provider, type=event_type[:100], received_at=clock.utcnow(), outcome="")
         .on_conflict_do_nothing(index_elements=["id"])
         .returning(WebhookEvent.id)
     )
@@ -570,19 +607,20 @@ def _store_event(event_id: str, event_type: str) -> bool:
 def handle_event(event: dict, _attempt: int = 1) -> str:
     """Apply one verified provider event, once.  Returns what it did (also stored with the event)."""
     event_id, event_type = event["id"], event["type"]
+    provider = _provider_of(event)
     try:
         with write_transaction():
-            if not _store_event(event_id, event_type):
+            if not _store_event(event_id, event_type, provider):
                 return "duplicate"
             handler = HANDLERS.get(event_type)
             if handler is None:
-                log.info("stripe event %s of type %s ignored", event_id, event_type)
+                log.info("%s event %s of type %s ignored", provider, event_id, event_type)
                 outcome = "ignored"
             else:
                 outcome = handler(event["data"]["object"], event)
             stored = _get(WebhookEvent, event_id[:255])
             stored.outcome = outcome[:255]
-            log.info("stripe event %s (%s): %s", event_id, event_type, outcome)
+            log.info("%s event %s (%s): %s", provider, event_id, event_type, outcome)
             return outcome
     except IntegrityError:
         # Another delivery recorded the same money at the same moment (unique PaymentIntent):
@@ -671,7 +709,15 @@ def _money_recorded(reference: str) -> bool:
 
 
 def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: Invoice | None) -> str:
-    """A Checkout Session's money arrived: record it once (keyed by its PaymentIntent)."""
+    """A checkout's money arrived: record it once (keyed by the provider's id for the money:
+    Stripe's PaymentIntent, PayMongo's payment).
+
+    The amount and currency are compared with the checkout AIS created: another currency is
+    flagged whole; more than the checkout asked for pays what it asked (if that fits) and the
+    rest is flagged; less is recorded (it was received) with an audit entry saying so.
+    """
+    provider = _provider_of(event)
+    actor = _actor(provider)
     reference = str(obj.get("payment_intent") or "") or f"checkout:{obj.get('id')}"
     reference = reference[:255]
     if row is not None:
@@ -686,12 +732,15 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
     currency = str(obj.get("currency") or (row.currency if row else "")).upper()
     if amount is None or not currency:
         raise ValueError(f"event {event.get('id')}: no amount or currency for {reference}")
+    method = str(obj.get("payment_method") or "")[:40] if provider != STRIPE else CARD_METHOD
+    method = method or CARD_METHOD
 
     applied = ZERO
     reason = ""
+    short = ""
     if invoice is None:
         reason = "it names no invoice in AIS"
-    elif currency != invoice.currency.upper():
+    elif currency != invoice.currency.upper() or (row is not None and currency != row.currency.upper()):
         reason = f"it was paid in {currency} but the invoice is in {invoice.currency}"
     elif invoice.is_void:
         reason = "the invoice was voided"
@@ -699,41 +748,64 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         reason = "the invoice is not issued"
     else:
         room = max(open_room(invoice), ZERO)
-        applied = min(amount, room)
+        asked = row.amount if row is not None else amount
+        applied = min(amount, room, asked)
         if applied < amount:
             if room <= 0:
                 reason = "the invoice was already paid (or fully awaiting confirmation) when it arrived"
-            else:
+            elif room <= asked:
                 reason = (
                     f"only {format_money(room, invoice.currency)} was still open on the invoice when "
                     f"{format_money(amount, invoice.currency)} arrived"
+                ) + (f" (the checkout asked for {format_money(asked, invoice.currency)})" if amount > asked else "")
+            else:
+                reason = (
+                    f"{format_money(amount, invoice.currency)} arrived for a checkout of "
+                    f"{format_money(asked, invoice.currency)}"
                 )
+        elif amount < asked:
+            short = (
+                f"{format_money(amount, invoice.currency)} arrived for a checkout of "
+                f"{format_money(asked, invoice.currency)}"
+            )
     outcome = []
     if applied > 0 and invoice is not None:  # (money is applied only to an invoice)
         paid_before = invoice.paid_amount
         payment = add_payment(
-            STRIPE_ACTOR,
+            actor,
             invoice,
             amount=applied,
             paid_on=_paid_on(event, invoice),
-            method=CARD_METHOD,
+            method=method,
             reference=reference,
             state=CONFIRMED,
             submission_key=None,
-            provider=STRIPE,
+            provider=provider,
             provider_reference=reference,
         )
         reallocate(invoice)
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.received_online",
             client_id=invoice.client_id,
             invoice_id=invoice.id,
             payment_id=payment.id,
             amount_before=paid_before,
             amount_after=invoice.paid_amount,
-            detail=f"{format_money(applied, invoice.currency)} by card ({reference}, event {event.get('id')})",
+            detail=f"{format_money(applied, invoice.currency)} by {method} ({reference}, event {event.get('id')})",
         )
+        if short:
+            log.warning("%s payment %s: %s", provider, reference, short)
+            audit.record(
+                actor,
+                "payment.amount_differs",
+                client_id=invoice.client_id,
+                invoice_id=invoice.id,
+                payment_id=payment.id,
+                amount_after=applied,
+                detail=f"{reference}: {short}",
+            )
+            outcome.append("less than asked")
         notices.payment_receipt(payment, invoice)
         outcome.append(f"payment {payment.id} recorded")
     excess = amount - applied
@@ -743,7 +815,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
             client_id=invoice.client_id if invoice is not None else (row.client_id if row is not None else None),
             amount=excess,
             currency=currency,
-            provider=STRIPE,
+            provider=provider,
             provider_reference=reference,
             reason=f"{format_money(excess, currency)} could not be applied: {reason}. Refund or credit it.",
             created_at=clock.utcnow(),
@@ -751,7 +823,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         db.session.add(flagged)
         db.session.flush()
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.overpayment_flagged",
             client_id=flagged.client_id,
             invoice_id=flagged.invoice_id,
@@ -800,7 +872,7 @@ def _release(obj: dict, status: str, action: str) -> str:
     held_before = invoice.held_amount
     reallocate(invoice)
     audit.record(
-        STRIPE_ACTOR,
+        _actor(row.provider),
         action,
         client_id=row.client_id,
         invoice_id=invoice.id,
@@ -828,6 +900,8 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     same PaymentIntent in its reference) with the refund as the reason.  An older event with a
     smaller cumulative refund changes nothing.
     """
+    provider = _provider_of(event)
+    actor = _actor(provider)
     intent = str(obj.get("payment_intent") or "")
     refunded_minor = obj.get("amount_refunded")
     if not intent or not isinstance(refunded_minor, int) or refunded_minor <= 0:
@@ -860,14 +934,14 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if not currency:  # (no payment means an overpayment: with neither it returned above)
         currency = first.invoice.currency if first else cast(Overpayment, flagged).currency
     currency = str(currency).upper()
-    reason = f"Refunded in Stripe ({format_money(refunded, currency)} refunded on {charge})"
+    reason = f"Refunded in {PROVIDER_LABELS[provider]} ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
     flagged_amount = flagged.amount if flagged is not None else ZERO
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
         audit.record(
-            STRIPE_ACTOR,
+            actor,
             "payment.overpayment_refunded",
             client_id=flagged.client_id,
             invoice_id=flagged.invoice_id,
@@ -885,7 +959,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
             replacement = None
             if kept > 0:
                 replacement = add_payment(
-                    STRIPE_ACTOR,
+                    actor,
                     invoice,
                     amount=kept,
                     paid_on=original.date,
@@ -893,13 +967,13 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
                     reference=intent,
                     state=CONFIRMED,
                     submission_key=None,
-                    provider=STRIPE,
+                    provider=provider,
                     provider_reference=f"{intent}#kept-{refunded_minor}",
                 )
                 replacement.state_reason = f"Kept after a partial refund of payment {active.id}: {reason}"
             reallocate(invoice)
             audit.record(
-                STRIPE_ACTOR,
+                actor,
                 "payment.refunded",
                 client_id=invoice.client_id,
                 invoice_id=invoice.id,
@@ -1044,7 +1118,7 @@ def recent_card_payment(invoice_id: int, since: dt.datetime) -> Payment | None:
         select(Payment)
         .where(
             Payment.invoice_id == invoice_id,
-            Payment.provider == STRIPE,
+            Payment.provider.in_(tuple(PROVIDER_LABELS)),
             Payment.state == CONFIRMED,
             Payment.created_at >= since,
         )

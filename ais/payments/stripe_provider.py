@@ -38,6 +38,8 @@ def _timestamp(value) -> dt.datetime | None:
 
 class StripeProvider:
     name = "stripe"
+    label = "Stripe"
+    expires_sessions_itself = True  # expires_at is sent with each session
 
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str = ""):
         self.webhook_secret = webhook_secret
@@ -145,4 +147,5 @@ class StripeProvider:
             or not isinstance(event["data"].get("object"), dict)
         ):
             raise InvalidEvent("not an event")
+        event["provider"] = self.name
         return event

@@ -4,7 +4,9 @@ Split by audience, each under the hook of its area (see ais/payments/__init__.py
 
 * ``POST /portal/checkout``          portal.checkout.start: a client starts (or resumes) a card payment
 * ``POST /portal/checkout/cancel``   portal.checkout.cancel: a client gives up the open card payment
-* ``POST /webhooks/stripe``          webhooks.stripe: Stripe's signed events (public, CSRF-exempt)
+* ``POST /webhooks/stripe``          webhooks.stripe_webhook: Stripe's signed events (public, CSRF-exempt)
+* ``POST /webhooks/paymongo``        webhooks.paymongo_webhook: PayMongo's signed events (the same)
+* ``GET  /settings/payments``         backoffice.overpayments.payment_settings: what online payment offers
 * ``POST /overpayments/<id>/resolve`` backoffice.overpayments.resolve: the owner marks flagged money settled
 """
 
@@ -15,7 +17,7 @@ import logging
 from urllib.parse import urlsplit
 
 import click
-from flask import abort, current_app, flash, redirect, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
 from .. import clock
@@ -25,7 +27,15 @@ from ..extensions import csrf, limiter
 from ..formatting import format_money
 from ..models import CHECKOUT_PROCESSING, Invoice
 from . import bp, checkout_bp, overpayments_bp, services, webhooks_bp
-from .configured import online_payment_enabled, online_provider, stripe_configured
+from .configured import (
+    PAYMONGO,
+    STRIPE,
+    chosen_provider_name,
+    online_payment_enabled,
+    online_payment_summary,
+    online_provider,
+    provider_named,
+)
 from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
 from .providers import MAX_EVENT_BYTES, InvalidEvent
 
@@ -109,25 +119,46 @@ def cancel():
     return redirect(_invoice_path(invoice_id), 303)
 
 
-# --- Stripe's webhook ----------------------------------------------------------------------------------
+# --- The providers' webhooks ------------------------------------------------------------------------
 
 
-@webhooks_bp.post("/webhooks/stripe")
-@csrf.exempt
-def stripe_webhook():
-    provider = online_provider()
+def _receive_event(name: str, signature_header: str):
+    """Verify and apply one provider event: 404 if that provider's keys are not set, 413 if too
+    large, 400 if not authentic, recent and well-formed (nothing written), else 200."""
+    provider = provider_named(name)
     if provider is None:
         return {"error": "online payment is not configured"}, 404
     if (request.content_length or 0) > MAX_EVENT_BYTES:
         return {"error": "too large"}, 413
     payload = request.stream.read(MAX_EVENT_BYTES + 1)
     try:
-        event = provider.parse_event(payload, request.headers.get("Stripe-Signature"))
+        event = provider.parse_event(payload, request.headers.get(signature_header))
     except InvalidEvent as error:
-        log.warning("stripe webhook refused: %s", error)
+        log.warning("%s webhook refused: %s", name, error)
         return {"error": "invalid event"}, 400
     outcome = services.handle_event(event)
     return {"received": True, "outcome": outcome}, 200
+
+
+@webhooks_bp.post("/webhooks/stripe")
+@csrf.exempt
+def stripe_webhook():
+    return _receive_event(STRIPE, "Stripe-Signature")
+
+
+@webhooks_bp.post("/webhooks/paymongo")
+@csrf.exempt
+def paymongo_webhook():
+    return _receive_event(PAYMONGO, "Paymongo-Signature")
+
+
+# --- Owner: what online payment offers ------------------------------------------------------------------
+
+
+# Under the back office's hook: owners only.
+@overpayments_bp.get("/settings/payments")
+def payment_settings():
+    return render_template("payments/settings.html", online=online_payment_summary())
 
 
 # --- Owner: settle flagged money -------------------------------------------------------------------------
@@ -174,6 +205,9 @@ class OnlinePayment:
         self.invoice = invoice
         self.currency = invoice.currency
         self.enabled = online_payment_enabled(invoice.currency)
+        summary = online_payment_summary() if self.enabled else {"label": "", "methods": []}
+        self.provider_label = summary["label"]
+        self.methods = summary["methods"]
         self.is_client = bool(
             current_user.is_authenticated and current_user.is_client and current_user.client_id == invoice.client_id
         )
@@ -232,18 +266,20 @@ class OnlinePayment:
 def online_payment(invoice) -> OnlinePayment | None:
     """For the portal invoice page (``pay`` in payments/_pay_online.html): None when online
     payment is off (nothing is shown)."""
-    if invoice is None or not stripe_configured():
+    if invoice is None or chosen_provider_name() is None:
         return None
     return OnlinePayment(invoice)
 
 
 @bp.after_app_request
 def allow_stub_checkout_page(response):
-    """The pages' CSP lets forms lead only to this site and Stripe's Checkout (ais.web); with
-    STRIPE_API_BASE pointing at a local stand-in (tests, the demo) its hosted page is allowed too."""
-    base = current_app.config.get("STRIPE_API_BASE") or ""
+    """The pages' CSP lets forms lead only to this site and the providers' hosted pages (ais.web);
+    with STRIPE_API_BASE or PAYMONGO_API_BASE pointing at a local stand-in (tests, the demo), the
+    chosen provider's stand-in page is allowed too."""
+    name = chosen_provider_name()
+    base = current_app.config.get(f"{name.upper()}_API_BASE") or "" if name else ""
     policy = response.headers.get("Content-Security-Policy", "")
-    if base and "form-action " in policy and stripe_configured():
+    if base and "form-action " in policy:
         parts = urlsplit(base)
         if parts.scheme in ("http", "https") and parts.netloc:
             origin = f"{parts.scheme}://{parts.netloc}"
@@ -257,5 +293,5 @@ def allow_stub_checkout_page(response):
 @bp.cli.command("release-stale")
 def release_stale_command():
     """Release the room held by open card payments well past their expiry."""
-    count = services.release_stale_checkouts()
+    count = services.release_stale_checkouts(online_provider())
     click.echo(f"Released stale checkouts on {count} invoice(s).")

@@ -8,6 +8,7 @@ uses from there and asks for these fixtures by name.
 from __future__ import annotations
 
 import auth_support
+import paymongo_support
 import portal_support
 import pytest
 import stripe_support
@@ -17,6 +18,7 @@ from ais.billing import services
 from ais.billing.checks import find_problems
 from ais.extensions import db
 from ais.payments.devstub import StripeStub
+from ais.payments.paymongo_stub import PayMongoStub
 
 
 @pytest.fixture
@@ -119,3 +121,41 @@ def stripe_on(app, stripe_stub, freeze_today):
     with app.app_context():
         yield stripe_stub
         db.session.rollback()
+
+
+@pytest.fixture
+def paymongo_stub():
+    """ais.payments.paymongo_stub's server on 127.0.0.1 (a free port), stopped after the test."""
+    stub = PayMongoStub(webhook_secret=paymongo_support.WEBHOOK_SECRET).start()
+    try:
+        yield stub
+    finally:
+        stub.stop()
+
+
+@pytest.fixture
+def paymongo_on(app, paymongo_stub, freeze_today):
+    """PayMongo configured (test mode) and pointed at the stand-in; a fixed 'today'; an app context."""
+    app.config.update(
+        PAYMONGO_SECRET_KEY=paymongo_support.SECRET_KEY,
+        PAYMONGO_WEBHOOK_SECRET=paymongo_support.WEBHOOK_SECRET,
+        PAYMONGO_API_BASE=paymongo_stub.url,
+        AIS_BASE_URL="http://localhost",
+        AIS_ARGON2_FAST=True,
+        AIS_OWNER_EMAIL="owner@example.com",
+    )
+    freeze_today(TODAY)
+    with app.app_context():
+        yield paymongo_stub
+        db.session.rollback()
+
+
+@pytest.fixture(params=["stripe", "paymongo"])
+def online(request, app):
+    """The shared online-payment suite runs once per provider: a driver (online_support) that
+    starts a checkout and makes, signs and delivers that provider's events."""
+    import online_support
+
+    request.getfixturevalue(f"{request.param}_on")
+    stub = request.getfixturevalue(f"{request.param}_stub")
+    return online_support.DRIVERS[request.param](stub)

@@ -20,7 +20,7 @@ from ais.models import User
 
 PASSWORD = "a long enough password"
 # Public by nature, or verified by their own signature instead of a CSRF token.
-CSRF_EXEMPT = {"webhooks.stripe_webhook"}
+CSRF_EXEMPT = {"webhooks.stripe_webhook", "webhooks.paymongo_webhook"}
 OWNER_BLUEPRINTS = ("backoffice.",)
 PUBLIC_GETS = {"backoffice.index"}  # "/" only redirects, by role
 

@@ -383,7 +383,7 @@ def test_a_made_up_or_foreign_session_id_reveals_nothing(stripe_on, actions):
 def test_the_page_lets_the_form_lead_to_the_configured_checkout_host_only(ann, stripe_on):
     response = _actions["current"].client.get(f"/portal/invoices/{ann.invoice_id}")
     policy = response.headers["Content-Security-Policy"]
-    assert f"form-action {stripe_on.url} 'self' https://checkout.stripe.com;" in policy
+    assert f"form-action {stripe_on.url} 'self' https://checkout.stripe.com https://checkout.paymongo.com;" in policy
 
 
 def test_the_cancel_return_says_nothing_was_charged(ann, stripe_on):

@@ -1,19 +1,15 @@
-"""POST /webhooks/stripe: only authentic, recent events are accepted (the library's real check);
-each event is applied once; one PaymentIntent is one payment, whatever the events' number,
-order or timing."""
+"""POST /webhooks/stripe: what is Stripe's own (delayed methods, expiry, foreign checkouts, events
+it sends that AIS ignores).  The exactly-once suite (50 deliveries, either order, 20 at once,
+forged, stale and malformed events) runs for Stripe and PayMongo in test_online_webhooks.py."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import threading
 import time
 from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
 from stripe_support import (
-    WEBHOOK_SECRET,
     checkouts,
     client_with_invoice,
     count,
@@ -22,7 +18,6 @@ from stripe_support import (
     invoice,
     nothing_written,
     payments,
-    receipts,
     refund_event,
     session_event,
     sign_in,
@@ -58,68 +53,10 @@ def test_a_signed_event_is_accepted_without_a_csrf_token(client, paying):
     assert response.get_json()["outcome"] == f"payment {payments()[0].id} recorded"
 
 
-def _tampered(case: str, event: dict) -> tuple[str | bytes, str | None]:
-    body, header = signed(event)
-    if case == "bad signature":
-        return body, header[:-4] + ("0000" if not header.endswith("0000") else "1111")
-    if case == "wrong secret":
-        return signed(event, secret="whsec_someone_else")
-    if case == "stale timestamp (301 s)":
-        return signed(event, timestamp=int(time.time()) - 301)
-    if case == "no header":
-        return body, None
-    if case == "garbled header":
-        return body, "v1=abc,t=notanumber"
-    if case == "signature of another body":
-        return body.replace("1000", "9000"), header
-    if case == "malformed JSON (correctly signed)":
-        broken = body[:-1]
-        timestamp = header.split(",")[0][2:]
-        return broken, f"t={timestamp},v1=" + hmac.new(
-            WEBHOOK_SECRET.encode(), f"{timestamp}.{broken}".encode(), hashlib.sha256
-        ).hexdigest()
-    if case == "not an event (correctly signed)":
-        return signed({"hello": "world"})
-    if case == "not UTF-8":
-        return b"\xff\xfe" + body.encode(), header
-    raise AssertionError(case)
-
-
-CASES = [
-    "bad signature",
-    "wrong secret",
-    "stale timestamp (301 s)",
-    "no header",
-    "garbled header",
-    "signature of another body",
-    "malformed JSON (correctly signed)",
-    "not an event (correctly signed)",
-    "not UTF-8",
-]
-
-
-def test_events_that_are_not_authentic_recent_and_well_formed_are_refused_and_change_nothing(client, paying):
-    books, session = paying
-    event = session_event("completed", session, amount_total=100000)
-    for case in CASES:
-        body, header = _tampered(case, event)
-        response = post_raw(client, body, header)
-        assert response.status_code == 400, case
-        assert nothing_written(), case
-    assert checkouts()[0].status == "open"
-    assert invoice(books.invoice_id).held_amount == Decimal("1000.00")
-
-
 def test_an_oversized_body_is_refused_unread(client, paying):
     body, header = signed(session_event("completed", paying[1], padding="x" * 600_000))
     assert post_raw(client, body, header).status_code == 413
     assert nothing_written()
-
-
-def test_a_timestamp_within_five_minutes_is_accepted(client, paying):
-    books, session = paying
-    response = deliver(client, session_event("completed", session), timestamp=int(time.time()) - 280)
-    assert response.status_code == 200 and len(payments()) == 1
 
 
 def test_with_stripe_off_the_webhook_is_not_there(app, client, paying):
@@ -131,37 +68,6 @@ def test_with_stripe_off_the_webhook_is_not_there(app, client, paying):
 # --- Once -------------------------------------------------------------------------------------------------
 
 
-def test_one_event_delivered_fifty_times_records_one_payment_and_one_receipt(client, paying):
-    books, session = paying
-    event = session_event("completed", session)
-    outcomes = [deliver(client, event) for _ in range(50)]
-    assert all(r.status_code == 200 for r in outcomes)
-    assert [r.get_json()["outcome"] for r in outcomes[1:]] == ["duplicate"] * 49
-    assert len(payments()) == 1 and len(receipts()) == 1
-    assert count(WebhookEvent) == 1
-    paid = payments()[0]
-    assert (paid.amount, paid.state, paid.method, paid.reference, paid.provider, paid.provider_reference) == (
-        Decimal("1000.00"),
-        "confirmed",
-        "Card (Stripe)",
-        "pi_test_1",
-        "stripe",
-        "pi_test_1",
-    )
-    assert invoice(books.invoice_id).paid_amount == Decimal("1000.00")
-    assert invoice(books.invoice_id).held_amount == Decimal("0.00")
-    assert checkouts()[0].status == "complete"
-    assert count(AuditEntry, AuditEntry.action == "payment.received_online") == 1
-
-
-def test_two_events_for_one_payment_intent_record_one_payment(client, paying):
-    books, session = paying
-    deliver(client, session_event("completed", session, payment_intent="pi_same"))
-    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_same"))
-    assert len(payments()) == 1 and len(receipts()) == 1
-    assert count(WebhookEvent) == 2
-
-
 def test_async_payment_succeeded_before_completed_is_still_one_payment(client, paying):
     books, session = paying
     deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_late"))
@@ -171,28 +77,6 @@ def test_async_payment_succeeded_before_completed_is_still_one_payment(client, p
     assert response.status_code == 200
     assert len(payments()) == 1 and checkouts()[0].status == "complete"
     assert invoice(books.invoice_id).held_amount == Decimal("0.00")
-
-
-def test_the_same_event_twice_at_the_same_moment_is_one_payment(app, paying):
-    books, session = paying
-    event = session_event("completed", session, payment_intent="pi_race")
-    other = session_event("async_payment_succeeded", session, payment_intent="pi_race")
-    results = []
-    barrier = threading.Barrier(6)
-
-    def send(e):
-        with app.test_client() as c:
-            barrier.wait(timeout=10)
-            results.append(deliver(c, e).status_code)
-
-    threads = [threading.Thread(target=send, args=(e,)) for e in (event, event, event, other, other, other)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert results == [200] * 6
-    assert len(payments()) == 1 and len(receipts()) == 1
-    assert count(WebhookEvent) == 2
 
 
 # --- Delayed methods, expiry, other events ------------------------------------------------------------------

@@ -11,7 +11,7 @@ SOURCE = Path(__file__).resolve().parents[2] / "ais"
 # Families of action names; a literal of one of these shapes anywhere in the code is an action
 # (assigned to a variable, passed through a helper, or given to audit.record directly).
 FAMILIES = sorted({name.split(".")[0] for name in AUDIT_ACTIONS})
-NOT_ACTIONS = {"checkout.session"}  # Stripe's object type, in the development stub
+NOT_ACTIONS = {"checkout.session", "payment.paid"}  # Stripe's object type (its stub); a PayMongo event type
 ACTION_LITERAL = re.compile(r"""["']((?:{})\.[a-z0-9_]+)["']""".format("|".join(map(re.escape, FAMILIES))))
 
 
