@@ -26,13 +26,13 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..billing import money, rules
+from ..billing import methods, money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
 from ..forms import AppForm, SubForm
 from ..models import FULL_PAYMENT, INSTALLMENT, PAYMENT_STATES
 
-PAYMENT_METHODS = ("Cash", "Bank transfer", "GCash", "Check", "Card", "Other")
+PAYMENT_METHODS = methods.OWNER_METHODS
 FREQUENCY_CHOICES = ((rules.WEEKLY, "Weekly"), (rules.BIWEEKLY, "Every two weeks"), (rules.MONTHLY, "Monthly"))
 INVOICE_STATUSES = (
     ("", "Any status"),

@@ -35,11 +35,10 @@ from sqlalchemy.engine import Row
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
-from ..billing import rules
+from ..billing import methods, rules
 from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
 from ..billing.rules import add_months
 from ..db_types import Money
-from ..demo.large import METHODS as DEMO_METHODS
 from ..extensions import db
 from ..models import (
     CONFIRMED,
@@ -55,10 +54,6 @@ from ..models import (
     User,
 )
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
-from ..payments.paymongo_provider import CANONICAL_METHODS as PAYMONGO_METHODS
-from ..payments.services import CARD_METHOD
-from ..portal.forms import PAYMENT_METHODS as PORTAL_METHODS
-from .forms import PAYMENT_METHODS
 
 PER_PAGE = 25
 ZERO = Decimal("0.00")
@@ -915,7 +910,6 @@ def payments_page(filters: PaymentFilters, page: int = 1):
 
 
 def payment_methods() -> list[str]:
-    """The method filter's choices: every method a payment can be recorded with, from the code
-    (the owner's and the portal's forms, online card payments, the generated demo); reading
-    them from the table would scan all payments on every visit."""
-    return sorted({*PAYMENT_METHODS, *DEMO_METHODS, CARD_METHOD, *PORTAL_METHODS, *PAYMONGO_METHODS})
+    """The method filter's choices: every method a payment can have (ais.billing.methods: one
+    spelling each); reading them from the table would scan all payments on every visit."""
+    return list(methods.METHODS)

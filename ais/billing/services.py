@@ -43,7 +43,7 @@ from ..models import (
     Payment,
     User,
 )
-from . import books, money, notices, rules
+from . import books, methods, money, notices, rules
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
@@ -544,7 +544,7 @@ def _check_payment(invoice: Invoice, amount, paid_on: date, method: str) -> Deci
         raise InvalidInput("The payment date cannot be in the future.", "date")
     if paid_on < invoice.issue_date:
         raise InvalidInput("The payment date cannot be before the invoice was issued.", "date")
-    if not (method or "").strip():
+    if methods.canonical(method) is None:
         raise InvalidInput("Choose how it was paid.", "method")
     require_open(invoice)
     room = open_room(invoice)
@@ -583,7 +583,7 @@ def add_payment(
         invoice_id=invoice.id,
         client_id=invoice.client_id,
         amount=amount,
-        method=method.strip()[:40],
+        method=methods.canonical(method) or methods.OTHER,
         date=paid_on,
         reference=(reference or "").strip()[:120],
         state=state,

@@ -38,6 +38,7 @@ import time
 
 import requests
 
+from ..billing import methods
 from .providers import MAX_EVENT_BYTES, CheckoutRequest, CreatedCheckout, InvalidEvent, ProviderError
 
 log = logging.getLogger("ais.payments")
@@ -50,21 +51,22 @@ EVENT_ID_PREFIX = "paymongo:"  # stored event ids, so that they never meet Strip
 
 # PayMongo's method codes and the names AIS records on the payment (``Payment.method``), one per
 # account the books may post to.  Codes not listed are recorded as "Online (PayMongo)".
+# (The names are ais.billing.methods': one spelling per method across the app.)
 METHOD_NAMES = {
-    "gcash": "GCash",
-    "paymaya": "Maya",
-    "qrph": "QR Ph",
-    "card": "Card",
-    "grab_pay": "GrabPay",
-    "dob": "Online banking",
-    "dob_ubp": "Online banking",
-    "brankas_bdo": "Online banking",
-    "brankas_landbank": "Online banking",
-    "brankas_metrobank": "Online banking",
-    "billease": "BillEase",
-    "shopee_pay": "ShopeePay",
+    "gcash": methods.GCASH,
+    "paymaya": methods.MAYA,
+    "qrph": methods.QR_PH,
+    "card": methods.CARD,
+    "grab_pay": methods.GRABPAY,
+    "dob": methods.ONLINE_BANKING,
+    "dob_ubp": methods.ONLINE_BANKING,
+    "brankas_bdo": methods.ONLINE_BANKING,
+    "brankas_landbank": methods.ONLINE_BANKING,
+    "brankas_metrobank": methods.ONLINE_BANKING,
+    "billease": methods.BILLEASE,
+    "shopee_pay": methods.SHOPEEPAY,
 }
-OTHER_METHOD = "Online (PayMongo)"
+OTHER_METHOD = methods.ONLINE_OTHER
 CANONICAL_METHODS = tuple(dict.fromkeys([*METHOD_NAMES.values(), OTHER_METHOD]))
 
 STATUSES = {"active": "open", "expired": "expired", "paid": "complete"}

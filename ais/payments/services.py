@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
 from ..audit import Actor
-from ..billing import money, notices, rules
+from ..billing import methods, money, notices, rules
 from ..billing.services import (
     BillingError,
     InvalidInput,
@@ -74,7 +74,7 @@ log = logging.getLogger("ais.payments")
 STRIPE = "stripe"
 PAYMONGO = "paymongo"
 PROVIDER_LABELS = {STRIPE: "Stripe", PAYMONGO: "PayMongo"}
-CARD_METHOD = "Card (Stripe)"  # a Stripe payment's method; PayMongo's are named by paymongo_provider
+CARD_METHOD = methods.CARD  # a Stripe payment's method (payments.provider says Stripe); PayMongo's: paymongo_provider
 
 
 def _actor(provider: str | None) -> Actor:

@@ -13,10 +13,11 @@ import uuid
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from ..billing import methods
 from ..billing.forms import PaymentChecks
 from ..forms import AppForm
 
-PAYMENT_METHODS = ("Bank transfer", "GCash", "Cash deposit", "Check", "Other")
+PAYMENT_METHODS = methods.CLIENT_METHODS
 DATE_MESSAGE = "Enter the date you paid, like 2026-03-31."
 METHOD_MESSAGE = "Choose how you paid."
 

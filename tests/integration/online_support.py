@@ -29,7 +29,7 @@ class StripeDriver:
     name = "stripe"
     endpoint = "/webhooks/stripe"
     header = "Stripe-Signature"
-    method = "Card (Stripe)"
+    method = "Card"
     secret = stripe_support.WEBHOOK_SECRET
     keys = {"STRIPE_SECRET_KEY": stripe_support.SECRET_KEY, "STRIPE_WEBHOOK_SECRET": stripe_support.WEBHOOK_SECRET}
 

@@ -77,3 +77,58 @@ def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them
                 == "JBSWY3DPEHPK3PXP"
             )
         db.engine.dispose()
+
+
+def test_upgrading_gives_every_payment_method_one_spelling(tmp_path):
+    """0011: old spellings become the canonical ones; an unknown method becomes Other, its name kept."""
+    from flask_migrate import upgrade
+    from sqlalchemy import text
+
+    from ais import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite3'}", "TESTING": True})
+    with app.app_context():
+        upgrade(revision="3b9e7c51d2a4")  # 0006
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clients (id, name, email, company, phone, tax_id, address, created_at) "
+                    "VALUES (1, 'Ann', 'ann@example.com', '', '', '', '', '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invoices (id, client_id, currency, amount, paid_amount, held_amount, issue_date, "
+                    "due_date, payment_type, installment_count, description, void_reason, created_at) "
+                    "VALUES (1, 1, 'PHP', 100000, 0, 0, '2026-01-01', '2026-02-01', 'full', 1, '', '', '2026-01-01')"
+                )
+            )
+            for number, (method, reference) in enumerate(
+                [
+                    ("cash", "OR-1"),
+                    ("bank transfer", ""),
+                    ("Card (Stripe)", "pi_1"),
+                    ("Barter", "2 goats"),
+                    ("GCash", ""),
+                ],
+                start=1,
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO payments (id, invoice_id, client_id, amount, date, method, reference, state, "
+                        "state_reason, provider, created_at) VALUES (:id, 1, 1, 1000, '2026-01-02', :method, "
+                        ":reference, 'confirmed', '', 'manual', '2026-01-02')"
+                    ),
+                    {"id": number, "method": method, "reference": reference},
+                )
+        upgrade()
+        with db.engine.connect() as connection:
+            rows = connection.execute(text("SELECT method, reference FROM payments ORDER BY id")).all()
+        assert [tuple(row) for row in rows] == [
+            ("Cash", "OR-1"),
+            ("Bank transfer", ""),
+            ("Card", "pi_1"),
+            ("Other", "Barter · 2 goats"),
+            ("GCash", ""),
+        ]
+        db.engine.dispose()

@@ -80,7 +80,7 @@ def test_one_receipt_per_card_payment_with_invoice_amount_installments_and_balan
     assert addresses == ["ann@example.com", "ann@example.com"]
     one, two = bodies
     assert "payment of ₱450.00 on invoice INV-2026-0001" in one
-    assert "Method: Card (Stripe)" in one and "Reference: pi_first" in one
+    assert "Method: Card" in one and "Reference: pi_first" in one
     assert "Installments: 1, 2" in one
     assert "Balance: ₱450.00" in one
     assert "To pay now: ₱150.00 (includes ₱150.00 overdue)" in one  # overdue, so not "next"
