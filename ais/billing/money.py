@@ -177,11 +177,17 @@ def _quantize(value: Decimal, places: int) -> Decimal:
         return value.quantize(Decimal(1).scaleb(-places))
 
 
+# The peso written before an amount, as people type it: "₱500", "PHP 1,000.00", "Php500".  Only
+# before the number, once; the number itself follows the rule below.
+_CURRENCY_PREFIX_RE = re.compile(r"^(?:₱|PHP)\s*", re.IGNORECASE)
+
+
 def parse_amount(text: object) -> Decimal:
     """Parse a sum of money a person entered; return it with exactly 2 places.
 
-    Rule: an amount is a plain positive number with at most two decimal places
-    and no larger than :data:`MAX_AMOUNT`.  Commas are accepted only as
+    Rule: an amount is a plain positive number (optionally after the peso sign
+    or "PHP") with at most two decimal places and no larger than
+    :data:`MAX_AMOUNT`.  Commas are accepted only as
     correctly grouped thousands separators ("50,000.00").  Zero, negatives,
     NaN, infinities, exponent notation ("1e3"), floats and anything
     non-numeric are refused with :class:`InvalidAmount`.  Nothing is rounded:
@@ -190,6 +196,8 @@ def parse_amount(text: object) -> Decimal:
     ``Decimal`` and ``int`` values are accepted too, for service callers.
     """
     messages = _Messages(None, "1500.00")
+    if isinstance(text, str):
+        text = _CURRENCY_PREFIX_RE.sub("", text.strip(), count=1)
     number, written_places = _coerce(text, messages)
     # The sign is the more fundamental mistake, so it is reported first.
     if number <= 0:

@@ -135,8 +135,6 @@ def test_parse_amount_refuses_every_negative_amount(amount):
         "+",
         ".",
         "1 000",
-        "₱100",
-        "PHP 100",
         "$5",
         "0x10",
         "1_000",
@@ -149,6 +147,20 @@ def test_parse_amount_refuses_non_plain_numbers(text):
     with pytest.raises(InvalidAmount) as error:
         parse_amount(text)
     assert str(error.value) == "Enter a number, like 1500.00."
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [("₱500", "500.00"), ("₱ 1,000.50", "1000.50"), ("PHP 2,500", "2500.00"), ("php12.30", "12.30"), (" ₱7 ", "7.00")],
+)
+def test_parse_amount_accepts_the_peso_written_before_the_number(text, expected):
+    assert parse_amount(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["₱", "₱₱500", "500₱", "₱-5", "$500", "P500 PHP", "₱1e3"])
+def test_parse_amount_refuses_other_currency_writing(text):
+    with pytest.raises(InvalidAmount):
+        parse_amount(text)
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\t\n"])
