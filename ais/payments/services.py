@@ -206,25 +206,27 @@ def describe_amount(invoice: Invoice, amount: Decimal, pending: Decimal = ZERO) 
 @dataclass(frozen=True)
 class PayOptions:
     """What the client may pay online now.  ``room`` counts this invoice's open checkouts as
-    free, because a new checkout replaces them."""
+    free, because a new checkout replaces them.  ``due``: the suggested payment (rules.owed), and
+    ``due_heading`` what it is: "Due now" (overdue and due today, less what is on its way) or
+    "Next installment" (nothing is due yet: paying early is offered, never demanded)."""
 
     due: Decimal
     due_label: str
     full: Decimal
     room: Decimal
+    due_heading: str = "Due now"
 
 
 def pay_options(invoice: Invoice, today: dt.date, open_checkouts: Decimal = ZERO) -> PayOptions:
-    """ "Amount due now": the installments due by today, or else the next one (rules.installments_due_now),
-    less what is already on its way for them; "full balance": all that is still open."""
+    """The suggested amount is rules.owed's (the one rule every page and email uses), within what
+    may still be paid; "full balance": all that is still open."""
     room = max(open_room(invoice) + open_checkouts, ZERO)
     pending = invoice.held_amount - open_checkouts
-    due_now = rules.installments_due_now(states_after_pending(invoice, pending), today)
-    due = min(sum((s.unpaid for s in due_now), ZERO), room)
-    label = (
-        _installment_label(invoice, [s.number for s in due_now]) if due_now and invoice.installment_count > 1 else ""
-    )
-    return PayOptions(due=due, due_label=label, full=room, room=room)
+    owed = rules.owed(states_after_pending(invoice), today, max(pending, ZERO))
+    due = min(owed.suggested, room)
+    numbers = installments_covered(invoice, due, pending) if due > 0 else []
+    label = _installment_label(invoice, numbers) if numbers and invoice.installment_count > 1 else ""
+    return PayOptions(due=due, due_label=label, full=room, room=room, due_heading=owed.suggested_label or "Due now")
 
 
 def _amount_for(invoice: Invoice, choice: str, amount_text, options: PayOptions) -> Decimal:

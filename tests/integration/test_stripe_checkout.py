@@ -390,6 +390,14 @@ def test_the_cancel_return_says_nothing_was_charged(ann, stripe_on):
     assert "Nothing was charged." in box(ann.invoice_id, "?checkout=cancelled")
 
 
+def test_when_nothing_is_due_the_next_installment_is_offered_as_early_not_as_due(ann, stripe_on):
+    # 600.00 reported covers both installments due; the third is next month's: offered, labelled so.
+    services.report_payment(ACTOR, ann.client_id, ann.invoice_id, Decimal("600.00"), TODAY, "GCash", "GC-1")
+    html = box(ann.invoice_id)
+    assert re.search(r"Pay the next installment early <strong[^>]*>₱300.00</strong>", html)
+    assert "Installment 3 of 3" in html and "Pay amount due now" not in html
+
+
 def test_money_already_reported_is_not_asked_for_again(ann, stripe_on):
     # Ann reported a 300.00 transfer (awaiting confirmation): it will pay installment 1.
     services.report_payment(ACTOR, ann.client_id, ann.invoice_id, Decimal("300.00"), TODAY, "GCash", "GC-1")
