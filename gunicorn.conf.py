@@ -43,6 +43,12 @@ class AisLogger(Logger):
 logger_class = AisLogger
 
 
+def on_starting(server):
+    """Tell the app how many workers serve it (whether -w, GUNICORN_CMD_ARGS or WEB_CONCURRENCY
+    set it): with more than one, production refuses per-process (memory://) rate-limit counters."""
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
+
+
 def post_worker_init(worker):
     """Once a worker has loaded the app, move everything loaded so far (modules, the app, its
     templates and compiled statements: over 100,000 objects that live as long as the worker) out

@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from .config import load_settings
+from .config import check_production, fallback_keys, load_settings
 
 __version__ = "0.9.0.dev0"  # the next release; CHANGELOG.md says what it holds
 
@@ -19,6 +19,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()  # any Flask setting as FLASK_<NAME>
     if test_config:
         app.config.update(test_config)
+    app.config["SECRET_KEY_FALLBACKS"] = fallback_keys(app.config.get("SECRET_KEY_FALLBACKS"))
+    check_production(app.config)  # after every source of settings, so none can slip past it
     if not (test_config and "SQLALCHEMY_ENGINE_OPTIONS" in test_config):
         from .config import engine_options
 

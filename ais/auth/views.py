@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import audit
 from ..audit import Actor
-from ..clock import utcnow
 from ..database import write_transaction
 from ..extensions import db, limiter
 from ..models import User
-from . import accounts, bp, sessions, throttle, tokens, twofactor
+from . import accounts, bp, pending, sessions, throttle, tokens, twofactor
 from .access import current_actor, is_safe_next
 from .forms import (
     ChangePasswordForm,
@@ -31,8 +30,6 @@ from .passwords import verify_password
 
 GENERIC_FAILURE = "Incorrect username or password."
 FORGOT_ANSWER = "If an account exists for that email, we've sent a link."
-PENDING_2FA = "auth_2fa"
-PENDING_2FA_SECONDS = 300
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -117,9 +114,10 @@ def login():
         user = accounts.find_user(username)
         if verify_password(user, form.password.data) and user.is_enabled:
             if user.is_owner and user.totp_enabled:
-                sessions.sign_out()  # whatever this browser had, it ends now
-                session[PENDING_2FA] = {"user_id": user.id, "at": utcnow().timestamp(), "next": next_url}
                 db.session.commit()  # a rehashed password, if any
+                pending.forget()
+                sessions.sign_out()  # whatever this browser had, it ends now
+                pending.start(user.id, next_url)
                 return redirect(url_for("auth.login_2fa"))
             sessions.sign_in(user, "password")
             return after_sign_in(user, next_url)
@@ -131,12 +129,10 @@ def login():
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
 def login_2fa():
-    pending = session.get(PENDING_2FA)
-    user = None
-    if isinstance(pending, dict) and utcnow().timestamp() - float(pending.get("at", 0)) < PENDING_2FA_SECONDS:
-        user = db.session.get(User, pending.get("user_id"))
+    waiting = pending.current()
+    user = db.session.get(User, waiting.user_id) if waiting is not None else None
     if user is None or not user.is_enabled or not user.totp_enabled:
-        session.pop(PENDING_2FA, None)
+        pending.forget()
         flash("Please sign in again.", "info")
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
@@ -145,9 +141,12 @@ def login_2fa():
         if throttle.sign_in_blocked(user.username):
             abort(429)
         actor = Actor(user_id=user.id, label=user.username, ip_address=request.remote_addr or "")
+        pending_id, next_url = waiting.id, waiting.next_url or None
         method = twofactor.check_second_factor(actor, user.id, form.code.data)
         if method:
-            next_url = pending.get("next")
+            if not pending.complete(pending_id):  # another request finished (or ended) it first
+                flash("Please sign in again.", "info")
+                return redirect(url_for("auth.login"))
             sessions.sign_in(user, "password+" + method)
             if method == "recovery":
                 left = twofactor.remaining_recovery_codes(user.id)
@@ -158,6 +157,9 @@ def login_2fa():
                 )
             return after_sign_in(user, next_url)
         record_failure(user.username, "auth.2fa_failed", f"username {user.username}")
+        if pending.record_failure(pending_id):
+            flash("Too many wrong codes. Please sign in again.", "error")
+            return redirect(url_for("auth.login"))
         error = "That code is not right. Try the newest code from your app, or a recovery code."
     return render_template("auth/login_2fa.html", form=form, error=error)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import pytest
 from auth_support import OWNER_PASSWORD, make_client, make_owner
@@ -149,7 +150,7 @@ def test_production_refuses_a_missing_known_or_short_secret_key(monkeypatch, sec
 
 def test_production_starts_with_a_long_random_key(monkeypatch, database_url, tmp_path):
     monkeypatch.setenv("AIS_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 16 + "9f8e7d6c5b4a39281706f5e4d3c2b1a0")
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
     made = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_STORAGE_URI": "memory://"})
     assert made.config["AIS_ENV"] == "production"
     assert made.config["SESSION_COOKIE_SECURE"] is True
