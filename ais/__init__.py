@@ -64,6 +64,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .params import IdConverter
+
+    # Every <int:...> in a route is an id: ASCII digits within the ids' range, or 404 (ais.params).
+    app.url_map.converters["int"] = IdConverter
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
     from .payments import bp as payments_bp
