@@ -44,8 +44,13 @@ logger_class = AisLogger
 
 
 def on_starting(server):
-    """Tell the app how many workers serve it (whether -w, GUNICORN_CMD_ARGS or WEB_CONCURRENCY
+    """Before the workers start: gunicorn's Server header says "AIS" instead of naming itself
+    (gunicorn has no setting for it; the header line is written from this module attribute), and
+    the app learns how many workers serve it (whether -w, GUNICORN_CMD_ARGS or WEB_CONCURRENCY
     set it): with more than one, production refuses per-process (memory://) rate-limit counters."""
+    from gunicorn.http import wsgi
+
+    wsgi.SERVER = "AIS"
     os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
 
 

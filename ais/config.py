@@ -212,6 +212,12 @@ def load_settings(instance_path: str) -> dict:
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY", ""),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", ""),
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", ""),
+        # Request size: a larger body is refused with 413 before anything reads it (ais.web); no
+        # form of the app comes near (an invoice of 100 lines is a few KiB).  A single form field
+        # above 16 KiB is refused too, so no page can be made to parse, store or echo a huge value.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 16 * 1024,
+        "MAX_FORM_PARTS": 1000,
         # Forms
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         "BOOTSTRAP_SERVE_LOCAL": True,
