@@ -26,6 +26,7 @@ from ..clock import utcnow
 from ..database import execute_dml, write_transaction
 from ..extensions import db, login_manager
 from ..models import User, UserSession
+from . import throttle
 
 SESSION_KEY = "sid"
 TOUCH_INTERVAL = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -169,6 +170,7 @@ def sign_in(user: User, how: str = "password") -> int:
     session[SESSION_KEY] = raw
     login_user(user)
     g.ais_session_id = session_id
+    throttle.remember_device(user.id)  # this browser now signs in to this account whatever others try
     return session_id
 
 

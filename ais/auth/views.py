@@ -82,14 +82,14 @@ def anonymous_actor() -> Actor:
     return Actor(user_id=None, label="anonymous", ip_address=request.remote_addr or "")
 
 
-def record_failure(username: str, action: str, detail: str) -> None:
-    """Count a failed attempt for throttling and audit it (and the lock-out it may cause)."""
+def record_failure(username: str, user_id: int | None, action: str, detail: str) -> None:
+    """Count a failed attempt for throttling and audit it (and the wait it may impose)."""
     db.session.rollback()  # nothing half-done (e.g. a rehash) rides along
-    exhausted = throttle.record_failure(username)
+    waits = throttle.record_failure(username, user_id)
     with write_transaction():
         actor = anonymous_actor()
         audit.record(actor, action, detail=detail[:500])
-        if exhausted:
+        if waits:
             audit.record(actor, "auth.locked_out", detail=detail[:500])
 
 
@@ -109,9 +109,9 @@ def login():
     error = None
     if form.validate_on_submit():
         username = form.username.data.strip()
-        if throttle.sign_in_blocked(username):
-            abort(429)
         user = accounts.find_user(username)
+        if throttle.sign_in_blocked(username, user.id if user is not None else None):
+            abort(429)
         if verify_password(user, form.password.data) and user.is_enabled:
             if user.is_owner and user.totp_enabled:
                 db.session.commit()  # a rehashed password, if any
@@ -122,7 +122,12 @@ def login():
             sessions.sign_in(user, "password")
             return after_sign_in(user, next_url)
         known = "known account" if user is not None else "unknown account"
-        record_failure(username, "auth.sign_in_failed", f"username {username[:254]} ({known})")
+        record_failure(
+            username,
+            user.id if user is not None else None,
+            "auth.sign_in_failed",
+            f"username {username[:254]} ({known})",
+        )
         error = GENERIC_FAILURE
     return render_template("auth/login.html", form=form, error=error, next_url=next_url)
 
@@ -138,7 +143,7 @@ def login_2fa():
     form = SecondFactorForm()
     error = None
     if form.validate_on_submit():
-        if throttle.sign_in_blocked(user.username):
+        if throttle.sign_in_blocked(user.username, user.id):
             abort(429)
         actor = Actor(user_id=user.id, label=user.username, ip_address=request.remote_addr or "")
         pending_id, next_url = waiting.id, waiting.next_url or None
@@ -156,7 +161,7 @@ def login_2fa():
                     "warning",
                 )
             return after_sign_in(user, next_url)
-        record_failure(user.username, "auth.2fa_failed", f"username {user.username}")
+        record_failure(user.username, user.id, "auth.2fa_failed", f"username {user.username}")
         if pending.record_failure(pending_id):
             flash("Too many wrong codes. Please sign in again.", "error")
             return redirect(url_for("auth.login"))
@@ -255,7 +260,7 @@ def end_other_sessions():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if throttle.sign_in_blocked(current_user.username):
+        if throttle.sign_in_blocked(current_user.username, current_user.id):
             abort(429)
         try:
             accounts.change_password(
@@ -268,7 +273,7 @@ def change_password():
         except accounts.AccountError as error:
             if error.field == "current_password":
                 db.session.rollback()
-                throttle.record_failure(current_user.username)
+                throttle.record_failure(current_user.username, current_user.id)
             field = getattr(form, error.field or "new_password")
             field.errors = list(field.errors) + error.problems
         else:
