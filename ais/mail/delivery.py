@@ -46,6 +46,7 @@ from ..clock import utcnow
 from ..database import execute_dml
 from ..extensions import db
 from ..models import OutboxMessage
+from .outbox import preparer_for
 
 log = logging.getLogger("ais.mail")
 
@@ -227,6 +228,12 @@ def deliver_due(limit: int = 100, deadline_seconds: float | None = None) -> tupl
             if row is None:
                 db.session.rollback()
                 break
+            prepare = preparer_for(row)
+            if prepare is not None and not prepare(row):
+                row.sent_at = utcnow()  # nothing to send (e.g. no account has this address): done
+                row.last_error = "not sent: nothing to send for this request"
+                db.session.commit()
+                continue
             try:
                 transport.send(row.id, build_message(row, sender))
             except Exception as error:  # SMTP refusal, network, bad address, bad header...
