@@ -6,7 +6,7 @@ import re
 
 from sqlalchemy import func, select
 
-from .. import audit
+from .. import audit, emails
 from ..audit import Actor
 from ..clock import utcnow
 from ..database import write_transaction
@@ -47,6 +47,8 @@ def create_owner(actor: Actor, username: str, password: str) -> int:
     """Add an owner login (the only way to make one).  Commits; returns the id."""
     username = (username or "").strip()
     problems = username_problems(username)
+    if "@" in username and not problems and not emails.is_single_address(username):
+        problems = ["A username with an @ must be one email address (it receives password resets)."]
     if problems:
         raise AccountError(problems, "username")
     problems = password_problems(password, username=username)

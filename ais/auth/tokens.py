@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
 
-from .. import audit
+from .. import audit, emails
 from ..audit import Actor
 from ..clock import utcnow
 from ..database import execute_dml, write_transaction
@@ -170,6 +170,8 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
         email = (client.email or "").strip()
         if not email:
             raise PortalAccessError("The client needs an email address to use the portal.")
+        if not emails.is_single_address(email):  # e.g. a list stored before addresses were checked
+            raise PortalAccessError("The client's email must be exactly one address; correct it first.")
         user = db.session.scalar(select(User).where(User.client_id == client_id))
         clash = db.session.scalar(
             select(User).where(func.lower(User.username) == email.lower(), User.client_id.is_distinct_from(client_id))

@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, clock
+from .. import audit, clock, emails
 from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
@@ -138,8 +138,10 @@ def _clean_client(data: ClientInput) -> ClientInput:
     email = data.email.strip()
     if not name:
         raise InvalidInput("Enter the client's name.", "name")
-    if not email or "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
-        raise InvalidInput("Enter a valid email address.", "email")
+    try:
+        email = emails.single_address(email)  # one address: never a list that mail would fan out to
+    except emails.InvalidEmail as error:
+        raise InvalidInput(str(error), "email") from None
     return ClientInput(
         name=name[:200],
         email=email,
