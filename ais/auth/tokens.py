@@ -234,7 +234,7 @@ def request_password_reset(actor: Actor, email: str) -> bool:
     up (``prepare_password_reset``) and sends a 1-hour link only to an enabled login.  Returns
     whether a request was queued (False when the address is blank, too long or over its limit)."""
     email = (email or "").strip()
-    if not email or len(email) > 254:
+    if not emails.is_single_address(email):
         return False
     if not throttle.allow_reset_email(email):
         return False
