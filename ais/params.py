@@ -8,7 +8,9 @@ be a 500.  Here a value is accepted only in the plain ASCII form and range the b
 
 * an id out of form or range is a page that does not exist: 404 (``id_or_404``);
 * anything else is the sender's mistake: 400 with a sentence saying what is expected
-  (``page_number``, ``day``, ``amount``), never a 500.
+  (``page_number``, ``day``), never a 500.  Amounts a person types are read by
+  ``billing.money.parse_amount`` (the forms' one money parser); a provider's amount in cents by
+  ``parse_minor_units`` here.
 
 The ``parse_*`` functions are pure (None or a ``ValueError`` for junk) for callers outside a
 request, such as the webhook's handling of an event's fields.
@@ -159,14 +161,6 @@ def parse_timestamp(value: object) -> dt.datetime | None:
 
 
 # --- Amounts ------------------------------------------------------------------------------------
-
-
-def amount(value: object, name: str = "amount") -> Decimal:
-    """An amount of money typed by a person (``money.parse_amount``'s rules), or 400."""
-    try:
-        return money.parse_amount(value if isinstance(value, str) else "")
-    except money.InvalidAmount as error:
-        raise BadParameter(name, str(error)) from None
 
 
 def parse_minor_units(value: object) -> Decimal | None:
