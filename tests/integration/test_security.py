@@ -114,10 +114,11 @@ def test_session_cookie_is_secure_httponly_and_samesite(app, database_url, tmp_p
         data={"username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token(client, secure)},
     )
     assert response.status_code == 302
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("ais_session=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert OWNER_PASSWORD not in cookie
+    cookies = {value.split("=", 1)[0]: value for value in response.headers.getlist("Set-Cookie")}
+    assert set(cookies) == {"ais_session", "ais_device"}  # the session, and the known-device mark
+    for cookie in cookies.values():
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert OWNER_PASSWORD not in cookie
 
 
 def test_account_links_stay_out_of_the_request_log(app, client, caplog, monkeypatch):
