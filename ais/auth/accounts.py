@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .. import audit, emails
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import write_transaction
+from ..database import execute_dml, write_transaction
 from ..extensions import db
 from ..models import OWNER, User
 from . import sessions
@@ -33,6 +33,21 @@ def find_user(username: str) -> User | None:
     if not username or len(username) > 254:
         return None
     return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
+
+
+def keep_rehashed_password(user: User) -> None:
+    """Store the new hash ``verify_password`` made on ``user`` (a password checked under older
+    argon2 parameters), if it made one.  Commits.
+
+    The sign-in read the user in a read transaction; on SQLite that cannot become a write once
+    another connection has written, so the unsaved change is dropped from it and the hash is
+    written in a write transaction of its own (``BEGIN IMMEDIATE``)."""
+    if not db.session.is_modified(user):
+        return
+    password_hash = user.password_hash
+    db.session.rollback()
+    with write_transaction():
+        execute_dml(update(User).where(User.id == user.id).values(password_hash=password_hash))
 
 
 def username_problems(username: str) -> list[str]:

@@ -113,8 +113,8 @@ def login():
         if throttle.sign_in_blocked(username, user.id if user is not None else None):
             abort(429)
         if verify_password(user, form.password.data) and user.is_enabled:
+            accounts.keep_rehashed_password(user)
             if user.is_owner and user.totp_enabled:
-                db.session.commit()  # a rehashed password, if any
                 pending.forget()
                 sessions.sign_out()  # whatever this browser had, it ends now
                 pending.start(user.id, next_url)

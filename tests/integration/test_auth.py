@@ -21,7 +21,7 @@ from auth_support import (
     totp_now,
 )
 from cryptography.fernet import Fernet, InvalidToken
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from ais import create_app
 from ais.auth import passwords, sealing
@@ -655,3 +655,29 @@ def test_an_owner_requires_2fa_for_every_owner_from_the_app(app, client, actions
     response = other.login("second", OWNER_PASSWORD)
     assert response.headers["Location"].endswith("/account/2fa")
     assert other.client.get("/dashboard").headers["Location"].endswith("/account/2fa")
+
+
+def test_a_rehash_at_sign_in_is_stored_in_a_write_transaction_of_its_own(app, client, actions):
+    """The sign-in reads in a read transaction; on SQLite a write must not ride on it (it could
+    fail with 'database is locked' under load): the new hash goes in with BEGIN IMMEDIATE."""
+    with app.app_context():
+        strong = passwords._STRONG.hash(OWNER_PASSWORD)
+        db.session.add(User(username="owner", role="owner", password_hash=strong))
+        db.session.commit()
+        engine = db.engine
+    statements: list[str] = []
+
+    def note(connection, cursor, statement, parameters, context, executemany):
+        statements.append(" ".join(statement.split())[:60].upper())
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        assert actions.login("owner", OWNER_PASSWORD).status_code == 302
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    with app.app_context():
+        assert "m=1024,t=1" in db.session.scalar(select(User.password_hash))  # the test's fast parameters
+    rehash = next(i for i, s in enumerate(statements) if s.startswith("UPDATE USERS SET PASSWORD_HASH"))
+    if engine.dialect.name == "sqlite":
+        begins = [s for s in statements[:rehash] if s.startswith("BEGIN")]
+        assert begins[-1] == "BEGIN IMMEDIATE"
