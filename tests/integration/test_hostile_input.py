@@ -28,8 +28,9 @@ from stripe_support import (
 
 from ais import create_app, params
 from ais.billing import rules, services
+from ais.billing.checks import find_problems
 from ais.extensions import db
-from ais.forms import AppForm
+from ais.forms import DEFAULT_FIELD_LIMIT, AppForm
 from ais.models import AuditEntry, Payment
 
 HOSTILE = [
@@ -101,6 +102,14 @@ def _path(rule: str, value: str) -> str:
     return re.sub(r"<(?:[a-z]+:)?[a-z_]+>", quote(value, safe=""), rule)
 
 
+def _echoes_too_much(response, value: str) -> bool:
+    """A page (not a redirect, whose Location may carry the path) showing more of a long value
+    than any field may hold."""
+    if len(value) <= DEFAULT_FIELD_LIMIT or 300 <= response.status_code < 400:
+        return False
+    return value[: DEFAULT_FIELD_LIMIT + 1] in response.get_data(as_text=True)
+
+
 def _row_counts() -> dict[str, int]:
     return {
         table.name: db.session.scalar(select(func.count()).select_from(table))
@@ -150,12 +159,41 @@ def test_hostile_values_in_every_route_answer_no_5xx_and_write_nothing(app, acti
                     response = actions.post(url, fields)
                 if response.status_code >= 500:
                     failures.append((endpoint, method, url[:80], value[:20], response.status_code))
+                elif _echoes_too_much(response, value):
+                    failures.append((endpoint, method, url[:80], value[:20], "echoed"))
         db.session.rollback()
     assert not failures, failures[:20]
     db.session.rollback()
     assert _row_counts() == before
     added = set(db.session.scalars(select(AuditEntry.action).where(AuditEntry.id > audit_before)))
     assert added <= AUDITED_FAILURES, added
+
+
+@pytest.mark.parametrize("who", [CLIENT, OWNER])
+def test_hostile_values_posted_to_real_rows_answer_no_5xx_and_leave_the_books_consistent(app, actions, ann_books, who):
+    """The same values posted to the real client, invoice and payment (the walk above posts to ids
+    with no row, so that nothing is written): a value some form accepts may change the books (a
+    void's reason, say), but no answer is a 5xx and every bookkeeping invariant still holds."""
+    sign_in(actions, who)
+    real = {
+        "client_id": ann_books.client_id,
+        "invoice_id": ann_books.invoice_id,
+        "payment_id": db.session.scalar(select(Payment.id)),
+    }
+    failures = []
+    for endpoint, rule, method in RULES:
+        parameter = re.search(r"<(?:[a-z]+:)?([a-z_]+)>", rule)
+        if method != "POST" or parameter is None or parameter.group(1) not in real or endpoint in ACTS_WITHOUT_INPUT:
+            continue
+        url = _path(rule, str(real[parameter.group(1)]))
+        for value in HOSTILE:
+            response = actions.post(url, {name: value for name in FIELD_NAMES})
+            if response.status_code >= 500:
+                failures.append((endpoint, value[:20], response.status_code))
+        db.session.rollback()
+    assert not failures, failures[:20]
+    db.session.rollback()
+    assert find_problems() == []
 
 
 @pytest.mark.parametrize(
