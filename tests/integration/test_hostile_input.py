@@ -294,7 +294,7 @@ def test_a_far_future_invoice_is_refused_with_a_message(app, stripe_on):
         ("1_000", None),
     ],
 )
-def test_parse_id(value, expected):
+def test_an_id_is_plain_ascii_digits_within_the_range_of_ids(value, expected):
     assert params.parse_id(value) == expected
 
 
