@@ -1,8 +1,11 @@
 """Email addresses: every address AIS stores or sends to is exactly one address.
 
 A field such as "ann@example.com, boss@example.com" would otherwise send invitations, reset links
-and receipts to every address in it (SMTP takes a list).  email-validator reads the address as
-the standards define it (no display name, no list, no comment), without asking DNS.
+and receipts to every address in it (SMTP takes a list).  email-validator reads an address a
+person types as the standards define it (no display name, no list, no comment), without asking
+DNS.  The outbox holds every recipient to the narrower rule that matters when sending, one bare
+address (``is_one_recipient``), so that a local mailbox such as the default sender
+``billing@localhost``, which email-validator calls reserved, still receives owner notices.
 """
 
 from __future__ import annotations
@@ -33,3 +36,16 @@ def is_single_address(text: str) -> bool:
     except InvalidEmail:
         return False
     return True
+
+
+# Characters that separate, name or quote addresses in a header: none may appear in one recipient.
+_NOT_IN_ONE_ADDRESS = frozenset(',;<>()"[]\\: \t\r\n')
+
+
+def is_one_recipient(text: str) -> bool:
+    """Whether the outbox may send to ``text``: one bare address, never a list or a display name."""
+    text = text or ""
+    if not text or len(text) > MAX_LENGTH or _NOT_IN_ONE_ADDRESS & set(text):
+        return False
+    local, at, domain = text.rpartition("@")
+    return bool(at and local and domain) and "@" not in local and not domain.startswith(".")

@@ -44,7 +44,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..clock import utcnow
 from ..database import execute_dml
-from ..emails import is_single_address
+from ..emails import is_one_recipient
 from ..extensions import db
 from ..models import OutboxMessage
 from .outbox import preparer_for
@@ -75,7 +75,7 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
-    if not is_single_address(row.to_address):
+    if not is_one_recipient(row.to_address):
         # Never a list (SMTP would send to each): the message fails and waits for a correction.
         raise ValueError("the recipient is not exactly one email address")
     message = EmailMessage()

@@ -80,3 +80,12 @@ def test_the_outbox_never_sends_to_a_list(app):
         assert deliver_due() == (0, 1)
         row = db.session.scalar(select(OutboxMessage))
         assert row.sent_at is None and "exactly one email address" in row.last_error
+
+
+def test_the_outbox_sends_to_one_local_mailbox_such_as_the_default_sender(app):
+    """Owner notices fall back to MAIL_FROM's mailbox (billing@localhost unless configured): one
+    address, on a local domain email-validator calls reserved; the outbox still sends it."""
+    with app.app_context():
+        queue_email("billing@localhost", "Notice", "body")
+        db.session.commit()
+        assert deliver_due() == (1, 0)
