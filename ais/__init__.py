@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from .config import check_production, fallback_keys, load_settings
+from .config import check_owner_email, check_production, fallback_keys, load_settings
 
 __version__ = "0.9.0.dev0"  # the next release; CHANGELOG.md says what it holds
 
@@ -21,6 +21,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.update(test_config)
     app.config["SECRET_KEY_FALLBACKS"] = fallback_keys(app.config.get("SECRET_KEY_FALLBACKS"))
     check_production(app.config)  # after every source of settings, so none can slip past it
+    check_owner_email(app.config)
     if not (test_config and "SQLALCHEMY_ENGINE_OPTIONS" in test_config):
         from .config import engine_options
 

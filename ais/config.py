@@ -82,6 +82,17 @@ def worker_count() -> int:
     return int(raw) if raw.isascii() and raw.isdigit() else 1
 
 
+def check_owner_email(config) -> None:
+    """AIS_OWNER_EMAIL (where owner notices go), if set, is one address: never a list the outbox
+    would refuse to send to, message after message."""
+    from .emails import is_one_recipient
+
+    address = str(config.get("AIS_OWNER_EMAIL") or "").strip()
+    if address and not is_one_recipient(address):
+        raise ConfigError("AIS_OWNER_EMAIL must be one email address, like owner@example.com")
+    config["AIS_OWNER_EMAIL"] = address
+
+
 def check_production(config) -> None:
     """Refuse to start in production on settings that would undo the app's protections.
 

@@ -6,9 +6,11 @@ import pytest
 from auth_support import make_client
 from sqlalchemy import select
 
+from ais import create_app
 from ais.audit import Actor
 from ais.auth import accounts, tokens
 from ais.billing import services
+from ais.config import ConfigError
 from ais.emails import InvalidEmail, single_address
 from ais.extensions import db
 from ais.mail.delivery import deliver_due
@@ -89,3 +91,10 @@ def test_the_outbox_sends_to_one_local_mailbox_such_as_the_default_sender(app):
         queue_email("billing@localhost", "Notice", "body")
         db.session.commit()
         assert deliver_due() == (1, 0)
+
+
+@pytest.mark.parametrize("variable", ["AIS_OWNER_EMAIL", "FLASK_AIS_OWNER_EMAIL"])
+def test_the_owner_notices_address_must_be_one_address(monkeypatch, database_url, variable):
+    monkeypatch.setenv(variable, "owner@example.com, partner@example.com")
+    with pytest.raises(ConfigError, match="AIS_OWNER_EMAIL must be one email address"):
+        create_app({"SQLALCHEMY_DATABASE_URI": database_url})
