@@ -12,7 +12,7 @@ import datetime as dt
 import secrets
 
 from flask import session
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from ..clock import utcnow
 from ..database import execute_dml, write_transaction
@@ -23,18 +23,21 @@ from .sessions import as_utc, token_hash
 COOKIE_KEY = "auth_2fa"
 LIFETIME = dt.timedelta(minutes=5)
 MAX_FAILURES = 5
+KEPT_FOR = dt.timedelta(days=1)  # rows past their expiry are deleted after this (they open nothing)
 
 
 def start(user_id: int, next_url: str | None) -> None:
     """Record a pending sign-in for ``user_id`` and give this browser its token.  Commits.
 
-    Any pending sign-in this browser had before ends: one browser, one pending step."""
+    Any pending sign-in this browser had before ends: one browser, one pending step.  Rows that
+    expired more than a day ago are deleted on the way, so the table stays small."""
     raw = secrets.token_urlsafe(32)
     now = utcnow()
     old_raw = session.get(COOKIE_KEY)
     with write_transaction():
         if isinstance(old_raw, str):
             _end(token_hash(old_raw), now)
+        execute_dml(delete(PendingSignIn).where(PendingSignIn.expires_at < now - KEPT_FOR))
         db.session.add(
             PendingSignIn(
                 token_hash=token_hash(raw),

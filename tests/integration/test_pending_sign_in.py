@@ -91,3 +91,11 @@ def test_a_new_password_sign_in_ends_the_previous_pending_one(app, client, actio
     actions.login("owner", OWNER_PASSWORD)
     first, second = pending_rows(app)
     assert first.ended_at is not None and second.ended_at is None
+
+
+def test_pending_sign_ins_expired_over_a_day_ago_are_deleted(app, client, actions, owner_with_2fa, moving_clock):
+    actions.login("owner", OWNER_PASSWORD)
+    moving_clock.advance(days=1, minutes=6)
+    actions.login("owner", OWNER_PASSWORD)  # the next password sign-in, a day later, tidies up
+    rows = pending_rows(app)
+    assert len(rows) == 1 and rows[0].ended_at is None
