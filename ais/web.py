@@ -165,7 +165,7 @@ def init_app(app: Flask) -> None:
                 "That was too much to send",
                 "The form or file was larger than this site accepts. Nothing was saved.",
             ),
-            429: ("Too many attempts", "For your security, please wait a minute before trying again."),
+            429: ("Too many attempts", "For your security, please wait a little before trying again."),
         }
         title, message = titles.get(error.code, (error.name, error.description))
         return render_template("error.html", code=error.code, title=title, message=message), error.code
