@@ -31,7 +31,7 @@ run: install
 	$(BIN)/flask --app ais db upgrade
 	$(BIN)/flask --app ais seed
 	@echo "Sign in at http://$(HOST):$(PORT)/login  (owner admin / admin123, client client1@example.com / clientpass)"
-	FLASK_SESSION_COOKIE_SECURE=false $(BIN)/flask --app ais run --host $(HOST) --port $(PORT) --no-debugger --no-reload
+	FLASK_SESSION_COOKIE_SECURE=false $(BIN)/python -m ais.devserver --host $(HOST) --port $(PORT)
 
 ## make serve: production server (gunicorn) against the configured DATABASE_URL. Installs the runtime
 ## lock only, unless this is already a development environment (make install), which it leaves alone.

@@ -47,6 +47,17 @@ class AisLogger(Logger):
 logger_class = AisLogger
 
 
+def on_starting(server):
+    """Before the workers start: gunicorn's Server header says "AIS" instead of naming itself
+    (gunicorn has no setting for it; the header line is written from this module attribute), and
+    the app learns how many workers serve it (whether -w, GUNICORN_CMD_ARGS or WEB_CONCURRENCY
+    set it): with more than one, production refuses per-process (memory://) rate-limit counters."""
+    from gunicorn.http import wsgi
+
+    wsgi.SERVER = "AIS"
+    os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
+
+
 def post_worker_init(worker):
     """Once a worker has loaded the app, move everything loaded so far (modules, the app, its
     templates and compiled statements: over 100,000 objects that live as long as the worker) out

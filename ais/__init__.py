@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from .config import load_settings
+from .config import check_owner_email, check_production, fallback_keys, load_settings
 
 __version__ = "0.9.0.dev0"  # the next release; CHANGELOG.md says what it holds
 
@@ -19,6 +19,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_prefixed_env()  # any Flask setting as FLASK_<NAME>
     if test_config:
         app.config.update(test_config)
+    app.config["SECRET_KEY_FALLBACKS"] = fallback_keys(app.config.get("SECRET_KEY_FALLBACKS"))
+    check_production(app.config)  # after every source of settings, so none can slip past it
+    check_owner_email(app.config)
     if not (test_config and "SQLALCHEMY_ENGINE_OPTIONS" in test_config):
         from .config import engine_options
 
@@ -62,6 +65,10 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .params import IdConverter
+
+    # Every <int:...> in a route is an id: ASCII digits within the ids' range, or 404 (ais.params).
+    app.url_map.converters["int"] = IdConverter
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
     from .payments import bp as payments_bp

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 from flask import Flask, current_app, request
 from sqlalchemy import CursorResult, Executable, event
+from sqlalchemy.exc import OperationalError
 
 from .extensions import db
 
@@ -103,7 +104,7 @@ def _configure_sqlite(engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.close()
 
@@ -118,6 +119,40 @@ def _configure_sqlite(engine) -> None:
 def execute_dml(statement: Executable) -> int:
     """Run an UPDATE or DELETE in the current transaction; the number of rows it matched."""
     return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
+BOOKKEEPING_WAIT_MS = 200  # how long a skippable write waits for SQLite's write lock
+BUSY_TIMEOUT_MS = 15000  # every other statement's wait (PRAGMA busy_timeout, set on connect)
+
+
+def skippable_write(statement: Executable) -> bool:
+    """Run one bookkeeping UPDATE (a session's last_seen_at, ending an expired session) in its
+    own transaction, or skip it when the database is busy.  True if it was written.
+
+    On SQLite a read transaction cannot become a write transaction once another connection has
+    written (in WAL mode that is SQLITE_BUSY at once, whatever the busy timeout), so the write
+    never rides on the request's reads: it goes on a connection of its own that starts with
+    BEGIN IMMEDIATE, waits at most BOOKKEEPING_WAIT_MS for the write lock, and gives up quietly
+    if it is still held.  The request's reads go on either way: a page never fails because of a
+    note that can be written on the next request.  On PostgreSQL a row update never has to wait
+    for the whole database, so it simply runs and commits."""
+    engine = db.engine
+    if engine.dialect.name != "sqlite":
+        with engine.begin() as connection:
+            connection.execute(statement)
+        return True
+    with engine.connect() as connection:
+        raw = cast(Any, connection.connection.driver_connection)  # sqlite3.Connection, in autocommit
+        raw.execute(f"PRAGMA busy_timeout={BOOKKEEPING_WAIT_MS}")
+        try:
+            immediate = connection.execution_options(**{IMMEDIATE: True})
+            with immediate.begin():
+                immediate.execute(statement)
+            return True
+        except OperationalError:  # "database is locked": another worker is writing; skip
+            return False
+        finally:
+            raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def is_postgresql() -> bool:

@@ -385,6 +385,21 @@ class UserSession(Base):
     user: Mapped[User] = relationship()
 
 
+class PendingSignIn(Base):
+    """A sign-in whose password was right and whose second factor is awaited (ais.auth.pending):
+    the browser holds only a random token; this row makes it single use and short-lived."""
+
+    __tablename__ = "pending_sign_ins"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    next_url: Mapped[str] = mapped_column(String(500), default="")
+
+
 class AccountToken(Base):
     """A single-use link (portal invitation, password reset); only its hash is kept."""
 

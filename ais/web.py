@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, redirect, render_template, request
+from flask import Flask, abort, g, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -23,6 +23,9 @@ from .formatting import (
 )
 
 request_log = logging.getLogger("ais.request")
+
+# Files that are the same for everyone (they carry their own Cache-Control from send_file).
+STATIC_ENDPOINTS = {"static", "bootstrap.static", "payments.static"}
 
 # Endpoints whose URL carries a secret (single-use account links): logged by rule, not by path.
 SECRET_PATH_ENDPOINTS = {"auth.invite", "auth.reset_password"}
@@ -90,6 +93,27 @@ def init_app(app: Flask) -> None:
     # First of all hooks: before CSRF checks or rate limits look at a plain-HTTP request.
     app.before_request_funcs.setdefault(None, []).insert(0, force_https)
 
+    def refuse_large_bodies():
+        """413 for a body above MAX_CONTENT_LENGTH, from its Content-Length, before any hook (the
+        CSRF check, the session check) reads a byte of it.  A body sent without a length is cut
+        at the same size by Werkzeug as it is read.
+
+        Werkzeug applies MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to multipart forms only; a
+        url-encoded form (what browsers send) is held to the same limits here, once parsed."""
+        limit = app.config.get("MAX_CONTENT_LENGTH")
+        if limit and (request.content_length or 0) > limit:
+            abort(413)
+        if request.mimetype == "application/x-www-form-urlencoded":
+            form = request.form
+            field_limit = app.config.get("MAX_FORM_MEMORY_SIZE") or limit
+            parts_limit = app.config.get("MAX_FORM_PARTS")
+            if parts_limit and sum(len(values) for values in form.listvalues()) > parts_limit:
+                abort(413)
+            if field_limit and any(len(value) > field_limit for values in form.listvalues() for value in values):
+                abort(413)
+
+    app.before_request_funcs[None].insert(1, refuse_large_bodies)
+
     @app.after_request
     def security_headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -99,8 +123,8 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config["FORCE_HTTPS"]:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if response.mimetype == "text/html":
-            # Pages show private financial data: never keep them in a shared cache.
+        if request.endpoint not in STATIC_ENDPOINTS:
+            # Pages and JSON alike carry private financial data: never kept in any cache.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
@@ -149,7 +173,11 @@ def init_app(app: Flask) -> None:
             403: ("You don't have access to this page", "If you think you should, ask the business that invited you."),
             404: ("Page not found", "The page you asked for doesn't exist, or isn't yours to see."),
             405: ("That action isn't allowed here", "Go back and try again from the page's own buttons."),
-            429: ("Too many attempts", "For your security, please wait a minute before trying again."),
+            413: (
+                "That was too much to send",
+                "The form or file was larger than this site accepts. Nothing was saved.",
+            ),
+            429: ("Too many attempts", "For your security, please wait a little before trying again."),
         }
         title, message = titles.get(error.code, (error.name, error.description))
         return render_template("error.html", code=error.code, title=title, message=message), error.code

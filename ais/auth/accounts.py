@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
-from .. import audit
+from .. import audit, emails
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import write_transaction
+from ..database import execute_dml, write_transaction
 from ..extensions import db
 from ..models import OWNER, User
 from . import sessions
@@ -35,6 +35,21 @@ def find_user(username: str) -> User | None:
     return db.session.scalar(select(User).where(func.lower(User.username) == username.lower()))
 
 
+def keep_rehashed_password(user: User) -> None:
+    """Store the new hash ``verify_password`` made on ``user`` (a password checked under older
+    argon2 parameters), if it made one.  Commits.
+
+    The sign-in read the user in a read transaction; on SQLite that cannot become a write once
+    another connection has written, so the unsaved change is dropped from it and the hash is
+    written in a write transaction of its own (``BEGIN IMMEDIATE``)."""
+    if not db.session.is_modified(user):
+        return
+    password_hash = user.password_hash
+    db.session.rollback()
+    with write_transaction():
+        execute_dml(update(User).where(User.id == user.id).values(password_hash=password_hash))
+
+
 def username_problems(username: str) -> list[str]:
     if not USERNAME_PATTERN.match(username or ""):
         return ["Use 3 to 254 letters, digits or . _ @ + - (no spaces)."]
@@ -47,6 +62,8 @@ def create_owner(actor: Actor, username: str, password: str) -> int:
     """Add an owner login (the only way to make one).  Commits; returns the id."""
     username = (username or "").strip()
     problems = username_problems(username)
+    if "@" in username and not problems and not emails.is_single_address(username):
+        problems = ["A username with an @ must be one email address (it receives password resets)."]
     if problems:
         raise AccountError(problems, "username")
     problems = password_problems(password, username=username)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from wtforms import PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
+from .. import emails
 from ..forms import AppForm
 
 # Longer input is never a valid password (the policy stops at 256): don't spend argon2 on it.
@@ -53,8 +54,14 @@ class ChangePasswordForm(AppForm):
     submit = SubmitField("Change password")
 
 
+def one_email_address(form, field) -> None:
+    """Only a well-formed address can be asked about (it says nothing about accounts)."""
+    if not emails.is_single_address(field.data or ""):
+        raise ValidationError("Enter a valid email address, like ann@example.com.")
+
+
 class ForgotPasswordForm(AppForm):
-    email = StringField("Email address", validators=[DataRequired(), Length(max=254)])
+    email = StringField("Email address", validators=[DataRequired(), Length(max=254), one_email_address])
     submit = SubmitField("Send me a link")
 
 

@@ -23,9 +23,10 @@ from sqlalchemy import bindparam, case, func, select, update
 from .. import audit
 from ..audit import Actor
 from ..clock import utcnow
-from ..database import execute_dml, write_transaction
+from ..database import execute_dml, skippable_write, write_transaction
 from ..extensions import db, login_manager
 from ..models import User, UserSession
+from . import throttle
 
 SESSION_KEY = "sid"
 TOUCH_INTERVAL = dt.timedelta(minutes=1)  # last_seen_at is written at most this often
@@ -169,6 +170,7 @@ def sign_in(user: User, how: str = "password") -> int:
     session[SESSION_KEY] = raw
     login_user(user)
     g.ais_session_id = session_id
+    throttle.remember_device(user.id)  # this browser now signs in to this account whatever others try
     return session_id
 
 
@@ -188,12 +190,6 @@ def sign_out(actor: Actor | None = None) -> None:
     session.clear()
     for name in ("ais_session_id", "ais_client_name", "ais_owner_2fa_setting", "awaiting_confirmation"):
         g.pop(name, None)
-
-
-def _session_is_clean() -> bool:
-    """Nothing pending in the ORM session, so committing here cannot save someone else's half-work."""
-    s = db.session
-    return not (s.new or s.dirty or s.deleted)
 
 
 def _forget_browser_session() -> None:
@@ -269,14 +265,18 @@ def load_user(user_id: str) -> User | None:
     now = utcnow()
     problem = session_problem(row, user, now)
     if problem is not None:
-        if found.ended_at is None and _session_is_clean():
-            db.session.execute(update(UserSession).where(UserSession.id == found.session_id).values(ended_at=now))
-            db.session.commit()
+        if found.ended_at is None:
+            # Skipped when the database is busy: the browser forgets the session below either way.
+            skippable_write(
+                update(UserSession)
+                .where(UserSession.id == found.session_id, UserSession.ended_at.is_(None))
+                .values(ended_at=now)
+            )
         _forget_browser_session()
         return None
-    if now - as_utc(found.last_seen_at) >= TOUCH_INTERVAL and _session_is_clean():
-        db.session.execute(update(UserSession).where(UserSession.id == found.session_id).values(last_seen_at=now))
-        db.session.commit()
+    if now - as_utc(found.last_seen_at) >= TOUCH_INTERVAL:
+        # Its own short transaction (skipped when busy), never an upgrade of this request's reads.
+        skippable_write(update(UserSession).where(UserSession.id == found.session_id).values(last_seen_at=now))
     g.ais_session_id = found.session_id
     g.ais_client_name = found.client_name  # None for an owner
     g.ais_owner_2fa_setting = found.owner_2fa

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from flask import current_app, render_template
 from sqlalchemy import func, select, update
 
-from .. import audit
+from .. import audit, emails
 from ..audit import Actor
 from ..clock import utcnow
 from ..database import execute_dml, write_transaction
 from ..extensions import db
-from ..mail.outbox import queue_email
-from ..models import CLIENT, AccountToken, Client, User
+from ..mail.outbox import queue_email, register_preparer
+from ..models import CLIENT, AccountToken, Client, OutboxMessage, User
 from . import sessions, throttle
 from .passwords import hash_password, password_problems
 
@@ -170,6 +170,8 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
         email = (client.email or "").strip()
         if not email:
             raise PortalAccessError("The client needs an email address to use the portal.")
+        if not emails.is_single_address(email):  # e.g. a list stored before addresses were checked
+            raise PortalAccessError("The client's email must be exactly one address; correct it first.")
         user = db.session.scalar(select(User).where(User.client_id == client_id))
         clash = db.session.scalar(
             select(User).where(func.lower(User.username) == email.lower(), User.client_id.is_distinct_from(client_id))
@@ -221,38 +223,61 @@ def disable_portal_access(actor: Actor, client_id: int) -> None:
 # --- Forgotten passwords -----------------------------------------------------------------------
 
 
-def request_password_reset(actor: Actor, email: str) -> bool:
-    """Email a 1-hour reset link if an enabled login has this email as its username.  Commits.
+RESET_REQUEST = "reset-request:"  # outbox dedupe_key prefix of a reset asked for, not yet looked up
 
-    Returns whether a message was queued; the page must not tell (it says the same either way).
-    """
+
+def request_password_reset(actor: Actor, email: str) -> bool:
+    """Queue a password-reset request for ``email`` in the outbox.  Commits.
+
+    The request does the same work whatever the address (no lookup, the same insert), so neither
+    the answer nor its timing tells whether an account exists; the outbox worker looks the address
+    up (``prepare_password_reset``) and sends a 1-hour link only to an enabled login.  Returns
+    whether a request was queued (False when the address is blank, too long or over its limit)."""
     email = (email or "").strip()
-    if not email or len(email) > 254:
-        return False
-    user = db.session.scalar(select(User).where(func.lower(User.username) == email.lower()))
-    if user is None or not user.is_enabled or "@" not in user.username:
+    if not emails.is_single_address(email):
         return False
     if not throttle.allow_reset_email(email):
         return False
     with write_transaction():
-        user = db.session.get_one(User, user.id)
-        token_id, raw = issue_token(user.id, RESET)
-        link = absolute_url(LINK_PATHS[RESET] + raw)
-        _queue_account_email(
-            "reset",
-            user.username,
-            f"Reset your password for {current_app.config['AIS_BUSINESS_NAME']}",
-            f"reset:{token_id}",
-            username=user.username,
-            link=link,
-            expires_minutes=60,
-        )
-        audit.record(
-            Actor(user_id=user.id, label=user.username, ip_address=actor.ip_address),
-            "auth.password_reset_requested",
-            client_id=user.client_id,
+        queue_email(
+            email,
+            "Password reset request",
+            f"ip={actor.ip_address[:64]}",
+            dedupe_key=RESET_REQUEST + secrets.token_hex(16),
         )
     return True
+
+
+def prepare_password_reset(row: OutboxMessage) -> bool:
+    """The outbox worker's half of a reset request: if an enabled login has this address as its
+    username, issue its link and turn ``row`` into the email (True); else nothing to send (False).
+    Runs in the worker's transaction, which commits it."""
+    email = row.to_address
+    user = db.session.scalar(select(User).where(func.lower(User.username) == email.lower()))
+    if user is None or not user.is_enabled or "@" not in user.username:
+        return False
+    ip_address = row.body_text[3:] if row.body_text.startswith("ip=") else ""
+    token_id, raw = issue_token(user.id, RESET)
+    context = {
+        "business_name": current_app.config["AIS_BUSINESS_NAME"],
+        "username": user.username,
+        "link": absolute_url(LINK_PATHS[RESET] + raw),
+        "expires_minutes": 60,
+    }
+    row.to_address = user.username
+    row.dedupe_key = f"reset:{token_id}"  # prepared once: a retry sends this email, not another link
+    row.subject = f"Reset your password for {current_app.config['AIS_BUSINESS_NAME']}"
+    row.body_text = render_template("auth/email/reset.txt", **context)
+    row.body_html = render_template("auth/email/reset.html", **context)
+    audit.record(
+        Actor(user_id=user.id, label=user.username, ip_address=ip_address),
+        "auth.password_reset_requested",
+        client_id=user.client_id,
+    )
+    return True
+
+
+register_preparer(RESET_REQUEST, prepare_password_reset)
 
 
 def _queue_account_email(template: str, to: str, subject: str, dedupe_key: str, **context) -> None:

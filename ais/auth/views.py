@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .. import audit
 from ..audit import Actor
-from ..clock import utcnow
 from ..database import write_transaction
 from ..extensions import db, limiter
 from ..models import User
-from . import accounts, bp, sessions, throttle, tokens, twofactor
+from . import accounts, bp, pending, sessions, throttle, tokens, twofactor
 from .access import current_actor, is_safe_next
 from .forms import (
     ChangePasswordForm,
@@ -31,8 +30,6 @@ from .passwords import verify_password
 
 GENERIC_FAILURE = "Incorrect username or password."
 FORGOT_ANSWER = "If an account exists for that email, we've sent a link."
-PENDING_2FA = "auth_2fa"
-PENDING_2FA_SECONDS = 300
 
 
 # --- Helpers ----------------------------------------------------------------------------------
@@ -85,14 +82,14 @@ def anonymous_actor() -> Actor:
     return Actor(user_id=None, label="anonymous", ip_address=request.remote_addr or "")
 
 
-def record_failure(username: str, action: str, detail: str) -> None:
-    """Count a failed attempt for throttling and audit it (and the lock-out it may cause)."""
+def record_failure(username: str, user_id: int | None, action: str, detail: str) -> None:
+    """Count a failed attempt for throttling and audit it (and the wait it may impose)."""
     db.session.rollback()  # nothing half-done (e.g. a rehash) rides along
-    exhausted = throttle.record_failure(username)
+    waits = throttle.record_failure(username, user_id)
     with write_transaction():
         actor = anonymous_actor()
         audit.record(actor, action, detail=detail[:500])
-        if exhausted:
+        if waits:
             audit.record(actor, "auth.locked_out", detail=detail[:500])
 
 
@@ -112,42 +109,49 @@ def login():
     error = None
     if form.validate_on_submit():
         username = form.username.data.strip()
-        if throttle.sign_in_blocked(username):
-            abort(429)
         user = accounts.find_user(username)
+        if throttle.sign_in_blocked(username, user.id if user is not None else None):
+            abort(429)
         if verify_password(user, form.password.data) and user.is_enabled:
+            accounts.keep_rehashed_password(user)
             if user.is_owner and user.totp_enabled:
+                pending.forget()
                 sessions.sign_out()  # whatever this browser had, it ends now
-                session[PENDING_2FA] = {"user_id": user.id, "at": utcnow().timestamp(), "next": next_url}
-                db.session.commit()  # a rehashed password, if any
+                pending.start(user.id, next_url)
                 return redirect(url_for("auth.login_2fa"))
             sessions.sign_in(user, "password")
             return after_sign_in(user, next_url)
         known = "known account" if user is not None else "unknown account"
-        record_failure(username, "auth.sign_in_failed", f"username {username[:254]} ({known})")
+        record_failure(
+            username,
+            user.id if user is not None else None,
+            "auth.sign_in_failed",
+            f"username {username[:254]} ({known})",
+        )
         error = GENERIC_FAILURE
     return render_template("auth/login.html", form=form, error=error, next_url=next_url)
 
 
 @bp.route("/login/2fa", methods=["GET", "POST"])
 def login_2fa():
-    pending = session.get(PENDING_2FA)
-    user = None
-    if isinstance(pending, dict) and utcnow().timestamp() - float(pending.get("at", 0)) < PENDING_2FA_SECONDS:
-        user = db.session.get(User, pending.get("user_id"))
+    waiting = pending.current()
+    user = db.session.get(User, waiting.user_id) if waiting is not None else None
     if user is None or not user.is_enabled or not user.totp_enabled:
-        session.pop(PENDING_2FA, None)
+        pending.forget()
         flash("Please sign in again.", "info")
         return redirect(url_for("auth.login"))
     form = SecondFactorForm()
     error = None
     if form.validate_on_submit():
-        if throttle.sign_in_blocked(user.username):
+        if throttle.sign_in_blocked(user.username, user.id):
             abort(429)
         actor = Actor(user_id=user.id, label=user.username, ip_address=request.remote_addr or "")
+        pending_id, next_url = waiting.id, waiting.next_url or None
         method = twofactor.check_second_factor(actor, user.id, form.code.data)
         if method:
-            next_url = pending.get("next")
+            if not pending.complete(pending_id):  # another request finished (or ended) it first
+                flash("Please sign in again.", "info")
+                return redirect(url_for("auth.login"))
             sessions.sign_in(user, "password+" + method)
             if method == "recovery":
                 left = twofactor.remaining_recovery_codes(user.id)
@@ -157,7 +161,10 @@ def login_2fa():
                     "warning",
                 )
             return after_sign_in(user, next_url)
-        record_failure(user.username, "auth.2fa_failed", f"username {user.username}")
+        record_failure(user.username, user.id, "auth.2fa_failed", f"username {user.username}")
+        if pending.record_failure(pending_id):
+            flash("Too many wrong codes. Please sign in again.", "error")
+            return redirect(url_for("auth.login"))
         error = "That code is not right. Try the newest code from your app, or a recovery code."
     return render_template("auth/login_2fa.html", form=form, error=error)
 
@@ -253,7 +260,7 @@ def end_other_sessions():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if throttle.sign_in_blocked(current_user.username):
+        if throttle.sign_in_blocked(current_user.username, current_user.id):
             abort(429)
         try:
             accounts.change_password(
@@ -266,7 +273,7 @@ def change_password():
         except accounts.AccountError as error:
             if error.field == "current_password":
                 db.session.rollback()
-                throttle.record_failure(current_user.username)
+                throttle.record_failure(current_user.username, current_user.id)
             field = getattr(form, error.field or "new_password")
             field.errors = list(field.errors) + error.problems
         else:

@@ -13,17 +13,11 @@ from ..audit import AUDIT_ACTIONS
 from ..database import reads_only
 from ..models import AuditEntry, Client, Invoice
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
+from ..params import day, optional_id, page_number
 from . import bp
 from .queries import escape_like, like_pattern
 
 PER_PAGE = 50
-
-
-def _parse_day(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
 
 
 @lru_cache(maxsize=64)
@@ -120,12 +114,12 @@ def audit():
     filters = {
         "action": request.args.get("action", "").strip()[:60],
         "actor": request.args.get("actor", "").strip()[:100],
-        "client_id": request.args.get("client_id", type=int),
+        "client_id": optional_id(request.args.get("client_id")),
         "invoice_no": request.args.get("invoice_no", "").strip()[:20],
-        "date_from": _parse_day(request.args.get("date_from")),
-        "date_to": _parse_day(request.args.get("date_to")),
+        "date_from": day(request.args.get("date_from"), "start date"),
+        "date_to": day(request.args.get("date_to"), "end date"),
     }
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    page = page_number(request.args.get("page"))
     entries = audit_page(page=page, **filters)
     params = {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in filters.items() if v}
     return render_template(

@@ -26,6 +26,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from .. import params
 from ..billing import methods, money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
@@ -81,8 +82,7 @@ def int_or_none(value) -> int | None:
     """Coerce a select's value to an id; '' or junk is None (the form then asks for a choice)."""
     if value is None or isinstance(value, int):
         return value
-    text = str(value).strip()
-    return int(text) if text.isdigit() else None
+    return params.parse_id(value)
 
 
 def new_submission_key() -> str:
@@ -201,14 +201,16 @@ class InvoiceForm(AppForm):
         render_kw={"rows": 2},
         description="Shown to the client on the invoice (optional).",
     )
-    issue_date = DateField("Issue date", validators=[InputRequired(DATE_MESSAGE)])
+    issue_date = DateField("Issue date", validators=[InputRequired(DATE_MESSAGE), params.calendar_day])
     lines = FieldList(FormField(LineForm), min_entries=3, max_entries=MAX_LINES)
     payment_type = RadioField(
         "Payment",
         choices=options([(FULL_PAYMENT, "Full payment"), (INSTALLMENT, "Installment plan")]),
         default=FULL_PAYMENT,
     )
-    due_date = DateField("Due date (or first installment date)", validators=[InputRequired(DATE_MESSAGE)])
+    due_date = DateField(
+        "Due date (or first installment date)", validators=[InputRequired(DATE_MESSAGE), params.calendar_day]
+    )
     installment_count = IntegerField(
         "Number of installments",
         default=3,
@@ -276,8 +278,8 @@ class InvoiceFilterForm(NoCsrfForm):
     status = SelectField("Status", choices=options(INVOICE_STATUSES), default="")
     client = HiddenField()  # a chosen client's id (links from a client's page, the search's pick)
     client_q = StringField("Client", validators=[Length(max=100)], render_kw=CLIENT_SEARCH)
-    date_from = DateField("Issued from", validators=[Optional()])
-    date_to = DateField("Issued to", validators=[Optional()])
+    date_from = DateField("Issued from", validators=[Optional(), params.calendar_day])
+    date_to = DateField("Issued to", validators=[Optional(), params.calendar_day])
     sort = SelectField("Sort by", choices=options(INVOICE_SORTS), default="")
 
 
@@ -286,7 +288,7 @@ class InvoiceFilterForm(NoCsrfForm):
 
 class PaymentForm(PaymentChecks, AppForm):
     amount = StringField("Amount", render_kw={"inputmode": "decimal", "autocomplete": "off"})
-    date = DateField("Date received", validators=[InputRequired(DATE_MESSAGE)])
+    date = DateField("Date received", validators=[InputRequired(DATE_MESSAGE), params.calendar_day])
     method = SelectField(
         "Method", choices=options([("", "Choose…")] + [(m, m) for m in PAYMENT_METHODS]), validate_choice=False
     )
@@ -309,8 +311,8 @@ class PaymentFilterForm(NoCsrfForm):
     client = HiddenField()  # a chosen client's id (links from a client's page, the search's pick)
     client_q = StringField("Client", validators=[Length(max=100)], render_kw=CLIENT_SEARCH)
     method = SelectField("Method", coerce=str, validate_choice=False)
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DateField("From", validators=[Optional(), params.calendar_day])
+    date_to = DateField("To", validators=[Optional(), params.calendar_day])
 
 
 class ReplanForm(AppForm):
@@ -324,7 +326,7 @@ class ReplanForm(AppForm):
         render_kw={"min": 1, "max": MAX_INSTALLMENTS, "inputmode": "numeric"},
     )
     frequency = SelectField("Frequency", choices=options(FREQUENCY_CHOICES), default=rules.MONTHLY)
-    first_due = DateField("First new due date", validators=[InputRequired(DATE_MESSAGE)])
+    first_due = DateField("First new due date", validators=[InputRequired(DATE_MESSAGE), params.calendar_day])
 
 
 class ReasonForm(AppForm):

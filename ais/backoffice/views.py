@@ -24,6 +24,7 @@ from ..database import reads_only
 from ..extensions import db
 from ..formatting import currency_symbol, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
+from ..params import optional_id, page_number
 from ..payments.forms import ResolveOverpaymentForm
 from ..payments.services import open_overpayments
 from . import bp, charts, queries
@@ -84,8 +85,7 @@ def index():
 
 
 def page_arg() -> int:
-    page = request.args.get("page", 1, type=int) or 1
-    return max(page, 1)
+    return page_number(request.args.get("page"))
 
 
 def show_error(form, error: BillingError) -> None:
@@ -104,8 +104,7 @@ def back_to(default: str) -> str:
 
 
 def parse_id(text: str | None) -> int | None:
-    text = (text or "").strip()
-    return int(text) if text.isdigit() else None
+    return optional_id(text)
 
 
 def _client_filter(form) -> tuple[tuple[int, str] | None, str]:
@@ -405,7 +404,7 @@ def invoice_new():
     if request.method == "POST":
         form = InvoiceForm()
     else:
-        preselected = request.args.get("client", type=int)
+        preselected = optional_id(request.args.get("client"))
         form = InvoiceForm(
             data={"client_id": preselected, "issue_date": today, "due_date": today + dt.timedelta(days=30)}
         )

@@ -34,6 +34,7 @@ __all__ = [
     "InstallmentIn",
     "Allocation",
     "OverAllocation",
+    "ScheduleOutOfRange",
     "InstallmentState",
     "line_totals",
     "split_amount",
@@ -167,19 +168,30 @@ def add_months(anchor: date, months: int) -> date:
     return date(year, month, day)
 
 
+class ScheduleOutOfRange(ValueError):
+    """The schedule would need a date the calendar cannot hold (after 9999-12-31)."""
+
+
 def due_dates(first_due: date, count: int, frequency: str) -> list[date]:
     """Return ``count`` due dates starting on ``first_due``.
 
     Rule: weekly dates are 7 days apart, biweekly 14 days; monthly dates are
     ``add_months(first_due, k)`` for k = 0, 1, ..., so each keeps the first
     date's day of the month where the month allows (no drift after February).
+    A schedule that would run past the last representable date is refused
+    with :class:`ScheduleOutOfRange`, never cut short.
     """
     count = _require_count(count)
     frequency = _require_frequency(frequency)
-    if frequency == MONTHLY:
-        return [add_months(first_due, k) for k in range(count)]
-    step = timedelta(days=_DAYS_BETWEEN[frequency])
-    return [first_due + step * k for k in range(count)]
+    try:
+        if frequency == MONTHLY:
+            return [add_months(first_due, k) for k in range(count)]
+        step = timedelta(days=_DAYS_BETWEEN[frequency])
+        return [first_due + step * k for k in range(count)]
+    except (OverflowError, ValueError):
+        raise ScheduleOutOfRange(
+            "The schedule would run past the last date the calendar holds; choose an earlier first due date."
+        ) from None
 
 
 @dataclass(frozen=True)

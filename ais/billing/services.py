@@ -19,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
-from .. import audit, clock
+from .. import audit, clock, emails
 from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
@@ -142,8 +142,10 @@ def _clean_client(data: ClientInput) -> ClientInput:
     email = data.email.strip()
     if not name:
         raise InvalidInput("Enter the client's name.", "name")
-    if not email or "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
-        raise InvalidInput("Enter a valid email address.", "email")
+    try:
+        email = emails.single_address(email)  # one address: never a list that mail would fan out to
+    except emails.InvalidEmail as error:
+        raise InvalidInput(str(error), "email") from None
     return ClientInput(
         name=name[:200],
         email=email,
@@ -260,9 +262,18 @@ def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Deci
             raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
         if total / data.installment_count < Decimal("0.01"):
             raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
+        _require_schedule_dates(data.due_date, data.installment_count, data.frequency, "due_date")
     else:
         raise InvalidInput("Choose full payment or an installment plan.", "payment_type")
     return priced
+
+
+def _require_schedule_dates(first_due: date, count: int, frequency: str, field: str) -> None:
+    """A schedule whose dates the calendar cannot hold is refused before anything is written."""
+    try:
+        rules.due_dates(first_due, count, frequency)
+    except rules.ScheduleOutOfRange as error:
+        raise InvalidInput(str(error), field) from None
 
 
 def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
@@ -438,6 +449,7 @@ def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, fi
         raise InvalidInput(f"Choose 1 to {MAX_INSTALLMENTS} installments.", "installment_count")
     if frequency not in rules.FREQUENCIES:
         raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
+    _require_schedule_dates(first_due, count, frequency, "first_due")
     with write_transaction():
         invoice = lock_invoice(invoice_id)
         require_open(invoice, PaymentRefused)

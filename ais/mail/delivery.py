@@ -44,8 +44,10 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from ..clock import utcnow
 from ..database import execute_dml
+from ..emails import is_one_recipient
 from ..extensions import db
 from ..models import OutboxMessage
+from .outbox import preparer_for
 
 log = logging.getLogger("ais.mail")
 
@@ -73,6 +75,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
+    if not is_one_recipient(row.to_address):
+        # Never a list (SMTP would send to each): the message fails and waits for a correction.
+        raise ValueError("the recipient is not exactly one email address")
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row.to_address
@@ -227,6 +232,12 @@ def deliver_due(limit: int = 100, deadline_seconds: float | None = None) -> tupl
             if row is None:
                 db.session.rollback()
                 break
+            prepare = preparer_for(row)
+            if prepare is not None and not prepare(row):
+                row.sent_at = utcnow()  # nothing to send (e.g. no account has this address): done
+                row.last_error = "not sent: nothing to send for this request"
+                db.session.commit()
+                continue
             try:
                 transport.send(row.id, build_message(row, sender))
             except Exception as error:  # SMTP refusal, network, bad address, bad header...

@@ -10,6 +10,21 @@ from sqlalchemy import select
 from ..extensions import db
 from ..models import OutboxMessage
 
+# Messages whose recipient and content are decided at delivery, not when queued: dedupe_key
+# prefix -> a function of the claimed row that fills it in and returns True to send it, or returns
+# False to drop it.  So a request that must not reveal anything (a password reset) does the same
+# work whatever it is asked, and the lookup that tells the cases apart happens in the worker.
+PREPARERS: dict = {}
+
+
+def register_preparer(prefix: str, prepare) -> None:
+    PREPARERS[prefix] = prepare
+
+
+def preparer_for(row: OutboxMessage):
+    key = row.dedupe_key or ""
+    return next((prepare for prefix, prepare in PREPARERS.items() if key.startswith(prefix)), None)
+
 
 def queue_email(
     to_address: str, subject: str, body_text: str, body_html: str = "", *, dedupe_key: str | None = None

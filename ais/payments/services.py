@@ -66,6 +66,7 @@ from ..models import (
     Payment,
     WebhookEvent,
 )
+from ..params import parse_id, parse_minor_units, parse_timestamp
 from . import notices as payment_notices
 from .providers import CheckoutRequest, OnlineProvider, ProviderError, supports_currency
 
@@ -638,11 +639,8 @@ def _metadata(obj: dict) -> dict:
 
 
 def _int(value) -> int | None:
-    try:
-        number = int(str(value))
-    except (TypeError, ValueError):
-        return None
-    return number if number > 0 else None
+    """An id from an event's metadata (ais.params: ASCII digits within the ids' range), else None."""
+    return parse_id(value)
 
 
 def _find_session(obj: dict) -> CheckoutSession | None:
@@ -686,10 +684,10 @@ def _is_ours(obj: dict) -> bool:
 
 def _paid_on(event: dict, invoice: Invoice | None) -> dt.date:
     today = clock.today()
-    created = _int(event.get("created"))
+    created = parse_timestamp(event.get("created"))  # None when absent or absurd: today, then
     day = today
-    if created:
-        day = dt.datetime.fromtimestamp(created, tz=dt.UTC).astimezone(clock.business_timezone()).date()
+    if created is not None:
+        day = created.astimezone(clock.business_timezone()).date()
     day = min(day, today)
     if invoice is not None and day < invoice.issue_date:
         day = invoice.issue_date
@@ -697,9 +695,9 @@ def _paid_on(event: dict, invoice: Invoice | None) -> dt.date:
 
 
 def _amount_of(obj: dict, row: CheckoutSession | None) -> Decimal | None:
-    minor = obj.get("amount_total")
-    if isinstance(minor, int) and not isinstance(minor, bool) and minor > 0:
-        return money.from_minor_units(minor)
+    amount = parse_minor_units(obj.get("amount_total"))  # None when absent, not cents, or absurd
+    if amount is not None:
+        return amount
     return row.amount if row is not None else None
 
 
@@ -733,7 +731,10 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
     amount = _amount_of(obj, row)
     currency = str(obj.get("currency") or (row.currency if row else "")).upper()
     if amount is None or not currency:
-        raise ValueError(f"event {event.get('id')}: no amount or currency for {reference}")
+        # Signed, yet unusable (no amount in cents we can hold, or no currency): kept with this
+        # outcome for the owner's eyes; sending it again would not make it usable, so no 500.
+        log.error("%s event %s: no usable amount or currency for %s", provider, event.get("id"), reference)
+        return "refused: no usable amount or currency"
     method = str(obj.get("payment_method") or "")[:40] if provider != STRIPE else CARD_METHOD
     method = method or CARD_METHOD
 
@@ -904,11 +905,11 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     """
     provider = _provider_of(event)
     actor = _actor(provider)
-    intent = str(obj.get("payment_intent") or "")
-    refunded_minor = obj.get("amount_refunded")
-    if not intent or not isinstance(refunded_minor, int) or refunded_minor <= 0:
+    intent = str(obj.get("payment_intent") or "")[:200]  # room for "#kept-…" in a 255-character column
+    refunded = parse_minor_units(obj.get("amount_refunded"))  # None when absent, not cents, or absurd
+    if not intent or refunded is None:
         return "ignored: no PaymentIntent or nothing refunded"
-    refunded = money.from_minor_units(refunded_minor)
+    refunded_minor = money.to_minor_units(refunded)
     payments_query = (
         select(Payment)
         .where(or_(Payment.provider_reference == intent, Payment.provider_reference.like(f"{intent}#%")))

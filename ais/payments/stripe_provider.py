@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from stripe._base_address import BaseAddresses
     from stripe.params.checkout import SessionCreateParams
 
+from ..params import parse_timestamp
 from .providers import MAX_EVENT_BYTES, CheckoutRequest, CreatedCheckout, InvalidEvent, ProviderError
 
 log = logging.getLogger("ais.payments")
@@ -31,9 +32,8 @@ NETWORK_RETRIES = 2
 
 
 def _timestamp(value) -> dt.datetime | None:
-    if value in (None, ""):
-        return None
-    return dt.datetime.fromtimestamp(int(value), tz=dt.UTC)
+    """Stripe's seconds since 1970, or None when absent or absurd (ais.params)."""
+    return parse_timestamp(value)
 
 
 class StripeProvider:

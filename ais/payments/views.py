@@ -26,6 +26,7 @@ from ..billing.services import BillingError, NotFound
 from ..extensions import csrf, limiter
 from ..formatting import format_money
 from ..models import CHECKOUT_PROCESSING, Invoice
+from ..params import id_or_404
 from . import bp, checkout_bp, overpayments_bp, services, webhooks_bp
 from .configured import (
     PAYMONGO,
@@ -49,10 +50,7 @@ def _invoice_path(invoice_id: int) -> str:
 
 
 def _invoice_id(value) -> int:
-    text = str(value or "").strip()
-    if not text.isdigit() or len(text) > 12:
-        abort(404)
-    return int(text)
+    return id_or_404(value)  # '²' passes str.isdigit() but not int(): ais.params knows
 
 
 # --- Client: pay online -----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import uuid
 from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
+from .. import params
 from ..billing import methods
 from ..billing.forms import PaymentChecks
 from ..forms import AppForm
@@ -35,7 +36,7 @@ class ReportPaymentForm(PaymentChecks, AppForm):
         choices=[SelectChoice("", "Choose…")] + [SelectChoice(m, m) for m in PAYMENT_METHODS],
         validate_choice=False,
     )
-    date = DateField("Date you paid", validators=[InputRequired(DATE_MESSAGE)])
+    date = DateField("Date you paid", validators=[InputRequired(DATE_MESSAGE), params.calendar_day])
     reference = StringField(
         "Reference (optional)",
         validators=[Length(max=120)],

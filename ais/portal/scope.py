@@ -26,6 +26,7 @@ from flask_login import current_user
 from .. import audit
 from ..auth.access import current_actor, login_redirect, require_owner
 from ..database import write_transaction
+from ..params import parse_id
 from . import queries
 
 READ_METHODS = ("GET", "HEAD")
@@ -51,10 +52,7 @@ def scope() -> PortalScope:
 
 
 def _parse_client_param(value: str | None) -> int | None:
-    text = (value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        return None
-    return int(text)
+    return parse_id(value)
 
 
 def apply_scope():

@@ -28,6 +28,7 @@ from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
 from ..database import reads_only
 from ..formatting import format_money
+from ..params import page_number, parse_id
 from ..payments.views import online_payment
 from . import bp, queries
 from .forms import ReportPaymentForm, new_submission_key
@@ -45,12 +46,8 @@ def portal_helpers():
     return {"portal": g.get("portal_scope"), "portal_url": portal_url}
 
 
-MAX_PAGE = 100_000  # a page number beyond any real list (and within every database's integers)
-
-
 def _page_arg() -> int:
-    page = request.args.get("page", 1, type=int) or 1
-    return min(max(page, 1), MAX_PAGE)
+    return page_number(request.args.get("page"))
 
 
 def _currency() -> str:
@@ -58,11 +55,8 @@ def _currency() -> str:
 
 
 def _parse_id(value) -> int | None:
-    """An id typed in a form: ASCII digits only (not '²' or '١'), else None."""
-    text = str(value or "").strip()
-    if not (text.isascii() and text.isdigit()) or len(text) > 12:
-        return None
-    return int(text)
+    """An id typed in a form (ais.params: ASCII digits, within the ids' range), else None."""
+    return parse_id(value)
 
 
 # --- Dashboard ------------------------------------------------------------------------------------

@@ -9,17 +9,22 @@ from __future__ import annotations
 import re
 import socket
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 
+import pyotp
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from ais import clock
 from ais.auth.passwords import hash_password
 from ais.extensions import db
 from ais.models import CLIENT, OWNER, AuditEntry, Client, User, UserSession
 
 OWNER_PASSWORD = "correct horse battery"
 CLIENT_PASSWORD = "client secret phrase"
+# Where the moving_clock fixture (conftest.py) starts.
+START = datetime(2026, 3, 16, 1, 0, tzinfo=UTC)
 
 
 def make_owner(app, username: str = "owner", password: str = OWNER_PASSWORD, **extra) -> int:
@@ -55,6 +60,21 @@ def make_client(
             user_id = user.id
         db.session.commit()
         return client.id, user_id
+
+
+def totp_now(secret: str, offset: int = 0) -> str:
+    return pyotp.TOTP(secret).at(clock.utcnow(), counter_offset=offset)
+
+
+def enrol(client, actions) -> tuple[str, list[str]]:
+    page = client.get("/account/2fa").get_data(as_text=True)
+    assert 'src="data:image/svg+xml;base64,' in page
+    secret = re.search(r'id="totp-secret" type="text" value="([A-Z2-7]+)"', page).group(1)
+    response = actions.post("/account/2fa", {"code": totp_now(secret)})
+    assert response.status_code == 200
+    codes = re.findall(r"\b[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}-[a-z2-9]{4}\b", response.get_data(as_text=True))
+    assert len(codes) == 10
+    return secret, codes
 
 
 def audit_actions(app) -> list[str]:

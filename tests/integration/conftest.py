@@ -7,6 +7,8 @@ uses from there and asks for these fixtures by name.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import auth_support
 import paymongo_support
 import portal_support
@@ -14,6 +16,7 @@ import pytest
 import stripe_support
 from portal_support import ANN, BEN, DAY, OWNER, TODAY
 
+from ais import clock
 from ais.billing import services
 from ais.billing.checks import find_problems
 from ais.extensions import db
@@ -26,6 +29,22 @@ def fast_hashing(app):
     """Cheap argon2 for the test's own users (the default stays strong)."""
     app.config["AIS_ARGON2_FAST"] = True
     return app
+
+
+@pytest.fixture
+def moving_clock():
+    """A clock the test moves: ``now.advance(minutes=...)``."""
+
+    class Now:
+        value = auth_support.START
+
+        def advance(self, **delta):
+            self.value = self.value + timedelta(**delta)
+
+    now = Now()
+    clock.set_clock(lambda: now.value)
+    yield now
+    clock.set_clock(None)
 
 
 @pytest.fixture

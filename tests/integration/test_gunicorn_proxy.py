@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import secrets
 import signal
 import subprocess
 import sys
@@ -26,7 +27,7 @@ def gunicorn(tmp_path, **settings):
         os.environ,
         DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
         AIS_ENV="production",
-        SECRET_KEY="proxy-test-" + "k" * 48,
+        SECRET_KEY=secrets.token_urlsafe(48),
         PORT=str(port),
     )
     env.update({"WEB_CONCURRENCY": "1", **settings})

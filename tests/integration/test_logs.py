@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -85,7 +86,7 @@ def test_request_lines_reach_stderr_under_gunicorn(tmp_path):
         os.environ,
         DATABASE_URL=f"sqlite:///{tmp_path / 'gunicorn.db'}",
         AIS_ENV="production",
-        SECRET_KEY="log-test-" + "k" * 48,
+        SECRET_KEY=secrets.token_urlsafe(48),
         PORT=str(port),
         HOST="127.0.0.1",
         WEB_CONCURRENCY="1",

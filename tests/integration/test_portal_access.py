@@ -165,10 +165,11 @@ def test_odd_urls_are_404_never_500(client, actions, world, path):
 
 
 @pytest.mark.parametrize("page", ["99999999999999999999", "-4", "abc", "0"])
-def test_odd_page_numbers_are_harmless(client, actions, world, page):
+def test_odd_page_numbers_are_refused_with_a_message(client, actions, world, page):
     sign_in(actions, ANN)
-    assert client.get(f"/portal/invoices?page={page}").status_code == 200
-    assert client.get(f"/portal/payments?page={page}").status_code == 200
+    for path in ("/portal/invoices", "/portal/payments"):
+        response = client.get(f"{path}?page={page}")
+        assert response.status_code == 400 and "whole number from 1 to 100,000" in response.get_data(as_text=True)
 
 
 def test_another_clients_invoice_is_the_same_404_as_no_invoice(client, actions, world):

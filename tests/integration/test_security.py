@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import secrets
 
 import pytest
 from auth_support import OWNER_PASSWORD, make_client, make_owner
@@ -113,10 +114,11 @@ def test_session_cookie_is_secure_httponly_and_samesite(app, database_url, tmp_p
         data={"username": "owner", "password": OWNER_PASSWORD, "csrf_token": csrf_token(client, secure)},
     )
     assert response.status_code == 302
-    cookie = response.headers["Set-Cookie"]
-    assert cookie.startswith("ais_session=")
-    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
-    assert OWNER_PASSWORD not in cookie
+    cookies = {value.split("=", 1)[0]: value for value in response.headers.getlist("Set-Cookie")}
+    assert set(cookies) == {"ais_session", "ais_device"}  # the session, and the known-device mark
+    for cookie in cookies.values():
+        assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+        assert OWNER_PASSWORD not in cookie
 
 
 def test_account_links_stay_out_of_the_request_log(app, client, caplog, monkeypatch):
@@ -149,7 +151,7 @@ def test_production_refuses_a_missing_known_or_short_secret_key(monkeypatch, sec
 
 def test_production_starts_with_a_long_random_key(monkeypatch, database_url, tmp_path):
     monkeypatch.setenv("AIS_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 16 + "9f8e7d6c5b4a39281706f5e4d3c2b1a0")
+    monkeypatch.setenv("SECRET_KEY", secrets.token_urlsafe(48))
     made = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_STORAGE_URI": "memory://"})
     assert made.config["AIS_ENV"] == "production"
     assert made.config["SESSION_COOKIE_SECURE"] is True

@@ -4,10 +4,11 @@ syntax and in the shell's, and matches the settings table in docs/DEPLOYMENT.md.
 from __future__ import annotations
 
 import re
+import secrets
 import subprocess
 from pathlib import Path
 
-from ais.config import load_settings
+from ais.config import check_production, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "deploy" / "ais.env.example"
@@ -68,10 +69,11 @@ def test_the_shell_reads_the_example_as_systemd_does():
 
 def test_the_example_makes_a_valid_production_configuration(tmp_path, monkeypatch):
     values = example_values()
-    values["SECRET_KEY"] = "an-example-only-" + "x" * 40
+    values["SECRET_KEY"] = secrets.token_urlsafe(48)
     for name, value in values.items():
         monkeypatch.setenv(name, value)
     settings = load_settings(str(tmp_path))
+    check_production(settings)  # what create_app runs once every setting is read
     assert settings["AIS_ENV"] == "production" and settings["PROXY_COUNT"] == 1
     assert settings["MAIL_FROM"] == "AIS <billing@localhost>"
     assert settings["AIS_BUSINESS_NAME"] == "AIS Demo Trading"

@@ -7,14 +7,14 @@ spellings of one method would split both.  Downgrading leaves the names as they 
 code read any spelling).
 
 Revision ID: 6c1d9e2f4a70
-Revises: 3b9e7c51d2a4
+Revises: 5d7a1e93c0b8
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "6c1d9e2f4a70"
-down_revision = "3b9e7c51d2a4"
+down_revision = "5d7a1e93c0b8"
 branch_labels = None
 depends_on = None
 
