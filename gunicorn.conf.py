@@ -48,13 +48,13 @@ logger_class = AisLogger
 
 
 def on_starting(server):
-    """Before the workers start: gunicorn's Server header says "AIS" instead of naming itself
-    (gunicorn has no setting for it; the header line is written from this module attribute), and
-    the app learns how many workers serve it (whether -w, GUNICORN_CMD_ARGS or WEB_CONCURRENCY
-    set it): with more than one, production refuses per-process (memory://) rate-limit counters."""
-    from gunicorn.http import wsgi
+    """Before the workers start, the app learns how many workers serve it (whether -w,
+    GUNICORN_CMD_ARGS or WEB_CONCURRENCY set it): with more than one, production refuses
+    per-process (memory://) rate-limit counters.
 
-    wsgi.SERVER = "AIS"
+    gunicorn's own ``Server: gunicorn`` header (no version) is left as it is: gunicorn has no
+    setting for it, and in production nginx answers the browser and does not pass it on
+    (deploy/nginx/ais.conf)."""
     os.environ["WEB_CONCURRENCY"] = str(server.cfg.workers)
 
 
