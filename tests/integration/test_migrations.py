@@ -80,7 +80,7 @@ def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them
 
 
 def test_upgrading_gives_every_payment_method_one_spelling(tmp_path):
-    """0011: old spellings become the canonical ones; an unknown method becomes Other, its name kept."""
+    """0008: old spellings become the canonical ones; an unknown method becomes Other, its name kept."""
     from flask_migrate import upgrade
     from sqlalchemy import text
 
