@@ -64,6 +64,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
+    from .collections import bp as collections_bp
     from .payments import bp as payments_bp
     from .payments import webhooks_bp
     from .portal import bp as portal_bp
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(payments_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(collections_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -39,6 +39,10 @@ AUDIT_ACTIONS = (
     "portal.access_enabled",
     "portal.access_disabled",
     "portal.preview",
+    "client.courtesy_reminders_on",
+    "client.courtesy_reminders_off",
+    # Collections
+    "reminders.schedule_changed",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",

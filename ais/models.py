@@ -113,6 +113,8 @@ class Client(Timestamped, Base):
     tax_id: Mapped[str] = mapped_column(String(50), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The client turned off the reminders before and on a due date (overdue notices still go).
+    courtesy_reminders_off: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
 
     user: Mapped[User | None] = relationship(back_populates="client")
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client", lazy="raise_on_sql")
@@ -553,3 +555,24 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(String(255), default="")
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class InstallmentReminder(Base):
+    """A reminder sent (queued in the outbox) for one installment at one step of the schedule of
+    reminders: the unique key makes "at most once per installment and step" a constraint, however
+    many ``flask reminders`` runs overlap.  Written by ais.billing.reminders only."""
+
+    __tablename__ = "installment_reminders"
+    __table_args__ = (
+        UniqueConstraint("installment_id", "step", name="uq_installment_reminders_installment_step"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A re-plan deletes unpaid installments (their replacements are new obligations, reminded anew).
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))  # "before:3", "due", "overdue:7"
+    sent_on: Mapped[dt.date] = mapped_column(Date)  # the business's date of the run that queued it
+    amount: Mapped[Decimal] = mapped_column(Money())  # what the reminder asked to pay
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
