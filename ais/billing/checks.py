@@ -18,8 +18,10 @@ from datetime import date
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, type_coerce
 
+from .. import clock
+from ..db_types import Money
 from ..extensions import db
 from ..models import (
     CHECKOUT_HOLDING,
@@ -34,7 +36,7 @@ from ..models import (
     MonthlyTotal,
     Payment,
 )
-from . import rules
+from . import aging, rules
 
 ZERO = Decimal("0.00")
 STREAM_BATCH = 2000
@@ -84,6 +86,7 @@ def find_problems() -> list[str]:
         _check_invoice_numbers,
         _check_monthly_totals,
         _check_due_day_totals,
+        _check_aging,
     ):
         problems.extend(check())
     db.session.rollback()  # reads only; end the transaction
@@ -590,3 +593,36 @@ def _check_due_day_totals() -> list[str]:
         for row in db.session.execute(select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.unpaid_count))
     }
     return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, _unpaid_installments_by_day(), stored)
+
+
+# --- Aging ----------------------------------------------------------------------------------------
+
+
+def _check_aging() -> list[str]:
+    """The aging report as of today (ais.billing.aging, which the statements share) gives each
+    client the open balance of their issued, non-void invoices (amount less confirmed payments)."""
+    today = clock.today()
+    aged = {row.client_id: row.aging.total for row in aging.all_client_agings(today)}
+    balances = {
+        client_id: balance
+        for client_id, balance in db.session.execute(
+            select(Invoice.client_id, type_coerce(func.sum(Invoice.amount - Invoice.paid_amount), Money()))
+            .where(
+                Invoice.issued_at.is_not(None),
+                Invoice.voided_at.is_(None),
+                Invoice.paid_amount < Invoice.amount,
+                Invoice.issue_date <= today,
+            )
+            .group_by(Invoice.client_id)
+        )
+        if balance
+    }
+    problems = []
+    for client_id in sorted(set(aged) | set(balances)):
+        got, expected = aged.get(client_id, ZERO), balances.get(client_id, ZERO)
+        if got != expected:
+            day = today.isoformat()
+            problems.append(
+                f"Aging of client {client_id} on {day}: {_amount(got)} (open balances {_amount(expected)})."
+            )
+    return problems

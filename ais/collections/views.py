@@ -1,20 +1,89 @@
 """The collections pages.  Thin views: a form parses, one function reads or writes, the page renders.
 
-* ``GET|POST /settings/reminders``  backoffice.collections.reminder_settings  the owner's schedule
-* ``GET|POST /portal/reminders``    portal.collections.reminders            a client's choice
+* ``GET|POST /settings/reminders``      backoffice.collections.reminder_settings  the owner's schedule
+* ``GET  /aging[?as_of=&page=]``        backoffice.collections.aging             the aging report
+* ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
+* ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
+* ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
+
+A date that cannot be read (``as_of=2026-02-30``) is a 400 with a sentence saying so; an unknown
+client a 404.
 """
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+import datetime as dt
 
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+
+from .. import clock
 from ..auth.access import current_actor
-from ..billing import reminders
+from ..billing import aging, reminders
 from ..database import reads_only
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
-from . import client_bp, owner_bp
+from . import client_bp, exports, owner_bp, queries
 from .forms import CourtesyRemindersForm, ReminderScheduleForm
+
+MAX_PAGE = 100_000
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+def date_arg(name: str) -> dt.date | None:
+    """A date query parameter (YYYY-MM-DD), None when absent; 400 when it cannot be read."""
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not EARLIEST <= value <= LATEST:
+        abort(400, description=f"“{text[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-31.")
+    return value
+
+
+def page_arg() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+# --- The aging report ---------------------------------------------------------------------------
+
+
+@owner_bp.get("/aging")
+@reads_only
+def aging_report():
+    today = clock.today()
+    page = queries.aging_page(date_arg("as_of") or today, page_arg())
+    return render_template(
+        "collections/aging.html", page=page, today=today, labels=aging.BUCKET_LABELS, buckets=aging.BUCKETS
+    )
+
+
+@owner_bp.get("/aging/clients/<int:client_id>")
+@reads_only
+def aging_client(client_id: int):
+    today = clock.today()
+    page = queries.client_aging_page(client_id, date_arg("as_of") or today)
+    if page is None:
+        abort(404)
+    return render_template(
+        "collections/aging_client.html", page=page, today=today, labels=aging.BUCKET_LABELS, buckets=aging.BUCKETS
+    )
+
+
+@owner_bp.get("/aging.csv")
+@reads_only
+def aging_csv():
+    as_of = date_arg("as_of") or clock.today()
+    rows = exports.aging_rows(as_of, list(aging.all_client_agings(as_of)), aging.aging_totals(as_of))
+    return Response(
+        "".join(exports.csv_lines(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="aging-{as_of.isoformat()}.csv"'},
+    )
+
 
 # --- The owner's schedule of reminders ----------------------------------------------------------
 

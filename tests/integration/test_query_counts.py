@@ -20,6 +20,11 @@ OWNER_PAGES = [
     "/payments",
     "/payments?state=reported",
     "/audit",
+    "/aging",
+    "/aging?as_of=2026-01-31",
+    "/aging/clients/1",
+    "/aging.csv",
+    "/settings/reminders",
     "/portal?client=1",
     "/portal/invoices?client=1",
     "/portal/invoices/{invoice}?client=1",
@@ -106,6 +111,8 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
+    ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
+    ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     (
         "admin",
         "/dashboard",
