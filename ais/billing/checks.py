@@ -599,30 +599,32 @@ def _check_due_day_totals() -> list[str]:
 
 
 def _check_aging() -> list[str]:
-    """The aging report as of today (ais.billing.aging, which the statements share) gives each
-    client the open balance of their issued, non-void invoices (amount less confirmed payments)."""
+    """The aging report as of today (ais.billing.aging, from the allocations; the statements'
+    aging too) gives each client what their statement's closing balance says: their issued,
+    non-void invoices dated up to today less their confirmed payments dated up to today."""
     today = clock.today()
     aged = {row.client_id: row.aging.total for row in aging.all_client_agings(today)}
-    balances = {
-        client_id: balance
-        for client_id, balance in db.session.execute(
-            select(Invoice.client_id, type_coerce(func.sum(Invoice.amount - Invoice.paid_amount), Money()))
-            .where(
-                Invoice.issued_at.is_not(None),
-                Invoice.voided_at.is_(None),
-                Invoice.paid_amount < Invoice.amount,
-                Invoice.issue_date <= today,
-            )
-            .group_by(Invoice.client_id)
-        )
-        if balance
-    }
+    counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None), Invoice.issue_date <= today)
+    expected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for client_id, invoiced in db.session.execute(
+        select(Invoice.client_id, type_coerce(func.sum(Invoice.amount), Money()))
+        .where(*counted)
+        .group_by(Invoice.client_id)
+    ):
+        expected[client_id] += invoiced
+    for client_id, paid in db.session.execute(
+        select(Payment.client_id, type_coerce(func.sum(Payment.amount), Money()))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(*counted, Payment.state == CONFIRMED, Payment.date <= today)
+        .group_by(Payment.client_id)
+    ):
+        expected[client_id] -= paid
     problems = []
-    for client_id in sorted(set(aged) | set(balances)):
-        got, expected = aged.get(client_id, ZERO), balances.get(client_id, ZERO)
-        if got != expected:
+    for client_id in sorted(set(aged) | {c for c, balance in expected.items() if balance}):
+        got, owed = aged.get(client_id, ZERO), expected.get(client_id, ZERO)
+        if got != owed:
             day = today.isoformat()
             problems.append(
-                f"Aging of client {client_id} on {day}: {_amount(got)} (open balances {_amount(expected)})."
+                f"Aging of client {client_id} on {day}: {_amount(got)} (invoices less payments {_amount(owed)})."
             )
     return problems

@@ -4,7 +4,9 @@
 * ``GET  /aging[?as_of=&page=]``        backoffice.collections.aging             the aging report
 * ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
 * ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
+* ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
 * ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
+* ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
 
 A date that cannot be read (``as_of=2026-02-30``) is a 400 with a sentence saying so; an unknown
 client a 404.
@@ -18,7 +20,8 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 
 from .. import clock
 from ..auth.access import current_actor
-from ..billing import aging, reminders
+from ..billing import aging, reminders, statements
+from ..billing.rules import add_months
 from ..database import reads_only
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
@@ -26,6 +29,7 @@ from . import client_bp, exports, owner_bp, queries
 from .forms import CourtesyRemindersForm, ReminderScheduleForm
 
 MAX_PAGE = 100_000
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
 EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
 
 
@@ -46,6 +50,16 @@ def date_arg(name: str) -> dt.date | None:
 def page_arg() -> int:
     page = request.args.get("page", 1, type=int) or 1
     return min(max(page, 1), MAX_PAGE)
+
+
+def period_args() -> tuple[dt.date, dt.date]:
+    """A statement's period from ``from`` and ``to`` (both included): by default the month two
+    months back from its start up to today (three calendar months to date)."""
+    end = date_arg("to") or clock.today()
+    start = date_arg("from") or add_months(end.replace(day=1), -2)
+    if start > end:
+        abort(400, description="The period starts after it ends: choose a “from” date on or before the “to” date.")
+    return start, end
 
 
 # --- The aging report ---------------------------------------------------------------------------
@@ -163,3 +177,26 @@ def reminders_save():
         "success",
     )
     return redirect(portal_url("portal.collections.reminders_page"), 303)
+
+
+# --- Statements of account ----------------------------------------------------------------------
+
+
+@owner_bp.get("/clients/<int:client_id>/statement")
+@reads_only
+def client_statement(client_id: int):
+    start, end = period_args()
+    statement = statements.statement_of_account(client_id, start, end) if 0 < client_id <= MAX_ID else None
+    if statement is None:
+        abort(404)
+    return render_template("collections/statement_backoffice.html", statement=statement, labels=aging.BUCKET_LABELS)
+
+
+@client_bp.get("/statement")
+@reads_only
+def statement():
+    start, end = period_args()
+    found = statements.statement_of_account(scope().client_id, start, end)
+    if found is None:
+        abort(404)
+    return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)

@@ -145,12 +145,12 @@ def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
     assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00"]
 
 
-def test_flask_check_proves_the_aging_equals_the_open_balances(books):
+def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
     ann = make_client("Ann Cruz", "ann@example.com")
     invoice = make_invoice(ann, "300.00", issued=TODAY - 50 * DAY, due=TODAY - 45 * DAY)
     assert find_problems() == []
     db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("100.00")))
     db.session.commit()
-    assert f"Aging of client {ann} on {TODAY.isoformat()}: 200.00 (open balances 300.00)." in find_problems()
+    assert f"Aging of client {ann} on {TODAY.isoformat()}: 200.00 (invoices less payments 300.00)." in find_problems()
     db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("0.00")))
     db.session.commit()

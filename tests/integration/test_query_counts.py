@@ -25,12 +25,21 @@ OWNER_PAGES = [
     "/aging/clients/1",
     "/aging.csv",
     "/settings/reminders",
+    "/clients/1/statement",
+    "/clients/1/statement?from=2020-01-01",
     "/portal?client=1",
     "/portal/invoices?client=1",
     "/portal/invoices/{invoice}?client=1",
     "/portal/payments?client=1",
 ]
-CLIENT_PAGES = ["/portal", "/portal/invoices", "/portal/invoices/{invoice}", "/portal/payments"]
+CLIENT_PAGES = [
+    "/portal",
+    "/portal/invoices",
+    "/portal/invoices/{invoice}",
+    "/portal/payments",
+    "/portal/statement",
+    "/portal/reminders",
+]
 
 
 def _busiest_invoice_of_client_1() -> int:
@@ -106,6 +115,8 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
     ("client1@example.com", "/portal/invoices/{invoice}"): 4,  # session check, invoice + schedule, lines, payments
     ("client1@example.com", "/portal/payments"): 2,
+    # session check, client, opening balance, the period's invoices and payments, the open installments
+    ("client1@example.com", "/portal/statement"): 5,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
     ("admin", "/invoices"): 2,
     ("admin", "/payments"): 2,
