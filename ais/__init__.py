@@ -65,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
     from .collections import bp as collections_bp
+    from .collections import calendar_bp
     from .payments import bp as payments_bp
     from .payments import webhooks_bp
     from .portal import bp as portal_bp
@@ -75,6 +76,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(payments_bp)
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(collections_bp)
+    app.register_blueprint(calendar_bp)
 
 
 def register_commands(app: Flask) -> None:

@@ -41,6 +41,7 @@ AUDIT_ACTIONS = (
     "portal.preview",
     "client.courtesy_reminders_on",
     "client.courtesy_reminders_off",
+    "client.calendar_address_reset",
     # Collections
     "reminders.schedule_changed",
     # Invoices

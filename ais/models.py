@@ -103,6 +103,7 @@ class Client(Timestamped, Base):
         Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),
         # The client list's order (by name, case-insensitively): a page is read from the index.
         Index("ix_clients_name_lower", func.lower(literal_column("name")), "id"),
+        Index("uq_clients_calendar_key", "calendar_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -115,6 +116,9 @@ class Client(Timestamped, Base):
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     # The client turned off the reminders before and on a due date (overdue notices still go).
     courtesy_reminders_off: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The random half of the client's secret calendar address (ais.collections.calendar); the address
+    # also carries an HMAC of it under SECRET_KEY, so this column alone opens nothing.  New on reset.
+    calendar_key: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User | None] = relationship(back_populates="client")
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client", lazy="raise_on_sql")

@@ -27,3 +27,7 @@ class ReminderScheduleForm(AppForm):
 
 class CourtesyRemindersForm(AppForm):
     wanted = BooleanField("Remind me before and on due dates")
+
+
+class CalendarResetForm(AppForm):
+    """Only the CSRF token: the button makes a new calendar address."""

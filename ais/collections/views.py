@@ -7,6 +7,9 @@
 * ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
 * ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
 * ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
+* ``GET  /portal/calendar``             portal.collections.calendar_page        the calendar address
+* ``POST /portal/calendar``             portal.collections.calendar_reset       a new address
+* ``GET  /calendar/<token>.ics``        calendar.feed                           the feed (public, secret address)
 
 A date that cannot be read (``as_of=2026-02-30``) is a 400 with a sentence saying so; an unknown
 client a 404.
@@ -25,8 +28,8 @@ from ..billing.rules import add_months
 from ..database import reads_only
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
-from . import client_bp, exports, owner_bp, queries
-from .forms import CourtesyRemindersForm, ReminderScheduleForm
+from . import calendar, calendar_bp, client_bp, exports, owner_bp, queries
+from .forms import CalendarResetForm, CourtesyRemindersForm, ReminderScheduleForm
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
@@ -200,3 +203,47 @@ def statement():
     if found is None:
         abort(404)
     return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)
+
+
+# --- The client's calendar ----------------------------------------------------------------------
+
+
+@client_bp.get("/calendar")
+@reads_only
+def calendar_page():
+    current = scope()
+    key = None if current.preview else calendar.calendar_key_of(current.client_id)
+    return render_template(
+        "collections/portal_calendar.html", address=calendar.address(key) if key else None, form=CalendarResetForm()
+    )
+
+
+@client_bp.post("/calendar")
+def calendar_reset():
+    """A client makes (or replaces) their calendar address (an owner's preview never gets here: 403)."""
+    form = CalendarResetForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(portal_url("portal.collections.calendar_page"), 303)
+    had_one = calendar.calendar_key_of(scope().client_id) is not None
+    calendar.reset_calendar_address(current_actor(), scope().client_id)
+    flash(
+        "Your calendar has a new address: the old one no longer works. Subscribe again with the new one."
+        if had_one
+        else "Your calendar address is ready. Add it to your calendar app.",
+        "success",
+    )
+    return redirect(portal_url("portal.collections.calendar_page"), 303)
+
+
+@calendar_bp.get("/calendar/<token>.ics")
+@reads_only
+def feed(token: str):
+    client_id = calendar.client_for_token(token)
+    if client_id is None:
+        abort(404)
+    return Response(
+        calendar.feed(client_id),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'inline; filename="payments.ics"', "Cache-Control": "private, max-age=300"},
+    )

@@ -39,6 +39,7 @@ CLIENT_PAGES = [
     "/portal/payments",
     "/portal/statement",
     "/portal/reminders",
+    "/portal/calendar",
 ]
 
 

@@ -1,8 +1,9 @@
-"""collections: reminders per installment
+"""collections: reminders per installment, the client's calendar address
 
 installment_reminders: one row per installment and reminder step already queued (the unique key
 makes "at most once" a constraint for overlapping runs of ``flask reminders``);
-clients.courtesy_reminders_off: the client turned off the reminders before and on a due date.
+clients.courtesy_reminders_off: the client turned off the reminders before and on a due date;
+clients.calendar_key: the random half of the client's secret iCalendar address.
 
 Revision ID: 5d1c7a90e2b3
 Revises: 3b9e7c51d2a4
@@ -50,9 +51,14 @@ def upgrade():
         "clients",
         sa.Column("courtesy_reminders_off", sa.Boolean(), server_default=sa.text("false"), nullable=False),
     )
+    op.add_column("clients", sa.Column("calendar_key", sa.String(length=32), nullable=True))
+    # A unique index rather than a constraint: SQLite cannot add a constraint to an existing table.
+    op.create_index(op.f("uq_clients_calendar_key"), "clients", ["calendar_key"], unique=True)
 
 
 def downgrade():
+    op.drop_index(op.f("uq_clients_calendar_key"), table_name="clients")
+    op.drop_column("clients", "calendar_key")
     op.drop_column("clients", "courtesy_reminders_off")
     op.drop_index(op.f("ix_installment_reminders_invoice_id"), table_name="installment_reminders")
     op.drop_table("installment_reminders")
