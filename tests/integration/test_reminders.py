@@ -281,3 +281,33 @@ def test_two_runs_at_once_send_nothing_twice_on_postgresql(app, ctx, freeze_toda
     assert sum(len(result) for result in results) == 12  # every installment once, whichever run sent it
     messages = reminder_messages()
     assert len(messages) == 12 and len({m.to_address for m in messages}) == 12
+
+
+def test_the_step_day_is_the_business_date_in_manila(ctx):
+    ann = make_client("Ann Cruz", "ann@example.com")
+    make_invoice(ann, "1000.00", issued=START - 10 * DAY, due=date(2026, 3, 6))
+    at(datetime(2026, 3, 2, 15, 59, tzinfo=UTC))  # 23:59 on 2 March in Manila: 4 days before
+    assert run_reminders() == []
+    at(datetime(2026, 3, 2, 16, 0, tzinfo=UTC))  # midnight: 3 March in Manila, still 2 March in UTC
+    assert [r.step for r in run_reminders()] == ["before:3"]
+
+
+def test_a_run_costs_the_same_whatever_the_number_of_installments_it_does_not_concern(
+    ctx, freeze_today, count_queries, empty_tables
+):
+    def statements_for_one_due_invoice(others: int) -> int:
+        db.session.rollback()
+        empty_tables()
+        freeze_today(START)
+        due = make_client("Due Client", "due@example.com")
+        make_invoice(due, "100.00", issued=START - 10 * DAY, due=START - DAY)
+        for index in range(others):
+            client_id = make_client(f"Other {index}", f"o{index}@example.com")
+            make_invoice(client_id, "100.00", issued=START - 60 * DAY, due=START - 50 * DAY)  # no step today
+            paid = make_invoice(client_id, "100.00", issued=START - 10 * DAY, due=START - DAY)
+            pay(paid, "100.00", on=START - 2 * DAY)
+        with count_queries() as counter:
+            assert len(run_reminders()) == 1
+        return counter.count
+
+    assert statements_for_one_due_invoice(2) == statements_for_one_due_invoice(15)
