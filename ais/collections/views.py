@@ -5,6 +5,8 @@
 * ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
 * ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
 * ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
+* ``GET  /forecast``                     backoffice.collections.forecast          by month and by week
+* ``GET  /forecast/clients?from=&to=``   backoffice.collections.forecast_clients  expected per client in a period
 * ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
 * ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
 * ``GET  /portal/calendar``             portal.collections.calendar_page        the calendar address
@@ -19,10 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import clock
 from ..auth.access import current_actor
+from ..backoffice.charts import monthly_bar_chart
 from ..billing import aging, reminders, statements
 from ..billing.rules import add_months
 from ..database import reads_only
@@ -180,6 +183,37 @@ def reminders_save():
         "success",
     )
     return redirect(portal_url("portal.collections.reminders_page"), 303)
+
+
+# --- The collections forecast -------------------------------------------------------------------
+
+
+@owner_bp.get("/forecast")
+@reads_only
+def forecast():
+    today = clock.today()
+    found = queries.forecast(today)
+    currency = current_app.config["AIS_CURRENCY"]
+    series = [(row.start, row.collected if row.is_past else row.unpaid_due) for row in found.months]
+    return render_template(
+        "collections/forecast.html",
+        forecast=found,
+        chart=monthly_bar_chart(series, currency, today),
+        this_month=today.replace(day=1),
+        currency=currency,
+    )
+
+
+@owner_bp.get("/forecast/clients")
+@reads_only
+def forecast_clients():
+    start, end = date_arg("from"), date_arg("to")
+    if start is None or end is None:
+        abort(400, description="Choose a period: from and to dates as YYYY-MM-DD, e.g. 2026-03-01 and 2026-03-31.")
+    if start > end or (end - start).days > 366:
+        abort(400, description="The period must start on or before its end and last at most a year.")
+    pagination, rows = queries.expected_by_client(start, end, page_arg())
+    return render_template("collections/forecast_clients.html", pagination=pagination, rows=rows, start=start, end=end)
 
 
 # --- Statements of account ----------------------------------------------------------------------

@@ -26,6 +26,8 @@ OWNER_PAGES = [
     "/aging.csv",
     "/settings/reminders",
     "/clients/1/statement",
+    "/forecast",
+    "/forecast/clients?from=2026-01-01&to=2026-12-31",
     "/clients/1/statement?from=2020-01-01",
     "/portal?client=1",
     "/portal/invoices?client=1",
@@ -125,6 +127,7 @@ PAGE_STATEMENTS = {
     ("admin", "/audit"): 2,
     ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
+    ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
     (
         "admin",
         "/dashboard",
