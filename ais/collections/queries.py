@@ -83,6 +83,11 @@ class Forecast:
     months: list[ForecastRow]
     weeks: list[ForecastRow]
 
+    @property
+    def chart_series(self) -> list[tuple[dt.date, Decimal]]:
+        """The chart's bars: collected in each past month, then what falls due unpaid."""
+        return [(row.start, row.collected if row.is_past else row.unpaid_due) for row in self.months]
+
 
 def forecast(today: dt.date) -> Forecast:
     """The forecast page: months and weeks around today from the running totals (``monthly_totals``,

@@ -1,7 +1,7 @@
 """The collections pages.  Thin views: a form parses, one function reads or writes, the page renders.
 
 * ``GET|POST /settings/reminders``      backoffice.collections.reminder_settings  the owner's schedule
-* ``GET  /aging[?as_of=&page=]``        backoffice.collections.aging             the aging report
+* ``GET  /aging[?as_of=&page=]``        backoffice.collections.aging_report      the aging report
 * ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
 * ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
 * ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
@@ -194,11 +194,10 @@ def forecast():
     today = clock.today()
     found = queries.forecast(today)
     currency = current_app.config["AIS_CURRENCY"]
-    series = [(row.start, row.collected if row.is_past else row.unpaid_due) for row in found.months]
     return render_template(
         "collections/forecast.html",
         forecast=found,
-        chart=monthly_bar_chart(series, currency, today),
+        chart=monthly_bar_chart(found.chart_series, currency, today),
         this_month=today.replace(day=1),
         currency=currency,
     )
