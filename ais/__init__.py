@@ -71,6 +71,8 @@ def register_blueprints(app: Flask) -> None:
     app.url_map.converters["int"] = IdConverter
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
+    from .collections import bp as collections_bp
+    from .collections import calendar_bp
     from .payments import bp as payments_bp
     from .payments import webhooks_bp
     from .payments.configured import check_settings
@@ -83,6 +85,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(portal_bp, url_prefix="/portal")
     app.register_blueprint(payments_bp)
     app.register_blueprint(webhooks_bp)
+    app.register_blueprint(collections_bp)
+    app.register_blueprint(calendar_bp)
 
 
 def register_commands(app: Flask) -> None:

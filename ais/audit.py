@@ -76,6 +76,11 @@ AUDIT_ACTIONS = (
     "portal.access_enabled",
     "portal.access_disabled",
     "portal.preview",
+    "client.courtesy_reminders_on",
+    "client.courtesy_reminders_off",
+    "client.calendar_address_reset",
+    # Collections
+    "reminders.schedule_changed",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",

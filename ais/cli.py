@@ -4,6 +4,7 @@ from flask import Flask
 
 from . import commands
 from .auth import commands as auth_commands
+from .collections import commands as collections_commands
 from .demo import large
 from .mail import commands as mail_commands
 
@@ -13,3 +14,4 @@ def register(app: Flask) -> None:
     large.register_commands(app)  # gen-demo
     auth_commands.register_commands(app)  # create-owner, reseal
     mail_commands.register_commands(app)  # outbox
+    collections_commands.register_commands(app)  # reminders

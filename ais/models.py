@@ -103,6 +103,7 @@ class Client(Timestamped, Base):
         Index("uq_clients_email_lower", func.lower(literal_column("email")), unique=True),
         # The client list's order (by name, case-insensitively): a page is read from the index.
         Index("ix_clients_name_lower", func.lower(literal_column("name")), "id"),
+        Index("uq_clients_calendar_key", "calendar_key", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +114,11 @@ class Client(Timestamped, Base):
     tax_id: Mapped[str] = mapped_column(String(50), default="")
     address: Mapped[str] = mapped_column(Text, default="")
     archived_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    # The client turned off the reminders before and on a due date (overdue notices still go).
+    courtesy_reminders_off: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
+    # The random half of the client's secret calendar address (ais.collections.calendar); the address
+    # also carries an HMAC of it under SECRET_KEY, so this column alone opens nothing.  New on reset.
+    calendar_key: Mapped[str | None] = mapped_column(String(32))
 
     user: Mapped[User | None] = relationship(back_populates="client")
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client", lazy="raise_on_sql")
@@ -568,3 +574,24 @@ class Setting(Base):
     value: Mapped[str] = mapped_column(String(255), default="")
     updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class InstallmentReminder(Base):
+    """A reminder sent (queued in the outbox) for one installment at one step of the schedule of
+    reminders: the unique key makes "at most once per installment and step" a constraint, however
+    many ``flask reminders`` runs overlap.  Written by ais.billing.reminders only."""
+
+    __tablename__ = "installment_reminders"
+    __table_args__ = (
+        UniqueConstraint("installment_id", "step", name="uq_installment_reminders_installment_step"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # A re-plan deletes unpaid installments (their replacements are new obligations, reminded anew).
+    installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id", ondelete="CASCADE"))
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id", ondelete="CASCADE"), index=True)
+    step: Mapped[str] = mapped_column(String(20))  # "before:3", "due", "overdue:7"
+    sent_on: Mapped[dt.date] = mapped_column(Date)  # the business's date of the run that queued it
+    amount: Mapped[Decimal] = mapped_column(Money())  # what the reminder asked to pay
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

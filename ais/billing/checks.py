@@ -18,8 +18,10 @@ from datetime import date
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, or_, select, type_coerce
 
+from .. import clock
+from ..db_types import Money
 from ..extensions import db
 from ..models import (
     CHECKOUT_HOLDING,
@@ -34,7 +36,7 @@ from ..models import (
     MonthlyTotal,
     Payment,
 )
-from . import rules
+from . import aging, rules
 
 ZERO = Decimal("0.00")
 STREAM_BATCH = 2000
@@ -84,6 +86,7 @@ def find_problems() -> list[str]:
         _check_invoice_numbers,
         _check_monthly_totals,
         _check_due_day_totals,
+        _check_aging,
     ):
         problems.extend(check())
     db.session.rollback()  # reads only; end the transaction
@@ -590,3 +593,38 @@ def _check_due_day_totals() -> list[str]:
         for row in db.session.execute(select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.unpaid_count))
     }
     return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, _unpaid_installments_by_day(), stored)
+
+
+# --- Aging ----------------------------------------------------------------------------------------
+
+
+def _check_aging() -> list[str]:
+    """The aging report as of today (ais.billing.aging, from the allocations; the statements'
+    aging too) gives each client what their statement's closing balance says: their issued,
+    non-void invoices dated up to today less their confirmed payments dated up to today."""
+    today = clock.today()
+    aged = {row.client_id: row.aging.total for row in aging.all_client_agings(today)}
+    counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None), Invoice.issue_date <= today)
+    expected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for client_id, invoiced in db.session.execute(
+        select(Invoice.client_id, type_coerce(func.sum(Invoice.amount), Money()))
+        .where(*counted)
+        .group_by(Invoice.client_id)
+    ):
+        expected[client_id] += invoiced
+    for client_id, paid in db.session.execute(
+        select(Payment.client_id, type_coerce(func.sum(Payment.amount), Money()))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(*counted, Payment.state == CONFIRMED, Payment.date <= today)
+        .group_by(Payment.client_id)
+    ):
+        expected[client_id] -= paid
+    problems = []
+    for client_id in sorted(set(aged) | {c for c, balance in expected.items() if balance}):
+        got, owed = aged.get(client_id, ZERO), expected.get(client_id, ZERO)
+        if got != owed:
+            day = today.isoformat()
+            problems.append(
+                f"Aging of client {client_id} on {day}: {_amount(got)} (invoices less payments {_amount(owed)})."
+            )
+    return problems

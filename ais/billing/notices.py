@@ -176,4 +176,34 @@ def payment_rejected(payment: Payment, invoice: Invoice) -> None:
     )
 
 
+def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, today) -> None:
+    """A reminder for the installments of one invoice at a step today (ais.billing.reminders): each
+    installment with its step, then what is due now on the invoice, with the link to pay or report.
+    ``due``: ``reminders.DueInstallment`` items.  Keyed by its first (installment, step), which is
+    reminded once ever."""
+    kinds = {item.step.kind for item in due}
+    if "overdue" in kinds:
+        subject = f"Payment overdue on invoice {invoice.invoice_no}"
+    elif "due" in kinds:
+        subject = f"Payment due today on invoice {invoice.invoice_no}"
+    else:
+        subject = f"Payment coming due on invoice {invoice.invoice_no}"
+    base = current_app.config["AIS_BASE_URL"].rstrip("/")
+    first = due[0]
+    send_notice(
+        client.email,
+        "installment_reminder",
+        subject,
+        f"reminder:{first.installment.id}:{first.step.key}",
+        invoice=invoice,
+        client=client,
+        due=due,
+        owed=owed,
+        today=today,
+        courtesy_only=all(item.step.courtesy for item in due),
+        link=_portal_link(invoice),
+        settings_link=base + "/portal/reminders",
+    )
+
+
 ZERO = Decimal("0.00")

@@ -52,6 +52,7 @@ __all__ = [
     "NextInstallment",
     "Owed",
     "owed",
+    "uncovered",
     "invoice_status",
     "installment_status",
     "replan",
@@ -473,6 +474,24 @@ def owed(installments: Sequence[InstallmentState], today: date, awaiting: Decima
         suggested=suggested,
         suggested_label=label,
     )
+
+
+def uncovered(installments: Sequence[InstallmentState], awaiting: Decimal = ZERO) -> dict[int, Decimal]:
+    """Map each installment number to the part of it neither paid nor covered by money awaiting
+    confirmation.
+
+    Rule: as in :func:`owed`, money awaiting confirmation counts as paying the unpaid installments
+    in due-date order (lowest number on a tie); an installment fully paid or fully covered maps to
+    0.00.  A reminder is sent for an installment only while this is above 0.
+    """
+    awaiting = _require_decimal(awaiting, "awaiting")
+    left = max(awaiting, ZERO)
+    result: dict[int, Decimal] = {}
+    for inst in sorted(installments, key=lambda i: (i.due_date, i.number)):
+        covered = min(inst.unpaid, left)
+        left -= covered
+        result[inst.number] = inst.unpaid - covered
+    return result
 
 
 def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:

@@ -45,6 +45,11 @@ def client_name(client_id: int) -> str | None:
     return db.session.scalar(select(Client.name).where(Client.id == client_id))
 
 
+def client_reminder_choice(client_id: int) -> bool:
+    """Whether the client wants the reminders before and on due dates (overdue notices always go)."""
+    return not db.session.scalar(select(Client.courtesy_reminders_off).where(Client.id == client_id))
+
+
 # --- Dashboard ----------------------------------------------------------------------------------
 #
 # The portal's pages are read with prebuilt Core statements (built once, under functools.cache, with

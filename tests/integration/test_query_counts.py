@@ -20,12 +20,29 @@ OWNER_PAGES = [
     "/payments",
     "/payments?state=reported",
     "/audit",
+    "/aging",
+    "/aging?as_of=2026-01-31",
+    "/aging/clients/1",
+    "/aging.csv",
+    "/settings/reminders",
+    "/clients/1/statement",
+    "/forecast",
+    "/forecast/clients?from=2026-01-01&to=2026-12-31",
+    "/clients/1/statement?from=2020-01-01",
     "/portal?client=1",
     "/portal/invoices?client=1",
     "/portal/invoices/{invoice}?client=1",
     "/portal/payments?client=1",
 ]
-CLIENT_PAGES = ["/portal", "/portal/invoices", "/portal/invoices/{invoice}", "/portal/payments"]
+CLIENT_PAGES = [
+    "/portal",
+    "/portal/invoices",
+    "/portal/invoices/{invoice}",
+    "/portal/payments",
+    "/portal/statement",
+    "/portal/reminders",
+    "/portal/calendar",
+]
 
 
 def _busiest_invoice_of_client_1() -> int:
@@ -101,11 +118,16 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
     ("client1@example.com", "/portal/invoices/{invoice}"): 4,  # session check, invoice + schedule, lines, payments
     ("client1@example.com", "/portal/payments"): 2,
+    # session check, client, opening balance, the period's invoices and payments, the open installments
+    ("client1@example.com", "/portal/statement"): 5,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
     ("admin", "/invoices"): 2,
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
+    ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
+    ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
+    ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
     (
         "admin",
         "/dashboard",

@@ -1,0 +1,195 @@
+"""The statement of account of one client for a period.
+
+* **Opening balance**: the client's issued, non-void invoices dated before the period less their
+  confirmed payments dated before it.
+* **Lines**, in date order (on one day, invoices before payments, then by id): each invoice issued
+  in the period (a charge) and each confirmed payment dated in it (a payment), with the running
+  balance after each.
+* **Closing balance**: the opening balance plus the charges less the payments.  It equals the
+  aging report's total for the client as of the period's last day (ais.billing.aging): every
+  confirmed payment is allocated in full to installments of its invoice, so what the client owed
+  on that day is what their invoices came to less what they had paid by then.
+* **Aging of what is open** on the last day: ``aging.client_open_items``, the aging report's own
+  statement, so the statement and the report cannot disagree.
+
+As everywhere in the books, void invoices are left out (with any payment ever made on them, which
+was voided first), and payments awaiting confirmation or rejected do not count.  Reads a bounded
+number of statements, each a range of the client's own rows (``ix_invoices_client_issue``,
+``ix_payments_client_date_id``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import Date, Integer, String, bindparam, func, literal, select, type_coerce, union_all
+
+from ..db_types import Money
+from ..extensions import db
+from ..models import CONFIRMED, Client, Invoice, Payment
+from . import aging
+
+ZERO = Decimal("0.00")
+INVOICE, PAYMENT = "invoice", "payment"
+CLIENT_ID = bindparam("client_id", type_=Integer)
+START = bindparam("start", type_=Date)
+END = bindparam("end", type_=Date)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An invoice or a payment on the statement (before the running balance is worked out)."""
+
+    day: dt.date
+    kind: str  # INVOICE or PAYMENT
+    invoice_id: int
+    invoice_no: str
+    detail: str  # the invoice's description, or the payment's method and reference
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    day: dt.date
+    kind: str
+    invoice_id: int
+    invoice_no: str
+    detail: str
+    charge: Decimal | None
+    payment: Decimal | None
+    balance: Decimal
+
+
+@dataclass(frozen=True)
+class Statement:
+    client_id: int
+    client_name: str
+    client_company: str
+    client_address: str
+    start: dt.date
+    end: dt.date
+    opening: Decimal
+    lines: list[StatementLine]
+    closing: Decimal
+    open_items: list[aging.OpenItem]
+    aging: aging.Aging
+
+    @property
+    def charges(self) -> Decimal:
+        return sum((line.charge or ZERO for line in self.lines), ZERO)
+
+    @property
+    def payments(self) -> Decimal:
+        return sum((line.payment or ZERO for line in self.lines), ZERO)
+
+
+def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]:
+    """The entries with the balance after each.
+
+    Rule: an invoice adds its amount, a payment takes its amount off; the entries are taken in
+    the order given (date order: see the module's docstring).
+    """
+    balance = opening
+    result = []
+    for entry in entries:
+        balance = balance + entry.amount if entry.kind == INVOICE else balance - entry.amount
+        result.append(
+            StatementLine(
+                day=entry.day,
+                kind=entry.kind,
+                invoice_id=entry.invoice_id,
+                invoice_no=entry.invoice_no,
+                detail=entry.detail,
+                charge=entry.amount if entry.kind == INVOICE else None,
+                payment=entry.amount if entry.kind == PAYMENT else None,
+                balance=balance,
+            )
+        )
+    return result
+
+
+def _counted_invoices():
+    return (Invoice.client_id == CLIENT_ID, Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+
+
+_CLIENT = select(Client.name, Client.company, Client.address).where(Client.id == CLIENT_ID)
+
+_INVOICED_BEFORE = select(func.sum(Invoice.amount)).where(*_counted_invoices(), Invoice.issue_date < START)
+_PAID_BEFORE = (
+    select(func.sum(Payment.amount))
+    .join(Invoice, Invoice.id == Payment.invoice_id)
+    .where(Payment.client_id == CLIENT_ID, Payment.state == CONFIRMED, Payment.date < START)
+    .where(*_counted_invoices())
+)
+_OPENING = select(
+    type_coerce(
+        func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0) - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
+        Money(),
+    )
+)
+
+_invoices_in_period = select(
+    Invoice.issue_date.label("day"),
+    literal(0).label("order_in_day"),
+    Invoice.id.label("row_id"),
+    literal(INVOICE, String).label("kind"),
+    Invoice.id.label("invoice_id"),
+    Invoice.invoice_no,
+    Invoice.description.label("detail"),
+    Invoice.amount,
+).where(*_counted_invoices(), Invoice.issue_date >= START, Invoice.issue_date <= END)
+_payments_in_period = (
+    select(
+        Payment.date.label("day"),
+        literal(1).label("order_in_day"),
+        Payment.id.label("row_id"),
+        literal(PAYMENT, String).label("kind"),
+        Payment.invoice_id,
+        Invoice.invoice_no,
+        (Payment.method + literal(" ") + Payment.reference).label("detail"),
+        Payment.amount,
+    )
+    .join(Invoice, Invoice.id == Payment.invoice_id)
+    .where(Payment.client_id == CLIENT_ID, Payment.state == CONFIRMED, Payment.date >= START, Payment.date <= END)
+    .where(*_counted_invoices())
+)
+_ENTRIES_UNION = union_all(_invoices_in_period, _payments_in_period).subquery("entries")
+_ENTRIES = select(_ENTRIES_UNION).order_by(_ENTRIES_UNION.c.day, _ENTRIES_UNION.c.order_in_day, _ENTRIES_UNION.c.row_id)
+
+
+def statement_of_account(client_id: int, start: dt.date, end: dt.date) -> Statement | None:
+    """The client's statement for ``start``..``end`` (both included); None if there is no such
+    client.  Four statements whatever the size of the books."""
+    client = db.session.execute(_CLIENT, {"client_id": client_id}).one_or_none()
+    if client is None:
+        return None
+    params = {"client_id": client_id, "start": start, "end": end}
+    opening = db.session.execute(_OPENING, params).scalar_one()
+    entries = [
+        Entry(
+            day=row.day,
+            kind=row.kind,
+            invoice_id=row.invoice_id,
+            invoice_no=row.invoice_no,
+            detail=(row.detail or "").strip(),
+            amount=row.amount,
+        )
+        for row in db.session.execute(_ENTRIES, params)
+    ]
+    lines = running_lines(opening, entries)
+    open_items = aging.client_open_items(client_id, end)
+    return Statement(
+        client_id=client_id,
+        client_name=client.name,
+        client_company=client.company or "",
+        client_address=client.address or "",
+        start=start,
+        end=end,
+        opening=opening,
+        lines=lines,
+        closing=lines[-1].balance if lines else opening,
+        open_items=open_items,
+        aging=aging.Aging.of(open_items),
+    )

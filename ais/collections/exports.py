@@ -1,0 +1,46 @@
+"""CSV exports.  Every cell that a spreadsheet would read as a formula (it begins with =, +, -, @,
+a tab or a carriage return) is neutralised with a leading apostrophe (OWASP's advice), so that a
+client named "=HYPERLINK(...)" stays text when the owner opens the file."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Iterator
+
+from ..billing import aging
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_cell(value: object) -> str:
+    """The cell as text, with a leading apostrophe if a spreadsheet would take it for a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
+    """Each row as one CSV line (streamed), every cell made safe."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    for row in rows:
+        writer.writerow([safe_cell(cell) for cell in row])
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+
+
+def aging_rows(as_of: dt.date, rows: Iterable[aging.ClientAging], totals: aging.Aging) -> Iterator[list[object]]:
+    """The aging report as CSV rows: a header, one row per client, the totals.  Amounts are plain
+    numbers with two decimals (a spreadsheet sums them)."""
+    yield ["As of", as_of.isoformat()]
+    yield ["Client ID", "Client", *(aging.BUCKET_LABELS[b] for b in aging.BUCKETS), "Total"]
+    for row in rows:
+        yield [
+            row.client_id,
+            row.client_name,
+            *(f"{amount:.2f}" for _, amount in row.aging.buckets),
+            f"{row.aging.total:.2f}",
+        ]
+    yield ["", "Total", *(f"{amount:.2f}" for _, amount in totals.buckets), f"{totals.total:.2f}"]

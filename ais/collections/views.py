@@ -1,0 +1,282 @@
+"""The collections pages.  Thin views: a form parses, one function reads or writes, the page renders.
+
+* ``GET|POST /settings/reminders``      backoffice.collections.reminder_settings  the owner's schedule
+* ``GET  /aging[?as_of=&page=]``        backoffice.collections.aging_report      the aging report
+* ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
+* ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
+* ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
+* ``GET  /forecast``                     backoffice.collections.forecast          by month and by week
+* ``GET  /forecast/clients?from=&to=``   backoffice.collections.forecast_clients  expected per client in a period
+* ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
+* ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
+* ``GET  /portal/calendar``             portal.collections.calendar_page        the calendar address
+* ``POST /portal/calendar``             portal.collections.calendar_reset       a new address
+* ``GET  /calendar/<token>.ics``        calendar.feed                           the feed (public, secret address)
+
+A date that cannot be read (``as_of=2026-02-30``) is a 400 with a sentence saying so; an unknown
+client a 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+
+from .. import clock
+from ..auth.access import current_actor
+from ..backoffice.charts import monthly_bar_chart
+from ..billing import aging, reminders, statements
+from ..billing.rules import add_months
+from ..database import reads_only
+from ..portal.queries import client_reminder_choice
+from ..portal.scope import portal_url, scope
+from . import calendar, calendar_bp, client_bp, exports, owner_bp, queries
+from .forms import CalendarResetForm, CourtesyRemindersForm, ReminderScheduleForm
+
+MAX_PAGE = 100_000
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
+EARLIEST, LATEST = dt.date(2000, 1, 1), dt.date(2999, 12, 31)
+
+
+def date_arg(name: str) -> dt.date | None:
+    """A date query parameter (YYYY-MM-DD), None when absent; 400 when it cannot be read."""
+    text = (request.args.get(name) or "").strip()
+    if not text:
+        return None
+    try:
+        value = dt.date.fromisoformat(text) if len(text) == 10 else None
+    except ValueError:
+        value = None
+    if value is None or not EARLIEST <= value <= LATEST:
+        abort(400, description=f"“{text[:20]}” is not a date: use YYYY-MM-DD, e.g. 2026-03-31.")
+    return value
+
+
+def page_arg() -> int:
+    page = request.args.get("page", 1, type=int) or 1
+    return min(max(page, 1), MAX_PAGE)
+
+
+def period_args() -> tuple[dt.date, dt.date]:
+    """A statement's period from ``from`` and ``to`` (both included): by default the month two
+    months back from its start up to today (three calendar months to date)."""
+    end = date_arg("to") or clock.today()
+    start = date_arg("from") or add_months(end.replace(day=1), -2)
+    if start > end:
+        abort(400, description="The period starts after it ends: choose a “from” date on or before the “to” date.")
+    return start, end
+
+
+# --- The aging report ---------------------------------------------------------------------------
+
+
+@owner_bp.get("/aging")
+@reads_only
+def aging_report():
+    today = clock.today()
+    page = queries.aging_page(date_arg("as_of") or today, page_arg())
+    return render_template(
+        "collections/aging.html", page=page, today=today, labels=aging.BUCKET_LABELS, buckets=aging.BUCKETS
+    )
+
+
+@owner_bp.get("/aging/clients/<int:client_id>")
+@reads_only
+def aging_client(client_id: int):
+    today = clock.today()
+    page = queries.client_aging_page(client_id, date_arg("as_of") or today)
+    if page is None:
+        abort(404)
+    return render_template(
+        "collections/aging_client.html", page=page, today=today, labels=aging.BUCKET_LABELS, buckets=aging.BUCKETS
+    )
+
+
+@owner_bp.get("/aging.csv")
+@reads_only
+def aging_csv():
+    as_of = date_arg("as_of") or clock.today()
+    rows = exports.aging_rows(as_of, list(aging.all_client_agings(as_of)), aging.aging_totals(as_of))
+    return Response(
+        "".join(exports.csv_lines(rows)),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="aging-{as_of.isoformat()}.csv"'},
+    )
+
+
+# --- The owner's schedule of reminders ----------------------------------------------------------
+
+
+def _schedule_from(form: ReminderScheduleForm) -> reminders.ReminderSchedule:
+    before_text = (form.before_days.data or "").strip()
+    if before_text and not (before_text.isascii() and before_text.isdigit()):
+        raise reminders.InvalidSchedule("Enter a whole number of days, or leave it empty.")
+    return reminders.ReminderSchedule(
+        enabled=bool(form.enabled.data),
+        before_days=int(before_text) if before_text else None,
+        on_due_date=bool(form.on_due_date.data),
+        overdue_days=reminders.parse_days(form.overdue_days.data or ""),
+    )
+
+
+@owner_bp.route("/settings/reminders", methods=["GET", "POST"])
+def reminder_settings():
+    form = ReminderScheduleForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            schedule = _schedule_from(form)
+        except reminders.InvalidSchedule as error:
+            form.form_errors.append(str(error))
+            status = 400
+        else:
+            reminders.set_reminder_schedule(current_actor(), schedule)
+            flash(reminders.describe(schedule), "success")
+            return redirect(url_for(".reminder_settings"))
+    elif form.is_submitted():
+        status = 400
+    current = reminders.reminder_schedule()
+    if not form.is_submitted():
+        form.enabled.data = current.enabled
+        form.before_days.data = "" if current.before_days is None else str(current.before_days)
+        form.on_due_date.data = current.on_due_date
+        form.overdue_days.data = ", ".join(str(days) for days in current.overdue_days)
+    return render_template(
+        "collections/reminder_settings.html",
+        form=form,
+        current=reminders.describe(current),
+        catch_up=reminders.CATCH_UP_DAYS,
+    ), status
+
+
+# --- A client's reminders -----------------------------------------------------------------------
+
+
+@client_bp.get("/reminders")
+@reads_only
+def reminders_page():
+    current = scope()
+    wanted = client_reminder_choice(current.client_id)
+    form = CourtesyRemindersForm(formdata=None, data={"wanted": wanted})
+    return render_template(
+        "collections/portal_reminders.html",
+        form=form,
+        wanted=wanted,
+        schedule=reminders.reminder_schedule(),
+    )
+
+
+@client_bp.post("/reminders")
+def reminders_save():
+    """A client turns the courtesy reminders on or off (an owner's preview never gets here: 403)."""
+    form = CourtesyRemindersForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(portal_url("portal.collections.reminders_page"), 303)
+    wanted = bool(form.wanted.data)
+    reminders.set_courtesy_reminders(current_actor(), scope().client_id, wanted)
+    flash(
+        "You will be reminded before and on due dates."
+        if wanted
+        else "Reminders before and on due dates are off. Overdue notices still come.",
+        "success",
+    )
+    return redirect(portal_url("portal.collections.reminders_page"), 303)
+
+
+# --- The collections forecast -------------------------------------------------------------------
+
+
+@owner_bp.get("/forecast")
+@reads_only
+def forecast():
+    today = clock.today()
+    found = queries.forecast(today)
+    currency = current_app.config["AIS_CURRENCY"]
+    return render_template(
+        "collections/forecast.html",
+        forecast=found,
+        chart=monthly_bar_chart(found.chart_series, currency, today),
+        this_month=today.replace(day=1),
+        currency=currency,
+    )
+
+
+@owner_bp.get("/forecast/clients")
+@reads_only
+def forecast_clients():
+    start, end = date_arg("from"), date_arg("to")
+    if start is None or end is None:
+        abort(400, description="Choose a period: from and to dates as YYYY-MM-DD, e.g. 2026-03-01 and 2026-03-31.")
+    if start > end or (end - start).days > 366:
+        abort(400, description="The period must start on or before its end and last at most a year.")
+    pagination, rows = queries.expected_by_client(start, end, page_arg())
+    return render_template("collections/forecast_clients.html", pagination=pagination, rows=rows, start=start, end=end)
+
+
+# --- Statements of account ----------------------------------------------------------------------
+
+
+@owner_bp.get("/clients/<int:client_id>/statement")
+@reads_only
+def client_statement(client_id: int):
+    start, end = period_args()
+    statement = statements.statement_of_account(client_id, start, end) if 0 < client_id <= MAX_ID else None
+    if statement is None:
+        abort(404)
+    return render_template("collections/statement_backoffice.html", statement=statement, labels=aging.BUCKET_LABELS)
+
+
+@client_bp.get("/statement")
+@reads_only
+def statement():
+    start, end = period_args()
+    found = statements.statement_of_account(scope().client_id, start, end)
+    if found is None:
+        abort(404)
+    return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)
+
+
+# --- The client's calendar ----------------------------------------------------------------------
+
+
+@client_bp.get("/calendar")
+@reads_only
+def calendar_page():
+    current = scope()
+    key = None if current.preview else calendar.calendar_key_of(current.client_id)
+    return render_template(
+        "collections/portal_calendar.html", address=calendar.address(key) if key else None, form=CalendarResetForm()
+    )
+
+
+@client_bp.post("/calendar")
+def calendar_reset():
+    """A client makes (or replaces) their calendar address (an owner's preview never gets here: 403)."""
+    form = CalendarResetForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(portal_url("portal.collections.calendar_page"), 303)
+    had_one = calendar.calendar_key_of(scope().client_id) is not None
+    calendar.reset_calendar_address(current_actor(), scope().client_id)
+    flash(
+        "Your calendar has a new address: the old one no longer works. Subscribe again with the new one."
+        if had_one
+        else "Your calendar address is ready. Add it to your calendar app.",
+        "success",
+    )
+    return redirect(portal_url("portal.collections.calendar_page"), 303)
+
+
+@calendar_bp.get("/calendar/<token>.ics")
+@reads_only
+def feed(token: str):
+    client_id = calendar.client_for_token(token)
+    if client_id is None:
+        abort(404)
+    return Response(
+        calendar.feed(client_id),
+        mimetype="text/calendar",
+        headers={"Content-Disposition": 'inline; filename="payments.ics"', "Cache-Control": "private, max-age=300"},
+    )

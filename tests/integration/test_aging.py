@@ -1,0 +1,156 @@
+"""The aging report as of any date (ais.billing.aging): buckets by installment due date, per
+client and in total, the drill-down, the CSV, and agreement with ``flask check``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+from portal_support import ACTOR, DAY, OWNER, TODAY, make_client, make_invoice, make_user, pay, report, sign_in
+from sqlalchemy import update
+
+from ais.billing import aging, services
+from ais.billing.checks import find_problems
+from ais.extensions import db
+from ais.models import Installment
+
+D = Decimal
+
+
+@pytest.fixture
+def owner(app, actions, books):
+    make_user(*OWNER)
+    sign_in(actions, OWNER)
+    return actions
+
+
+def test_each_installment_is_aged_by_its_own_due_date(books):
+    ann = make_client("Ann Cruz", "ann@example.com")
+    # 4 monthly installments of 250.00 due TODAY-95, -64, -36, -5 (months are 31, 28... days apart).
+    plan = make_invoice(ann, "1000.00", issued=TODAY - 100 * DAY, due=TODAY - 95 * DAY, count=4)
+    make_invoice(ann, "100.00", issued=TODAY - 10 * DAY, due=TODAY)  # due today: current
+    make_invoice(ann, "50.00", issued=TODAY - 10 * DAY, due=TODAY + 10 * DAY)  # not yet due
+    void = make_invoice(ann, "999.00", issued=TODAY - 200 * DAY)
+    services.void_invoice(ACTOR, void, "Raised twice")
+    make_invoice(ann, "888.00", issue=False)  # a draft
+    pay(plan, "100.00", on=TODAY - 2 * DAY)  # pays part of the oldest installment
+    report(ann, plan, "200.00")  # awaiting confirmation: still open
+    items = aging.client_open_items(ann, TODAY)
+    assert [(i.invoice_id, i.installment_number, i.bucket, i.open_amount) for i in items] == [
+        (plan, 1, "over-90", D("150.00")),
+        (plan, 2, "61-90", D("250.00")),
+        (plan, 3, "31-60", D("250.00")),
+        (plan, 4, "1-30", D("250.00")),
+        (plan + 1, 1, "current", D("100.00")),
+        (plan + 2, 1, "current", D("50.00")),
+    ]
+    expected = aging.Aging(D("150.00"), D("250.00"), D("250.00"), D("250.00"), D("150.00"))
+    assert aging.client_aging(ann, TODAY) == expected == aging.Aging.of(items)
+    assert aging.aging_totals(TODAY) == expected
+    assert expected.total == D("1050.00")
+
+
+def test_as_of_a_past_date_later_payments_are_still_open_and_later_invoices_absent(books):
+    ann = make_client("Ann Cruz", "ann@example.com")
+    invoice = make_invoice(ann, "500.00", issued=TODAY - 60 * DAY, due=TODAY - 40 * DAY)
+    pay(invoice, "200.00", on=TODAY - 30 * DAY)
+    pay(invoice, "300.00", on=TODAY - 5 * DAY)
+    make_invoice(ann, "70.00", issued=TODAY - 3 * DAY, due=TODAY)
+    assert aging.client_aging(ann, TODAY) == aging.Aging(current=D("70.00"))
+    assert aging.client_aging(ann, TODAY - 10 * DAY) == aging.Aging(days_1_30=D("300.00"))
+    assert aging.client_aging(ann, TODAY - 35 * DAY) == aging.Aging(days_1_30=D("500.00"))
+    assert aging.client_aging(ann, TODAY - 45 * DAY) == aging.Aging(current=D("500.00"))
+    assert aging.client_aging(ann, TODAY - 61 * DAY) == aging.Aging()
+
+
+def test_the_report_lists_clients_by_name_with_totals_for_all(owner, books):
+    bea = make_client("bea Lim", "bea@example.com")
+    ann = make_client("Ann Cruz", "ann@example.com")
+    make_client("Cid Paid", "cid@example.com")
+    make_invoice(bea, "300.00", issued=TODAY - 50 * DAY, due=TODAY - 45 * DAY)
+    make_invoice(ann, "1234.56", issued=TODAY - 10 * DAY, due=TODAY - 2 * DAY)
+    page = owner.client.get("/aging")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert html.index("Ann Cruz") < html.index("bea Lim") and "Cid Paid" not in html
+    assert "₱1,534.56" in html  # the total of all clients
+    assert f"/aging/clients/{ann}" in html
+
+
+def test_the_report_pages_through_many_clients(owner, books):
+    for index in range(27):
+        client_id = make_client(f"Client {index:02d}", f"c{index}@example.com")
+        make_invoice(client_id, "10.00", issued=TODAY - 20 * DAY, due=TODAY - 10 * DAY)
+    first = owner.client.get("/aging").get_data(as_text=True)
+    assert "Showing 1–25 of 27" in first and "Client 24" in first and "Client 25" not in first
+    second = owner.client.get("/aging?page=2").get_data(as_text=True)
+    assert "Client 26" in second and "Client 00" not in second
+    assert "₱270.00" in second  # the totals are every client's, on every page
+
+
+def test_the_drill_down_shows_the_clients_open_installments(owner, books):
+    ann = make_client("Ann Cruz", "ann@example.com")
+    invoice = make_invoice(ann, "900.00", issued=TODAY - 100 * DAY, due=TODAY - 95 * DAY, count=3)
+    html = owner.client.get(f"/aging/clients/{ann}?as_of={(TODAY - DAY).isoformat()}").get_data(as_text=True)
+    assert "1 of 3" in html and "3 of 3" in html and "Over 90 days" in html
+    assert f"/invoices/{invoice}" in html
+
+
+@pytest.mark.parametrize(
+    "url,status",
+    [
+        ("/aging?as_of=2026-02-30", 400),
+        ("/aging?as_of=yesterday", 400),
+        ("/aging?as_of=0001-01-01", 400),
+        ("/aging.csv?as_of=%3D1", 400),
+        ("/aging/clients/1?as_of=x", 400),
+        ("/aging/clients/999", 404),
+        ("/aging/clients/99999999999999", 404),
+        ("/aging?page=-3", 200),
+        ("/aging?page=x", 200),
+    ],
+)
+def test_bad_input_is_a_clear_400_or_404(owner, books, url, status):
+    make_client("Ann Cruz", "ann@example.com")
+    response = owner.client.get(url)
+    assert response.status_code == status
+    if status == 400:
+        assert "YYYY-MM-DD" in response.get_data(as_text=True)
+
+
+def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
+    evil = make_client('=HYPERLINK("http://evil.example","x")', "evil@example.com")
+    plus = make_client("+63 Trading", "plus@example.com")
+    make_invoice(evil, "100.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY)
+    make_invoice(plus, "20.00", issued=TODAY - 5 * DAY, due=TODAY + 5 * DAY)
+    response = owner.client.get(f"/aging.csv?as_of={TODAY.isoformat()}")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert f'filename="aging-{TODAY.isoformat()}.csv"' in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["As of", TODAY.isoformat()]
+    assert rows[1][:3] == ["Client ID", "Client", "Current"]
+    assert rows[2] == [str(plus), "'+63 Trading", "20.00", "0.00", "0.00", "0.00", "0.00", "20.00"]
+    assert rows[3] == [
+        str(evil),
+        "'" + '=HYPERLINK("http://evil.example","x")',
+        "0.00",
+        "0.00",
+        "100.00",
+        "0.00",
+        "0.00",
+        "100.00",
+    ]
+    assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00"]
+
+
+def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
+    ann = make_client("Ann Cruz", "ann@example.com")
+    invoice = make_invoice(ann, "300.00", issued=TODAY - 50 * DAY, due=TODAY - 45 * DAY)
+    assert find_problems() == []
+    db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("100.00")))
+    db.session.commit()
+    assert f"Aging of client {ann} on {TODAY.isoformat()}: 200.00 (invoices less payments 300.00)." in find_problems()
+    db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("0.00")))
+    db.session.commit()
