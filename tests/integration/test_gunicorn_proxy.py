@@ -31,6 +31,8 @@ def gunicorn(tmp_path, **settings):
         PORT=str(port),
     )
     env.update({"WEB_CONCURRENCY": "1", **settings})
+    if env["WEB_CONCURRENCY"] != "1":  # production refuses per-process throttling counters then
+        env.setdefault("RATELIMIT_STORAGE_URI", "redis://127.0.0.1:6379/8")
     env.pop("HOST", None)  # the default bind: loopback
     for name in ("LOG_LEVEL", "AIS_LOG_FORMAT", "PROXY_COUNT", "FORCE_HTTPS"):
         if name not in settings:
