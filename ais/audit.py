@@ -31,6 +31,8 @@ AUDIT_ACTIONS = (
     "2fa.required_for_owners",
     "2fa.optional_for_owners",
     "user.created",
+    # The business
+    "business.profile_updated",
     # Clients and their portal access
     "client.created",
     "client.updated",

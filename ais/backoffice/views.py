@@ -29,6 +29,8 @@ from ..payments.services import open_overpayments
 from . import bp, charts, queries
 from .forms import (
     PAYMENT_STATE_LABELS,
+    VAT_CHOICES,
+    BusinessProfileForm,
     ClientFilterForm,
     ClientForm,
     InvoiceFilterForm,
@@ -150,6 +152,49 @@ def _currency() -> str:
 
 
 # --- Clients --------------------------------------------------------------------------------------
+
+
+# --- The business profile -------------------------------------------------------------------------
+
+
+@bp.route("/settings/business", methods=["GET", "POST"])
+def business_profile():
+    """What every sales invoice prints about the seller (audited by the service)."""
+    profile = services.business_profile()
+    form = BusinessProfileForm(obj=profile)
+    if request.method == "GET" and profile is not None:
+        form.vat_registered.data = "" if profile.vat_registered is None else ("yes" if profile.vat_registered else "no")
+        form.prices_include_vat.data = "inclusive" if profile.prices_include_vat else "exclusive"
+        form.vat_rate.data = plain_number(profile.vat_rate)
+    if form.validate_on_submit():
+        try:
+            services.save_business_profile(
+                current_actor(), form.profile_input(), logo=form.logo_bytes(), remove_logo=form.remove_logo.data
+            )
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The business profile was saved.", "success")
+            return redirect(url_for(".business_profile"))
+    return render_template(
+        "backoffice/business_profile.html",
+        form=form,
+        profile=profile,
+        problems=services.profile_problems(profile),
+        failed=form.is_submitted(),
+    )
+
+
+@bp.get("/settings/business/logo")
+def business_logo():
+    """The logo as uploaded (checked when saved; an SVG is served so that it can run nothing)."""
+    profile = services.business_profile()
+    if profile is None or profile.logo is None:
+        abort(404)
+    response = current_app.response_class(profile.logo, mimetype=profile.logo_type)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/clients")
@@ -380,12 +425,16 @@ def _pad_lines(form: InvoiceForm, blank_rows: int) -> None:
 
 def _render_invoice_form(form: InvoiceForm, invoice=None, failed: bool = False):
     _pad_lines(form, 2 if invoice is not None else 3)
+    pricing = services.current_pricing()
     return render_template(
         "backoffice/invoice_form.html",
         form=form,
         invoice=invoice,
         failed=failed,
-        preview=invoice_preview(form),
+        preview=invoice_preview(form, pricing),
+        pricing=pricing,
+        vat_choices=VAT_CHOICES,
+        profile_problems=services.profile_problems(services.business_profile()),
         currency=_currency(),
     )
 
@@ -445,7 +494,7 @@ def invoice_edit(invoice_id: int):
                         "description": line.description,
                         "quantity": plain_number(line.quantity),
                         "unit_price": plain_number(line.unit_price),
-                        "tax_rate": plain_number(line.tax_rate),
+                        "vat": line.vat_treatment or rules.VATABLE,
                     }
                     for line in invoice.lines
                 ],
@@ -476,7 +525,7 @@ def invoice_edit(invoice_id: int):
 def invoice_preview_json():
     """The total and schedule for the form's current values, by the real rules (live preview)."""
     form = InvoicePreviewForm(formdata=request.args)
-    return jsonify(invoice_preview(form))
+    return jsonify(invoice_preview(form, services.current_pricing()))
 
 
 def _payment_form_for(invoice, today: dt.date) -> PaymentForm:

@@ -31,6 +31,7 @@ from ..models import (
     Installment,
     Invoice,
     InvoiceCounter,
+    InvoiceLine,
     MonthlyTotal,
     Payment,
 )
@@ -75,6 +76,7 @@ def find_problems() -> list[str]:
     problems: list[str] = []
     for check in (
         _check_schedules,
+        _check_vat_summaries,
         _check_invoice_totals,
         _check_payment_allocations,
         _check_allocation_targets,
@@ -311,6 +313,75 @@ def _check_allocation_targets() -> list[str]:
         f"installment (allocation {row.id})."
         for row in rows
     ]
+
+
+def _check_vat_summaries() -> list[str]:
+    """An invoice's amount and stored VAT summary are the sums of its lines: amount = net + VAT of
+    every line; vatable, exempt and zero-rated sales = the net of the lines so treated; VAT = the
+    lines' VAT; a seller who was not VAT-registered has no treated lines and no VAT."""
+
+    def net_of(treatment: str):
+        return func.sum(case((InvoiceLine.vat_treatment == treatment, InvoiceLine.net_amount), else_=0))
+
+    sums = (
+        select(
+            InvoiceLine.invoice_id,
+            func.sum(InvoiceLine.net_amount + InvoiceLine.tax_amount).label("total"),
+            func.sum(InvoiceLine.tax_amount).label("vat"),
+            net_of(rules.VATABLE).label("vatable"),
+            net_of(rules.VAT_EXEMPT).label("exempt"),
+            net_of(rules.ZERO_RATED).label("zero_rated"),
+            func.sum(case((InvoiceLine.vat_treatment.is_not(None), 1), else_=0)).label("treated"),
+        )
+        .group_by(InvoiceLine.invoice_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Invoice.id,
+            Invoice.invoice_no,
+            Invoice.amount,
+            Invoice.vat_amount,
+            Invoice.vatable_sales,
+            Invoice.exempt_sales,
+            Invoice.zero_rated_sales,
+            Invoice.seller_vat_registered,
+            sums.c.total,
+            sums.c.vat,
+            sums.c.vatable,
+            sums.c.exempt,
+            sums.c.zero_rated,
+            sums.c.treated,
+        )
+        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        .where(
+            or_(
+                Invoice.amount != _zero(sums.c.total),
+                Invoice.vat_amount != _zero(sums.c.vat),
+                Invoice.vatable_sales != _zero(sums.c.vatable),
+                Invoice.exempt_sales != _zero(sums.c.exempt),
+                Invoice.zero_rated_sales != _zero(sums.c.zero_rated),
+                and_(Invoice.seller_vat_registered.is_(False), _zero(sums.c.treated) > 0),
+            )
+        )
+        .order_by(Invoice.id)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.id)
+        for name, stored, computed in (
+            ("amount", row.amount, row.total),
+            ("VAT", row.vat_amount, row.vat),
+            ("VATable sales", row.vatable_sales, row.vatable),
+            ("VAT-exempt sales", row.exempt_sales, row.exempt),
+            ("zero-rated sales", row.zero_rated_sales, row.zero_rated),
+        ):
+            computed = computed if computed is not None else ZERO
+            if stored != computed:
+                problems.append(f"{label}: {name} is {_amount(stored)} but its lines add up to {_amount(computed)}.")
+        if not row.seller_vat_registered and (row.treated or 0) > 0:
+            problems.append(f"{label}: the seller was not VAT-registered but lines have a VAT treatment.")
+    return problems
 
 
 def _check_installment_totals() -> list[str]:

@@ -34,6 +34,7 @@ from ..models import (
     VOIDED,
     Allocation,
     AuditEntry,
+    BusinessProfile,
     CheckoutSession,
     Client,
     Installment,
@@ -44,6 +45,8 @@ from ..models import (
     User,
 )
 from . import books, money, notices, rules
+from .logo import LogoRefused, check_logo
+from .taxpayer import InvalidTin, format_tin
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
@@ -84,6 +87,10 @@ class InvalidTransition(BillingError):
     """The record is not in a state that allows this (e.g. confirming a payment twice)."""
 
 
+class ProfileIncomplete(BillingError):
+    """The business profile lacks a field every sales invoice must show: nothing can be issued."""
+
+
 # --- Values in ------------------------------------------------------------------------------
 
 
@@ -92,7 +99,9 @@ class LineInput:
     description: str
     quantity: Decimal
     unit_price: Decimal
-    tax_rate: Decimal | None = None
+    # rules.VATABLE / VAT_EXEMPT / ZERO_RATED; None: VATable for a VAT-registered seller.  Ignored
+    # (no VAT) when the seller is not VAT-registered.
+    vat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +114,18 @@ class InvoiceInput:
     payment_type: str = FULL_PAYMENT
     installment_count: int = 1
     frequency: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    registered_name: str
+    tin: str
+    address: str
+    vat_registered: bool | None
+    trade_name: str = ""
+    vat_rate: Decimal = Decimal("12.00")
+    prices_include_vat: bool = False
+    footer: str = ""
 
 
 @dataclass(frozen=True)
@@ -140,12 +161,18 @@ def _clean_client(data: ClientInput) -> ClientInput:
         raise InvalidInput("Enter the client's name.", "name")
     if not email or "@" not in email or len(email) > 254 or any(ch.isspace() for ch in email):
         raise InvalidInput("Enter a valid email address.", "email")
+    tax_id = data.tax_id.strip()
+    if tax_id:
+        try:
+            tax_id = format_tin(tax_id, branch_required=False)
+        except InvalidTin as error:
+            raise InvalidInput(str(error), "tax_id") from None
     return ClientInput(
         name=name[:200],
         email=email,
         company=data.company.strip()[:200],
         phone=data.phone.strip()[:50],
-        tax_id=data.tax_id.strip()[:50],
+        tax_id=tax_id,
         address=data.address.strip(),
     )
 
@@ -204,6 +231,133 @@ def archive_client(actor: Actor, client_id: int, archived: bool = True) -> None:
         audit.record(actor, "client.archived" if archived else "client.restored", client_id=client.id)
 
 
+# --- The business profile -------------------------------------------------------------------
+
+PROFILE_ID = 1
+
+
+def business_profile() -> BusinessProfile | None:
+    """The seller's profile as saved (None until the owner first saves it)."""
+    return db.session.get(BusinessProfile, PROFILE_ID)
+
+
+def profile_problems(profile: BusinessProfile | None) -> list[str]:
+    """What the profile still lacks for a sales invoice (empty when it is complete)."""
+    if profile is None:
+        return ["registered name", "TIN with branch code", "registered address", "VAT registration"]
+    problems = []
+    if not profile.registered_name.strip():
+        problems.append("registered name")
+    if not profile.tin:
+        problems.append("TIN with branch code")
+    if not profile.address.strip():
+        problems.append("registered address")
+    if profile.vat_registered is None:
+        problems.append("VAT registration")
+    return problems
+
+
+def _clean_profile(data: ProfileInput) -> ProfileInput:
+    registered_name = data.registered_name.strip()
+    if not registered_name:
+        raise InvalidInput("Enter the registered name, as on the certificate of registration.", "registered_name")
+    try:
+        tin = format_tin(data.tin)
+    except InvalidTin as error:
+        raise InvalidInput(str(error), "tin") from None
+    address = data.address.strip()
+    if not address:
+        raise InvalidInput("Enter the registered business address.", "address")
+    if data.vat_registered is None:
+        raise InvalidInput("Say whether the business is VAT-registered.", "vat_registered")
+    if (
+        not isinstance(data.vat_rate, Decimal)
+        or not (0 < data.vat_rate <= 100)
+        or data.vat_rate != round(data.vat_rate, 2)
+    ):
+        raise InvalidInput("The VAT rate must be above 0 and at most 100%, with at most two decimals.", "vat_rate")
+    footer = "\n".join(line.rstrip() for line in data.footer.strip().splitlines())
+    if len(footer) > 2000:
+        raise InvalidInput("The footer may have at most 2,000 characters.", "footer")
+    return ProfileInput(
+        registered_name=registered_name[:200],
+        trade_name=data.trade_name.strip()[:200],
+        tin=tin,
+        address=address[:2000],
+        vat_registered=bool(data.vat_registered),
+        vat_rate=data.vat_rate,
+        prices_include_vat=bool(data.prices_include_vat),
+        footer=footer,
+    )
+
+
+def save_business_profile(
+    actor: Actor, data: ProfileInput, logo: bytes | None = None, remove_logo: bool = False
+) -> None:
+    """Save the seller's profile (what every sales invoice prints about the seller).  The TIN
+    must carry its branch code; a logo is accepted by its content (PNG, JPEG or a safe SVG under
+    300 KB, ais.billing.logo).  Invoices already issued keep what they were issued with."""
+    data = _clean_profile(data)
+    logo_type = ""
+    if logo is not None:
+        try:
+            logo_type = check_logo(logo)
+        except LogoRefused as error:
+            raise InvalidInput(str(error), "logo") from None
+    with write_transaction():
+        profile = db.session.get(BusinessProfile, PROFILE_ID, with_for_update=True)
+        if profile is None:
+            profile = BusinessProfile(id=PROFILE_ID, logo_type="")
+            db.session.add(profile)
+        changed = [name for name, value in data.__dict__.items() if getattr(profile, name, None) != value]
+        for name, value in data.__dict__.items():
+            setattr(profile, name, value)
+        if logo is not None:
+            profile.logo, profile.logo_type = logo, logo_type
+            changed.append("logo")
+        elif remove_logo and profile.logo is not None:
+            profile.logo, profile.logo_type = None, ""
+            changed.append("logo removed")
+        profile.updated_at = clock.utcnow()
+        profile.updated_by_id = actor.user_id
+        audit.record(
+            actor,
+            "business.profile_updated",
+            detail=", ".join(name.replace("_", " ") for name in changed) or "no change",
+        )
+
+
+def _require_complete_profile() -> BusinessProfile:
+    profile = business_profile()
+    problems = profile_problems(profile)
+    if problems:
+        raise ProfileIncomplete(
+            "Complete the business profile (Settings → Business profile) before issuing: " + ", ".join(problems) + "."
+        )
+    assert profile is not None
+    return profile
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """How lines are priced: the seller's VAT standing when the draft was saved."""
+
+    vat_registered: bool
+    vat_rate: Decimal | None
+    prices_include_vat: bool
+
+    @classmethod
+    def of(cls, profile: BusinessProfile | None) -> Pricing:
+        if profile is None or not profile.vat_registered:
+            return cls(False, None, False)
+        return cls(True, profile.vat_rate, profile.prices_include_vat)
+
+
+def current_pricing() -> Pricing:
+    """How a line saved now is priced (the profile's VAT registration, rate and price entry)."""
+    return Pricing.of(business_profile())
+
+
 # --- Invoices -----------------------------------------------------------------------------
 
 
@@ -218,8 +372,9 @@ def lock_invoice(invoice_id: int) -> Invoice:
     return invoice
 
 
-def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Decimal]]:
-    """Check an invoice's input and return each line with its rounded net and tax."""
+def _validate_invoice(data: InvoiceInput, pricing: Pricing) -> list[tuple[LineInput, str | None, Decimal, Decimal]]:
+    """Check an invoice's input and return each line with its VAT treatment and its net and VAT,
+    each rounded half-up to the centavo (rules.vat_line_totals)."""
     if not data.lines:
         raise InvalidInput("Add at least one line.", "lines")
     if len(data.lines) > MAX_LINES:
@@ -232,11 +387,16 @@ def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Deci
             raise InvalidInput(f"Line {index + 1}: the quantity must be above zero.", "lines")
         if line.unit_price < 0:
             raise InvalidInput(f"Line {index + 1}: the unit price cannot be negative.", "lines")
-        if line.tax_rate is not None and not (0 <= line.tax_rate <= 100):
-            raise InvalidInput(f"Line {index + 1}: the tax rate must be between 0 and 100%.", "lines")
-        net, tax = rules.line_totals(line.quantity, line.unit_price, line.tax_rate)
-        priced.append((line, net, tax))
-    total = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+        treatment: str | None = None
+        if pricing.vat_registered:
+            treatment = line.vat or rules.VATABLE
+            if treatment not in rules.VAT_TREATMENTS:
+                raise InvalidInput(f"Line {index + 1}: choose VATable, VAT-exempt or zero-rated.", "lines")
+        net, tax = rules.vat_line_totals(
+            line.quantity, line.unit_price, treatment, pricing.vat_rate or Decimal(0), pricing.prices_include_vat
+        )
+        priced.append((line, treatment, net, tax))
+    total = sum((net + tax for _, _, net, tax in priced), Decimal("0.00"))
     if total <= 0:
         raise InvalidInput("The invoice total must be above zero.", "lines")
     if total > money.MAX_AMOUNT:
@@ -257,7 +417,7 @@ def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Deci
     return priced
 
 
-def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
+def _write_draft(invoice: Invoice, data: InvoiceInput, pricing: Pricing, priced) -> None:
     invoice.client_id = data.client_id
     invoice.description = data.description.strip()
     invoice.issue_date = data.issue_date
@@ -268,19 +428,28 @@ def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
     else:
         invoice.installment_count, invoice.frequency = data.installment_count, data.frequency
     invoice.lines.clear()
-    for position, (line, net, tax) in enumerate(priced, start=1):
+    for position, (line, treatment, net, tax) in enumerate(priced, start=1):
         invoice.lines.append(
             InvoiceLine(
                 position=position,
                 description=line.description.strip(),
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
+                vat_treatment=treatment,
+                tax_rate=pricing.vat_rate if treatment == rules.VATABLE else None,
                 net_amount=net,
                 tax_amount=tax,
             )
         )
-    invoice.amount = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+    summary = rules.vat_summary((treatment, net, tax) for _, treatment, net, tax in priced)
+    invoice.amount = summary.total
+    invoice.seller_vat_registered = pricing.vat_registered
+    invoice.prices_include_vat = pricing.prices_include_vat
+    invoice.vat_rate = pricing.vat_rate
+    invoice.vatable_sales = summary.vatable
+    invoice.vat_amount = summary.vat
+    invoice.exempt_sales = summary.exempt
+    invoice.zero_rated_sales = summary.zero_rated
 
 
 def _require_active_client(client_id: int) -> Client:
@@ -293,8 +462,10 @@ def _require_active_client(client_id: int) -> Client:
 
 
 def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) -> int:
-    """Create or edit a draft invoice.  Drafts have no number and are invisible to the client."""
-    priced = _validate_invoice(data)
+    """Create or edit a draft invoice.  Drafts have no number and are invisible to the client.
+    Its lines are priced with the business profile's VAT standing as it is now."""
+    pricing = Pricing.of(business_profile())
+    priced = _validate_invoice(data, pricing)
     with write_transaction():
         _require_active_client(data.client_id)
         if invoice_id is None:
@@ -306,7 +477,7 @@ def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) 
             if not invoice.is_draft:
                 raise InvoiceNotEditable("This invoice is issued: void it and issue a new one to change it.")
             action = "invoice.draft_updated"
-        _write_draft(invoice, data, priced)
+        _write_draft(invoice, data, pricing, priced)
         db.session.flush()
         audit.record(actor, action, client_id=invoice.client_id, invoice_id=invoice.id, amount_after=invoice.amount)
         return invoice.id
@@ -361,6 +532,12 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
     if not invoice.is_draft:
         raise InvalidTransition("This invoice is already issued.")
     client = _require_active_client(invoice.client_id)
+    pricing = Pricing.of(_require_complete_profile())
+    if pricing != Pricing(invoice.seller_vat_registered, invoice.vat_rate, invoice.prices_include_vat):
+        raise InvalidTransition(
+            "The business profile's VAT settings changed since this draft was saved: "
+            "open the draft and save it again to price it with them."
+        )
     invoice.invoice_no = _next_invoice_number(invoice.issue_date.year)
     invoice.issued_at = clock.utcnow()
     schedule = rules.build_schedule(
@@ -393,12 +570,13 @@ def issue_invoice(actor: Actor, invoice_id: int) -> str:
 
 def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
     """Create an invoice and (by default) issue it, in one transaction."""
-    priced = _validate_invoice(data)
+    pricing = Pricing.of(business_profile())
+    priced = _validate_invoice(data, pricing)
     with write_transaction():
         _require_active_client(data.client_id)
         invoice = Invoice(currency=_currency(), paid_amount=Decimal("0.00"), held_amount=Decimal("0.00"))
         db.session.add(invoice)
-        _write_draft(invoice, data, priced)
+        _write_draft(invoice, data, pricing, priced)
         db.session.flush()
         books.track(invoice)
         audit.record(

@@ -18,7 +18,7 @@ from .. import audit
 from ..audit import Actor
 from ..auth.passwords import hash_password
 from ..billing import rules, services
-from ..billing.services import ClientInput, InvoiceInput, LineInput
+from ..billing.services import ClientInput, InvoiceInput, LineInput, ProfileInput
 from ..database import write_transaction
 from ..extensions import db
 from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
@@ -47,8 +47,10 @@ def _add_user(username: str, password: str, role: str, client_id: int | None = N
         return user.id
 
 
-def _client(name: str, company: str, address: str, email: str) -> int:
-    client_id = services.create_client(ACTOR, ClientInput(name=name, email=email, company=company, address=address))
+def _client(name: str, company: str, address: str, email: str, tin: str = "") -> int:
+    client_id = services.create_client(
+        ACTOR, ClientInput(name=name, email=email, company=company, address=address, tax_id=tin)
+    )
     _add_user(email, CLIENT_PASSWORD, CLIENT, client_id)
     return client_id
 
@@ -85,7 +87,29 @@ def load_demo(today: date) -> None:
     """Write the demo.  Call only when ``demo_loaded()`` is false."""
     day = timedelta(days=1)
 
-    alice = _client("Alice Johnson", "AJ Trading", "Makati City", "client1@example.com")
+    # A VAT-registered seller whose prices include VAT (as shop prices in the Philippines do).
+    services.save_business_profile(
+        ACTOR,
+        ProfileInput(
+            registered_name="Demo Furnishings Trading Corp.",
+            trade_name="Demo Furnishings",
+            tin="008-123-456-00000",
+            address="12 Jupiter Street, Bel-Air, Makati City 1209, Metro Manila",
+            vat_registered=True,
+            vat_rate=Decimal("12.00"),
+            prices_include_vat=True,
+            footer="Acknowledgement Certificate No. DEMO-0001, issued 2026-01-05\n"
+            "Series INV-2026-0001 to INV-2026-9999\nSoftware provider: AIS (demo)",
+        ),
+    )
+
+    alice = _client(
+        "Alice Johnson",
+        "AJ Trading",
+        "Makati City",
+        "client1@example.com",
+        "210-345-678-00000",
+    )
     bob = _client("Bob Reyes", "Reyes Supplies", "Quezon City", "client2@example.com")
 
     # Alice, 50,000.00 in 5 monthly installments of 10,000.00, issued about 2.5 months ago.
