@@ -276,6 +276,15 @@ class Invoice(InvoiceState, Timestamped, Base):
     vat_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     exempt_sales: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     zero_rated_sales: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The seller and the buyer as the invoice names them, copied when it is issued: a copy printed
+    # later says what the original said, whatever the profile or the client became since.
+    seller_name: Mapped[str] = mapped_column(String(200), default="")
+    seller_trade_name: Mapped[str] = mapped_column(String(200), default="")
+    seller_tin: Mapped[str] = mapped_column(String(20), default="")
+    seller_address: Mapped[str] = mapped_column(Text, default="")
+    buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    buyer_tin: Mapped[str] = mapped_column(String(50), default="")
+    buyer_address: Mapped[str] = mapped_column(Text, default="")
 
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(

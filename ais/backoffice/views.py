@@ -21,6 +21,7 @@ from ..auth.access import current_actor, is_safe_next, require_owner
 from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
+from ..documents import pdf
 from ..extensions import db
 from ..formatting import currency_symbol, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
@@ -605,6 +606,26 @@ def render_invoice(
 @reads_only
 def invoice_detail(invoice_id: int):
     return render_invoice(invoice_id)
+
+
+@bp.get("/invoices/<int:invoice_id>/invoice.pdf")
+@reads_only
+def invoice_pdf(invoice_id: int):
+    """The sales invoice as PDF (?size=a4, the default, or letter); a draft has none (404)."""
+    response = pdf.invoice_pdf(invoice_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@bp.get("/payments/<int:payment_id>/receipt.pdf")
+@reads_only
+def payment_receipt_pdf(payment_id: int):
+    """The acknowledgement receipt of a confirmed payment as PDF; any other payment has none (404)."""
+    response = pdf.receipt_pdf(payment_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.post("/invoices/<int:invoice_id>/issue")

@@ -532,7 +532,8 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
     if not invoice.is_draft:
         raise InvalidTransition("This invoice is already issued.")
     client = _require_active_client(invoice.client_id)
-    pricing = Pricing.of(_require_complete_profile())
+    profile = _require_complete_profile()
+    pricing = Pricing.of(profile)
     if pricing != Pricing(invoice.seller_vat_registered, invoice.vat_rate, invoice.prices_include_vat):
         raise InvalidTransition(
             "The business profile's VAT settings changed since this draft was saved: "
@@ -540,6 +541,10 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
         )
     invoice.invoice_no = _next_invoice_number(invoice.issue_date.year)
     invoice.issued_at = clock.utcnow()
+    invoice.seller_name, invoice.seller_trade_name = profile.registered_name, profile.trade_name
+    invoice.seller_tin, invoice.seller_address = profile.tin, profile.address
+    invoice.buyer_name = (client.company or client.name)[:200]
+    invoice.buyer_tin, invoice.buyer_address = client.tax_id, client.address
     schedule = rules.build_schedule(
         invoice.amount, invoice.installment_count, invoice.due_date, invoice.frequency or rules.MONTHLY
     )

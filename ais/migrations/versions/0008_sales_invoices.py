@@ -1,5 +1,5 @@
 """sales invoices a Philippine business may issue: the business profile, VAT per line and the
-invoice's VAT summary
+invoice's VAT summary, and the parties as each invoice names them
 
 ``business_profile`` (one row) names the seller on every document.  Each invoice line gets its
 VAT treatment (vatable / exempt / zero_rated, or none for a seller who is not VAT-registered)
@@ -22,6 +22,15 @@ depends_on = None
 MONEY = sa.Numeric(14, 2).with_variant(sa.BigInteger(), "sqlite")
 RATE = sa.Numeric(5, 2).with_variant(sa.BigInteger(), "sqlite")
 SUMS = ("vatable_sales", "vat_amount", "exempt_sales", "zero_rated_sales")
+PARTIES = (
+    ("seller_name", sa.String(length=200)),
+    ("seller_trade_name", sa.String(length=200)),
+    ("seller_tin", sa.String(length=20)),
+    ("seller_address", sa.Text()),
+    ("buyer_name", sa.String(length=200)),
+    ("buyer_tin", sa.String(length=50)),
+    ("buyer_address", sa.Text()),
+)
 
 
 def upgrade():
@@ -66,6 +75,10 @@ def upgrade():
     op.add_column("invoices", sa.Column("vat_rate", RATE, nullable=True))
     for name in SUMS:
         op.add_column("invoices", sa.Column(name, MONEY, nullable=False, server_default="0"))
+    # Invoices issued before this have no copy of the parties: their documents read the profile
+    # and the client as they are.
+    for name, type_ in PARTIES:
+        op.add_column("invoices", sa.Column(name, type_, nullable=False, server_default=""))
 
     op.execute("UPDATE invoice_lines SET vat_treatment = 'vatable' WHERE tax_rate > 0")
     op.execute(
@@ -79,6 +92,8 @@ def upgrade():
 
 
 def downgrade():
+    for name, _ in reversed(PARTIES):
+        op.drop_column("invoices", name)
     for name in reversed(SUMS):
         op.drop_column("invoices", name)
     op.drop_column("invoices", "vat_rate")
