@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_web(app)
+    register_documents(app)
     return app
 
 
@@ -79,6 +80,12 @@ def register_commands(app: Flask) -> None:
     from .cli import register
 
     register(app)
+
+
+def register_documents(app: Flask) -> None:
+    from .documents import attachments
+
+    attachments.init_app(app)
 
 
 def register_web(app: Flask) -> None:

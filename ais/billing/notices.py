@@ -48,11 +48,11 @@ def _owed(invoice: Invoice) -> rules.Owed:
     return rules.owed(states, clock.today(), invoice.held_amount)
 
 
-def send_notice(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
+def send_notice(to: str, template: str, subject: str, dedupe_key: str, attachment: str = "", **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
-    queue_email(to, subject, text, html, dedupe_key=dedupe_key)
+    queue_email(to, subject, text, html, dedupe_key=dedupe_key, attachment=attachment)
 
 
 def invoice_issued(invoice: Invoice, client) -> None:
@@ -99,6 +99,7 @@ def payment_receipt(payment: Payment, invoice: Invoice) -> None:
         "payment_receipt",
         f"Receipt for your payment on {invoice.invoice_no}",
         f"receipt:payment:{payment.id}",
+        attachment=f"receipt:{payment.id}",  # the acknowledgement receipt (PDF), drawn when sent
         payment=payment,
         invoice=invoice,
         installment_numbers=numbers,

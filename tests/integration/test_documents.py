@@ -238,3 +238,29 @@ def test_the_renderer_fetches_nothing_but_data_uris():
         with pytest.raises(ValueError):
             fetcher.fetch(url)
     assert fetcher.fetch("data:text/plain;base64,aGk=") is not None
+
+
+def test_the_receipt_email_attaches_the_receipt_pdf(app, books):
+    from email import message_from_bytes, policy
+    from pathlib import Path
+
+    from ais.mail.delivery import deliver_due
+    from ais.models import OutboxMessage
+
+    app.config["MAIL_SERVER"] = ""  # delivered as .eml files under instance/outbox
+    message = fresh().scalar(
+        select(OutboxMessage).where(OutboxMessage.dedupe_key == f"receipt:payment:{books['paid']}")
+    )
+    assert message.attachment == f"receipt:{books['paid']}"
+    deliver_due()
+    mail = message_from_bytes(
+        (Path(app.instance_path) / "outbox" / f"{message.id}.eml").read_bytes(), policy=policy.default
+    )
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"AR-{books['paid']:06d}.pdf"
+    text = pdf_text(attachment.get_content())
+    assert "ACKNOWLEDGEMENT RECEIPT" in text and f"Amount received {money(D('4000.00'))}" in text
+    # Other notices go without one.
+    others = fresh().scalars(select(OutboxMessage).where(OutboxMessage.id != message.id)).all()
+    assert others and all(other.attachment == "" for other in others)

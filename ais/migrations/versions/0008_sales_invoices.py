@@ -80,6 +80,9 @@ def upgrade():
     for name, type_ in PARTIES:
         op.add_column("invoices", sa.Column(name, type_, nullable=False, server_default=""))
 
+    # A document the outbox attaches when it sends the message (the receipt's PDF).
+    op.add_column("outbox_messages", sa.Column("attachment", sa.String(length=60), nullable=False, server_default=""))
+
     op.execute("UPDATE invoice_lines SET vat_treatment = 'vatable' WHERE tax_rate > 0")
     op.execute(
         "UPDATE invoices SET "
@@ -92,6 +95,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_column("outbox_messages", "attachment")
     for name, _ in reversed(PARTIES):
         op.drop_column("invoices", name)
     for name in reversed(SUMS):
