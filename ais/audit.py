@@ -48,6 +48,7 @@ AUDIT_ACTIONS = (
     "invoice.issued",
     "invoice.replanned",
     "invoice.voided",
+    "invoice.credited",
     # Payments
     "payment.recorded",
     "payment.reported",

@@ -285,6 +285,9 @@ class Invoice(InvoiceState, Timestamped, Base):
     buyer_name: Mapped[str] = mapped_column(String(200), default="")
     buyer_tin: Mapped[str] = mapped_column(String(50), default="")
     buyer_address: Mapped[str] = mapped_column(Text, default="")
+    # The sum of its credit notes: ``amount`` is what is owed after them (the lines add up to
+    # amount + credited_amount).
+    credited_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -327,6 +330,45 @@ class InvoiceLine(Base):
     tax_amount: Mapped[Decimal] = mapped_column(Money())
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class CreditNoteCounter(Base):
+    """The last credit note number given in a year (locked while numbering, like invoices)."""
+
+    __tablename__ = "credit_note_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class CreditNote(Timestamped, Base):
+    """A credit against an issued invoice (``CN-YYYY-NNNN``, gap-free): the invoice's amount drops
+    by it and its unpaid installments shrink from the last backwards.  Its split by VAT treatment
+    (in proportion to what the invoice had left, to the cent) is stored for the books."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "vatable_amount + vat_amount + exempt_amount + zero_rated_amount <= amount", name="split_within_amount"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_no: Mapped[str] = mapped_column(String(20), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(Text)
+    # The credit's VATable sales, VAT, VAT-exempt and zero-rated sales (the rest, if any, is a
+    # non-VAT seller's sales).
+    vatable_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    vat_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    exempt_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    zero_rated_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invoice: Mapped[Invoice] = relationship()
 
 
 class Installment(Base):

@@ -404,5 +404,21 @@ class ReasonForm(AppForm):
         self.reason.flags.required = True
 
 
+class CreditNoteForm(AppForm):
+    """Credit part or all of what is still unpaid on an issued invoice, with a reason."""
+
+    amount = StringField("Amount to credit", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = StringField(
+        "Reason",
+        validators=[Length(max=500)],
+        render_kw={"maxlength": 500, "placeholder": "Returned goods, discount agreed, price error…"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.flags.required = True
+        self.reason.flags.required = True
+
+
 class PortalAccessForm(AppForm):
     action = HiddenField()

@@ -36,7 +36,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..billing import rules
-from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
+from ..billing.reads import MAX_ID, InvoiceView, read_credit_notes, read_invoice, read_invoice_payments
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..demo.large import METHODS as DEMO_METHODS
@@ -918,3 +918,8 @@ def payment_methods() -> list[str]:
     (the owner's and the portal's forms, online card payments, the generated demo); reading
     them from the table would scan all payments on every visit."""
     return sorted({*PAYMENT_METHODS, *DEMO_METHODS, CARD_METHOD, *PORTAL_METHODS})
+
+
+def invoice_credit_notes(invoice_id: int):
+    """The invoice's credit notes, oldest first (number, date, amount, reason)."""
+    return read_credit_notes(invoice_id)

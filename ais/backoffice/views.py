@@ -34,6 +34,7 @@ from .forms import (
     BusinessProfileForm,
     ClientFilterForm,
     ClientForm,
+    CreditNoteForm,
     InvoiceFilterForm,
     InvoiceForm,
     InvoicePreviewForm,
@@ -567,6 +568,7 @@ def render_invoice(
     payment_form=None,
     replan_form=None,
     void_form=None,
+    credit_form=None,
     payment_errors=None,
     open_panel: str | None = None,
 ):
@@ -594,6 +596,9 @@ def render_invoice(
         payment_form=payment_form or (_payment_form_for(invoice, today) if is_open else None),
         replan_form=replan_form or (_replan_form_for(invoice, today) if is_open else None),
         void_form=void_form or ReasonForm(formdata=None),
+        credit_form=credit_form or CreditNoteForm(formdata=None),
+        credit_room=max(invoice.amount - invoice.paid_amount - invoice.held_amount, Decimal("0.00")),
+        credit_notes=queries.invoice_credit_notes(invoice_id),
         payment_errors=payment_errors or {},
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
         open_panel=open_panel,
@@ -665,6 +670,32 @@ def invoice_void(invoice_id: int):
             flash("The invoice was voided.", "success")
             return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
     return render_invoice(invoice_id, void_form=form, open_panel="void")
+
+
+@bp.post("/invoices/<int:invoice_id>/credit")
+def invoice_credit(invoice_id: int):
+    """Issue a credit note for part or all of the unpaid balance (services.credit_invoice)."""
+    queries.invoice_exists(invoice_id)
+    form = CreditNoteForm()
+    if form.validate_on_submit():
+        try:
+            services.credit_invoice(current_actor(), invoice_id, form.amount.data or "", form.reason.data or "")
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The credit note was issued and emailed to the client.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return render_invoice(invoice_id, credit_form=form, open_panel="credit")
+
+
+@bp.get("/credit-notes/<int:note_id>/credit-note.pdf")
+@reads_only
+def credit_note_pdf(note_id: int):
+    """The credit note as PDF (?size=a4|letter)."""
+    response = pdf.credit_note_pdf(note_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.post("/invoices/<int:invoice_id>/replan")

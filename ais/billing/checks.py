@@ -27,6 +27,8 @@ from ..models import (
     REPORTED,
     Allocation,
     CheckoutSession,
+    CreditNote,
+    CreditNoteCounter,
     DueDayTotal,
     Installment,
     Invoice,
@@ -77,6 +79,7 @@ def find_problems() -> list[str]:
     for check in (
         _check_schedules,
         _check_vat_summaries,
+        _check_credit_notes,
         _check_invoice_totals,
         _check_payment_allocations,
         _check_allocation_targets,
@@ -124,8 +127,11 @@ def _check_schedules() -> list[str]:
         .outerjoin(inst, inst.c.invoice_id == Invoice.id)
         .where(
             or_(
+                # Credited in full with nothing paid: no installments left.
+                and_(issued, Invoice.amount == 0, inst.c.n.is_not(None)),
                 and_(
                     issued,
+                    Invoice.amount > 0,
                     or_(
                         inst.c.n.is_(None),
                         inst.c.total != Invoice.amount,
@@ -144,6 +150,9 @@ def _check_schedules() -> list[str]:
         label = _label(row.invoice_no, row.id)
         if row.invoice_no is None:
             problems.append(f"{label}: a draft has {row.n} installment(s); drafts have none.")
+            continue
+        if row.amount == 0:
+            problems.append(f"{label}: credited in full but still has {row.n} installment(s).")
             continue
         if row.n is None:
             problems.append(f"{label}: issued but has no installments.")
@@ -340,7 +349,7 @@ def _check_vat_summaries() -> list[str]:
         select(
             Invoice.id,
             Invoice.invoice_no,
-            Invoice.amount,
+            (Invoice.amount + Invoice.credited_amount).label("invoiced"),
             Invoice.vat_amount,
             Invoice.vatable_sales,
             Invoice.exempt_sales,
@@ -356,7 +365,7 @@ def _check_vat_summaries() -> list[str]:
         .outerjoin(sums, sums.c.invoice_id == Invoice.id)
         .where(
             or_(
-                Invoice.amount != _zero(sums.c.total),
+                Invoice.amount + Invoice.credited_amount != _zero(sums.c.total),
                 Invoice.vat_amount != _zero(sums.c.vat),
                 Invoice.vatable_sales != _zero(sums.c.vatable),
                 Invoice.exempt_sales != _zero(sums.c.exempt),
@@ -370,7 +379,7 @@ def _check_vat_summaries() -> list[str]:
     for row in rows:
         label = _label(row.invoice_no, row.id)
         for name, stored, computed in (
-            ("amount", row.amount, row.total),
+            ("amount (with its credit notes)", row.invoiced, row.total),
             ("VAT", row.vat_amount, row.vat),
             ("VATable sales", row.vatable_sales, row.vatable),
             ("VAT-exempt sales", row.exempt_sales, row.exempt),
@@ -381,6 +390,63 @@ def _check_vat_summaries() -> list[str]:
                 problems.append(f"{label}: {name} is {_amount(stored)} but its lines add up to {_amount(computed)}.")
         if not row.seller_vat_registered and (row.treated or 0) > 0:
             problems.append(f"{label}: the seller was not VAT-registered but lines have a VAT treatment.")
+    return problems
+
+
+CREDIT_NUMBER_RE = re.compile(r"CN-(\d{4})-(\d{4,})")
+
+
+def _check_credit_notes() -> list[str]:
+    """An invoice's credited_amount is the sum of its credit notes, which belong to its client and
+    to an issued invoice; each note's VAT split is within it; numbers CN-YYYY-NNNN run 1..counter
+    per year of the note without gaps."""
+    sums = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.amount).label("total"))
+        .group_by(CreditNote.invoice_id)
+        .subquery()
+    )
+    problems = []
+    for row in db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.credited_amount, sums.c.total)
+        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        .where(Invoice.credited_amount != _zero(sums.c.total))
+        .order_by(Invoice.id)
+    ):
+        problems.append(
+            f"{_label(row.invoice_no, row.id)}: credited_amount is {_amount(row.credited_amount)} but its credit "
+            f"notes add up to {_amount(row.total or ZERO)}."
+        )
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for note in db.session.execute(
+        select(
+            CreditNote.credit_no,
+            CreditNote.issue_date,
+            CreditNote.client_id,
+            CreditNote.amount,
+            CreditNote.vatable_amount + CreditNote.vat_amount + CreditNote.exempt_amount + CreditNote.zero_rated_amount,
+            Invoice.client_id.label("invoice_client"),
+            Invoice.issued_at,
+        )
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .order_by(CreditNote.credit_no)
+    ):
+        credit_no, issued_on, client_id, amount, split, invoice_client, issued_at = note
+        if client_id != invoice_client or issued_at is None:
+            problems.append(f"{credit_no}: not on an issued invoice of its own client.")
+        if split > amount:
+            problems.append(f"{credit_no}: its VAT split ({_amount(split)}) exceeds it ({_amount(amount)}).")
+        match = CREDIT_NUMBER_RE.fullmatch(credit_no)
+        if match is None or int(match.group(1)) != issued_on.year:
+            problems.append(f"{credit_no}: not a number of the form CN-YYYY-NNNN of the year it was issued.")
+            continue
+        numbers[issued_on.year].append(int(match.group(2)))
+    counters = {
+        year: last for year, last in db.session.execute(select(CreditNoteCounter.year, CreditNoteCounter.last_number))
+    }
+    for year in sorted(set(numbers) | set(counters)):
+        used, last = sorted(numbers.get(year, [])), counters.get(year, 0)
+        if used != list(range(1, last + 1)):
+            problems.append(f"CN-{year:04d}: credit notes are numbered {_ranges(used) or 'none'}, not 1 to {last}.")
     return problems
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import clock
 from ..extensions import db
 from ..mail.outbox import queue_email
-from ..models import Allocation, Installment, Invoice, Payment, User
+from ..models import Allocation, CreditNote, Installment, Invoice, Payment, User
 from . import rules
 
 
@@ -103,6 +103,22 @@ def payment_receipt(payment: Payment, invoice: Invoice) -> None:
         payment=payment,
         invoice=invoice,
         installment_numbers=numbers,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def credit_note_issued(note: CreditNote, invoice: Invoice) -> None:
+    """The client's invoice was credited: the credit note (attached as PDF) and what is owed now."""
+    send_notice(
+        invoice.client.email,
+        "credit_note_issued",
+        f"Credit note {note.credit_no} on {invoice.invoice_no}",
+        f"credit-note:{note.id}",
+        attachment=f"credit_note:{note.id}",
+        note=note,
+        invoice=invoice,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)),
         owed=_owed(invoice),
         link=_portal_link(invoice),
     )

@@ -19,7 +19,7 @@ from functools import cache
 from sqlalchemy import Integer, Row, bindparam, select
 
 from ..extensions import db
-from ..models import Client, Installment, Invoice, InvoiceLine, InvoiceState, Payment
+from ..models import Client, CreditNote, Installment, Invoice, InvoiceLine, InvoiceState, Payment
 
 invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
 lines, clients = InvoiceLine.__table__, Client.__table__
@@ -221,3 +221,14 @@ def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> Sequ
     return db.session.execute(
         _payments_statement(client_id is not None), {"invoice_id": invoice_id, "client_id": client_id}
     ).all()
+
+
+def read_credit_notes(invoice_id: int, client_id: int | None = None) -> Sequence[Row]:
+    """The invoice's credit notes, oldest first; with ``client_id``, only if they are that client's."""
+    notes = CreditNote.__table__
+    query = select(notes.c.id, notes.c.credit_no, notes.c.issue_date, notes.c.amount, notes.c.reason).where(
+        notes.c.invoice_id == invoice_id
+    )
+    if client_id is not None:
+        query = query.where(notes.c.client_id == client_id)
+    return db.session.execute(query.order_by(notes.c.id)).all()

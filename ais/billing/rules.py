@@ -64,6 +64,9 @@ __all__ = [
     "ScheduleOutOfOrder",
     "earliest_replan_start",
     "format_invoice_number",
+    "format_credit_note_number",
+    "shrink_from_last",
+    "split_credit",
 ]
 
 WEEKLY, BIWEEKLY, MONTHLY = "weekly", "biweekly", "monthly"
@@ -676,3 +679,58 @@ def format_invoice_number(year: int, seq: int) -> str:
     if seq < 1:
         raise ValueError("seq must be at least 1")
     return f"INV-{year:04d}-{seq:04d}"
+
+
+def format_credit_note_number(year: int, seq: int) -> str:
+    """Format a credit note number like ``CN-2026-0001`` (the same rule as invoice numbers)."""
+    return "CN" + format_invoice_number(year, seq)[3:]
+
+
+# --------------------------------------------------------------------------
+# Credit notes
+# --------------------------------------------------------------------------
+
+
+def shrink_from_last(installments: Sequence[InstallmentState], credit: Decimal) -> dict[int, Decimal]:
+    """The installments' amounts after ``credit`` is taken off their unpaid parts, the last
+    installment first and then backwards (a credit note lowers what is still to come).
+
+    Returns {number: new amount}; 0.00 means the installment goes (nothing was paid on it).  An
+    installment never drops below what was paid on it.  ``credit`` must be above zero and at most
+    the unpaid total, else ``ValueError``.
+    """
+    credit = _require_decimal(credit, "credit")
+    ordered = sorted(installments, key=lambda i: (i.due_date, i.number))
+    unpaid = sum((i.unpaid for i in ordered), ZERO)
+    if credit <= 0 or credit != credit.quantize(Decimal("0.01")):
+        raise ValueError("credit must be above zero, in whole cents")
+    if credit > unpaid:
+        raise ValueError("credit exceeds the unpaid total")
+    left = credit
+    result = {i.number: i.amount for i in ordered}
+    for inst in reversed(ordered):
+        if left <= 0:
+            break
+        take = min(inst.unpaid, left)
+        result[inst.number] = inst.amount - take
+        left -= take
+    return result
+
+
+def split_credit(credit: Decimal, buckets: Sequence[Decimal]) -> list[Decimal]:
+    """Split ``credit`` over ``buckets`` (what is left of the invoice's VATable sales, VAT, exempt,
+    zero-rated and non-VAT sales) in proportion, to the cent, by largest remainder: the parts add
+    up to ``credit`` exactly and none exceeds its bucket.  ``credit`` at most the buckets' sum."""
+    credit = _require_decimal(credit, "credit")
+    cents = [to_minor_units(_require_decimal(b, "bucket")) for b in buckets]
+    total = sum(cents)
+    want = to_minor_units(credit)
+    if want < 0 or want > total or any(c < 0 for c in cents):
+        raise ValueError("credit must be between zero and the sum of the buckets")
+    if total == 0:
+        return [ZERO for _ in buckets]
+    floors = [want * c // total for c in cents]
+    remainders = sorted(range(len(cents)), key=lambda k: (-(want * cents[k] % total), k))
+    for k in remainders[: want - sum(floors)]:
+        floors[k] += 1
+    return [from_minor_units(n) for n in floors]

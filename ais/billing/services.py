@@ -37,6 +37,8 @@ from ..models import (
     BusinessProfile,
     CheckoutSession,
     Client,
+    CreditNote,
+    CreditNoteCounter,
     Installment,
     Invoice,
     InvoiceCounter,
@@ -85,6 +87,10 @@ class InvoiceNotEditable(BillingError):
 
 class InvalidTransition(BillingError):
     """The record is not in a state that allows this (e.g. confirming a payment twice)."""
+
+
+class CreditRefused(BillingError):
+    """The credit cannot be given: the invoice is a draft or void, or it exceeds the unpaid balance."""
 
 
 class ProfileIncomplete(BillingError):
@@ -513,19 +519,23 @@ def _currency() -> str:
     return current_app.config["AIS_CURRENCY"]
 
 
-def _next_invoice_number(year: int) -> str:
-    """The next number of the year, from a counter row locked in this transaction: no gaps, no repeats."""
+def _next_number(counter_model, year: int) -> int:
+    """The next number of the year from a counter row locked in this transaction: no gaps, no repeats."""
     dialect = db.engine.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(InvoiceCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+    db.session.execute(insert(counter_model).values(year=year, last_number=0).on_conflict_do_nothing())
     counter = db.session.scalars(  # (the row exists: inserted just above if it was missing)
-        select(InvoiceCounter)
-        .where(InvoiceCounter.year == year)
+        select(counter_model)
+        .where(counter_model.year == year)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     counter.last_number += 1
-    return rules.format_invoice_number(year, counter.last_number)
+    return counter.last_number
+
+
+def _next_invoice_number(year: int) -> str:
+    return rules.format_invoice_number(year, _next_number(InvoiceCounter, year))
 
 
 def _issue(actor: Actor, invoice: Invoice) -> str:
@@ -594,6 +604,91 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
         if issue:
             _issue(actor, invoice)
         return invoice.id
+
+
+def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
+    """Issue a credit note (``CN-YYYY-NNNN``, dated today) against an issued invoice.
+
+    Rule: the credit is above zero and at most the unpaid balance (amount - confirmed payments -
+    payments awaiting confirmation), else ``CreditRefused``; the invoice's amount drops by it,
+    its unpaid installments shrink from the last backwards (rules.shrink_from_last; one left with
+    nothing is removed), and the credit is split over the VAT treatments in proportion to what
+    the invoice had left (rules.split_credit).  Audited; the client is emailed with the PDF."""
+    try:
+        amount = money.parse_amount(amount)
+    except money.InvalidAmount as error:
+        raise InvalidInput(str(error), "amount") from None
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for the credit (it is printed on the credit note).", "reason")
+    with write_transaction():
+        invoice = lock_invoice(invoice_id)
+        if invoice.is_draft:
+            raise CreditRefused("A draft is not credited: edit it or delete it.")
+        if invoice.is_void:
+            raise CreditRefused("This invoice is void: there is nothing to credit.")
+        unpaid = invoice.amount - invoice.paid_amount - invoice.held_amount
+        if amount > unpaid:
+            held = ""
+            if invoice.held_amount > 0:
+                held = f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
+            raise CreditRefused(
+                f"{format_money(amount, invoice.currency)} exceeds the unpaid balance of "
+                f"{format_money(unpaid, invoice.currency)}{held}: a credit can only lower what is still owed.",
+                "amount",
+            )
+        amount_before = invoice.amount
+        earlier = db.session.execute(
+            select(
+                func.coalesce(func.sum(CreditNote.vatable_amount), 0),
+                func.coalesce(func.sum(CreditNote.vat_amount), 0),
+                func.coalesce(func.sum(CreditNote.exempt_amount), 0),
+                func.coalesce(func.sum(CreditNote.zero_rated_amount), 0),
+            ).where(CreditNote.invoice_id == invoice.id)
+        ).one()
+        original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
+        left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier, strict=True)]
+        left.append(invoice.amount - sum(left, Decimal("0.00")))  # a non-VAT seller's sales
+        vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
+
+        # The lock is held: the installments' paid amounts are the allocation's, so what is unpaid is exact.
+        new_amounts = rules.shrink_from_last(_installment_states(invoice), amount)
+        for installment in list(invoice.installments):
+            installment.amount = new_amounts[installment.number]
+            if installment.amount == 0:
+                invoice.installments.remove(installment)
+        invoice.amount -= amount
+        invoice.credited_amount += amount
+        if invoice.installments:
+            invoice.installment_count = len(invoice.installments)
+        today = clock.today()
+        note = CreditNote(
+            credit_no=rules.format_credit_note_number(today.year, _next_number(CreditNoteCounter, today.year)),
+            invoice_id=invoice.id,
+            client_id=invoice.client_id,
+            issue_date=today,
+            amount=amount,
+            reason=reason,
+            vatable_amount=vatable,
+            vat_amount=vat,
+            exempt_amount=exempt,
+            zero_rated_amount=zero_rated,
+            created_by_id=actor.user_id,
+        )
+        db.session.add(note)
+        db.session.flush()
+        reallocate(invoice)
+        audit.record(
+            actor,
+            "invoice.credited",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_before=amount_before,
+            amount_after=invoice.amount,
+            detail=f"{note.credit_no} {format_money(amount, invoice.currency)}: {reason}",
+        )
+        notices.credit_note_issued(note, invoice)
+        return note.id
 
 
 def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:

@@ -21,5 +21,13 @@ def receipt_attachment(payment_id: int) -> tuple[str, bytes] | None:
     return document.filename, pdf.receipt_pdf_bytes(document)
 
 
+def credit_note_attachment(note_id: int) -> tuple[str, bytes] | None:
+    """The credit note (file name, PDF)."""
+    document = content.credit_note_document(note_id)
+    if document is None:
+        return None
+    return document.filename, pdf.credit_note_pdf_bytes(document)
+
+
 def init_app(app: Flask) -> None:
-    app.extensions["ais_attachments"] = {"receipt": receipt_attachment}
+    app.extensions["ais_attachments"] = {"receipt": receipt_attachment, "credit_note": credit_note_attachment}

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from ..billing import reads, services
 from ..billing.reads import InvoiceView
 from ..extensions import db
-from ..models import CONFIRMED, Client, Payment
+from ..models import CONFIRMED, Client, CreditNote, Payment
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,19 @@ class ReceiptDocument:
     @property
     def filename(self) -> str:
         return f"{self.number}.pdf"
+
+
+@dataclass(frozen=True)
+class CreditNoteDocument:
+    note: CreditNote
+    invoice: InvoiceView  # as it is now (after this and any later credit)
+    original_amount: Decimal  # the invoice's amount before this credit note
+    seller: Seller
+    buyer: Buyer
+
+    @property
+    def filename(self) -> str:
+        return f"{self.note.credit_no}.pdf"
 
 
 def receipt_number(payment_id: int) -> str:
@@ -138,6 +151,30 @@ def receipt_document(payment_id: int, client_id: int | None = None) -> ReceiptDo
         installment_number=payment.installment_number,
         balance_after=invoice.amount - paid_up_to,
         invoice=invoice,
+        seller=_seller(invoice),
+        buyer=_buyer(invoice),
+    )
+
+
+def credit_note_document(note_id: int, client_id: int | None = None) -> CreditNoteDocument | None:
+    """The credit note as its PDF shows it; None if unknown or (with ``client_id``) another client's."""
+    query = select(CreditNote).where(CreditNote.id == note_id)
+    if client_id is not None:
+        query = query.where(CreditNote.client_id == client_id)
+    note = db.session.scalar(query)
+    if note is None:
+        return None
+    invoice = reads.read_invoice(note.invoice_id, client_id)
+    if invoice is None:
+        return None
+    credited_since = sum(
+        (row.amount for row in reads.read_credit_notes(note.invoice_id, client_id) if row.id >= note.id),
+        Decimal("0.00"),
+    )
+    return CreditNoteDocument(
+        note=note,
+        invoice=invoice,
+        original_amount=invoice.amount + credited_since,
         seller=_seller(invoice),
         buyer=_buyer(invoice),
     )

@@ -89,3 +89,17 @@ def receipt_pdf_bytes(document: content.ReceiptDocument, size: str | None = None
     return render_pdf(
         "documents/receipt.html", page_size(size), document=document, seller=document.seller, buyer=document.buyer
     )
+
+
+def credit_note_pdf(note_id: int, client_id: int | None, size: str | None) -> Response | None:
+    """The credit note as a PDF response, or None (404)."""
+    document = content.credit_note_document(note_id, client_id)
+    if document is None:
+        return None
+    return pdf_response(credit_note_pdf_bytes(document, size), document.filename)
+
+
+def credit_note_pdf_bytes(document: content.CreditNoteDocument, size: str | None = None) -> bytes:
+    return render_pdf(
+        "documents/credit_note.html", page_size(size), document=document, seller=document.seller, buyer=document.buyer
+    )

@@ -143,6 +143,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
+        credit_notes=queries.invoice_credit_notes(client_id, invoice.id),
         owed=services.owed_on(invoice, today),
         suggested=_suggested_amount(invoice, today) if is_open else ZERO,
         open_room=room,
@@ -168,6 +169,16 @@ def invoice_detail(invoice_id: int):
 def invoice_pdf(invoice_id: int):
     """The client's own sales invoice as PDF; anyone else's (or a draft) is the same 404 as its page."""
     response = pdf.invoice_pdf(invoice_id, scope().client_id, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@bp.get("/credit-notes/<int:note_id>/credit-note.pdf")
+@reads_only
+def credit_note_pdf(note_id: int):
+    """A credit note on one of the client's invoices as PDF, else 404."""
+    response = pdf.credit_note_pdf(note_id, scope().client_id, request.args.get("size"))
     if response is None:
         abort(404)
     return response

@@ -159,3 +159,66 @@ def test_anything_else_is_refused_with_a_reason(data):
 
 def test_the_treatments_are_the_three_the_law_names():
     assert rules.VAT_TREATMENTS == ("vatable", "exempt", "zero_rated")
+
+
+# --- Credit notes -----------------------------------------------------------------------------------
+
+from datetime import date, timedelta  # noqa: E402
+
+from ais.billing.rules import InstallmentState, shrink_from_last, split_credit  # noqa: E402
+
+cents = st.integers(min_value=1, max_value=10_000_000)
+
+
+@st.composite
+def plans(draw):
+    """Installments with a paid prefix (allocation fills the oldest first) and a credit within the unpaid."""
+    amounts = [D(c).scaleb(-2) for c in draw(st.lists(cents, min_size=1, max_size=12))]
+    paid_total = draw(st.integers(min_value=0, max_value=int(sum(amounts) * 100) - 1)) * D("0.01")
+    states, left = [], paid_total
+    for number, amount in enumerate(amounts, start=1):
+        paid = min(amount, left)
+        left -= paid
+        states.append(InstallmentState(number, date(2026, 1, 1) + timedelta(days=30 * number), amount, paid))
+    unpaid = sum((s.unpaid for s in states), D("0"))
+    credit = draw(st.integers(min_value=1, max_value=int(unpaid * 100))) * D("0.01")
+    return states, credit
+
+
+@PROPERTY
+@given(plans())
+def test_a_credit_shrinks_the_unpaid_installments_from_the_last_backwards(plan):
+    states, credit = plan
+    after = shrink_from_last(states, credit)
+    assert sum(states[i].amount for i in range(len(states))) - sum(after.values()) == credit
+    for state in states:
+        assert state.paid <= after[state.number] <= state.amount  # nothing paid is taken back
+    # Backwards: an installment is cut only once every later one has lost all it had unpaid.
+    cut = [s.number for s in states if after[s.number] < s.amount]
+    for number in cut:
+        for later in states[number:]:
+            assert after[later.number] == later.paid
+    # What goes is a suffix of unpaid installments: the numbers left run 1..k.
+    kept = [s.number for s in states if after[s.number] > 0]
+    assert kept == list(range(1, len(kept) + 1))
+
+
+def test_a_credit_beyond_the_unpaid_total_is_refused():
+    states = [InstallmentState(1, date(2026, 1, 1), D("100.00"), D("40.00"))]
+    with pytest.raises(ValueError):
+        shrink_from_last(states, D("60.01"))
+    assert shrink_from_last(states, D("60.00")) == {1: D("40.00")}
+
+
+@PROPERTY
+@given(st.lists(st.integers(min_value=0, max_value=10**9), min_size=1, max_size=5), st.data())
+def test_a_credit_splits_over_the_vat_buckets_exactly_and_within_each(bucket_cents, data):
+    buckets = [D(c).scaleb(-2) for c in bucket_cents]
+    credit = D(data.draw(st.integers(min_value=0, max_value=sum(bucket_cents)))).scaleb(-2)
+    parts = split_credit(credit, buckets)
+    assert sum(parts, D("0")) == credit
+    assert all(D(0) <= part <= bucket for part, bucket in zip(parts, buckets, strict=True))
+
+
+def test_credit_note_numbers_run_like_invoice_numbers():
+    assert rules.format_credit_note_number(2026, 7) == "CN-2026-0007"

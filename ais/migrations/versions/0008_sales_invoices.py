@@ -1,5 +1,5 @@
 """sales invoices a Philippine business may issue: the business profile, VAT per line and the
-invoice's VAT summary, and the parties as each invoice names them
+invoice's VAT summary, the parties as each invoice names them, and credit notes
 
 ``business_profile`` (one row) names the seller on every document.  Each invoice line gets its
 VAT treatment (vatable / exempt / zero_rated, or none for a seller who is not VAT-registered)
@@ -80,6 +80,42 @@ def upgrade():
     for name, type_ in PARTIES:
         op.add_column("invoices", sa.Column(name, type_, nullable=False, server_default=""))
 
+    op.add_column("invoices", sa.Column("credited_amount", MONEY, nullable=False, server_default="0"))
+    op.create_table(
+        "credit_note_counters",
+        sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("last_number", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("year", name=op.f("pk_credit_note_counters")),
+    )
+    op.create_table(
+        "credit_notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("credit_no", sa.String(length=20), nullable=False),
+        sa.Column("invoice_id", sa.Integer(), nullable=False),
+        sa.Column("client_id", sa.Integer(), nullable=False),
+        sa.Column("issue_date", sa.Date(), nullable=False),
+        sa.Column("amount", MONEY, nullable=False),
+        sa.Column("reason", sa.Text(), nullable=False),
+        sa.Column("vatable_amount", MONEY, nullable=False),
+        sa.Column("vat_amount", MONEY, nullable=False),
+        sa.Column("exempt_amount", MONEY, nullable=False),
+        sa.Column("zero_rated_amount", MONEY, nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("amount > 0", name=op.f("ck_credit_notes_amount_positive")),
+        sa.CheckConstraint(
+            "vatable_amount + vat_amount + exempt_amount + zero_rated_amount <= amount",
+            name=op.f("ck_credit_notes_split_within_amount"),
+        ),
+        sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_credit_notes_client_id_clients")),
+        sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_credit_notes_created_by_id_users")),
+        sa.ForeignKeyConstraint(["invoice_id"], ["invoices.id"], name=op.f("fk_credit_notes_invoice_id_invoices")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credit_notes")),
+        sa.UniqueConstraint("credit_no", name=op.f("uq_credit_notes_credit_no")),
+    )
+    op.create_index(op.f("ix_credit_notes_client_id"), "credit_notes", ["client_id"], unique=False)
+    op.create_index(op.f("ix_credit_notes_invoice_id"), "credit_notes", ["invoice_id"], unique=False)
+
     # A document the outbox attaches when it sends the message (the receipt's PDF).
     op.add_column("outbox_messages", sa.Column("attachment", sa.String(length=60), nullable=False, server_default=""))
 
@@ -95,6 +131,11 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index(op.f("ix_credit_notes_invoice_id"), table_name="credit_notes")
+    op.drop_index(op.f("ix_credit_notes_client_id"), table_name="credit_notes")
+    op.drop_table("credit_notes")
+    op.drop_table("credit_note_counters")
+    op.drop_column("invoices", "credited_amount")
     op.drop_column("outbox_messages", "attachment")
     for name, _ in reversed(PARTIES):
         op.drop_column("invoices", name)
