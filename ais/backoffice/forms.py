@@ -407,9 +407,13 @@ class ReasonForm(AppForm):
 class CreditNoteForm(AppForm):
     """Credit part or all of what is still unpaid on an issued invoice, with a reason."""
 
-    amount = StringField("Amount to credit", render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    # Ids of their own: the payment and void forms on the same page have an amount and a reason.
+    amount = StringField(
+        "Amount to credit", id="credit-amount", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
     reason = StringField(
-        "Reason",
+        "Reason for the credit",
+        id="credit-reason",
         validators=[Length(max=500)],
         render_kw={"maxlength": 500, "placeholder": "Returned goods, discount agreed, price error…"},
     )

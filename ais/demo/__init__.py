@@ -18,10 +18,11 @@ from .. import audit
 from ..audit import Actor
 from ..auth.passwords import hash_password
 from ..billing import rules, services
-from ..billing.services import ClientInput, InvoiceInput, LineInput, ProfileInput
+from ..billing.services import ClientInput, InvoiceInput, LineInput
 from ..database import write_transaction
 from ..extensions import db
 from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
+from .profile import DEMO_PROFILE
 
 OWNER_USERNAME = "admin"
 OWNER_PASSWORD = "admin123"
@@ -87,21 +88,7 @@ def load_demo(today: date) -> None:
     """Write the demo.  Call only when ``demo_loaded()`` is false."""
     day = timedelta(days=1)
 
-    # A VAT-registered seller whose prices include VAT (as shop prices in the Philippines do).
-    services.save_business_profile(
-        ACTOR,
-        ProfileInput(
-            registered_name="Demo Furnishings Trading Corp.",
-            trade_name="Demo Furnishings",
-            tin="008-123-456-00000",
-            address="12 Jupiter Street, Bel-Air, Makati City 1209, Metro Manila",
-            vat_registered=True,
-            vat_rate=Decimal("12.00"),
-            prices_include_vat=True,
-            footer="Acknowledgement Certificate No. DEMO-0001, issued 2026-01-05\n"
-            "Series INV-2026-0001 to INV-2026-9999\nSoftware provider: AIS (demo)",
-        ),
-    )
+    services.save_business_profile(ACTOR, DEMO_PROFILE)
 
     alice = _client(
         "Alice Johnson",
