@@ -285,8 +285,8 @@ class Invoice(InvoiceState, Timestamped, Base):
     buyer_name: Mapped[str] = mapped_column(String(200), default="")
     buyer_tin: Mapped[str] = mapped_column(String(50), default="")
     buyer_address: Mapped[str] = mapped_column(Text, default="")
-    # The sum of its credit notes: ``amount`` is what is owed after them (the lines add up to
-    # amount + credited_amount).
+    # What its credit notes took off it (their amounts less any customer credit): ``amount`` is
+    # what is owed after them (the lines add up to amount + credited_amount).
     credited_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
     client: Mapped[Client] = relationship(back_populates="invoices")
@@ -342,8 +342,9 @@ class CreditNoteCounter(Base):
 
 class CreditNote(Timestamped, Base):
     """A credit against an issued invoice (``CN-YYYY-NNNN``, gap-free): the invoice's amount drops
-    by it and its unpaid installments shrink from the last backwards.  Its split by VAT treatment
-    (in proportion to what the invoice had left, to the cent) is stored for the books."""
+    by it (less any ``customer_credit``) and its unpaid installments shrink from the last
+    backwards.  Its split by VAT treatment (in proportion to what the invoice had left, to the
+    cent) is stored for the books."""
 
     __tablename__ = "credit_notes"
     __table_args__ = (
@@ -351,6 +352,7 @@ class CreditNote(Timestamped, Base):
         CheckConstraint(
             "vatable_amount + vat_amount + exempt_amount + zero_rated_amount <= amount", name="split_within_amount"
         ),
+        CheckConstraint("customer_credit >= 0 and customer_credit <= amount", name="customer_credit_within_amount"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -366,6 +368,10 @@ class CreditNote(Timestamped, Base):
     vat_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     exempt_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     zero_rated_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The part of the credit beyond what was unpaid (payments already exceed the lowered amount):
+    # owed back to the client, flagged as an overpayment (provider "credit_note", its reference
+    # the note's number) to refund or apply.  The rest lowers the invoice's amount.
+    customer_credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     invoice: Mapped[Invoice] = relationship()

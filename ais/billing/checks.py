@@ -35,6 +35,7 @@ from ..models import (
     InvoiceCounter,
     InvoiceLine,
     MonthlyTotal,
+    Overpayment,
     Payment,
 )
 from . import rules
@@ -401,7 +402,7 @@ def _check_credit_notes() -> list[str]:
     to an issued invoice; each note's VAT split is within it; numbers CN-YYYY-NNNN run 1..counter
     per year of the note without gaps."""
     sums = (
-        select(CreditNote.invoice_id, func.sum(CreditNote.amount).label("total"))
+        select(CreditNote.invoice_id, func.sum(CreditNote.amount - CreditNote.customer_credit).label("total"))
         .group_by(CreditNote.invoice_id)
         .subquery()
     )
@@ -414,8 +415,19 @@ def _check_credit_notes() -> list[str]:
     ):
         problems.append(
             f"{_label(row.invoice_no, row.id)}: credited_amount is {_amount(row.credited_amount)} but its credit "
-            f"notes add up to {_amount(row.total or ZERO)}."
+            f"notes (less customer credits) add up to {_amount(row.total or ZERO)}."
         )
+    # A customer credit is flagged as an overpayment of its amount, referenced by the note's number.
+    for credit_no, expected, flagged in db.session.execute(
+        select(CreditNote.credit_no, CreditNote.customer_credit, Overpayment.amount)
+        .outerjoin(Overpayment, Overpayment.provider_reference == CreditNote.credit_no)
+        .where(or_(CreditNote.customer_credit > 0, Overpayment.id.is_not(None)))
+        .order_by(CreditNote.credit_no)
+    ):
+        if flagged != expected:
+            problems.append(
+                f"{credit_no}: customer credit {_amount(expected)} but {_amount(flagged)} flagged as an overpayment."
+            )
     numbers: dict[int, list[int]] = defaultdict(list)
     for note in db.session.execute(
         select(

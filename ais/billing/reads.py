@@ -226,9 +226,9 @@ def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> Sequ
 def read_credit_notes(invoice_id: int, client_id: int | None = None) -> Sequence[Row]:
     """The invoice's credit notes, oldest first; with ``client_id``, only if they are that client's."""
     notes = CreditNote.__table__
-    query = select(notes.c.id, notes.c.credit_no, notes.c.issue_date, notes.c.amount, notes.c.reason).where(
-        notes.c.invoice_id == invoice_id
-    )
+    query = select(
+        notes.c.id, notes.c.credit_no, notes.c.issue_date, notes.c.amount, notes.c.reason, notes.c.customer_credit
+    ).where(notes.c.invoice_id == invoice_id)
     if client_id is not None:
         query = query.where(notes.c.client_id == client_id)
     return db.session.execute(query.order_by(notes.c.id)).all()

@@ -43,6 +43,7 @@ from ..models import (
     Invoice,
     InvoiceCounter,
     InvoiceLine,
+    Overpayment,
     Payment,
     User,
 )
@@ -606,14 +607,32 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
         return invoice.id
 
 
+def _creditable(invoice: Invoice | InvoiceView, customer_credits: Decimal) -> Decimal:
+    if invoice.is_draft or invoice.is_void:
+        return Decimal("0.00")
+    return max(invoice.amount - invoice.held_amount - customer_credits, Decimal("0.00"))
+
+
+def creditable(invoice: Invoice | InvoiceView) -> Decimal:
+    """How much a credit note may still take off the invoice: what it bills, less payments awaiting
+    confirmation and earlier customer credits (a read for the invoice page)."""
+    customer_credits = db.session.scalar(
+        select(func.coalesce(func.sum(CreditNote.customer_credit), 0)).where(CreditNote.invoice_id == invoice.id)
+    )
+    return _creditable(invoice, Decimal(customer_credits or 0))
+
+
 def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
     """Issue a credit note (``CN-YYYY-NNNN``, dated today) against an issued invoice.
 
-    Rule: the credit is above zero and at most the unpaid balance (amount - confirmed payments -
-    payments awaiting confirmation), else ``CreditRefused``; the invoice's amount drops by it,
+    Rule: the credit is above zero and at most what the invoice still bills (its amount, less
+    payments awaiting confirmation and earlier customer credits), else ``CreditRefused``.  The
+    part within the unpaid balance (amount - confirmed - awaiting) lowers the invoice's amount and
     its unpaid installments shrink from the last backwards (rules.shrink_from_last; one left with
-    nothing is removed), and the credit is split over the VAT treatments in proportion to what
-    the invoice had left (rules.split_credit).  Audited; the client is emailed with the PDF."""
+    nothing is removed).  The part beyond it, where confirmed payments exceed the lowered amount,
+    is a customer credit: kept on the note and flagged as an overpayment for the owner to refund
+    or apply.  The credit is split over the VAT treatments in proportion to what the invoice had
+    left (rules.split_credit).  Audited; the client is emailed with the PDF."""
     try:
         amount = money.parse_amount(amount)
     except money.InvalidAmount as error:
@@ -627,38 +646,45 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
             raise CreditRefused("A draft is not credited: edit it or delete it.")
         if invoice.is_void:
             raise CreditRefused("This invoice is void: there is nothing to credit.")
-        unpaid = invoice.amount - invoice.paid_amount - invoice.held_amount
-        if amount > unpaid:
-            held = ""
-            if invoice.held_amount > 0:
-                held = f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
-            raise CreditRefused(
-                f"{format_money(amount, invoice.currency)} exceeds the unpaid balance of "
-                f"{format_money(unpaid, invoice.currency)}{held}: a credit can only lower what is still owed.",
-                "amount",
-            )
-        amount_before = invoice.amount
         earlier = db.session.execute(
             select(
                 func.coalesce(func.sum(CreditNote.vatable_amount), 0),
                 func.coalesce(func.sum(CreditNote.vat_amount), 0),
                 func.coalesce(func.sum(CreditNote.exempt_amount), 0),
                 func.coalesce(func.sum(CreditNote.zero_rated_amount), 0),
+                func.coalesce(func.sum(CreditNote.customer_credit), 0),
             ).where(CreditNote.invoice_id == invoice.id)
         ).one()
+        earlier_customer_credit = Decimal(earlier[4])
+        creditable = _creditable(invoice, earlier_customer_credit)
+        if amount > creditable:
+            held = ""
+            if invoice.held_amount > 0:
+                held = f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
+            raise CreditRefused(
+                f"{format_money(amount, invoice.currency)} exceeds the {format_money(creditable, invoice.currency)} "
+                f"this invoice still bills{held}.",
+                "amount",
+            )
+        unpaid = invoice.amount - invoice.paid_amount - invoice.held_amount
+        applied = min(amount, unpaid)
+        customer_credit = amount - applied
+        amount_before = invoice.amount
         original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
-        left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier, strict=True)]
-        left.append(invoice.amount - sum(left, Decimal("0.00")))  # a non-VAT seller's sales
+        left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier[:4], strict=True)]
+        # (what is left of a non-VAT seller's sales: the rest of what the invoice still bills)
+        left.append(invoice.amount - earlier_customer_credit - sum(left, Decimal("0.00")))
         vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
 
-        # The lock is held: the installments' paid amounts are the allocation's, so what is unpaid is exact.
-        new_amounts = rules.shrink_from_last(_installment_states(invoice), amount)
-        for installment in list(invoice.installments):
-            installment.amount = new_amounts[installment.number]
-            if installment.amount == 0:
-                invoice.installments.remove(installment)
-        invoice.amount -= amount
-        invoice.credited_amount += amount
+        if applied > 0:
+            # The lock is held: the installments' paid amounts are the allocation's, so what is unpaid is exact.
+            new_amounts = rules.shrink_from_last(_installment_states(invoice), applied)
+            for installment in list(invoice.installments):
+                installment.amount = new_amounts[installment.number]
+                if installment.amount == 0:
+                    invoice.installments.remove(installment)
+            invoice.amount -= applied
+            invoice.credited_amount += applied
         if invoice.installments:
             invoice.installment_count = len(invoice.installments)
         today = clock.today()
@@ -673,10 +699,23 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
             vat_amount=vat,
             exempt_amount=exempt,
             zero_rated_amount=zero_rated,
+            customer_credit=customer_credit,
             created_by_id=actor.user_id,
         )
         db.session.add(note)
         db.session.flush()
+        if customer_credit > 0:
+            db.session.add(
+                Overpayment(
+                    invoice_id=invoice.id,
+                    client_id=invoice.client_id,
+                    amount=customer_credit,
+                    currency=invoice.currency,
+                    provider="credit_note",
+                    provider_reference=note.credit_no,
+                    reason=f"Customer credit from {note.credit_no}: payments exceed the invoice's lowered amount.",
+                )
+            )
         reallocate(invoice)
         audit.record(
             actor,
@@ -685,7 +724,9 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
             invoice_id=invoice.id,
             amount_before=amount_before,
             amount_after=invoice.amount,
-            detail=f"{note.credit_no} {format_money(amount, invoice.currency)}: {reason}",
+            detail=f"{note.credit_no} {format_money(amount, invoice.currency)}"
+            + (f" ({format_money(customer_credit, invoice.currency)} customer credit)" if customer_credit else "")
+            + f": {reason}",
         )
         notices.credit_note_issued(note, invoice)
         return note.id

@@ -168,7 +168,11 @@ def credit_note_document(note_id: int, client_id: int | None = None) -> CreditNo
     if invoice is None:
         return None
     credited_since = sum(
-        (row.amount for row in reads.read_credit_notes(note.invoice_id, client_id) if row.id >= note.id),
+        (
+            row.amount - row.customer_credit
+            for row in reads.read_credit_notes(note.invoice_id, client_id)
+            if row.id >= note.id
+        ),
         Decimal("0.00"),
     )
     return CreditNoteDocument(

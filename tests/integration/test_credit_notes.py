@@ -105,13 +105,13 @@ def test_credits_are_numbered_without_gaps_across_invoices(plan):
 @pytest.mark.parametrize(
     "amount, message",
     [
-        ("700.01", "exceeds the unpaid balance of ₱700.00"),
+        ("1000.01", "exceeds the ₱1,000.00 this invoice still bills"),
         ("0", "greater than zero"),
         ("abc", "Enter a number"),
         ("-5", "greater than zero"),
     ],
 )
-def test_a_credit_beyond_the_unpaid_balance_or_not_an_amount_is_refused(plan, amount, message):
+def test_a_credit_beyond_what_the_invoice_bills_or_not_an_amount_is_refused(plan, amount, message):
     with pytest.raises(services.BillingError) as refused:
         services.credit_invoice(ACTOR, plan, amount, "Too much")
     assert message in refused.value.message and refused.value.field == "amount"
@@ -121,7 +121,7 @@ def test_a_credit_beyond_the_unpaid_balance_or_not_an_amount_is_refused(plan, am
 def test_money_awaiting_confirmation_is_not_credited(plan):
     report(plan, "600.00")
     with pytest.raises(services.CreditRefused) as refused:
-        services.credit_invoice(ACTOR, plan, D("100.01"), "x")
+        services.credit_invoice(ACTOR, plan, D("400.01"), "x")
     assert "awaiting confirmation" in refused.value.message
     services.credit_invoice(ACTOR, plan, D("100.00"), "x")
     assert invoice(plan).amount == D("900.00") and invoice(plan).held_amount == D("600.00")
@@ -143,6 +143,39 @@ def test_drafts_void_invoices_and_a_missing_reason_are_refused(books):
     assert count(CreditNote) == 0
 
 
+def test_a_credit_beyond_what_is_unpaid_becomes_a_customer_credit_to_refund(client, actions, plan):
+    from ais.models import Overpayment
+
+    note_id = services.credit_invoice(ACTOR, plan, D("1000.00"), "Whole order returned")
+    saved = invoice(plan)
+    # 700.00 was unpaid: the invoice now bills what was paid; the other 300.00 is owed back.
+    assert (saved.amount, saved.paid_amount, saved.credited_amount) == (D("300.00"), D("300.00"), D("700.00"))
+    assert services.status_of(saved, TODAY) == "paid" and services.creditable(saved) == 0
+    note = fresh().get(CreditNote, note_id)
+    assert (note.amount, note.customer_credit) == (D("1000.00"), D("300.00"))
+    assert note.vatable_amount + note.vat_amount == D("1000.00")  # the whole sale is reversed
+    flagged = fresh().scalar(select(Overpayment).where(Overpayment.provider_reference == note.credit_no))
+    assert (flagged.amount, flagged.invoice_id, flagged.provider, flagged.resolved_at) == (
+        D("300.00"),
+        plan,
+        "credit_note",
+        None,
+    )
+    assert find_problems() == []
+    with pytest.raises(services.CreditRefused):  # nothing left to credit
+        services.credit_invoice(ACTOR, plan, D("0.01"), "again")
+    sign_in_owner(actions)
+    dashboard = text_of(client.get("/dashboard"))
+    assert "Payments to refund or credit" in dashboard and "Customer credit from credit note" in dashboard
+    if shutil.which("pdftotext"):
+        data = client.get(f"/credit-notes/{note_id}/credit-note.pdf").data
+        text = " ".join(
+            subprocess.run(["pdftotext", "-", "-"], input=data, capture_output=True, check=True).stdout.decode().split()
+        )
+        assert "Invoice amount after this credit ₱300.00" in text
+        assert "to be refunded or applied) ₱300.00" in text
+
+
 def test_crediting_all_of_an_unpaid_invoice_leaves_nothing_owed(books):
     invoice_id = make_invoice(make_client(), "1000.00", count=2)
     services.credit_invoice(ACTOR, invoice_id, D("1000.00"), "Order cancelled")
@@ -159,7 +192,7 @@ def test_check_finds_a_credited_amount_that_differs_from_the_notes(plan):
     db.session.execute(update(Invoice).where(Invoice.id == plan).values(credited_amount=D("90.00")))
     db.session.commit()
     problems = find_problems()
-    assert any("credit notes add up to 100.00" in problem for problem in problems)
+    assert any("credit notes (less customer credits) add up to 100.00" in problem for problem in problems)
     db.session.execute(update(Invoice).where(Invoice.id == plan).values(credited_amount=D("100.00")))
     db.session.commit()
 
@@ -190,7 +223,7 @@ def test_a_credit_splits_over_the_vat_treatments_in_proportion(books):
 def test_the_owner_credits_from_the_invoice_page(client, actions, plan):
     sign_in_owner(actions)
     refused = actions.post(f"/invoices/{plan}/credit", {"amount": "9999", "reason": "x"})
-    assert refused.status_code == 200 and "exceeds the unpaid balance" in text_of(refused)
+    assert refused.status_code == 200 and "this invoice still bills" in text_of(refused)
     assert count(CreditNote) == 0
     done = actions.post(f"/invoices/{plan}/credit", {"amount": "400.00", "reason": "Two chairs returned"})
     assert done.status_code == 302

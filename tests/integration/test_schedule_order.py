@@ -61,9 +61,8 @@ def _apply(invoice_id, client_id, operation) -> None:
             on = max(TODAY - operation[2] * DAY, invoice.issue_date)
             pay(invoice_id, part, on=on) if kind == "pay" else report(client_id, invoice_id, part, on=on)
         return
-    if kind == "credit":  # a credit note for part (or all) of what is unpaid and not awaiting confirmation
-        unpaid = invoice.amount - invoice.paid_amount - invoice.held_amount
-        part = (unpaid * operation[1] / 100).quantize(Decimal("0.01"))
+    if kind == "credit":  # a credit note for part or all of what may be credited (beyond the unpaid: a customer credit)
+        part = (services.creditable(invoice) * operation[1] / 100).quantize(Decimal("0.01"))
         if part > 0:
             services.credit_invoice(ACTOR, invoice_id, part, "Adjustment")
         return

@@ -100,12 +100,17 @@ def upgrade():
         sa.Column("vat_amount", MONEY, nullable=False),
         sa.Column("exempt_amount", MONEY, nullable=False),
         sa.Column("zero_rated_amount", MONEY, nullable=False),
+        sa.Column("customer_credit", MONEY, nullable=False),
         sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint("amount > 0", name=op.f("ck_credit_notes_amount_positive")),
         sa.CheckConstraint(
             "vatable_amount + vat_amount + exempt_amount + zero_rated_amount <= amount",
             name=op.f("ck_credit_notes_split_within_amount"),
+        ),
+        sa.CheckConstraint(
+            "customer_credit >= 0 and customer_credit <= amount",
+            name=op.f("ck_credit_notes_customer_credit_within_amount"),
         ),
         sa.ForeignKeyConstraint(["client_id"], ["clients.id"], name=op.f("fk_credit_notes_client_id_clients")),
         sa.ForeignKeyConstraint(["created_by_id"], ["users.id"], name=op.f("fk_credit_notes_created_by_id_users")),
