@@ -581,6 +581,7 @@ def render_invoice(
     ]
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
+    credit_notes = queries.invoice_credit_notes(invoice_id)
     return render_template(
         "backoffice/invoice_detail.html",
         invoice=invoice,
@@ -597,9 +598,9 @@ def render_invoice(
         replan_form=replan_form or (_replan_form_for(invoice, today) if is_open else None),
         void_form=void_form or ReasonForm(formdata=None),
         credit_form=credit_form or CreditNoteForm(formdata=None),
-        credit_room=services.creditable(invoice),
+        credit_room=services.creditable(invoice, credit_notes),
         unpaid_room=max(invoice.amount - invoice.paid_amount - invoice.held_amount, Decimal("0.00")),
-        credit_notes=queries.invoice_credit_notes(invoice_id),
+        credit_notes=credit_notes,
         payment_errors=payment_errors or {},
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
         open_panel=open_panel,

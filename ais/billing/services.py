@@ -613,12 +613,16 @@ def _creditable(invoice: Invoice | InvoiceView, customer_credits: Decimal) -> De
     return max(invoice.amount - invoice.held_amount - customer_credits, Decimal("0.00"))
 
 
-def creditable(invoice: Invoice | InvoiceView) -> Decimal:
+def creditable(invoice: Invoice | InvoiceView, notes: Sequence | None = None) -> Decimal:
     """How much a credit note may still take off the invoice: what it bills, less payments awaiting
-    confirmation and earlier customer credits (a read for the invoice page)."""
-    customer_credits = db.session.scalar(
-        select(func.coalesce(func.sum(CreditNote.customer_credit), 0)).where(CreditNote.invoice_id == invoice.id)
-    )
+    confirmation and earlier customer credits.  ``notes``: the invoice's credit notes if already
+    read (rows with ``customer_credit``, as reads.read_credit_notes gives them)."""
+    if notes is None:
+        customer_credits = db.session.scalar(
+            select(func.coalesce(func.sum(CreditNote.customer_credit), 0)).where(CreditNote.invoice_id == invoice.id)
+        )
+    else:
+        customer_credits = sum((note.customer_credit for note in notes), Decimal("0.00"))
     return _creditable(invoice, Decimal(customer_credits or 0))
 
 
