@@ -61,6 +61,7 @@ def invoice_issued(invoice: Invoice, client) -> None:
         "invoice_issued",
         f"Invoice {invoice.invoice_no}",
         f"invoice-issued:{invoice.id}",
+        attachment=f"invoice:{invoice.id}",  # the sales invoice (PDF), drawn when sent
         invoice=invoice,
         client=client,
         installments=list(invoice.installments),

@@ -29,5 +29,17 @@ def credit_note_attachment(note_id: int) -> tuple[str, bytes] | None:
     return document.filename, pdf.credit_note_pdf_bytes(document)
 
 
+def invoice_attachment(invoice_id: int) -> tuple[str, bytes] | None:
+    """The sales invoice (file name, PDF)."""
+    document = content.invoice_document(invoice_id)
+    if document is None:
+        return None
+    return document.filename, pdf.invoice_pdf_bytes(document)
+
+
 def init_app(app: Flask) -> None:
-    app.extensions["ais_attachments"] = {"receipt": receipt_attachment, "credit_note": credit_note_attachment}
+    app.extensions["ais_attachments"] = {
+        "invoice": invoice_attachment,
+        "receipt": receipt_attachment,
+        "credit_note": credit_note_attachment,
+    }

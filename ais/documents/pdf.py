@@ -71,10 +71,13 @@ def invoice_pdf(invoice_id: int, client_id: int | None, size: str | None) -> Res
     document = content.invoice_document(invoice_id, client_id)
     if document is None:
         return None
-    data = render_pdf(
+    return pdf_response(invoice_pdf_bytes(document, size), document.filename)
+
+
+def invoice_pdf_bytes(document: content.InvoiceDocument, size: str | None = None) -> bytes:
+    return render_pdf(
         "documents/invoice.html", page_size(size), document=document, seller=document.seller, buyer=document.buyer
     )
-    return pdf_response(data, document.filename)
 
 
 def receipt_pdf(payment_id: int, client_id: int | None, size: str | None) -> Response | None:

@@ -261,6 +261,21 @@ def test_the_receipt_email_attaches_the_receipt_pdf(app, books):
     assert attachment.get_filename() == f"AR-{books['paid']:06d}.pdf"
     text = pdf_text(attachment.get_content())
     assert "ACKNOWLEDGEMENT RECEIPT" in text and f"Amount received {money(D('4000.00'))}" in text
-    # Other notices go without one.
-    others = fresh().scalars(select(OutboxMessage).where(OutboxMessage.id != message.id)).all()
+    # The new invoice's email attaches the sales invoice; the others go without a document.
+    issued = fresh().scalar(select(OutboxMessage).where(OutboxMessage.dedupe_key == f"invoice-issued:{books['plan']}"))
+    assert issued.attachment == f"invoice:{books['plan']}"
+    mail = message_from_bytes(
+        (Path(app.instance_path) / "outbox" / f"{issued.id}.eml").read_bytes(), policy=policy.default
+    )
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == "INV-2026-0001.pdf" and "SALES INVOICE" in pdf_text(attachment.get_content())
+    others = (
+        fresh()
+        .scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.dedupe_key.not_like("invoice-issued:%"), OutboxMessage.id != message.id
+            )
+        )
+        .all()
+    )
     assert others and all(other.attachment == "" for other in others)
