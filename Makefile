@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: install install-runtime run serve test test-fast lint screenshots browser deploy-check lock outbox check bench clean
+.PHONY: install install-runtime run serve test test-fast lint screenshots browser pdf-libraries deploy-check lock outbox check bench clean
 
 ## make install: the development environment, exactly requirements-dev.txt (runtime + tests and
 ## checks), and the app itself as an editable package (its dependencies come from the lock only)
@@ -16,6 +16,7 @@ $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	touch $@
 
 install: $(BIN)/.installed
+	@$(MAKE) --no-print-directory pdf-libraries PDF_PACKAGES="$(PDF_PACKAGES) poppler-utils"
 
 ## make install-runtime: what production needs and nothing else: requirements.txt and the app
 $(BIN)/.runtime: requirements.txt pyproject.toml
@@ -25,6 +26,7 @@ $(BIN)/.runtime: requirements.txt pyproject.toml
 	touch $@
 
 install-runtime: $(BIN)/.runtime
+	@$(MAKE) --no-print-directory pdf-libraries
 
 ## make run: virtual environment from the lock file, database upgraded, demo loaded if empty, served on :5000
 run: install
@@ -38,6 +40,15 @@ run: install
 serve: $(if $(wildcard $(BIN)/.installed),install,install-runtime)
 	$(BIN)/flask --app ais db upgrade
 	$(BIN)/gunicorn -c gunicorn.conf.py 'ais:create_app()'
+
+## Debian's Pango and HarfBuzz (WeasyPrint lays out the PDF documents with them) and the DejaVu fonts
+## the documents use (nothing is fetched at run time); make install adds poppler-utils (pdftotext,
+## pdfinfo, pdftoppm: the tests read the PDFs back). Installed as root with apt-get when missing.
+PDF_PACKAGES ?= libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core
+pdf-libraries:
+	@dpkg -s $(PDF_PACKAGES) >/dev/null 2>&1 || { \
+	  echo "Installing Debian's $(PDF_PACKAGES) for the PDF documents"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_PACKAGES) >/dev/null; }
 
 ## Debian's Chromium for the browser tests (Playwright cannot download its own browser here)
 browser:

@@ -36,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_commands(app)
     register_web(app)
+    register_documents(app)
     return app
 
 
@@ -93,6 +94,12 @@ def register_commands(app: Flask) -> None:
     from .cli import register
 
     register(app)
+
+
+def register_documents(app: Flask) -> None:
+    from .documents import attachments
+
+    attachments.init_app(app)
 
 
 def register_web(app: Flask) -> None:

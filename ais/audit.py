@@ -68,6 +68,8 @@ AUDIT_ACTIONS = (
     "2fa.required_for_owners",
     "2fa.optional_for_owners",
     "user.created",
+    # The business
+    "business.profile_updated",
     # Clients and their portal access
     "client.created",
     "client.updated",
@@ -88,6 +90,7 @@ AUDIT_ACTIONS = (
     "invoice.issued",
     "invoice.replanned",
     "invoice.voided",
+    "invoice.credited",
     # Payments
     "payment.recorded",
     "payment.reported",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -122,6 +123,36 @@ class Client(Timestamped, Base):
 
     user: Mapped[User | None] = relationship(back_populates="client")
     invoices: Mapped[list[Invoice]] = relationship(back_populates="client", lazy="raise_on_sql")
+
+
+class BusinessProfile(Base):
+    """The seller as its invoices must name it (one row, id 1): registered and trade name, TIN
+    with branch code, registered address, VAT registration, how prices are entered, the footer
+    lines (e.g. the certificate of accreditation) and the logo.  Nothing is issued until the
+    required fields are filled (ais.billing.services.profile_problems)."""
+
+    __tablename__ = "business_profile"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        # SQLite stores the rate scaled (12.00% is 1200); see InvoiceLine.
+        CheckConstraint("vat_rate > 0 and vat_rate <= 100", name="vat_rate_range").ddl_if(dialect="postgresql"),
+        CheckConstraint("vat_rate > 0 and vat_rate <= 10000", name="vat_rate_range").ddl_if(dialect="sqlite"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    registered_name: Mapped[str] = mapped_column(String(200), default="")
+    trade_name: Mapped[str] = mapped_column(String(200), default="")
+    tin: Mapped[str] = mapped_column(String(20), default="")  # NNN-NNN-NNN-NNNNN
+    address: Mapped[str] = mapped_column(Text, default="")
+    # None until the owner says: an invoice must state one or the other.
+    vat_registered: Mapped[bool | None] = mapped_column()
+    vat_rate: Mapped[Decimal] = mapped_column(ExactDecimal(5, 2), default=Decimal("12.00"))
+    prices_include_vat: Mapped[bool] = mapped_column(default=False)
+    footer: Mapped[str] = mapped_column(Text, default="")
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary)
+    logo_type: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class InvoiceCounter(Base):
@@ -240,6 +271,29 @@ class Invoice(InvoiceState, Timestamped, Base):
     paid_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     held_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     next_due_date: Mapped[dt.date | None] = mapped_column(Date)
+    # VAT, fixed with the lines (ais.billing.rules.vat_line_totals): how the seller stood and
+    # priced when the lines were saved, and the sums of the lines by treatment.  Stored so that
+    # documents and the books read them; vatable + vat + exempt + zero_rated (+ the sales of a
+    # seller who is not VAT-registered) = amount.
+    seller_vat_registered: Mapped[bool] = mapped_column(default=False)
+    prices_include_vat: Mapped[bool] = mapped_column(default=False)
+    vat_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2))
+    vatable_sales: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    vat_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    exempt_sales: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    zero_rated_sales: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The seller and the buyer as the invoice names them, copied when it is issued: a copy printed
+    # later says what the original said, whatever the profile or the client became since.
+    seller_name: Mapped[str] = mapped_column(String(200), default="")
+    seller_trade_name: Mapped[str] = mapped_column(String(200), default="")
+    seller_tin: Mapped[str] = mapped_column(String(20), default="")
+    seller_address: Mapped[str] = mapped_column(Text, default="")
+    buyer_name: Mapped[str] = mapped_column(String(200), default="")
+    buyer_tin: Mapped[str] = mapped_column(String(50), default="")
+    buyer_address: Mapped[str] = mapped_column(Text, default="")
+    # What its credit notes took off it (their amounts less any customer credit): ``amount`` is
+    # what is owed after them (the lines add up to amount + credited_amount).
+    credited_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -256,6 +310,9 @@ class InvoiceLine(Base):
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price >= 0", name="unit_price_not_negative"),
+        CheckConstraint(
+            "vat_treatment is null or vat_treatment in ('vatable', 'exempt', 'zero_rated')", name="vat_treatment_known"
+        ),
         # SQLite stores the rate scaled (ais.db_types: 12.00% is 1200), so 100% is 10000 there.
         CheckConstraint("tax_rate is null or (tax_rate >= 0 and tax_rate <= 100)", name="tax_rate_range").ddl_if(
             dialect="postgresql"
@@ -272,11 +329,58 @@ class InvoiceLine(Base):
     quantity: Mapped[Decimal] = mapped_column(ExactDecimal(12, 3))
     unit_price: Mapped[Decimal] = mapped_column(ExactDecimal(14, 4))
     tax_rate: Mapped[Decimal | None] = mapped_column(ExactDecimal(5, 2))  # percent, e.g. 12.00
+    # vatable | exempt | zero_rated; None on the invoices of a seller who is not VAT-registered.
+    vat_treatment: Mapped[str | None] = mapped_column(String(12))
     # Rounded half-up to the cent when the line is saved (the one place rounding happens).
     net_amount: Mapped[Decimal] = mapped_column(Money())
     tax_amount: Mapped[Decimal] = mapped_column(Money())
 
     invoice: Mapped[Invoice] = relationship(back_populates="lines")
+
+
+class CreditNoteCounter(Base):
+    """The last credit note number given in a year (locked while numbering, like invoices)."""
+
+    __tablename__ = "credit_note_counters"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class CreditNote(Timestamped, Base):
+    """A credit against an issued invoice (``CN-YYYY-NNNN``, gap-free): the invoice's amount drops
+    by it (less any ``customer_credit``) and its unpaid installments shrink from the last
+    backwards.  Its split by VAT treatment (in proportion to what the invoice had left, to the
+    cent) is stored for the books."""
+
+    __tablename__ = "credit_notes"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "vatable_amount + vat_amount + exempt_amount + zero_rated_amount <= amount", name="split_within_amount"
+        ),
+        CheckConstraint("customer_credit >= 0 and customer_credit <= amount", name="customer_credit_within_amount"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    credit_no: Mapped[str] = mapped_column(String(20), unique=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    issue_date: Mapped[dt.date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    reason: Mapped[str] = mapped_column(Text)
+    # The credit's VATable sales, VAT, VAT-exempt and zero-rated sales (the rest, if any, is a
+    # non-VAT seller's sales).
+    vatable_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    vat_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    exempt_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    zero_rated_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The part of the credit beyond what was unpaid (payments already exceed the lowered amount):
+    # owed back to the client, flagged as an overpayment (provider "credit_note", its reference
+    # the note's number) to refund or apply.  The rest lowers the invoice's amount.
+    customer_credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    invoice: Mapped[Invoice] = relationship()
 
 
 class Installment(Base):
@@ -442,6 +546,8 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    # A document to attach, rendered when sent (ais.documents.attachments), e.g. "receipt:42".
+    attachment: Mapped[str] = mapped_column(String(60), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     attempts: Mapped[int] = mapped_column(default=0)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 from itsdangerous import URLSafeTimedSerializer
@@ -67,6 +68,28 @@ def empty_all_tables() -> None:
     db.session.commit()
 
 
+# Every test starts with a complete business profile (nothing can be issued without one): a
+# VAT-registered seller whose prices include VAT, so an invoice's amount is its lines' prices.
+TEST_PROFILE = {
+    "registered_name": "Test Trading Corp.",
+    "trade_name": "Test Trading",
+    "tin": "123-456-789-00000",
+    "address": "1 Ayala Avenue, Makati City 1226",
+    "vat_registered": True,
+    "vat_rate": Decimal("12.00"),
+    "prices_include_vat": True,
+    "footer": "",
+    "logo_type": "",
+}
+
+
+def add_test_profile(**changes) -> None:
+    from ais.models import BusinessProfile
+
+    db.session.add(BusinessProfile(id=1, **{**TEST_PROFILE, **changes}))
+    db.session.commit()
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     app = create_app(
@@ -85,6 +108,7 @@ def app(database_url, tmp_path):
     os.makedirs(app.instance_path, exist_ok=True)
     with app.app_context():
         empty_all_tables()
+        add_test_profile()
     yield app
     with app.app_context():
         db.session.remove()

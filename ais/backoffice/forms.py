@@ -15,6 +15,7 @@ from wtforms import (
     BooleanField,
     DateField,
     FieldList,
+    FileField,
     FormField,
     HiddenField,
     IntegerField,
@@ -29,7 +30,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from .. import params
 from ..billing import methods, money, rules
 from ..billing.forms import PaymentChecks
-from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput
+from ..billing.logo import MAX_LOGO_BYTES
+from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput, ProfileInput
 from ..forms import AppForm, SubForm
 from ..models import FULL_PAYMENT, INSTALLMENT, PAYMENT_STATES
 
@@ -70,6 +72,7 @@ PAYMENT_STATE_LABELS = {
 }
 
 MAX_QUANTITY = Decimal("999999999.999")
+VAT_CHOICES = ((rules.VATABLE, "VATable"), (rules.VAT_EXEMPT, "VAT-exempt"), (rules.ZERO_RATED, "Zero-rated"))
 DATE_MESSAGE = "Enter a date, like 2026-03-31."
 
 
@@ -122,7 +125,12 @@ class ClientForm(AppForm):
         "Company", validators=[Length(max=200)], render_kw={"autocomplete": "organization", "maxlength": 200}
     )
     phone = StringField("Phone", validators=[Length(max=50)], render_kw={"autocomplete": "tel", "maxlength": 50})
-    tax_id = StringField("Tax ID (TIN)", validators=[Length(max=50)], render_kw={"maxlength": 50})
+    tax_id = StringField(
+        "TIN",
+        validators=[Length(max=50)],
+        render_kw={"maxlength": 50, "inputmode": "numeric"},
+        description="9 digits, with the branch code if any: 123-456-789-00000. Printed on invoices.",
+    )
     address = TextAreaField("Address", validators=[Length(max=2000)], render_kw={"rows": 3})
 
     def __init__(self, *args, **kwargs):
@@ -137,6 +145,79 @@ class ClientFilterForm(NoCsrfForm):
     archived = BooleanField("Show archived clients")
 
 
+# --- The business profile -----------------------------------------------------------------------
+
+
+class BusinessProfileForm(AppForm):
+    registered_name = StringField(
+        "Registered name",
+        validators=[Length(max=200)],
+        render_kw={"maxlength": 200, "autocomplete": "organization"},
+        description="As on the BIR certificate of registration.",
+    )
+    trade_name = StringField("Trade name", validators=[Length(max=200)], render_kw={"maxlength": 200})
+    tin = StringField(
+        "TIN with branch code",
+        validators=[Length(max=30)],
+        render_kw={"maxlength": 30, "inputmode": "numeric", "placeholder": "123-456-789-00000"},
+        description="9 digits and the 5-digit branch code (00000 for the head office).",
+    )
+    address = TextAreaField("Registered address", validators=[Length(max=2000)], render_kw={"rows": 3})
+    vat_registered = RadioField(
+        "VAT registration",
+        choices=options([("yes", "VAT-registered"), ("no", "Not VAT-registered")]),
+        validate_choice=False,
+    )
+    vat_rate = StringField(
+        "VAT rate (%)", default="12", render_kw={"inputmode": "decimal"}, description="12% in the Philippines."
+    )
+    prices_include_vat = RadioField(
+        "Unit prices are entered",
+        choices=options([("inclusive", "VAT-inclusive"), ("exclusive", "VAT-exclusive")]),
+        default="exclusive",
+        validate_choice=False,
+    )
+    footer = TextAreaField(
+        "Invoice footer",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 4},
+        description="One item a line: the acknowledgement or accreditation certificate number and date, "
+        "the series range, the software provider.",
+    )
+    logo = FileField(
+        "Logo",
+        description="PNG, JPEG or SVG, under 300 KB.",
+        render_kw={"accept": "image/png,image/jpeg,image/svg+xml"},
+    )
+    remove_logo = BooleanField("Remove the logo")
+
+    def profile_input(self) -> ProfileInput:
+        """What was typed, as plain values (the service checks them)."""
+        rate_text = (self.vat_rate.data or "").strip().rstrip("%").strip()
+        try:
+            rate = money.parse_decimal(rate_text or "12", places=2, maximum=100, field="VAT rate")
+        except money.InvalidAmount:
+            rate = Decimal("-1")  # refused by the service, next to the field
+        registered = {"yes": True, "no": False}.get(self.vat_registered.data or "")
+        return ProfileInput(
+            registered_name=self.registered_name.data or "",
+            trade_name=self.trade_name.data or "",
+            tin=self.tin.data or "",
+            address=self.address.data or "",
+            vat_registered=registered,
+            vat_rate=rate,
+            prices_include_vat=self.prices_include_vat.data == "inclusive",
+            footer=self.footer.data or "",
+        )
+
+    def logo_bytes(self) -> bytes | None:
+        """The uploaded file's bytes (read up to just over the limit), or None if none was chosen."""
+        upload = self.logo.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return None
+        return upload.stream.read(MAX_LOGO_BYTES + 1)
+
+
 # --- Invoices -----------------------------------------------------------------------------------
 
 
@@ -146,14 +227,13 @@ class LineForm(SubForm):
     description = StringField("Description", render_kw={"maxlength": 500})
     quantity = StringField("Quantity", render_kw={"inputmode": "decimal"})
     unit_price = StringField("Unit price", render_kw={"inputmode": "decimal"})
-    tax_rate = StringField("Tax %", render_kw={"inputmode": "decimal", "placeholder": "none"})
+    # The line's VAT treatment (a VAT-registered seller's form shows it; otherwise it is ignored).
+    vat = SelectField("VAT", choices=options(VAT_CHOICES), default=rules.VATABLE, validate_choice=False)
 
     parsed: LineInput | None = None
 
     def is_blank(self) -> bool:
-        return not any(
-            (f.data or "").strip() for f in (self.description, self.quantity, self.unit_price, self.tax_rate)
-        )
+        return not any((f.data or "").strip() for f in (self.description, self.quantity, self.unit_price))
 
     def parse(self) -> LineInput | None:
         """The line as a LineInput, or None with the errors set on its fields."""
@@ -175,20 +255,14 @@ class LineForm(SubForm):
             except money.InvalidAmount as error:
                 field.errors = [str(error)]
                 ok = False
-        tax_text = (self.tax_rate.data or "").strip().rstrip("%").strip()
-        tax_rate: Decimal | None = None
-        if tax_text:
-            try:
-                tax_rate = money.parse_decimal(
-                    tax_text, places=2, minimum=0, maximum=100, allow_zero=True, field="tax rate"
-                )
-            except money.InvalidAmount as error:
-                self.tax_rate.errors = [str(error)]
-                ok = False
+        vat = self.vat.data or rules.VATABLE
+        if vat not in rules.VAT_TREATMENTS:
+            self.vat.errors = ["Choose VATable, VAT-exempt or zero-rated."]
+            ok = False
         if not ok:
             return None
         self.parsed = LineInput(
-            description=description, quantity=values["quantity"], unit_price=values["unit_price"], tax_rate=tax_rate
+            description=description, quantity=values["quantity"], unit_price=values["unit_price"], vat=vat
         )
         return self.parsed
 
@@ -337,6 +411,26 @@ class ReasonForm(AppForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.reason.flags.required = True
+
+
+class CreditNoteForm(AppForm):
+    """Credit part or all of what is still unpaid on an issued invoice, with a reason."""
+
+    # Ids of their own: the payment and void forms on the same page have an amount and a reason.
+    amount = StringField(
+        "Amount to credit", id="credit-amount", render_kw={"inputmode": "decimal", "autocomplete": "off"}
+    )
+    reason = StringField(
+        "Reason for the credit",
+        id="credit-reason",
+        validators=[Length(max=500)],
+        render_kw={"maxlength": 500, "placeholder": "Returned goods, discount agreed, price error…"},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.flags.required = True
         self.reason.flags.required = True
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from flask import current_app
 
-from ..billing import money, rules
+from ..billing import money, rules, services
 from ..billing.services import MAX_INSTALLMENTS
 from ..formatting import format_day, format_money
 from ..models import INSTALLMENT
@@ -21,23 +21,22 @@ from .forms import MAX_QUANTITY
 ZERO = Decimal("0.00")
 
 
-def _parse_line(line) -> tuple[Decimal, Decimal] | str:
-    """(net, tax) of one line, or the first problem with it as a sentence."""
+def _parse_line(line, pricing) -> tuple[Decimal, Decimal] | str:
+    """(net, VAT) of one line priced as the business profile says, or the first problem with it."""
     try:
         quantity = money.parse_decimal(line.quantity.data or "", places=3, maximum=MAX_QUANTITY, field="quantity")
         price = money.parse_decimal(
             line.unit_price.data or "", places=4, maximum=money.MAX_AMOUNT, allow_zero=True, field="unit price"
         )
-        tax_text = (line.tax_rate.data or "").strip().rstrip("%").strip()
-        rate = None
-        if tax_text:
-            rate = money.parse_decimal(tax_text, places=2, minimum=0, maximum=100, allow_zero=True, field="tax rate")
     except money.InvalidAmount as error:
         return str(error)
-    return rules.line_totals(quantity, price, rate)
+    treatment = None
+    if pricing.vat_registered:
+        treatment = line.vat.data if line.vat.data in rules.VAT_TREATMENTS else rules.VATABLE
+    return rules.vat_line_totals(quantity, price, treatment, pricing.vat_rate or ZERO, pricing.prices_include_vat)
 
 
-def invoice_preview(form, currency: str | None = None) -> dict:
+def invoice_preview(form, pricing: services.Pricing, currency: str | None = None) -> dict:
     currency = currency or current_app.config["AIS_CURRENCY"]
     lines: list[dict[str, object]] = []
     net_total = tax_total = ZERO
@@ -47,7 +46,7 @@ def invoice_preview(form, currency: str | None = None) -> dict:
         if line.is_blank():
             lines.append({"index": index, "blank": True})
             continue
-        result = _parse_line(line)
+        result = _parse_line(line, pricing)
         if isinstance(result, str):
             lines.append({"index": index, "error": result})
             problems.append(f"Line {index + 1}: {result}")

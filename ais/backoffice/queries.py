@@ -36,7 +36,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from ..billing import methods, rules
-from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
+from ..billing.reads import MAX_ID, InvoiceView, read_credit_notes, read_invoice, read_invoice_payments
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
@@ -913,3 +913,8 @@ def payment_methods() -> list[str]:
     """The method filter's choices: every method a payment can have (ais.billing.methods: one
     spelling each); reading them from the table would scan all payments on every visit."""
     return list(methods.METHODS)
+
+
+def invoice_credit_notes(invoice_id: int):
+    """The invoice's credit notes, oldest first (number, date, amount, reason)."""
+    return read_credit_notes(invoice_id)

@@ -21,6 +21,7 @@ from ..auth.access import current_actor, is_safe_next, require_owner
 from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
+from ..documents import pdf
 from ..extensions import db
 from ..formatting import currency_symbol, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
@@ -30,8 +31,11 @@ from ..payments.services import open_overpayments
 from . import bp, charts, queries
 from .forms import (
     PAYMENT_STATE_LABELS,
+    VAT_CHOICES,
+    BusinessProfileForm,
     ClientFilterForm,
     ClientForm,
+    CreditNoteForm,
     InvoiceFilterForm,
     InvoiceForm,
     InvoicePreviewForm,
@@ -149,6 +153,49 @@ def _currency() -> str:
 
 
 # --- Clients --------------------------------------------------------------------------------------
+
+
+# --- The business profile -------------------------------------------------------------------------
+
+
+@bp.route("/settings/business", methods=["GET", "POST"])
+def business_profile():
+    """What every sales invoice prints about the seller (audited by the service)."""
+    profile = services.business_profile()
+    form = BusinessProfileForm(obj=profile)
+    if request.method == "GET" and profile is not None:
+        form.vat_registered.data = "" if profile.vat_registered is None else ("yes" if profile.vat_registered else "no")
+        form.prices_include_vat.data = "inclusive" if profile.prices_include_vat else "exclusive"
+        form.vat_rate.data = plain_number(profile.vat_rate)
+    if form.validate_on_submit():
+        try:
+            services.save_business_profile(
+                current_actor(), form.profile_input(), logo=form.logo_bytes(), remove_logo=form.remove_logo.data
+            )
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The business profile was saved.", "success")
+            return redirect(url_for(".business_profile"))
+    return render_template(
+        "backoffice/business_profile.html",
+        form=form,
+        profile=profile,
+        problems=services.profile_problems(profile),
+        failed=form.is_submitted(),
+    )
+
+
+@bp.get("/settings/business/logo")
+def business_logo():
+    """The logo as uploaded (checked when saved; an SVG is served so that it can run nothing)."""
+    profile = services.business_profile()
+    if profile is None or profile.logo is None:
+        abort(404)
+    response = current_app.response_class(profile.logo, mimetype=profile.logo_type)
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
 
 
 @bp.get("/clients")
@@ -388,12 +435,16 @@ def _pad_lines(form: InvoiceForm, blank_rows: int) -> None:
 
 def _render_invoice_form(form: InvoiceForm, invoice=None, failed: bool = False):
     _pad_lines(form, 2 if invoice is not None else 3)
+    pricing = services.current_pricing()
     return render_template(
         "backoffice/invoice_form.html",
         form=form,
         invoice=invoice,
         failed=failed,
-        preview=invoice_preview(form),
+        preview=invoice_preview(form, pricing),
+        pricing=pricing,
+        vat_choices=VAT_CHOICES,
+        profile_problems=services.profile_problems(services.business_profile()),
         currency=_currency(),
     )
 
@@ -453,7 +504,7 @@ def invoice_edit(invoice_id: int):
                         "description": line.description,
                         "quantity": plain_number(line.quantity),
                         "unit_price": plain_number(line.unit_price),
-                        "tax_rate": plain_number(line.tax_rate),
+                        "vat": line.vat_treatment or rules.VATABLE,
                     }
                     for line in invoice.lines
                 ],
@@ -484,7 +535,7 @@ def invoice_edit(invoice_id: int):
 def invoice_preview_json():
     """The total and schedule for the form's current values, by the real rules (live preview)."""
     form = InvoicePreviewForm(formdata=request.args)
-    return jsonify(invoice_preview(form))
+    return jsonify(invoice_preview(form, services.current_pricing()))
 
 
 def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
@@ -525,6 +576,7 @@ def render_invoice(
     payment_form=None,
     replan_form=None,
     void_form=None,
+    credit_form=None,
     payment_errors=None,
     open_panel: str | None = None,
 ):
@@ -537,6 +589,7 @@ def render_invoice(
     ]
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
+    credit_notes = queries.invoice_credit_notes(invoice_id)
     return render_template(
         "backoffice/invoice_detail.html",
         invoice=invoice,
@@ -552,6 +605,10 @@ def render_invoice(
         payment_form=payment_form or (_payment_form_for(invoice, today) if is_open else None),
         replan_form=replan_form or (_replan_form_for(invoice, today) if is_open else None),
         void_form=void_form or ReasonForm(formdata=None),
+        credit_form=credit_form or CreditNoteForm(formdata=None),
+        credit_room=services.creditable(invoice, credit_notes),
+        unpaid_room=max(invoice.amount - invoice.paid_amount - invoice.held_amount, Decimal("0.00")),
+        credit_notes=credit_notes,
         payment_errors=payment_errors or {},
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",
         open_panel=open_panel,
@@ -564,6 +621,26 @@ def render_invoice(
 @reads_only
 def invoice_detail(invoice_id: int):
     return render_invoice(invoice_id)
+
+
+@bp.get("/invoices/<int:invoice_id>/invoice.pdf")
+@reads_only
+def invoice_pdf(invoice_id: int):
+    """The sales invoice as PDF (?size=a4, the default, or letter); a draft has none (404)."""
+    response = pdf.invoice_pdf(invoice_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@bp.get("/payments/<int:payment_id>/receipt.pdf")
+@reads_only
+def payment_receipt_pdf(payment_id: int):
+    """The acknowledgement receipt of a confirmed payment as PDF; any other payment has none (404)."""
+    response = pdf.receipt_pdf(payment_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.post("/invoices/<int:invoice_id>/issue")
@@ -603,6 +680,32 @@ def invoice_void(invoice_id: int):
             flash("The invoice was voided.", "success")
             return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
     return render_invoice(invoice_id, void_form=form, open_panel="void")
+
+
+@bp.post("/invoices/<int:invoice_id>/credit")
+def invoice_credit(invoice_id: int):
+    """Issue a credit note for part or all of the unpaid balance (services.credit_invoice)."""
+    queries.invoice_exists(invoice_id)
+    form = CreditNoteForm()
+    if form.validate_on_submit():
+        try:
+            services.credit_invoice(current_actor(), invoice_id, form.amount.data or "", form.reason.data or "")
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The credit note was issued and emailed to the client.", "success")
+            return redirect(url_for(".invoice_detail", invoice_id=invoice_id))
+    return render_invoice(invoice_id, credit_form=form, open_panel="credit")
+
+
+@bp.get("/credit-notes/<int:note_id>/credit-note.pdf")
+@reads_only
+def credit_note_pdf(note_id: int):
+    """The credit note as PDF (?size=a4|letter)."""
+    response = pdf.credit_note_pdf(note_id, None, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
 
 
 @bp.post("/invoices/<int:invoice_id>/replan")

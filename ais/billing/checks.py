@@ -29,11 +29,15 @@ from ..models import (
     REPORTED,
     Allocation,
     CheckoutSession,
+    CreditNote,
+    CreditNoteCounter,
     DueDayTotal,
     Installment,
     Invoice,
     InvoiceCounter,
+    InvoiceLine,
     MonthlyTotal,
+    Overpayment,
     Payment,
 )
 from . import aging, rules
@@ -77,6 +81,8 @@ def find_problems() -> list[str]:
     problems: list[str] = []
     for check in (
         _check_schedules,
+        _check_vat_summaries,
+        _check_credit_notes,
         _check_invoice_totals,
         _check_payment_allocations,
         _check_allocation_targets,
@@ -125,8 +131,11 @@ def _check_schedules() -> list[str]:
         .outerjoin(inst, inst.c.invoice_id == Invoice.id)
         .where(
             or_(
+                # Credited in full with nothing paid: no installments left.
+                and_(issued, Invoice.amount == 0, inst.c.n.is_not(None)),
                 and_(
                     issued,
+                    Invoice.amount > 0,
                     or_(
                         inst.c.n.is_(None),
                         inst.c.total != Invoice.amount,
@@ -145,6 +154,9 @@ def _check_schedules() -> list[str]:
         label = _label(row.invoice_no, row.id)
         if row.invoice_no is None:
             problems.append(f"{label}: a draft has {row.n} installment(s); drafts have none.")
+            continue
+        if row.amount == 0:
+            problems.append(f"{label}: credited in full but still has {row.n} installment(s).")
             continue
         if row.n is None:
             problems.append(f"{label}: issued but has no installments.")
@@ -314,6 +326,143 @@ def _check_allocation_targets() -> list[str]:
         f"installment (allocation {row.id})."
         for row in rows
     ]
+
+
+def _check_vat_summaries() -> list[str]:
+    """An invoice's amount and stored VAT summary are the sums of its lines: amount = net + VAT of
+    every line; vatable, exempt and zero-rated sales = the net of the lines so treated; VAT = the
+    lines' VAT; a seller who was not VAT-registered has no treated lines and no VAT."""
+
+    def net_of(treatment: str):
+        return func.sum(case((InvoiceLine.vat_treatment == treatment, InvoiceLine.net_amount), else_=0))
+
+    sums = (
+        select(
+            InvoiceLine.invoice_id,
+            func.sum(InvoiceLine.net_amount + InvoiceLine.tax_amount).label("total"),
+            func.sum(InvoiceLine.tax_amount).label("vat"),
+            net_of(rules.VATABLE).label("vatable"),
+            net_of(rules.VAT_EXEMPT).label("exempt"),
+            net_of(rules.ZERO_RATED).label("zero_rated"),
+            func.sum(case((InvoiceLine.vat_treatment.is_not(None), 1), else_=0)).label("treated"),
+        )
+        .group_by(InvoiceLine.invoice_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Invoice.id,
+            Invoice.invoice_no,
+            (Invoice.amount + Invoice.credited_amount).label("invoiced"),
+            Invoice.vat_amount,
+            Invoice.vatable_sales,
+            Invoice.exempt_sales,
+            Invoice.zero_rated_sales,
+            Invoice.seller_vat_registered,
+            sums.c.total,
+            sums.c.vat,
+            sums.c.vatable,
+            sums.c.exempt,
+            sums.c.zero_rated,
+            sums.c.treated,
+        )
+        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        .where(
+            or_(
+                Invoice.amount + Invoice.credited_amount != _zero(sums.c.total),
+                Invoice.vat_amount != _zero(sums.c.vat),
+                Invoice.vatable_sales != _zero(sums.c.vatable),
+                Invoice.exempt_sales != _zero(sums.c.exempt),
+                Invoice.zero_rated_sales != _zero(sums.c.zero_rated),
+                and_(Invoice.seller_vat_registered.is_(False), _zero(sums.c.treated) > 0),
+            )
+        )
+        .order_by(Invoice.id)
+    )
+    problems = []
+    for row in rows:
+        label = _label(row.invoice_no, row.id)
+        for name, stored, computed in (
+            ("amount (with its credit notes)", row.invoiced, row.total),
+            ("VAT", row.vat_amount, row.vat),
+            ("VATable sales", row.vatable_sales, row.vatable),
+            ("VAT-exempt sales", row.exempt_sales, row.exempt),
+            ("zero-rated sales", row.zero_rated_sales, row.zero_rated),
+        ):
+            computed = computed if computed is not None else ZERO
+            if stored != computed:
+                problems.append(f"{label}: {name} is {_amount(stored)} but its lines add up to {_amount(computed)}.")
+        if not row.seller_vat_registered and (row.treated or 0) > 0:
+            problems.append(f"{label}: the seller was not VAT-registered but lines have a VAT treatment.")
+    return problems
+
+
+CREDIT_NUMBER_RE = re.compile(r"CN-(\d{4})-(\d{4,})")
+
+
+def _check_credit_notes() -> list[str]:
+    """An invoice's credited_amount is the sum of its credit notes, which belong to its client and
+    to an issued invoice; each note's VAT split is within it; numbers CN-YYYY-NNNN run 1..counter
+    per year of the note without gaps."""
+    sums = (
+        select(CreditNote.invoice_id, func.sum(CreditNote.amount - CreditNote.customer_credit).label("total"))
+        .group_by(CreditNote.invoice_id)
+        .subquery()
+    )
+    problems = []
+    for row in db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.credited_amount, sums.c.total)
+        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        .where(Invoice.credited_amount != _zero(sums.c.total))
+        .order_by(Invoice.id)
+    ):
+        problems.append(
+            f"{_label(row.invoice_no, row.id)}: credited_amount is {_amount(row.credited_amount)} but its credit "
+            f"notes (less customer credits) add up to {_amount(row.total or ZERO)}."
+        )
+    # A customer credit is flagged as an overpayment of its amount, referenced by the note's number.
+    for credit_no, expected, flagged in db.session.execute(
+        select(CreditNote.credit_no, CreditNote.customer_credit, Overpayment.amount)
+        .outerjoin(Overpayment, Overpayment.provider_reference == CreditNote.credit_no)
+        .where(or_(CreditNote.customer_credit > 0, Overpayment.id.is_not(None)))
+        .order_by(CreditNote.credit_no)
+    ):
+        if flagged != expected:
+            problems.append(
+                f"{credit_no}: customer credit {_amount(expected)} but {_amount(flagged)} flagged as an overpayment."
+            )
+    numbers: dict[int, list[int]] = defaultdict(list)
+    for note in db.session.execute(
+        select(
+            CreditNote.credit_no,
+            CreditNote.issue_date,
+            CreditNote.client_id,
+            CreditNote.amount,
+            CreditNote.vatable_amount + CreditNote.vat_amount + CreditNote.exempt_amount + CreditNote.zero_rated_amount,
+            Invoice.client_id.label("invoice_client"),
+            Invoice.issued_at,
+        )
+        .join(Invoice, Invoice.id == CreditNote.invoice_id)
+        .order_by(CreditNote.credit_no)
+    ):
+        credit_no, issued_on, client_id, amount, split, invoice_client, issued_at = note
+        if client_id != invoice_client or issued_at is None:
+            problems.append(f"{credit_no}: not on an issued invoice of its own client.")
+        if split > amount:
+            problems.append(f"{credit_no}: its VAT split ({_amount(split)}) exceeds it ({_amount(amount)}).")
+        match = CREDIT_NUMBER_RE.fullmatch(credit_no)
+        if match is None or int(match.group(1)) != issued_on.year:
+            problems.append(f"{credit_no}: not a number of the form CN-YYYY-NNNN of the year it was issued.")
+            continue
+        numbers[issued_on.year].append(int(match.group(2)))
+    counters = {
+        year: last for year, last in db.session.execute(select(CreditNoteCounter.year, CreditNoteCounter.last_number))
+    }
+    for year in sorted(set(numbers) | set(counters)):
+        used, last = sorted(numbers.get(year, [])), counters.get(year, 0)
+        if used != list(range(1, last + 1)):
+            problems.append(f"CN-{year:04d}: credit notes are numbered {_ranges(used) or 'none'}, not 1 to {last}.")
+    return problems
 
 
 def _check_installment_totals() -> list[str]:

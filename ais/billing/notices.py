@@ -15,7 +15,7 @@ from sqlalchemy import select
 from .. import clock
 from ..extensions import db
 from ..mail.outbox import queue_email
-from ..models import Allocation, Installment, Invoice, Payment, User
+from ..models import Allocation, CreditNote, Installment, Invoice, Payment, User
 from . import rules
 
 
@@ -48,11 +48,11 @@ def _owed(invoice: Invoice) -> rules.Owed:
     return rules.owed(states, clock.today(), invoice.held_amount)
 
 
-def send_notice(to: str, template: str, subject: str, dedupe_key: str, **context) -> None:
+def send_notice(to: str, template: str, subject: str, dedupe_key: str, attachment: str = "", **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
     html = render_template(f"email/{template}.html", **context)
-    queue_email(to, subject, text, html, dedupe_key=dedupe_key)
+    queue_email(to, subject, text, html, dedupe_key=dedupe_key, attachment=attachment)
 
 
 def invoice_issued(invoice: Invoice, client) -> None:
@@ -61,6 +61,7 @@ def invoice_issued(invoice: Invoice, client) -> None:
         "invoice_issued",
         f"Invoice {invoice.invoice_no}",
         f"invoice-issued:{invoice.id}",
+        attachment=f"invoice:{invoice.id}",  # the sales invoice (PDF), drawn when sent
         invoice=invoice,
         client=client,
         installments=list(invoice.installments),
@@ -99,9 +100,26 @@ def payment_receipt(payment: Payment, invoice: Invoice) -> None:
         "payment_receipt",
         f"Receipt for your payment on {invoice.invoice_no}",
         f"receipt:payment:{payment.id}",
+        attachment=f"receipt:{payment.id}",  # the acknowledgement receipt (PDF), drawn when sent
         payment=payment,
         invoice=invoice,
         installment_numbers=numbers,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def credit_note_issued(note: CreditNote, invoice: Invoice) -> None:
+    """The client's invoice was credited: the credit note (attached as PDF) and what is owed now."""
+    send_notice(
+        invoice.client.email,
+        "credit_note_issued",
+        f"Credit note {note.credit_no} on {invoice.invoice_no}",
+        f"credit-note:{note.id}",
+        attachment=f"credit_note:{note.id}",
+        note=note,
+        invoice=invoice,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)),
         owed=_owed(invoice),
         link=_portal_link(invoice),
     )

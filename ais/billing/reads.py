@@ -19,7 +19,7 @@ from functools import cache
 from sqlalchemy import Integer, Row, bindparam, select
 
 from ..extensions import db
-from ..models import Client, Installment, Invoice, InvoiceLine, InvoiceState, Payment
+from ..models import Client, CreditNote, Installment, Invoice, InvoiceLine, InvoiceState, Payment
 
 invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
 lines, clients = InvoiceLine.__table__, Client.__table__
@@ -64,6 +64,20 @@ class InvoiceView(InvoiceState):
     issued_at: dt.datetime | None
     voided_at: dt.datetime | None
     void_reason: str
+    seller_vat_registered: bool
+    prices_include_vat: bool
+    vat_rate: Decimal | None
+    vatable_sales: Decimal
+    vat_amount: Decimal
+    exempt_sales: Decimal
+    zero_rated_sales: Decimal
+    seller_name: str
+    seller_trade_name: str
+    seller_tin: str
+    seller_address: str
+    buyer_name: str
+    buyer_tin: str
+    buyer_address: str
     installments: tuple[ScheduleRow, ...]
     lines: tuple = ()
     client_name: str = ""
@@ -88,6 +102,20 @@ INVOICE_VIEW_COLUMNS = (
     "issued_at",
     "voided_at",
     "void_reason",
+    "seller_vat_registered",
+    "prices_include_vat",
+    "vat_rate",
+    "vatable_sales",
+    "vat_amount",
+    "exempt_sales",
+    "zero_rated_sales",
+    "seller_name",
+    "seller_trade_name",
+    "seller_tin",
+    "seller_address",
+    "buyer_name",
+    "buyer_tin",
+    "buyer_address",
 )
 
 
@@ -127,6 +155,7 @@ def _lines_statement(scoped: bool):
             lines.c.net_amount,
             lines.c.tax_rate,
             lines.c.tax_amount,
+            lines.c.vat_treatment,
         )
         .where(lines.c.invoice_id == INVOICE_ID)
         .order_by(lines.c.position, lines.c.id)
@@ -192,3 +221,14 @@ def read_invoice_payments(invoice_id: int, client_id: int | None = None) -> Sequ
     return db.session.execute(
         _payments_statement(client_id is not None), {"invoice_id": invoice_id, "client_id": client_id}
     ).all()
+
+
+def read_credit_notes(invoice_id: int, client_id: int | None = None) -> Sequence[Row]:
+    """The invoice's credit notes, oldest first; with ``client_id``, only if they are that client's."""
+    notes = CreditNote.__table__
+    query = select(
+        notes.c.id, notes.c.credit_no, notes.c.issue_date, notes.c.amount, notes.c.reason, notes.c.customer_credit
+    ).where(notes.c.invoice_id == invoice_id)
+    if client_id is not None:
+        query = query.where(notes.c.client_id == client_id)
+    return db.session.execute(query.order_by(notes.c.id)).all()

@@ -37,6 +37,13 @@ __all__ = [
     "ScheduleOutOfRange",
     "InstallmentState",
     "line_totals",
+    "VATABLE",
+    "VAT_EXEMPT",
+    "ZERO_RATED",
+    "VAT_TREATMENTS",
+    "VatSummary",
+    "vat_line_totals",
+    "vat_summary",
     "split_amount",
     "add_months",
     "due_dates",
@@ -59,6 +66,9 @@ __all__ = [
     "ScheduleOutOfOrder",
     "earliest_replan_start",
     "format_invoice_number",
+    "format_credit_note_number",
+    "shrink_from_last",
+    "split_credit",
 ]
 
 WEEKLY, BIWEEKLY, MONTHLY = "weekly", "biweekly", "monthly"
@@ -122,6 +132,76 @@ def line_totals(quantity: Decimal, unit_price: Decimal, tax_rate_percent: Decima
         rate = _require_decimal(tax_rate_percent, "tax_rate_percent")
         tax = round_half_up((net * rate).scaleb(-2))
     return net, tax
+
+
+# --------------------------------------------------------------------------
+# VAT (Philippines: 12 % on VATable sales; VAT-exempt and zero-rated sales carry none)
+# --------------------------------------------------------------------------
+
+VATABLE, VAT_EXEMPT, ZERO_RATED = "vatable", "exempt", "zero_rated"
+VAT_TREATMENTS = (VATABLE, VAT_EXEMPT, ZERO_RATED)
+
+
+def vat_line_totals(
+    quantity: Decimal,
+    unit_price: Decimal,
+    treatment: str | None,
+    rate_percent: Decimal,
+    prices_include_vat: bool,
+) -> tuple[Decimal, Decimal]:
+    """Return ``(net, vat)`` for one line of a sales invoice, each to the centavo.
+
+    Rule: amount = round_half_up(quantity x unit price).  A VATable line's VAT is
+    round_half_up(amount x rate / (100 + rate)) when prices include VAT (12/112 at 12 %), and
+    its net is amount - VAT, so net + VAT is exactly the price the buyer sees; when prices
+    exclude VAT, net = amount and VAT = round_half_up(net x rate / 100).  VAT-exempt and
+    zero-rated lines, and every line of a seller who is not VAT-registered (``treatment`` None),
+    carry no VAT: net = amount.  Rounding is per line; an invoice's totals are sums of lines.
+    """
+    quantity = _require_decimal(quantity, "quantity")
+    unit_price = _require_decimal(unit_price, "unit_price")
+    if treatment is not None and treatment not in VAT_TREATMENTS:
+        raise ValueError(f"treatment must be one of {', '.join(VAT_TREATMENTS)} or None")
+    with localcontext() as context:
+        context.prec = _EXACT_PRECISION
+        amount = round_half_up(quantity * unit_price)
+        if treatment != VATABLE:
+            return amount, ZERO
+        rate = _require_decimal(rate_percent, "rate_percent")
+        if not 0 <= rate <= 100:
+            raise ValueError("rate_percent must be between 0 and 100")
+        if prices_include_vat:
+            vat = round_half_up(amount * rate / (100 + rate))
+            return amount - vat, vat
+        return amount, round_half_up((amount * rate).scaleb(-2))
+
+
+@dataclass(frozen=True)
+class VatSummary:
+    """An invoice's sales by VAT treatment; ``total`` is what the buyer owes."""
+
+    vatable: Decimal
+    vat: Decimal
+    exempt: Decimal
+    zero_rated: Decimal
+    non_vat: Decimal  # sales of a seller who is not VAT-registered
+
+    @property
+    def total(self) -> Decimal:
+        return self.vatable + self.vat + self.exempt + self.zero_rated + self.non_vat
+
+
+def vat_summary(lines: Iterable[tuple[str | None, Decimal, Decimal]]) -> VatSummary:
+    """Sum ``(treatment, net, vat)`` lines into the invoice's VAT summary (no rounding: sums of
+    rounded lines), so VATable + VAT + exempt + zero-rated (+ non-VAT) sales = the total."""
+    sums = {VATABLE: ZERO, VAT_EXEMPT: ZERO, ZERO_RATED: ZERO, None: ZERO}
+    vat = ZERO
+    for treatment, net, line_vat in lines:
+        sums[treatment] += net
+        vat += line_vat
+    return VatSummary(
+        vatable=sums[VATABLE], vat=vat, exempt=sums[VAT_EXEMPT], zero_rated=sums[ZERO_RATED], non_vat=sums[None]
+    )
 
 
 # --------------------------------------------------------------------------
@@ -630,3 +710,58 @@ def format_invoice_number(year: int, seq: int) -> str:
     if seq < 1:
         raise ValueError("seq must be at least 1")
     return f"INV-{year:04d}-{seq:04d}"
+
+
+def format_credit_note_number(year: int, seq: int) -> str:
+    """Format a credit note number like ``CN-2026-0001`` (the same rule as invoice numbers)."""
+    return "CN" + format_invoice_number(year, seq)[3:]
+
+
+# --------------------------------------------------------------------------
+# Credit notes
+# --------------------------------------------------------------------------
+
+
+def shrink_from_last(installments: Sequence[InstallmentState], credit: Decimal) -> dict[int, Decimal]:
+    """The installments' amounts after ``credit`` is taken off their unpaid parts, the last
+    installment first and then backwards (a credit note lowers what is still to come).
+
+    Returns {number: new amount}; 0.00 means the installment goes (nothing was paid on it).  An
+    installment never drops below what was paid on it.  ``credit`` must be above zero and at most
+    the unpaid total, else ``ValueError``.
+    """
+    credit = _require_decimal(credit, "credit")
+    ordered = sorted(installments, key=lambda i: (i.due_date, i.number))
+    unpaid = sum((i.unpaid for i in ordered), ZERO)
+    if credit <= 0 or credit != credit.quantize(Decimal("0.01")):
+        raise ValueError("credit must be above zero, in whole cents")
+    if credit > unpaid:
+        raise ValueError("credit exceeds the unpaid total")
+    left = credit
+    result = {i.number: i.amount for i in ordered}
+    for inst in reversed(ordered):
+        if left <= 0:
+            break
+        take = min(inst.unpaid, left)
+        result[inst.number] = inst.amount - take
+        left -= take
+    return result
+
+
+def split_credit(credit: Decimal, buckets: Sequence[Decimal]) -> list[Decimal]:
+    """Split ``credit`` over ``buckets`` (what is left of the invoice's VATable sales, VAT, exempt,
+    zero-rated and non-VAT sales) in proportion, to the cent, by largest remainder: the parts add
+    up to ``credit`` exactly and none exceeds its bucket.  ``credit`` at most the buckets' sum."""
+    credit = _require_decimal(credit, "credit")
+    cents = [to_minor_units(_require_decimal(b, "bucket")) for b in buckets]
+    total = sum(cents)
+    want = to_minor_units(credit)
+    if want < 0 or want > total or any(c < 0 for c in cents):
+        raise ValueError("credit must be between zero and the sum of the buckets")
+    if total == 0:
+        return [ZERO for _ in buckets]
+    floors = [want * c // total for c in cents]
+    remainders = sorted(range(len(cents)), key=lambda k: (-(want * cents[k] % total), k))
+    for k in remainders[: want - sum(floors)]:
+        floors[k] += 1
+    return [from_minor_units(n) for n in floors]

@@ -34,16 +34,22 @@ from ..models import (
     VOIDED,
     Allocation,
     AuditEntry,
+    BusinessProfile,
     CheckoutSession,
     Client,
+    CreditNote,
+    CreditNoteCounter,
     Installment,
     Invoice,
     InvoiceCounter,
     InvoiceLine,
+    Overpayment,
     Payment,
     User,
 )
 from . import books, methods, money, notices, rules
+from .logo import LogoRefused, check_logo
+from .taxpayer import InvalidTin, format_tin
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
@@ -88,6 +94,14 @@ class InvalidTransition(BillingError):
     """The record is not in a state that allows this (e.g. confirming a payment twice)."""
 
 
+class CreditRefused(BillingError):
+    """The credit cannot be given: the invoice is a draft or void, or it exceeds the unpaid balance."""
+
+
+class ProfileIncomplete(BillingError):
+    """The business profile lacks a field every sales invoice must show: nothing can be issued."""
+
+
 # --- Values in ------------------------------------------------------------------------------
 
 
@@ -96,7 +110,9 @@ class LineInput:
     description: str
     quantity: Decimal
     unit_price: Decimal
-    tax_rate: Decimal | None = None
+    # rules.VATABLE / VAT_EXEMPT / ZERO_RATED; None: VATable for a VAT-registered seller.  Ignored
+    # (no VAT) when the seller is not VAT-registered.
+    vat: str | None = None
 
 
 @dataclass(frozen=True)
@@ -109,6 +125,18 @@ class InvoiceInput:
     payment_type: str = FULL_PAYMENT
     installment_count: int = 1
     frequency: str | None = None
+
+
+@dataclass(frozen=True)
+class ProfileInput:
+    registered_name: str
+    tin: str
+    address: str
+    vat_registered: bool | None
+    trade_name: str = ""
+    vat_rate: Decimal = Decimal("12.00")
+    prices_include_vat: bool = False
+    footer: str = ""
 
 
 @dataclass(frozen=True)
@@ -146,12 +174,18 @@ def _clean_client(data: ClientInput) -> ClientInput:
         email = emails.single_address(email)  # one address: never a list that mail would fan out to
     except emails.InvalidEmail as error:
         raise InvalidInput(str(error), "email") from None
+    tax_id = data.tax_id.strip()
+    if tax_id:
+        try:
+            tax_id = format_tin(tax_id, branch_required=False)
+        except InvalidTin as error:
+            raise InvalidInput(str(error), "tax_id") from None
     return ClientInput(
         name=name[:200],
         email=email,
         company=data.company.strip()[:200],
         phone=data.phone.strip()[:50],
-        tax_id=data.tax_id.strip()[:50],
+        tax_id=tax_id,
         address=data.address.strip(),
     )
 
@@ -210,6 +244,133 @@ def archive_client(actor: Actor, client_id: int, archived: bool = True) -> None:
         audit.record(actor, "client.archived" if archived else "client.restored", client_id=client.id)
 
 
+# --- The business profile -------------------------------------------------------------------
+
+PROFILE_ID = 1
+
+
+def business_profile() -> BusinessProfile | None:
+    """The seller's profile as saved (None until the owner first saves it)."""
+    return db.session.get(BusinessProfile, PROFILE_ID)
+
+
+def profile_problems(profile: BusinessProfile | None) -> list[str]:
+    """What the profile still lacks for a sales invoice (empty when it is complete)."""
+    if profile is None:
+        return ["registered name", "TIN with branch code", "registered address", "VAT registration"]
+    problems = []
+    if not profile.registered_name.strip():
+        problems.append("registered name")
+    if not profile.tin:
+        problems.append("TIN with branch code")
+    if not profile.address.strip():
+        problems.append("registered address")
+    if profile.vat_registered is None:
+        problems.append("VAT registration")
+    return problems
+
+
+def _clean_profile(data: ProfileInput) -> ProfileInput:
+    registered_name = data.registered_name.strip()
+    if not registered_name:
+        raise InvalidInput("Enter the registered name, as on the certificate of registration.", "registered_name")
+    try:
+        tin = format_tin(data.tin)
+    except InvalidTin as error:
+        raise InvalidInput(str(error), "tin") from None
+    address = data.address.strip()
+    if not address:
+        raise InvalidInput("Enter the registered business address.", "address")
+    if data.vat_registered is None:
+        raise InvalidInput("Say whether the business is VAT-registered.", "vat_registered")
+    if (
+        not isinstance(data.vat_rate, Decimal)
+        or not (0 < data.vat_rate <= 100)
+        or data.vat_rate != round(data.vat_rate, 2)
+    ):
+        raise InvalidInput("The VAT rate must be above 0 and at most 100%, with at most two decimals.", "vat_rate")
+    footer = "\n".join(line.rstrip() for line in data.footer.strip().splitlines())
+    if len(footer) > 2000:
+        raise InvalidInput("The footer may have at most 2,000 characters.", "footer")
+    return ProfileInput(
+        registered_name=registered_name[:200],
+        trade_name=data.trade_name.strip()[:200],
+        tin=tin,
+        address=address[:2000],
+        vat_registered=bool(data.vat_registered),
+        vat_rate=data.vat_rate,
+        prices_include_vat=bool(data.prices_include_vat),
+        footer=footer,
+    )
+
+
+def save_business_profile(
+    actor: Actor, data: ProfileInput, logo: bytes | None = None, remove_logo: bool = False
+) -> None:
+    """Save the seller's profile (what every sales invoice prints about the seller).  The TIN
+    must carry its branch code; a logo is accepted by its content (PNG, JPEG or a safe SVG under
+    300 KB, ais.billing.logo).  Invoices already issued keep what they were issued with."""
+    data = _clean_profile(data)
+    logo_type = ""
+    if logo is not None:
+        try:
+            logo_type = check_logo(logo)
+        except LogoRefused as error:
+            raise InvalidInput(str(error), "logo") from None
+    with write_transaction():
+        profile = db.session.get(BusinessProfile, PROFILE_ID, with_for_update=True)
+        if profile is None:
+            profile = BusinessProfile(id=PROFILE_ID, logo_type="")
+            db.session.add(profile)
+        changed = [name for name, value in data.__dict__.items() if getattr(profile, name, None) != value]
+        for name, value in data.__dict__.items():
+            setattr(profile, name, value)
+        if logo is not None:
+            profile.logo, profile.logo_type = logo, logo_type
+            changed.append("logo")
+        elif remove_logo and profile.logo is not None:
+            profile.logo, profile.logo_type = None, ""
+            changed.append("logo removed")
+        profile.updated_at = clock.utcnow()
+        profile.updated_by_id = actor.user_id
+        audit.record(
+            actor,
+            "business.profile_updated",
+            detail=", ".join(name.replace("_", " ") for name in changed) or "no change",
+        )
+
+
+def _require_complete_profile() -> BusinessProfile:
+    profile = business_profile()
+    problems = profile_problems(profile)
+    if problems:
+        raise ProfileIncomplete(
+            "Complete the business profile (Settings → Business profile) before issuing: " + ", ".join(problems) + "."
+        )
+    assert profile is not None
+    return profile
+
+
+@dataclass(frozen=True)
+class Pricing:
+    """How lines are priced: the seller's VAT standing when the draft was saved."""
+
+    vat_registered: bool
+    vat_rate: Decimal | None
+    prices_include_vat: bool
+
+    @classmethod
+    def of(cls, profile: BusinessProfile | None) -> Pricing:
+        if profile is None or not profile.vat_registered:
+            return cls(False, None, False)
+        return cls(True, profile.vat_rate, profile.prices_include_vat)
+
+
+def current_pricing() -> Pricing:
+    """How a line saved now is priced (the profile's VAT registration, rate and price entry)."""
+    return Pricing.of(business_profile())
+
+
 # --- Invoices -----------------------------------------------------------------------------
 
 
@@ -224,8 +385,9 @@ def lock_invoice(invoice_id: int) -> Invoice:
     return invoice
 
 
-def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Decimal]]:
-    """Check an invoice's input and return each line with its rounded net and tax."""
+def _validate_invoice(data: InvoiceInput, pricing: Pricing) -> list[tuple[LineInput, str | None, Decimal, Decimal]]:
+    """Check an invoice's input and return each line with its VAT treatment and its net and VAT,
+    each rounded half-up to the centavo (rules.vat_line_totals)."""
     if not data.lines:
         raise InvalidInput("Add at least one line.", "lines")
     if len(data.lines) > MAX_LINES:
@@ -238,11 +400,16 @@ def _validate_invoice(data: InvoiceInput) -> list[tuple[LineInput, Decimal, Deci
             raise InvalidInput(f"Line {index + 1}: the quantity must be above zero.", "lines")
         if line.unit_price < 0:
             raise InvalidInput(f"Line {index + 1}: the unit price cannot be negative.", "lines")
-        if line.tax_rate is not None and not (0 <= line.tax_rate <= 100):
-            raise InvalidInput(f"Line {index + 1}: the tax rate must be between 0 and 100%.", "lines")
-        net, tax = rules.line_totals(line.quantity, line.unit_price, line.tax_rate)
-        priced.append((line, net, tax))
-    total = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+        treatment: str | None = None
+        if pricing.vat_registered:
+            treatment = line.vat or rules.VATABLE
+            if treatment not in rules.VAT_TREATMENTS:
+                raise InvalidInput(f"Line {index + 1}: choose VATable, VAT-exempt or zero-rated.", "lines")
+        net, tax = rules.vat_line_totals(
+            line.quantity, line.unit_price, treatment, pricing.vat_rate or Decimal(0), pricing.prices_include_vat
+        )
+        priced.append((line, treatment, net, tax))
+    total = sum((net + tax for _, _, net, tax in priced), Decimal("0.00"))
     if total <= 0:
         raise InvalidInput("The invoice total must be above zero.", "lines")
     if total > money.MAX_AMOUNT:
@@ -276,7 +443,7 @@ def _require_schedule_dates(first_due: date, count: int, frequency: str, field: 
         raise InvalidInput(str(error), field) from None
 
 
-def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
+def _write_draft(invoice: Invoice, data: InvoiceInput, pricing: Pricing, priced) -> None:
     invoice.client_id = data.client_id
     invoice.description = data.description.strip()
     invoice.issue_date = data.issue_date
@@ -287,19 +454,28 @@ def _write_draft(invoice: Invoice, data: InvoiceInput, priced) -> None:
     else:
         invoice.installment_count, invoice.frequency = data.installment_count, data.frequency
     invoice.lines.clear()
-    for position, (line, net, tax) in enumerate(priced, start=1):
+    for position, (line, treatment, net, tax) in enumerate(priced, start=1):
         invoice.lines.append(
             InvoiceLine(
                 position=position,
                 description=line.description.strip(),
                 quantity=line.quantity,
                 unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
+                vat_treatment=treatment,
+                tax_rate=pricing.vat_rate if treatment == rules.VATABLE else None,
                 net_amount=net,
                 tax_amount=tax,
             )
         )
-    invoice.amount = sum((net + tax for _, net, tax in priced), Decimal("0.00"))
+    summary = rules.vat_summary((treatment, net, tax) for _, treatment, net, tax in priced)
+    invoice.amount = summary.total
+    invoice.seller_vat_registered = pricing.vat_registered
+    invoice.prices_include_vat = pricing.prices_include_vat
+    invoice.vat_rate = pricing.vat_rate
+    invoice.vatable_sales = summary.vatable
+    invoice.vat_amount = summary.vat
+    invoice.exempt_sales = summary.exempt
+    invoice.zero_rated_sales = summary.zero_rated
 
 
 def _require_active_client(client_id: int) -> Client:
@@ -312,8 +488,10 @@ def _require_active_client(client_id: int) -> Client:
 
 
 def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) -> int:
-    """Create or edit a draft invoice.  Drafts have no number and are invisible to the client."""
-    priced = _validate_invoice(data)
+    """Create or edit a draft invoice.  Drafts have no number and are invisible to the client.
+    Its lines are priced with the business profile's VAT standing as it is now."""
+    pricing = Pricing.of(business_profile())
+    priced = _validate_invoice(data, pricing)
     with write_transaction():
         _require_active_client(data.client_id)
         if invoice_id is None:
@@ -325,7 +503,7 @@ def save_draft(actor: Actor, data: InvoiceInput, invoice_id: int | None = None) 
             if not invoice.is_draft:
                 raise InvoiceNotEditable("This invoice is issued: void it and issue a new one to change it.")
             action = "invoice.draft_updated"
-        _write_draft(invoice, data, priced)
+        _write_draft(invoice, data, pricing, priced)
         db.session.flush()
         audit.record(actor, action, client_id=invoice.client_id, invoice_id=invoice.id, amount_after=invoice.amount)
         return invoice.id
@@ -361,19 +539,23 @@ def _currency() -> str:
     return current_app.config["AIS_CURRENCY"]
 
 
-def _next_invoice_number(year: int) -> str:
-    """The next number of the year, from a counter row locked in this transaction: no gaps, no repeats."""
+def _next_number(counter_model, year: int) -> int:
+    """The next number of the year from a counter row locked in this transaction: no gaps, no repeats."""
     dialect = db.engine.dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    db.session.execute(insert(InvoiceCounter).values(year=year, last_number=0).on_conflict_do_nothing())
+    db.session.execute(insert(counter_model).values(year=year, last_number=0).on_conflict_do_nothing())
     counter = db.session.scalars(  # (the row exists: inserted just above if it was missing)
-        select(InvoiceCounter)
-        .where(InvoiceCounter.year == year)
+        select(counter_model)
+        .where(counter_model.year == year)
         .with_for_update()
         .execution_options(populate_existing=True)
     ).one()
     counter.last_number += 1
-    return rules.format_invoice_number(year, counter.last_number)
+    return counter.last_number
+
+
+def _next_invoice_number(year: int) -> str:
+    return rules.format_invoice_number(year, _next_number(InvoiceCounter, year))
 
 
 def _issue(actor: Actor, invoice: Invoice) -> str:
@@ -388,8 +570,19 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
             "issue_date",
         )
     client = _require_active_client(invoice.client_id)
+    profile = _require_complete_profile()
+    pricing = Pricing.of(profile)
+    if pricing != Pricing(invoice.seller_vat_registered, invoice.vat_rate, invoice.prices_include_vat):
+        raise InvalidTransition(
+            "The business profile's VAT settings changed since this draft was saved: "
+            "open the draft and save it again to price it with them."
+        )
     invoice.invoice_no = _next_invoice_number(invoice.issue_date.year)
     invoice.issued_at = clock.utcnow()
+    invoice.seller_name, invoice.seller_trade_name = profile.registered_name, profile.trade_name
+    invoice.seller_tin, invoice.seller_address = profile.tin, profile.address
+    invoice.buyer_name = (client.company or client.name)[:200]
+    invoice.buyer_tin, invoice.buyer_address = client.tax_id, client.address
     schedule = rules.build_schedule(
         invoice.amount, invoice.installment_count, invoice.due_date, invoice.frequency or rules.MONTHLY
     )
@@ -420,12 +613,13 @@ def issue_invoice(actor: Actor, invoice_id: int) -> str:
 
 def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
     """Create an invoice and (by default) issue it, in one transaction."""
-    priced = _validate_invoice(data)
+    pricing = Pricing.of(business_profile())
+    priced = _validate_invoice(data, pricing)
     with write_transaction():
         _require_active_client(data.client_id)
         invoice = Invoice(currency=_currency(), paid_amount=Decimal("0.00"), held_amount=Decimal("0.00"))
         db.session.add(invoice)
-        _write_draft(invoice, data, priced)
+        _write_draft(invoice, data, pricing, priced)
         db.session.flush()
         books.track(invoice)
         audit.record(
@@ -438,6 +632,135 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
         if issue:
             _issue(actor, invoice)
         return invoice.id
+
+
+def _creditable(invoice: Invoice | InvoiceView, customer_credits: Decimal) -> Decimal:
+    if invoice.is_draft or invoice.is_void:
+        return Decimal("0.00")
+    return max(invoice.amount - invoice.held_amount - customer_credits, Decimal("0.00"))
+
+
+def creditable(invoice: Invoice | InvoiceView, notes: Sequence | None = None) -> Decimal:
+    """How much a credit note may still take off the invoice: what it bills, less payments awaiting
+    confirmation and earlier customer credits.  ``notes``: the invoice's credit notes if already
+    read (rows with ``customer_credit``, as reads.read_credit_notes gives them)."""
+    if notes is None:
+        customer_credits = db.session.scalar(
+            select(func.coalesce(func.sum(CreditNote.customer_credit), 0)).where(CreditNote.invoice_id == invoice.id)
+        )
+    else:
+        customer_credits = sum((note.customer_credit for note in notes), Decimal("0.00"))
+    return _creditable(invoice, Decimal(customer_credits or 0))
+
+
+def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
+    """Issue a credit note (``CN-YYYY-NNNN``, dated today) against an issued invoice.
+
+    Rule: the credit is above zero and at most what the invoice still bills (its amount, less
+    payments awaiting confirmation and earlier customer credits), else ``CreditRefused``.  The
+    part within the unpaid balance (amount - confirmed - awaiting) lowers the invoice's amount and
+    its unpaid installments shrink from the last backwards (rules.shrink_from_last; one left with
+    nothing is removed).  The part beyond it, where confirmed payments exceed the lowered amount,
+    is a customer credit: kept on the note and flagged as an overpayment for the owner to refund
+    or apply.  The credit is split over the VAT treatments in proportion to what the invoice had
+    left (rules.split_credit).  Audited; the client is emailed with the PDF."""
+    try:
+        amount = money.parse_amount(amount)
+    except money.InvalidAmount as error:
+        raise InvalidInput(str(error), "amount") from None
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("Give the reason for the credit (it is printed on the credit note).", "reason")
+    with write_transaction():
+        invoice = lock_invoice(invoice_id)
+        if invoice.is_draft:
+            raise CreditRefused("A draft is not credited: edit it or delete it.")
+        if invoice.is_void:
+            raise CreditRefused("This invoice is void: there is nothing to credit.")
+        earlier = db.session.execute(
+            select(
+                func.coalesce(func.sum(CreditNote.vatable_amount), 0),
+                func.coalesce(func.sum(CreditNote.vat_amount), 0),
+                func.coalesce(func.sum(CreditNote.exempt_amount), 0),
+                func.coalesce(func.sum(CreditNote.zero_rated_amount), 0),
+                func.coalesce(func.sum(CreditNote.customer_credit), 0),
+            ).where(CreditNote.invoice_id == invoice.id)
+        ).one()
+        earlier_customer_credit = Decimal(earlier[4])
+        creditable = _creditable(invoice, earlier_customer_credit)
+        if amount > creditable:
+            held = ""
+            if invoice.held_amount > 0:
+                held = f" ({format_money(invoice.held_amount, invoice.currency)} is awaiting confirmation)"
+            raise CreditRefused(
+                f"{format_money(amount, invoice.currency)} exceeds the {format_money(creditable, invoice.currency)} "
+                f"this invoice still bills{held}.",
+                "amount",
+            )
+        unpaid = invoice.amount - invoice.paid_amount - invoice.held_amount
+        applied = min(amount, unpaid)
+        customer_credit = amount - applied
+        amount_before = invoice.amount
+        original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
+        left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier[:4], strict=True)]
+        # (what is left of a non-VAT seller's sales: the rest of what the invoice still bills)
+        left.append(invoice.amount - earlier_customer_credit - sum(left, Decimal("0.00")))
+        vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
+
+        if applied > 0:
+            # The lock is held: the installments' paid amounts are the allocation's, so what is unpaid is exact.
+            new_amounts = rules.shrink_from_last(_installment_states(invoice), applied)
+            for installment in list(invoice.installments):
+                installment.amount = new_amounts[installment.number]
+                if installment.amount == 0:
+                    invoice.installments.remove(installment)
+            invoice.amount -= applied
+            invoice.credited_amount += applied
+        if invoice.installments:
+            invoice.installment_count = len(invoice.installments)
+        today = clock.today()
+        note = CreditNote(
+            credit_no=rules.format_credit_note_number(today.year, _next_number(CreditNoteCounter, today.year)),
+            invoice_id=invoice.id,
+            client_id=invoice.client_id,
+            issue_date=today,
+            amount=amount,
+            reason=reason,
+            vatable_amount=vatable,
+            vat_amount=vat,
+            exempt_amount=exempt,
+            zero_rated_amount=zero_rated,
+            customer_credit=customer_credit,
+            created_by_id=actor.user_id,
+        )
+        db.session.add(note)
+        db.session.flush()
+        if customer_credit > 0:
+            db.session.add(
+                Overpayment(
+                    invoice_id=invoice.id,
+                    client_id=invoice.client_id,
+                    amount=customer_credit,
+                    currency=invoice.currency,
+                    provider="credit_note",
+                    provider_reference=note.credit_no,
+                    reason=f"Customer credit from {note.credit_no}: payments exceed the invoice's lowered amount.",
+                )
+            )
+        reallocate(invoice)
+        audit.record(
+            actor,
+            "invoice.credited",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            amount_before=amount_before,
+            amount_after=invoice.amount,
+            detail=f"{note.credit_no} {format_money(amount, invoice.currency)}"
+            + (f" ({format_money(customer_credit, invoice.currency)} customer credit)" if customer_credit else "")
+            + f": {reason}",
+        )
+        notices.credit_note_issued(note, invoice)
+        return note.id
 
 
 def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:

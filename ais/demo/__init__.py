@@ -22,6 +22,7 @@ from ..billing.services import ClientInput, InvoiceInput, LineInput
 from ..database import write_transaction
 from ..extensions import db
 from ..models import CLIENT, FULL_PAYMENT, INSTALLMENT, OWNER, User
+from .profile import DEMO_PROFILE
 
 OWNER_USERNAME = "admin"
 OWNER_PASSWORD = "admin123"
@@ -47,8 +48,10 @@ def _add_user(username: str, password: str, role: str, client_id: int | None = N
         return user.id
 
 
-def _client(name: str, company: str, address: str, email: str) -> int:
-    client_id = services.create_client(ACTOR, ClientInput(name=name, email=email, company=company, address=address))
+def _client(name: str, company: str, address: str, email: str, tin: str = "") -> int:
+    client_id = services.create_client(
+        ACTOR, ClientInput(name=name, email=email, company=company, address=address, tax_id=tin)
+    )
     _add_user(email, CLIENT_PASSWORD, CLIENT, client_id)
     return client_id
 
@@ -85,7 +88,15 @@ def load_demo(today: date) -> None:
     """Write the demo.  Call only when ``demo_loaded()`` is false."""
     day = timedelta(days=1)
 
-    alice = _client("Alice Johnson", "AJ Trading", "Makati City", "client1@example.com")
+    services.save_business_profile(ACTOR, DEMO_PROFILE)
+
+    alice = _client(
+        "Alice Johnson",
+        "AJ Trading",
+        "Makati City",
+        "client1@example.com",
+        "210-345-678-00000",
+    )
     bob = _client("Bob Reyes", "Reyes Supplies", "Quezon City", "client2@example.com")
 
     # Alice, 50,000.00 in 5 monthly installments of 10,000.00, issued about 2.5 months ago.

@@ -20,8 +20,9 @@ from flask import Flask, current_app
 from sqlalchemy import func, insert, select, text
 
 from .. import clock
+from ..audit import Actor
 from ..auth.passwords import hash_password
-from ..billing import rules
+from ..billing import rules, services
 from ..billing.books import ZERO, month_of
 from ..extensions import db
 from ..models import (
@@ -41,6 +42,7 @@ from ..models import (
     Payment,
     User,
 )
+from .profile import DEMO_PROFILE
 
 CENT = Decimal("0.01")
 CHUNK = 5000
@@ -128,6 +130,8 @@ def generate(
     """Write the demo sign-ins and ``clients`` clients with their books; the database must be empty."""
     if db.session.scalar(select(func.count(Client.id))):
         raise click.ClickException("gen-demo fills an empty database; point DATABASE_URL at a new one.")
+    # The business the demo books belong to (its invoices' documents name it).
+    services.save_business_profile(Actor.system("gen-demo"), DEMO_PROFILE)
     rng = random.Random(seed)
     today = clock.today()
     currency = current_app.config["AIS_CURRENCY"]

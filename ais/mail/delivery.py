@@ -74,6 +74,15 @@ def backoff(attempts: int) -> dt.timedelta:
     return min(BASE_BACKOFF * (2 ** max(attempts - 1, 0)), MAX_BACKOFF)
 
 
+def _attachment(reference: str) -> tuple[str, bytes] | None:
+    """The named document (``kind:id``) from the renderer the app registered for its kind."""
+    kind, _, number = reference.partition(":")
+    renderer = current_app.extensions.get("ais_attachments", {}).get(kind)
+    if renderer is None or not number.isdigit():
+        raise LookupError(f"no renderer for attachment {reference!r}")
+    return renderer(int(number))
+
+
 def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     if not is_one_recipient(row.to_address):
         # Never a list (SMTP would send to each): the message fails and waits for a correction.
@@ -88,6 +97,11 @@ def build_message(row: OutboxMessage, sender: str) -> EmailMessage:
     message.set_content(row.body_text)
     if row.body_html:
         message.add_alternative(row.body_html, subtype="html")
+    if row.attachment:
+        document = _attachment(row.attachment)
+        if document is not None:
+            filename, data = document
+            message.add_attachment(data, maintype="application", subtype="pdf", filename=filename)
     return message
 
 

@@ -27,9 +27,16 @@ def preparer_for(row: OutboxMessage):
 
 
 def queue_email(
-    to_address: str, subject: str, body_text: str, body_html: str = "", *, dedupe_key: str | None = None
+    to_address: str,
+    subject: str,
+    body_text: str,
+    body_html: str = "",
+    *,
+    dedupe_key: str | None = None,
+    attachment: str = "",
 ) -> None:
-    """Queue one email in the current transaction; a message with the same dedupe_key is queued once."""
+    """Queue one email in the current transaction; a message with the same dedupe_key is queued once.
+    ``attachment`` names a document rendered when the message is sent (e.g. ``receipt:42``)."""
     if dedupe_key is not None:
         exists = db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
         if exists is not None:
@@ -41,5 +48,6 @@ def queue_email(
             subject=subject,
             body_text=body_text,
             body_html=body_html,
+            attachment=attachment,
         )
     )

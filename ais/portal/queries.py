@@ -19,7 +19,7 @@ from functools import cache
 
 from sqlalchemy import Date, Integer, Row, and_, bindparam, case, func, literal_column, select, true, type_coerce
 
-from ..billing.reads import MAX_ID, InvoiceView, read_invoice, read_invoice_payments
+from ..billing.reads import MAX_ID, InvoiceView, read_credit_notes, read_invoice, read_invoice_payments
 from ..db_types import Money
 from ..extensions import db
 from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
@@ -346,3 +346,8 @@ def submission_key_used(client_id: int, key: str) -> bool:
         db.session.scalar(select(Payment.id).where(Payment.client_id == client_id, Payment.submission_key == key))
         is not None
     )
+
+
+def invoice_credit_notes(client_id: int, invoice_id: int) -> Sequence[Row]:
+    """The credit notes on the client's invoice, oldest first."""
+    return read_credit_notes(invoice_id, client_id)

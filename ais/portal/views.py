@@ -7,6 +7,8 @@ Routes (blueprint ``portal``, mounted at /portal):
 * ``GET  /portal/invoices/<id>``       portal.invoice_detail  one invoice, its schedule, payments, the form
 * ``GET  /portal/payments``            portal.payments        payments, 20 a page, newest first
 * ``POST /portal/payments/add``        portal.payment_add     report a payment (state "reported")
+* ``GET  /portal/invoices/<id>/invoice.pdf``  the sales invoice as PDF (?size=a4|letter)
+* ``GET  /portal/payments/<id>/receipt.pdf``  the acknowledgement receipt of a confirmed payment
 
 Who sees what is decided once, in ``scope.apply_scope`` (the before_request hook below); every
 query takes the scoped client id first.  Views are thin: the form parses, ONE service call
@@ -27,6 +29,7 @@ from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
 from ..database import reads_only
+from ..documents import pdf
 from ..formatting import format_money
 from ..params import page_number, parse_id
 from ..payments.views import online_payment
@@ -134,6 +137,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
+        credit_notes=queries.invoice_credit_notes(client_id, invoice.id),
         owed=services.owed_on(invoice, today),
         suggested=_suggested_amount(invoice, today) if is_open else ZERO,
         open_room=room,
@@ -152,6 +156,36 @@ def invoice_detail(invoice_id: int):
     if invoice is None:
         abort(404)
     return _render_invoice(invoice)
+
+
+@bp.get("/invoices/<int:invoice_id>/invoice.pdf")
+@reads_only
+def invoice_pdf(invoice_id: int):
+    """The client's own sales invoice as PDF; anyone else's (or a draft) is the same 404 as its page."""
+    response = pdf.invoice_pdf(invoice_id, scope().client_id, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@bp.get("/credit-notes/<int:note_id>/credit-note.pdf")
+@reads_only
+def credit_note_pdf(note_id: int):
+    """A credit note on one of the client's invoices as PDF, else 404."""
+    response = pdf.credit_note_pdf(note_id, scope().client_id, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@bp.get("/payments/<int:payment_id>/receipt.pdf")
+@reads_only
+def payment_receipt_pdf(payment_id: int):
+    """The acknowledgement receipt of the client's own confirmed payment as PDF, else 404."""
+    response = pdf.receipt_pdf(payment_id, scope().client_id, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
 
 
 # --- Payments -------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ sideways at 375 px; no page may log a JavaScript error or a CSP violation.
 from __future__ import annotations
 
 import re
+import subprocess
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -39,6 +41,24 @@ def sign_in(page, username: str, password: str) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
+
+
+def pdf_text(data: bytes) -> str:
+    """A PDF's text as poppler's pdftotext reads it, whitespace folded."""
+    assert data.startswith(b"%PDF-")
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True).stdout
+    return " ".join(out.decode("utf-8").split())
+
+
+def pdf_picture(data: bytes, name: str) -> Path:
+    """The PDF's first page as a PNG beside the screenshots (poppler's pdftoppm)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    prefix = SCREENSHOTS / name
+    subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", "-", str(prefix)], input=data, check=True)
+    return prefix.with_suffix(".png")
+
+
 def amount_text(value: str) -> str:
     """'4000.00' -> '4,000.00' (how the pages print it, after the currency sign)."""
     whole, _, cents = value.partition(".")
@@ -56,6 +76,22 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(o).to_have_url(re.compile(r"/dashboard$"))
     expect(o.get_by_role("heading", name="Dashboard", level=1)).to_be_visible()
     no_sideways_scroll(ui.shots(o, "02-dashboard-empty"), "Back-office dashboard")
+
+    # --- b2. The business profile: nothing can be issued until it is complete -----------------------
+    o.get_by_role("button", name=re.compile(re.escape(owner.username))).click()
+    o.get_by_role("link", name="Business profile").click()
+    expect(o.get_by_role("heading", name="Business profile", level=1)).to_be_visible()
+    expect(o.get_by_text("Nothing can be issued until the profile is complete.")).to_be_visible()
+    field(o, "Registered name").fill("Bukid Solar Trading Corp.")
+    field(o, "Trade name").fill("Bukid Solar")
+    field(o, "TIN with branch code").fill("008-321-654-00000")
+    field(o, "Registered address").fill("45 Rizal Avenue, San Pablo City, Laguna 4000")
+    o.get_by_label("VAT-registered", exact=True).check()
+    o.get_by_label("VAT-inclusive", exact=True).check()
+    field(o, "Invoice footer").fill("Acknowledgement Certificate No. E2E-0001, 5 January 2026")
+    o.get_by_role("button", name="Save profile").click()
+    expect(o.get_by_text("The business profile was saved.")).to_be_visible()
+    no_sideways_scroll(ui.shots(o, "02b-business-profile"), "Business profile")
 
     # --- c. A client, an installment invoice, portal access -------------------------------------
     o.get_by_role("navigation", name="Main").get_by_role("link", name="Clients", exact=True).click()
@@ -101,6 +137,25 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     schedule = o.locator("section#schedule tbody tr")
     expect(schedule).to_have_count(3)
     no_sideways_scroll(ui.shots(o, "07-invoice-detail-owner"), "Back-office invoice detail")
+
+    # The sales invoice as PDF: the profile, the client, VAT and the schedule with its credit term.
+    invoice_pdf = o.request.get(invoice_url + "/invoice.pdf")
+    assert invoice_pdf.ok and invoice_pdf.headers["content-type"] == "application/pdf"
+    text = pdf_text(invoice_pdf.body())
+    for expected in (
+        "SALES INVOICE",
+        f"No. {invoice_no}",
+        "Bukid Solar Trading Corp.",
+        "VAT Reg. TIN 008-321-654-00000",
+        CLIENT_COMPANY,
+        "VATable sales ₱10,714.29",
+        "VAT (12%) ₱1,285.71",
+        "Total amount due ₱12,000.00",
+        "Payable in 3 monthly installments",
+        "Acknowledgement Certificate No. E2E-0001",
+    ):
+        assert expected in text, expected
+    assert pdf_picture(invoice_pdf.body(), "07c-invoice-pdf").exists()
 
     o.get_by_role("navigation", name="Main").get_by_role("link", name="Invoices", exact=True).click()
     expect(o.get_by_role("heading", name="Invoices", level=1)).to_be_visible()
@@ -199,6 +254,22 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(payment_row).to_contain_text(amount_text(due_now))
     ui.shots(c, "18-portal-payments")
 
+    # The client downloads the invoice and the receipt of the confirmed payment from the portal.
+    invoice_id = invoice_url.rstrip("/").rsplit("/", 1)[1]
+    c.goto(f"/portal/invoices/{invoice_id}")
+    receipt_link = c.get_by_role("link", name="Receipt (PDF)")
+    expect(receipt_link).to_have_count(1)
+    receipt = c.request.get(receipt_link.get_attribute("href"))
+    assert receipt.ok
+    receipt_text = pdf_text(receipt.body())
+    assert "ACKNOWLEDGEMENT RECEIPT" in receipt_text and PAYMENT_REFERENCE in receipt_text
+    assert "THIS DOCUMENT IS NOT VALID FOR CLAIM OF INPUT TAX" in receipt_text
+    assert pdf_picture(receipt.body(), "18b-receipt-pdf").exists()
+    portal_pdf = c.request.get(
+        c.get_by_role("link", name=re.compile("Download the sales invoice")).get_attribute("href")
+    )
+    assert portal_pdf.ok and f"No. {invoice_no}" in pdf_text(portal_pdf.body())
+
     # --- g. The owner previews the portal as the client ----------------------------------------------
     o.goto(client_url)
     o.get_by_role("link", name="View as client").click()
@@ -210,6 +281,21 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(o.get_by_role("textbox", name=re.compile(r"^Amount"))).to_be_disabled()
     expect(o.get_by_role("button", name="Report payment")).to_be_disabled()
     ui.shots(o, "20-preview-invoice")
+
+    # --- h. The owner credits part of the invoice: the last installment shrinks ----------------------
+    o.goto(invoice_url)
+    o.get_by_text("Issue a credit note").click()
+    field(o, "Amount to credit").fill("1000")
+    field(o, "Reason for the credit").fill("Pump cover not delivered")
+    o.get_by_role("button", name="Issue credit note").click()
+    expect(o.get_by_text("The credit note was issued and emailed to the client.")).to_be_visible()
+    expect(o.locator("#credit-notes")).to_contain_text("Pump cover not delivered")
+    expect(o.locator("section#schedule tbody tr").last).to_contain_text("3,000.00")
+    no_sideways_scroll(ui.shots(o, "21-invoice-credited"), "Invoice with a credit note")
+    note_pdf = o.request.get(o.get_by_role("link", name="Credit note (PDF)").get_attribute("href"))
+    note_text = pdf_text(note_pdf.body())
+    assert "CREDIT NOTE" in note_text and "Total credit ₱1,000.00" in note_text
+    assert pdf_picture(note_pdf.body(), "21b-credit-note-pdf").exists()
 
     # Every page above was checked with axe-core as it was photographed, at both widths.
     assert len(ui.accessibility_checked) >= 38, ui.accessibility_checked

@@ -25,7 +25,7 @@ def client_form(**fields):
         "email": "ann@example.com",
         "company": "Cruz Trading",
         "phone": "0917",
-        "tax_id": "123",
+        "tax_id": "123 456 789 00000",
         "address": "Makati",
     }
     data.update(fields)
@@ -45,6 +45,7 @@ def test_adding_a_client_saves_it_and_shows_its_page(client, actions, owner):
         "Cruz Trading",
         "Makati",
     )
+    assert saved.tax_id == "123-456-789-00000"  # the buyer's TIN, written the usual way
     assert response.headers["Location"].endswith(f"/clients/{saved.id}")
     page = text_of(client.get(response.headers["Location"]))
     assert "Ann Cruz was added." in page
@@ -57,6 +58,7 @@ def test_adding_a_client_saves_it_and_shows_its_page(client, actions, owner):
         ({"email": ""}, "Enter a valid email address."),
         ({"email": "not-an-email"}, "Enter a valid email address."),
         ({"email": "ann @example.com"}, "Enter a valid email address."),
+        ({"tax_id": "123"}, "Enter the 9-digit TIN, with its branch code if any"),
     ],
 )
 def test_a_client_with_bad_details_is_refused_next_to_the_field(client, actions, owner, fields, message):

@@ -39,7 +39,8 @@ def ann():
 
 
 def invoice_form(client, lines=None, **fields):
-    """What the form posts: lines as lines-N-description / -quantity / -unit_price / -tax_rate."""
+    """What the form posts: lines as lines-N-description / -quantity / -unit_price / -vat (a line's
+    fourth value "12" posts VATable, "" VAT-exempt; the test profile's prices include 12 % VAT)."""
     data = {
         "client_id": str(client),
         "description": "Office chairs",
@@ -55,7 +56,7 @@ def invoice_form(client, lines=None, **fields):
         data[f"lines-{index}-description"] = description
         data[f"lines-{index}-quantity"] = quantity
         data[f"lines-{index}-unit_price"] = price
-        data[f"lines-{index}-tax_rate"] = tax
+        data[f"lines-{index}-vat"] = {"12": "vatable", "": "exempt"}.get(tax, tax)
     data.update(fields)
     return data
 
@@ -92,10 +93,11 @@ def test_issuing_a_full_payment_invoice(client, actions, owner, ann):
     assert response.status_code == 302
     saved = fresh().scalar(select(Invoice))
     assert saved.invoice_no == "INV-2026-0001"
-    assert saved.amount == Decimal("3360.00")  # 2 x 1,500.00 = 3,000.00 net + 12% tax 360.00
-    assert schedule_of(saved.id) == [(1, TODAY + 30 * DAY, Decimal("3360.00"))]
+    # 2 x 1,500.00 VAT-inclusive: VAT 3,000.00 x 12/112 = 321.43, net 2,678.57
+    assert saved.amount == Decimal("3000.00")
+    assert schedule_of(saved.id) == [(1, TODAY + 30 * DAY, Decimal("3000.00"))]
     line = fresh().scalar(select(InvoiceLine))
-    assert (line.net_amount, line.tax_amount) == (Decimal("3000.00"), Decimal("360.00"))
+    assert (line.vat_treatment, line.net_amount, line.tax_amount) == ("vatable", Decimal("2678.57"), Decimal("321.43"))
     page = text_of(client.get(response.headers["Location"]))
     assert "The invoice was issued." in page and "INV-2026-0001" in page and "Pending" in page
 
@@ -123,16 +125,16 @@ def test_issuing_an_installment_plan_makes_the_schedule(client, actions, owner, 
 def test_several_lines_including_ones_added_by_the_script(client, actions, owner, ann):
     form = invoice_form(ann, lines=[("Chairs", "2", "10.005", ""), ("", "", "", ""), ("Desk", "1.5", "100", "12")])
     form.update(
-        {"lines-7-description": "Lamp", "lines-7-quantity": "3", "lines-7-unit_price": "9.99", "lines-7-tax_rate": ""}
+        {"lines-7-description": "Lamp", "lines-7-quantity": "3", "lines-7-unit_price": "9.99", "lines-7-vat": "exempt"}
     )
     actions.post("/invoices/new", form)
     lines = list(fresh().scalars(select(InvoiceLine).order_by(InvoiceLine.position)))
     assert [(line.description, line.net_amount, line.tax_amount) for line in lines] == [
         ("Chairs", Decimal("20.01"), Decimal("0.00")),  # 20.010 rounds half-up to 20.01
-        ("Desk", Decimal("150.00"), Decimal("18.00")),
+        ("Desk", Decimal("133.93"), Decimal("16.07")),  # 150.00 including VAT of 150 x 12/112
         ("Lamp", Decimal("29.97"), Decimal("0.00")),
     ]
-    assert fresh().scalar(select(Invoice.amount)) == Decimal("217.98")
+    assert fresh().scalar(select(Invoice.amount)) == Decimal("199.98")
 
 
 def test_saving_a_draft_gives_no_number_and_no_schedule(client, actions, owner, ann):
@@ -156,9 +158,7 @@ def test_saving_a_draft_gives_no_number_and_no_schedule(client, actions, owner, 
         (("Chairs", "1", "-5", ""), "Unit price cannot be negative."),
         (("Chairs", "1", "10.00001", ""), "Unit price can have at most 4 decimal places."),
         (("Chairs", "1", "1e3", ""), "Unit price must be a number"),
-        (("Chairs", "1", "10", "101"), "Tax rate must be at most 100"),
-        (("Chairs", "1", "10", "-1"), "Tax rate must be at least 0"),
-        (("Chairs", "1", "10", "12.345"), "Tax rate can have at most 2 decimal places."),
+        (("Chairs", "1", "10", "vat-free"), "Choose VATable, VAT-exempt or zero-rated."),
         (("", "1", "10", ""), "Enter a description."),
         (("Chairs", "", "10", ""), "Enter a value for quantity."),
     ],
@@ -214,7 +214,7 @@ def test_a_full_payment_ignores_a_stray_installment_count(client, actions, owner
 def test_the_update_preview_button_saves_nothing(client, actions, owner, ann):
     response = actions.post("/invoices/new", invoice_form(ann, action="preview"))
     assert response.status_code == 200
-    assert "₱3,360.00" in text_of(response)
+    assert "₱3,000.00" in text_of(response)  # VAT-inclusive prices: the total is the prices
     assert count(Invoice) == 0
 
 
@@ -228,7 +228,7 @@ def test_the_preview_uses_the_real_rules(client, owner):
             "lines-0-description": "A",
             "lines-0-quantity": "3",
             "lines-0-unit_price": "0.335",
-            "lines-0-tax_rate": "12",
+            "lines-0-vat": "vatable",
             "lines-1-description": "B",
             "lines-1-quantity": "x",
             "lines-1-unit_price": "1",
@@ -239,14 +239,14 @@ def test_the_preview_uses_the_real_rules(client, owner):
         },
     )
     data = response.get_json()
-    assert data["lines"][0]["net"] == "₱1.01"  # 1.005 rounds half-up
-    assert data["lines"][0]["tax"] == "₱0.12"  # 12% of 1.01 = 0.1212
+    # 1.005 rounds half-up to 1.01, VAT included: 1.01 x 12/112 = 0.108 -> 0.11, net 0.90
+    assert (data["lines"][0]["net"], data["lines"][0]["tax"]) == ("₱0.90", "₱0.11")
     assert "number" in data["lines"][1]["error"]
-    assert data["total"] == "₱1.13"
+    assert data["total"] == "₱1.01"
     assert [(item["due_iso"], item["amount"]) for item in data["schedule"]] == [
-        ("2026-01-31", "₱0.37"),
-        ("2026-02-28", "₱0.37"),
-        ("2026-03-31", "₱0.39"),
+        ("2026-01-31", "₱0.33"),
+        ("2026-02-28", "₱0.33"),
+        ("2026-03-31", "₱0.35"),
     ]
 
 

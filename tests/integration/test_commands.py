@@ -86,6 +86,17 @@ def test_seed_loads_the_demo_clients_logins_and_invoices(app, seeded):
         assert hasher.verify(users["client2@example.com"].password_hash, "clientpass")
 
 
+def test_seed_gives_the_demo_a_complete_vat_registered_profile(app, seeded):
+    with app.app_context():
+        profile = services.business_profile()
+        assert services.profile_problems(profile) == []
+        assert profile.registered_name == "Demo Furnishings Trading Corp." and profile.tin == "008-123-456-00000"
+        assert profile.vat_registered and profile.prices_include_vat and profile.vat_rate == D("12.00")
+        # VAT-inclusive prices: the demo's amounts are its prices, VAT 12/112 of each.
+        plan = demo_invoices()["Alice 50000.00"]
+        assert (plan.vatable_sales, plan.vat_amount) == (D("44642.86"), D("5357.14"))
+
+
 def test_seed_demo_figures_are_exact(app, seeded):
     with app.app_context():
         invoices = demo_invoices()

@@ -79,6 +79,52 @@ def test_upgrading_seals_the_totp_keys_already_stored_and_downgrading_opens_them
         db.engine.dispose()
 
 
+def test_upgrading_gives_existing_invoices_their_vat_summary_from_their_lines(tmp_path):
+    """0010: lines with a tax rate above zero become VATable, the others have no treatment; each
+    invoice's VAT and VATable sales are its lines' sums, so `flask check` passes at once."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from ais import create_app
+    from ais.billing.checks import find_problems
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.sqlite3'}", "TESTING": True})
+    with app.app_context():
+        upgrade(revision="3b9e7c51d2a4")  # 0006
+        with db.engine.begin() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO clients (id, name, email, company, phone, tax_id, address, created_at) "
+                    "VALUES (1, 'A', 'a@x', '', '', '', '', '2026-01-01')"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO invoices (id, client_id, description, issue_date, due_date, amount, currency, "
+                    "payment_type, installment_count, void_reason, paid_amount, held_amount, created_at) "
+                    "VALUES (1, 1, '', '2026-01-05', '2026-02-05', 122000, 'PHP', 'full', 1, '', 0, 0, '2026-01-05')"
+                )
+            )
+            # (SQLite keeps cents: 1,000.00 net + 120.00 tax at 12.00 %, and 100.00 untaxed)
+            connection.execute(
+                text(
+                    "INSERT INTO invoice_lines (invoice_id, position, description, quantity, unit_price, tax_rate, "
+                    "net_amount, tax_amount) VALUES (1, 1, 'Taxed', 1000, 10000000, 1200, 100000, 12000), "
+                    "(1, 2, 'Untaxed', 1000, 1000000, NULL, 10000, 0)"
+                )
+            )
+        upgrade()
+        with db.engine.connect() as connection:
+            row = connection.execute(
+                text("SELECT vatable_sales, vat_amount, exempt_sales, seller_vat_registered FROM invoices")
+            ).one()
+            treatments = connection.execute(text("SELECT vat_treatment FROM invoice_lines ORDER BY position")).scalars()
+            assert tuple(row) == (100000, 12000, 0, 1) and list(treatments) == ["vatable", None]
+        assert find_problems() == []
+        downgrade(revision="3b9e7c51d2a4")
+        db.engine.dispose()
+
+
 def test_upgrading_gives_every_payment_method_one_spelling(tmp_path):
     """0008: old spellings become the canonical ones; an unknown method becomes Other, its name kept."""
     from flask_migrate import upgrade

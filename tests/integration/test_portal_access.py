@@ -17,15 +17,17 @@ ROUTES = {
     "a_invoice": "/portal/invoices/{a}",
     "b_invoice": "/portal/invoices/{b}",
     "payments": "/portal/payments",
+    "a_invoice_pdf": "/portal/invoices/{a}/invoice.pdf",
+    "b_invoice_pdf": "/portal/invoices/{b}/invoice.pdf",
 }
 ROLES = ("anonymous", "owner", "owner_as_a", "client_a", "client_b")
 EXPECTED = {
-    # role:       dashboard, invoices, a_invoice, b_invoice, payments
-    "anonymous": (302, 302, 302, 302, 302),
-    "owner": (302, 302, 302, 302, 302),  # no ?client: sent to the client list to choose one
-    "owner_as_a": (200, 200, 200, 404, 200),
-    "client_a": (200, 200, 200, 404, 200),
-    "client_b": (200, 200, 404, 200, 200),
+    # role:       dashboard, invoices, a_invoice, b_invoice, payments, a_invoice_pdf, b_invoice_pdf
+    "anonymous": (302, 302, 302, 302, 302, 302, 302),
+    "owner": (302, 302, 302, 302, 302, 302, 302),  # no ?client: sent to the client list to choose one
+    "owner_as_a": (200, 200, 200, 404, 200, 200, 404),
+    "client_a": (200, 200, 200, 404, 200, 200, 404),
+    "client_b": (200, 200, 404, 200, 200, 404, 200),
 }
 MATRIX = [(role, route, EXPECTED[role][i]) for role in ROLES for i, route in enumerate(ROUTES)]
 
@@ -52,13 +54,15 @@ def test_route_by_role(client, actions, world, role, route, status):
     url = url_for_case(world, role, route)
     response = client.get(url)
     assert response.status_code == status
-    html = text_of(response)
+    html = "" if response.mimetype == "application/pdf" else text_of(response)
     if role == "anonymous":
         target = urlsplit(response.headers["Location"])
         assert target.path == "/login"
         assert parse_qs(target.query)["next"] == [url]
     elif role == "owner":
         assert urlsplit(response.headers["Location"]).path == "/clients"
+    elif status == 200 and url.split("?")[0].endswith(".pdf"):
+        assert response.mimetype == "application/pdf" and response.data.startswith(b"%PDF")
     elif status == 200:
         others = world.b_secrets if role in ("client_a", "owner_as_a") else world.a_secrets
         for secret in others:

@@ -116,7 +116,8 @@ def test_the_counter_sees_the_statements(small_and_large):
 PAGE_STATEMENTS = {
     ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
-    ("client1@example.com", "/portal/invoices/{invoice}"): 4,  # session check, invoice + schedule, lines, payments
+    # session check, invoice + schedule, lines, payments, credit notes
+    ("client1@example.com", "/portal/invoices/{invoice}"): 5,
     ("client1@example.com", "/portal/payments"): 2,
     # session check, client, opening balance, the period's invoices and payments, the open installments
     ("client1@example.com", "/portal/statement"): 5,
@@ -133,7 +134,8 @@ PAGE_STATEMENTS = {
         "/dashboard",
     ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
     ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count
-    ("admin", "/invoices/{invoice}"): 4,  # session check, invoice + client + schedule, lines, payments
+    # session check, invoice + client + schedule, lines, payments, credit notes
+    ("admin", "/invoices/{invoice}"): 5,
 }
 
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from portal_support import ACTOR, DAY, TODAY, make_client, make_invoice, pay, report
 
 from ais.billing import rules, services
+from ais.billing.checks import find_problems
 from ais.billing.services import BillingError, InvalidInput
 from ais.extensions import db
 from ais.models import CONFIRMED, REPORTED, Installment, Invoice, Payment
@@ -28,6 +29,7 @@ operations = st.lists(
         st.tuples(st.just("reject"), st.integers(0, 5)),
         st.tuples(st.just("void"), st.integers(0, 5)),
         st.tuples(st.just("replan"), st.integers(1, 6), st.sampled_from(rules.FREQUENCIES), st.integers(-80, 120)),
+        st.tuples(st.just("credit"), st.integers(1, 100)),
     ),
     min_size=1,
     max_size=8,
@@ -58,6 +60,11 @@ def _apply(invoice_id, client_id, operation) -> None:
         if part > 0:
             on = max(TODAY - operation[2] * DAY, invoice.issue_date)
             pay(invoice_id, part, on=on) if kind == "pay" else report(client_id, invoice_id, part, on=on)
+        return
+    if kind == "credit":  # a credit note for part or all of what may be credited (beyond the unpaid: a customer credit)
+        part = (services.creditable(invoice) * operation[1] / 100).quantize(Decimal("0.01"))
+        if part > 0:
+            services.credit_invoice(ACTOR, invoice_id, part, "Adjustment")
         return
     if kind == "replan":
         _, count, frequency, offset = operation
@@ -90,6 +97,8 @@ def test_schedules_stay_in_due_date_order_after_any_operations(books, count, fir
         except BillingError:
             db.session.rollback()  # refused (paid in full, out of order, ...): nothing written
         assert_in_due_date_order(invoice_id)
+    # Credit notes among the operations: allocation, totals and numbering stay exact (flask check).
+    assert find_problems() == []
 
 
 def test_a_replan_starting_before_a_kept_installment_is_refused(books):

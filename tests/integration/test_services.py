@@ -186,22 +186,29 @@ def test_numbers_run_per_year_without_gaps_even_when_drafts_are_deleted_or_input
     assert counters == {2025: 2, 2026: 2}
 
 
-def test_line_net_and_tax_are_each_rounded_half_up_per_line():
+def test_line_net_and_vat_are_each_rounded_half_up_per_line():
+    # The test profile: VAT-registered, 12 %, prices include VAT (VAT = price x 12/112 per line).
     client_id = make_client()
     lines = [
-        LineInput("Bolts", D("3"), D("0.335"), D("12")),  # net 1.005 -> 1.01; tax 0.1212 -> 0.12
-        LineInput("Washers", D("1"), D("0.10"), D("5")),  # tax 0.005 -> 0.01
-        LineInput("Nuts", D("1"), D("0.10"), D("5")),  # tax 0.005 -> 0.01 (0.02 in all, not 0.01)
+        LineInput("Bolts", D("3"), D("0.335")),  # 1.005 -> 1.01; VAT 0.10821 -> 0.11; net 0.90
+        LineInput("Washers", D("1"), D("0.10"), "exempt"),
+        LineInput("Nuts", D("1"), D("0.10"), "zero_rated"),
     ]
     invoice_id = make_invoice(client_id, lines=lines)
 
     inv = invoice(invoice_id)
-    assert [(line.net_amount, line.tax_amount) for line in inv.lines] == [
-        (D("1.01"), D("0.12")),
-        (D("0.10"), D("0.01")),
-        (D("0.10"), D("0.01")),
+    assert [(line.vat_treatment, line.net_amount, line.tax_amount) for line in inv.lines] == [
+        ("vatable", D("0.90"), D("0.11")),
+        ("exempt", D("0.10"), D("0.00")),
+        ("zero_rated", D("0.10"), D("0.00")),
     ]
-    assert inv.amount == D("1.35")
+    assert (inv.vatable_sales, inv.vat_amount, inv.exempt_sales, inv.zero_rated_sales) == (
+        D("0.90"),
+        D("0.11"),
+        D("0.10"),
+        D("0.10"),
+    )
+    assert inv.amount == D("1.21")
 
 
 # --- payments --------------------------------------------------------------------------------------
