@@ -174,8 +174,21 @@ def csrf_token():
 
 @pytest.fixture
 def empty_tables():
-    """``empty_tables()``, inside an app context: delete every row, as between tests."""
-    return empty_all_tables
+    """``empty_tables()``, inside an app context: delete every row, as between tests (the test
+    business profile comes back, as every test starts with it)."""
+
+    def empty() -> None:
+        empty_all_tables()
+        add_test_profile()
+
+    return empty
+
+
+@pytest.fixture
+def business_profile():
+    """``business_profile(**changes)``, inside an app context of an app of the test's own: the test
+    business profile (the ``app`` fixture's apps have it already)."""
+    return add_test_profile
 
 
 @pytest.fixture

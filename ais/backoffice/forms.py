@@ -193,7 +193,8 @@ class BusinessProfileForm(AppForm):
 
     def profile_input(self) -> ProfileInput:
         """What was typed, as plain values (the service checks them)."""
-        rate_text = (self.vat_rate.data or "").strip().rstrip("%").strip()
+        # (the stored rate, a Decimal, when the field was not sent or was emptied for its length)
+        rate_text = str(self.vat_rate.data if self.vat_rate.data is not None else "").strip().rstrip("%").strip()
         try:
             rate = money.parse_decimal(rate_text or "12", places=2, maximum=100, field="VAT rate")
         except money.InvalidAmount:

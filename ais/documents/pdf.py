@@ -61,7 +61,7 @@ def pdf_response(data: bytes, filename: str) -> Response:
     """The PDF shown in the browser (with its file name for "save"); never cached by the way."""
     response = Response(data, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
-    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Cache-Control"] = "no-store"
     return response
 
 

@@ -53,7 +53,7 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def sqlite_books(tmp_path):
+def sqlite_books(tmp_path, business_profile):
     if os.environ.get("AIS_TEST_DATABASE_URL"):
         pytest.skip("the SQLite load test runs in the SQLite run of the suite")
     path = tmp_path / "load.sqlite3"
@@ -62,6 +62,7 @@ def sqlite_books(tmp_path):
         from flask_migrate import upgrade
 
         upgrade()
+        business_profile()
         actor = Actor.system("test")
         client_id = services.create_client(actor, services.ClientInput(name="Ana Cruz", email="ana@example.com"))
         services.create_invoice(
