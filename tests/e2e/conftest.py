@@ -30,6 +30,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -383,6 +384,50 @@ def _add_user(app, username: str, password: str, role: str, client_id: int | Non
         db.session.remove()
         db.engine.dispose()
     return user_id
+
+
+# A complete, VAT-registered seller: what tests that make their books in the database (not through
+# the pages) need while they issue invoices.
+E2E_PROFILE = {
+    "registered_name": "E2E Trading Corp.",
+    "trade_name": "E2E Trading",
+    "tin": "123-456-789-00000",
+    "address": "1 Ayala Avenue, Makati City 1226",
+    "vat_registered": True,
+    "vat_rate": Decimal("12.00"),
+    "prices_include_vat": True,
+    "footer": "",
+    "logo_type": "",
+}
+
+
+@pytest.fixture(scope="session")
+def issuing_profile(e2e_app):
+    """``with issuing_profile():`` a complete business profile while invoices are issued straight
+    in the database; taken away afterwards if it was not there, because the browser journey starts
+    from an owner who has not completed it yet."""
+
+    @contextlib.contextmanager
+    def issuing():
+        from sqlalchemy import delete
+
+        from ais.extensions import db
+        from ais.models import BusinessProfile
+
+        with e2e_app.app_context():
+            added = db.session.get(BusinessProfile, 1) is None
+            if added:
+                db.session.add(BusinessProfile(id=1, **E2E_PROFILE))
+                db.session.commit()
+            try:
+                yield
+            finally:
+                if added:
+                    db.session.execute(delete(BusinessProfile).where(BusinessProfile.id == 1))
+                    db.session.commit()
+                db.session.remove()
+
+    return issuing
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ CLIENT_PASSWORD = "Calamansi-River-77"
 
 
 @pytest.fixture(scope="module")
-def books(e2e_app):
+def books(e2e_app, issuing_profile):
     """A client with an overdue installment plan, part paid, and a login (once for the module)."""
     from ais import clock
     from ais.audit import Actor
@@ -29,7 +29,7 @@ def books(e2e_app):
     from ais.models import User
 
     actor = Actor.system("e2e")
-    with e2e_app.app_context():
+    with issuing_profile(), e2e_app.app_context():
         today = clock.today()
         client_id = services.create_client(
             actor, services.ClientInput(name="Marites Villanueva", email=CLIENT_EMAIL, company="Villanueva Bakery")

@@ -19,7 +19,7 @@ DESKTOP_WIDTH, PHONE_WIDTH = 1280, 375
 
 
 @pytest.fixture
-def long_named_client(e2e_app):
+def long_named_client(e2e_app, issuing_profile):
     """A client with an unbreakable name, an issued invoice and a reported payment with a long reference."""
     from ais import clock
     from ais.audit import Actor
@@ -28,7 +28,7 @@ def long_named_client(e2e_app):
     from ais.extensions import db
 
     actor = Actor.system("test")
-    with e2e_app.app_context():
+    with issuing_profile(), e2e_app.app_context():
         today = clock.today()
         client_id = services.create_client(actor, ClientInput(name=LONG_NAME, email="long.name@example.com"))
         invoice_id = services.create_invoice(
