@@ -1,4 +1,4 @@
-"""The business's logo: checked by its content, never by its name (pure: standard library only).
+"""The business's logo: checked by its content, never by its name (pure: no app or database).
 
 PNG and JPEG are recognised by their signatures.  An SVG is XML that a browser or a PDF renderer
 may run or fetch from, so one is accepted only if it is plain drawing: no DTD or entities, no
@@ -8,7 +8,10 @@ scripts, event attributes, foreign objects, or references to anything outside th
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ElementTree
+from xml.etree.ElementTree import ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_xml
 
 __all__ = ["MAX_LOGO_BYTES", "LogoRefused", "check_logo"]
 
@@ -40,8 +43,11 @@ def _check_svg(data: bytes) -> None:
     if b"<!doctype" in head or b"<!entity" in data.lower():
         raise LogoRefused("This SVG declares a DTD or entities; save it as plain SVG or PNG.")
     try:
-        root = ElementTree.fromstring(data)
-    except ElementTree.ParseError:
+        # defusedxml: the file is someone's upload; no DTD, entity or external reference is expanded.
+        root = parse_xml(data, forbid_dtd=True)
+    except DefusedXmlException:
+        raise LogoRefused("This SVG declares a DTD or entities; save it as plain SVG or PNG.") from None
+    except ParseError:
         raise LogoRefused("This SVG file cannot be read.") from None
     if _local(root.tag) != "svg":
         raise LogoRefused("Upload a PNG, JPEG or SVG image.")
