@@ -5,6 +5,8 @@ re-encoded without their metadata, served only to that client and to owners, as 
 from __future__ import annotations
 
 import io
+import shutil
+import subprocess
 from decimal import Decimal
 
 import pytest
@@ -336,3 +338,16 @@ def test_without_instructions_the_invoice_page_shows_no_how_to_pay_card(client, 
     html = client.get(f"/portal/invoices/{ann.a_plan}").get_data(as_text=True)
     assert 'id="how-to-pay"' not in html
     assert client.get("/portal/how-to-pay/qr").status_code == 404
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (make install) is missing")
+def test_the_sales_invoice_pdf_prints_how_to_pay(client, actions, world):
+    sign_in(actions, OWNER)
+    assert save_instructions(actions, qr=(photo("PNG", exif=False), "qr.png")).status_code == 302
+    actions.logout()
+    sign_in(actions, ANN)
+    response = client.get(f"/portal/invoices/{world.a_plan}/invoice.pdf")
+    assert response.status_code == 200
+    out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True)
+    text = " ".join(out.stdout.decode("utf-8").split())
+    assert "how to pay" in text.lower() and "BPI 1234-5678-90 (AJ Trading)" in text and "GCash 0917 123 4567" in text
