@@ -1088,12 +1088,15 @@ def report_payment(
     method: str,
     reference: str = "",
     submission_key: str | None = None,
-    proof: CheckedFile | None = None,
+    proof: bytes | None = None,
+    proof_filename: str = "",
 ) -> int:
     """A client reports a payment they made: it holds its room under the cap until the owner
     confirms or rejects it.  Another client's invoice is NotFound (nothing is revealed).  A proof
-    (``checked_proof``: an image re-encoded without metadata, or a PDF) is stored with the payment
-    in the same transaction: both are written or neither."""
+    (the file's bytes) must be a PNG or JPEG, re-encoded here without its metadata, or a PDF, at
+    most 5 MB (InvalidInput on ``proof`` otherwise); it is stored with the payment in the same
+    transaction: both are written or neither."""
+    checked_file = checked_proof(proof, proof_filename)
 
     def record() -> int:
         with write_transaction():
@@ -1112,14 +1115,14 @@ def report_payment(
                 state=REPORTED,
                 submission_key=submission_key,
             )
-            if proof is not None:
+            if checked_file is not None:
                 db.session.add(
                     PaymentProof(
                         payment_id=payment.id,
-                        content_type=proof.content_type,
-                        filename=proof.filename,
-                        data=proof.data,
-                        size=len(proof.data),
+                        content_type=checked_file.content_type,
+                        filename=checked_file.filename,
+                        data=checked_file.data,
+                        size=len(checked_file.data),
                     )
                 )
             reallocate(invoice)
@@ -1132,7 +1135,7 @@ def report_payment(
                 amount_before=held_before,
                 amount_after=invoice.held_amount,
                 detail=f"{format_money(checked, invoice.currency)} by {payment.method}"
-                + (f", proof {proof.filename}" if proof is not None else ""),
+                + (f", proof {checked_file.filename}" if checked_file is not None else ""),
             )
             notices.payment_reported(payment, invoice)
             return payment.id

@@ -257,7 +257,7 @@ def payment_add():
         flash("This payment was already reported (the form was sent twice).", "info")
         return redirect(portal_url("portal.invoice_detail", invoice_id=invoice.id), 303)
     try:
-        proof = services.checked_proof(*proof_upload(form))
+        proof, proof_filename = proof_upload(form)
         services.report_payment(
             current_actor(),
             client_id=current.client_id,
@@ -268,6 +268,7 @@ def payment_add():
             reference=form.reference.data or "",
             submission_key=key,
             proof=proof,
+            proof_filename=proof_filename,
         )
     except NotFound:
         abort(404)

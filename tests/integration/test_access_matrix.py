@@ -137,10 +137,16 @@ def proofs(app, books):
             User(username="bo@example.com", role="client", client_id=bo, password_hash=hash_password(PASSWORD))
         )
         db.session.commit()
-        proof = services.checked_proof(PNG_1PX, "slip.png")
         for client_id, invoice_id in ((1, 1), (bo, bo_invoice)):
             services.report_payment(
-                actor, client_id, invoice_id, Decimal("10.00"), date(2026, 1, 6), "GCash", proof=proof
+                actor,
+                client_id,
+                invoice_id,
+                Decimal("10.00"),
+                date(2026, 1, 6),
+                "GCash",
+                proof=PNG_1PX,
+                proof_filename="slip.png",
             )
 
 

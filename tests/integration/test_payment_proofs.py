@@ -176,7 +176,8 @@ def bens_proof(world) -> int:
         TODAY - DAY,
         "GCash",
         "BEN-PROOF",
-        proof=services.checked_proof(photo(), "ben.jpg"),
+        proof=photo(),
+        proof_filename="ben.jpg",
     )
     return fresh().scalar(select(Payment.id).where(Payment.reference == "BEN-PROOF"))
 
