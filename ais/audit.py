@@ -33,6 +33,7 @@ ACTION_LABELS = {
     "2fa.required_for_owners": "Two-step sign-in: required for owners",
     "2fa.optional_for_owners": "Two-step sign-in: optional for owners",
     "portal.preview": "Portal: viewed as client",
+    "business.payment_instructions_updated": "Business: payment instructions updated",
     "payment.received_online": "Payment: received online",
     "payment.amount_differs": "Payment: online amount differs from the checkout",
 }
@@ -70,6 +71,7 @@ AUDIT_ACTIONS = (
     "user.created",
     # The business
     "business.profile_updated",
+    "business.payment_instructions_updated",
     # Clients and their portal access
     "client.created",
     "client.updated",

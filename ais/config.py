@@ -234,6 +234,12 @@ def load_settings(instance_path: str) -> dict:
         # form of the app comes near (an invoice of 100 lines is a few KiB).  A single form field
         # above 16 KiB is refused too, so no page can be made to parse, store or echo a huge value.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
+        # The forms that carry a file (reporting a payment with its proof, up to 5 MB; the payment
+        # QR code; the logo) accept a body up to 6 MiB (ais.web.UPLOAD_ENDPOINTS); no other route
+        # does.  Werkzeug buffers a file's 64 KiB chunks against MAX_FORM_MEMORY_SIZE, so those
+        # routes raise it to 128 KiB (their text fields keep their own, smaller limits).
+        "MAX_UPLOAD_CONTENT_LENGTH": 6 * 1024 * 1024,
+        "MAX_UPLOAD_FORM_MEMORY_SIZE": 128 * 1024,
         "MAX_FORM_MEMORY_SIZE": 16 * 1024,
         "MAX_FORM_PARTS": 1000,
         # Forms

@@ -155,6 +155,28 @@ class BusinessProfile(Base):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class PaymentInstructions(Base):
+    """How clients pay the business (one row, id 1): bank accounts, e-wallet numbers (GCash,
+    Maya), free text and an optional QR image (PNG or JPEG, re-encoded when saved).  Shown on the
+    portal's invoice page beside "Report a payment" and printed on the sales invoice."""
+
+    __tablename__ = "payment_instructions"
+    __table_args__ = (CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False, default=1)
+    bank_accounts: Mapped[str] = mapped_column(Text, default="")
+    e_wallets: Mapped[str] = mapped_column(Text, default="")
+    notes: Mapped[str] = mapped_column(Text, default="")
+    qr_image: Mapped[bytes | None] = mapped_column(LargeBinary)
+    qr_type: Mapped[str] = mapped_column(String(40), default="")
+    updated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.bank_accounts or self.e_wallets or self.notes or self.qr_image)
+
+
 class InvoiceCounter(Base):
     """The last invoice number given in a year; locked while numbering, so numbers never repeat or skip."""
 
@@ -459,6 +481,22 @@ class Payment(Timestamped, Base):
     allocations: Mapped[list[Allocation]] = relationship(
         back_populates="payment", cascade="all, delete-orphan", lazy="raise_on_sql"
     )
+
+
+class PaymentProof(Timestamped, Base):
+    """What a client attached to a reported payment (a transfer slip, a screenshot): an image
+    re-encoded without its metadata, or a PDF.  Kept in the database, outside the static folder,
+    and served only to that client and to owners, as a download."""
+
+    __tablename__ = "payment_proofs"
+    __table_args__ = (CheckConstraint("size > 0", name="size_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    content_type: Mapped[str] = mapped_column(String(40))
+    filename: Mapped[str] = mapped_column(String(120))
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)
 
 
 class Allocation(Base):

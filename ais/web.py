@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from . import clock, health
 from .audit import audit_label
+from .billing import services
 from .formatting import (
     currency_symbol,
     describe_device,
@@ -48,6 +49,11 @@ CSP = "; ".join(
 )
 
 
+# The forms that carry a file (a proof of payment, the payment QR code, the logo): held to
+# MAX_UPLOAD_CONTENT_LENGTH and MAX_UPLOAD_FORM_MEMORY_SIZE rather than the small limits.
+UPLOAD_ENDPOINTS = frozenset({"portal.payment_add", "backoffice.payment_instructions", "backoffice.business_profile"})
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
@@ -73,6 +79,10 @@ def init_app(app: Flask) -> None:
         return {"status": "ok", "database": "up"}, 200
 
     health.init_app(app)  # /readyz, and the 503 page when the database cannot serve
+
+    # How clients pay, for any template (the portal's invoice page, PDFs, emails): read only when
+    # a template calls it.
+    app.jinja_env.globals["payment_instructions"] = services.payment_instructions
 
     @app.context_processor
     def inject_globals():
@@ -101,6 +111,15 @@ def init_app(app: Flask) -> None:
         Werkzeug applies MAX_FORM_MEMORY_SIZE and MAX_FORM_PARTS to multipart forms only; a
         url-encoded form (what browsers send) is held to the same limits here, once parsed."""
         limit = app.config.get("MAX_CONTENT_LENGTH")
+        if request.endpoint in UPLOAD_ENDPOINTS:
+            # The only forms that carry a file may be larger (the file's own limit is checked by
+            # its service); everything else keeps the small limit.
+            limit = app.config.get("MAX_UPLOAD_CONTENT_LENGTH") or limit
+            request.max_content_length = limit  # also cuts a body sent without a length
+            # Werkzeug holds a file's chunks (64 KiB each) to this limit too, while it looks for
+            # the next part: at 16 KiB any file larger than that would be a 413.  The text fields
+            # are still held to their own limits by the forms (ais.forms.refuse_overlong_values).
+            request.max_form_memory_size = app.config.get("MAX_UPLOAD_FORM_MEMORY_SIZE")
         if limit and (request.content_length or 0) > limit:
             abort(413)
         if request.mimetype == "application/x-www-form-urlencoded":
@@ -175,7 +194,8 @@ def init_app(app: Flask) -> None:
             405: ("That action isn't allowed here", "Go back and try again from the page's own buttons."),
             413: (
                 "That was too much to send",
-                "The form or file was larger than this site accepts. Nothing was saved.",
+                "The form or file was larger than this site accepts (a proof of payment may be up to "
+                "5 MB, a QR code up to 1 MB). Nothing was saved.",
             ),
             429: ("Too many attempts", "For your security, please wait a little before trying again."),
         }

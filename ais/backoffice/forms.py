@@ -32,6 +32,7 @@ from ..billing import methods, money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.logo import MAX_LOGO_BYTES
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput, ProfileInput
+from ..billing.uploads import MAX_QR_BYTES
 from ..forms import AppForm, SubForm
 from ..models import FULL_PAYMENT, INSTALLMENT, PAYMENT_STATES
 
@@ -217,6 +218,42 @@ class BusinessProfileForm(AppForm):
         if upload is None or not getattr(upload, "filename", ""):
             return None
         return upload.stream.read(MAX_LOGO_BYTES + 1)
+
+
+class PaymentInstructionsForm(AppForm):
+    """How clients pay: shown on the portal's invoice pages and printed on the sales invoice."""
+
+    bank_accounts = TextAreaField(
+        "Bank accounts",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 4},
+        description="One account a line: bank, account name, account number.",
+    )
+    e_wallets = TextAreaField(
+        "E-wallets",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 3},
+        description="One a line, e.g. GCash 0917 123 4567 (Juan Dela Cruz), Maya 0918 765 4321.",
+    )
+    notes = TextAreaField(
+        "Other instructions",
+        validators=[Length(max=2000)],
+        render_kw={"rows": 3},
+        description="Anything else a client should know, e.g. write the invoice number as the reference.",
+    )
+    qr_image = FileField(
+        "QR code",
+        description="A PNG or JPEG of your QR Ph, GCash or Maya code, at most 1 MB.",
+        render_kw={"accept": "image/png,image/jpeg"},
+    )
+    remove_qr = BooleanField("Remove the QR code")
+
+    def qr_bytes(self) -> bytes | None:
+        """The uploaded file's bytes (read up to just over the limit), or None if none was chosen."""
+        upload = self.qr_image.data
+        if upload is None or not getattr(upload, "filename", ""):
+            return None
+        return upload.stream.read(MAX_QR_BYTES + 1)
 
 
 # --- Invoices -----------------------------------------------------------------------------------

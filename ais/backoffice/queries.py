@@ -51,6 +51,7 @@ from ..models import (
     MonthlyTotal,
     Overpayment,
     Payment,
+    PaymentProof,
     User,
 )
 from ..pagination import PageStatements, capped_page_statements, paginate_capped
@@ -860,6 +861,7 @@ def _payment_list_statements(
             Payment.reference,
             Payment.state,
             Payment.state_reason,
+            exists().where(PaymentProof.payment_id == Payment.id).label("has_proof"),
         )
         .join(Invoice, Invoice.id == Payment.invoice_id)
         .join(Client, Client.id == Payment.client_id)

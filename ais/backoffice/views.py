@@ -22,6 +22,7 @@ from ..billing import rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
 from ..documents import pdf
+from ..downloads import image_response, proof_download
 from ..extensions import db
 from ..formatting import currency_symbol, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
@@ -41,6 +42,7 @@ from .forms import (
     InvoicePreviewForm,
     PaymentFilterForm,
     PaymentForm,
+    PaymentInstructionsForm,
     PortalAccessForm,
     ReasonForm,
     ReplanForm,
@@ -196,6 +198,54 @@ def business_logo():
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
     response.headers["Cache-Control"] = "private, no-cache"
     return response
+
+
+# --- How clients pay -----------------------------------------------------------------------------
+
+
+@bp.route("/settings/payment-instructions", methods=["GET", "POST"])
+def payment_instructions():
+    """Bank accounts, e-wallets, notes and a QR code, shown to clients on their invoice pages."""
+    instructions = services.payment_instructions()
+    form = PaymentInstructionsForm(obj=instructions)
+    if form.validate_on_submit():
+        try:
+            services.save_payment_instructions(
+                current_actor(),
+                bank_accounts=form.bank_accounts.data or "",
+                e_wallets=form.e_wallets.data or "",
+                notes=form.notes.data or "",
+                qr_image=form.qr_bytes(),
+                remove_qr=form.remove_qr.data,
+            )
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash("The payment instructions were saved.", "success")
+            return redirect(url_for(".payment_instructions"))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "backoffice/payment_instructions.html", form=form, instructions=instructions, failed=form.is_submitted()
+    ), status
+
+
+@bp.get("/settings/payment-instructions/qr")
+def payment_qr():
+    """The payment QR code as saved (re-encoded when it was uploaded)."""
+    instructions = services.payment_instructions()
+    if instructions is None or instructions.qr_image is None:
+        abort(404)
+    return image_response(instructions.qr_image, instructions.qr_type)
+
+
+@bp.get("/payments/<int:payment_id>/proof")
+@reads_only
+def payment_proof(payment_id: int):
+    """The proof a client attached to a reported payment, as a download."""
+    proof = services.payment_proof(payment_id)
+    if proof is None:
+        abort(404)
+    return proof_download(proof)
 
 
 @bp.get("/clients")

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Integer, Row, bindparam, select
+from sqlalchemy import Integer, Row, bindparam, exists, select
 
 from ..extensions import db
-from ..models import Client, CreditNote, Installment, Invoice, InvoiceLine, InvoiceState, Payment
+from ..models import Client, CreditNote, Installment, Invoice, InvoiceLine, InvoiceState, Payment, PaymentProof
 
 invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
 lines, clients = InvoiceLine.__table__, Client.__table__
+proofs = PaymentProof.__table__
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
 INVOICE_ID, CLIENT_ID = bindparam("invoice_id", type_=Integer), bindparam("client_id", type_=Integer)
 
@@ -177,6 +178,7 @@ def _payments_statement(scoped: bool):
             payments.c.installment_number,
             payments.c.state,
             payments.c.state_reason,
+            exists().where(proofs.c.payment_id == payments.c.id).label("has_proof"),
         )
         .where(payments.c.invoice_id == INVOICE_ID)
         .order_by(payments.c.date, payments.c.id)

@@ -45,11 +45,14 @@ from ..models import (
     InvoiceLine,
     Overpayment,
     Payment,
+    PaymentInstructions,
+    PaymentProof,
     User,
 )
 from . import books, methods, money, notices, rules
 from .logo import LogoRefused, check_logo
 from .taxpayer import InvalidTin, format_tin
+from .uploads import CheckedFile, UploadRefused, check_proof, check_qr_image
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
@@ -338,6 +341,89 @@ def save_business_profile(
             "business.profile_updated",
             detail=", ".join(name.replace("_", " ") for name in changed) or "no change",
         )
+
+
+# --- How to pay ------------------------------------------------------------------------------
+
+INSTRUCTIONS_ID = 1
+MAX_INSTRUCTIONS_TEXT = 2000
+
+
+def payment_instructions() -> PaymentInstructions | None:
+    """How clients pay, as the owner saved it (None until first saved)."""
+    return db.session.get(PaymentInstructions, INSTRUCTIONS_ID)
+
+
+def _clean_text(value: str, label: str, field: str) -> str:
+    text = "\n".join(line.rstrip() for line in (value or "").strip().splitlines())
+    if len(text) > MAX_INSTRUCTIONS_TEXT:
+        raise InvalidInput(f"{label} may have at most 2,000 characters.", field)
+    return text
+
+
+def save_payment_instructions(
+    actor: Actor,
+    bank_accounts: str,
+    e_wallets: str,
+    notes: str,
+    qr_image: bytes | None = None,
+    remove_qr: bool = False,
+) -> None:
+    """Save how clients pay (bank accounts, e-wallet numbers, free text, a QR image).  The QR
+    image is accepted by its content (PNG or JPEG under 1 MB) and re-encoded without metadata."""
+    texts = {
+        "bank_accounts": _clean_text(bank_accounts, "Bank accounts", "bank_accounts"),
+        "e_wallets": _clean_text(e_wallets, "E-wallets", "e_wallets"),
+        "notes": _clean_text(notes, "Other instructions", "notes"),
+    }
+    qr = None
+    if qr_image is not None:
+        try:
+            qr = check_qr_image(qr_image)
+        except UploadRefused as error:
+            raise InvalidInput(str(error), "qr_image") from None
+    with write_transaction():
+        instructions = db.session.get(PaymentInstructions, INSTRUCTIONS_ID, with_for_update=True)
+        if instructions is None:
+            instructions = PaymentInstructions(id=INSTRUCTIONS_ID, qr_type="")
+            db.session.add(instructions)
+        changed = [name for name, value in texts.items() if getattr(instructions, name, None) != value]
+        for name, value in texts.items():
+            setattr(instructions, name, value)
+        if qr is not None:
+            instructions.qr_type, instructions.qr_image = qr
+            changed.append("QR image")
+        elif remove_qr and instructions.qr_image is not None:
+            instructions.qr_image, instructions.qr_type = None, ""
+            changed.append("QR image removed")
+        instructions.updated_at = clock.utcnow()
+        instructions.updated_by_id = actor.user_id
+        audit.record(
+            actor,
+            "business.payment_instructions_updated",
+            detail=", ".join(name.replace("_", " ") for name in changed) or "no change",
+        )
+
+
+def checked_proof(data: bytes | None, filename: str = "") -> CheckedFile | None:
+    """A proof of payment as it will be stored (see ais.billing.uploads), None when none was
+    attached; a file that is not an acceptable image or PDF is InvalidInput on the ``proof`` field."""
+    if data is None:
+        return None
+    try:
+        return check_proof(data, filename)
+    except UploadRefused as error:
+        raise InvalidInput(str(error), "proof") from None
+
+
+def payment_proof(payment_id: int, client_id: int | None = None) -> PaymentProof | None:
+    """The proof attached to a payment; with ``client_id``, only if the payment is that client's
+    (an owner passes None).  None when there is none or it is not theirs (never told apart)."""
+    query = select(PaymentProof).join(Payment, Payment.id == PaymentProof.payment_id)
+    query = query.where(PaymentProof.payment_id == payment_id)
+    if client_id is not None:
+        query = query.where(Payment.client_id == client_id)
+    return db.session.scalar(query)
 
 
 def _require_complete_profile() -> BusinessProfile:
@@ -1002,9 +1088,15 @@ def report_payment(
     method: str,
     reference: str = "",
     submission_key: str | None = None,
+    proof: bytes | None = None,
+    proof_filename: str = "",
 ) -> int:
     """A client reports a payment they made: it holds its room under the cap until the owner
-    confirms or rejects it.  Another client's invoice is NotFound (nothing is revealed)."""
+    confirms or rejects it.  Another client's invoice is NotFound (nothing is revealed).  A proof
+    (the file's bytes) must be a PNG or JPEG, re-encoded here without its metadata, or a PDF, at
+    most 5 MB (InvalidInput on ``proof`` otherwise); it is stored with the payment in the same
+    transaction: both are written or neither."""
+    checked_file = checked_proof(proof, proof_filename)
 
     def record() -> int:
         with write_transaction():
@@ -1023,6 +1115,16 @@ def report_payment(
                 state=REPORTED,
                 submission_key=submission_key,
             )
+            if checked_file is not None:
+                db.session.add(
+                    PaymentProof(
+                        payment_id=payment.id,
+                        content_type=checked_file.content_type,
+                        filename=checked_file.filename,
+                        data=checked_file.data,
+                        size=len(checked_file.data),
+                    )
+                )
             reallocate(invoice)
             audit.record(
                 actor,
@@ -1032,7 +1134,8 @@ def report_payment(
                 payment_id=payment.id,
                 amount_before=held_before,
                 amount_after=invoice.held_amount,
-                detail=f"{format_money(checked, invoice.currency)} by {payment.method}",
+                detail=f"{format_money(checked, invoice.currency)} by {payment.method}"
+                + (f", proof {checked_file.filename}" if checked_file is not None else ""),
             )
             notices.payment_reported(payment, invoice)
             return payment.id

@@ -82,6 +82,13 @@ def receipt_number(payment_id: int) -> str:
     return f"AR-{payment_id:06d}"
 
 
+def payment_qr_data_uri(instructions) -> str:
+    """The payment QR code inline (a PDF fetches nothing), or "" when there is none."""
+    if instructions is None or not instructions.qr_image:
+        return ""
+    return f"data:{instructions.qr_type};base64,{base64.b64encode(instructions.qr_image).decode('ascii')}"
+
+
 def _seller(invoice: InvoiceView) -> Seller:
     """The seller as the invoice was issued (its copy), the profile filling what older invoices lack;
     the footer and the logo are the profile's."""

@@ -16,6 +16,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
+from ..billing import services
 from . import content
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -75,8 +76,15 @@ def invoice_pdf(invoice_id: int, client_id: int | None, size: str | None) -> Res
 
 
 def invoice_pdf_bytes(document: content.InvoiceDocument, size: str | None = None) -> bytes:
+    instructions = services.payment_instructions()
     return render_pdf(
-        "documents/invoice.html", page_size(size), document=document, seller=document.seller, buyer=document.buyer
+        "documents/invoice.html",
+        page_size(size),
+        document=document,
+        seller=document.seller,
+        buyer=document.buyer,
+        instructions=instructions,
+        qr_url=content.payment_qr_data_uri(instructions),
     )
 
 

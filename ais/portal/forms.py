@@ -1,6 +1,6 @@
 """The portal's one form: a client reports a payment they made.
 
-It declares exactly the fields the view reads (invoice_id, amount, method, date, reference,
+It declares exactly the fields the view reads (invoice_id, amount, method, date, reference, proof,
 submission_key, and the CSRF token); anything else a request carries (state, client_id, ...) is
 never looked at.  Money is a StringField parsed with ``money.parse_amount`` (never a float); the
 parsed value is kept on ``form.amount_value`` so the view passes plain values to the service.
@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import uuid
 
-from wtforms import DateField, HiddenField, SelectChoice, SelectField, StringField
+from wtforms import DateField, FileField, HiddenField, SelectChoice, SelectField, StringField
 from wtforms.validators import InputRequired, Length
 
 from .. import params
 from ..billing import methods
 from ..billing.forms import PaymentChecks
+from ..billing.uploads import MAX_PROOF_BYTES
 from ..forms import AppForm
 
 PAYMENT_METHODS = methods.CLIENT_METHODS
@@ -42,7 +43,21 @@ class ReportPaymentForm(PaymentChecks, AppForm):
         validators=[Length(max=120)],
         render_kw={"maxlength": 120, "autocomplete": "off", "placeholder": "Transfer, deposit or check number"},
     )
+    proof = FileField(
+        "Proof of payment (optional)",
+        description="A photo or screenshot of the transfer slip (PNG or JPEG), or a PDF, at most 5 MB.",
+        render_kw={"accept": "image/png,image/jpeg,application/pdf"},
+    )
     submission_key = HiddenField()
 
     method_choices = tuple(PAYMENT_METHODS)
     method_message = METHOD_MESSAGE
+
+
+def proof_upload(form: ReportPaymentForm) -> tuple[bytes | None, str]:
+    """The attached proof's bytes (read up to just over the limit) and the name it was sent
+    under, or (None, "") if no file was chosen."""
+    upload = form.proof.data
+    if upload is None or not getattr(upload, "filename", ""):
+        return None, ""
+    return upload.stream.read(MAX_PROOF_BYTES + 1), upload.filename

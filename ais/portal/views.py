@@ -9,6 +9,8 @@ Routes (blueprint ``portal``, mounted at /portal):
 * ``POST /portal/payments/add``        portal.payment_add     report a payment (state "reported")
 * ``GET  /portal/invoices/<id>/invoice.pdf``  the sales invoice as PDF (?size=a4|letter)
 * ``GET  /portal/payments/<id>/receipt.pdf``  the acknowledgement receipt of a confirmed payment
+* ``GET  /portal/how-to-pay/qr``              the business's payment QR code (an image it re-encoded)
+* ``GET  /portal/payments/<id>/proof``        the proof the client attached to a payment (a download)
 
 Who sees what is decided once, in ``scope.apply_scope`` (the before_request hook below); every
 query takes the scoped client id first.  Views are thin: the form parses, ONE service call
@@ -30,11 +32,12 @@ from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
 from ..database import reads_only
 from ..documents import pdf
+from ..downloads import image_response, proof_download
 from ..formatting import format_money
 from ..params import page_number, parse_id
 from ..payments.views import online_payment
 from . import bp, queries
-from .forms import ReportPaymentForm, new_submission_key
+from .forms import ReportPaymentForm, new_submission_key, proof_upload
 from .scope import apply_scope, portal_url, scope
 
 ZERO = Decimal("0.00")
@@ -145,6 +148,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         can_report=can_report,
         form=form,
         pay=online_payment(invoice),
+        instructions=services.payment_instructions(),
         currency=invoice.currency,
     ), status
 
@@ -188,6 +192,26 @@ def payment_receipt_pdf(payment_id: int):
     return response
 
 
+@bp.get("/how-to-pay/qr")
+@reads_only
+def payment_qr():
+    """The business's payment QR code (shown on the invoice pages), else 404."""
+    instructions = services.payment_instructions()
+    if instructions is None or instructions.qr_image is None:
+        abort(404)
+    return image_response(instructions.qr_image, instructions.qr_type)
+
+
+@bp.get("/payments/<int:payment_id>/proof")
+@reads_only
+def payment_proof(payment_id: int):
+    """The proof the client attached to one of their payments, as a download; else 404."""
+    proof = services.payment_proof(payment_id, client_id=scope().client_id)
+    if proof is None:
+        abort(404)
+    return proof_download(proof)
+
+
 # --- Payments -------------------------------------------------------------------------------------
 
 
@@ -200,7 +224,8 @@ def payments():
 
 def _show_error(form: ReportPaymentForm, error: BillingError) -> None:
     """Put the service's refusal next to the field it names, or above the form."""
-    field = getattr(form, error.field, None) if error.field in ("amount", "method", "date", "reference") else None
+    known = ("amount", "method", "date", "reference", "proof")
+    field = getattr(form, error.field, None) if error.field in known else None
     if field is not None:
         field.errors = [*field.errors, error.message]
     else:
@@ -232,6 +257,7 @@ def payment_add():
         flash("This payment was already reported (the form was sent twice).", "info")
         return redirect(portal_url("portal.invoice_detail", invoice_id=invoice.id), 303)
     try:
+        proof, proof_filename = proof_upload(form)
         services.report_payment(
             current_actor(),
             client_id=current.client_id,
@@ -241,6 +267,8 @@ def payment_add():
             method=form.method.data,
             reference=form.reference.data or "",
             submission_key=key,
+            proof=proof,
+            proof_filename=proof_filename,
         )
     except NotFound:
         abort(404)

@@ -108,3 +108,70 @@ def test_an_owner_action_with_a_valid_token_is_refused_to_a_client(app, actions,
     assert response.status_code == 403
     with app.app_context():
         assert _row_count() == before
+
+
+# --- Proofs of payment: the client's own, and owners; anyone else's is the portal's 404 ---------
+
+PNG_1PX = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02\x00\x00\x00\x90wS\xde\x00\x00"
+    b"\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.fixture
+def proofs(app, books):
+    """Ana's payment (id 1) and Bo's (id 2), each reported with a proof; Bo signs in too."""
+    with app.app_context():
+        actor = Actor.system("test")
+        bo = services.create_client(actor, services.ClientInput(name="Bo Lim", email="bo@example.com"))
+        bo_invoice = services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=bo,
+                issue_date=date(2026, 1, 5),
+                due_date=date(2026, 2, 5),
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("500"))],
+            ),
+        )
+        db.session.add(
+            User(username="bo@example.com", role="client", client_id=bo, password_hash=hash_password(PASSWORD))
+        )
+        db.session.commit()
+        for client_id, invoice_id in ((1, 1), (bo, bo_invoice)):
+            services.report_payment(
+                actor,
+                client_id,
+                invoice_id,
+                Decimal("10.00"),
+                date(2026, 1, 6),
+                "GCash",
+                proof=PNG_1PX,
+                proof_filename="slip.png",
+            )
+
+
+PROOF_MATRIX = [
+    # (who, url, status)
+    ("anonymous", "/portal/payments/1/proof", 302),
+    ("anonymous", "/payments/1/proof", 302),
+    ("owner", "/payments/1/proof", 200),
+    ("owner", "/payments/2/proof", 200),
+    ("owner", "/payments/3/proof", 404),
+    ("ana@example.com", "/portal/payments/1/proof", 200),
+    ("ana@example.com", "/portal/payments/2/proof", 404),  # Bo's: not hers, told apart from nothing
+    ("ana@example.com", "/portal/payments/3/proof", 404),
+    ("ana@example.com", "/payments/1/proof", 403),
+    ("bo@example.com", "/portal/payments/2/proof", 200),
+    ("bo@example.com", "/portal/payments/1/proof", 404),
+]
+
+
+@pytest.mark.parametrize("who,url,status", PROOF_MATRIX, ids=[f"{w}-{u}" for w, u, _ in PROOF_MATRIX])
+def test_a_proof_is_served_only_to_its_client_and_to_owners(actions, proofs, who, url, status):
+    _sign_in(actions, who)
+    response = actions.client.get(url)
+    assert response.status_code == status
+    if status == 200:
+        assert response.headers["Content-Disposition"].startswith("attachment;")
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Cache-Control"] == "no-store"

@@ -74,6 +74,7 @@ SETTINGS_POSTS = {
     ("backoffice.collections.reminder_settings", "POST"),
     ("portal.collections.reminders_save", "POST"),
     ("portal.collections.calendar_reset", "POST"),
+    ("backoffice.payment_instructions", "POST"),  # free text: any of the values is valid there
 }
 # Failed sign-ins are audited on purpose; nothing else may be.
 AUDITED_FAILURES = {"auth.sign_in_failed", "auth.locked_out", "auth.2fa_failed"}

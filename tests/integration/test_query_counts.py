@@ -116,8 +116,9 @@ def test_the_counter_sees_the_statements(small_and_large):
 PAGE_STATEMENTS = {
     ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
-    # session check, invoice + schedule, lines, payments, credit notes
-    ("client1@example.com", "/portal/invoices/{invoice}"): 5,
+    # session check, invoice + schedule, lines, payments (with whether each has a proof), credit
+    # notes, the payment instructions (how to pay, beside the report form)
+    ("client1@example.com", "/portal/invoices/{invoice}"): 6,
     ("client1@example.com", "/portal/payments"): 2,
     # session check, client, opening balance, the period's invoices and payments, the open installments
     ("client1@example.com", "/portal/statement"): 5,
