@@ -47,7 +47,7 @@ from ..models import (
     Payment,
     User,
 )
-from . import books, methods, money, notices, rules
+from . import books, ledger, methods, money, notices, rules
 from .logo import LogoRefused, check_logo
 from .taxpayer import InvalidTin, format_tin
 
@@ -592,6 +592,7 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
         )
     invoice.next_due_date = schedule[0].due_date
     db.session.flush()
+    ledger.invoice_issued(invoice)
     audit.record(
         actor,
         "invoice.issued",
@@ -735,6 +736,7 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         )
         db.session.add(note)
         db.session.flush()
+        ledger.credit_note_issued(note)
         if customer_credit > 0:
             db.session.add(
                 Overpayment(
@@ -839,6 +841,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
             notices.payment_rejected(payment, invoice)
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
+        ledger.invoice_voided(invoice, clock.today())
         reallocate(invoice)
         audit.record(
             actor,
@@ -976,6 +979,7 @@ def record_payment(
                 state=CONFIRMED,
                 submission_key=submission_key,
             )
+            ledger.payment_confirmed(payment)
             reallocate(invoice)
             audit.record(
                 actor,
@@ -1072,6 +1076,7 @@ def confirm_payment(actor: Actor, payment_id: int) -> None:
             raise InvalidTransition("The invoice is void.")
         paid_before = invoice.paid_amount
         transition(payment, CONFIRMED)
+        ledger.payment_confirmed(payment)
         reallocate(invoice)
         audit.record(
             actor,
@@ -1117,6 +1122,7 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         payment, invoice = _lock_payment(payment_id)
         paid_before = invoice.paid_amount
         transition(payment, VOIDED, reason)
+        ledger.payment_voided(payment, clock.today())
         reallocate(invoice)
         audit.record(
             actor,
