@@ -855,28 +855,29 @@ def _check_account_balances() -> list[str]:
     return problems
 
 
-def _role_balance(role: str, by_client: bool = False):
-    """Debits less credits on the account of a role (per client when asked)."""
+def _role_balance_by_client(role: str) -> dict[int | None, Decimal]:
+    """Debits less credits on the account of a role, per client."""
     statement = (
         select(
-            *([JournalLine.client_id] if by_client else []),
+            JournalLine.client_id,
             func.coalesce(func.sum(JournalLine.debit), 0) - func.coalesce(func.sum(JournalLine.credit), 0),
         )
         .join(Account, Account.id == JournalLine.account_id)
         .where(Account.role == role)
+        .group_by(JournalLine.client_id)
     )
-    if by_client:
-        return {
-            client_id: Decimal(value)
-            for client_id, value in db.session.execute(statement.group_by(JournalLine.client_id))
-        }
-    return Decimal(db.session.scalar(statement) or 0)
+    return {client_id: Decimal(value) for client_id, value in db.session.execute(statement)}
+
+
+def _role_balance(role: str) -> Decimal:
+    """Debits less credits on the account of a role."""
+    return sum(_role_balance_by_client(role).values(), ZERO)
 
 
 def _check_receivable() -> list[str]:
     """The receivable control account equals the open balances of issued, non-void invoices,
     per client and in total."""
-    open_balances = {
+    open_balances: dict[int | None, Decimal] = {
         client_id: Decimal(value)
         for client_id, value in db.session.execute(
             select(Invoice.client_id, func.sum(Invoice.amount - Invoice.paid_amount))
@@ -884,7 +885,7 @@ def _check_receivable() -> list[str]:
             .group_by(Invoice.client_id)
         )
     }
-    ledger = _role_balance("receivable", by_client=True)
+    ledger = _role_balance_by_client("receivable")
     problems = []
     for client_id in sorted(set(open_balances) | set(ledger), key=lambda key: (key is None, key or 0)):
         expected, found = open_balances.get(client_id, ZERO), ledger.get(client_id, ZERO)

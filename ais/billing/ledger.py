@@ -69,7 +69,7 @@ def ensure_chart() -> None:
         db.session.execute(
             insert(Account).values(code=code, name=name, type=kind, active=True, role=role).on_conflict_do_nothing()
         )
-    by_role = dict(db.session.execute(select(Account.role, Account.id).where(Account.role.is_not(None))).all())
+    by_role = _by_role()
     for method, role in chart.METHOD_ROLES.items():
         db.session.execute(
             insert(MethodAccount).values(method=method, account_id=by_role[role]).on_conflict_do_nothing()
@@ -78,11 +78,16 @@ def ensure_chart() -> None:
 
 def role_accounts() -> dict[str, int]:
     """Account id by role (receivable, sales, ...), the standard chart added if missing."""
-    accounts = dict(db.session.execute(select(Account.role, Account.id).where(Account.role.is_not(None))).all())
+    accounts = _by_role()
     if "receivable" not in accounts:
         ensure_chart()
-        accounts = dict(db.session.execute(select(Account.role, Account.id).where(Account.role.is_not(None))).all())
+        accounts = _by_role()
     return accounts
+
+
+def _by_role() -> dict[str, int]:
+    rows = db.session.execute(select(Account.role, Account.id).where(Account.role.is_not(None)))
+    return {role: account_id for role, account_id in rows if role is not None}
 
 
 def method_account(method: str) -> int:
