@@ -324,3 +324,117 @@ def overpayment_flagged(overpayment: Overpayment, method: str, day: date) -> Non
 def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     """A flagged overpayment refunded through the provider: its receipt is reversed."""
     reverse(OVERPAYMENT, overpayment.id, day, f"Overpayment {overpayment.provider_reference} refunded")
+
+
+# --- Rebuilding the ledger from the books ---------------------------------------------------------
+
+ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
+REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
+
+
+@dataclass(frozen=True, order=True)
+class Event:
+    """One money event of the books' history, in the order the rebuild posts it."""
+
+    day: date
+    kind: int
+    source_id: int
+
+
+def _local_day(moment) -> date:
+    from .. import clock
+
+    if moment.tzinfo is None:
+        from datetime import UTC
+
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(clock.business_timezone()).date()
+
+
+def history() -> list[Event]:
+    """Every event that posts, from the stored rows, in date order (originals before reversals
+    on the same day)."""
+    events = [
+        Event(day, ISSUE, invoice_id)
+        for invoice_id, day in db.session.execute(
+            select(Invoice.id, Invoice.issue_date).where(Invoice.issued_at.is_not(None))
+        )
+    ]
+    events += [
+        Event(_local_day(voided_at), VOID_INVOICE, invoice_id)
+        for invoice_id, voided_at in db.session.execute(
+            select(Invoice.id, Invoice.voided_at).where(Invoice.issued_at.is_not(None), Invoice.voided_at.is_not(None))
+        )
+    ]
+    events += [
+        Event(day, CREDIT, note_id) for note_id, day in db.session.execute(select(CreditNote.id, CreditNote.issue_date))
+    ]
+    for payment_id, day, state, changed_at in db.session.execute(
+        select(Payment.id, Payment.date, Payment.state, Payment.state_changed_at).where(
+            Payment.state.in_(("confirmed", "voided"))
+        )
+    ):
+        events.append(Event(day, RECEIPT, payment_id))
+        if state == "voided":
+            events.append(Event(max(day, _local_day(changed_at)) if changed_at else day, VOID_RECEIPT, payment_id))
+    for overpayment_id, created_at, resolved_at, resolution in db.session.execute(
+        select(Overpayment.id, Overpayment.created_at, Overpayment.resolved_at, Overpayment.resolution).where(
+            Overpayment.provider != "credit_note"
+        )
+    ):
+        flagged_on = _local_day(created_at)
+        events.append(Event(flagged_on, OVERPAID, overpayment_id))
+        if resolved_at is not None and (resolution or "").startswith(REFUNDED_PREFIX):
+            events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_OVERPAID, overpayment_id))
+    return sorted(events)
+
+
+def _overpayment_method(overpayment: Overpayment) -> str:
+    """The method of the money flagged (not stored on the row): that of a payment of the same
+    provider reference, else the card for Stripe, else PayMongo's catch-all."""
+    from . import methods
+
+    paid_with = db.session.scalar(
+        select(Payment.method).where(Payment.provider_reference == overpayment.provider_reference)
+    )
+    if paid_with:
+        return paid_with
+    return methods.CARD if overpayment.provider == "stripe" else methods.ONLINE_OTHER
+
+
+def post_event(event: Event) -> None:
+    """Post what one event of the history posted when it happened."""
+    if event.kind == ISSUE:
+        invoice_issued(db.session.get_one(Invoice, event.source_id))
+    elif event.kind == CREDIT:
+        credit_note_issued(db.session.get_one(CreditNote, event.source_id))
+    elif event.kind == RECEIPT:
+        payment_confirmed(db.session.get_one(Payment, event.source_id))
+    elif event.kind == OVERPAID:
+        overpayment = db.session.get_one(Overpayment, event.source_id)
+        overpayment_flagged(overpayment, _overpayment_method(overpayment), event.day)
+    elif event.kind == VOID_RECEIPT:
+        payment_voided(db.session.get_one(Payment, event.source_id), event.day)
+    elif event.kind == REFUND_OVERPAID:
+        overpayment_refunded(db.session.get_one(Overpayment, event.source_id), event.day)
+    elif event.kind == VOID_INVOICE:
+        invoice_voided(db.session.get_one(Invoice, event.source_id), event.day)
+
+
+def entry_count() -> int:
+    from sqlalchemy import func
+
+    return db.session.scalar(select(func.count()).select_from(JournalEntry)) or 0
+
+
+def erase() -> None:
+    """Delete every entry, line, running balance and counter: only for ``ledger rebuild --force``
+    (on PostgreSQL the append-only trigger lets this one transaction through)."""
+    from sqlalchemy import delete, text
+
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL ais.ledger_maintenance = 'on'"))
+    db.session.execute(delete(JournalLine))
+    db.session.execute(delete(JournalEntry))
+    db.session.execute(delete(AccountBalance))
+    db.session.execute(delete(JournalCounter))

@@ -1,0 +1,1 @@
+"""The accounting: the ledger's commands and the owner's reports (docs/ACCOUNTING.md)."""
