@@ -438,3 +438,60 @@ def erase() -> None:
     db.session.execute(delete(JournalEntry))
     db.session.execute(delete(AccountBalance))
     db.session.execute(delete(JournalCounter))
+
+
+# --- Reading the ledger ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TrialBalanceRow:
+    account_id: int
+    code: str
+    name: str
+    type: str
+    debit: Decimal  # the balance, on its side
+    credit: Decimal
+
+
+@dataclass(frozen=True)
+class TrialBalance:
+    as_of: date
+    rows: list[TrialBalanceRow]
+    total_debit: Decimal
+    total_credit: Decimal
+
+
+def trial_balance(as_of: date) -> TrialBalance:
+    """Each account's balance at the end of ``as_of``: the running balances of the months before
+    its month, plus the lines of its month up to that day (two aggregate queries, bounded by the
+    number of accounts and one month's lines)."""
+    from sqlalchemy import func
+
+    month = as_of.replace(day=1)
+    sums: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    for account_id, debit, credit in db.session.execute(
+        select(AccountBalance.account_id, func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
+        .where(AccountBalance.month < month)
+        .group_by(AccountBalance.account_id)
+    ):
+        sums[account_id] += Decimal(debit) - Decimal(credit)
+    for account_id, debit, credit in db.session.execute(
+        select(JournalLine.account_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.date >= month, JournalEntry.date <= as_of)
+        .group_by(JournalLine.account_id)
+    ):
+        sums[account_id] += Decimal(debit) - Decimal(credit)
+    rows = []
+    for account_id, code, name, kind in db.session.execute(
+        select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)
+    ):
+        net = sums.get(account_id, ZERO)
+        if net:
+            rows.append(TrialBalanceRow(account_id, code, name, kind, max(net, ZERO), max(-net, ZERO)))
+    return TrialBalance(
+        as_of,
+        rows,
+        sum((row.debit for row in rows), ZERO),
+        sum((row.credit for row in rows), ZERO),
+    )
