@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..database import BEFORE_COMMIT
 from ..extensions import db
 from ..models import (
     CASH_RECEIPTS_JOURNAL,
@@ -114,24 +115,42 @@ def _next_number(journal: str) -> int:
     return counter.last_number
 
 
+class _BalanceChanges:
+    """What this transaction's entries add to each account's month, written just before commit
+    (ais.database.write_transaction runs it): every transaction then locks the running-balance
+    rows last and in one order, after the journal counters and the monthly totals, so two
+    transactions never wait for each other in a circle.  Registered as a before-commit callback, it
+    is dropped with them when the transaction rolls back."""
+
+    def __init__(self) -> None:
+        self.sums: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+
+    def __call__(self) -> None:
+        table = AccountBalance.__table__
+        for account_id, month in sorted(self.sums):
+            debit, credit = self.sums[(account_id, month)]
+            statement = _insert()(table).values(account_id=account_id, month=month, debit=debit, credit=credit)
+            statement = statement.on_conflict_do_update(
+                index_elements=[table.c.account_id, table.c.month],
+                set_={
+                    "debit": table.c.debit + statement.excluded.debit,
+                    "credit": table.c.credit + statement.excluded.credit,
+                },
+            )
+            db.session.execute(statement)
+        self.sums.clear()
+
+
 def _add_to_balances(day: date, lines: list[Line]) -> None:
+    callbacks = db.session.info.setdefault(BEFORE_COMMIT, [])
+    changes = next((callback for callback in callbacks if isinstance(callback, _BalanceChanges)), None)
+    if changes is None:
+        changes = _BalanceChanges()
+        callbacks.append(changes)  # after the monthly totals' callback, if any: the lock order
     month = day.replace(day=1)
-    sums: dict[int, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
     for line in lines:
-        sums[line.account_id][0] += line.debit
-        sums[line.account_id][1] += line.credit
-    table = AccountBalance.__table__
-    for account_id in sorted(sums):  # one lock order for every transaction
-        debit, credit = sums[account_id]
-        statement = _insert()(table).values(account_id=account_id, month=month, debit=debit, credit=credit)
-        statement = statement.on_conflict_do_update(
-            index_elements=[table.c.account_id, table.c.month],
-            set_={
-                "debit": table.c.debit + statement.excluded.debit,
-                "credit": table.c.credit + statement.excluded.credit,
-            },
-        )
-        db.session.execute(statement)
+        changes.sums[(line.account_id, month)][0] += line.debit
+        changes.sums[(line.account_id, month)][1] += line.credit
 
 
 def post(
