@@ -70,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
 
     # Every <int:...> in a route is an id: ASCII digits within the ids' range, or 404 (ais.params).
     app.url_map.converters["int"] = IdConverter
+    from .accounting import bp as accounting_bp
     from .auth import bp as auth_bp
     from .backoffice import bp as backoffice_bp
     from .collections import bp as collections_bp
@@ -88,6 +89,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(webhooks_bp)
     app.register_blueprint(collections_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(accounting_bp)
 
 
 def register_commands(app: Flask) -> None:

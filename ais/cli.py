@@ -3,6 +3,7 @@
 from flask import Flask
 
 from . import commands
+from .accounting import commands as accounting_commands
 from .auth import commands as auth_commands
 from .collections import commands as collections_commands
 from .demo import large
@@ -15,3 +16,4 @@ def register(app: Flask) -> None:
     auth_commands.register_commands(app)  # create-owner, reseal
     mail_commands.register_commands(app)  # outbox
     collections_commands.register_commands(app)  # reminders
+    accounting_commands.register_commands(app)  # ledger rebuild

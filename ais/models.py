@@ -739,3 +739,105 @@ class InstallmentReminder(Base):
     sent_on: Mapped[dt.date] = mapped_column(Date)  # the business's date of the run that queued it
     amount: Mapped[Decimal] = mapped_column(Money())  # what the reminder asked to pay
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+# --- The ledger (docs/ACCOUNTING.md) -----------------------------------------------------------
+
+ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")
+# Journals, each numbered 1.. without gaps (journal_counters).
+SALES_JOURNAL = "sales"
+CASH_RECEIPTS_JOURNAL = "cash_receipts"
+GENERAL_JOURNAL = "general"
+JOURNALS = (SALES_JOURNAL, CASH_RECEIPTS_JOURNAL, GENERAL_JOURNAL)
+
+
+class Account(Base):
+    """An account of the chart.  ``role`` names the account a posting rule uses (receivable,
+    sales, output_vat, ...); an account the owner adds has none.  Accounts are deactivated, never
+    deleted once they have entries."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(
+            "type IN ('asset', 'liability', 'equity', 'income', 'expense')",
+            name="type_known",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    type: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    role: Mapped[str | None] = mapped_column(String(40), unique=True)
+
+
+class MethodAccount(Base):
+    """The setting: which account a payment method's money posts to (ais/billing/methods.py)."""
+
+    __tablename__ = "method_accounts"
+    method: Mapped[str] = mapped_column(String(40), primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+
+
+class JournalCounter(Base):
+    """The last entry number given in a journal; locked while numbering, so numbers never skip."""
+
+    __tablename__ = "journal_counters"
+    journal: Mapped[str] = mapped_column(String(20), primary_key=True)
+    last_number: Mapped[int] = mapped_column(default=0)
+
+
+class JournalEntry(Base):
+    """One balanced entry, posted by the service layer with the event it records (its source).
+    Append-only: a correction is a new entry that ``reverses`` another."""
+
+    __tablename__ = "journal_entries"
+    __table_args__ = (
+        UniqueConstraint("journal", "number", name="uq_journal_entries_journal_number"),
+        Index("ix_journal_entries_source", "source_type", "source_id"),
+        CheckConstraint("journal IN ('sales', 'cash_receipts', 'general')", name="journal_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    journal: Mapped[str] = mapped_column(String(20))
+    number: Mapped[int] = mapped_column(Integer)
+    date: Mapped[dt.date] = mapped_column(Date, index=True)
+    memo: Mapped[str] = mapped_column(String(255), default="")
+    source_type: Mapped[str] = mapped_column(String(30))  # invoice, payment, credit_note, overpayment
+    source_id: Mapped[int] = mapped_column(Integer)
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    lines: Mapped[list[JournalLine]] = relationship(back_populates="entry", order_by="JournalLine.id")
+
+
+class JournalLine(Base):
+    """A debit or a credit of one entry to one account (one of the two is zero)."""
+
+    __tablename__ = "journal_lines"
+    __table_args__ = (
+        CheckConstraint("debit >= 0 AND credit >= 0 AND (debit > 0 OR credit > 0)", name="one_side"),
+        CheckConstraint("debit = 0 OR credit = 0", name="not_both"),
+        Index("ix_journal_lines_account_client", "account_id", "client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("journal_entries.id"), index=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+
+    entry: Mapped[JournalEntry] = relationship(back_populates="lines")
+
+
+class AccountBalance(Base):
+    """Running debits and credits of one account in one calendar month, kept with every entry:
+    the trial balance reads these, not the lines."""
+
+    __tablename__ = "account_balances"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))

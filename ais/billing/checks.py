@@ -27,6 +27,8 @@ from ..models import (
     CHECKOUT_HOLDING,
     CONFIRMED,
     REPORTED,
+    Account,
+    AccountBalance,
     Allocation,
     CheckoutSession,
     CreditNote,
@@ -36,6 +38,10 @@ from ..models import (
     Invoice,
     InvoiceCounter,
     InvoiceLine,
+    JournalCounter,
+    JournalEntry,
+    JournalLine,
+    MethodAccount,
     MonthlyTotal,
     Overpayment,
     Payment,
@@ -93,6 +99,7 @@ def find_problems() -> list[str]:
         _check_monthly_totals,
         _check_due_day_totals,
         _check_aging,
+        *LEDGER_CHECKS,
     ):
         problems.extend(check())
     db.session.rollback()  # reads only; end the transaction
@@ -777,3 +784,199 @@ def _check_aging() -> list[str]:
                 f"Aging of client {client_id} on {day}: {_amount(got)} (invoices less payments {_amount(owed)})."
             )
     return problems
+
+
+# --- The ledger (docs/ACCOUNTING.md) ------------------------------------------------------------
+
+
+def _check_ledger_entries() -> list[str]:
+    """Every entry balances, and each journal's numbers run 1..n without gaps."""
+    problems = []
+    unbalanced = db.session.execute(
+        select(JournalEntry.journal, JournalEntry.number, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .group_by(JournalEntry.id, JournalEntry.journal, JournalEntry.number)
+        .having(func.sum(JournalLine.debit) != func.sum(JournalLine.credit))
+    )
+    for journal, number, debit, credit in unbalanced:
+        problems.append(
+            f"Journal entry {journal} #{number} does not balance: debits {_amount(debit)}, credits {_amount(credit)}."
+        )
+    numbering = db.session.execute(
+        select(JournalEntry.journal, func.count(), func.max(JournalEntry.number)).group_by(JournalEntry.journal)
+    )
+    counters = dict(db.session.execute(select(JournalCounter.journal, JournalCounter.last_number)).all())
+    for journal, count, highest in numbering:
+        if count != highest or counters.get(journal) != highest:
+            problems.append(
+                f"The {journal} journal's entries are not numbered 1..{count} without gaps "
+                f"(highest {highest}, counter {counters.get(journal)})."
+            )
+    return problems
+
+
+def _account_labels() -> dict[int, str]:
+    return {
+        account_id: f"{code} {name}"
+        for account_id, code, name in db.session.execute(select(Account.id, Account.code, Account.name))
+    }
+
+
+def _check_account_balances() -> list[str]:
+    """The running balances per account and month equal the lines posted in that month."""
+    from_lines: dict[tuple[int, date], list] = defaultdict(lambda: [ZERO, ZERO])
+    rows = db.session.execute(
+        select(JournalLine.account_id, JournalEntry.date, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .group_by(JournalLine.account_id, JournalEntry.date)
+    )
+    for account_id, day, debit, credit in rows:
+        key = (account_id, _month(day))
+        from_lines[key][0] += Decimal(debit)
+        from_lines[key][1] += Decimal(credit)
+    stored = {
+        (account_id, month): [debit, credit]
+        for account_id, month, debit, credit in db.session.execute(
+            select(AccountBalance.account_id, AccountBalance.month, AccountBalance.debit, AccountBalance.credit)
+        )
+    }
+    labels = _account_labels()
+    problems = []
+    for key in sorted(set(from_lines) | set(stored)):
+        expected = from_lines.get(key, [ZERO, ZERO])
+        found = stored.get(key, [ZERO, ZERO])
+        if expected != found:
+            account_id, month = key
+            problems.append(
+                f"Account {labels.get(account_id, account_id)}, {month:%Y-%m}: running balance says debits "
+                f"{_amount(found[0])} / credits {_amount(found[1])}, "
+                f"its lines {_amount(expected[0])} / {_amount(expected[1])}."
+            )
+    return problems
+
+
+def _role_balance_by_client(role: str) -> dict[int | None, Decimal]:
+    """Debits less credits on the account of a role, per client."""
+    statement = (
+        select(
+            JournalLine.client_id,
+            func.coalesce(func.sum(JournalLine.debit), 0) - func.coalesce(func.sum(JournalLine.credit), 0),
+        )
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(Account.role == role)
+        .group_by(JournalLine.client_id)
+    )
+    return {client_id: Decimal(value) for client_id, value in db.session.execute(statement)}
+
+
+def _role_balance(role: str) -> Decimal:
+    """Debits less credits on the account of a role."""
+    return sum(_role_balance_by_client(role).values(), ZERO)
+
+
+def _check_receivable() -> list[str]:
+    """The receivable control account equals the open balances of issued, non-void invoices,
+    per client and in total."""
+    open_balances: dict[int | None, Decimal] = {
+        client_id: Decimal(value)
+        for client_id, value in db.session.execute(
+            select(Invoice.client_id, func.sum(Invoice.amount - Invoice.paid_amount))
+            .where(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+            .group_by(Invoice.client_id)
+        )
+    }
+    ledger = _role_balance_by_client("receivable")
+    problems = []
+    for client_id in sorted(set(open_balances) | set(ledger), key=lambda key: (key is None, key or 0)):
+        expected, found = open_balances.get(client_id, ZERO), ledger.get(client_id, ZERO)
+        if expected != found:
+            problems.append(
+                f"Accounts receivable of client {client_id}: the ledger says {_amount(found)}, "
+                f"the open invoices {_amount(expected)}."
+            )
+    total_expected = sum(open_balances.values(), ZERO)
+    total_found = sum(ledger.values(), ZERO)
+    if total_expected != total_found:
+        problems.append(
+            f"Accounts receivable: the ledger says {_amount(total_found)}, the open invoices {_amount(total_expected)}."
+        )
+    return problems
+
+
+def _check_method_accounts() -> list[str]:
+    """Each payment method's account holds its confirmed payments (besides the overpayments posted
+    to it that were not refunded)."""
+    expected: dict[int, Decimal] = defaultdict(lambda: ZERO)
+    rows = db.session.execute(
+        select(MethodAccount.account_id, func.sum(Payment.amount))
+        .join(MethodAccount, MethodAccount.method == Payment.method)
+        .where(Payment.state == CONFIRMED)
+        .group_by(MethodAccount.account_id)
+    )
+    for account_id, total in rows:
+        expected[account_id] += Decimal(total)
+    unmapped = db.session.scalar(
+        select(func.count())
+        .select_from(Payment)
+        .where(Payment.state == CONFIRMED, Payment.method.not_in(select(MethodAccount.method)))
+    )
+    method_ids = set(db.session.scalars(select(MethodAccount.account_id)))
+    overpaid = db.session.execute(
+        select(JournalLine.account_id, func.sum(JournalLine.debit) - func.sum(JournalLine.credit))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.source_type == "overpayment")
+        .group_by(JournalLine.account_id)
+    )
+    for account_id, net in overpaid:
+        if account_id in method_ids:
+            expected[account_id] += Decimal(net)
+    found = {
+        account_id: Decimal(net)
+        for account_id, net in db.session.execute(
+            select(JournalLine.account_id, func.sum(JournalLine.debit) - func.sum(JournalLine.credit))
+            .where(JournalLine.account_id.in_(select(MethodAccount.account_id)))
+            .group_by(JournalLine.account_id)
+        )
+    }
+    labels = _account_labels()
+    problems = []
+    if unmapped:
+        problems.append(f"{unmapped} confirmed payments have a method no account is set for.")
+    for account_id in sorted(set(expected) | set(found)):
+        if expected.get(account_id, ZERO) != found.get(account_id, ZERO):
+            problems.append(
+                f"Account {labels.get(account_id, account_id)}: "
+                f"the ledger says {_amount(found.get(account_id, ZERO))}, "
+                f"the confirmed payments by its methods {_amount(expected.get(account_id, ZERO))}."
+            )
+    return problems
+
+
+def _check_output_vat() -> list[str]:
+    """Output VAT equals the VAT of issued, non-void invoices less their credit notes' VAT."""
+    live = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    invoiced = Decimal(db.session.scalar(select(func.coalesce(func.sum(Invoice.vat_amount), 0)).where(live)) or 0)
+    credited = Decimal(
+        db.session.scalar(
+            select(func.coalesce(func.sum(CreditNote.vat_amount), 0))
+            .join(Invoice, Invoice.id == CreditNote.invoice_id)
+            .where(live)
+        )
+        or 0
+    )
+    found = -_role_balance("output_vat")
+    if found != invoiced - credited:
+        return [
+            f"Output VAT: the ledger says {_amount(found)}, the invoices' VAT less their credit notes' "
+            f"{_amount(invoiced - credited)}."
+        ]
+    return []
+
+
+LEDGER_CHECKS = (
+    _check_ledger_entries,
+    _check_account_balances,
+    _check_receivable,
+    _check_method_accounts,
+    _check_output_vat,
+)

@@ -49,7 +49,7 @@ from ..models import (
     PaymentProof,
     User,
 )
-from . import books, methods, money, notices, rules
+from . import books, ledger, methods, money, notices, rules
 from .logo import LogoRefused, check_logo
 from .taxpayer import InvalidTin, format_tin
 from .uploads import CheckedFile, UploadRefused, check_proof, check_qr_image
@@ -678,6 +678,7 @@ def _issue(actor: Actor, invoice: Invoice) -> str:
         )
     invoice.next_due_date = schedule[0].due_date
     db.session.flush()
+    ledger.invoice_issued(invoice)
     audit.record(
         actor,
         "invoice.issued",
@@ -821,6 +822,7 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         )
         db.session.add(note)
         db.session.flush()
+        ledger.credit_note_issued(note)
         if customer_credit > 0:
             db.session.add(
                 Overpayment(
@@ -925,6 +927,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
             notices.payment_rejected(payment, invoice)
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
+        ledger.invoice_voided(invoice, clock.today())
         reallocate(invoice)
         audit.record(
             actor,
@@ -1062,6 +1065,7 @@ def record_payment(
                 state=CONFIRMED,
                 submission_key=submission_key,
             )
+            ledger.payment_confirmed(payment)
             reallocate(invoice)
             audit.record(
                 actor,
@@ -1175,6 +1179,7 @@ def confirm_payment(actor: Actor, payment_id: int) -> None:
             raise InvalidTransition("The invoice is void.")
         paid_before = invoice.paid_amount
         transition(payment, CONFIRMED)
+        ledger.payment_confirmed(payment)
         reallocate(invoice)
         audit.record(
             actor,
@@ -1220,6 +1225,7 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         payment, invoice = _lock_payment(payment_id)
         paid_before = invoice.paid_amount
         transition(payment, VOIDED, reason)
+        ledger.payment_voided(payment, clock.today())
         reallocate(invoice)
         audit.record(
             actor,

@@ -20,6 +20,7 @@ from flask import Flask, current_app
 from sqlalchemy import func, insert, select, text
 
 from .. import clock
+from ..accounting.commands import rebuild_ledger
 from ..audit import Actor
 from ..auth.passwords import hash_password
 from ..billing import rules, services
@@ -418,3 +419,4 @@ def register_commands(app: Flask) -> None:
 
         upgrade()
         generate(clients, invoices, payments, seed=seed, progress=click.echo)
+        click.get_current_context().exit(rebuild_ledger())  # the ledger of the bulk rows, from their history

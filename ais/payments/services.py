@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
 from ..audit import Actor
-from ..billing import methods, money, notices, rules
+from ..billing import ledger, methods, money, notices, rules
 from ..billing.services import (
     BillingError,
     InvalidInput,
@@ -786,6 +786,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
             provider=provider,
             provider_reference=reference,
         )
+        ledger.payment_confirmed(payment)
         reallocate(invoice)
         audit.record(
             actor,
@@ -825,6 +826,7 @@ def _record_money(event: dict, obj: dict, row: CheckoutSession | None, invoice: 
         )
         db.session.add(flagged)
         db.session.flush()
+        ledger.overpayment_flagged(flagged, methods.canonical(method) or methods.OTHER, clock.today())
         audit.record(
             actor,
             "payment.overpayment_flagged",
@@ -943,6 +945,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
+        ledger.overpayment_refunded(flagged, clock.today())
         audit.record(
             actor,
             "payment.overpayment_refunded",
@@ -959,6 +962,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
         if active is not None and kept < active.amount:
             paid_before = invoice.paid_amount
             transition(active, VOIDED, reason)
+            ledger.payment_voided(active, clock.today())
             replacement = None
             if kept > 0:
                 replacement = add_payment(
@@ -974,6 +978,7 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
                     provider_reference=f"{intent}#kept-{refunded_minor}",
                 )
                 replacement.state_reason = f"Kept after a partial refund of payment {active.id}: {reason}"
+                ledger.payment_confirmed(replacement)
             reallocate(invoice)
             audit.record(
                 actor,

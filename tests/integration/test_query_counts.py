@@ -24,6 +24,9 @@ OWNER_PAGES = [
     "/aging?as_of=2026-01-31",
     "/aging/clients/1",
     "/aging.csv",
+    "/ledger/trial-balance",
+    "/ledger/trial-balance?as_of=2026-01-31",
+    "/ledger/trial-balance.csv",
     "/settings/reminders",
     "/clients/1/statement",
     "/forecast",
@@ -129,6 +132,8 @@ PAGE_STATEMENTS = {
     ("admin", "/audit"): 2,
     ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
+    # session check, the running balances before the month, the month's lines, the accounts
+    ("admin", "/ledger/trial-balance"): 4,
     ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
     (
         "admin",

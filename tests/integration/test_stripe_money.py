@@ -288,3 +288,29 @@ def test_refunding_the_flagged_excess_settles_the_overpayment_not_the_invoice_pa
     [flagged] = overpayments()
     assert flagged.resolved_at is not None and "Refunded in Stripe" in flagged.resolution
     assert open_overpayments() == []
+
+
+def _ledger_balances() -> dict[str, Decimal]:
+    from sqlalchemy import func
+
+    from ais.models import Account, JournalLine
+
+    rows = db.session.execute(
+        select(Account.role, func.sum(JournalLine.debit) - func.sum(JournalLine.credit))
+        .join(JournalLine, JournalLine.account_id == Account.id)
+        .group_by(Account.role)
+    )
+    return {role: Decimal(value) for role, value in rows if Decimal(value) != 0}
+
+
+def test_an_overpayment_posts_to_card_clearing_and_customer_credits_and_its_refund_reverses_it(client, ann, session):
+    deliver(client, session_event("completed", session, payment_intent="pi_more", amount_total=120000))
+    db.session.remove()
+    balances = _ledger_balances()
+    assert balances["card"] == Decimal("1200.00") and balances["customer_credit"] == Decimal("-200.00")
+    assert "receivable" not in balances  # the 1,000.00 invoice is paid
+    deliver(client, refund_event("pi_more", 120000, 20000))
+    db.session.remove()
+    balances = _ledger_balances()
+    assert balances["card"] == Decimal("1000.00") and "customer_credit" not in balances
+    assert_books_consistent()

@@ -1,0 +1,56 @@
+"""``flask --app ais ledger rebuild [--dry-run] [--force]``."""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from ..billing import ledger
+from ..database import write_transaction
+
+
+def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, progress: bool = True) -> int:
+    """Post the history of the books in event order, in one transaction (all or nothing).
+
+    Refuses when the ledger has entries, unless ``force`` (then it is erased and posted again: the
+    same books give the same ledger).  ``dry_run`` counts the events and writes nothing."""
+    existing = ledger.entry_count()
+    if existing and not force and not dry_run:
+        echo(f"The ledger already has {existing} entries: add --force to erase and rebuild it.", err=True)
+        return 1
+    events = ledger.history()
+    if dry_run:
+        kinds = ("invoices issued", "credit notes", "payments", "overpayments", "payments voided",
+                 "overpayments refunded", "invoices voided")  # fmt: skip
+        for kind, name in enumerate(kinds):
+            echo(f"{sum(1 for event in events if event.kind == kind)} {name}")
+        echo(
+            f"Dry run: {len(events)} events would be posted"
+            + (f" (after erasing {existing} entries)." if existing else ".")
+        )
+        return 0
+    with write_transaction():
+        if existing:
+            ledger.erase()
+        if progress:
+            with click.progressbar(events, label="Posting the ledger") as bar:
+                for event in bar:
+                    ledger.post_event(event)
+        else:
+            for event in events:
+                ledger.post_event(event)
+    echo(f"Ledger rebuilt: {len(events)} events, {ledger.entry_count()} entries.")
+    return 0
+
+
+def register_commands(app: Flask) -> None:
+    @app.cli.group("ledger")
+    def ledger_group():
+        """The double-entry ledger (docs/ACCOUNTING.md)."""
+
+    @ledger_group.command("rebuild")
+    @click.option("--dry-run", is_flag=True, help="Count the events to post; write nothing.")
+    @click.option("--force", is_flag=True, help="Erase the entries there are and post them again.")
+    def ledger_rebuild_command(dry_run: bool, force: bool):
+        """Post the history of the books to the ledger, in event order."""
+        click.get_current_context().exit(rebuild_ledger(dry_run=dry_run, force=force))
