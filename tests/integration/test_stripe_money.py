@@ -241,7 +241,11 @@ def test_a_full_refund_voids_the_payment_with_the_reason_and_reallocates(client,
 
 
 def refund_notices() -> list[OutboxMessage]:
-    return list(fresh().scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like("refunded:%"))))
+    return list(
+        fresh().scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key.like("refunded:%")).order_by(OutboxMessage.id)
+        )
+    )
 
 
 def test_a_partial_refund_voids_the_payment_and_keeps_the_rest_as_a_new_payment(client, plan):
