@@ -1,6 +1,7 @@
 """CSV exports.  Every cell that a spreadsheet would read as a formula (it begins with =, +, -, @,
 a tab or a carriage return) is neutralised with a leading apostrophe (OWASP's advice), so that a
-client named "=HYPERLINK(...)" stays text when the owner opens the file."""
+client named "=HYPERLINK(...)" stays text when the owner opens the file.  Numbers given as Decimal
+or int are no text anyone typed: they are written as numbers, a negative one included."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 
 from ..billing import aging
 
@@ -15,7 +17,10 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def safe_cell(value: object) -> str:
-    """The cell as text, with a leading apostrophe if a spreadsheet would take it for a formula."""
+    """The cell as text, with a leading apostrophe if a spreadsheet would take it for a formula.
+    A Decimal or an int is written as the number it is (a negative amount stays a number)."""
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return str(value)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 

@@ -1,0 +1,993 @@
+"""The ledger's reports: general ledger, journals, income statement, balance sheet, the
+receivables sub-ledger and the books a Philippine bookkeeper keeps (docs/ACCOUNTING.md, "Reports").
+
+Every figure comes from the ledger (``journal_entries``, ``journal_lines``) and its running
+balances per account and month (``account_balances``).  A balance or a period's movement reads the
+running balances of the whole months it covers and the lines of at most two partial months, so
+its cost does not grow with the history of the books; a list reads one page of rows.  The running
+balance shown on page N of a general ledger starts from the balance before that page's first line:
+the running balances of the months before that line's month plus one bounded SUM of that month's
+earlier lines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import aliased
+
+from ..extensions import db
+from ..models import (
+    CASH_RECEIPTS_JOURNAL,
+    GENERAL_JOURNAL,
+    JOURNALS,
+    SALES_JOURNAL,
+    Account,
+    AccountBalance,
+    Client,
+    CreditNote,
+    Invoice,
+    JournalEntry,
+    JournalLine,
+    Overpayment,
+    Payment,
+)
+from . import ledger
+from .rules import add_months
+
+ZERO = Decimal("0.00")
+JOURNAL_NAMES = {SALES_JOURNAL: "Sales", CASH_RECEIPTS_JOURNAL: "Cash receipts", GENERAL_JOURNAL: "General"}
+JOURNAL_CODES = {SALES_JOURNAL: "SJ", CASH_RECEIPTS_JOURNAL: "CR", GENERAL_JOURNAL: "GJ"}
+PDF_MAX_ROWS = 2_000  # a printed report of more rows is refused: narrow the period or take the CSV
+CSV_BATCH = 1_000  # rows fetched at a time while a CSV is written
+
+
+# --- Balances from the running totals --------------------------------------------------------
+
+
+@dataclass
+class Movement:
+    """Debits and credits posted to one account."""
+
+    debit: Decimal = ZERO
+    credit: Decimal = ZERO
+
+    @property
+    def net(self) -> Decimal:
+        """Debits less credits (a credit balance is negative)."""
+        return self.debit - self.credit
+
+
+def month_end(day: dt.date) -> dt.date:
+    return add_months(day.replace(day=1), 1) - dt.timedelta(days=1)
+
+
+def movements(start: dt.date | None, end: dt.date, account_id: int | None = None) -> dict[int, Movement]:
+    """Debits and credits per account posted from ``start`` (None: the beginning) to ``end``, both
+    included: the running balances of the whole months in between and the lines of the partial
+    months at either end (at most two months of lines, one aggregate query each way)."""
+    first_full = None if start is None else (start if start.day == 1 else add_months(start.replace(day=1), 1))
+    after_full = add_months(end.replace(day=1), 1) if end == month_end(end) else end.replace(day=1)
+    line_ranges: list[tuple[dt.date, dt.date]] = []
+    if start is not None and first_full is not None and start < first_full:
+        line_ranges.append((start, min(end, first_full - dt.timedelta(days=1))))
+    if end >= after_full:
+        range_start = after_full if start is None else max(start, after_full)
+        if not line_ranges or line_ranges[0][1] < range_start:
+            line_ranges.append((range_start, end))
+    result: dict[int, Movement] = defaultdict(Movement)
+    if first_full is None or first_full < after_full:
+        months = select(AccountBalance.account_id, func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
+        months = months.where(AccountBalance.month < after_full)
+        if first_full is not None:
+            months = months.where(AccountBalance.month >= first_full)
+        if account_id is not None:
+            months = months.where(AccountBalance.account_id == account_id)
+        for row_account, debit, credit in db.session.execute(months.group_by(AccountBalance.account_id)):
+            result[row_account].debit += Decimal(debit)
+            result[row_account].credit += Decimal(credit)
+    if line_ranges:
+        lines = (
+            select(JournalLine.account_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(or_(*(JournalEntry.date.between(low, high) for low, high in line_ranges)))
+        )
+        if account_id is not None:
+            lines = lines.where(JournalLine.account_id == account_id)
+        for row_account, debit, credit in db.session.execute(lines.group_by(JournalLine.account_id)):
+            result[row_account].debit += Decimal(debit)
+            result[row_account].credit += Decimal(credit)
+    return result
+
+
+def balance_before(day: dt.date, account_id: int) -> Decimal:
+    """Debits less credits of one account posted before ``day``."""
+    if day <= dt.date(1900, 1, 1):
+        return ZERO
+    return movements(None, day - dt.timedelta(days=1), account_id).get(account_id, Movement()).net
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    id: int
+    code: str
+    name: str
+    type: str
+    role: str | None
+
+
+def accounts() -> list[AccountRow]:
+    """The chart, by code."""
+    return [
+        AccountRow(*row)
+        for row in db.session.execute(
+            select(Account.id, Account.code, Account.name, Account.type, Account.role).order_by(Account.code)
+        )
+    ]
+
+
+def account(account_id: int) -> AccountRow | None:
+    row = db.session.execute(
+        select(Account.id, Account.code, Account.name, Account.type, Account.role).where(Account.id == account_id)
+    ).first()
+    return AccountRow(*row) if row else None
+
+
+# --- Income statement and balance sheet ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    account: AccountRow
+    amount: Decimal  # on the section's side: income and liabilities as credits, the rest as debits
+
+
+@dataclass(frozen=True)
+class IncomeStatement:
+    start: dt.date
+    end: dt.date
+    income: list[StatementLine]
+    returns: list[StatementLine]  # contra-income (sales returns and allowances)
+    expenses: list[StatementLine]
+    total_income: Decimal
+    total_returns: Decimal
+    net_sales: Decimal  # income less returns
+    total_expenses: Decimal
+    net_income: Decimal
+
+
+def _is_contra_income(row: AccountRow) -> bool:
+    return row.type == "income" and row.role == "sales_returns"
+
+
+def income_statement(start: dt.date, end: dt.date) -> IncomeStatement:
+    """Income less sales returns less expenses of a period, from the running balances (whole
+    months) and the lines of the partial months: three queries whatever the size of the books."""
+    moved = movements(start, end)
+    income, returns, expenses = [], [], []
+    for row in accounts():
+        movement = moved.get(row.id)
+        if movement is None or not (movement.debit or movement.credit):
+            continue
+        if _is_contra_income(row):
+            returns.append(StatementLine(row, movement.net))
+        elif row.type == "income":
+            income.append(StatementLine(row, -movement.net))
+        elif row.type == "expense":
+            expenses.append(StatementLine(row, movement.net))
+    total_income = sum((line.amount for line in income), ZERO)
+    total_returns = sum((line.amount for line in returns), ZERO)
+    total_expenses = sum((line.amount for line in expenses), ZERO)
+    return IncomeStatement(
+        start,
+        end,
+        income,
+        returns,
+        expenses,
+        total_income,
+        total_returns,
+        total_income - total_returns,
+        total_expenses,
+        total_income - total_returns - total_expenses,
+    )
+
+
+@dataclass(frozen=True)
+class BalanceSheet:
+    as_of: dt.date
+    assets: list[StatementLine]
+    liabilities: list[StatementLine]
+    equity: list[StatementLine]
+    retained_earnings: Decimal  # net income of the years before as_of's year
+    current_earnings: Decimal  # net income from 1 January of as_of's year to as_of
+    total_assets: Decimal
+    total_liabilities: Decimal
+    total_equity: Decimal  # equity accounts and both earnings
+
+    @property
+    def difference(self) -> Decimal:
+        """Assets less liabilities and equity: zero when the books balance."""
+        return self.total_assets - self.total_liabilities - self.total_equity
+
+
+def balance_sheet(as_of: dt.date) -> BalanceSheet:
+    """Assets, liabilities and equity at the end of ``as_of``.  Income and expense accounts are
+    not closed into equity by entries: their balance up to 31 December of the year before is the
+    retained earnings, and from 1 January to ``as_of`` the current year's earnings, so assets =
+    liabilities + equity.  Four queries whatever the size of the books."""
+    balances = movements(None, as_of)
+    year_start = dt.date(as_of.year, 1, 1)
+    before_year = movements(None, year_start - dt.timedelta(days=1)) if year_start.year > 1900 else {}
+    assets, liabilities, equity = [], [], []
+    earnings_total = ZERO
+    earnings_before = ZERO
+    for row in accounts():
+        movement = balances.get(row.id, Movement())
+        if row.type in ("income", "expense"):
+            earnings_total -= movement.net
+            earnings_before -= before_year.get(row.id, Movement()).net
+            continue
+        if not movement.net:
+            continue
+        if row.type == "asset":
+            assets.append(StatementLine(row, movement.net))
+        elif row.type == "liability":
+            liabilities.append(StatementLine(row, -movement.net))
+        else:
+            equity.append(StatementLine(row, -movement.net))
+    total_assets = sum((line.amount for line in assets), ZERO)
+    total_liabilities = sum((line.amount for line in liabilities), ZERO)
+    total_equity = sum((line.amount for line in equity), ZERO) + earnings_total
+    return BalanceSheet(
+        as_of,
+        assets,
+        liabilities,
+        equity,
+        earnings_before,
+        earnings_total - earnings_before,
+        total_assets,
+        total_liabilities,
+        total_equity,
+    )
+
+
+# --- General ledger ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    date: dt.date
+    journal: str
+    number: int
+    memo: str
+    source_type: str
+    source_id: int
+    debit: Decimal
+    credit: Decimal
+    balance: Decimal  # debits less credits of the account up to and including this line
+    client_name: str | None = None
+
+    @property
+    def entry_ref(self) -> str:
+        return f"{JOURNAL_CODES.get(self.journal, self.journal)}-{self.number}"
+
+
+@dataclass(frozen=True)
+class GeneralLedger:
+    account: AccountRow
+    start: dt.date
+    end: dt.date
+    opening: Decimal  # debits less credits before start
+    debits: Decimal  # of the period
+    credits: Decimal
+    closing: Decimal
+    lines: list[LedgerLine]  # one page (or every line, for the CSV and the PDF)
+    page_opening: Decimal  # the balance before the first line shown
+    page: int = 1
+    per_page: int = 0
+    total: int = 0  # lines of the period (counted up to CAP for a page)
+    total_capped: bool = False
+
+
+def _ledger_lines_select(account_id: int, start: dt.date, end: dt.date) -> sa.Select:
+    return (
+        select(
+            JournalEntry.date,
+            JournalEntry.journal,
+            JournalEntry.number,
+            JournalEntry.memo,
+            JournalEntry.source_type,
+            JournalEntry.source_id,
+            JournalLine.debit,
+            JournalLine.credit,
+            JournalLine.entry_id,
+            JournalLine.id.label("line_id"),
+            Client.name.label("client_name"),
+        )
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .outerjoin(Client, Client.id == JournalLine.client_id)
+        .where(JournalLine.account_id == account_id, JournalEntry.date.between(start, end))
+        .order_by(JournalEntry.date, JournalLine.entry_id, JournalLine.id)
+    )
+
+
+def _running(rows, opening: Decimal) -> list[LedgerLine]:
+    balance = opening
+    lines = []
+    for row in rows:
+        balance += Decimal(row.debit) - Decimal(row.credit)
+        lines.append(
+            LedgerLine(
+                row.date,
+                row.journal,
+                row.number,
+                row.memo,
+                row.source_type,
+                row.source_id,
+                Decimal(row.debit),
+                Decimal(row.credit),
+                balance,
+                row.client_name,
+            )
+        )
+    return lines
+
+
+def _balance_before_line(account_id: int, day: dt.date, entry_id: int, line_id: int) -> Decimal:
+    """Debits less credits of the account before one of its lines (ordered by date, entry, line):
+    the running balances of the months before its month, plus the SUM of its month's lines that
+    come before it (bounded by one month)."""
+    month = day.replace(day=1)
+    before = balance_before(month, account_id)
+    earlier = db.session.execute(
+        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(
+            JournalLine.account_id == account_id,
+            JournalEntry.date >= month,
+            or_(
+                JournalEntry.date < day,
+                and_(
+                    JournalEntry.date == day,
+                    or_(
+                        JournalLine.entry_id < entry_id,
+                        and_(JournalLine.entry_id == entry_id, JournalLine.id < line_id),
+                    ),
+                ),
+            ),
+        )
+    ).one()
+    return before + Decimal(earlier[0]) - Decimal(earlier[1])
+
+
+def general_ledger(
+    account_id: int, start: dt.date, end: dt.date, page: int | None = 1, per_page: int = 50
+) -> GeneralLedger | None:
+    """One account's opening balance at ``start``, its lines from ``start`` to ``end`` with the
+    running balance, and its closing balance; ``page`` None: every line (at most PDF_MAX_ROWS + 1
+    rows are read when ``per_page`` says so).  None when there is no such account."""
+    from ..pagination import CAP
+
+    found = account(account_id)
+    if found is None:
+        return None
+    opening = balance_before(start, account_id)
+    moved = movements(start, end, account_id).get(account_id, Movement())
+    closing = opening + moved.net
+    statement = _ledger_lines_select(account_id, start, end)
+    if page is None:
+        rows = db.session.execute(statement.limit(per_page) if per_page else statement).all()
+        return GeneralLedger(
+            found, start, end, opening, moved.debit, moved.credit, closing, _running(rows, opening), opening
+        )
+    capped = select(func.count()).select_from(statement.order_by(None).limit(CAP + 1).subquery())
+    rows = db.session.execute(
+        statement.add_columns(capped.scalar_subquery().label("capped_total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    if rows:
+        counted = rows[0].capped_total
+        first = rows[0]
+        page_opening = (
+            opening if page == 1 else _balance_before_line(account_id, first.date, first.entry_id, first.line_id)
+        )
+    else:
+        counted = db.session.scalar(capped) or 0
+        page_opening = closing
+    return GeneralLedger(
+        found,
+        start,
+        end,
+        opening,
+        moved.debit,
+        moved.credit,
+        closing,
+        _running(rows, page_opening),
+        page_opening,
+        page,
+        per_page,
+        min(counted, CAP),
+        counted > CAP,
+    )
+
+
+def general_ledger_csv_lines(account_id: int, start: dt.date, end: dt.date) -> Iterator[LedgerLine]:
+    """Every line of the period with its running balance, fetched CSV_BATCH at a time."""
+    balance = balance_before(start, account_id)
+    result = db.session.execute(
+        _ledger_lines_select(account_id, start, end).execution_options(yield_per=CSV_BATCH)
+    )
+    for partition in result.partitions():
+        lines = _running(partition, balance)
+        yield from lines
+        if lines:
+            balance = lines[-1].balance
+
+
+# --- Journals ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EntryLine:
+    code: str
+    account_name: str
+    debit: Decimal
+    credit: Decimal
+    client_name: str | None
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    date: dt.date
+    journal: str
+    number: int
+    memo: str
+    source_type: str
+    source_id: int
+    reverses_id: int | None
+    lines: list[EntryLine] = field(default_factory=list)
+
+    @property
+    def ref(self) -> str:
+        return f"{JOURNAL_CODES.get(self.journal, self.journal)}-{self.number}"
+
+    @property
+    def debit(self) -> Decimal:
+        return sum((line.debit for line in self.lines), ZERO)
+
+    @property
+    def credit(self) -> Decimal:
+        return sum((line.credit for line in self.lines), ZERO)
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a report's rows, with the capped count of the period's rows."""
+
+    items: list
+    page: int
+    per_page: int
+    total: int
+    total_capped: bool
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page)) if self.per_page else 1
+
+    # What the page links (_macros.html, page_links) read, as on flask_sqlalchemy's Pagination.
+    @property
+    def first(self) -> int:
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    def iter_pages(
+        self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4, right_edge: int = 2
+    ) -> Iterator[int | None]:
+        """The page numbers to link, None for a gap (as flask_sqlalchemy's Pagination does)."""
+        pages_end = self.pages + 1
+        if pages_end == 1:
+            return
+        left_end = min(1 + left_edge, pages_end)
+        yield from range(1, left_end)
+        if left_end == pages_end:
+            return
+        mid_start = max(left_end, self.page - left_current)
+        mid_end = min(self.page + right_current + 1, pages_end)
+        if mid_start - left_end > 0:
+            yield None
+        yield from range(mid_start, mid_end)
+        if mid_end == pages_end:
+            return
+        right_start = max(mid_end, pages_end - right_edge)
+        if right_start - mid_end > 0:
+            yield None
+        yield from range(right_start, pages_end)
+
+
+def _entries_select(journal: str | None, start: dt.date, end: dt.date) -> sa.Select:
+    statement = select(
+        JournalEntry.id,
+        JournalEntry.date,
+        JournalEntry.journal,
+        JournalEntry.number,
+        JournalEntry.memo,
+        JournalEntry.source_type,
+        JournalEntry.source_id,
+        JournalEntry.reverses_id,
+    ).where(JournalEntry.date.between(start, end))
+    if journal is not None:
+        statement = statement.where(JournalEntry.journal == journal)
+    return statement.order_by(JournalEntry.date, JournalEntry.journal, JournalEntry.number)
+
+
+def _page_rows(statement: sa.Select, page: int, per_page: int) -> tuple[list, int]:
+    """One page of ``statement`` and the number of its rows counted up to CAP + 1 (one query, two
+    for a page past the end)."""
+    from ..pagination import CAP
+
+    capped = select(func.count()).select_from(statement.order_by(None).limit(CAP + 1).subquery())
+    rows = db.session.execute(
+        statement.add_columns(capped.scalar_subquery().label("capped_total"))
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    counted = rows[0].capped_total if rows else (db.session.scalar(capped) or 0)
+    return rows, counted
+
+
+def _with_lines(rows) -> list[Entry]:
+    """The entries of ``rows`` with their lines (one query for all of them)."""
+    entries = [
+        Entry(row.id, row.date, row.journal, row.number, row.memo, row.source_type, row.source_id, row.reverses_id)
+        for row in rows
+    ]
+    if not entries:
+        return entries
+    by_id = {entry.id: entry for entry in entries}
+    for entry_id, code, name, debit, credit, client_name in db.session.execute(
+        select(JournalLine.entry_id, Account.code, Account.name, JournalLine.debit, JournalLine.credit, Client.name)
+        .join(Account, Account.id == JournalLine.account_id)
+        .outerjoin(Client, Client.id == JournalLine.client_id)
+        .where(JournalLine.entry_id.in_(list(by_id)))
+        .order_by(JournalLine.entry_id, JournalLine.credit > 0, JournalLine.id)
+    ):
+        by_id[entry_id].lines.append(EntryLine(code, name, Decimal(debit), Decimal(credit), client_name))
+    return entries
+
+
+def journal_page(journal: str | None, start: dt.date, end: dt.date, page: int, per_page: int = 25) -> Page:
+    """A page of a journal's entries (every journal when None) in a period, with their lines."""
+    from ..pagination import CAP
+
+    rows, counted = _page_rows(_entries_select(journal, start, end), page, per_page)
+    return Page(_with_lines(rows), page, per_page, min(counted, CAP), counted > CAP)
+
+
+def journal_entries(journal: str | None, start: dt.date, end: dt.date, limit: int | None = None) -> Iterator[Entry]:
+    """Every entry of the period with its lines (CSV_BATCH entries at a time); at most ``limit``."""
+    statement = _entries_select(journal, start, end)
+    if limit is not None:
+        statement = statement.limit(limit)
+    for partition in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)).partitions():
+        yield from _with_lines(partition)
+
+
+# --- The sales journal --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SalesRow:
+    date: dt.date
+    ref: str  # the entry (SJ-12, GJ-3)
+    document: str  # the invoice's or the credit note's number
+    against: str  # a credit note's invoice
+    customer: str
+    tin: str
+    vatable: Decimal
+    exempt: Decimal
+    zero_rated: Decimal
+    other: Decimal  # a seller's sales that are not VAT-registered
+    vat: Decimal
+    gross: Decimal
+
+
+SALES_COLUMNS = ("vatable", "exempt", "zero_rated", "other", "vat", "gross")
+
+
+def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
+    """The sales journal's entries and the credit notes' (in the general journal), with the
+    document each records and its buyer."""
+    credited = aliased(Invoice)
+    return (
+        select(
+            JournalEntry.date,
+            JournalEntry.journal,
+            JournalEntry.number,
+            JournalEntry.source_type,
+            JournalEntry.reverses_id,
+            Invoice.invoice_no,
+            Invoice.amount,
+            Invoice.credited_amount,
+            Invoice.vatable_sales,
+            Invoice.exempt_sales,
+            Invoice.zero_rated_sales,
+            Invoice.vat_amount,
+            CreditNote.credit_no,
+            CreditNote.amount.label("note_amount"),
+            CreditNote.vatable_amount,
+            CreditNote.exempt_amount,
+            CreditNote.zero_rated_amount,
+            CreditNote.vat_amount.label("note_vat"),
+            credited.invoice_no.label("credited_no"),
+            func.coalesce(func.nullif(Invoice.buyer_name, ""), func.nullif(credited.buyer_name, ""), Client.name).label(
+                "customer"
+            ),
+            func.coalesce(
+                func.nullif(Invoice.buyer_tin, ""), func.nullif(credited.buyer_tin, ""), Client.tax_id
+            ).label("tin"),
+        )
+        .outerjoin(
+            Invoice,
+            and_(JournalEntry.source_type == ledger.INVOICE, Invoice.id == JournalEntry.source_id),
+        )
+        .outerjoin(
+            CreditNote,
+            and_(JournalEntry.source_type == ledger.CREDIT_NOTE, CreditNote.id == JournalEntry.source_id),
+        )
+        .outerjoin(credited, credited.id == CreditNote.invoice_id)
+        .outerjoin(Client, Client.id == func.coalesce(Invoice.client_id, CreditNote.client_id))
+        .where(
+            JournalEntry.date.between(start, end),
+            or_(
+                JournalEntry.journal == SALES_JOURNAL,
+                and_(JournalEntry.journal == GENERAL_JOURNAL, JournalEntry.source_type == ledger.CREDIT_NOTE),
+            ),
+        )
+        .order_by(JournalEntry.date, JournalEntry.journal.desc(), JournalEntry.number)
+    )
+
+
+def _sales_row(row) -> SalesRow:
+    """A sale as posted (the invoice's stored VAT summary), a credit note as a negative sale (its
+    stored split); a reversal (a void) with the opposite sign of what it reverses."""
+    ref = f"{JOURNAL_CODES[row.journal]}-{row.number}"
+    if row.source_type == ledger.CREDIT_NOTE:
+        sign = Decimal(1) if row.reverses_id else Decimal(-1)
+        gross, vat = Decimal(row.note_amount), Decimal(row.note_vat)
+        vatable, exempt = Decimal(row.vatable_amount), Decimal(row.exempt_amount)
+        zero_rated = Decimal(row.zero_rated_amount)
+        document, against = row.credit_no, row.credited_no or ""
+    else:
+        sign = Decimal(-1) if row.reverses_id else Decimal(1)
+        gross = Decimal(row.amount) + Decimal(row.credited_amount)
+        vat, vatable = Decimal(row.vat_amount or 0), Decimal(row.vatable_sales or 0)
+        exempt, zero_rated = Decimal(row.exempt_sales or 0), Decimal(row.zero_rated_sales or 0)
+        document, against = row.invoice_no or "", ""
+    other = gross - vatable - exempt - zero_rated - vat
+
+    def signed(amount: Decimal) -> Decimal:
+        return sign * amount + ZERO  # (+ ZERO: never -0.00)
+
+    return SalesRow(
+        row.date,
+        ref,
+        document,
+        against,
+        row.customer or "",
+        row.tin or "",
+        signed(vatable),
+        signed(exempt),
+        signed(zero_rated),
+        signed(other),
+        signed(vat),
+        signed(gross),
+    )
+
+
+def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
+    from ..pagination import CAP
+
+    rows, counted = _page_rows(_sales_select(start, end), page, per_page)
+    return Page([_sales_row(row) for row in rows], page, per_page, min(counted, CAP), counted > CAP)
+
+
+def sales_journal_rows(start: dt.date, end: dt.date, limit: int | None = None) -> Iterator[SalesRow]:
+    statement = _sales_select(start, end)
+    if limit is not None:
+        statement = statement.limit(limit)
+    for row in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)):
+        yield _sales_row(row)
+
+
+def sales_totals(rows: list[SalesRow]) -> dict[str, Decimal]:
+    return {name: sum((getattr(row, name) for row in rows), ZERO) for name in SALES_COLUMNS}
+
+
+# --- The cash receipts journal ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    date: dt.date
+    ref: str
+    reference: str  # the acknowledgement receipt (AR-...) and the payer's or provider's reference
+    received_from: str
+    account: str  # the cash-type account debited
+    amount: Decimal  # debited to it (a reversal: negative)
+    receivable: Decimal  # credited to accounts receivable
+    customer_credit: Decimal  # credited to customer credits (online money not applied)
+
+
+def _receipts_select(start: dt.date, end: dt.date) -> sa.Select:
+    return (
+        select(
+            JournalEntry.id,
+            JournalEntry.date,
+            JournalEntry.number,
+            JournalEntry.source_type,
+            JournalEntry.source_id,
+            Payment.reference,
+            Overpayment.provider_reference,
+            Client.name.label("client_name"),
+        )
+        .outerjoin(Payment, and_(JournalEntry.source_type == ledger.PAYMENT, Payment.id == JournalEntry.source_id))
+        .outerjoin(
+            Overpayment,
+            and_(JournalEntry.source_type == ledger.OVERPAYMENT, Overpayment.id == JournalEntry.source_id),
+        )
+        .outerjoin(Client, Client.id == func.coalesce(Payment.client_id, Overpayment.client_id))
+        .where(JournalEntry.date.between(start, end), JournalEntry.journal == CASH_RECEIPTS_JOURNAL)
+        .order_by(JournalEntry.date, JournalEntry.number)
+    )
+
+
+def _receipt_rows(rows) -> list[ReceiptRow]:
+    """The rows of a page of cash receipts, with the accounts of their lines (one query)."""
+    if not rows:
+        return []
+    roles = ledger.role_accounts()
+    receivable, credit_account = roles["receivable"], roles["customer_credit"]
+    by_entry: dict[int, list] = defaultdict(list)
+    for entry_id, account_id, name, debit, credit in db.session.execute(
+        select(JournalLine.entry_id, JournalLine.account_id, Account.name, JournalLine.debit, JournalLine.credit)
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(JournalLine.entry_id.in_([row.id for row in rows]))
+        .order_by(JournalLine.id)
+    ):
+        by_entry[entry_id].append((account_id, name, Decimal(debit), Decimal(credit)))
+    result = []
+    for row in rows:
+        cash_name, amount, to_receivable, to_credit = "", ZERO, ZERO, ZERO
+        for account_id, name, debit, credit in by_entry[row.id]:
+            if account_id == receivable:
+                to_receivable += credit - debit
+            elif account_id == credit_account:
+                to_credit += credit - debit
+            else:
+                cash_name, amount = name, amount + debit - credit
+        if row.source_type == ledger.PAYMENT:
+            reference = f"AR-{row.source_id:06d}" + (f" · {row.reference}" if row.reference else "")
+        else:
+            reference = row.provider_reference or ""
+        result.append(
+            ReceiptRow(
+                row.date,
+                f"CR-{row.number}",
+                reference,
+                row.client_name or "",
+                cash_name,
+                amount,
+                to_receivable,
+                to_credit,
+            )
+        )
+    return result
+
+
+def cash_receipts_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
+    from ..pagination import CAP
+
+    rows, counted = _page_rows(_receipts_select(start, end), page, per_page)
+    return Page(_receipt_rows(rows), page, per_page, min(counted, CAP), counted > CAP)
+
+
+def cash_receipts_rows(start: dt.date, end: dt.date, limit: int | None = None) -> Iterator[ReceiptRow]:
+    statement = _receipts_select(start, end)
+    if limit is not None:
+        statement = statement.limit(limit)
+    for partition in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)).partitions():
+        yield from _receipt_rows(partition)
+
+
+# --- The receivables sub-ledger -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientBalance:
+    client_id: int
+    name: str
+    balance: Decimal  # receivable debits less credits up to the day
+
+
+@dataclass(frozen=True)
+class Receivables:
+    as_of: dt.date
+    control: Decimal  # the receivable control account's balance (from the running balances)
+    clients: Page  # of ClientBalance
+
+
+def _receivable_clients_select(receivable: int) -> sa.Select:
+    """The clients with a line in the receivable account (the (account_id, client_id) index)."""
+    has_lines = (
+        select(JournalLine.id)
+        .where(JournalLine.account_id == receivable, JournalLine.client_id == Client.id)
+        .exists()
+    )
+    return select(Client.id, Client.name).where(has_lines).order_by(Client.name, Client.id)
+
+
+def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> dict[int, Decimal]:
+    if not client_ids:
+        return {}
+    return {
+        client_id: Decimal(debit) - Decimal(credit)
+        for client_id, debit, credit in db.session.execute(
+            select(JournalLine.client_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(
+                JournalLine.account_id == receivable,
+                JournalLine.client_id.in_(client_ids),
+                JournalEntry.date <= as_of,
+            )
+            .group_by(JournalLine.client_id)
+        )
+    }
+
+
+def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
+    """The control account's balance at the end of ``as_of`` and one page of clients (by name)
+    with their balance: each page reads its own clients' receivable lines only."""
+    from ..pagination import CAP
+
+    receivable = ledger.role_accounts()["receivable"]
+    control = movements(None, as_of, receivable).get(receivable, Movement()).net
+    rows, counted = _page_rows(_receivable_clients_select(receivable), page, per_page)
+    balances = _client_balances(receivable, [row.id for row in rows], as_of)
+    items = [ClientBalance(row.id, row.name, balances.get(row.id, ZERO)) for row in rows]
+    return Receivables(as_of, control, Page(items, page, per_page, min(counted, CAP), counted > CAP))
+
+
+def receivables_rows(as_of: dt.date) -> Iterator[ClientBalance]:
+    """Every client with receivable lines and their balance, CSV_BATCH clients at a time."""
+    receivable = ledger.role_accounts()["receivable"]
+    statement = _receivable_clients_select(receivable).execution_options(yield_per=CSV_BATCH)
+    for partition in db.session.execute(statement).partitions():
+        balances = _client_balances(receivable, [row.id for row in partition], as_of)
+        for row in partition:
+            yield ClientBalance(row.id, row.name, balances.get(row.id, ZERO))
+
+
+def receivable_control(as_of: dt.date) -> Decimal:
+    receivable = ledger.role_accounts()["receivable"]
+    return movements(None, as_of, receivable).get(receivable, Movement()).net
+
+
+@dataclass(frozen=True)
+class ClientLedger:
+    client_id: int
+    name: str
+    start: dt.date
+    end: dt.date
+    opening: Decimal
+    closing: Decimal
+    lines: Page  # of LedgerLine
+    page_opening: Decimal
+
+
+def _client_lines_select(receivable: int, client_id: int, start: dt.date, end: dt.date) -> sa.Select:
+    return (
+        select(
+            JournalEntry.date,
+            JournalEntry.journal,
+            JournalEntry.number,
+            JournalEntry.memo,
+            JournalEntry.source_type,
+            JournalEntry.source_id,
+            JournalLine.debit,
+            JournalLine.credit,
+            JournalLine.entry_id,
+            JournalLine.id.label("line_id"),
+            sa.literal(None).label("client_name"),
+        )
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(
+            JournalLine.account_id == receivable,
+            JournalLine.client_id == client_id,
+            JournalEntry.date.between(start, end),
+        )
+        .order_by(JournalEntry.date, JournalLine.entry_id, JournalLine.id)
+    )
+
+
+def _client_sum(receivable: int, client_id: int, *conditions) -> Decimal:
+    debit, credit = db.session.execute(
+        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.account_id == receivable, JournalLine.client_id == client_id, *conditions)
+    ).one()
+    return Decimal(debit) - Decimal(credit)
+
+
+def client_ledger(
+    client_id: int, start: dt.date, end: dt.date, page: int | None, per_page: int = 50
+) -> ClientLedger | None:
+    """One client's receivable lines in a period with the running balance (read by the
+    (account_id, client_id) index: bounded by that client's own lines); None for no such client.
+    ``page`` None: every line of the period."""
+    from ..pagination import CAP
+
+    name = db.session.scalar(select(Client.name).where(Client.id == client_id))
+    if name is None:
+        return None
+    receivable = ledger.role_accounts()["receivable"]
+    opening = _client_sum(receivable, client_id, JournalEntry.date < start)
+    closing = _client_sum(receivable, client_id, JournalEntry.date <= end)
+    statement = _client_lines_select(receivable, client_id, start, end)
+    if page is None:
+        rows = db.session.execute(statement).all()
+        lines = Page(_running(rows, opening), 1, 0, len(rows), False)
+        return ClientLedger(client_id, name, start, end, opening, closing, lines, opening)
+    rows, counted = _page_rows(statement, page, per_page)
+    if not rows:
+        page_opening = closing
+    elif page == 1:
+        page_opening = opening
+    else:
+        first = rows[0]
+        page_opening = _client_sum(
+            receivable,
+            client_id,
+            or_(
+                JournalEntry.date < first.date,
+                and_(
+                    JournalEntry.date == first.date,
+                    or_(
+                        JournalLine.entry_id < first.entry_id,
+                        and_(JournalLine.entry_id == first.entry_id, JournalLine.id < first.line_id),
+                    ),
+                ),
+            ),
+        )
+    lines = Page(_running(rows, page_opening), page, per_page, min(counted, CAP), counted > CAP)
+    return ClientLedger(client_id, name, start, end, opening, closing, lines, page_opening)
+
+
+def journal_known(value: str | None) -> bool:
+    return value is None or value in JOURNALS
