@@ -99,6 +99,19 @@ def test_an_owner_page_is_refused_to_a_client(actions, books, endpoint, rule):
     assert actions.client.get(_url(rule)).status_code == 403
 
 
+LEDGER_PAGES = [r for r in OWNER_PAGES if r[0].startswith("backoffice.accounting.")]
+
+
+@pytest.mark.parametrize("endpoint,rule", LEDGER_PAGES)
+def test_an_owner_gets_every_book_and_report(actions, books, endpoint, rule):
+    """The ledger's pages, CSVs and PDFs (account 1 and client 1 exist) answer an owner."""
+    _sign_in(actions, "owner")
+    response = actions.client.get(_url(rule))
+    assert response.status_code == 200, (endpoint, response.status_code)
+    expected = "text/csv" if rule.endswith(".csv") else "application/pdf" if rule.endswith(".pdf") else "text/html"
+    assert response.mimetype == expected
+
+
 @pytest.mark.parametrize("endpoint,rule", [r for r in _rules("POST") if r[0].startswith(OWNER_BLUEPRINTS)])
 def test_an_owner_action_with_a_valid_token_is_refused_to_a_client(app, actions, books, endpoint, rule):
     _sign_in(actions, "ana@example.com")

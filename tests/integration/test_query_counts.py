@@ -27,6 +27,22 @@ OWNER_PAGES = [
     "/ledger/trial-balance",
     "/ledger/trial-balance?as_of=2026-01-31",
     "/ledger/trial-balance.csv",
+    "/ledger",
+    "/ledger/accounts/{receivable}",
+    "/ledger/accounts/{receivable}?from=2020-01-15&to=2030-12-20",
+    "/ledger/accounts/{receivable}.csv?from=2020-01-15&to=2030-12-20",
+    "/ledger/journal",
+    "/ledger/journal?journal=general&from=2020-01-01&to=2030-12-31",
+    "/ledger/sales-journal?from=2020-01-01&to=2030-12-31",
+    "/ledger/sales-journal.csv?from=2020-01-01&to=2030-12-31",
+    "/ledger/cash-receipts-journal?from=2020-01-01&to=2030-12-31",
+    "/ledger/income-statement",
+    "/ledger/income-statement?from=2020-01-15&to=2030-12-20",
+    "/ledger/balance-sheet",
+    "/ledger/balance-sheet?as_of=2026-01-31",
+    "/ledger/receivables",
+    "/ledger/receivables.csv",
+    "/ledger/receivables/clients/1?from=2020-01-01&to=2030-12-31",
     "/settings/reminders",
     "/clients/1/statement",
     "/forecast",
@@ -62,6 +78,12 @@ def _busiest_invoice_of_client_1() -> int:
     )
 
 
+def _receivable_account() -> int:
+    from ais.billing import ledger
+
+    return ledger.role_accounts()["receivable"]
+
+
 def _counts(app, actions, count_queries, clients, invoices, payments):
     result = app.test_cli_runner().invoke(
         args=["gen-demo", "--clients", str(clients), "--invoices", str(invoices), "--payments", str(payments)]
@@ -69,6 +91,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     assert result.exit_code == 0, result.output
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
+        receivable = _receivable_account()
     counts = {}
     for username, password, pages in (
         ("admin", "admin123", OWNER_PAGES),
@@ -76,7 +99,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     ):
         assert actions.login(username, password).status_code == 302
         for page in pages:
-            url = page.format(invoice=invoice)
+            url = page.format(invoice=invoice, receivable=receivable)
             actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
             with count_queries() as counter:
                 response = actions.client.get(url)
@@ -170,3 +193,34 @@ def test_pages_run_the_statements_they_are_built_for(app, actions, count_queries
                     assert sum("awaiting_count" in s for s in selects) == 1, selects
         actions.logout()
     assert found == PAGE_STATEMENTS
+
+
+def test_a_deep_page_of_a_ledger_report_costs_what_the_second_does(app, actions, count_queries):
+    """Page N of the general ledger starts from the running balances and one bounded SUM, not from
+    the lines of pages 1..N-1: its statements are those of page 2, however deep."""
+    result = app.test_cli_runner().invoke(args=["gen-demo", "--clients", "10", "--invoices", "10", "--payments", "6"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        receivable = _receivable_account()
+    assert actions.login("admin", "admin123").status_code == 302
+    period = "from=2000-01-01&to=2999-12-31"
+    counts = {}
+    for url in (
+        f"/ledger/accounts/{receivable}?{period}&page=2",
+        f"/ledger/accounts/{receivable}?{period}&page=12",
+        f"/ledger/journal?{period}&page=2",
+        f"/ledger/journal?{period}&page=20",
+        f"/ledger/cash-receipts-journal?{period}&page=2",
+        f"/ledger/cash-receipts-journal?{period}&page=10",
+    ):
+        actions.client.get(url)
+        with count_queries() as counter:
+            response = actions.client.get(url)
+        assert response.status_code == 200, url
+        html = response.get_data(as_text=True)
+        assert "<td data-label=\"Entry" in html or "<td data-label=\"Reference" in html, url  # rows, not past the end
+        assert "Brought forward" in html or "ledger/accounts" not in url
+        counts[url] = counter.count
+    values = list(counts.values())
+    assert values[0] == values[1] and values[2] == values[3] and values[4] == values[5], counts
+    assert max(values) <= 12, counts
