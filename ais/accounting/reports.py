@@ -2,15 +2,17 @@
 partial (docs/ACCOUNTING.md, "Reports").  Thin views: parse the dates (ais.params), read with
 ais.billing.reports, render.
 
-* ``GET /ledger``                                         backoffice.accounting.reports_index     books and reports
-* ``GET /ledger/accounts/<id>[.csv|.pdf]?from=&to=&page=`` backoffice.accounting.general_ledger    general ledger of an account
-* ``GET /ledger/journal[.csv|.pdf]?journal=&from=&to=&page=``  backoffice.accounting.journal       a journal (general journal: journal=general)
-* ``GET /ledger/sales-journal[.csv|.pdf]?from=&to=&page=``     backoffice.accounting.sales_journal
-* ``GET /ledger/cash-receipts-journal[.csv|.pdf]?from=&to=&page=``  backoffice.accounting.cash_receipts_journal
-* ``GET /ledger/income-statement[.csv|.pdf]?from=&to=``   backoffice.accounting.income_statement
-* ``GET /ledger/balance-sheet[.csv|.pdf]?as_of=``         backoffice.accounting.balance_sheet
-* ``GET /ledger/receivables[.csv|.pdf]?as_of=&page=``     backoffice.accounting.receivables       balance per client
-* ``GET /ledger/receivables/clients/<id>[.csv|.pdf]?from=&to=&page=``  backoffice.accounting.client_receivable
+* ``GET /ledger``: reports_index, the list of books and reports
+* ``GET /ledger/accounts/<id>[.csv|.pdf]?from=&to=&page=``: general_ledger, one account
+* ``GET /ledger/journal[.csv|.pdf]?journal=&from=&to=&page=``: journal (the general journal: journal=general)
+* ``GET /ledger/sales-journal[.csv|.pdf]?from=&to=&page=``: sales_journal
+* ``GET /ledger/cash-receipts-journal[.csv|.pdf]?from=&to=&page=``: cash_receipts_journal
+* ``GET /ledger/income-statement[.csv|.pdf]?from=&to=``: income_statement
+* ``GET /ledger/balance-sheet[.csv|.pdf]?as_of=``: balance_sheet
+* ``GET /ledger/receivables[.csv|.pdf]?as_of=&page=``: receivables, the balance per client
+* ``GET /ledger/receivables/clients/<id>[.csv|.pdf]?from=&to=&page=``: client_receivable
+
+(endpoints ``backoffice.accounting.<name>``, ``<name>_csv``, ``<name>_pdf``).
 
 A period defaults to the current month; an "as of" date to today.  A date that cannot be read, a
 period that ends before it starts or an unknown journal is a 400 with a sentence saying so; an
@@ -148,9 +150,7 @@ def general_ledger(account_id: int):
     start, end = _period()
     report = _ledger_or_404(account_id, start, end, _page(), PER_PAGE)
     pages = reports.Page(report.lines, report.page, report.per_page, report.total, report.total_capped)
-    return render_template(
-        "accounting/general_ledger.html", report=report, report_pages=pages, start=start, end=end
-    )
+    return render_template("accounting/general_ledger.html", report=report, report_pages=pages, start=start, end=end)
 
 
 @owner_bp.get("/ledger/accounts/<int:account_id>.csv")
@@ -467,9 +467,7 @@ def income_statement_pdf():
 @reads_only
 def balance_sheet():
     as_of = _as_of()
-    return render_template(
-        "accounting/balance_sheet.html", report=reports.balance_sheet(as_of), today=clock.today()
-    )
+    return render_template("accounting/balance_sheet.html", report=reports.balance_sheet(as_of), today=clock.today())
 
 
 @owner_bp.get("/ledger/balance-sheet.csv")
@@ -556,7 +554,9 @@ def receivables_pdf():
         "Receivables sub-ledger",
         f"as of {as_of.isoformat()}",
         f"receivables-{as_of.isoformat()}.pdf",
-        report=reports.Receivables(as_of, reports.receivable_control(as_of), reports.Page(clients, 1, 0, len(clients), False)),
+        report=reports.Receivables(
+            as_of, reports.receivable_control(as_of), reports.Page(clients, 1, 0, len(clients), False)
+        ),
         clients_total=sum((row.balance for row in clients), reports.ZERO),
         month_start=as_of.replace(day=1),
     )

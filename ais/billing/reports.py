@@ -44,8 +44,9 @@ from .rules import add_months
 ZERO = Decimal("0.00")
 JOURNAL_NAMES = {SALES_JOURNAL: "Sales", CASH_RECEIPTS_JOURNAL: "Cash receipts", GENERAL_JOURNAL: "General"}
 JOURNAL_CODES = {SALES_JOURNAL: "SJ", CASH_RECEIPTS_JOURNAL: "CR", GENERAL_JOURNAL: "GJ"}
+CAP = 1_000  # a list's rows are counted up to here ("of 1,000+"), as the owner's other lists (ais/pagination.py)
 PDF_MAX_ROWS = 2_000  # a printed report of more rows is refused: narrow the period or take the CSV
-CSV_BATCH = 1_000  # rows fetched at a time while a CSV is written
+CSV_BATCH = 1_000  # rows whose lines (or balances) one query reads while a CSV is written
 
 
 # --- Balances from the running totals --------------------------------------------------------
@@ -372,8 +373,6 @@ def general_ledger(
     """One account's opening balance at ``start``, its lines from ``start`` to ``end`` with the
     running balance, and its closing balance; ``page`` None: every line (at most PDF_MAX_ROWS + 1
     rows are read when ``per_page`` says so).  None when there is no such account."""
-    from ..pagination import CAP
-
     found = account(account_id)
     if found is None:
         return None
@@ -419,12 +418,10 @@ def general_ledger(
 
 
 def general_ledger_csv_lines(account_id: int, start: dt.date, end: dt.date) -> Iterator[LedgerLine]:
-    """Every line of the period with its running balance, fetched CSV_BATCH at a time."""
+    """Every line of the period with its running balance."""
     balance = balance_before(start, account_id)
-    result = db.session.execute(
-        _ledger_lines_select(account_id, start, end).execution_options(yield_per=CSV_BATCH)
-    )
-    for partition in result.partitions():
+    result = db.session.execute(_ledger_lines_select(account_id, start, end))
+    for partition in result.partitions(CSV_BATCH):
         lines = _running(partition, balance)
         yield from lines
         if lines:
@@ -550,8 +547,6 @@ def _entries_select(journal: str | None, start: dt.date, end: dt.date) -> sa.Sel
 def _page_rows(statement: sa.Select, page: int, per_page: int) -> tuple[list, int]:
     """One page of ``statement`` and the number of its rows counted up to CAP + 1 (one query, two
     for a page past the end)."""
-    from ..pagination import CAP
-
     capped = select(func.count()).select_from(statement.order_by(None).limit(CAP + 1).subquery())
     rows = db.session.execute(
         statement.add_columns(capped.scalar_subquery().label("capped_total"))
@@ -559,7 +554,7 @@ def _page_rows(statement: sa.Select, page: int, per_page: int) -> tuple[list, in
         .offset((page - 1) * per_page)
     ).all()
     counted = rows[0].capped_total if rows else (db.session.scalar(capped) or 0)
-    return rows, counted
+    return list(rows), counted
 
 
 def _with_lines(rows) -> list[Entry]:
@@ -584,8 +579,6 @@ def _with_lines(rows) -> list[Entry]:
 
 def journal_page(journal: str | None, start: dt.date, end: dt.date, page: int, per_page: int = 25) -> Page:
     """A page of a journal's entries (every journal when None) in a period, with their lines."""
-    from ..pagination import CAP
-
     rows, counted = _page_rows(_entries_select(journal, start, end), page, per_page)
     return Page(_with_lines(rows), page, per_page, min(counted, CAP), counted > CAP)
 
@@ -595,7 +588,7 @@ def journal_entries(journal: str | None, start: dt.date, end: dt.date, limit: in
     statement = _entries_select(journal, start, end)
     if limit is not None:
         statement = statement.limit(limit)
-    for partition in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)).partitions():
+    for partition in db.session.execute(statement).partitions(CSV_BATCH):
         yield from _with_lines(partition)
 
 
@@ -649,9 +642,9 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
             func.coalesce(func.nullif(Invoice.buyer_name, ""), func.nullif(credited.buyer_name, ""), Client.name).label(
                 "customer"
             ),
-            func.coalesce(
-                func.nullif(Invoice.buyer_tin, ""), func.nullif(credited.buyer_tin, ""), Client.tax_id
-            ).label("tin"),
+            func.coalesce(func.nullif(Invoice.buyer_tin, ""), func.nullif(credited.buyer_tin, ""), Client.tax_id).label(
+                "tin"
+            ),
         )
         .outerjoin(
             Invoice,
@@ -712,8 +705,6 @@ def _sales_row(row) -> SalesRow:
 
 
 def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
-    from ..pagination import CAP
-
     rows, counted = _page_rows(_sales_select(start, end), page, per_page)
     return Page([_sales_row(row) for row in rows], page, per_page, min(counted, CAP), counted > CAP)
 
@@ -722,7 +713,7 @@ def sales_journal_rows(start: dt.date, end: dt.date, limit: int | None = None) -
     statement = _sales_select(start, end)
     if limit is not None:
         statement = statement.limit(limit)
-    for row in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)):
+    for row in db.session.execute(statement):
         yield _sales_row(row)
 
 
@@ -812,8 +803,6 @@ def _receipt_rows(rows) -> list[ReceiptRow]:
 
 
 def cash_receipts_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
-    from ..pagination import CAP
-
     rows, counted = _page_rows(_receipts_select(start, end), page, per_page)
     return Page(_receipt_rows(rows), page, per_page, min(counted, CAP), counted > CAP)
 
@@ -822,7 +811,7 @@ def cash_receipts_rows(start: dt.date, end: dt.date, limit: int | None = None) -
     statement = _receipts_select(start, end)
     if limit is not None:
         statement = statement.limit(limit)
-    for partition in db.session.execute(statement.execution_options(yield_per=CSV_BATCH)).partitions():
+    for partition in db.session.execute(statement).partitions(CSV_BATCH):
         yield from _receipt_rows(partition)
 
 
@@ -846,9 +835,7 @@ class Receivables:
 def _receivable_clients_select(receivable: int) -> sa.Select:
     """The clients with a line in the receivable account (the (account_id, client_id) index)."""
     has_lines = (
-        select(JournalLine.id)
-        .where(JournalLine.account_id == receivable, JournalLine.client_id == Client.id)
-        .exists()
+        select(JournalLine.id).where(JournalLine.account_id == receivable, JournalLine.client_id == Client.id).exists()
     )
     return select(Client.id, Client.name).where(has_lines).order_by(Client.name, Client.id)
 
@@ -868,14 +855,13 @@ def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> 
             )
             .group_by(JournalLine.client_id)
         )
+        if client_id is not None
     }
 
 
 def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
     """The control account's balance at the end of ``as_of`` and one page of clients (by name)
     with their balance: each page reads its own clients' receivable lines only."""
-    from ..pagination import CAP
-
     receivable = ledger.role_accounts()["receivable"]
     control = movements(None, as_of, receivable).get(receivable, Movement()).net
     rows, counted = _page_rows(_receivable_clients_select(receivable), page, per_page)
@@ -887,8 +873,7 @@ def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
 def receivables_rows(as_of: dt.date) -> Iterator[ClientBalance]:
     """Every client with receivable lines and their balance, CSV_BATCH clients at a time."""
     receivable = ledger.role_accounts()["receivable"]
-    statement = _receivable_clients_select(receivable).execution_options(yield_per=CSV_BATCH)
-    for partition in db.session.execute(statement).partitions():
+    for partition in db.session.execute(_receivable_clients_select(receivable)).partitions(CSV_BATCH):
         balances = _client_balances(receivable, [row.id for row in partition], as_of)
         for row in partition:
             yield ClientBalance(row.id, row.name, balances.get(row.id, ZERO))
@@ -951,8 +936,6 @@ def client_ledger(
     """One client's receivable lines in a period with the running balance (read by the
     (account_id, client_id) index: bounded by that client's own lines); None for no such client.
     ``page`` None: every line of the period."""
-    from ..pagination import CAP
-
     name = db.session.scalar(select(Client.name).where(Client.id == client_id))
     if name is None:
         return None

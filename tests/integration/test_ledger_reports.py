@@ -65,7 +65,9 @@ def _pdf_text(response) -> str:
     assert response.data.startswith(b"%PDF")
     size = subprocess.run(["pdfinfo", "-"], input=response.data, capture_output=True, check=True).stdout.decode()
     assert any(a4 in size for a4 in ("595.276 x 841.89", "841.89 x 595.276"))  # A4 (the columnar books sideways)
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True
+    ).stdout.decode()
 
 
 # --- The figures ---------------------------------------------------------------------------------
@@ -200,7 +202,10 @@ def test_a_void_shows_as_a_negative_sale_and_a_negative_receipt(books):
     sales = list(reports.sales_journal_rows(TODAY.replace(day=1), TODAY))
     assert [row.gross for row in sales] == [D("1120.00"), D("-1120.00")]
     receipts = list(reports.cash_receipts_rows(TODAY.replace(day=1), TODAY))
-    assert [(row.amount, row.receivable) for row in receipts] == [(D("100.00"), D("100.00")), (D("-100.00"), D("-100.00"))]
+    assert [(row.amount, row.receivable) for row in receipts] == [
+        (D("100.00"), D("100.00")),
+        (D("-100.00"), D("-100.00")),
+    ]
     assert reports.income_statement(TODAY.replace(day=1), TODAY).net_income == 0
 
 
@@ -260,7 +265,11 @@ def test_every_csv_has_the_figures_and_no_formula(owner, ops):
     rows = _csv(owner.client.get("/ledger/receivables.csv"))
     clients = {row[1]: row[2] for row in rows[3:-2]}
     assert clients == {"Ann Cruz": "508.00", "'" + '=HYPERLINK("http://x","Ben")': "2000.00"}
-    assert rows[-2] == ["", "Total of the clients", "2508.00"] and rows[-1] == ["", "Receivable control account", "2508.00"]
+    assert rows[-2] == ["", "Total of the clients", "2508.00"] and rows[-1] == [
+        "",
+        "Receivable control account",
+        "2508.00",
+    ]
     rows = _csv(owner.client.get("/ledger/income-statement.csv", query_string=MARCH))
     assert rows[-1] == ["Net income", "", "", "1900.00"]
     rows = _csv(owner.client.get("/ledger/balance-sheet.csv"))

@@ -218,7 +218,7 @@ def test_a_deep_page_of_a_ledger_report_costs_what_the_second_does(app, actions,
             response = actions.client.get(url)
         assert response.status_code == 200, url
         html = response.get_data(as_text=True)
-        assert "<td data-label=\"Entry" in html or "<td data-label=\"Reference" in html, url  # rows, not past the end
+        assert '<td data-label="Entry' in html or '<td data-label="Reference' in html, url  # rows, not past the end
         assert "Brought forward" in html or "ledger/accounts" not in url
         counts[url] = counter.count
     values = list(counts.values())
