@@ -8,20 +8,25 @@ A date that cannot be read is a 400 with a sentence saying so.
 
 from __future__ import annotations
 
-from flask import Response, render_template
+from flask import Response, render_template, request
 
-from .. import clock
+from .. import clock, params
 from ..billing import ledger
 from ..collections.exports import csv_lines
-from ..collections.views import date_arg
 from ..database import reads_only
 from . import owner_bp
+
+
+def _as_of():
+    """``as_of`` (YYYY-MM-DD, ais.params), today when absent.  (Not collections.views.date_arg:
+    importing that module from here closes an import cycle through the back office.)"""
+    return params.day(request.args.get("as_of"), "date (as of)") or clock.today()
 
 
 @owner_bp.get("/ledger/trial-balance")
 @reads_only
 def trial_balance():
-    as_of = date_arg("as_of") or clock.today()
+    as_of = _as_of()
     return render_template("accounting/trial_balance.html", report=ledger.trial_balance(as_of), today=clock.today())
 
 
@@ -36,7 +41,7 @@ def _csv_rows(report: ledger.TrialBalance):
 @owner_bp.get("/ledger/trial-balance.csv")
 @reads_only
 def trial_balance_csv():
-    as_of = date_arg("as_of") or clock.today()
+    as_of = _as_of()
     return Response(
         "".join(csv_lines(_csv_rows(ledger.trial_balance(as_of)))),
         mimetype="text/csv",

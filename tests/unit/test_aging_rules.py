@@ -1,6 +1,7 @@
 """Aging buckets by days past due, and CSV cells a spreadsheet cannot run as formulas."""
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -26,6 +27,15 @@ def test_a_cell_that_would_be_a_formula_is_neutralised(text):
 
 @pytest.mark.parametrize("value,expected", [("Ann Cruz", "Ann Cruz"), ("1,234.50", "1,234.50"), (7, "7"), (None, "")])
 def test_other_cells_are_kept_as_they_are(value, expected):
+    assert safe_cell(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value,expected", [(Decimal("-112.00"), "-112.00"), (-3, "-3"), (Decimal("0.00"), "0.00"), ("-112.00", "'-112.00")]
+)
+def test_a_number_is_written_as_a_number_a_negative_one_too(value, expected):
+    """A Decimal or an int comes from the books, not from anyone's typing: never a formula.  The
+    same text, typed, is still neutralised."""
     assert safe_cell(value) == expected
 
 
