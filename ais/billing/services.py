@@ -1352,6 +1352,43 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     return changes
 
 
+def fill_vat_from_lines(dry_run: bool = False) -> list[str]:
+    """Give the invoices the previous release (0.8) wrote their VAT summary, as migration 0010
+    did for the invoices there were: a line with a tax rate above zero and no VAT treatment (only
+    0.8 writes one: this release sets a rate on VATable lines only) becomes VATable, and the
+    invoice's sums are its lines' sums.  Each invoice is its own transaction with its row locked;
+    returns the invoices changed (numbers, or "draft <id>").  Running it twice changes nothing."""
+    invoice_ids = list(
+        db.session.scalars(
+            select(InvoiceLine.invoice_id)
+            .where(InvoiceLine.vat_treatment.is_(None), InvoiceLine.tax_rate > 0)
+            .distinct()
+            .order_by(InvoiceLine.invoice_id)
+        )
+    )
+    changed = []
+    for invoice_id in invoice_ids:
+        try:
+            with write_transaction():
+                invoice = lock_invoice(invoice_id)
+                for line in invoice.lines:
+                    if line.vat_treatment is None and line.tax_rate is not None and line.tax_rate > 0:
+                        line.vat_treatment = rules.VATABLE
+                summary = rules.vat_summary(
+                    (line.vat_treatment, line.net_amount, line.tax_amount) for line in invoice.lines
+                )
+                invoice.vatable_sales, invoice.vat_amount = summary.vatable, summary.vat
+                invoice.exempt_sales, invoice.zero_rated_sales = summary.exempt, summary.zero_rated
+                invoice.seller_vat_registered = True
+                db.session.flush()
+                changed.append(invoice.invoice_no or f"draft {invoice.id}")
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+    return changed
+
+
 def installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     """The invoice's installments as rule values (for pages: amount due now, statuses)."""
     return _installment_states(invoice)
