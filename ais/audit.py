@@ -96,6 +96,7 @@ AUDIT_ACTIONS = (
     # Payments
     "payment.recorded",
     "payment.reported",
+    "payment.proof_added",
     "payment.confirmed",
     "payment.rejected",
     "payment.voided",

@@ -48,6 +48,14 @@ def _owed(invoice: Invoice) -> rules.Owed:
     return rules.owed(states, clock.today(), invoice.held_amount)
 
 
+def _how_to_pay():
+    """The owner's payment instructions for an email that asks for money, or None if they gave none."""
+    from .services import payment_instructions  # (services imports this module)
+
+    instructions = payment_instructions()
+    return None if instructions is None or instructions.is_empty else instructions
+
+
 def send_notice(to: str, template: str, subject: str, dedupe_key: str, attachment: str = "", **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
@@ -65,6 +73,7 @@ def invoice_issued(invoice: Invoice, client) -> None:
         invoice=invoice,
         client=client,
         installments=list(invoice.installments),
+        instructions=_how_to_pay(),
         link=_portal_link(invoice),
     )
 
@@ -219,6 +228,7 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
         owed=owed,
         today=today,
         courtesy_only=all(item.step.courtesy for item in due),
+        instructions=_how_to_pay(),
         link=_portal_link(invoice),
         settings_link=base + "/portal/reminders",
     )

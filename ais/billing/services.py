@@ -1147,6 +1147,42 @@ def report_payment(
     return _payment_with_key(submission_key, record)
 
 
+def attach_proof(actor: Actor, client_id: int, payment_id: int, proof: bytes | None, proof_filename: str = "") -> None:
+    """A client attaches a proof to a payment they reported that still awaits confirmation and has
+    none: checked and stored as ``report_payment`` does (InvalidInput on ``proof``).  Another
+    client's payment, or none, is NotFound; a payment confirmed, rejected or voided, or one with a
+    proof already, is InvalidTransition (a proof, once sent, is not replaced)."""
+    if proof is None:
+        raise InvalidInput("Choose the file to attach: a photo or screenshot (PNG or JPEG), or a PDF.", "proof")
+    checked_file = checked_proof(proof, proof_filename)
+    assert checked_file is not None
+    if db.session.scalar(select(Payment.client_id).where(Payment.id == payment_id)) != client_id:
+        raise NotFound("No such payment.")
+    with write_transaction():
+        payment, invoice = _lock_payment(payment_id)
+        if payment.state != REPORTED:
+            raise InvalidTransition("Only a payment awaiting confirmation can take a proof.")
+        if db.session.scalar(select(PaymentProof.id).where(PaymentProof.payment_id == payment.id)) is not None:
+            raise InvalidTransition("This payment already has a proof.")
+        db.session.add(
+            PaymentProof(
+                payment_id=payment.id,
+                content_type=checked_file.content_type,
+                filename=checked_file.filename,
+                data=checked_file.data,
+                size=len(checked_file.data),
+            )
+        )
+        audit.record(
+            actor,
+            "payment.proof_added",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            detail=f"proof {checked_file.filename} for {format_money(payment.amount, invoice.currency)}",
+        )
+
+
 def _lock_payment(payment_id: int) -> tuple[Payment, Invoice]:
     invoice_id = db.session.scalar(select(Payment.invoice_id).where(Payment.id == payment_id))
     if invoice_id is None:

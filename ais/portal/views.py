@@ -11,6 +11,7 @@ Routes (blueprint ``portal``, mounted at /portal):
 * ``GET  /portal/payments/<id>/receipt.pdf``  the acknowledgement receipt of a confirmed payment
 * ``GET  /portal/how-to-pay/qr``              the business's payment QR code (an image it re-encoded)
 * ``GET  /portal/payments/<id>/proof``        the proof the client attached to a payment (a download)
+* ``GET|POST /portal/payments/<id>/add-proof``  attach a proof to a reported payment that has none
 
 Who sees what is decided once, in ``scope.apply_scope`` (the before_request hook below); every
 query takes the scoped client id first.  Views are thin: the form parses, ONE service call
@@ -37,7 +38,7 @@ from ..formatting import format_money
 from ..params import page_number, parse_id
 from ..payments.views import online_payment
 from . import bp, queries
-from .forms import ReportPaymentForm, new_submission_key, proof_upload
+from .forms import AttachProofForm, ReportPaymentForm, new_submission_key, proof_upload
 from .scope import apply_scope, portal_url, scope
 
 ZERO = Decimal("0.00")
@@ -213,6 +214,39 @@ def payment_proof(payment_id: int):
 
 
 # --- Payments -------------------------------------------------------------------------------------
+
+
+@bp.route("/payments/<int:payment_id>/add-proof", methods=["GET", "POST"])
+def payment_proof_add(payment_id: int):
+    """A client attaches a proof to a payment they reported without one, while it awaits
+    confirmation.  Another client's payment is 404; an owner's preview shows the form disabled
+    (the scope hook refuses its POST)."""
+    current = scope()
+    payment = queries.payment(current.client_id, payment_id)
+    if payment is None:
+        abort(404)
+    form = AttachProofForm()
+    if form.is_submitted():
+        if not form.validate():
+            return _render_proof_form(payment, form, 400)
+        proof, proof_filename = proof_upload(form)
+        try:
+            services.attach_proof(current_actor(), current.client_id, payment.id, proof, proof_filename)
+        except NotFound:
+            abort(404)
+        except BillingError as error:
+            if error.field == "proof":
+                form.proof.errors = [*form.proof.errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+            return _render_proof_form(queries.payment(current.client_id, payment_id) or payment, form, 400)
+        flash(f"The proof was attached to your payment of {format_money(payment.amount, payment.currency)}.", "success")
+        return redirect(portal_url("portal.payments"), 303)
+    return _render_proof_form(payment, form)
+
+
+def _render_proof_form(payment, form: AttachProofForm, status: int = 200):
+    return render_template("portal/proof_add.html", payment=payment, form=form), status
 
 
 @bp.get("/payments")
