@@ -45,6 +45,7 @@ CLIENT_PAGES = [
     "/portal/statement",
     "/portal/reminders",
     "/portal/calendar",
+    "/portal/payments/{payment}/add-proof",
 ]
 
 
@@ -69,6 +70,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     assert result.exit_code == 0, result.output
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
+        payment = db.session.scalar(select(Payment.id).where(Payment.client_id == 1).order_by(Payment.id.desc()))
     counts = {}
     for username, password, pages in (
         ("admin", "admin123", OWNER_PAGES),
@@ -76,7 +78,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     ):
         assert actions.login(username, password).status_code == 302
         for page in pages:
-            url = page.format(invoice=invoice)
+            url = page.format(invoice=invoice, payment=payment)
             actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
             with count_queries() as counter:
                 response = actions.client.get(url)
@@ -123,6 +125,7 @@ PAGE_STATEMENTS = {
     # notes, the payment instructions (how to pay, beside the report form)
     ("client1@example.com", "/portal/invoices/{invoice}"): 6,
     ("client1@example.com", "/portal/payments"): 2,
+    ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
     # session check, client, opening balance, the period's invoices and payments, the open installments
     ("client1@example.com", "/portal/statement"): 5,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
@@ -150,13 +153,14 @@ def test_pages_run_the_statements_they_are_built_for(app, actions, count_queries
     assert result.exit_code == 0, result.output
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
+        payment = db.session.scalar(select(Payment.id).where(Payment.client_id == 1).order_by(Payment.id.desc()))
     found = {}
     for username, password in (("admin", "admin123"), ("client1@example.com", "clientpass")):
         assert actions.login(username, password).status_code == 302
         for who, page in PAGE_STATEMENTS:
             if who != username:
                 continue
-            url = page.format(invoice=invoice)
+            url = page.format(invoice=invoice, payment=payment)
             actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
             with count_queries() as counter:
                 assert actions.client.get(url).status_code == 200, url
