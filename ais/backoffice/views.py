@@ -18,13 +18,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import clock
 from ..auth import tokens
 from ..auth.access import current_actor, is_safe_next, require_owner
-from ..billing import rules, services
+from ..billing import promises, rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..database import reads_only
 from ..documents import pdf
 from ..downloads import image_response, proof_download
 from ..extensions import db
-from ..formatting import currency_symbol, format_money, plain_number
+from ..formatting import currency_symbol, format_day, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
 from ..params import optional_id, page_number
 from ..payments.forms import ResolveOverpaymentForm
@@ -34,6 +34,7 @@ from .forms import (
     PAYMENT_STATE_LABELS,
     VAT_CHOICES,
     BusinessProfileForm,
+    CancelPromiseForm,
     ClientFilterForm,
     ClientForm,
     CreditNoteForm,
@@ -44,6 +45,7 @@ from .forms import (
     PaymentForm,
     PaymentInstructionsForm,
     PortalAccessForm,
+    PromiseForm,
     ReasonForm,
     ReplanForm,
     new_submission_key,
@@ -332,6 +334,10 @@ def client_detail(client_id: int):
         invitation_link=invitation[-1] if invitation else None,
         status_of=services.status_of,
         currency=_currency(),
+        promises=promises.client_promises(client_id, today),
+        promise_form=promise_form or PromiseForm(formdata=None),
+        cancel_promise_form=CancelPromiseForm(formdata=None),
+        max_promise_day=today + dt.timedelta(days=promises.MAX_DAYS_AHEAD),
     )
 
 
@@ -366,6 +372,45 @@ def _set_archived(client_id: int, archived: bool):
             "success",
         )
     return redirect(url_for(".client_detail", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/promises")
+def promise_add(client_id: int):
+    """The owner notes a promise to pay; a refusal is shown next to its field (400), nothing written."""
+    queries.get_client(client_id)  # 404 for an unknown client
+    form = PromiseForm()
+    if form.validate_on_submit():
+        try:
+            promises.record_promise(
+                current_actor(), client_id, form.amount.data, form.promised_by.data, form.note.data or ""
+            )
+        except services.NotFound:
+            abort(404)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash(
+                f"Promise noted. Reminders to this client pause until {format_day(form.promised_by.data)}.",
+                "success",
+            )
+            return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
+    return render_client(client_id, promise_form=form), 400
+
+
+@bp.post("/clients/<int:client_id>/promises/<int:promise_id>/cancel")
+def promise_cancel(client_id: int, promise_id: int):
+    if not CancelPromiseForm().validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
+    try:
+        promises.cancel_promise(current_actor(), client_id, promise_id)
+    except services.NotFound:
+        abort(404)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("The promise was cancelled. Reminders resume at their next step.", "success")
+    return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
 
 
 @bp.post("/clients/<int:client_id>/portal-access")
