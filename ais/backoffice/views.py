@@ -322,6 +322,11 @@ def client_edit(client_id: int):
 @bp.get("/clients/<int:client_id>")
 @reads_only
 def client_detail(client_id: int):
+    return render_client(client_id)
+
+
+def render_client(client_id: int, promise_form=None):
+    """The client's page; ``promise_form``: a refused promise to pay, shown with its errors."""
     client = queries.client_page(client_id)
     today = clock.today()
     invitation = [message for _, message in _flashed(INVITATION)]
@@ -633,11 +638,18 @@ def invoice_preview_json():
     return jsonify(invoice_preview(form, services.current_pricing()))
 
 
+SETTLE = "settle"  # ?amount=settle on the invoice page: the payment form holds what settles it
+
+
 def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
     # The same suggestion the client sees (rules.owed): due now less what is awaiting confirmation,
-    # or else the next installment.
+    # or else the next installment; or, when asked for, what settles the invoice (the payoff quote).
     room = services.open_room(invoice)
-    suggested = min(services.owed_on(invoice, today).suggested, room) if room > 0 else Decimal("0.00")
+    if request.args.get("amount") == SETTLE:
+        wanted = services.payoff_quote(invoice).to_send
+    else:
+        wanted = services.owed_on(invoice, today).suggested
+    suggested = min(wanted, room) if room > 0 else Decimal("0.00")
     form = PaymentForm(
         formdata=None,
         data={
@@ -692,6 +704,10 @@ def render_invoice(
         installment_rows=installment_rows,
         payments=queries.invoice_payments(invoice_id),
         owed=services.owed_on(invoice, today),
+        quote=services.payoff_quote(invoice),
+        settle_url=url_for(".invoice_detail", invoice_id=invoice_id, amount=SETTLE) + "#record-payment"
+        if is_open and services.open_room(invoice) > 0
+        else None,
         open_room=services.open_room(invoice),
         is_open=is_open,
         can_record=is_open and services.open_room(invoice) > 0,
