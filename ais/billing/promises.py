@@ -124,16 +124,25 @@ def _paid_toward():
 
 
 def _select():
-    return select(PaymentPromise, _paid_toward())
+    # Plain columns, not the ORM entity: a page reads them, nothing changes them.
+    return select(
+        PaymentPromise.id,
+        PaymentPromise.client_id,
+        PaymentPromise.amount,
+        PaymentPromise.promised_by,
+        PaymentPromise.recorded_on,
+        PaymentPromise.note,
+        PaymentPromise.cancelled_on,
+        _paid_toward(),
+    )
 
 
 def _cancelled_by(day):
     return PaymentPromise.cancelled_on.is_not(None) & (PaymentPromise.cancelled_on <= day)
 
 
-def _promise(row, day: dt.date) -> Promise:
-    p = row[0]
-    paid = row.paid_toward if row.paid_toward is not None else ZERO
+def _promise(p, day: dt.date) -> Promise:
+    paid = p.paid_toward if p.paid_toward is not None else ZERO
     cancelled = p.cancelled_on is not None and p.cancelled_on <= day
     return Promise(
         id=p.id,
@@ -209,7 +218,7 @@ def promises_shown_on(client_ids: Iterable[int], as_of: dt.date) -> dict[int, Pr
     ).all()
     shown: dict[int, Promise] = {}
     for row in rows:
-        shown.setdefault(row[0].client_id, _promise(row, as_of))
+        shown.setdefault(row.client_id, _promise(row, as_of))
     return shown
 
 
