@@ -33,6 +33,8 @@ ACTION_LABELS = {
     "2fa.required_for_owners": "Two-step sign-in: required for owners",
     "2fa.optional_for_owners": "Two-step sign-in: optional for owners",
     "portal.preview": "Portal: viewed as client",
+    "client.promise_recorded": "Client: promise to pay noted",
+    "client.promise_cancelled": "Client: promise to pay cancelled",
     "business.payment_instructions_updated": "Business: payment instructions updated",
     "payment.received_online": "Payment: received online",
     "payment.amount_differs": "Payment: online amount differs from the checkout",
@@ -83,6 +85,8 @@ AUDIT_ACTIONS = (
     "client.courtesy_reminders_on",
     "client.courtesy_reminders_off",
     "client.calendar_address_reset",
+    "client.promise_recorded",
+    "client.promise_cancelled",
     # Collections
     "reminders.schedule_changed",
     # Invoices

@@ -741,6 +741,33 @@ class InstallmentReminder(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PaymentPromise(Base):
+    """A client's promise, noted by the owner, to pay ``amount`` by ``promised_by``.  Its state
+    (open, kept, broken) is never stored: ais.billing.promises derives it from the client's
+    confirmed payments dated from ``recorded_on`` to ``promised_by`` and the day it is read on.
+    Only a cancellation is written (``cancelled_on``).  Written by ais.billing.promises only."""
+
+    __tablename__ = "payment_promises"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("promised_by >= recorded_on", name="promised_after_recorded"),
+        # A client's promises, newest first (the client page, the aging report, the reminder run).
+        Index("ix_payment_promises_client_recorded", "client_id", "recorded_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    promised_by: Mapped[dt.date] = mapped_column(Date)
+    recorded_on: Mapped[dt.date] = mapped_column(Date)  # the business's date when it was noted
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)  # the business's date
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 # --- The ledger (docs/ACCOUNTING.md) -----------------------------------------------------------
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")

@@ -60,6 +60,8 @@ __all__ = [
     "Owed",
     "owed",
     "uncovered",
+    "PayoffQuote",
+    "payoff_quote",
     "invoice_status",
     "installment_status",
     "replan",
@@ -572,6 +574,37 @@ def uncovered(installments: Sequence[InstallmentState], awaiting: Decimal = ZERO
         left -= covered
         result[inst.number] = inst.unpaid - covered
     return result
+
+
+@dataclass(frozen=True)
+class PayoffQuote:
+    """What settles an invoice on one day.
+
+    ``balance``: every installment's unpaid part (the invoice's amount, already lowered by its
+    credit notes, less its confirmed payments): paying it settles the invoice.
+    ``awaiting_confirmation``: reported payments and card payments in progress, which count once
+    confirmed.  ``to_send``: what is left to pay once those are confirmed.
+    """
+
+    balance: Decimal
+    awaiting_confirmation: Decimal
+
+    @property
+    def to_send(self) -> Decimal:
+        return max(self.balance - self.awaiting_confirmation, ZERO)
+
+
+def payoff_quote(installments: Sequence[InstallmentState], awaiting: Decimal = ZERO) -> PayoffQuote:
+    """The early payoff quote: what would settle the invoice today.
+
+    Rule: the sum of the installments' unpaid parts, whatever their due dates (paying early costs
+    nothing more and earns no discount); money awaiting confirmation is shown beside it, never
+    taken off it, since it may yet be rejected.  Awaiting is floored at 0 and capped at the
+    balance (it can never pay more than is unpaid).
+    """
+    awaiting = _require_decimal(awaiting, "awaiting")
+    balance = sum((i.unpaid for i in installments), ZERO)
+    return PayoffQuote(balance=balance, awaiting_confirmation=min(max(awaiting, ZERO), balance))
 
 
 def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:

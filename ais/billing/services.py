@@ -1439,6 +1439,16 @@ def owed_on(invoice: Invoice | InvoiceView, today: date) -> rules.Owed:
     return rules.owed(_installment_states(invoice), today, invoice.held_amount)
 
 
+def payoff_quote(invoice: Invoice | InvoiceView) -> rules.PayoffQuote:
+    """What would settle the invoice today (rules.payoff_quote): its unpaid balance, with the
+    money awaiting confirmation beside it.  Drafts and void invoices owe nothing.  The one source
+    of the "To settle this invoice today" figure on the owner's and the client's invoice pages and
+    of the "Settle the invoice" choices of the payment forms."""
+    if invoice.is_draft or invoice.is_void:
+        return rules.payoff_quote([])
+    return rules.payoff_quote(_installment_states(invoice), invoice.held_amount)
+
+
 def status_of(invoice: Invoice | InvoiceView, today: date | None = None) -> str:
     """The invoice's derived status (never stored)."""
     return rules.invoice_status(

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import Date, bindparam, func, select, type_coerce
 
-from ..billing import aging
+from ..billing import aging, promises
 from ..billing.reads import MAX_ID
 from ..billing.rules import add_months
 from ..db_types import Money
@@ -27,12 +27,15 @@ class AgingPage:
     pagination: StatementPagination
     rows: list[aging.ClientAging]
     totals: aging.Aging
+    promises: dict[int, promises.Promise]  # by client id: the promise to pay shown beside them
 
 
 def aging_page(as_of: dt.date, page: int) -> AgingPage:
-    """The aging report: a page of clients by name with their buckets, and the totals (two statements)."""
+    """The aging report: a page of clients by name with their buckets, the totals, and the page's
+    clients' promises to pay as they stood on ``as_of`` (three statements)."""
     pagination, rows = aging.aging_by_client(as_of, page=page, per_page=PER_PAGE)
-    return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of))
+    shown = promises.promises_shown_on([row.client_id for row in rows], as_of)
+    return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of), shown)
 
 
 @dataclass(frozen=True)

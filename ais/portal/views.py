@@ -5,6 +5,7 @@ Routes (blueprint ``portal``, mounted at /portal):
 * ``GET  /portal``                     portal.dashboard       totals, next due, plans, recent payments
 * ``GET  /portal/invoices``            portal.invoices        issued invoices, 20 a page, newest first
 * ``GET  /portal/invoices/<id>``       portal.invoice_detail  one invoice, its schedule, payments, the form
+  (``?amount=settle``: the form is filled with what settles the invoice, the payoff quote)
 * ``GET  /portal/payments``            portal.payments        payments, 20 a page, newest first
 * ``POST /portal/payments/add``        portal.payment_add     report a payment (state "reported")
 * ``GET  /portal/invoices/<id>/invoice.pdf``  the sales invoice as PDF (?size=a4|letter)
@@ -104,9 +105,20 @@ def _suggested_amount(invoice, today) -> Decimal:
     return max(min(services.owed_on(invoice, today).suggested, services.open_room(invoice)), ZERO)
 
 
+SETTLE = "settle"  # ?amount=settle: the form is filled with what settles the invoice
+
+
+def _settle_amount(invoice) -> Decimal:
+    """What the client may report to settle the invoice: the payoff quote less what is already
+    awaiting confirmation (services.payoff_quote), never more than can still be reported."""
+    return max(min(services.payoff_quote(invoice).to_send, services.open_room(invoice)), ZERO)
+
+
 def _form_for(invoice, today) -> ReportPaymentForm:
-    """The payment form, pre-filled with the suggested amount and today's date."""
-    suggested = _suggested_amount(invoice, today)
+    """The payment form, pre-filled with today's date and the suggested amount, or with the amount
+    that settles the invoice when the page was asked for it (``?amount=settle``)."""
+    settle = request.args.get("amount") == SETTLE
+    suggested = _settle_amount(invoice) if settle else _suggested_amount(invoice, today)
     return ReportPaymentForm(
         formdata=None,
         data={
@@ -143,6 +155,10 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         payments=queries.invoice_payments(client_id, invoice.id),
         credit_notes=queries.invoice_credit_notes(client_id, invoice.id),
         owed=services.owed_on(invoice, today),
+        quote=services.payoff_quote(invoice),
+        settle_url=portal_url("portal.invoice_detail", invoice_id=invoice.id, amount=SETTLE) + "#report-payment"
+        if can_report
+        else None,
         suggested=_suggested_amount(invoice, today) if is_open else ZERO,
         open_room=room,
         is_open=is_open,

@@ -133,7 +133,8 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
+    # session check, a page of clients with their buckets and count, the totals, their promises to pay
+    ("admin", "/aging"): 4,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, the running balances before the month, the month's lines, the accounts
     ("admin", "/ledger/trial-balance"): 4,
@@ -142,7 +143,8 @@ PAGE_STATEMENTS = {
         "admin",
         "/dashboard",
     ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
-    ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count
+    # session check, client + login, figures, invoices with their capped count, promises to pay
+    ("admin", "/clients/1"): 5,
     # session check, invoice + client + schedule, lines, payments, credit notes
     ("admin", "/invoices/{invoice}"): 5,
 }
