@@ -21,6 +21,7 @@ AREA_LABELS = {
     "invoice": "Invoice",
     "payment": "Payment",
     "checkout": "Online checkout",
+    "ledger": "Ledger",
 }
 ACTION_LABELS = {
     "auth.sign_in": "Sign-in: signed in",
@@ -111,6 +112,9 @@ AUDIT_ACTIONS = (
     "checkout.cancelled",
     "checkout.expired",
     "checkout.failed",
+    # The ledger
+    "ledger.period_closed",
+    "ledger.period_reopened",
 )
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import click
 from flask import Flask
 
-from ..billing import ledger
+from ..billing import ledger, periods
 from ..database import write_transaction
+from ..extensions import db
 
 
 def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, progress: bool = True) -> int:
@@ -15,6 +16,14 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
     Refuses when the ledger has entries, unless ``force`` (then it is erased and posted again: the
     same books give the same ledger).  ``dry_run`` counts the events and writes nothing."""
     existing = ledger.entry_count()
+    closed_through = periods.last_closed_month()
+    if closed_through is not None and not dry_run:
+        echo(
+            f"The books are closed through {closed_through:%B %Y}: the rebuild posts every event on its own date, "
+            "so reopen the closed months first (/ledger/periods), rebuild, then close them again.",
+            err=True,
+        )
+        return 1
     if existing and not force and not dry_run:
         echo(f"The ledger already has {existing} entries: add --force to erase and rebuild it.", err=True)
         return 1
@@ -30,15 +39,23 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
         )
         return 0
     with write_transaction():
+        periods.lock_posting()
+        if periods.last_closed_month() is not None:  # closed meanwhile
+            echo("A month was closed meanwhile: nothing was rebuilt.", err=True)
+            return 1
         if existing:
             ledger.erase()
-        if progress:
-            with click.progressbar(events, label="Posting the ledger") as bar:
-                for event in bar:
+        db.session.info[ledger.PERIODS_OPEN_FROM] = None  # no closed period: post() need not ask each time
+        try:
+            if progress:
+                with click.progressbar(events, label="Posting the ledger") as bar:
+                    for event in bar:
+                        ledger.post_event(event)
+            else:
+                for event in events:
                     ledger.post_event(event)
-        else:
-            for event in events:
-                ledger.post_event(event)
+        finally:
+            db.session.info.pop(ledger.PERIODS_OPEN_FROM, None)
     echo(f"Ledger rebuilt: {len(events)} events, {ledger.entry_count()} entries.")
     return 0
 
