@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from flask import Flask
 
@@ -60,6 +62,26 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
     return 0
 
 
+def export_beancount(output: str, as_of: date | None, echo=click.echo, progress: bool = True) -> int:
+    """Write the ledger (up to ``as_of``) as a Beancount file to ``output`` ("-": standard output)."""
+    from . import plaintext
+
+    total = plaintext.entry_count(as_of)
+    stream = click.open_file(output, "w", encoding="utf-8", lazy=False)
+    try:
+        if progress and output != "-":
+            with click.progressbar(length=total, label="Writing the ledger") as bar:
+                written = plaintext.write_beancount(stream, as_of, progress=bar.update)
+        else:
+            written = plaintext.write_beancount(stream, as_of)
+    finally:
+        if output != "-":
+            stream.close()
+    if output != "-":
+        echo(f"Wrote {written} transactions to {output}.")
+    return 0
+
+
 def register_commands(app: Flask) -> None:
     @app.cli.group("ledger")
     def ledger_group():
@@ -71,3 +93,12 @@ def register_commands(app: Flask) -> None:
     def ledger_rebuild_command(dry_run: bool, force: bool):
         """Post the history of the books to the ledger, in event order."""
         click.get_current_context().exit(rebuild_ledger(dry_run=dry_run, force=force))
+
+    @app.cli.command("export-beancount")
+    @click.option("--output", default="-", show_default=True, help="The file to write ('-': standard output).")
+    @click.option(
+        "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only entries up to this day."
+    )
+    def export_beancount_command(output: str, as_of):
+        """Write the ledger as a Beancount file (docs/ACCOUNTING.md)."""
+        click.get_current_context().exit(export_beancount(output, as_of.date() if as_of else None))
