@@ -115,6 +115,12 @@ AUDIT_ACTIONS = (
     # The ledger
     "ledger.period_closed",
     "ledger.period_reopened",
+    "ledger.account_added",
+    "ledger.account_renamed",
+    "ledger.account_deactivated",
+    "ledger.account_reactivated",
+    "ledger.method_account_changed",
+    "ledger.sales_account_changed",
 )
 
 

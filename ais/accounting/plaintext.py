@@ -18,7 +18,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
-from typing import TextIO
+from typing import IO
 
 from sqlalchemy import func, select
 
@@ -94,7 +94,7 @@ def _lines(as_of: date | None) -> Iterator:
     yield from db.session.execute(statement.execution_options(yield_per=BATCH))
 
 
-def write_beancount(out: TextIO, as_of: date | None = None, progress: Callable[[int], None] | None = None) -> int:
+def write_beancount(out: IO, as_of: date | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Write the ledger (up to ``as_of``, all of it by default) to ``out``; the number of
     transactions written.  ``progress(n)`` is called after each batch of ``n`` transactions."""
     names = account_names()

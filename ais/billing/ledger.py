@@ -253,13 +253,22 @@ def _unreversed(source_type: str, source_id: int) -> list[JournalEntry]:
     )
 
 
-def reverse(source_type: str, source_id: int, day: date, memo: str) -> list[JournalEntry]:
+def reverse(
+    source_type: str, source_id: int, day: date, memo: str, money_account: int | None = None
+) -> list[JournalEntry]:
     """Post the reversal of each standing entry of a source (debits become credits), each
-    referencing the entry it reverses, in the journal of the original."""
+    referencing the entry it reverses, in the journal of the original.  ``money_account``: the
+    account the money side (the lines with no client) is reversed out of, when the money has
+    moved since (a payment method pointed at another account, ais.billing.accounts)."""
     reversals = []
     for original in _unreversed(source_type, source_id):
         lines = [
-            Line(line.account_id, debit=line.credit, credit=line.debit, client_id=line.client_id)
+            Line(
+                money_account if money_account is not None and line.client_id is None else line.account_id,
+                debit=line.credit,
+                credit=line.debit,
+                client_id=line.client_id,
+            )
             for line in original.lines
         ]
         entry = post(original.journal, day, memo, source_type, source_id, lines, reverses_id=original.id)
@@ -331,8 +340,15 @@ def payment_confirmed(payment: Payment) -> None:
 
 
 def payment_voided(payment: Payment, day: date) -> None:
-    """Reverse the payment's receipt (a void or a refund), dated the day it happened."""
-    reverse(PAYMENT, payment.id, day, f"Payment {payment.id} voided: {payment.state_reason or ''}")
+    """Reverse the payment's receipt (a void or a refund), dated the day it happened, out of the
+    account its method posts to now (where its money is: a method's money moves with it)."""
+    reverse(
+        PAYMENT,
+        payment.id,
+        day,
+        f"Payment {payment.id} voided: {payment.state_reason or ''}",
+        money_account=method_account(payment.method),
+    )
 
 
 def credit_note_issued(note: CreditNote) -> None:

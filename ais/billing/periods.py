@@ -137,7 +137,7 @@ def period_page(today: date, page: int = 1) -> PeriodPage:
     newest = current
     for _ in range((page - 1) * PER_PAGE):
         newest = previous_month(newest)
-    months = []
+    months: list[date] = []
     each = newest
     while len(months) < PER_PAGE and each >= first:
         months.append(each)
@@ -163,4 +163,3 @@ def period_page(today: date, page: int = 1) -> PeriodPage:
         for month in months
     ]
     return PeriodPage(rows=rows, last_closed=last, page=page, pages=pages)
-

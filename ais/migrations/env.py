@@ -113,7 +113,9 @@ def post_the_ledger(at_head: bool) -> None:
     import click
 
     if not at_head:
-        click.echo("The books have no ledger entries: after upgrading to the head, run `flask --app ais ledger rebuild`.")
+        click.echo(
+            "The books have no ledger entries: after upgrading to the head, run `flask --app ais ledger rebuild`."
+        )
         return
     from ais.accounting.commands import rebuild_ledger
 

@@ -136,4 +136,3 @@ def test_account_names_follow_beancounts_rules_and_stay_unique(books):
     names = set(plaintext.account_names().values())
     assert {"Assets:Cash-On-Hand", "Assets:Cash-ON-Hand", "Assets:1002"} <= names
     assert len(names) == len(plaintext.account_names())
-

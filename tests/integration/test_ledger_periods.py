@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from backoffice_support import ACTOR, DAY, TODAY, fresh, make_client, make_invoice, pay, sign_in_owner, text_of
+from backoffice_support import ACTOR, TODAY, fresh, make_client, make_invoice, pay, sign_in_owner, text_of
 from sqlalchemy import func, select
 
 from ais.accounting.commands import rebuild_ledger
