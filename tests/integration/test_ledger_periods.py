@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from ais.accounting.commands import rebuild_ledger
 from ais.billing import ledger, periods, services
 from ais.billing.checks import find_problems
+from ais.extensions import db
 from ais.models import AccountBalance, AuditEntry, ClosedPeriod, JournalEntry
 
 D = Decimal
@@ -182,3 +183,18 @@ def test_a_month_the_page_cannot_close_is_a_400_that_changes_nothing(actions, an
     assert response.status_code == 400 and message in text_of(response)
     assert closed_months() == []
     assert audit_details("ledger.period_closed") == []
+
+
+def test_check_finds_an_entry_posted_into_a_month_after_it_was_closed(ann):
+    from datetime import timedelta
+
+    make_invoice(ann, "1120.00", issued=date(2026, 1, 10))
+    periods.close_through(ACTOR, JANUARY, TODAY)
+    assert find_problems() == []
+    period = fresh().get(ClosedPeriod, JANUARY)
+    period.closed_at -= timedelta(hours=1)  # as if the invoice had been posted an hour after the closing
+    db.session.commit()
+    assert "1 entries were posted into 2026-01 after it was closed." in find_problems()
+    period = fresh().get(ClosedPeriod, JANUARY)
+    period.closed_at += timedelta(hours=1)
+    db.session.commit()
