@@ -7,14 +7,14 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 
 from .. import clock
 from ..auth.access import current_actor
 from ..billing import periods
 from ..billing.services import BillingError
-from ..collections.views import page_arg
 from ..database import reads_only
+from ..params import page_number
 from . import owner_bp
 from .forms import CloseMonthForm, ReopenMonthForm
 
@@ -23,7 +23,7 @@ def _render(close_form=None, reopen_form=None, status=200):
     today = clock.today()
     return render_template(
         "accounting/periods.html",
-        report=periods.period_page(today, page_arg()),
+        report=periods.period_page(today, page_number(request.args.get("page"))),
         close_form=close_form or CloseMonthForm(formdata=None),
         reopen_form=reopen_form or ReopenMonthForm(formdata=None),
     ), status
