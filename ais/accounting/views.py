@@ -12,8 +12,8 @@ from flask import Response, render_template
 
 from .. import clock
 from ..billing import ledger
-from ..collections.exports import csv_lines
 from ..collections import views as collections_views  # (a module: collections imports this package)
+from ..collections.exports import csv_lines
 from ..database import reads_only
 from . import owner_bp
 
