@@ -21,6 +21,7 @@ AREA_LABELS = {
     "invoice": "Invoice",
     "payment": "Payment",
     "checkout": "Online checkout",
+    "ledger": "Ledger",
 }
 ACTION_LABELS = {
     "auth.sign_in": "Sign-in: signed in",
@@ -116,6 +117,15 @@ AUDIT_ACTIONS = (
     "checkout.cancelled",
     "checkout.expired",
     "checkout.failed",
+    # The ledger
+    "ledger.period_closed",
+    "ledger.period_reopened",
+    "ledger.account_added",
+    "ledger.account_renamed",
+    "ledger.account_deactivated",
+    "ledger.account_reactivated",
+    "ledger.method_account_changed",
+    "ledger.sales_account_changed",
 )
 
 

@@ -834,6 +834,9 @@ class JournalEntry(Base):
     source_type: Mapped[str] = mapped_column(String(30))  # invoice, payment, credit_note, overpayment
     source_id: Mapped[int] = mapped_column(Integer)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    # The closed month (its first day) this entry corrects: the event was dated in it, so the
+    # entry was posted in the open period instead (docs/ACCOUNTING.md, "Periods").
+    corrects_period: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     lines: Mapped[list[JournalLine]] = relationship(back_populates="entry", order_by="JournalLine.id")
@@ -857,6 +860,16 @@ class JournalLine(Base):
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
 
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
+
+
+class ClosedPeriod(Base):
+    """A calendar month the owner closed: nothing posts into it any more.  Months close in order
+    and only the last closed one reopens (its row is deleted; the audit trail keeps both)."""
+
+    __tablename__ = "closed_periods"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class AccountBalance(Base):

@@ -12,8 +12,8 @@ from flask import Response, render_template
 
 from .. import clock
 from ..billing import ledger
+from ..collections import views as collections_views  # (a module: collections imports this package)
 from ..collections.exports import csv_lines
-from ..collections.views import date_arg
 from ..database import reads_only
 from . import owner_bp
 
@@ -21,7 +21,7 @@ from . import owner_bp
 @owner_bp.get("/ledger/trial-balance")
 @reads_only
 def trial_balance():
-    as_of = date_arg("as_of") or clock.today()
+    as_of = collections_views.date_arg("as_of") or clock.today()
     return render_template("accounting/trial_balance.html", report=ledger.trial_balance(as_of), today=clock.today())
 
 
@@ -36,7 +36,7 @@ def _csv_rows(report: ledger.TrialBalance):
 @owner_bp.get("/ledger/trial-balance.csv")
 @reads_only
 def trial_balance_csv():
-    as_of = date_arg("as_of") or clock.today()
+    as_of = collections_views.date_arg("as_of") or clock.today()
     return Response(
         "".join(csv_lines(_csv_rows(ledger.trial_balance(as_of)))),
         mimetype="text/csv",

@@ -31,6 +31,7 @@ from ..models import (
     AccountBalance,
     Allocation,
     CheckoutSession,
+    ClosedPeriod,
     CreditNote,
     CreditNoteCounter,
     DueDayTotal,
@@ -973,8 +974,24 @@ def _check_output_vat() -> list[str]:
     return []
 
 
+def _check_closed_periods() -> list[str]:
+    """Nothing was posted into a month after it was closed (one count per closed month)."""
+    problems = []
+    for month, closed_at in db.session.execute(select(ClosedPeriod.month, ClosedPeriod.closed_at)).all():
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        late = db.session.scalar(
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(JournalEntry.date >= month, JournalEntry.date < following, JournalEntry.created_at > closed_at)
+        )
+        if late:
+            problems.append(f"{late} entries were posted into {month:%Y-%m} after it was closed.")
+    return problems
+
+
 LEDGER_CHECKS = (
     _check_ledger_entries,
+    _check_closed_periods,
     _check_account_balances,
     _check_receivable,
     _check_method_accounts,

@@ -27,6 +27,7 @@ from ..models import (
     SALES_JOURNAL,
     Account,
     AccountBalance,
+    ClosedPeriod,
     CreditNote,
     Invoice,
     JournalCounter,
@@ -153,6 +154,22 @@ def _add_to_balances(day: date, lines: list[Line]) -> None:
         changes.sums[(line.account_id, month)][1] += line.credit
 
 
+PERIODS_OPEN_FROM = "ais_ledger_open_from"  # session.info: the rebuild's known answer (no closed period)
+
+
+def first_open_day() -> date | None:
+    """The first day of the first month after the last closed one; None when no month is closed.
+    Months close in order (ais.accounting.periods), so every day before it is in a closed period."""
+    if PERIODS_OPEN_FROM in db.session.info:
+        return db.session.info[PERIODS_OPEN_FROM]
+    from sqlalchemy import func
+
+    last = db.session.scalar(select(func.max(ClosedPeriod.month)))
+    if last is None:
+        return None
+    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
+
+
 def post(
     journal: str,
     day: date,
@@ -163,7 +180,12 @@ def post(
     reverses_id: int | None = None,
 ) -> JournalEntry | None:
     """Post one entry: its lines (zero lines dropped) must balance.  Nothing is posted when every
-    line is zero (an invoice credited to nothing bills nothing)."""
+    line is zero (an invoice credited to nothing bills nothing).
+
+    Nothing posts into a closed period: an entry dated in a closed month is posted dated today (in
+    the open period) and names the month it corrects (``corrects_period``, and its memo).  The
+    period is read after the journal's counter is locked, and closing a month locks the counters
+    first, so an entry and a closing never cross."""
     lines = [line for line in lines if line.debit or line.credit]
     if not lines:
         return None
@@ -174,14 +196,24 @@ def post(
     credits = sum((line.credit for line in lines), ZERO)
     if debits != credits:
         raise LedgerError(f"entry for {source_type} {source_id} does not balance: {debits} != {credits}")
+    number = _next_number(journal)
+    corrects_period = None
+    open_from = first_open_day()
+    if open_from is not None and day < open_from:
+        from .. import clock
+
+        corrects_period = day.replace(day=1)
+        day = max(clock.today(), open_from)
+        memo = f"{memo[: 255 - 30]} (corrects {corrects_period:%Y-%m})"
     entry = JournalEntry(
         journal=journal,
-        number=_next_number(journal),
+        number=number,
         date=day,
         memo=memo[:255],
         source_type=source_type,
         source_id=source_id,
         reverses_id=reverses_id,
+        corrects_period=corrects_period,
     )
     db.session.add(entry)
     db.session.flush()
@@ -221,13 +253,22 @@ def _unreversed(source_type: str, source_id: int) -> list[JournalEntry]:
     )
 
 
-def reverse(source_type: str, source_id: int, day: date, memo: str) -> list[JournalEntry]:
+def reverse(
+    source_type: str, source_id: int, day: date, memo: str, money_account: int | None = None
+) -> list[JournalEntry]:
     """Post the reversal of each standing entry of a source (debits become credits), each
-    referencing the entry it reverses, in the journal of the original."""
+    referencing the entry it reverses, in the journal of the original.  ``money_account``: the
+    account the money side (the lines with no client) is reversed out of, when the money has
+    moved since (a payment method pointed at another account, ais.billing.accounts)."""
     reversals = []
     for original in _unreversed(source_type, source_id):
         lines = [
-            Line(line.account_id, debit=line.credit, credit=line.debit, client_id=line.client_id)
+            Line(
+                money_account if money_account is not None and line.client_id is None else line.account_id,
+                debit=line.credit,
+                credit=line.debit,
+                client_id=line.client_id,
+            )
             for line in original.lines
         ]
         entry = post(original.journal, day, memo, source_type, source_id, lines, reverses_id=original.id)
@@ -299,8 +340,15 @@ def payment_confirmed(payment: Payment) -> None:
 
 
 def payment_voided(payment: Payment, day: date) -> None:
-    """Reverse the payment's receipt (a void or a refund), dated the day it happened."""
-    reverse(PAYMENT, payment.id, day, f"Payment {payment.id} voided: {payment.state_reason or ''}")
+    """Reverse the payment's receipt (a void or a refund), dated the day it happened, out of the
+    account its method posts to now (where its money is: a method's money moves with it)."""
+    reverse(
+        PAYMENT,
+        payment.id,
+        day,
+        f"Payment {payment.id} voided: {payment.state_reason or ''}",
+        money_account=method_account(payment.method),
+    )
 
 
 def credit_note_issued(note: CreditNote) -> None:

@@ -27,6 +27,9 @@ OWNER_PAGES = [
     "/ledger/trial-balance",
     "/ledger/trial-balance?as_of=2026-01-31",
     "/ledger/trial-balance.csv",
+    "/ledger/periods",
+    "/ledger/accounts",
+    "/ledger/posting-accounts",
     "/settings/reminders",
     "/clients/1/statement",
     "/forecast",
@@ -138,6 +141,11 @@ PAGE_STATEMENTS = {
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, the running balances before the month, the month's lines, the accounts
     ("admin", "/ledger/trial-balance"): 4,
+    # session check, the first month with entries, the last closed month, the page's monthly totals
+    ("admin", "/ledger/periods"): 4,
+    ("admin", "/ledger/accounts"): 4,  # session check, the balances, the method settings, the accounts
+    # session check, the chart's roles (seeded if missing), the method settings, the sales roles, the accounts
+    ("admin", "/ledger/posting-accounts"): 5,
     ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
     (
         "admin",
