@@ -11,7 +11,7 @@ from alembic import op
 MONEY = sa.Numeric(14, 2).with_variant(sa.BigInteger(), "sqlite")
 
 revision = "3f6b2d8e1a94"
-down_revision = "9a4e2c7b1d60"
+down_revision = "5d3b8e1f0a27"
 branch_labels = None
 depends_on = None
 
