@@ -1,7 +1,7 @@
 """promises to pay: the owner notes that a client promised an amount by a date
 
 Revision ID: 3f6b2d8e1a94
-Revises: 9a4e2c7b1d60
+Revises: 5d3b8e1f0a27
 """
 
 import sqlalchemy as sa
