@@ -32,6 +32,8 @@ OWNER_PAGES = [
     "/forecast",
     "/forecast/clients?from=2026-01-01&to=2026-12-31",
     "/clients/1/statement?from=2020-01-01",
+    "/clients/1/statement.pdf?from=2020-01-01",
+    "/settings/statements",
     "/portal?client=1",
     "/portal/invoices?client=1",
     "/portal/invoices/{invoice}?client=1",
@@ -43,6 +45,7 @@ CLIENT_PAGES = [
     "/portal/invoices/{invoice}",
     "/portal/payments",
     "/portal/statement",
+    "/portal/statement.pdf",
     "/portal/reminders",
     "/portal/calendar",
 ]
