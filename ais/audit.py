@@ -85,6 +85,8 @@ AUDIT_ACTIONS = (
     "client.calendar_address_reset",
     # Collections
     "reminders.schedule_changed",
+    "statements.monthly_on",
+    "statements.monthly_off",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",
