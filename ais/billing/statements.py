@@ -223,7 +223,7 @@ def month_period(text: str) -> tuple[dt.date, dt.date]:
     text = (text or "").strip()
     year, dash, month = text.partition("-")
     if not (
-        dash and len(year) == 4 and len(month) == 2 and year.isascii() and year.isdigit() and month.isdigit()
+        dash and len(year) == 4 and len(month) == 2 and (year + month).isascii() and (year + month).isdigit()
     ) or not (1 <= int(month) <= 12 and 2000 <= int(year) <= 2999):
         raise InvalidPeriod(f"“{text[:20]}” is not a month: use YYYY-MM, e.g. 2026-02.")
     start = dt.date(int(year), int(month), 1)
