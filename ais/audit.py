@@ -90,6 +90,8 @@ AUDIT_ACTIONS = (
     "client.promise_cancelled",
     # Collections
     "reminders.schedule_changed",
+    "statements.monthly_on",
+    "statements.monthly_off",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",

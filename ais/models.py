@@ -768,6 +768,23 @@ class PaymentPromise(Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
+class MonthlyStatement(Base):
+    """A client's statement of account for one calendar month, queued in the outbox by
+    ``flask statements --email``: the unique key makes "one email per client and month" a
+    constraint, however many runs overlap.  The email's PDF is drawn from this row when it is
+    sent.  Written by ais.billing.statements only."""
+
+    __tablename__ = "monthly_statements"
+    __table_args__ = (UniqueConstraint("client_id", "period", name="uq_monthly_statements_client_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    period: Mapped[dt.date] = mapped_column(Date)  # the first day of the month stated
+    to_address: Mapped[str] = mapped_column(String(254))
+    closing: Mapped[Decimal] = mapped_column(Money())  # the closing balance when it was queued
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- The ledger (docs/ACCOUNTING.md) -----------------------------------------------------------
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")

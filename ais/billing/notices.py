@@ -235,3 +235,20 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
 
 
 ZERO = Decimal("0.00")
+
+
+def monthly_statement(statement_row_id: int, client, statement) -> None:
+    """The client's statement of account for a month (``statements.Statement``), its PDF drawn from
+    the ``monthly_statements`` row when the email is sent.  Keyed by client and month: once."""
+    base = current_app.config["AIS_BASE_URL"].rstrip("/")
+    month = statement.start.strftime("%Y-%m")
+    send_notice(
+        client.email,
+        "monthly_statement",
+        f"Your statement of account for {statement.start.strftime('%B %Y')}",
+        f"statement:{client.id}:{month}",
+        attachment=f"statement:{statement_row_id}",
+        client=client,
+        statement=statement,
+        link=f"{base}/portal/statement?from={statement.start.isoformat()}&to={statement.end.isoformat()}",
+    )

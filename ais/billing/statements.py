@@ -16,6 +16,14 @@ As everywhere in the books, void invoices are left out (with any payment ever ma
 was voided first), and payments awaiting confirmation or rejected do not count.  Reads a bounded
 number of statements, each a range of the client's own rows (``ix_invoices_client_issue``,
 ``ix_payments_client_date_id``).
+
+**Monthly statements** (``flask --app ais statements --period YYYY-MM [--email]``, ais.collections):
+every active client (not archived) with something to state gets the month's statement.  A client
+has *something to state* when the month has an invoice or a payment of theirs, or their opening
+balance is not zero (they owe, or are owed, something carried in); a client whose month is empty
+and whose balance is zero gets nothing.  With ``--email`` (and the owner's setting on), one email
+per client and month, through the outbox with the PDF attached: the unique key of
+``monthly_statements`` (client, month) makes "once" a constraint, however many runs overlap.
 """
 
 from __future__ import annotations
@@ -25,11 +33,17 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Date, Integer, String, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import audit, clock
+from ..audit import Actor
+from ..database import write_transaction
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Client, Invoice, Payment
-from . import aging
+from ..models import CONFIRMED, Client, Invoice, MonthlyStatement, Payment, Setting
+from . import aging, notices
+from .rules import add_months
 
 ZERO = Decimal("0.00")
 INVOICE, PAYMENT = "invoice", "payment"
@@ -193,3 +207,125 @@ def statement_of_account(client_id: int, start: dt.date, end: dt.date) -> Statem
         open_items=open_items,
         aging=aging.Aging.of(open_items),
     )
+
+
+# --- Monthly statements -------------------------------------------------------------------------
+
+SETTING_KEY = "monthly_statements"  # "on" or "off" (the default: nothing is emailed until the owner says)
+
+
+class InvalidPeriod(ValueError):
+    """A month that cannot be read; ``str(error)`` says how to write one."""
+
+
+def month_period(text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month ``YYYY-MM`` (e.g. 2026-02 -> 1 to 28 February 2026)."""
+    text = (text or "").strip()
+    year, dash, month = text.partition("-")
+    if not (
+        dash and len(year) == 4 and len(month) == 2 and (year + month).isascii() and (year + month).isdigit()
+    ) or not (1 <= int(month) <= 12 and 2000 <= int(year) <= 2999):
+        raise InvalidPeriod(f"“{text[:20]}” is not a month: use YYYY-MM, e.g. 2026-02.")
+    start = dt.date(int(year), int(month), 1)
+    return start, add_months(start, 1) - dt.timedelta(days=1)
+
+
+def last_month(today: dt.date) -> str:
+    """The month before ``today``'s, as YYYY-MM: the last complete month."""
+    return add_months(today.replace(day=1), -1).strftime("%Y-%m")
+
+
+def monthly_statements_enabled() -> bool:
+    """Whether the owner turned monthly statement emails on."""
+    return db.session.scalar(select(Setting.value).where(Setting.key == SETTING_KEY)) == "on"
+
+
+def set_monthly_statements(actor: Actor, enabled: bool) -> None:
+    """The owner turns the monthly statement emails on or off (audited)."""
+    with write_transaction():
+        setting = db.session.get(Setting, SETTING_KEY, with_for_update=True)
+        if setting is None:
+            setting = Setting(key=SETTING_KEY)
+            db.session.add(setting)
+        setting.value = "on" if enabled else "off"
+        setting.updated_at = clock.utcnow()
+        setting.updated_by_id = actor.user_id
+        audit.record(actor, "statements.monthly_on" if enabled else "statements.monthly_off")
+
+
+def has_something_to_state(statement: Statement) -> bool:
+    """The rule of the monthly batch: an invoice or a payment in the period, or a balance carried in."""
+    return bool(statement.lines) or statement.opening != ZERO
+
+
+def clients_to_state(end: dt.date) -> list[int]:
+    """Active clients with an issued, non-void invoice dated on or before ``end``, by id: whoever
+    else there is has nothing to state (no invoice, so no payment and no balance).  One query."""
+    has_invoice = (
+        select(Invoice.id)
+        .where(
+            Invoice.client_id == Client.id,
+            Invoice.issued_at.is_not(None),
+            Invoice.voided_at.is_(None),
+            Invoice.issue_date <= end,
+        )
+        .exists()
+    )
+    query = select(Client.id).where(Client.archived_at.is_(None), has_invoice).order_by(Client.id)
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class QueuedStatement:
+    client_id: int
+    to_address: str
+    closing: Decimal
+
+
+def _claim(client_id: int, period: dt.date, to_address: str, closing: Decimal) -> int | None:
+    """Write the (client, month) row; its id, or None if another run wrote it first."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(MonthlyStatement)
+        .values(client_id=client_id, period=period, to_address=to_address, closing=closing, created_at=clock.utcnow())
+        .on_conflict_do_nothing(index_elements=["client_id", "period"])
+        .returning(MonthlyStatement.id)
+    )
+    return db.session.execute(statement).scalar()
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+def email_monthly_statement(
+    client_id: int, start: dt.date, end: dt.date, dry_run: bool = False
+) -> QueuedStatement | None:
+    """Queue the client's statement for the month ``start``..``end`` in the outbox (PDF attached),
+    in its own transaction; None when the client is archived, has nothing to state, or was already
+    sent this month's statement (by this run or another one, even one running at the same time).
+    A dry run writes nothing and says what would be queued."""
+    queued = None
+    try:
+        with write_transaction():
+            client = db.session.get(Client, client_id, with_for_update=True)
+            if client is None or client.archived_at is not None:
+                return None
+            found = statement_of_account(client_id, start, end)
+            if found is None or not has_something_to_state(found):
+                return None
+            if dry_run:
+                done = db.session.scalar(
+                    select(MonthlyStatement.id).where(
+                        MonthlyStatement.client_id == client_id, MonthlyStatement.period == start
+                    )
+                )
+                queued = None if done else QueuedStatement(client_id, client.email, found.closing)
+                raise _DryRun
+            row_id = _claim(client_id, start, client.email, found.closing)
+            if row_id is None:
+                return None  # another run got there first
+            notices.monthly_statement(row_id, client, found)
+            return QueuedStatement(client_id, client.email, found.closing)
+    except _DryRun:
+        return queued

@@ -25,6 +25,13 @@ class ReminderScheduleForm(AppForm):
     )
 
 
+class MonthlyStatementsForm(AppForm):
+    enabled = BooleanField(
+        "Email monthly statements",
+        description="On: each month, every client with something to state is emailed last month's statement as PDF.",
+    )
+
+
 class CourtesyRemindersForm(AppForm):
     wanted = BooleanField("Remind me before and on due dates")
 

@@ -5,10 +5,13 @@
 * ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
 * ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
 * ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
+* ``GET  /clients/<id>/statement.pdf[?from=&to=&size=]``  backoffice.collections.client_statement_pdf  as PDF
+* ``GET|POST /settings/statements``     backoffice.collections.statement_settings  monthly emails on/off
 * ``GET  /forecast``                     backoffice.collections.forecast          by month and by week
 * ``GET  /forecast/clients?from=&to=``   backoffice.collections.forecast_clients  expected per client in a period
 * ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
 * ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
+* ``GET  /portal/statement.pdf[?from=&to=&size=]`` portal.collections.statement_pdf  the same as PDF
 * ``GET  /portal/calendar``             portal.collections.calendar_page        the calendar address
 * ``POST /portal/calendar``             portal.collections.calendar_reset       a new address
 * ``GET  /calendar/<token>.ics``        calendar.feed                           the feed (public, secret address)
@@ -29,10 +32,11 @@ from ..backoffice.charts import monthly_bar_chart
 from ..billing import aging, reminders, statements
 from ..billing.rules import add_months
 from ..database import reads_only
+from ..documents import pdf
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
 from . import calendar, calendar_bp, client_bp, exports, owner_bp, queries
-from .forms import CalendarResetForm, CourtesyRemindersForm, ReminderScheduleForm
+from .forms import CalendarResetForm, CourtesyRemindersForm, MonthlyStatementsForm, ReminderScheduleForm
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
@@ -236,6 +240,46 @@ def statement():
     if found is None:
         abort(404)
     return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)
+
+
+@owner_bp.get("/clients/<int:client_id>/statement.pdf")
+@reads_only
+def client_statement_pdf(client_id: int):
+    start, end = period_args()
+    response = pdf.statement_pdf(client_id, start, end, request.args.get("size")) if 0 < client_id <= MAX_ID else None
+    if response is None:
+        abort(404)
+    return response
+
+
+@client_bp.get("/statement.pdf")
+@reads_only
+def statement_pdf():
+    start, end = period_args()
+    response = pdf.statement_pdf(scope().client_id, start, end, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@owner_bp.route("/settings/statements", methods=["GET", "POST"])
+def statement_settings():
+    form = MonthlyStatementsForm()
+    if form.validate_on_submit():
+        enabled = bool(form.enabled.data)
+        statements.set_monthly_statements(current_actor(), enabled)
+        flash(
+            "Monthly statements are on: each client with something to state is emailed last month's statement."
+            if enabled
+            else "Monthly statements are off: no statement is emailed.",
+            "success",
+        )
+        return redirect(url_for(".statement_settings"))
+    status = 400 if form.is_submitted() else 200
+    enabled = statements.monthly_statements_enabled()
+    if not form.is_submitted():
+        form.enabled.data = enabled
+    return render_template("collections/statement_settings.html", form=form, enabled=enabled), status
 
 
 # --- The client's calendar ----------------------------------------------------------------------

@@ -72,6 +72,7 @@ ACTS_WITHOUT_INPUT = {"auth.end_other_sessions", "auth.twofactor_require"}
 # own walk below (no 5xx, no echo, the books consistent).
 SETTINGS_POSTS = {
     ("backoffice.collections.reminder_settings", "POST"),
+    ("backoffice.collections.statement_settings", "POST"),  # a checkbox: any value is "on"
     ("portal.collections.reminders_save", "POST"),
     ("portal.collections.calendar_reset", "POST"),
     ("backoffice.payment_instructions", "POST"),  # free text: any of the values is valid there
