@@ -225,3 +225,31 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
 
 
 ZERO = Decimal("0.00")
+
+
+def late_fees_charged(invoice: Invoice, fees) -> None:
+    """The client is told of the late fees a run charged on the invoice (once per fee set)."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_charged",
+        f"Late fee added to {invoice.invoice_no}",
+        "late-fee:" + ",".join(str(fee.id) for fee in fees),
+        invoice=invoice,
+        fees=fees,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def late_fee_waived(invoice: Invoice, fee) -> None:
+    """The client is told a late fee was waived, and why."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_waived",
+        f"Late fee waived on {invoice.invoice_no}",
+        f"late-fee-waived:{fee.id}",
+        invoice=invoice,
+        fee=fee,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )

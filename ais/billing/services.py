@@ -724,7 +724,9 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
 def _creditable(invoice: Invoice | InvoiceView, customer_credits: Decimal) -> Decimal:
     if invoice.is_draft or invoice.is_void:
         return Decimal("0.00")
-    return max(invoice.amount - invoice.held_amount - customer_credits, Decimal("0.00"))
+    # Late fees are not sales: they are waived (ais.billing.late_fees), never credited.
+    late_fees = getattr(invoice, "late_fee_amount", None) or Decimal("0.00")
+    return max(invoice.amount - invoice.held_amount - customer_credits - late_fees, Decimal("0.00"))
 
 
 def creditable(invoice: Invoice | InvoiceView, notes: Sequence | None = None) -> Decimal:
@@ -791,7 +793,9 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
         left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier[:4], strict=True)]
         # (what is left of a non-VAT seller's sales: the rest of what the invoice still bills)
-        left.append(invoice.amount - earlier_customer_credit - sum(left, Decimal("0.00")))
+        left.append(
+            invoice.amount - invoice.late_fee_amount - earlier_customer_credit - sum(left, Decimal("0.00"))
+        )
         vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
 
         if applied > 0:
@@ -928,6 +932,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
         ledger.invoice_voided(invoice, clock.today())
+        ledger.late_fees_voided(invoice, clock.today())
         reallocate(invoice)
         audit.record(
             actor,
