@@ -253,3 +253,21 @@ def late_fee_waived(invoice: Invoice, fee) -> None:
         owed=_owed(invoice),
         link=_portal_link(invoice),
     )
+
+
+def plan_proposal_decided(invoice: Invoice, proposal) -> None:
+    """The client is told the owner approved (with the new schedule) or declined (with the reason)
+    their proposal of a new plan."""
+    approved = proposal.status == "approved"
+    send_notice(
+        invoice.client.email,
+        "plan_proposal_decided",
+        f"Your proposed plan for {invoice.invoice_no} was {'approved' if approved else 'declined'}",
+        f"plan-proposal:{proposal.id}:{proposal.status}",
+        invoice=invoice,
+        proposal=proposal,
+        approved=approved,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)) if approved else [],
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )

@@ -20,8 +20,8 @@ MONEY = sa.Numeric(14, 2).with_variant(sa.BigInteger(), "sqlite")
 
 
 def upgrade():
-    with op.batch_alter_table("invoices") as batch:
-        batch.add_column(sa.Column("late_fee_amount", MONEY, nullable=False, server_default=sa.text("0")))
+    # Plain ALTER TABLE on SQLite too: a batch operation would rebuild invoices (and cascade deletes).
+    op.add_column("invoices", sa.Column("late_fee_amount", MONEY, nullable=False, server_default=sa.text("0")))
     op.create_table(
         "late_fees",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -91,5 +91,4 @@ def upgrade():
 def downgrade():
     op.drop_table("plan_proposals")
     op.drop_table("late_fees")
-    with op.batch_alter_table("invoices") as batch:
-        batch.drop_column("late_fee_amount")
+    op.drop_column("invoices", "late_fee_amount")
