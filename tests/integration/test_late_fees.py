@@ -312,3 +312,90 @@ def test_two_runs_at_once_charge_each_installment_once_on_postgresql(app, ctx):
         assert invoice(invoice_id).amount == Decimal("450.00")
     assert late_fee_income() == Decimal("1200.00")
     assert clock.today() == START
+
+
+# --- The pages ------------------------------------------------------------------------------------
+
+
+def _policy_form(**overrides):
+    data = {"enabled": "y", "kind": "flat", "value": "150.00", "grace_days": "5"}
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def test_the_owner_sets_late_fees_on_the_settings_page_audited(client, actions, world):
+    from portal_support import OWNER, count, sign_in, text_of
+
+    sign_in(actions, OWNER)
+    assert "Late fees are off." in text_of(client.get("/settings/late-fees"))
+    response = actions.post("/settings/late-fees", _policy_form(kind="percent", value="2.5", grace_days="3"))
+    assert response.status_code == 302
+    policy = late_fees.late_fee_policy()
+    assert (policy.enabled, policy.kind, policy.value, policy.grace_days) == (True, "percent", Decimal("2.50"), 3)
+    assert policy.since == date(2026, 3, 16)
+    assert count(AuditEntry, AuditEntry.action == "late_fees.policy_changed") == 1
+    assert "2.50% of the unpaid part" in text_of(client.get("/settings/late-fees"))
+    # Off, with the fields left empty, is valid.
+    assert actions.post("/settings/late-fees", {"kind": "flat", "value": "", "grace_days": ""}).status_code == 302
+    assert late_fees.late_fee_policy().enabled is False
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"value": "abc"},
+        {"value": "1e5"},
+        {"value": "-5"},
+        {"value": "150.005"},
+        {"value": "0"},
+        {"value": "100000.01"},
+        {"kind": "percent", "value": "25.01"},
+        {"kind": "compound"},
+        {"grace_days": "x"},
+        {"grace_days": "366"},
+        {"grace_days": "-1"},
+        {"value": "NaN"},
+    ],
+)
+def test_bad_late_fee_settings_are_refused_and_change_nothing(client, actions, world, overrides):
+    from portal_support import OWNER, count, sign_in
+
+    sign_in(actions, OWNER)
+    response = actions.post("/settings/late-fees", _policy_form(**overrides))
+    assert response.status_code == 400
+    assert late_fees.late_fee_policy() == LateFeePolicy()
+    assert count(AuditEntry, AuditEntry.action == "late_fees.policy_changed") == 0
+
+
+def test_the_fee_shows_on_both_invoice_pages_and_the_owner_waives_it_there(client, actions, world, freeze_today):
+    from portal_support import ANN, OWNER, TODAY, sign_in, text_of
+
+    turn_on(grace=5)
+    charged = charge_late_fees(TODAY)  # Ann's plan: installment 2 (due 4 Mar) is past its 5 days of grace
+    assert [(c.invoice_id, c.installment_number) for c in charged] == [(world.a_plan, 2)]
+    fee = fee_rows(world.a_plan)[0]
+    sign_in(actions, ANN)
+    page = text_of(client.get(f"/portal/invoices/{world.a_plan}"))
+    assert "Late fees" in page and "Installment 2 unpaid after the grace period" in page and "Late fee</span>" in page
+    assert "Waive" not in page
+    statement = text_of(client.get("/portal/statement"))
+    assert "₱1,150.00" in statement  # the invoice with its fee
+    actions.logout()
+    sign_in(actions, OWNER)
+    page = text_of(client.get(f"/invoices/{world.a_plan}"))
+    assert "Late fees" in page and "Waive fee" in page
+    aging_page = text_of(client.get(f"/aging/clients/{world.ann}"))
+    assert "₱150.00" in aging_page
+    assert actions.post(f"/late-fees/{fee.id}/waive", {"reason": ""}).status_code == 303
+    assert fee_rows(world.a_plan)[0].waived_on is None
+    response = actions.post(f"/late-fees/{fee.id}/waive", {"reason": "Agreed on the phone"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/invoices/{world.a_plan}#late-fees")
+    assert fee_rows(world.a_plan)[0].waive_reason == "Agreed on the phone"
+    actions.logout()
+    sign_in(actions, ANN)
+    page = text_of(client.get(f"/portal/invoices/{world.a_plan}"))
+    assert "Waived" in page and "Agreed on the phone" in page
+    db.session.rollback()
+    assert db.session.scalar(
+        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key == f"late-fee-waived:{fee.id}")
+    ) == 1
