@@ -48,7 +48,7 @@ from ..extensions import db
 from ..formatting import format_money
 from ..models import Client, Installment, Invoice, LateFee, Setting
 from . import ledger, notices, rules, services
-from .services import InvalidInput, InvalidTransition, NotFound
+from .services import InvalidInput, NotFound
 
 SETTING_KEY = "late_fees"
 MAX_FLAT = Decimal("100000.00")
@@ -304,7 +304,10 @@ def _charge_invoice(invoice_id: int, installment_ids: list[int], policy: LateFee
     for fee, _ in new_fees:
         ledger.late_fee_charged(fee)
     services.reallocate(invoice)
-    charged = [Charged(invoice.id, invoice.invoice_no or "", fee.installment_number, fee.base, fee.amount) for fee, _ in new_fees]
+    charged = [
+        Charged(invoice.id, invoice.invoice_no or "", fee.installment_number, fee.base, fee.amount)
+        for fee, _ in new_fees
+    ]
     audit.record(
         Actor.system("late-fees"),
         "invoice.late_fee_charged",

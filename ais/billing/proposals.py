@@ -29,7 +29,6 @@ from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
 from ..formatting import format_day
-from ..pagination import CappedStatementPagination, capped_page_statements, paginate_capped
 from ..models import (
     INSTALLMENT,
     PROPOSAL_APPROVED,
@@ -41,6 +40,7 @@ from ..models import (
     PlanProposal,
     Setting,
 )
+from ..pagination import CappedStatementPagination, capped_page_statements, paginate_capped
 from . import notices, rules, services
 from .services import BillingError, InvalidInput, InvalidTransition, NotFound
 
@@ -151,9 +151,7 @@ def propose_plan(actor: Actor, client_id: int, invoice_id: int, count: int, firs
     today = clock.today()
     earliest, latest = first_date_range(limits, today)
     if not earliest <= first_due <= latest:
-        raise InvalidInput(
-            f"Choose a first due date from {format_day(earliest)} to {format_day(latest)}.", "first_due"
-        )
+        raise InvalidInput(f"Choose a first due date from {format_day(earliest)} to {format_day(latest)}.", "first_due")
     with write_transaction():
         owner = db.session.scalar(select(Invoice.client_id).where(Invoice.id == invoice_id))
         if owner != client_id:
@@ -162,7 +160,9 @@ def propose_plan(actor: Actor, client_id: int, invoice_id: int, count: int, firs
         if not can_propose(invoice, limits):
             raise ProposalRefused("This invoice has nothing left to re-plan.")
         pending = db.session.scalar(
-            select(PlanProposal.id).where(PlanProposal.invoice_id == invoice.id, PlanProposal.status == PROPOSAL_PENDING)
+            select(PlanProposal.id).where(
+                PlanProposal.invoice_id == invoice.id, PlanProposal.status == PROPOSAL_PENDING
+            )
         )
         if pending is not None:
             raise ProposalRefused("Your earlier proposal for this invoice is still waiting for an answer.")
@@ -269,9 +269,7 @@ def decline_proposal(actor: Actor, proposal_id: int, reason: str) -> str:
             return PROPOSAL_LAPSED
         _decided(proposal, actor, PROPOSAL_DECLINED)
         proposal.decline_reason = reason
-        audit.record(
-            actor, "plan.proposal_declined", client_id=invoice.client_id, invoice_id=invoice.id, detail=reason
-        )
+        audit.record(actor, "plan.proposal_declined", client_id=invoice.client_id, invoice_id=invoice.id, detail=reason)
         notices.plan_proposal_decided(invoice, proposal)
         return PROPOSAL_DECLINED
 

@@ -793,9 +793,7 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
         left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier[:4], strict=True)]
         # (what is left of a non-VAT seller's sales: the rest of what the invoice still bills)
-        left.append(
-            invoice.amount - invoice.late_fee_amount - earlier_customer_credit - sum(left, Decimal("0.00"))
-        )
+        left.append(invoice.amount - invoice.late_fee_amount - earlier_customer_credit - sum(left, Decimal("0.00")))
         vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
 
         if applied > 0:

@@ -212,5 +212,7 @@ def proposal_invoice(proposal_id: int) -> int | None:
 def client_invoice(client_id: int, invoice_id: int) -> int | None:
     """The id of the client's own issued invoice (None for anyone else's, a draft or nothing)."""
     return db.session.scalar(
-        select(Invoice.id).where(Invoice.id == invoice_id, Invoice.client_id == client_id, Invoice.issued_at.is_not(None))
+        select(Invoice.id).where(
+            Invoice.id == invoice_id, Invoice.client_id == client_id, Invoice.issued_at.is_not(None)
+        )
     )

@@ -28,8 +28,8 @@ from ..auth.access import current_actor
 from ..backoffice.charts import monthly_bar_chart
 from ..billing import aging, late_fees, proposals, reminders, services, statements
 from ..billing.money import InvalidAmount, parse_decimal
-from ..billing.services import BillingError
 from ..billing.rules import add_months
+from ..billing.services import BillingError
 from ..database import reads_only
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
@@ -344,9 +344,7 @@ def late_fee_settings():
         form.kind.data = current.kind
         form.value.data = f"{current.value:.2f}" if current.value else ""
         form.grace_days.data = str(current.grace_days)
-    return render_template(
-        "collections/late_fee_settings.html", form=form, current=late_fees.describe(current)
-    ), status
+    return render_template("collections/late_fee_settings.html", form=form, current=late_fees.describe(current)), status
 
 
 @owner_bp.post("/late-fees/<int:fee_id>/waive")
@@ -400,9 +398,7 @@ def proposal_settings():
         form.enabled.data = current.enabled
         form.max_installments.data = str(current.max_installments)
         form.latest_first_days.data = str(current.latest_first_days)
-    return render_template(
-        "collections/proposal_settings.html", form=form, current=proposals.describe(current)
-    ), status
+    return render_template("collections/proposal_settings.html", form=form, current=proposals.describe(current)), status
 
 
 @owner_bp.get("/plan-proposals")
@@ -423,7 +419,11 @@ def _proposal_target(proposal_id: int) -> str:
     if invoice_id is None:
         abort(404)
     back = request.form.get("back") == "list"
-    return url_for(".proposals_list") if back else url_for("backoffice.invoice_detail", invoice_id=invoice_id) + "#proposal"
+    return (
+        url_for(".proposals_list")
+        if back
+        else url_for("backoffice.invoice_detail", invoice_id=invoice_id) + "#proposal"
+    )
 
 
 @owner_bp.post("/plan-proposals/<int:proposal_id>/approve")
@@ -441,7 +441,9 @@ def proposal_approve(proposal_id: int):
         if outcome == proposals.PROPOSAL_LAPSED:
             flash("The invoice was paid or voided since: the proposal lapsed and nothing was re-planned.", "warning")
         else:
-            flash("The proposal was approved: the invoice was re-planned and the client was sent the schedule.", "success")
+            flash(
+                "The proposal was approved: the invoice was re-planned and the client was sent the schedule.", "success"
+            )
     return redirect(target, 303)
 
 

@@ -46,7 +46,9 @@ def schedule(invoice_id):
     db.session.rollback()
     return [
         (i.number, i.due_date, i.amount, i.paid_amount)
-        for i in db.session.scalars(select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number))
+        for i in db.session.scalars(
+            select(Installment).where(Installment.invoice_id == invoice_id).order_by(Installment.number)
+        )
     ]
 
 
@@ -103,8 +105,18 @@ def test_a_fee_is_charged_once_after_the_grace_period_as_its_own_installment(ctx
     assert late_fee_income() == Decimal("150.00")
     # The client is told, once; the audit trail says so.
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key.like("late-fee:%"))) == 1
-    assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "invoice.late_fee_charged")) == 1
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key.like("late-fee:%"))
+        )
+        == 1
+    )
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(AuditEntry).where(AuditEntry.action == "invoice.late_fee_charged")
+        )
+        == 1
+    )
     assert find_problems() == []
 
 
@@ -117,7 +129,12 @@ def test_what_is_owed_now_includes_the_fee_and_payments_fill_it_in_due_date_orde
     owed = services.owed_on(invoice(plan), date(2026, 3, 11))
     assert (owed.overdue, owed.due_today, owed.pay_now) == (Decimal("400.00"), Decimal("150.00"), Decimal("550.00"))
     pay(plan, "550.00", on=date(2026, 3, 11))
-    assert [row[3] for row in schedule(plan)] == [Decimal("400.00"), Decimal("150.00"), Decimal("0.00"), Decimal("0.00")]
+    assert [row[3] for row in schedule(plan)] == [
+        Decimal("400.00"),
+        Decimal("150.00"),
+        Decimal("0.00"),
+        Decimal("0.00"),
+    ]
     assert find_problems() == []
 
 
@@ -396,6 +413,11 @@ def test_the_fee_shows_on_both_invoice_pages_and_the_owner_waives_it_there(clien
     page = text_of(client.get(f"/portal/invoices/{world.a_plan}"))
     assert "Waived" in page and "Agreed on the phone" in page
     db.session.rollback()
-    assert db.session.scalar(
-        select(func.count()).select_from(OutboxMessage).where(OutboxMessage.dedupe_key == f"late-fee-waived:{fee.id}")
-    ) == 1
+    assert (
+        db.session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.dedupe_key == f"late-fee-waived:{fee.id}")
+        )
+        == 1
+    )

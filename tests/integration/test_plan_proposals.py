@@ -18,9 +18,10 @@ from ais.models import AuditEntry, Installment, OutboxMessage, PlanProposal
 FIRST = TODAY + 10 * DAY  # 26 March 2026
 
 
-def propose(actions, invoice_id, count_="3", first=FIRST.isoformat()):
+def propose(actions, invoice_id, count_="3", first=None):
     return actions.post(
-        f"/portal/invoices/{invoice_id}/plan-proposal", {"installment_count": count_, "first_due": first}
+        f"/portal/invoices/{invoice_id}/plan-proposal",
+        {"installment_count": count_, "first_due": first or FIRST.isoformat()},
     )
 
 
@@ -94,7 +95,9 @@ def test_the_owner_declines_with_a_reason_and_the_client_is_told(client, actions
     assert "declined" in email.subject and "Please pay the March installment first" in email.body_text
     actions.logout()
     sign_in(actions, ANN)
-    assert "was declined: Please pay the March installment first" in text_of(client.get(f"/portal/invoices/{world.a_plan}"))
+    assert "was declined: Please pay the March installment first" in text_of(
+        client.get(f"/portal/invoices/{world.a_plan}")
+    )
     # Answered: she may propose again.
     assert propose(actions, world.a_plan, "4").status_code == 303
     assert count(PlanProposal, PlanProposal.status == "pending") == 1
@@ -133,7 +136,10 @@ def test_the_owners_limits_bound_a_proposal(client, actions, world):
     assert response.status_code == 302
     assert proposals.proposal_limits() == ProposalLimits(True, 4, 20)
     assert count(AuditEntry, AuditEntry.action == "plan_proposals.limits_changed") == 1
-    for bad in ({"max_installments": "0", "latest_first_days": "20"}, {"max_installments": "4", "latest_first_days": "x"}):
+    for bad in (
+        {"max_installments": "0", "latest_first_days": "20"},
+        {"max_installments": "4", "latest_first_days": "x"},
+    ):
         assert actions.post("/settings/plan-proposals", {"enabled": "y", **bad}).status_code == 400
     actions.logout()
     sign_in(actions, ANN)
