@@ -85,6 +85,12 @@ AUDIT_ACTIONS = (
     "client.calendar_address_reset",
     # Collections
     "reminders.schedule_changed",
+    "late_fees.policy_changed",
+    "plan_proposals.limits_changed",
+    "plan.proposed",
+    "plan.proposal_approved",
+    "plan.proposal_declined",
+    "plan.proposal_lapsed",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",
@@ -93,6 +99,8 @@ AUDIT_ACTIONS = (
     "invoice.replanned",
     "invoice.voided",
     "invoice.credited",
+    "invoice.late_fee_charged",
+    "invoice.late_fee_waived",
     # Payments
     "payment.recorded",
     "payment.reported",
