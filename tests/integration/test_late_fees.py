@@ -42,6 +42,12 @@ def turn_on(kind="flat", value="150.00", grace=5, on=date(2026, 1, 1)):
         clock.set_clock(lambda: now)
 
 
+def charge_on(day):
+    """Run the late-fee charge as the command would on ``day`` (the business clock set to it)."""
+    clock.set_clock(lambda: datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC))
+    return charge_late_fees()
+
+
 def schedule(invoice_id):
     db.session.rollback()
     return [
@@ -77,7 +83,7 @@ def test_late_fees_are_off_by_default_and_charge_nothing(ctx):
     ann = make_client("Ann Cruz", "ann@example.com")
     make_invoice(ann, "1000.00", issued=START - 40 * DAY, due=START - 30 * DAY)
     assert late_fees.late_fee_policy().enabled is False
-    assert charge_late_fees(START + 60 * DAY) == []
+    assert charge_on(START + 60 * DAY) == []
     assert fee_rows(1) == []
 
 
@@ -87,8 +93,8 @@ def test_a_fee_is_charged_once_after_the_grace_period_as_its_own_installment(ctx
     # Monthly: 1 due 10 Mar (400.00), 2 due 10 Apr, 3 due 10 May (the last 400.00).
     plan = make_invoice(ann, "1200.00", issued=START, due=START + 9 * DAY, count=3)
     # 15 Mar is the fifth day of grace: nothing yet.
-    assert charge_late_fees(date(2026, 3, 15)) == []
-    charged = charge_late_fees(date(2026, 3, 16))
+    assert charge_on(date(2026, 3, 15)) == []
+    charged = charge_on(date(2026, 3, 16))
     assert [(c.installment_number, c.amount, c.base) for c in charged] == [(1, Decimal("150.00"), Decimal("400.00"))]
     assert schedule(plan) == [
         (1, date(2026, 3, 10), Decimal("400.00"), Decimal("0.00")),
@@ -100,7 +106,7 @@ def test_a_fee_is_charged_once_after_the_grace_period_as_its_own_installment(ctx
     assert (found.amount, found.late_fee_amount, found.installment_count) == (Decimal("1350.00"), Decimal("150.00"), 4)
     # Idempotent: later runs (any day) charge that installment nothing more, and never the fee.
     for day in range(17, 32):
-        assert charge_late_fees(date(2026, 3, day)) == []
+        assert charge_on(date(2026, 3, day)) == []
     assert [f.installment_number for f in fee_rows(plan)] == [1]
     assert late_fee_income() == Decimal("150.00")
     # The client is told, once; the audit trail says so.
@@ -124,7 +130,7 @@ def test_what_is_owed_now_includes_the_fee_and_payments_fill_it_in_due_date_orde
     turn_on(grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "1200.00", issued=START, due=START + 9 * DAY, count=3)
-    charge_late_fees(date(2026, 3, 11))
+    charge_on(date(2026, 3, 11))
     freeze_today(date(2026, 3, 11))
     owed = services.owed_on(invoice(plan), date(2026, 3, 11))
     assert (owed.overdue, owed.due_today, owed.pay_now) == (Decimal("400.00"), Decimal("150.00"), Decimal("550.00"))
@@ -144,7 +150,7 @@ def test_a_percentage_fee_is_exact_to_the_centavo_on_the_unpaid_part(ctx):
     plan = make_invoice(ann, "1000.10", issued=START - 20 * DAY, due=START - 10 * DAY)
     pay(plan, "333.33", on=START - 15 * DAY)
     # 2.5% of the unpaid 666.77 = 16.66925 → 16.67 (half-up).
-    charged = charge_late_fees(START)
+    charged = charge_on(START)
     assert [(c.base, c.amount) for c in charged] == [(Decimal("666.77"), Decimal("16.67"))]
     assert invoice(plan).amount == Decimal("1016.77")
 
@@ -161,7 +167,7 @@ def test_no_fee_for_void_invoices_paid_installments_archived_clients_or_money_aw
     report(ann, covered, "200.00", on=START - 2 * DAY)
     archived = make_invoice(gone, "200.00", issued=START - 20 * DAY, due=START - 10 * DAY)
     services.archive_client(ACTOR, gone)
-    assert charge_late_fees(START) == []
+    assert charge_on(START) == []
     for invoice_id in (voided, paid, covered, archived):
         assert fee_rows(invoice_id) == []
 
@@ -172,7 +178,7 @@ def test_turning_fees_on_does_not_charge_installments_due_before(ctx, freeze_tod
     old = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
     turn_on(grace=0, on=date(2026, 3, 20))
     new = make_invoice(ann, "300.00", issued=date(2026, 3, 20), due=date(2026, 3, 25))
-    assert [c.invoice_id for c in charge_late_fees(date(2026, 3, 27))] == [new]
+    assert [c.invoice_id for c in charge_on(date(2026, 3, 27))] == [new]
     assert fee_rows(old) == []
 
 
@@ -180,16 +186,16 @@ def test_a_fee_is_never_computed_on_a_fee_even_after_a_replan(ctx):
     turn_on(kind="percent", value="10.00", grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "1000.00", issued=START - 40 * DAY, due=START - 10 * DAY, count=2)
-    charged = charge_late_fees(START)  # installment 1 (500.00, due 19 Feb): 50.00; 2 is due 19 Mar
+    charged = charge_on(START)  # installment 1 (500.00, due 19 Feb): 50.00; 2 is due 19 Mar
     assert [c.amount for c in charged] == [Decimal("50.00")]
     # The fee's own installment, overdue later, is never charged.
-    assert charge_late_fees(START + 40 * DAY) == [
+    assert charge_on(START + 40 * DAY) == [
         late_fees.Charged(plan, "INV-2026-0001", 3, Decimal("500.00"), Decimal("50.00"))
     ]
     # A re-plan spreads the 1,100.00 (fees included) over 2 new installments; each fee computed later
     # is on the part of the balance that is not fees: 10% of at most 1,000.00 in all.
     services.replan_invoice(ACTOR, plan, 2, "monthly", START + 41 * DAY)
-    total = sum((c.amount for c in charge_late_fees(START + 120 * DAY)), Decimal("0.00"))
+    total = sum((c.amount for c in charge_on(START + 120 * DAY)), Decimal("0.00"))
     assert total == Decimal("100.00")  # 10% of 1,000.00, not of 1,100.00
     assert invoice(plan).late_fee_amount == Decimal("200.00")
 
@@ -198,7 +204,7 @@ def test_waiving_a_fee_reverses_its_posting_and_takes_it_off_the_invoice(ctx, fr
     turn_on(grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "1200.00", issued=START, due=START + 9 * DAY, count=3)
-    charge_late_fees(date(2026, 3, 11))
+    charge_on(date(2026, 3, 11))
     freeze_today(date(2026, 3, 12))
     fee = fee_rows(plan)[0]
     with pytest.raises(services.InvalidInput):
@@ -222,14 +228,14 @@ def test_waiving_a_fee_reverses_its_posting_and_takes_it_off_the_invoice(ctx, fr
     with pytest.raises(late_fees.WaiveRefused):
         waive_late_fee(ACTOR, fee.id, "again")
     # The installment is not charged again (its key is taken).
-    assert charge_late_fees(date(2026, 3, 20)) == []
+    assert charge_on(date(2026, 3, 20)) == []
 
 
 def test_a_fee_the_payments_already_cover_is_not_waived(ctx):
     turn_on(grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
-    charge_late_fees(START)
+    charge_on(START)
     pay(plan, "450.00", on=START)
     with pytest.raises(late_fees.WaiveRefused):
         waive_late_fee(ACTOR, fee_rows(plan)[0].id, "Goodwill")
@@ -240,7 +246,7 @@ def test_voiding_an_invoice_reverses_its_fees(ctx):
     turn_on(grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
-    charge_late_fees(START)
+    charge_on(START)
     services.void_invoice(ACTOR, plan, "Returned")
     assert late_fee_income() == Decimal("0.00")
     assert find_problems() == []
@@ -250,7 +256,7 @@ def test_a_credit_note_cannot_take_the_fee_and_the_rest_still_checks(ctx):
     turn_on(grace=0)
     ann = make_client("Ann Cruz", "ann@example.com")
     plan = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
-    charge_late_fees(START)
+    charge_on(START)
     with pytest.raises(services.CreditRefused):
         services.credit_invoice(ACTOR, plan, "300.01", "too much")
     services.credit_invoice(ACTOR, plan, "300.00", "Returned")
@@ -264,7 +270,7 @@ def test_the_rebuilt_ledger_posts_the_fees_and_their_waivers(ctx, freeze_today):
     kept = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
     waived = make_invoice(ann, "200.00", issued=START - 20 * DAY, due=START - 10 * DAY)
     voided = make_invoice(ann, "100.00", issued=START - 20 * DAY, due=START - 10 * DAY)
-    charge_late_fees(START)
+    charge_on(START)
     freeze_today(START + DAY)
     waive_late_fee(ACTOR, fee_rows(waived)[0].id, "Goodwill")
     services.void_invoice(ACTOR, voided, "Returned")
@@ -388,7 +394,7 @@ def test_the_fee_shows_on_both_invoice_pages_and_the_owner_waives_it_there(clien
     from portal_support import ANN, OWNER, TODAY, sign_in, text_of
 
     turn_on(grace=5)
-    charged = charge_late_fees(TODAY)  # Ann's plan: installment 2 (due 4 Mar) is past its 5 days of grace
+    charged = charge_on(TODAY)  # Ann's plan: installment 2 (due 4 Mar) is past its 5 days of grace
     assert [(c.invoice_id, c.installment_number) for c in charged] == [(world.a_plan, 2)]
     fee = fee_rows(world.a_plan)[0]
     sign_in(actions, ANN)
@@ -396,7 +402,7 @@ def test_the_fee_shows_on_both_invoice_pages_and_the_owner_waives_it_there(clien
     assert "Late fees" in page and "Installment 2 unpaid after the grace period" in page and "Late fee</span>" in page
     assert "Waive" not in page
     statement = text_of(client.get("/portal/statement"))
-    assert "₱1,150.00" in statement  # the invoice with its fee
+    assert "Late fee on" in statement and "₱150.00" in statement  # the fee, a charge of its own
     actions.logout()
     sign_in(actions, OWNER)
     page = text_of(client.get(f"/invoices/{world.a_plan}"))
@@ -421,3 +427,28 @@ def test_the_fee_shows_on_both_invoice_pages_and_the_owner_waives_it_there(clien
         )
         == 1
     )
+
+
+def test_the_statement_lists_the_fee_on_its_day_and_the_aging_counts_it_from_then(ctx):
+    from ais.billing import aging, statements
+
+    turn_on(grace=0)
+    ann = make_client("Ann Cruz", "ann@example.com")
+    plan = make_invoice(ann, "300.00", issued=START - 20 * DAY, due=START - 10 * DAY)
+    charge_on(START)
+    statement = statements.statement_of_account(ann, START - 30 * DAY, START)
+    assert [(line.day, line.kind, line.charge, line.balance) for line in statement.lines] == [
+        (START - 20 * DAY, "invoice", Decimal("300.00"), Decimal("300.00")),
+        (START, "late_fee", Decimal("150.00"), Decimal("450.00")),
+    ]
+    assert statement.closing == statement.aging.total == Decimal("450.00")
+    # A statement that starts after the charge opens with it; one that ends before, without it.
+    assert statements.statement_of_account(ann, START + DAY, START + 2 * DAY).opening == Decimal("450.00")
+    before = statements.statement_of_account(ann, START - 30 * DAY, START - DAY)
+    assert before.closing == before.aging.total == Decimal("300.00")
+    assert aging.client_aging(ann, START - DAY).total == Decimal("300.00")
+    # Waived: neither the statement nor the aging counts it.
+    waive_late_fee(ACTOR, fee_rows(plan)[0].id, "Goodwill")
+    after = statements.statement_of_account(ann, START - 30 * DAY, START + DAY)
+    assert [line.kind for line in after.lines] == ["invoice"]
+    assert after.closing == after.aging.total == Decimal("300.00")

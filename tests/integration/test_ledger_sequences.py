@@ -1,16 +1,18 @@
 """Random sequences of the service operations (issue, pay, report, confirm, reject, void a payment,
-void an invoice, credit, re-plan, charge and waive late fees) keep the ledger balanced and tied to the books: `flask check`
-finds nothing after every step."""
+void an invoice, credit, re-plan, charge and waive late fees) keep the ledger balanced and tied to
+the books: `flask check` finds nothing after every step."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from portal_support import ACTOR, DAY, TODAY, make_client, make_invoice, pay, report
 
+from ais import clock
 from ais.billing import late_fees, rules, services
 from ais.billing.checks import find_problems
 from ais.billing.services import BillingError
@@ -53,7 +55,10 @@ def _apply(client_id: int, invoices: list[int], operation) -> None:
         )
         return
     if kind == "late_fees":
-        late_fees.charge_late_fees(TODAY + operation[1] * DAY)
+        # The charge runs on its day: the business clock moves forward to it (never back).
+        day = max(clock.today(), TODAY + operation[1] * DAY)
+        clock.set_clock(lambda: datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC))
+        late_fees.charge_late_fees()
         return
     if kind == "waive":
         fee_id = _pick(
