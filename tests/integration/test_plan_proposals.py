@@ -213,3 +213,14 @@ def test_ben_never_sees_anns_proposal(client, actions, world):
     sign_in(actions, BEN)
     assert client.get(f"/portal/invoices/{world.a_plan}").status_code == 404
     assert "waiting for an answer" not in text_of(client.get(f"/portal/invoices/{world.b_full}"))
+
+
+def test_a_proposal_whose_first_date_has_come_is_not_approved(world, freeze_today):
+    proposal_id = proposals.propose_plan(ACTOR, world.ann, world.a_plan, 2, TODAY + 2 * DAY)
+    before = schedule(world.a_plan)
+    freeze_today(TODAY + 2 * DAY)
+    with pytest.raises(services.InvalidInput, match="has come"):
+        proposals.approve_proposal(ACTOR, proposal_id)
+    assert fresh().get(PlanProposal, proposal_id).status == "pending"
+    assert schedule(world.a_plan) == before
+    assert proposals.decline_proposal(ACTOR, proposal_id, "Too late: propose again") == "declined"
