@@ -92,6 +92,12 @@ AUDIT_ACTIONS = (
     "reminders.schedule_changed",
     "statements.monthly_on",
     "statements.monthly_off",
+    "late_fees.policy_changed",
+    "plan_proposals.limits_changed",
+    "plan.proposed",
+    "plan.proposal_approved",
+    "plan.proposal_declined",
+    "plan.proposal_lapsed",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",
@@ -100,6 +106,8 @@ AUDIT_ACTIONS = (
     "invoice.replanned",
     "invoice.voided",
     "invoice.credited",
+    "invoice.late_fee_charged",
+    "invoice.late_fee_waived",
     # Payments
     "payment.recorded",
     "payment.reported",

@@ -316,6 +316,9 @@ class Invoice(InvoiceState, Timestamped, Base):
     # What its credit notes took off it (their amounts less any customer credit): ``amount`` is
     # what is owed after them (the lines add up to amount + credited_amount).
     credited_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The late fees charged on it and not waived (ais.billing.late_fees): part of ``amount``, so the
+    # lines add up to amount + credited_amount - late_fee_amount.
+    late_fee_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
 
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -898,3 +901,80 @@ class AccountBalance(Base):
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
     debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+# --- Late fees and plan proposals (docs/ACCOUNTING.md, docs/USER_GUIDE.md) ----------------------
+
+
+class LateFee(Base):
+    """A late fee charged on one overdue installment (ais.billing.late_fees): its own dated charge,
+    added to the invoice as an installment of its own (``fee_installment_id``) due the day it is
+    charged.  ``installment_id`` is unique: an installment is charged at most once, however many
+    runs overlap.  Waiving reverses its posting and takes it off the invoice; the row stays."""
+
+    __tablename__ = "late_fees"
+    __table_args__ = (
+        UniqueConstraint("installment_id", name="uq_late_fees_installment"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("base > 0", name="base_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # The overdue installment charged for (null once a re-plan replaced it), and its number then.
+    installment_id: Mapped[int | None] = mapped_column(ForeignKey("installments.id", ondelete="SET NULL"))
+    installment_number: Mapped[int] = mapped_column()
+    # The installment that bills the fee (null once a re-plan spread it or a waiver removed it).
+    fee_installment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("installments.id", ondelete="SET NULL"), index=True
+    )
+    charged_on: Mapped[dt.date] = mapped_column(Date)
+    base: Mapped[Decimal] = mapped_column(Money())  # the unpaid part the fee was computed on
+    amount: Mapped[Decimal] = mapped_column(Money())
+    rule: Mapped[str] = mapped_column(String(120), default="")  # e.g. "5.00% of the unpaid ₱1,000.00"
+    waived_on: Mapped[dt.date | None] = mapped_column(Date)
+    waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    waive_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+PROPOSAL_PENDING = "pending"
+PROPOSAL_APPROVED = "approved"
+PROPOSAL_DECLINED = "declined"
+PROPOSAL_LAPSED = "lapsed"  # the invoice was paid or voided before the owner decided
+PROPOSAL_STATES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_DECLINED, PROPOSAL_LAPSED)
+
+
+class PlanProposal(Base):
+    """A client's proposal of a new plan for an invoice's unpaid balance (ais.billing.proposals):
+    a number of installments and a first due date.  At most one pending per invoice (a partial
+    unique index); the owner approves it (the re-plan runs) or declines it with a reason."""
+
+    __tablename__ = "plan_proposals"
+    __table_args__ = (
+        CheckConstraint("installment_count >= 1", name="installment_count_positive"),
+        CheckConstraint("status in ('pending', 'approved', 'declined', 'lapsed')", name="status_known"),
+        Index(
+            "uq_plan_proposals_pending_invoice",
+            "invoice_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_plan_proposals_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    installment_count: Mapped[int] = mapped_column()
+    frequency: Mapped[str] = mapped_column(String(10))
+    first_due_date: Mapped[dt.date] = mapped_column(Date)
+    balance: Mapped[Decimal] = mapped_column(Money())  # the unpaid balance when proposed
+    status: Mapped[str] = mapped_column(String(10), default=PROPOSAL_PENDING)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decline_reason: Mapped[str] = mapped_column(Text, default="")

@@ -20,6 +20,7 @@ from ..auth import tokens
 from ..auth.access import current_actor, is_safe_next, require_owner
 from ..billing import promises, rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
+from ..collections.invoice_parts import invoice_collections
 from ..database import reads_only
 from ..documents import pdf
 from ..downloads import image_response, proof_download
@@ -699,6 +700,7 @@ def render_invoice(
     credit_notes = queries.invoice_credit_notes(invoice_id)
     return render_template(
         "backoffice/invoice_detail.html",
+        **invoice_collections(invoice),
         invoice=invoice,
         status=status,
         installment_rows=installment_rows,

@@ -33,6 +33,7 @@ from ..models import (
     JournalCounter,
     JournalEntry,
     JournalLine,
+    LateFee,
     MethodAccount,
     Overpayment,
     Payment,
@@ -46,6 +47,7 @@ INVOICE = "invoice"
 PAYMENT = "payment"
 CREDIT_NOTE = "credit_note"
 OVERPAYMENT = "overpayment"
+LATE_FEE = "late_fee"
 
 
 class LedgerError(Exception):
@@ -292,9 +294,10 @@ def has_entry(source_type: str, source_id: int) -> bool:
 def invoice_issued(invoice: Invoice, day: date | None = None) -> None:
     """Dr receivable (the invoice's amount) / Cr sales by VAT treatment and Cr output VAT, from the
     invoice's stored VAT summary; a non-VAT seller's sales (the rest of the amount) go to sales.
-    The amount posted is what the lines bill (amount + credited_amount: at issue, the amount)."""
+    The amount posted is what the lines bill (amount + credited_amount - late_fee_amount: at
+    issue, the amount; late fees post on their own)."""
     roles = role_accounts()
-    billed = invoice.amount + invoice.credited_amount
+    billed = invoice.amount + invoice.credited_amount - (invoice.late_fee_amount or ZERO)
     vatable, vat = invoice.vatable_sales or ZERO, invoice.vat_amount or ZERO
     exempt, zero_rated = invoice.exempt_sales or ZERO, invoice.zero_rated_sales or ZERO
     other_sales = billed - vatable - vat - exempt - zero_rated
@@ -393,9 +396,40 @@ def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     reverse(OVERPAYMENT, overpayment.id, day, f"Overpayment {overpayment.provider_reference} refunded")
 
 
+def late_fee_charged(fee: LateFee) -> None:
+    """Dr receivable (per client) / Cr late-fee income, on the day the fee is charged."""
+    roles = role_accounts()
+    post(
+        GENERAL_JOURNAL,
+        fee.charged_on,
+        f"Late fee {fee.id} on installment {fee.installment_number}",
+        LATE_FEE,
+        fee.id,
+        [
+            Line(roles["receivable"], debit=fee.amount, client_id=fee.client_id),
+            Line(roles["late_fee_income"], credit=fee.amount),
+        ],
+    )
+
+
+def late_fee_waived(fee: LateFee, day: date) -> None:
+    """A waived late fee: its charge is reversed, dated the day it was waived."""
+    reverse(LATE_FEE, fee.id, day, f"Late fee {fee.id} waived: {fee.waive_reason}")
+
+
+def late_fees_voided(invoice: Invoice, day: date) -> None:
+    """An invoice voided: the charges of its late fees still standing are reversed with it."""
+    fee_ids = db.session.scalars(
+        select(LateFee.id).where(LateFee.invoice_id == invoice.id, LateFee.waived_on.is_(None)).order_by(LateFee.id)
+    )
+    for fee_id in list(fee_ids):
+        reverse(LATE_FEE, fee_id, day, f"Invoice {invoice.invoice_no} voided")
+
+
 # --- Rebuilding the ledger from the books ---------------------------------------------------------
 
 ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
+CHARGE_LATE_FEE, WAIVE_LATE_FEE, VOID_LATE_FEE = 7, 8, 9
 REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
 
 
@@ -453,6 +487,16 @@ def history() -> list[Event]:
         events.append(Event(flagged_on, OVERPAID, overpayment_id))
         if resolved_at is not None and (resolution or "").startswith(REFUNDED_PREFIX):
             events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_OVERPAID, overpayment_id))
+    for fee_id, charged_on, waived_on, voided_at in db.session.execute(
+        select(LateFee.id, LateFee.charged_on, LateFee.waived_on, Invoice.voided_at).join(
+            Invoice, Invoice.id == LateFee.invoice_id
+        )
+    ):
+        events.append(Event(charged_on, CHARGE_LATE_FEE, fee_id))
+        if waived_on is not None:
+            events.append(Event(max(charged_on, waived_on), WAIVE_LATE_FEE, fee_id))
+        elif voided_at is not None:
+            events.append(Event(max(charged_on, _local_day(voided_at)), VOID_LATE_FEE, fee_id))
     return sorted(events)
 
 
@@ -486,6 +530,12 @@ def post_event(event: Event) -> None:
         overpayment_refunded(db.session.get_one(Overpayment, event.source_id), event.day)
     elif event.kind == VOID_INVOICE:
         invoice_voided(db.session.get_one(Invoice, event.source_id), event.day)
+    elif event.kind == CHARGE_LATE_FEE:
+        late_fee_charged(db.session.get_one(LateFee, event.source_id))
+    elif event.kind == WAIVE_LATE_FEE:
+        late_fee_waived(db.session.get_one(LateFee, event.source_id), event.day)
+    elif event.kind == VOID_LATE_FEE:
+        reverse(LATE_FEE, event.source_id, event.day, "Invoice voided")
 
 
 def entry_count() -> int:

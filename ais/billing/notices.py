@@ -252,3 +252,49 @@ def monthly_statement(statement_row_id: int, client, statement) -> None:
         statement=statement,
         link=f"{base}/portal/statement?from={statement.start.isoformat()}&to={statement.end.isoformat()}",
     )
+
+
+def late_fees_charged(invoice: Invoice, fees) -> None:
+    """The client is told of the late fees a run charged on the invoice (once per fee set)."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_charged",
+        f"Late fee added to {invoice.invoice_no}",
+        "late-fee:" + ",".join(str(fee.id) for fee in fees),
+        invoice=invoice,
+        fees=fees,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def late_fee_waived(invoice: Invoice, fee) -> None:
+    """The client is told a late fee was waived, and why."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_waived",
+        f"Late fee waived on {invoice.invoice_no}",
+        f"late-fee-waived:{fee.id}",
+        invoice=invoice,
+        fee=fee,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def plan_proposal_decided(invoice: Invoice, proposal) -> None:
+    """The client is told the owner approved (with the new schedule) or declined (with the reason)
+    their proposal of a new plan."""
+    approved = proposal.status == "approved"
+    send_notice(
+        invoice.client.email,
+        "plan_proposal_decided",
+        f"Your proposed plan for {invoice.invoice_no} was {'approved' if approved else 'declined'}",
+        f"plan-proposal:{proposal.id}:{proposal.status}",
+        invoice=invoice,
+        proposal=proposal,
+        approved=approved,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)) if approved else [],
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )

@@ -2,9 +2,10 @@
 
 * **Opening balance**: the client's issued, non-void invoices dated before the period less their
   confirmed payments dated before it.
-* **Lines**, in date order (on one day, invoices before payments, then by id): each invoice issued
-  in the period (a charge) and each confirmed payment dated in it (a payment), with the running
-  balance after each.
+* **Lines**, in date order (on one day, invoices and late fees before payments, then by id): each
+  invoice issued in the period (a charge: what its lines bill less its credit notes, without its
+  late fees), each late fee charged in it and not waived (a charge of its own, on its day) and each
+  confirmed payment dated in it (a payment), with the running balance after each.
 * **Closing balance**: the opening balance plus the charges less the payments.  It equals the
   aging report's total for the client as of the period's last day (ais.billing.aging): every
   confirmed payment is allocated in full to installments of its invoice, so what the client owed
@@ -41,12 +42,12 @@ from ..audit import Actor
 from ..database import write_transaction
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Client, Invoice, MonthlyStatement, Payment, Setting
+from ..models import CONFIRMED, Client, Invoice, LateFee, MonthlyStatement, Payment, Setting
 from . import aging, notices
 from .rules import add_months
 
 ZERO = Decimal("0.00")
-INVOICE, PAYMENT = "invoice", "payment"
+INVOICE, PAYMENT, LATE_FEE = "invoice", "payment", "late_fee"
 CLIENT_ID = bindparam("client_id", type_=Integer)
 START = bindparam("start", type_=Date)
 END = bindparam("end", type_=Date)
@@ -57,7 +58,7 @@ class Entry:
     """An invoice or a payment on the statement (before the running balance is worked out)."""
 
     day: dt.date
-    kind: str  # INVOICE or PAYMENT
+    kind: str  # INVOICE, LATE_FEE or PAYMENT
     invoice_id: int
     invoice_no: str
     detail: str  # the invoice's description, or the payment's method and reference
@@ -102,13 +103,13 @@ class Statement:
 def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]:
     """The entries with the balance after each.
 
-    Rule: an invoice adds its amount, a payment takes its amount off; the entries are taken in
-    the order given (date order: see the module's docstring).
+    Rule: an invoice or a late fee adds its amount, a payment takes its amount off; the entries are
+    taken in the order given (date order: see the module's docstring).
     """
     balance = opening
     result = []
     for entry in entries:
-        balance = balance + entry.amount if entry.kind == INVOICE else balance - entry.amount
+        balance = balance - entry.amount if entry.kind == PAYMENT else balance + entry.amount
         result.append(
             StatementLine(
                 day=entry.day,
@@ -116,7 +117,7 @@ def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]
                 invoice_id=entry.invoice_id,
                 invoice_no=entry.invoice_no,
                 detail=entry.detail,
-                charge=entry.amount if entry.kind == INVOICE else None,
+                charge=None if entry.kind == PAYMENT else entry.amount,
                 payment=entry.amount if entry.kind == PAYMENT else None,
                 balance=balance,
             )
@@ -130,7 +131,15 @@ def _counted_invoices():
 
 _CLIENT = select(Client.name, Client.company, Client.address).where(Client.id == CLIENT_ID)
 
-_INVOICED_BEFORE = select(func.sum(Invoice.amount)).where(*_counted_invoices(), Invoice.issue_date < START)
+_INVOICED_BEFORE = select(func.sum(Invoice.amount - Invoice.late_fee_amount)).where(
+    *_counted_invoices(), Invoice.issue_date < START
+)
+_FEES_BEFORE = (
+    select(func.sum(LateFee.amount))
+    .join(Invoice, Invoice.id == LateFee.invoice_id)
+    .where(LateFee.client_id == CLIENT_ID, LateFee.waived_on.is_(None), LateFee.charged_on < START)
+    .where(*_counted_invoices())
+)
 _PAID_BEFORE = (
     select(func.sum(Payment.amount))
     .join(Invoice, Invoice.id == Payment.invoice_id)
@@ -139,7 +148,9 @@ _PAID_BEFORE = (
 )
 _OPENING = select(
     type_coerce(
-        func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0) - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
+        func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0)
+        + func.coalesce(_FEES_BEFORE.scalar_subquery(), 0)
+        - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
         Money(),
     )
 )
@@ -152,8 +163,28 @@ _invoices_in_period = select(
     Invoice.id.label("invoice_id"),
     Invoice.invoice_no,
     Invoice.description.label("detail"),
-    Invoice.amount,
+    type_coerce(Invoice.amount - Invoice.late_fee_amount, Money()).label("amount"),
 ).where(*_counted_invoices(), Invoice.issue_date >= START, Invoice.issue_date <= END)
+_fees_in_period = (
+    select(
+        LateFee.charged_on.label("day"),
+        literal(0).label("order_in_day"),
+        LateFee.id.label("row_id"),
+        literal(LATE_FEE, String).label("kind"),
+        LateFee.invoice_id,
+        Invoice.invoice_no,
+        LateFee.rule.label("detail"),
+        LateFee.amount,
+    )
+    .join(Invoice, Invoice.id == LateFee.invoice_id)
+    .where(
+        LateFee.client_id == CLIENT_ID,
+        LateFee.waived_on.is_(None),
+        LateFee.charged_on >= START,
+        LateFee.charged_on <= END,
+    )
+    .where(*_counted_invoices())
+)
 _payments_in_period = (
     select(
         Payment.date.label("day"),
@@ -169,7 +200,7 @@ _payments_in_period = (
     .where(Payment.client_id == CLIENT_ID, Payment.state == CONFIRMED, Payment.date >= START, Payment.date <= END)
     .where(*_counted_invoices())
 )
-_ENTRIES_UNION = union_all(_invoices_in_period, _payments_in_period).subquery("entries")
+_ENTRIES_UNION = union_all(_invoices_in_period, _fees_in_period, _payments_in_period).subquery("entries")
 _ENTRIES = select(_ENTRIES_UNION).order_by(_ENTRIES_UNION.c.day, _ENTRIES_UNION.c.order_in_day, _ENTRIES_UNION.c.row_id)
 
 

@@ -1,6 +1,7 @@
-"""The collections commands, both safe to run as often as one likes:
+"""The collections commands, all safe to run as often as one likes:
 
 * ``flask --app ais reminders [--dry-run]``: queue the reminders due today;
+* ``flask --app ais late-fees [--dry-run]``: charge the late fees due today;
 * ``flask --app ais statements [--period YYYY-MM] [--output-dir DIR] [--email] [--dry-run]``: the
   month's statement of account of every client with something to state, as PDF files and/or
   emailed (once per client and month).
@@ -15,6 +16,7 @@ from flask import Flask
 
 from .. import clock
 from ..billing import statements as statement_rules
+from ..billing.late_fees import charge_late_fees
 from ..billing.reminders import run_reminders
 from ..documents import content, pdf
 from ..extensions import db
@@ -100,7 +102,29 @@ def statements(
     return 0
 
 
+def late_fees(dry_run: bool, echo=click.echo) -> int:
+    """Charge (or, on a dry run, list) today's late fees; each line names one installment."""
+    charged = charge_late_fees(dry_run=dry_run)
+    for item in charged:
+        echo(
+            f"{item.invoice_no} installment {item.installment_number}: late fee {format_money(item.amount)} "
+            f"on {format_money(item.base)}"
+        )
+    invoices = len({item.invoice_id for item in charged})
+    if dry_run:
+        echo(f"Dry run: {len(charged)} late fee(s) on {invoices} invoice(s) would be charged; nothing was written.")
+    else:
+        echo(f"Late fees: {len(charged)} charged on {invoices} invoice(s).")
+    return 0
+
+
 def register_commands(app: Flask) -> None:
+    @app.cli.command("late-fees")
+    @click.option("--dry-run", is_flag=True, help="List the late fees due today without charging them.")
+    def late_fees_command(dry_run: bool):
+        """Charge the late fees due today (each installment once; off unless the owner turned them on)."""
+        click.get_current_context().exit(late_fees(dry_run))
+
     @app.cli.command("reminders")
     @click.option("--dry-run", is_flag=True, help="List the reminders due today without queuing them.")
     def reminders_command(dry_run: bool):

@@ -32,6 +32,7 @@ from .. import clock
 from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
+from ..collections.invoice_parts import portal_invoice_collections
 from ..database import reads_only
 from ..documents import pdf
 from ..downloads import image_response, proof_download
@@ -149,6 +150,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         form.submission_key.data = new_submission_key()
     return render_template(
         "portal/invoice_detail.html",
+        **portal_invoice_collections(invoice, client_id),
         invoice=invoice,
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,

@@ -76,6 +76,8 @@ SETTINGS_POSTS = {
     ("portal.collections.reminders_save", "POST"),
     ("portal.collections.calendar_reset", "POST"),
     ("backoffice.payment_instructions", "POST"),  # free text: any of the values is valid there
+    ("backoffice.collections.late_fee_settings", "POST"),  # a toggle off with empty values is valid
+    ("backoffice.collections.proposal_settings", "POST"),  # a toggle: turning proposals off is valid
 }
 # Failed sign-ins are audited on purpose; nothing else may be.
 AUDITED_FAILURES = {"auth.sign_in_failed", "auth.locked_out", "auth.2fa_failed"}

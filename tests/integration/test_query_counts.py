@@ -31,6 +31,9 @@ OWNER_PAGES = [
     "/ledger/accounts",
     "/ledger/posting-accounts",
     "/settings/reminders",
+    "/settings/late-fees",
+    "/settings/plan-proposals",
+    "/plan-proposals",
     "/clients/1/statement",
     "/forecast",
     "/forecast/clients?from=2026-01-01&to=2026-12-31",
@@ -128,8 +131,9 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
     # session check, invoice + schedule, lines, payments (with whether each has a proof), credit
-    # notes, the payment instructions (how to pay, beside the report form)
-    ("client1@example.com", "/portal/invoices/{invoice}"): 6,
+    # notes, the payment instructions (how to pay, beside the report form), its late fees, the
+    # owner's limits of plan proposals, the latest proposal
+    ("client1@example.com", "/portal/invoices/{invoice}"): 9,
     ("client1@example.com", "/portal/payments"): 2,
     ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
     # session check, client, opening balance, the period's invoices and payments, the open installments
@@ -156,8 +160,9 @@ PAGE_STATEMENTS = {
     ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
     # session check, client + login, figures, invoices with their capped count, promises to pay
     ("admin", "/clients/1"): 5,
-    # session check, invoice + client + schedule, lines, payments, credit notes
-    ("admin", "/invoices/{invoice}"): 5,
+    # session check, invoice + client + schedule, lines, payments, credit notes, late fees, the
+    # latest plan proposal
+    ("admin", "/invoices/{invoice}"): 7,
 }
 
 
