@@ -21,6 +21,7 @@ AREA_LABELS = {
     "invoice": "Invoice",
     "payment": "Payment",
     "checkout": "Online checkout",
+    "ledger": "Ledger",
 }
 ACTION_LABELS = {
     "auth.sign_in": "Sign-in: signed in",
@@ -33,6 +34,8 @@ ACTION_LABELS = {
     "2fa.required_for_owners": "Two-step sign-in: required for owners",
     "2fa.optional_for_owners": "Two-step sign-in: optional for owners",
     "portal.preview": "Portal: viewed as client",
+    "client.promise_recorded": "Client: promise to pay noted",
+    "client.promise_cancelled": "Client: promise to pay cancelled",
     "business.payment_instructions_updated": "Business: payment instructions updated",
     "payment.received_online": "Payment: received online",
     "payment.amount_differs": "Payment: online amount differs from the checkout",
@@ -83,8 +86,18 @@ AUDIT_ACTIONS = (
     "client.courtesy_reminders_on",
     "client.courtesy_reminders_off",
     "client.calendar_address_reset",
+    "client.promise_recorded",
+    "client.promise_cancelled",
     # Collections
     "reminders.schedule_changed",
+    "statements.monthly_on",
+    "statements.monthly_off",
+    "late_fees.policy_changed",
+    "plan_proposals.limits_changed",
+    "plan.proposed",
+    "plan.proposal_approved",
+    "plan.proposal_declined",
+    "plan.proposal_lapsed",
     # Invoices
     "invoice.draft_created",
     "invoice.draft_updated",
@@ -93,9 +106,12 @@ AUDIT_ACTIONS = (
     "invoice.replanned",
     "invoice.voided",
     "invoice.credited",
+    "invoice.late_fee_charged",
+    "invoice.late_fee_waived",
     # Payments
     "payment.recorded",
     "payment.reported",
+    "payment.proof_added",
     "payment.confirmed",
     "payment.rejected",
     "payment.voided",
@@ -111,6 +127,15 @@ AUDIT_ACTIONS = (
     "checkout.cancelled",
     "checkout.expired",
     "checkout.failed",
+    # The ledger
+    "ledger.period_closed",
+    "ledger.period_reopened",
+    "ledger.account_added",
+    "ledger.account_renamed",
+    "ledger.account_deactivated",
+    "ledger.account_reactivated",
+    "ledger.method_account_changed",
+    "ledger.sales_account_changed",
 )
 
 

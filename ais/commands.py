@@ -1,4 +1,4 @@
-"""The books' commands: ``flask --app ais seed | check | backfill-installments``."""
+"""The books' commands: ``flask --app ais seed | check | backfill-installments | backfill-vat``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from flask import Flask, current_app
 
 from . import clock
 from .billing.checks import counts, find_problems
-from .billing.services import BillingError, reallocate_all
+from .billing.services import BillingError, fill_vat_from_lines, reallocate_all
 from .demo import demo_loaded, load_demo
 from .payments.services import overpayment_lines
 
@@ -72,6 +72,20 @@ def backfill(dry_run: bool, echo=click.echo) -> int:
     return 0
 
 
+def backfill_vat(dry_run: bool, echo=click.echo) -> int:
+    """Give the invoices the previous release wrote (after a rollback) their VAT summary."""
+    changed = fill_vat_from_lines(dry_run=dry_run)
+    for label in changed:
+        echo(f"{label}: VAT summary computed from its lines")
+    if not changed:
+        echo("Nothing to change: every invoice has its VAT summary.")
+    elif dry_run:
+        echo(f"Dry run: {len(changed)} invoice(s) would change; nothing was written.")
+    else:
+        echo(f"Updated {len(changed)} invoice(s). Then run: flask --app ais ledger rebuild --force")
+    return 0
+
+
 def _number(value: int | None) -> str:
     return "none" if value is None else str(value)
 
@@ -92,3 +106,9 @@ def register_commands(app: Flask) -> None:
     def backfill_command(dry_run: bool):
         """Recompute allocations and payments' installment numbers for every issued invoice."""
         click.get_current_context().exit(backfill(dry_run))
+
+    @app.cli.command("backfill-vat")
+    @click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")
+    def backfill_vat_command(dry_run: bool):
+        """Compute the VAT summary of invoices the previous release (0.8) wrote, from their lines."""
+        click.get_current_context().exit(backfill_vat(dry_run))

@@ -316,6 +316,9 @@ class Invoice(InvoiceState, Timestamped, Base):
     # What its credit notes took off it (their amounts less any customer credit): ``amount`` is
     # what is owed after them (the lines add up to amount + credited_amount).
     credited_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    # The late fees charged on it and not waived (ais.billing.late_fees): part of ``amount``, so the
+    # lines add up to amount + credited_amount - late_fee_amount.
+    late_fee_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
 
     client: Mapped[Client] = relationship(back_populates="invoices")
     lines: Mapped[list[InvoiceLine]] = relationship(
@@ -741,6 +744,50 @@ class InstallmentReminder(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+class PaymentPromise(Base):
+    """A client's promise, noted by the owner, to pay ``amount`` by ``promised_by``.  Its state
+    (open, kept, broken) is never stored: ais.billing.promises derives it from the client's
+    confirmed payments dated from ``recorded_on`` to ``promised_by`` and the day it is read on.
+    Only a cancellation is written (``cancelled_on``).  Written by ais.billing.promises only."""
+
+    __tablename__ = "payment_promises"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("promised_by >= recorded_on", name="promised_after_recorded"),
+        # A client's promises, newest first (the client page, the aging report, the reminder run).
+        Index("ix_payment_promises_client_recorded", "client_id", "recorded_on", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    amount: Mapped[Decimal] = mapped_column(Money())
+    promised_by: Mapped[dt.date] = mapped_column(Date)
+    recorded_on: Mapped[dt.date] = mapped_column(Date)  # the business's date when it was noted
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    cancelled_on: Mapped[dt.date | None] = mapped_column(Date)  # the business's date
+    cancelled_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class MonthlyStatement(Base):
+    """A client's statement of account for one calendar month, queued in the outbox by
+    ``flask statements --email``: the unique key makes "one email per client and month" a
+    constraint, however many runs overlap.  The email's PDF is drawn from this row when it is
+    sent.  Written by ais.billing.statements only."""
+
+    __tablename__ = "monthly_statements"
+    __table_args__ = (UniqueConstraint("client_id", "period", name="uq_monthly_statements_client_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"))
+    period: Mapped[dt.date] = mapped_column(Date)  # the first day of the month stated
+    to_address: Mapped[str] = mapped_column(String(254))
+    closing: Mapped[Decimal] = mapped_column(Money())  # the closing balance when it was queued
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 # --- The ledger (docs/ACCOUNTING.md) -----------------------------------------------------------
 
 ACCOUNT_TYPES = ("asset", "liability", "equity", "income", "expense")
@@ -807,6 +854,9 @@ class JournalEntry(Base):
     source_type: Mapped[str] = mapped_column(String(30))  # invoice, payment, credit_note, overpayment
     source_id: Mapped[int] = mapped_column(Integer)
     reverses_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entries.id"), unique=True)
+    # The closed month (its first day) this entry corrects: the event was dated in it, so the
+    # entry was posted in the open period instead (docs/ACCOUNTING.md, "Periods").
+    corrects_period: Mapped[dt.date | None] = mapped_column(Date)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     lines: Mapped[list[JournalLine]] = relationship(back_populates="entry", order_by="JournalLine.id")
@@ -832,6 +882,16 @@ class JournalLine(Base):
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
 
 
+class ClosedPeriod(Base):
+    """A calendar month the owner closed: nothing posts into it any more.  Months close in order
+    and only the last closed one reopens (its row is deleted; the audit trail keeps both)."""
+
+    __tablename__ = "closed_periods"
+    month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    closed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class AccountBalance(Base):
     """Running debits and credits of one account in one calendar month, kept with every entry:
     the trial balance reads these, not the lines."""
@@ -841,3 +901,80 @@ class AccountBalance(Base):
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
     debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+# --- Late fees and plan proposals (docs/ACCOUNTING.md, docs/USER_GUIDE.md) ----------------------
+
+
+class LateFee(Base):
+    """A late fee charged on one overdue installment (ais.billing.late_fees): its own dated charge,
+    added to the invoice as an installment of its own (``fee_installment_id``) due the day it is
+    charged.  ``installment_id`` is unique: an installment is charged at most once, however many
+    runs overlap.  Waiving reverses its posting and takes it off the invoice; the row stays."""
+
+    __tablename__ = "late_fees"
+    __table_args__ = (
+        UniqueConstraint("installment_id", name="uq_late_fees_installment"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint("base > 0", name="base_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    # The overdue installment charged for (null once a re-plan replaced it), and its number then.
+    installment_id: Mapped[int | None] = mapped_column(ForeignKey("installments.id", ondelete="SET NULL"))
+    installment_number: Mapped[int] = mapped_column()
+    # The installment that bills the fee (null once a re-plan spread it or a waiver removed it).
+    fee_installment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("installments.id", ondelete="SET NULL"), index=True
+    )
+    charged_on: Mapped[dt.date] = mapped_column(Date)
+    base: Mapped[Decimal] = mapped_column(Money())  # the unpaid part the fee was computed on
+    amount: Mapped[Decimal] = mapped_column(Money())
+    rule: Mapped[str] = mapped_column(String(120), default="")  # e.g. "5.00% of the unpaid ₱1,000.00"
+    waived_on: Mapped[dt.date | None] = mapped_column(Date)
+    waived_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    waive_reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+PROPOSAL_PENDING = "pending"
+PROPOSAL_APPROVED = "approved"
+PROPOSAL_DECLINED = "declined"
+PROPOSAL_LAPSED = "lapsed"  # the invoice was paid or voided before the owner decided
+PROPOSAL_STATES = (PROPOSAL_PENDING, PROPOSAL_APPROVED, PROPOSAL_DECLINED, PROPOSAL_LAPSED)
+
+
+class PlanProposal(Base):
+    """A client's proposal of a new plan for an invoice's unpaid balance (ais.billing.proposals):
+    a number of installments and a first due date.  At most one pending per invoice (a partial
+    unique index); the owner approves it (the re-plan runs) or declines it with a reason."""
+
+    __tablename__ = "plan_proposals"
+    __table_args__ = (
+        CheckConstraint("installment_count >= 1", name="installment_count_positive"),
+        CheckConstraint("status in ('pending', 'approved', 'declined', 'lapsed')", name="status_known"),
+        Index(
+            "uq_plan_proposals_pending_invoice",
+            "invoice_id",
+            unique=True,
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+        Index("ix_plan_proposals_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), index=True)
+    installment_count: Mapped[int] = mapped_column()
+    frequency: Mapped[str] = mapped_column(String(10))
+    first_due_date: Mapped[dt.date] = mapped_column(Date)
+    balance: Mapped[Decimal] = mapped_column(Money())  # the unpaid balance when proposed
+    status: Mapped[str] = mapped_column(String(10), default=PROPOSAL_PENDING)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    decline_reason: Mapped[str] = mapped_column(Text, default="")

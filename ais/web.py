@@ -51,7 +51,9 @@ CSP = "; ".join(
 
 # The forms that carry a file (a proof of payment, the payment QR code, the logo): held to
 # MAX_UPLOAD_CONTENT_LENGTH and MAX_UPLOAD_FORM_MEMORY_SIZE rather than the small limits.
-UPLOAD_ENDPOINTS = frozenset({"portal.payment_add", "backoffice.payment_instructions", "backoffice.business_profile"})
+UPLOAD_ENDPOINTS = frozenset(
+    {"portal.payment_add", "portal.payment_proof_add", "backoffice.payment_instructions", "backoffice.business_profile"}
+)
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,8 @@ For each data size (small = 6,000 payments, default = ~36,000, large = 600,000) 
 2. serves the app with gunicorn (2 workers, gunicorn.conf.py) on a free port of 127.0.0.1;
 3. signs in the owner and the client (GET /login for the CSRF token, POST /login, and the page
    it leads to, as a browser would) to get their ``ais_session`` cookies;
-4. loads every portal page and every owner page with ``wrk -t2 -c8 -d<duration>s --latency``,
+4. loads every portal page and every owner page (the sales invoice PDF among them) with
+   ``wrk -t2 -c8 -d<duration>s --latency``,
    one after the other, and /healthz (the ceiling: no sign-in, one ``SELECT 1``) before the first
    page and after each page, so that each page is compared with the ceiling measured right
    around it; measures the CPU time of gunicorn and its PostgreSQL backends and what other
@@ -72,18 +73,39 @@ ORDER = ["small", "default", "large"]
 MIN_RATIO = 0.20
 MAX_P99_MS = 50.0
 MAX_SLOWDOWN = 1.15
+# A PDF is laid out by WeasyPrint (tens to hundreds of milliseconds of CPU): its own budget is a
+# p99 under 1 s at the same 8 connections and 2 workers (issue 20), and no ratio to the ceiling.
+PDF_MAX_P99_MS = 1000.0
 
-CLIENT_PAGES = ["/portal", "/portal/invoices", "/portal/invoices/{invoice}", "/portal/payments"]
+CLIENT_PAGES = [
+    "/portal",
+    "/portal/invoices",
+    "/portal/invoices/{invoice}",
+    "/portal/invoices/{invoice}/invoice.pdf",
+    "/portal/payments",
+]
 OWNER_PAGES = [
     "/dashboard",
     "/clients",
     "/clients/1",
     "/invoices",
     "/invoices/{invoice}",
+    "/invoices/{invoice}/invoice.pdf",
     "/payments",
     "/payments?state=reported",
     "/audit",
 ]
+
+
+def is_pdf(page: str) -> bool:
+    return page.endswith(".pdf")
+
+
+def targets(page: str) -> tuple[float | None, float]:
+    """A page's (least ratio to the ceiling, or None when it has none; p99 bound in ms)."""
+    return (None, PDF_MAX_P99_MS) if is_pdf(page) else (MIN_RATIO, MAX_P99_MS)
+
+
 OWNER = ("admin", "admin123")
 CLIENT = ("client1@example.com", "clientpass")
 SECRET_KEY = "bench-only-" + "x" * 40  # a throwaway key for a throwaway database
@@ -808,7 +830,8 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         "",
         f"Ratio: requests/s over the ceiling's, at least {MIN_RATIO:.2f} on every data set (the lowest is shown). "
         f"p99: under {MAX_P99_MS:.0f} ms at {args.connections} connections on every data set (the highest is "
-        f"shown). Slowdown: {compare}, as requests/s on the small set over requests/s on the big one (at a fixed "
+        f"shown); a PDF route (WeasyPrint lays each one out) has a p99 under {PDF_MAX_P99_MS:.0f} ms instead and no "
+        f"ratio. Slowdown: {compare}, as requests/s on the small set over requests/s on the big one (at a fixed "
         f"number of connections, the ratio of mean latencies), at most {MAX_SLOWDOWN}×; the p50 ratio and the ratio "
         f"of CPU time per request (which other programs on the machine disturb much less) for reference.",
         "",
@@ -825,13 +848,17 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         slowdown = small_load.rps / big_load.rps
         p50_ratio = big_load.p50_ms / small_load.p50_ms
         cpu_ratio = big_load.cpu_ms_per_request / max(small_load.cpu_ms_per_request, 1e-9)
-        ok_ratio, ok_p99, ok_slow = min(ratios) >= MIN_RATIO, max(p99s) < MAX_P99_MS, slowdown <= MAX_SLOWDOWN
+        min_ratio, max_p99 = targets(page.page)
+        ok_ratio, ok_p99 = min_ratio is None or min(ratios) >= min_ratio, max(p99s) < max_p99
+        ok_slow = slowdown <= MAX_SLOWDOWN
         for key, ok in (("ratio", ok_ratio), ("p99", ok_p99), ("slowdown", ok_slow)):
             if not ok:
                 summary[key].append(f"{page.who} `{page.page}`")
+        ratio_verdict = verdict(ok_ratio) if min_ratio is not None else "— (a PDF)"
+        p99_verdict = verdict(ok_p99) if max_p99 == MAX_P99_MS else f"{verdict(ok_p99)} (< {max_p99:.0f} ms: a PDF)"
         lines.append(
-            f"| `{page.page}` | {page.who} | {min(ratios):.2f} | {verdict(ok_ratio)} | {fmt_ms(max(p99s))} | "
-            f"{verdict(ok_p99)} | {slowdown:.2f}× | {p50_ratio:.2f}× | {cpu_ratio:.2f}× | {verdict(ok_slow)} |"
+            f"| `{page.page}` | {page.who} | {min(ratios):.2f} | {ratio_verdict} | {fmt_ms(max(p99s))} | "
+            f"{p99_verdict} | {slowdown:.2f}× | {p50_ratio:.2f}× | {cpu_ratio:.2f}× | {verdict(ok_slow)} |"
         )
     lines += [
         "",

@@ -10,4 +10,4 @@ from flask import Blueprint
 bp = Blueprint("accounting", __name__, template_folder="templates")
 owner_bp = Blueprint("accounting", __name__)
 
-from . import reports, views  # noqa: E402,F401  (the routes register themselves on the blueprints above)
+from . import chart_views, periods, reports, views  # noqa: E402,F401  (the routes register themselves on the blueprints above)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 from flask import Flask
 
-from ..billing import ledger
+from ..billing import ledger, periods
 from ..database import write_transaction
+from ..extensions import db
 
 
 def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, progress: bool = True) -> int:
@@ -15,6 +18,14 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
     Refuses when the ledger has entries, unless ``force`` (then it is erased and posted again: the
     same books give the same ledger).  ``dry_run`` counts the events and writes nothing."""
     existing = ledger.entry_count()
+    closed_through = periods.last_closed_month()
+    if closed_through is not None and not dry_run:
+        echo(
+            f"The books are closed through {closed_through:%B %Y}: the rebuild posts every event on its own date, "
+            "so reopen the closed months first (/ledger/periods), rebuild, then close them again.",
+            err=True,
+        )
+        return 1
     if existing and not force and not dry_run:
         echo(f"The ledger already has {existing} entries: add --force to erase and rebuild it.", err=True)
         return 1
@@ -30,16 +41,44 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
         )
         return 0
     with write_transaction():
+        periods.lock_posting()
+        if periods.last_closed_month() is not None:  # closed meanwhile
+            echo("A month was closed meanwhile: nothing was rebuilt.", err=True)
+            return 1
         if existing:
             ledger.erase()
-        if progress:
-            with click.progressbar(events, label="Posting the ledger") as bar:
-                for event in bar:
+        db.session.info[ledger.PERIODS_OPEN_FROM] = None  # no closed period: post() need not ask each time
+        try:
+            if progress:
+                with click.progressbar(events, label="Posting the ledger") as bar:
+                    for event in bar:
+                        ledger.post_event(event)
+            else:
+                for event in events:
                     ledger.post_event(event)
-        else:
-            for event in events:
-                ledger.post_event(event)
+        finally:
+            db.session.info.pop(ledger.PERIODS_OPEN_FROM, None)
     echo(f"Ledger rebuilt: {len(events)} events, {ledger.entry_count()} entries.")
+    return 0
+
+
+def export_beancount(output: str, as_of: date | None, echo=click.echo, progress: bool = True) -> int:
+    """Write the ledger (up to ``as_of``) as a Beancount file to ``output`` ("-": standard output)."""
+    from . import plaintext
+
+    total = plaintext.entry_count(as_of)
+    stream = click.open_file(output, "w", encoding="utf-8", lazy=False)
+    try:
+        if progress and output != "-":
+            with click.progressbar(length=total, label="Writing the ledger") as bar:
+                written = plaintext.write_beancount(stream, as_of, progress=bar.update)
+        else:
+            written = plaintext.write_beancount(stream, as_of)
+    finally:
+        if output != "-":
+            stream.close()
+    if output != "-":
+        echo(f"Wrote {written} transactions to {output}.")
     return 0
 
 
@@ -54,3 +93,12 @@ def register_commands(app: Flask) -> None:
     def ledger_rebuild_command(dry_run: bool, force: bool):
         """Post the history of the books to the ledger, in event order."""
         click.get_current_context().exit(rebuild_ledger(dry_run=dry_run, force=force))
+
+    @app.cli.command("export-beancount")
+    @click.option("--output", default="-", show_default=True, help="The file to write ('-': standard output).")
+    @click.option(
+        "--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None, help="Only entries up to this day."
+    )
+    def export_beancount_command(output: str, as_of):
+        """Write the ledger as a Beancount file (docs/ACCOUNTING.md)."""
+        click.get_current_context().exit(export_beancount(output, as_of.date() if as_of else None))

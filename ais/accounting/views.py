@@ -8,25 +8,20 @@ A date that cannot be read is a 400 with a sentence saying so.
 
 from __future__ import annotations
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 
-from .. import clock, params
+from .. import clock
 from ..billing import ledger
+from ..collections import views as collections_views  # (a module: collections imports this package)
 from ..collections.exports import csv_lines
 from ..database import reads_only
 from . import owner_bp
 
 
-def _as_of():
-    """``as_of`` (YYYY-MM-DD, ais.params), today when absent.  (Not collections.views.date_arg:
-    importing that module from here closes an import cycle through the back office.)"""
-    return params.day(request.args.get("as_of"), "date (as of)") or clock.today()
-
-
 @owner_bp.get("/ledger/trial-balance")
 @reads_only
 def trial_balance():
-    as_of = _as_of()
+    as_of = collections_views.date_arg("as_of") or clock.today()
     return render_template("accounting/trial_balance.html", report=ledger.trial_balance(as_of), today=clock.today())
 
 
@@ -41,7 +36,7 @@ def _csv_rows(report: ledger.TrialBalance):
 @owner_bp.get("/ledger/trial-balance.csv")
 @reads_only
 def trial_balance_csv():
-    as_of = _as_of()
+    as_of = collections_views.date_arg("as_of") or clock.today()
     return Response(
         "".join(csv_lines(_csv_rows(ledger.trial_balance(as_of)))),
         mimetype="text/csv",

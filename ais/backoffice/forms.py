@@ -31,6 +31,7 @@ from .. import params
 from ..billing import methods, money, rules
 from ..billing.forms import PaymentChecks
 from ..billing.logo import MAX_LOGO_BYTES
+from ..billing.promises import MAX_NOTE
 from ..billing.services import MAX_INSTALLMENTS, MAX_LINES, LineInput, ProfileInput
 from ..billing.uploads import MAX_QR_BYTES
 from ..forms import AppForm, SubForm
@@ -474,3 +475,24 @@ class CreditNoteForm(AppForm):
 
 class PortalAccessForm(AppForm):
     action = HiddenField()
+
+
+class PromiseForm(AppForm):
+    """A promise to pay (the client's page): the amount is text, parsed once by the service."""
+
+    amount = StringField(
+        "Amount promised",
+        validators=[InputRequired("Enter the amount the client promised, like 1500.00."), Length(max=40)],
+        render_kw={"inputmode": "decimal", "autocomplete": "off", "maxlength": 40},
+    )
+    promised_by = DateField("Promised by", validators=[InputRequired(DATE_MESSAGE), params.calendar_day])
+    note = TextAreaField(
+        "Note",
+        validators=[Length(max=MAX_NOTE)],
+        description="For you only: what was said, and how. The client does not see it.",
+        render_kw={"rows": 2, "maxlength": MAX_NOTE},
+    )
+
+
+class CancelPromiseForm(AppForm):
+    """Only the CSRF token: the button cancels the client's open promise to pay."""

@@ -18,13 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import clock
 from ..auth import tokens
 from ..auth.access import current_actor, is_safe_next, require_owner
-from ..billing import rules, services
+from ..billing import promises, rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
+from ..collections.invoice_parts import invoice_collections
 from ..database import reads_only
 from ..documents import pdf
 from ..downloads import image_response, proof_download
 from ..extensions import db
-from ..formatting import currency_symbol, format_money, plain_number
+from ..formatting import currency_symbol, format_day, format_money, plain_number
 from ..models import INSTALLMENT, PAYMENT_STATES, REPORTED
 from ..params import optional_id, page_number
 from ..payments.forms import ResolveOverpaymentForm
@@ -34,6 +35,7 @@ from .forms import (
     PAYMENT_STATE_LABELS,
     VAT_CHOICES,
     BusinessProfileForm,
+    CancelPromiseForm,
     ClientFilterForm,
     ClientForm,
     CreditNoteForm,
@@ -44,6 +46,7 @@ from .forms import (
     PaymentForm,
     PaymentInstructionsForm,
     PortalAccessForm,
+    PromiseForm,
     ReasonForm,
     ReplanForm,
     new_submission_key,
@@ -320,6 +323,11 @@ def client_edit(client_id: int):
 @bp.get("/clients/<int:client_id>")
 @reads_only
 def client_detail(client_id: int):
+    return render_client(client_id)
+
+
+def render_client(client_id: int, promise_form=None):
+    """The client's page; ``promise_form``: a refused promise to pay, shown with its errors."""
     client = queries.client_page(client_id)
     today = clock.today()
     invitation = [message for _, message in _flashed(INVITATION)]
@@ -332,6 +340,10 @@ def client_detail(client_id: int):
         invitation_link=invitation[-1] if invitation else None,
         status_of=services.status_of,
         currency=_currency(),
+        promises=promises.client_promises(client_id, today),
+        promise_form=promise_form or PromiseForm(formdata=None),
+        cancel_promise_form=CancelPromiseForm(formdata=None),
+        max_promise_day=today + dt.timedelta(days=promises.MAX_DAYS_AHEAD),
     )
 
 
@@ -366,6 +378,45 @@ def _set_archived(client_id: int, archived: bool):
             "success",
         )
     return redirect(url_for(".client_detail", client_id=client_id))
+
+
+@bp.post("/clients/<int:client_id>/promises")
+def promise_add(client_id: int):
+    """The owner notes a promise to pay; a refusal is shown next to its field (400), nothing written."""
+    queries.get_client(client_id)  # 404 for an unknown client
+    form = PromiseForm()
+    if form.validate_on_submit():
+        try:
+            promises.record_promise(
+                current_actor(), client_id, form.amount.data, form.promised_by.data, form.note.data or ""
+            )
+        except services.NotFound:
+            abort(404)
+        except BillingError as error:
+            show_error(form, error)
+        else:
+            flash(
+                f"Promise noted. Reminders to this client pause until {format_day(form.promised_by.data)}.",
+                "success",
+            )
+            return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
+    return render_client(client_id, promise_form=form), 400
+
+
+@bp.post("/clients/<int:client_id>/promises/<int:promise_id>/cancel")
+def promise_cancel(client_id: int, promise_id: int):
+    if not CancelPromiseForm().validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
+    try:
+        promises.cancel_promise(current_actor(), client_id, promise_id)
+    except services.NotFound:
+        abort(404)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("The promise was cancelled. Reminders resume at their next step.", "success")
+    return redirect(url_for(".client_detail", client_id=client_id) + "#promises")
 
 
 @bp.post("/clients/<int:client_id>/portal-access")
@@ -588,11 +639,18 @@ def invoice_preview_json():
     return jsonify(invoice_preview(form, services.current_pricing()))
 
 
+SETTLE = "settle"  # ?amount=settle on the invoice page: the payment form holds what settles it
+
+
 def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
     # The same suggestion the client sees (rules.owed): due now less what is awaiting confirmation,
-    # or else the next installment.
+    # or else the next installment; or, when asked for, what settles the invoice (the payoff quote).
     room = services.open_room(invoice)
-    suggested = min(services.owed_on(invoice, today).suggested, room) if room > 0 else Decimal("0.00")
+    if request.args.get("amount") == SETTLE:
+        wanted = services.payoff_quote(invoice).to_send
+    else:
+        wanted = services.owed_on(invoice, today).suggested
+    suggested = min(wanted, room) if room > 0 else Decimal("0.00")
     form = PaymentForm(
         formdata=None,
         data={
@@ -642,11 +700,16 @@ def render_invoice(
     credit_notes = queries.invoice_credit_notes(invoice_id)
     return render_template(
         "backoffice/invoice_detail.html",
+        **invoice_collections(invoice),
         invoice=invoice,
         status=status,
         installment_rows=installment_rows,
         payments=queries.invoice_payments(invoice_id),
         owed=services.owed_on(invoice, today),
+        quote=services.payoff_quote(invoice),
+        settle_url=url_for(".invoice_detail", invoice_id=invoice_id, amount=SETTLE) + "#record-payment"
+        if is_open and services.open_room(invoice) > 0
+        else None,
         open_room=services.open_room(invoice),
         is_open=is_open,
         can_record=is_open and services.open_room(invoice) > 0,

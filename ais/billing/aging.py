@@ -1,7 +1,8 @@
 """Aging of receivables as of any date: what was open on that day, by how long past due.
 
 **What is open on a day** (``as_of``): every installment of an invoice issued on or before that
-day that is neither void nor a draft, less the confirmed payments dated on or before it.  Payments
+day that is neither void nor a draft (a late fee's installment from the day it was charged), less
+the confirmed payments dated on or before it.  Payments
 fill installments oldest first in (date, id) order (``rules.allocate``), so the allocations of the
 payments up to a day are exactly what those payments alone would give: an installment's open
 amount on ``as_of`` is its unpaid part today plus what payments dated after ``as_of`` put on it.
@@ -22,11 +23,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, func, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, case, exists, func, select, type_coerce, union_all
 
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Allocation, Client, Installment, Invoice, Payment
+from ..models import CONFIRMED, Allocation, Client, Installment, Invoice, LateFee, Payment
 from ..pagination import StatementPagination, page_statements, paginate_statement
 
 ZERO = Decimal("0.00")
@@ -133,7 +134,13 @@ def _open_items():
         Invoice.invoice_no,
         Invoice.installment_count,
     )
-    counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None), Invoice.issue_date <= AS_OF)
+    counted = (
+        Invoice.issued_at.is_not(None),
+        Invoice.voided_at.is_(None),
+        Invoice.issue_date <= AS_OF,
+        # A late fee's installment is open from the day the fee was charged (its due date).
+        ~exists().where(LateFee.fee_installment_id == Installment.id, LateFee.charged_on > AS_OF),
+    )
     unpaid_today = (
         select(
             *columns,

@@ -31,6 +31,7 @@ from ..models import (
     AccountBalance,
     Allocation,
     CheckoutSession,
+    ClosedPeriod,
     CreditNote,
     CreditNoteCounter,
     DueDayTotal,
@@ -89,6 +90,7 @@ def find_problems() -> list[str]:
         _check_schedules,
         _check_vat_summaries,
         _check_credit_notes,
+        _check_late_fees,
         _check_invoice_totals,
         _check_payment_allocations,
         _check_allocation_targets,
@@ -360,7 +362,7 @@ def _check_vat_summaries() -> list[str]:
         select(
             Invoice.id,
             Invoice.invoice_no,
-            (Invoice.amount + Invoice.credited_amount).label("invoiced"),
+            (Invoice.amount + Invoice.credited_amount - Invoice.late_fee_amount).label("invoiced"),
             Invoice.vat_amount,
             Invoice.vatable_sales,
             Invoice.exempt_sales,
@@ -376,7 +378,7 @@ def _check_vat_summaries() -> list[str]:
         .outerjoin(sums, sums.c.invoice_id == Invoice.id)
         .where(
             or_(
-                Invoice.amount + Invoice.credited_amount != _zero(sums.c.total),
+                Invoice.amount + Invoice.credited_amount - Invoice.late_fee_amount != _zero(sums.c.total),
                 Invoice.vat_amount != _zero(sums.c.vat),
                 Invoice.vatable_sales != _zero(sums.c.vatable),
                 Invoice.exempt_sales != _zero(sums.c.exempt),
@@ -390,7 +392,7 @@ def _check_vat_summaries() -> list[str]:
     for row in rows:
         label = _label(row.invoice_no, row.id)
         for name, stored, computed in (
-            ("amount (with its credit notes)", row.invoiced, row.total),
+            ("amount (with its credit notes, less its late fees)", row.invoiced, row.total),
             ("VAT", row.vat_amount, row.vat),
             ("VATable sales", row.vatable_sales, row.vatable),
             ("VAT-exempt sales", row.exempt_sales, row.exempt),
@@ -401,6 +403,43 @@ def _check_vat_summaries() -> list[str]:
                 problems.append(f"{label}: {name} is {_amount(stored)} but its lines add up to {_amount(computed)}.")
         if not row.seller_vat_registered and (row.treated or 0) > 0:
             problems.append(f"{label}: the seller was not VAT-registered but lines have a VAT treatment.")
+    return problems
+
+
+def _check_late_fees() -> list[str]:
+    """An invoice's late_fee_amount is the sum of its late fees not waived; a fee belongs to its
+    invoice's client; a fee installment belongs to the fee's invoice."""
+    from ..models import Installment, LateFee
+
+    sums = (
+        select(LateFee.invoice_id, func.sum(LateFee.amount).label("total"))
+        .where(LateFee.waived_on.is_(None))
+        .group_by(LateFee.invoice_id)
+        .subquery()
+    )
+    problems = []
+    for row in db.session.execute(
+        select(Invoice.id, Invoice.invoice_no, Invoice.late_fee_amount, sums.c.total)
+        .outerjoin(sums, sums.c.invoice_id == Invoice.id)
+        .where(Invoice.late_fee_amount != _zero(sums.c.total))
+        .order_by(Invoice.id)
+    ):
+        problems.append(
+            f"{_label(row.invoice_no, row.id)}: late_fee_amount is {_amount(row.late_fee_amount)} but its late "
+            f"fees not waived add up to {_amount(row.total or ZERO)}."
+        )
+    for fee_id, invoice_no, invoice_id in db.session.execute(
+        select(LateFee.id, Invoice.invoice_no, Invoice.id)
+        .join(Invoice, Invoice.id == LateFee.invoice_id)
+        .outerjoin(Installment, Installment.id == LateFee.fee_installment_id)
+        .where(
+            or_(
+                LateFee.client_id != Invoice.client_id,
+                and_(LateFee.fee_installment_id.is_not(None), Installment.invoice_id != LateFee.invoice_id),
+            )
+        )
+    ):
+        problems.append(f"{_label(invoice_no, invoice_id)}: late fee {fee_id} does not match its invoice.")
     return problems
 
 
@@ -973,8 +1012,24 @@ def _check_output_vat() -> list[str]:
     return []
 
 
+def _check_closed_periods() -> list[str]:
+    """Nothing was posted into a month after it was closed (one count per closed month)."""
+    problems = []
+    for month, closed_at in db.session.execute(select(ClosedPeriod.month, ClosedPeriod.closed_at)).all():
+        following = date(month.year + month.month // 12, month.month % 12 + 1, 1)
+        late = db.session.scalar(
+            select(func.count())
+            .select_from(JournalEntry)
+            .where(JournalEntry.date >= month, JournalEntry.date < following, JournalEntry.created_at > closed_at)
+        )
+        if late:
+            problems.append(f"{late} entries were posted into {month:%Y-%m} after it was closed.")
+    return problems
+
+
 LEDGER_CHECKS = (
     _check_ledger_entries,
+    _check_closed_periods,
     _check_account_balances,
     _check_receivable,
     _check_method_accounts,

@@ -27,11 +27,13 @@ from ..models import (
     SALES_JOURNAL,
     Account,
     AccountBalance,
+    ClosedPeriod,
     CreditNote,
     Invoice,
     JournalCounter,
     JournalEntry,
     JournalLine,
+    LateFee,
     MethodAccount,
     Overpayment,
     Payment,
@@ -45,6 +47,7 @@ INVOICE = "invoice"
 PAYMENT = "payment"
 CREDIT_NOTE = "credit_note"
 OVERPAYMENT = "overpayment"
+LATE_FEE = "late_fee"
 
 
 class LedgerError(Exception):
@@ -153,6 +156,22 @@ def _add_to_balances(day: date, lines: list[Line]) -> None:
         changes.sums[(line.account_id, month)][1] += line.credit
 
 
+PERIODS_OPEN_FROM = "ais_ledger_open_from"  # session.info: the rebuild's known answer (no closed period)
+
+
+def first_open_day() -> date | None:
+    """The first day of the first month after the last closed one; None when no month is closed.
+    Months close in order (ais.accounting.periods), so every day before it is in a closed period."""
+    if PERIODS_OPEN_FROM in db.session.info:
+        return db.session.info[PERIODS_OPEN_FROM]
+    from sqlalchemy import func
+
+    last = db.session.scalar(select(func.max(ClosedPeriod.month)))
+    if last is None:
+        return None
+    return date(last.year + last.month // 12, last.month % 12 + 1, 1)
+
+
 def post(
     journal: str,
     day: date,
@@ -163,7 +182,12 @@ def post(
     reverses_id: int | None = None,
 ) -> JournalEntry | None:
     """Post one entry: its lines (zero lines dropped) must balance.  Nothing is posted when every
-    line is zero (an invoice credited to nothing bills nothing)."""
+    line is zero (an invoice credited to nothing bills nothing).
+
+    Nothing posts into a closed period: an entry dated in a closed month is posted dated today (in
+    the open period) and names the month it corrects (``corrects_period``, and its memo).  The
+    period is read after the journal's counter is locked, and closing a month locks the counters
+    first, so an entry and a closing never cross."""
     lines = [line for line in lines if line.debit or line.credit]
     if not lines:
         return None
@@ -174,14 +198,24 @@ def post(
     credits = sum((line.credit for line in lines), ZERO)
     if debits != credits:
         raise LedgerError(f"entry for {source_type} {source_id} does not balance: {debits} != {credits}")
+    number = _next_number(journal)
+    corrects_period = None
+    open_from = first_open_day()
+    if open_from is not None and day < open_from:
+        from .. import clock
+
+        corrects_period = day.replace(day=1)
+        day = max(clock.today(), open_from)
+        memo = f"{memo[: 255 - 30]} (corrects {corrects_period:%Y-%m})"
     entry = JournalEntry(
         journal=journal,
-        number=_next_number(journal),
+        number=number,
         date=day,
         memo=memo[:255],
         source_type=source_type,
         source_id=source_id,
         reverses_id=reverses_id,
+        corrects_period=corrects_period,
     )
     db.session.add(entry)
     db.session.flush()
@@ -221,13 +255,22 @@ def _unreversed(source_type: str, source_id: int) -> list[JournalEntry]:
     )
 
 
-def reverse(source_type: str, source_id: int, day: date, memo: str) -> list[JournalEntry]:
+def reverse(
+    source_type: str, source_id: int, day: date, memo: str, money_account: int | None = None
+) -> list[JournalEntry]:
     """Post the reversal of each standing entry of a source (debits become credits), each
-    referencing the entry it reverses, in the journal of the original."""
+    referencing the entry it reverses, in the journal of the original.  ``money_account``: the
+    account the money side (the lines with no client) is reversed out of, when the money has
+    moved since (a payment method pointed at another account, ais.billing.accounts)."""
     reversals = []
     for original in _unreversed(source_type, source_id):
         lines = [
-            Line(line.account_id, debit=line.credit, credit=line.debit, client_id=line.client_id)
+            Line(
+                money_account if money_account is not None and line.client_id is None else line.account_id,
+                debit=line.credit,
+                credit=line.debit,
+                client_id=line.client_id,
+            )
             for line in original.lines
         ]
         entry = post(original.journal, day, memo, source_type, source_id, lines, reverses_id=original.id)
@@ -251,9 +294,10 @@ def has_entry(source_type: str, source_id: int) -> bool:
 def invoice_issued(invoice: Invoice, day: date | None = None) -> None:
     """Dr receivable (the invoice's amount) / Cr sales by VAT treatment and Cr output VAT, from the
     invoice's stored VAT summary; a non-VAT seller's sales (the rest of the amount) go to sales.
-    The amount posted is what the lines bill (amount + credited_amount: at issue, the amount)."""
+    The amount posted is what the lines bill (amount + credited_amount - late_fee_amount: at
+    issue, the amount; late fees post on their own)."""
     roles = role_accounts()
-    billed = invoice.amount + invoice.credited_amount
+    billed = invoice.amount + invoice.credited_amount - (invoice.late_fee_amount or ZERO)
     vatable, vat = invoice.vatable_sales or ZERO, invoice.vat_amount or ZERO
     exempt, zero_rated = invoice.exempt_sales or ZERO, invoice.zero_rated_sales or ZERO
     other_sales = billed - vatable - vat - exempt - zero_rated
@@ -299,8 +343,15 @@ def payment_confirmed(payment: Payment) -> None:
 
 
 def payment_voided(payment: Payment, day: date) -> None:
-    """Reverse the payment's receipt (a void or a refund), dated the day it happened."""
-    reverse(PAYMENT, payment.id, day, f"Payment {payment.id} voided: {payment.state_reason or ''}")
+    """Reverse the payment's receipt (a void or a refund), dated the day it happened, out of the
+    account its method posts to now (where its money is: a method's money moves with it)."""
+    reverse(
+        PAYMENT,
+        payment.id,
+        day,
+        f"Payment {payment.id} voided: {payment.state_reason or ''}",
+        money_account=method_account(payment.method),
+    )
 
 
 def credit_note_issued(note: CreditNote) -> None:
@@ -345,9 +396,40 @@ def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     reverse(OVERPAYMENT, overpayment.id, day, f"Overpayment {overpayment.provider_reference} refunded")
 
 
+def late_fee_charged(fee: LateFee) -> None:
+    """Dr receivable (per client) / Cr late-fee income, on the day the fee is charged."""
+    roles = role_accounts()
+    post(
+        GENERAL_JOURNAL,
+        fee.charged_on,
+        f"Late fee {fee.id} on installment {fee.installment_number}",
+        LATE_FEE,
+        fee.id,
+        [
+            Line(roles["receivable"], debit=fee.amount, client_id=fee.client_id),
+            Line(roles["late_fee_income"], credit=fee.amount),
+        ],
+    )
+
+
+def late_fee_waived(fee: LateFee, day: date) -> None:
+    """A waived late fee: its charge is reversed, dated the day it was waived."""
+    reverse(LATE_FEE, fee.id, day, f"Late fee {fee.id} waived: {fee.waive_reason}")
+
+
+def late_fees_voided(invoice: Invoice, day: date) -> None:
+    """An invoice voided: the charges of its late fees still standing are reversed with it."""
+    fee_ids = db.session.scalars(
+        select(LateFee.id).where(LateFee.invoice_id == invoice.id, LateFee.waived_on.is_(None)).order_by(LateFee.id)
+    )
+    for fee_id in list(fee_ids):
+        reverse(LATE_FEE, fee_id, day, f"Invoice {invoice.invoice_no} voided")
+
+
 # --- Rebuilding the ledger from the books ---------------------------------------------------------
 
 ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
+CHARGE_LATE_FEE, WAIVE_LATE_FEE, VOID_LATE_FEE = 7, 8, 9
 REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
 
 
@@ -405,6 +487,16 @@ def history() -> list[Event]:
         events.append(Event(flagged_on, OVERPAID, overpayment_id))
         if resolved_at is not None and (resolution or "").startswith(REFUNDED_PREFIX):
             events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_OVERPAID, overpayment_id))
+    for fee_id, charged_on, waived_on, voided_at in db.session.execute(
+        select(LateFee.id, LateFee.charged_on, LateFee.waived_on, Invoice.voided_at).join(
+            Invoice, Invoice.id == LateFee.invoice_id
+        )
+    ):
+        events.append(Event(charged_on, CHARGE_LATE_FEE, fee_id))
+        if waived_on is not None:
+            events.append(Event(max(charged_on, waived_on), WAIVE_LATE_FEE, fee_id))
+        elif voided_at is not None:
+            events.append(Event(max(charged_on, _local_day(voided_at)), VOID_LATE_FEE, fee_id))
     return sorted(events)
 
 
@@ -438,6 +530,12 @@ def post_event(event: Event) -> None:
         overpayment_refunded(db.session.get_one(Overpayment, event.source_id), event.day)
     elif event.kind == VOID_INVOICE:
         invoice_voided(db.session.get_one(Invoice, event.source_id), event.day)
+    elif event.kind == CHARGE_LATE_FEE:
+        late_fee_charged(db.session.get_one(LateFee, event.source_id))
+    elif event.kind == WAIVE_LATE_FEE:
+        late_fee_waived(db.session.get_one(LateFee, event.source_id), event.day)
+    elif event.kind == VOID_LATE_FEE:
+        reverse(LATE_FEE, event.source_id, event.day, "Invoice voided")
 
 
 def entry_count() -> int:

@@ -48,6 +48,14 @@ def _owed(invoice: Invoice) -> rules.Owed:
     return rules.owed(states, clock.today(), invoice.held_amount)
 
 
+def _how_to_pay():
+    """The owner's payment instructions for an email that asks for money, or None if they gave none."""
+    from .services import payment_instructions  # (services imports this module)
+
+    instructions = payment_instructions()
+    return None if instructions is None or instructions.is_empty else instructions
+
+
 def send_notice(to: str, template: str, subject: str, dedupe_key: str, attachment: str = "", **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
@@ -65,6 +73,7 @@ def invoice_issued(invoice: Invoice, client) -> None:
         invoice=invoice,
         client=client,
         installments=list(invoice.installments),
+        instructions=_how_to_pay(),
         link=_portal_link(invoice),
     )
 
@@ -219,9 +228,73 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
         owed=owed,
         today=today,
         courtesy_only=all(item.step.courtesy for item in due),
+        instructions=_how_to_pay(),
         link=_portal_link(invoice),
         settings_link=base + "/portal/reminders",
     )
 
 
 ZERO = Decimal("0.00")
+
+
+def monthly_statement(statement_row_id: int, client, statement) -> None:
+    """The client's statement of account for a month (``statements.Statement``), its PDF drawn from
+    the ``monthly_statements`` row when the email is sent.  Keyed by client and month: once."""
+    base = current_app.config["AIS_BASE_URL"].rstrip("/")
+    month = statement.start.strftime("%Y-%m")
+    send_notice(
+        client.email,
+        "monthly_statement",
+        f"Your statement of account for {statement.start.strftime('%B %Y')}",
+        f"statement:{client.id}:{month}",
+        attachment=f"statement:{statement_row_id}",
+        client=client,
+        statement=statement,
+        link=f"{base}/portal/statement?from={statement.start.isoformat()}&to={statement.end.isoformat()}",
+    )
+
+
+def late_fees_charged(invoice: Invoice, fees) -> None:
+    """The client is told of the late fees a run charged on the invoice (once per fee set)."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_charged",
+        f"Late fee added to {invoice.invoice_no}",
+        "late-fee:" + ",".join(str(fee.id) for fee in fees),
+        invoice=invoice,
+        fees=fees,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def late_fee_waived(invoice: Invoice, fee) -> None:
+    """The client is told a late fee was waived, and why."""
+    send_notice(
+        invoice.client.email,
+        "late_fee_waived",
+        f"Late fee waived on {invoice.invoice_no}",
+        f"late-fee-waived:{fee.id}",
+        invoice=invoice,
+        fee=fee,
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )
+
+
+def plan_proposal_decided(invoice: Invoice, proposal) -> None:
+    """The client is told the owner approved (with the new schedule) or declined (with the reason)
+    their proposal of a new plan."""
+    approved = proposal.status == "approved"
+    send_notice(
+        invoice.client.email,
+        "plan_proposal_decided",
+        f"Your proposed plan for {invoice.invoice_no} was {'approved' if approved else 'declined'}",
+        f"plan-proposal:{proposal.id}:{proposal.status}",
+        invoice=invoice,
+        proposal=proposal,
+        approved=approved,
+        installments=sorted(invoice.installments, key=lambda i: (i.due_date, i.number)) if approved else [],
+        owed=_owed(invoice),
+        link=_portal_link(invoice),
+    )

@@ -83,6 +83,7 @@ class InvoiceView(InvoiceState):
     lines: tuple = ()
     client_name: str = ""
     client_company: str = ""
+    late_fee_amount: Decimal = Decimal("0.00")  # its late fees not waived (part of amount)
 
 
 INVOICE_VIEW_COLUMNS = (
@@ -117,6 +118,7 @@ INVOICE_VIEW_COLUMNS = (
     "buyer_name",
     "buyer_tin",
     "buyer_address",
+    "late_fee_amount",
 )
 
 

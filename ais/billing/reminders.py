@@ -17,7 +17,11 @@ outbox, for every installment at a step today, one email per invoice naming what
   (``rules.uncovered``), a draft or void invoice, or an archived client.  Reminders before and on
   the due date are a courtesy: none for an installment of an invoice issued on or after that
   step's day (the invoice email has just told the client), and none for a client who turned them
-  off in the portal.  Overdue notices always go.
+  off in the portal.  Overdue notices always go, except:
+* **A promise to pay pauses them all** (ais.billing.promises): while a client's promise is open,
+  no reminder of any step goes for their installments, the overdue notices included.  Steps whose
+  day came meanwhile are not sent later (beyond the usual catch-up days): once the promise is kept
+  or lapses, each installment is reminded at its next step.
 * **Cost**: the candidates are the unpaid installments whose due dates fall in the few days that
   have a step today (ranges on ``ix_installments_unpaid_due``), not the books.
 """
@@ -39,7 +43,7 @@ from ..audit import Actor
 from ..database import write_transaction
 from ..extensions import db
 from ..models import Client, Installment, InstallmentReminder, Invoice, Setting
-from . import notices, rules
+from . import notices, promises, rules
 from .services import owed_on
 
 SETTING_KEY = "reminders"
@@ -263,14 +267,14 @@ class _DryRun(Exception):
 
 
 def _candidates(steps: list[Step], today: date) -> dict[int, list[tuple[int, int, Step]]]:
-    """Unpaid installments of open invoices of active clients at a step today and not yet reminded
-    at it: {invoice id: [(installment id, number, step)]}.  Two statements, bounded by the due
-    dates that have a step today."""
+    """Unpaid installments of open invoices of active clients without an open promise to pay, at a
+    step today and not yet reminded at it: {invoice id: [(installment id, number, step)]}.  Three
+    statements, bounded by the due dates that have a step today and their clients."""
     ranges = due_date_ranges(steps, today)
     if not ranges:
         return {}
     rows = db.session.execute(
-        select(Installment.id, Installment.invoice_id, Installment.number, Installment.due_date)
+        select(Installment.id, Installment.invoice_id, Installment.number, Installment.due_date, Invoice.client_id)
         .join(Invoice, Invoice.id == Installment.invoice_id)
         .join(Client, Client.id == Invoice.client_id)
         .where(
@@ -286,9 +290,14 @@ def _candidates(steps: list[Step], today: date) -> dict[int, list[tuple[int, int
     for row in rows:
         step = current_step(steps, row.due_date, today)
         if step is not None:
-            wanted[row.id] = (row.invoice_id, row.number, step)
+            wanted[row.id] = (row.invoice_id, row.number, step, row.client_id)
     if not wanted:
         return {}
+    paused = promises.clients_with_open_promise({value[3] for value in wanted.values()}, today)
+    if paused:
+        wanted = {key: value for key, value in wanted.items() if value[3] not in paused}
+        if not wanted:
+            return {}
     done = set(
         db.session.execute(
             select(InstallmentReminder.installment_id, InstallmentReminder.step).where(
@@ -297,7 +306,7 @@ def _candidates(steps: list[Step], today: date) -> dict[int, list[tuple[int, int
         ).all()
     )
     by_invoice: dict[int, list[tuple[int, int, Step]]] = defaultdict(list)
-    for installment_id, (invoice_id, number, step) in wanted.items():
+    for installment_id, (invoice_id, number, step, _client_id) in wanted.items():
         if (installment_id, step.key) not in done:
             by_invoice[invoice_id].append((installment_id, number, step))
     return by_invoice
@@ -331,7 +340,7 @@ def _remind_invoice(invoice_id: int, chosen: list[tuple[int, int, Step]], today:
     if invoice is None or invoice.is_draft or invoice.is_void:
         return []
     client = invoice.client
-    if client.archived_at is not None:
+    if client.archived_at is not None or promises.open_promise(client.id, today) is not None:
         return []
     states = [
         rules.InstallmentState(number=i.number, due_date=i.due_date, amount=i.amount, paid=i.paid_amount)

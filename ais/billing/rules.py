@@ -60,6 +60,8 @@ __all__ = [
     "Owed",
     "owed",
     "uncovered",
+    "PayoffQuote",
+    "payoff_quote",
     "invoice_status",
     "installment_status",
     "replan",
@@ -69,6 +71,11 @@ __all__ = [
     "format_credit_note_number",
     "shrink_from_last",
     "split_credit",
+    "FLAT",
+    "PERCENT",
+    "late_fee_base",
+    "late_fee",
+    "late_fee_is_due",
 ]
 
 WEEKLY, BIWEEKLY, MONTHLY = "weekly", "biweekly", "monthly"
@@ -574,6 +581,37 @@ def uncovered(installments: Sequence[InstallmentState], awaiting: Decimal = ZERO
     return result
 
 
+@dataclass(frozen=True)
+class PayoffQuote:
+    """What settles an invoice on one day.
+
+    ``balance``: every installment's unpaid part (the invoice's amount, already lowered by its
+    credit notes, less its confirmed payments): paying it settles the invoice.
+    ``awaiting_confirmation``: reported payments and card payments in progress, which count once
+    confirmed.  ``to_send``: what is left to pay once those are confirmed.
+    """
+
+    balance: Decimal
+    awaiting_confirmation: Decimal
+
+    @property
+    def to_send(self) -> Decimal:
+        return max(self.balance - self.awaiting_confirmation, ZERO)
+
+
+def payoff_quote(installments: Sequence[InstallmentState], awaiting: Decimal = ZERO) -> PayoffQuote:
+    """The early payoff quote: what would settle the invoice today.
+
+    Rule: the sum of the installments' unpaid parts, whatever their due dates (paying early costs
+    nothing more and earns no discount); money awaiting confirmation is shown beside it, never
+    taken off it, since it may yet be rejected.  Awaiting is floored at 0 and capped at the
+    balance (it can never pay more than is unpaid).
+    """
+    awaiting = _require_decimal(awaiting, "awaiting")
+    balance = sum((i.unpaid for i in installments), ZERO)
+    return PayoffQuote(balance=balance, awaiting_confirmation=min(max(awaiting, ZERO), balance))
+
+
 def next_unpaid(installments: Sequence[InstallmentState]) -> InstallmentState | None:
     """Return the lowest-numbered installment with something unpaid, or None."""
     unpaid = [i for i in installments if i.unpaid > 0]
@@ -765,3 +803,46 @@ def split_credit(credit: Decimal, buckets: Sequence[Decimal]) -> list[Decimal]:
     for k in remainders[: want - sum(floors)]:
         floors[k] += 1
     return [from_minor_units(n) for n in floors]
+
+
+# --- Late fees -----------------------------------------------------------------------------------
+
+FLAT, PERCENT = "flat", "percent"
+
+
+def late_fee_base(installment_unpaid: Decimal, principal_open: Decimal) -> Decimal:
+    """What a late fee is computed on: the overdue installment's unpaid part, but never more than
+    what the invoice still owes apart from its fees (``principal_open`` = amount - fees - paid), so
+    that a fee is never computed on a fee, even after a re-plan spread a fee over new installments.
+    """
+    unpaid = _require_decimal(installment_unpaid, "installment_unpaid")
+    principal = _require_decimal(principal_open, "principal_open")
+    return max(min(unpaid, principal), ZERO)
+
+
+def late_fee(kind: str, value: Decimal, base: Decimal) -> Decimal:
+    """The fee on an overdue installment whose unpaid part (``late_fee_base``) is ``base``.
+
+    Rule: nothing when nothing is unpaid; a flat fee is ``value``; a percentage fee is ``value``
+    percent of ``base`` rounded half-up to the centavo (0.00 when that rounds to nothing).  Never
+    negative; exact (Decimal, no float).
+    """
+    value = _require_decimal(value, "value")
+    base = _require_decimal(base, "base")
+    if value < 0:
+        raise ValueError("a late fee's setting cannot be negative")
+    if base <= 0:
+        return ZERO
+    if kind == FLAT:
+        return value.quantize(Decimal("0.01"))
+    if kind == PERCENT:
+        with localcontext() as context:
+            context.prec = _EXACT_PRECISION
+            return round_half_up(base * value / Decimal(100))
+    raise ValueError(f"unknown late fee kind {kind!r}")
+
+
+def late_fee_is_due(due_date: date, grace_days: int, today: date) -> bool:
+    """An installment unpaid after ``grace_days`` whole days past its due date may be charged:
+    due 1 March with 5 days' grace is charged from 7 March (1 March + 5 days is still grace)."""
+    return today > due_date + timedelta(days=_require_count(grace_days, "grace_days") if grace_days else 0)

@@ -724,7 +724,9 @@ def create_invoice(actor: Actor, data: InvoiceInput, issue: bool = True) -> int:
 def _creditable(invoice: Invoice | InvoiceView, customer_credits: Decimal) -> Decimal:
     if invoice.is_draft or invoice.is_void:
         return Decimal("0.00")
-    return max(invoice.amount - invoice.held_amount - customer_credits, Decimal("0.00"))
+    # Late fees are not sales: they are waived (ais.billing.late_fees), never credited.
+    late_fees = getattr(invoice, "late_fee_amount", None) or Decimal("0.00")
+    return max(invoice.amount - invoice.held_amount - customer_credits - late_fees, Decimal("0.00"))
 
 
 def creditable(invoice: Invoice | InvoiceView, notes: Sequence | None = None) -> Decimal:
@@ -791,7 +793,7 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         original = (invoice.vatable_sales, invoice.vat_amount, invoice.exempt_sales, invoice.zero_rated_sales)
         left = [Decimal(o) - Decimal(e) for o, e in zip(original, earlier[:4], strict=True)]
         # (what is left of a non-VAT seller's sales: the rest of what the invoice still bills)
-        left.append(invoice.amount - earlier_customer_credit - sum(left, Decimal("0.00")))
+        left.append(invoice.amount - invoice.late_fee_amount - earlier_customer_credit - sum(left, Decimal("0.00")))
         vatable, vat, exempt, zero_rated, _ = rules.split_credit(amount, left)
 
         if applied > 0:
@@ -851,60 +853,84 @@ def credit_invoice(actor: Actor, invoice_id: int, amount, reason: str) -> int:
         return note.id
 
 
-def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:
-    """Spread the unpaid balance over a new schedule; installments already paid stay as they were.
-
-    The schedule stays in due-date order (rules.replan): the new installments are numbered after the
-    kept ones and may not start before the last kept one's due date (refused with InvalidInput)."""
+def check_replan_input(count: int, frequency: str, first_due: date) -> None:
+    """The checks of a re-plan's input that need no invoice (InvalidInput naming the field)."""
     if not 1 <= count <= MAX_INSTALLMENTS:
         raise InvalidInput(f"Choose 1 to {MAX_INSTALLMENTS} installments.", "installment_count")
     if frequency not in rules.FREQUENCIES:
         raise InvalidInput("Choose weekly, biweekly or monthly.", "frequency")
     _require_schedule_dates(first_due, count, frequency, "first_due")
+
+
+def replan_schedule(
+    invoice: Invoice | InvoiceView, count: int, frequency: str, first_due: date
+) -> list[rules.ScheduledInstallment]:
+    """The schedule a re-plan would give the invoice now (kept installments, then the new ones):
+    the rule ``replan_invoice`` applies, for previews.  Raises InvalidInput as the re-plan would."""
+    states = _installment_states(invoice)
+    unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
+    if unpaid / count < Decimal("0.01"):
+        raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
+    try:
+        return rules.replan(states, count, first_due, frequency)
+    except rules.ScheduleOutOfOrder as error:
+        raise InvalidInput(
+            f"The new installments cannot start before {format_day(error.kept_due)}: installment "
+            f"{error.kept_number}, due then, has payments and is kept, and a schedule stays in due-date order.",
+            "first_due",
+        ) from None
+
+
+def replan_invoice(actor: Actor, invoice_id: int, count: int, frequency: str, first_due: date) -> None:
+    """Spread the unpaid balance over a new schedule; installments already paid stay as they were.
+
+    The schedule stays in due-date order (rules.replan): the new installments are numbered after the
+    kept ones and may not start before the last kept one's due date (refused with InvalidInput)."""
+    check_replan_input(count, frequency, first_due)
     with write_transaction():
         invoice = lock_invoice(invoice_id)
-        require_open(invoice, PaymentRefused)
-        if invoice.payment_type != INSTALLMENT:
-            raise InvalidTransition("Only installment plans can be re-planned.")
-        if first_due < invoice.issue_date:
-            raise InvalidInput("The first new due date cannot be before the issue date.", "first_due")
-        states = _installment_states(invoice)
-        unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
-        if unpaid / count < Decimal("0.01"):
-            raise InvalidInput("Each installment must be at least 0.01.", "installment_count")
-        try:
-            new_schedule = rules.replan(states, count, first_due, frequency)
-        except rules.ScheduleOutOfOrder as error:
-            raise InvalidInput(
-                f"The new installments cannot start before {format_day(error.kept_due)}: installment "
-                f"{error.kept_number}, due then, has payments and is kept, and a schedule stays in due-date order.",
-                "first_due",
-            ) from None
-        new_by_number = {item.number: item for item in new_schedule}
-        # Installments with money on them stay (cut to their paid part); the unpaid ones go.
-        for inst in list(invoice.installments):
-            if inst.paid_amount > 0:
-                inst.amount = new_by_number.pop(inst.number).amount
-            else:
-                invoice.installments.remove(inst)
-        db.session.flush()  # delete before insert: the new ones may reuse the numbers
-        for item in new_by_number.values():
-            invoice.installments.append(
-                Installment(number=item.number, due_date=item.due_date, amount=item.amount, paid_amount=Decimal("0.00"))
-            )
-        invoice.installment_count = len(new_schedule)
-        invoice.frequency = frequency
-        db.session.flush()
-        reallocate(invoice)
-        audit.record(
-            actor,
-            "invoice.replanned",
-            client_id=invoice.client_id,
-            invoice_id=invoice.id,
-            amount_before=unpaid,
-            amount_after=unpaid,
-            detail=f"{count} {frequency} installments from {first_due.isoformat()}",
+        replan_locked(actor, invoice, count, frequency, first_due)
+
+
+def replan_locked(
+    actor: Actor, invoice: Invoice, count: int, frequency: str, first_due: date, notify: bool = True
+) -> None:
+    """The re-plan of an invoice locked in the current transaction (``replan_invoice``, and an
+    approved plan proposal); the input already passed ``check_replan_input``."""
+    require_open(invoice, PaymentRefused)
+    if invoice.payment_type != INSTALLMENT:
+        raise InvalidTransition("Only installment plans can be re-planned.")
+    if first_due < invoice.issue_date:
+        raise InvalidInput("The first new due date cannot be before the issue date.", "first_due")
+    states = _installment_states(invoice)
+    unpaid = sum((s.unpaid for s in states), Decimal("0.00"))
+    new_schedule = replan_schedule(invoice, count, frequency, first_due)
+    new_by_number = {item.number: item for item in new_schedule}
+    # Installments with money on them stay (cut to their paid part); the unpaid ones go.
+    for inst in list(invoice.installments):
+        if inst.paid_amount > 0:
+            inst.amount = new_by_number.pop(inst.number).amount
+        else:
+            invoice.installments.remove(inst)
+    db.session.flush()  # delete before insert: the new ones may reuse the numbers
+    for item in new_by_number.values():
+        invoice.installments.append(
+            Installment(number=item.number, due_date=item.due_date, amount=item.amount, paid_amount=Decimal("0.00"))
         )
+    invoice.installment_count = len(new_schedule)
+    invoice.frequency = frequency
+    db.session.flush()
+    reallocate(invoice)
+    audit.record(
+        actor,
+        "invoice.replanned",
+        client_id=invoice.client_id,
+        invoice_id=invoice.id,
+        amount_before=unpaid,
+        amount_after=unpaid,
+        detail=f"{count} {frequency} installments from {first_due.isoformat()}",
+    )
+    if notify:
         notices.invoice_replanned(invoice, invoice.client)
 
 
@@ -928,6 +954,7 @@ def void_invoice(actor: Actor, invoice_id: int, reason: str) -> None:
         invoice.voided_at = clock.utcnow()
         invoice.void_reason = reason
         ledger.invoice_voided(invoice, clock.today())
+        ledger.late_fees_voided(invoice, clock.today())
         reallocate(invoice)
         audit.record(
             actor,
@@ -1147,6 +1174,42 @@ def report_payment(
     return _payment_with_key(submission_key, record)
 
 
+def attach_proof(actor: Actor, client_id: int, payment_id: int, proof: bytes | None, proof_filename: str = "") -> None:
+    """A client attaches a proof to a payment they reported that still awaits confirmation and has
+    none: checked and stored as ``report_payment`` does (InvalidInput on ``proof``).  Another
+    client's payment, or none, is NotFound; a payment confirmed, rejected or voided, or one with a
+    proof already, is InvalidTransition (a proof, once sent, is not replaced)."""
+    if proof is None:
+        raise InvalidInput("Choose the file to attach: a photo or screenshot (PNG or JPEG), or a PDF.", "proof")
+    checked_file = checked_proof(proof, proof_filename)
+    assert checked_file is not None
+    if db.session.scalar(select(Payment.client_id).where(Payment.id == payment_id)) != client_id:
+        raise NotFound("No such payment.")
+    with write_transaction():
+        payment, invoice = _lock_payment(payment_id)
+        if payment.state != REPORTED:
+            raise InvalidTransition("Only a payment awaiting confirmation can take a proof.")
+        if db.session.scalar(select(PaymentProof.id).where(PaymentProof.payment_id == payment.id)) is not None:
+            raise InvalidTransition("This payment already has a proof.")
+        db.session.add(
+            PaymentProof(
+                payment_id=payment.id,
+                content_type=checked_file.content_type,
+                filename=checked_file.filename,
+                data=checked_file.data,
+                size=len(checked_file.data),
+            )
+        )
+        audit.record(
+            actor,
+            "payment.proof_added",
+            client_id=invoice.client_id,
+            invoice_id=invoice.id,
+            payment_id=payment.id,
+            detail=f"proof {checked_file.filename} for {format_money(payment.amount, invoice.currency)}",
+        )
+
+
 def _lock_payment(payment_id: int) -> tuple[Payment, Invoice]:
     invoice_id = db.session.scalar(select(Payment.invoice_id).where(Payment.id == payment_id))
     if invoice_id is None:
@@ -1352,6 +1415,43 @@ def reallocate_all(dry_run: bool = False) -> list[ReallocationChange]:
     return changes
 
 
+def fill_vat_from_lines(dry_run: bool = False) -> list[str]:
+    """Give the invoices the previous release (0.8) wrote their VAT summary, as migration 0010
+    did for the invoices there were: a line with a tax rate above zero and no VAT treatment (only
+    0.8 writes one: this release sets a rate on VATable lines only) becomes VATable, and the
+    invoice's sums are its lines' sums.  Each invoice is its own transaction with its row locked;
+    returns the invoices changed (numbers, or "draft <id>").  Running it twice changes nothing."""
+    invoice_ids = list(
+        db.session.scalars(
+            select(InvoiceLine.invoice_id)
+            .where(InvoiceLine.vat_treatment.is_(None), InvoiceLine.tax_rate > 0)
+            .distinct()
+            .order_by(InvoiceLine.invoice_id)
+        )
+    )
+    changed = []
+    for invoice_id in invoice_ids:
+        try:
+            with write_transaction():
+                invoice = lock_invoice(invoice_id)
+                for line in invoice.lines:
+                    if line.vat_treatment is None and line.tax_rate is not None and line.tax_rate > 0:
+                        line.vat_treatment = rules.VATABLE
+                summary = rules.vat_summary(
+                    (line.vat_treatment, line.net_amount, line.tax_amount) for line in invoice.lines
+                )
+                invoice.vatable_sales, invoice.vat_amount = summary.vatable, summary.vat
+                invoice.exempt_sales, invoice.zero_rated_sales = summary.exempt, summary.zero_rated
+                invoice.seller_vat_registered = True
+                db.session.flush()
+                changed.append(invoice.invoice_no or f"draft {invoice.id}")
+                if dry_run:
+                    raise _DryRun
+        except _DryRun:
+            pass
+    return changed
+
+
 def installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     """The invoice's installments as rule values (for pages: amount due now, statuses)."""
     return _installment_states(invoice)
@@ -1364,6 +1464,16 @@ def owed_on(invoice: Invoice | InvoiceView, today: date) -> rules.Owed:
     if invoice.is_draft or invoice.is_void:
         return rules.owed([], today)
     return rules.owed(_installment_states(invoice), today, invoice.held_amount)
+
+
+def payoff_quote(invoice: Invoice | InvoiceView) -> rules.PayoffQuote:
+    """What would settle the invoice today (rules.payoff_quote): its unpaid balance, with the
+    money awaiting confirmation beside it.  Drafts and void invoices owe nothing.  The one source
+    of the "To settle this invoice today" figure on the owner's and the client's invoice pages and
+    of the "Settle the invoice" choices of the payment forms."""
+    if invoice.is_draft or invoice.is_void:
+        return rules.payoff_quote([])
+    return rules.payoff_quote(_installment_states(invoice), invoice.held_amount)
 
 
 def status_of(invoice: Invoice | InvoiceView, today: date | None = None) -> str:

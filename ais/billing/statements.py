@@ -2,9 +2,10 @@
 
 * **Opening balance**: the client's issued, non-void invoices dated before the period less their
   confirmed payments dated before it.
-* **Lines**, in date order (on one day, invoices before payments, then by id): each invoice issued
-  in the period (a charge) and each confirmed payment dated in it (a payment), with the running
-  balance after each.
+* **Lines**, in date order (on one day, invoices and late fees before payments, then by id): each
+  invoice issued in the period (a charge: what its lines bill less its credit notes, without its
+  late fees), each late fee charged in it and not waived (a charge of its own, on its day) and each
+  confirmed payment dated in it (a payment), with the running balance after each.
 * **Closing balance**: the opening balance plus the charges less the payments.  It equals the
   aging report's total for the client as of the period's last day (ais.billing.aging): every
   confirmed payment is allocated in full to installments of its invoice, so what the client owed
@@ -16,6 +17,14 @@ As everywhere in the books, void invoices are left out (with any payment ever ma
 was voided first), and payments awaiting confirmation or rejected do not count.  Reads a bounded
 number of statements, each a range of the client's own rows (``ix_invoices_client_issue``,
 ``ix_payments_client_date_id``).
+
+**Monthly statements** (``flask --app ais statements --period YYYY-MM [--email]``, ais.collections):
+every active client (not archived) with something to state gets the month's statement.  A client
+has *something to state* when the month has an invoice or a payment of theirs, or their opening
+balance is not zero (they owe, or are owed, something carried in); a client whose month is empty
+and whose balance is zero gets nothing.  With ``--email`` (and the owner's setting on), one email
+per client and month, through the outbox with the PDF attached: the unique key of
+``monthly_statements`` (client, month) makes "once" a constraint, however many runs overlap.
 """
 
 from __future__ import annotations
@@ -25,14 +34,20 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from sqlalchemy import Date, Integer, String, bindparam, func, literal, select, type_coerce, union_all
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from .. import audit, clock
+from ..audit import Actor
+from ..database import write_transaction
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Client, Invoice, Payment
-from . import aging
+from ..models import CONFIRMED, Client, Invoice, LateFee, MonthlyStatement, Payment, Setting
+from . import aging, notices
+from .rules import add_months
 
 ZERO = Decimal("0.00")
-INVOICE, PAYMENT = "invoice", "payment"
+INVOICE, PAYMENT, LATE_FEE = "invoice", "payment", "late_fee"
 CLIENT_ID = bindparam("client_id", type_=Integer)
 START = bindparam("start", type_=Date)
 END = bindparam("end", type_=Date)
@@ -43,7 +58,7 @@ class Entry:
     """An invoice or a payment on the statement (before the running balance is worked out)."""
 
     day: dt.date
-    kind: str  # INVOICE or PAYMENT
+    kind: str  # INVOICE, LATE_FEE or PAYMENT
     invoice_id: int
     invoice_no: str
     detail: str  # the invoice's description, or the payment's method and reference
@@ -88,13 +103,13 @@ class Statement:
 def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]:
     """The entries with the balance after each.
 
-    Rule: an invoice adds its amount, a payment takes its amount off; the entries are taken in
-    the order given (date order: see the module's docstring).
+    Rule: an invoice or a late fee adds its amount, a payment takes its amount off; the entries are
+    taken in the order given (date order: see the module's docstring).
     """
     balance = opening
     result = []
     for entry in entries:
-        balance = balance + entry.amount if entry.kind == INVOICE else balance - entry.amount
+        balance = balance - entry.amount if entry.kind == PAYMENT else balance + entry.amount
         result.append(
             StatementLine(
                 day=entry.day,
@@ -102,7 +117,7 @@ def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]
                 invoice_id=entry.invoice_id,
                 invoice_no=entry.invoice_no,
                 detail=entry.detail,
-                charge=entry.amount if entry.kind == INVOICE else None,
+                charge=None if entry.kind == PAYMENT else entry.amount,
                 payment=entry.amount if entry.kind == PAYMENT else None,
                 balance=balance,
             )
@@ -116,7 +131,15 @@ def _counted_invoices():
 
 _CLIENT = select(Client.name, Client.company, Client.address).where(Client.id == CLIENT_ID)
 
-_INVOICED_BEFORE = select(func.sum(Invoice.amount)).where(*_counted_invoices(), Invoice.issue_date < START)
+_INVOICED_BEFORE = select(func.sum(Invoice.amount - Invoice.late_fee_amount)).where(
+    *_counted_invoices(), Invoice.issue_date < START
+)
+_FEES_BEFORE = (
+    select(func.sum(LateFee.amount))
+    .join(Invoice, Invoice.id == LateFee.invoice_id)
+    .where(LateFee.client_id == CLIENT_ID, LateFee.waived_on.is_(None), LateFee.charged_on < START)
+    .where(*_counted_invoices())
+)
 _PAID_BEFORE = (
     select(func.sum(Payment.amount))
     .join(Invoice, Invoice.id == Payment.invoice_id)
@@ -125,7 +148,9 @@ _PAID_BEFORE = (
 )
 _OPENING = select(
     type_coerce(
-        func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0) - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
+        func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0)
+        + func.coalesce(_FEES_BEFORE.scalar_subquery(), 0)
+        - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
         Money(),
     )
 )
@@ -138,8 +163,28 @@ _invoices_in_period = select(
     Invoice.id.label("invoice_id"),
     Invoice.invoice_no,
     Invoice.description.label("detail"),
-    Invoice.amount,
+    type_coerce(Invoice.amount - Invoice.late_fee_amount, Money()).label("amount"),
 ).where(*_counted_invoices(), Invoice.issue_date >= START, Invoice.issue_date <= END)
+_fees_in_period = (
+    select(
+        LateFee.charged_on.label("day"),
+        literal(0).label("order_in_day"),
+        LateFee.id.label("row_id"),
+        literal(LATE_FEE, String).label("kind"),
+        LateFee.invoice_id,
+        Invoice.invoice_no,
+        LateFee.rule.label("detail"),
+        LateFee.amount,
+    )
+    .join(Invoice, Invoice.id == LateFee.invoice_id)
+    .where(
+        LateFee.client_id == CLIENT_ID,
+        LateFee.waived_on.is_(None),
+        LateFee.charged_on >= START,
+        LateFee.charged_on <= END,
+    )
+    .where(*_counted_invoices())
+)
 _payments_in_period = (
     select(
         Payment.date.label("day"),
@@ -155,7 +200,7 @@ _payments_in_period = (
     .where(Payment.client_id == CLIENT_ID, Payment.state == CONFIRMED, Payment.date >= START, Payment.date <= END)
     .where(*_counted_invoices())
 )
-_ENTRIES_UNION = union_all(_invoices_in_period, _payments_in_period).subquery("entries")
+_ENTRIES_UNION = union_all(_invoices_in_period, _fees_in_period, _payments_in_period).subquery("entries")
 _ENTRIES = select(_ENTRIES_UNION).order_by(_ENTRIES_UNION.c.day, _ENTRIES_UNION.c.order_in_day, _ENTRIES_UNION.c.row_id)
 
 
@@ -193,3 +238,125 @@ def statement_of_account(client_id: int, start: dt.date, end: dt.date) -> Statem
         open_items=open_items,
         aging=aging.Aging.of(open_items),
     )
+
+
+# --- Monthly statements -------------------------------------------------------------------------
+
+SETTING_KEY = "monthly_statements"  # "on" or "off" (the default: nothing is emailed until the owner says)
+
+
+class InvalidPeriod(ValueError):
+    """A month that cannot be read; ``str(error)`` says how to write one."""
+
+
+def month_period(text: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of the month ``YYYY-MM`` (e.g. 2026-02 -> 1 to 28 February 2026)."""
+    text = (text or "").strip()
+    year, dash, month = text.partition("-")
+    if not (
+        dash and len(year) == 4 and len(month) == 2 and (year + month).isascii() and (year + month).isdigit()
+    ) or not (1 <= int(month) <= 12 and 2000 <= int(year) <= 2999):
+        raise InvalidPeriod(f"“{text[:20]}” is not a month: use YYYY-MM, e.g. 2026-02.")
+    start = dt.date(int(year), int(month), 1)
+    return start, add_months(start, 1) - dt.timedelta(days=1)
+
+
+def last_month(today: dt.date) -> str:
+    """The month before ``today``'s, as YYYY-MM: the last complete month."""
+    return add_months(today.replace(day=1), -1).strftime("%Y-%m")
+
+
+def monthly_statements_enabled() -> bool:
+    """Whether the owner turned monthly statement emails on."""
+    return db.session.scalar(select(Setting.value).where(Setting.key == SETTING_KEY)) == "on"
+
+
+def set_monthly_statements(actor: Actor, enabled: bool) -> None:
+    """The owner turns the monthly statement emails on or off (audited)."""
+    with write_transaction():
+        setting = db.session.get(Setting, SETTING_KEY, with_for_update=True)
+        if setting is None:
+            setting = Setting(key=SETTING_KEY)
+            db.session.add(setting)
+        setting.value = "on" if enabled else "off"
+        setting.updated_at = clock.utcnow()
+        setting.updated_by_id = actor.user_id
+        audit.record(actor, "statements.monthly_on" if enabled else "statements.monthly_off")
+
+
+def has_something_to_state(statement: Statement) -> bool:
+    """The rule of the monthly batch: an invoice or a payment in the period, or a balance carried in."""
+    return bool(statement.lines) or statement.opening != ZERO
+
+
+def clients_to_state(end: dt.date) -> list[int]:
+    """Active clients with an issued, non-void invoice dated on or before ``end``, by id: whoever
+    else there is has nothing to state (no invoice, so no payment and no balance).  One query."""
+    has_invoice = (
+        select(Invoice.id)
+        .where(
+            Invoice.client_id == Client.id,
+            Invoice.issued_at.is_not(None),
+            Invoice.voided_at.is_(None),
+            Invoice.issue_date <= end,
+        )
+        .exists()
+    )
+    query = select(Client.id).where(Client.archived_at.is_(None), has_invoice).order_by(Client.id)
+    return list(db.session.scalars(query))
+
+
+@dataclass(frozen=True)
+class QueuedStatement:
+    client_id: int
+    to_address: str
+    closing: Decimal
+
+
+def _claim(client_id: int, period: dt.date, to_address: str, closing: Decimal) -> int | None:
+    """Write the (client, month) row; its id, or None if another run wrote it first."""
+    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert(MonthlyStatement)
+        .values(client_id=client_id, period=period, to_address=to_address, closing=closing, created_at=clock.utcnow())
+        .on_conflict_do_nothing(index_elements=["client_id", "period"])
+        .returning(MonthlyStatement.id)
+    )
+    return db.session.execute(statement).scalar()
+
+
+class _DryRun(Exception):
+    """Raised inside a transaction to roll it back on purpose."""
+
+
+def email_monthly_statement(
+    client_id: int, start: dt.date, end: dt.date, dry_run: bool = False
+) -> QueuedStatement | None:
+    """Queue the client's statement for the month ``start``..``end`` in the outbox (PDF attached),
+    in its own transaction; None when the client is archived, has nothing to state, or was already
+    sent this month's statement (by this run or another one, even one running at the same time).
+    A dry run writes nothing and says what would be queued."""
+    queued = None
+    try:
+        with write_transaction():
+            client = db.session.get(Client, client_id, with_for_update=True)
+            if client is None or client.archived_at is not None:
+                return None
+            found = statement_of_account(client_id, start, end)
+            if found is None or not has_something_to_state(found):
+                return None
+            if dry_run:
+                done = db.session.scalar(
+                    select(MonthlyStatement.id).where(
+                        MonthlyStatement.client_id == client_id, MonthlyStatement.period == start
+                    )
+                )
+                queued = None if done else QueuedStatement(client_id, client.email, found.closing)
+                raise _DryRun
+            row_id = _claim(client_id, start, client.email, found.closing)
+            if row_id is None:
+                return None  # another run got there first
+            notices.monthly_statement(row_id, client, found)
+            return QueuedStatement(client_id, client.email, found.closing)
+    except _DryRun:
+        return queued

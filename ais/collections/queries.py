@@ -9,12 +9,12 @@ from decimal import Decimal
 
 from sqlalchemy import Date, bindparam, func, select, type_coerce
 
-from ..billing import aging
+from ..billing import aging, promises
 from ..billing.reads import MAX_ID
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Client, DueDayTotal, Installment, Invoice, MonthlyTotal, Payment
+from ..models import CONFIRMED, Client, DueDayTotal, Installment, Invoice, LateFee, MonthlyTotal, Payment, PlanProposal
 from ..pagination import StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 25
@@ -27,12 +27,15 @@ class AgingPage:
     pagination: StatementPagination
     rows: list[aging.ClientAging]
     totals: aging.Aging
+    promises: dict[int, promises.Promise]  # by client id: the promise to pay shown beside them
 
 
 def aging_page(as_of: dt.date, page: int) -> AgingPage:
-    """The aging report: a page of clients by name with their buckets, and the totals (two statements)."""
+    """The aging report: a page of clients by name with their buckets, the totals, and the page's
+    clients' promises to pay as they stood on ``as_of`` (three statements)."""
     pagination, rows = aging.aging_by_client(as_of, page=page, per_page=PER_PAGE)
-    return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of))
+    shown = promises.promises_shown_on([row.client_id for row in rows], as_of)
+    return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of), shown)
 
 
 @dataclass(frozen=True)
@@ -197,3 +200,22 @@ _EXPECTED_BY_CLIENT = page_statements(
     .group_by(Client.id, Client.name)
     .order_by(func.lower(Client.name), Client.id)
 )
+
+
+def late_fee_invoice(fee_id: int) -> int | None:
+    """The invoice of a late fee (None when there is no such fee)."""
+    return db.session.scalar(select(LateFee.invoice_id).where(LateFee.id == fee_id))
+
+
+def proposal_invoice(proposal_id: int) -> int | None:
+    """The invoice of a plan proposal (None when there is no such proposal)."""
+    return db.session.scalar(select(PlanProposal.invoice_id).where(PlanProposal.id == proposal_id))
+
+
+def client_invoice(client_id: int, invoice_id: int) -> int | None:
+    """The id of the client's own issued invoice (None for anyone else's, a draft or nothing)."""
+    return db.session.scalar(
+        select(Invoice.id).where(
+            Invoice.id == invoice_id, Invoice.client_id == client_id, Invoice.issued_at.is_not(None)
+        )
+    )

@@ -5,10 +5,13 @@
 * ``GET  /aging/clients/<id>[?as_of=]`` backoffice.collections.aging_client      one client's open installments
 * ``GET  /aging.csv[?as_of=]``          backoffice.collections.aging_csv         the report as CSV
 * ``GET  /clients/<id>/statement[?from=&to=]``  backoffice.collections.client_statement  a statement
+* ``GET  /clients/<id>/statement.pdf[?from=&to=&size=]``  backoffice.collections.client_statement_pdf  as PDF
+* ``GET|POST /settings/statements``     backoffice.collections.statement_settings  monthly emails on/off
 * ``GET  /forecast``                     backoffice.collections.forecast          by month and by week
 * ``GET  /forecast/clients?from=&to=``   backoffice.collections.forecast_clients  expected per client in a period
 * ``GET|POST /portal/reminders``        portal.collections.reminders_page / _save  a client's choice
 * ``GET  /portal/statement[?from=&to=]`` portal.collections.statement           the client's own statement
+* ``GET  /portal/statement.pdf[?from=&to=&size=]`` portal.collections.statement_pdf  the same as PDF
 * ``GET  /portal/calendar``             portal.collections.calendar_page        the calendar address
 * ``POST /portal/calendar``             portal.collections.calendar_reset       a new address
 * ``GET  /calendar/<token>.ics``        calendar.feed                           the feed (public, secret address)
@@ -26,13 +29,27 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from .. import clock
 from ..auth.access import current_actor
 from ..backoffice.charts import monthly_bar_chart
-from ..billing import aging, reminders, statements
+from ..billing import aging, late_fees, proposals, reminders, services, statements
+from ..billing.money import InvalidAmount, parse_decimal
 from ..billing.rules import add_months
+from ..billing.services import BillingError
 from ..database import reads_only
+from ..documents import pdf
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
 from . import calendar, calendar_bp, client_bp, exports, owner_bp, queries
-from .forms import CalendarResetForm, CourtesyRemindersForm, ReminderScheduleForm
+from .forms import (
+    ApproveProposalForm,
+    CalendarResetForm,
+    CourtesyRemindersForm,
+    DeclineProposalForm,
+    LateFeePolicyForm,
+    MonthlyStatementsForm,
+    ProposalLimitsForm,
+    ProposePlanForm,
+    ReminderScheduleForm,
+    WaiveFeeForm,
+)
 
 MAX_PAGE = 100_000
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
@@ -238,6 +255,46 @@ def statement():
     return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)
 
 
+@owner_bp.get("/clients/<int:client_id>/statement.pdf")
+@reads_only
+def client_statement_pdf(client_id: int):
+    start, end = period_args()
+    response = pdf.statement_pdf(client_id, start, end, request.args.get("size")) if 0 < client_id <= MAX_ID else None
+    if response is None:
+        abort(404)
+    return response
+
+
+@client_bp.get("/statement.pdf")
+@reads_only
+def statement_pdf():
+    start, end = period_args()
+    response = pdf.statement_pdf(scope().client_id, start, end, request.args.get("size"))
+    if response is None:
+        abort(404)
+    return response
+
+
+@owner_bp.route("/settings/statements", methods=["GET", "POST"])
+def statement_settings():
+    form = MonthlyStatementsForm()
+    if form.validate_on_submit():
+        enabled = bool(form.enabled.data)
+        statements.set_monthly_statements(current_actor(), enabled)
+        flash(
+            "Monthly statements are on: each client with something to state is emailed last month's statement."
+            if enabled
+            else "Monthly statements are off: no statement is emailed.",
+            "success",
+        )
+        return redirect(url_for(".statement_settings"))
+    status = 400 if form.is_submitted() else 200
+    enabled = statements.monthly_statements_enabled()
+    if not form.is_submitted():
+        form.enabled.data = enabled
+    return render_template("collections/statement_settings.html", form=form, enabled=enabled), status
+
+
 # --- The client's calendar ----------------------------------------------------------------------
 
 
@@ -280,3 +337,205 @@ def feed(token: str):
         mimetype="text/calendar",
         headers={"Content-Disposition": 'inline; filename="payments.ics"', "Cache-Control": "private, max-age=300"},
     )
+
+
+# --- Late fees ------------------------------------------------------------------------------------
+
+
+def _whole_days(text: str, label: str, error=late_fees.InvalidPolicy) -> int:
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()):
+        raise error(f"{label}: enter a whole number of days.")
+    return int(text)
+
+
+def _policy_from(form: LateFeePolicyForm) -> late_fees.LateFeePolicy:
+    enabled = bool(form.enabled.data)
+    value_text = (form.value.data or "").strip()
+    if not value_text and not enabled:
+        value_text = "0"
+    try:
+        value = parse_decimal(value_text, places=2, maximum=late_fees.MAX_FLAT, allow_zero=not enabled, field="fee")
+    except InvalidAmount as error:
+        raise late_fees.InvalidPolicy(str(error)) from None
+    grace_text = (form.grace_days.data or "").strip() or "0"
+    return late_fees.LateFeePolicy(
+        enabled=enabled,
+        kind=form.kind.data or "flat",
+        value=value,
+        grace_days=_whole_days(grace_text, "Grace days"),
+    )
+
+
+@owner_bp.route("/settings/late-fees", methods=["GET", "POST"])
+def late_fee_settings():
+    form = LateFeePolicyForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            policy = _policy_from(form)
+        except late_fees.InvalidPolicy as error:
+            form.form_errors.append(str(error))
+            status = 400
+        else:
+            saved = late_fees.set_late_fee_policy(current_actor(), policy)
+            flash(late_fees.describe(saved), "success")
+            return redirect(url_for(".late_fee_settings"))
+    elif form.is_submitted():
+        status = 400
+    current = late_fees.late_fee_policy()
+    if not form.is_submitted():
+        form.enabled.data = current.enabled
+        form.kind.data = current.kind
+        form.value.data = f"{current.value:.2f}" if current.value else ""
+        form.grace_days.data = str(current.grace_days)
+    return render_template("collections/late_fee_settings.html", form=form, current=late_fees.describe(current)), status
+
+
+@owner_bp.post("/late-fees/<int:fee_id>/waive")
+def late_fee_waive(fee_id: int):
+    invoice_id = queries.late_fee_invoice(fee_id) if 0 < fee_id <= MAX_ID else None
+    if invoice_id is None:
+        abort(404)
+    form = WaiveFeeForm()
+    target = url_for("backoffice.invoice_detail", invoice_id=invoice_id) + "#late-fees"
+    if not form.validate_on_submit():
+        flash("Give the reason for waiving the fee (at most 500 characters).", "error")
+        return redirect(target, 303)
+    try:
+        late_fees.waive_late_fee(current_actor(), fee_id, form.reason.data or "")
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("The late fee was waived and the client was told.", "success")
+    return redirect(target, 303)
+
+
+# --- Clients' proposals of a new plan -------------------------------------------------------------
+
+
+def _limits_from(form: ProposalLimitsForm) -> proposals.ProposalLimits:
+    return proposals.ProposalLimits(
+        enabled=bool(form.enabled.data),
+        max_installments=_whole_days(form.max_installments.data or "", "Installments", proposals.InvalidLimits),
+        latest_first_days=_whole_days(form.latest_first_days.data or "", "Latest first date", proposals.InvalidLimits),
+    )
+
+
+@owner_bp.route("/settings/plan-proposals", methods=["GET", "POST"])
+def proposal_settings():
+    form = ProposalLimitsForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            limits = _limits_from(form)
+        except proposals.InvalidLimits as error:
+            form.form_errors.append(str(error))
+            status = 400
+        else:
+            proposals.set_proposal_limits(current_actor(), limits)
+            flash(proposals.describe(limits), "success")
+            return redirect(url_for(".proposal_settings"))
+    elif form.is_submitted():
+        status = 400
+    current = proposals.proposal_limits()
+    if not form.is_submitted():
+        form.enabled.data = current.enabled
+        form.max_installments.data = str(current.max_installments)
+        form.latest_first_days.data = str(current.latest_first_days)
+    return render_template("collections/proposal_settings.html", form=form, current=proposals.describe(current)), status
+
+
+@owner_bp.get("/plan-proposals")
+@reads_only
+def proposals_list():
+    pagination, rows = proposals.pending_page(page_arg())
+    return render_template(
+        "collections/proposals.html",
+        pagination=pagination,
+        rows=rows,
+        approve_form=ApproveProposalForm(formdata=None),
+        decline_form=DeclineProposalForm(formdata=None),
+    )
+
+
+def _proposal_target(proposal_id: int) -> str:
+    invoice_id = queries.proposal_invoice(proposal_id) if 0 < proposal_id <= MAX_ID else None
+    if invoice_id is None:
+        abort(404)
+    back = request.form.get("back") == "list"
+    return (
+        url_for(".proposals_list")
+        if back
+        else url_for("backoffice.invoice_detail", invoice_id=invoice_id) + "#proposal"
+    )
+
+
+@owner_bp.post("/plan-proposals/<int:proposal_id>/approve")
+def proposal_approve(proposal_id: int):
+    target = _proposal_target(proposal_id)
+    form = ApproveProposalForm()
+    if not form.validate_on_submit():
+        flash("The form expired; please try again.", "error")
+        return redirect(target, 303)
+    try:
+        outcome = proposals.approve_proposal(current_actor(), proposal_id)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        if outcome == proposals.PROPOSAL_LAPSED:
+            flash("The invoice was paid or voided since: the proposal lapsed and nothing was re-planned.", "warning")
+        else:
+            flash(
+                "The proposal was approved: the invoice was re-planned and the client was sent the schedule.", "success"
+            )
+    return redirect(target, 303)
+
+
+@owner_bp.post("/plan-proposals/<int:proposal_id>/decline")
+def proposal_decline(proposal_id: int):
+    target = _proposal_target(proposal_id)
+    form = DeclineProposalForm()
+    if not form.validate_on_submit():
+        flash("Give the client a reason for declining (at most 500 characters).", "error")
+        return redirect(target, 303)
+    try:
+        outcome = proposals.decline_proposal(current_actor(), proposal_id, form.reason.data or "")
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        if outcome == proposals.PROPOSAL_LAPSED:
+            flash("The invoice was paid or voided since: the proposal lapsed.", "warning")
+        else:
+            flash("The proposal was declined and the client was told why.", "success")
+    return redirect(target, 303)
+
+
+@client_bp.post("/invoices/<int:invoice_id>/plan-proposal")
+def propose_plan(invoice_id: int):
+    """A client proposes a new plan for their own invoice (anyone else's is a 404; an owner's
+    preview never gets here: 403)."""
+    client_id = scope().client_id
+    if not (0 < invoice_id <= MAX_ID) or queries.client_invoice(client_id, invoice_id) is None:
+        abort(404)
+    target = portal_url("portal.invoice_detail", invoice_id=invoice_id) + "#propose"
+    form = ProposePlanForm()
+    if not form.validate_on_submit():
+        messages = [message for errors in form.errors.values() for message in errors]
+        flash(" ".join(str(m) for m in messages) or "The form expired; please try again.", "error")
+        return redirect(target, 303)
+    try:
+        proposals.propose_plan(current_actor(), client_id, invoice_id, form.installment_count.data, form.first_due.data)
+    except services.NotFound:
+        abort(404)
+    except BillingError as error:
+        flash(error.message, "error")
+    else:
+        flash("Your proposal was sent. You will get an email when it is answered.", "success")
+    return redirect(target, 303)
+
+
+@client_bp.get("/invoices/<int:invoice_id>/plan-proposal")
+def propose_plan_address(invoice_id: int):
+    """Reloading the proposal's address leads to the invoice, not to a 405."""
+    return redirect(portal_url("portal.invoice_detail", invoice_id=invoice_id))

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from flask import Flask
 
+from ..billing import statements
+from ..extensions import db
+from ..models import MonthlyStatement
 from . import content, pdf
 
 
@@ -37,9 +40,23 @@ def invoice_attachment(invoice_id: int) -> tuple[str, bytes] | None:
     return document.filename, pdf.invoice_pdf_bytes(document)
 
 
+def statement_attachment(row_id: int) -> tuple[str, bytes] | None:
+    """A monthly statement (``monthly_statements`` row): the client's statement of that month as
+    the books say when the email is sent."""
+    row = db.session.get(MonthlyStatement, row_id)
+    if row is None:
+        return None
+    start, end = statements.month_period(row.period.strftime("%Y-%m"))
+    document = content.statement_document(row.client_id, start, end)
+    if document is None:
+        return None
+    return f"statement-{row.period.strftime('%Y-%m')}.pdf", pdf.statement_pdf_bytes(document)
+
+
 def init_app(app: Flask) -> None:
     app.extensions["ais_attachments"] = {
         "invoice": invoice_attachment,
         "receipt": receipt_attachment,
         "credit_note": credit_note_attachment,
+        "statement": statement_attachment,
     }

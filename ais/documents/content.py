@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from sqlalchemy import select
 
-from ..billing import reads, services
+from ..billing import reads, services, statements
 from ..billing.reads import InvoiceView
 from ..extensions import db
 from ..models import CONFIRMED, Client, CreditNote, Payment
@@ -77,6 +77,18 @@ class CreditNoteDocument:
         return f"{self.note.credit_no}.pdf"
 
 
+@dataclass(frozen=True)
+class StatementDocument:
+    statement: statements.Statement
+    seller: Seller
+    buyer: Buyer
+
+    @property
+    def filename(self) -> str:
+        start, end = self.statement.start, self.statement.end
+        return f"statement-{start.isoformat()}-to-{end.isoformat()}.pdf"
+
+
 def receipt_number(payment_id: int) -> str:
     """Acknowledgement receipts are numbered by their payment: AR-000042."""
     return f"AR-{payment_id:06d}"
@@ -93,9 +105,7 @@ def _seller(invoice: InvoiceView) -> Seller:
     """The seller as the invoice was issued (its copy), the profile filling what older invoices lack;
     the footer and the logo are the profile's."""
     profile = services.business_profile()
-    logo = ""
-    if profile is not None and profile.logo:
-        logo = f"data:{profile.logo_type};base64,{base64.b64encode(profile.logo).decode('ascii')}"
+    logo = _logo(profile)
     return Seller(
         registered_name=invoice.seller_name or (profile.registered_name if profile else ""),
         trade_name=invoice.seller_trade_name or (profile.trade_name if profile else ""),
@@ -104,6 +114,26 @@ def _seller(invoice: InvoiceView) -> Seller:
         vat_registered=invoice.seller_vat_registered,
         footer_lines=tuple(line for line in (profile.footer if profile else "").splitlines() if line.strip()),
         logo_data_uri=logo,
+    )
+
+
+def _logo(profile) -> str:
+    if profile is None or not profile.logo:
+        return ""
+    return f"data:{profile.logo_type};base64,{base64.b64encode(profile.logo).decode('ascii')}"
+
+
+def _profile_seller() -> Seller:
+    """The seller as the business profile says now (a statement is today's document)."""
+    profile = services.business_profile()
+    return Seller(
+        registered_name=profile.registered_name if profile else "",
+        trade_name=profile.trade_name if profile else "",
+        tin=profile.tin if profile else "",
+        address=profile.address if profile else "",
+        vat_registered=bool(profile and profile.vat_registered),
+        footer_lines=tuple(line for line in (profile.footer if profile else "").splitlines() if line.strip()),
+        logo_data_uri=_logo(profile),
     )
 
 
@@ -189,3 +219,17 @@ def credit_note_document(note_id: int, client_id: int | None = None) -> CreditNo
         seller=_seller(invoice),
         buyer=_buyer(invoice),
     )
+
+
+def statement_document(client_id: int, start: dt.date, end: dt.date) -> StatementDocument | None:
+    """The client's statement of account for ``start``..``end`` (statements.statement_of_account,
+    the pages' own figures); None for an unknown client."""
+    statement = statements.statement_of_account(client_id, start, end)
+    client = db.session.get(Client, client_id)
+    if statement is None or client is None:
+        return None
+    name = client.company or client.name
+    buyer = Buyer(
+        name=name, attention=client.name if client.name != name else "", tin=client.tax_id, address=client.address
+    )
+    return StatementDocument(statement=statement, seller=_profile_seller(), buyer=buyer)

@@ -8,6 +8,7 @@ the disk because a person typed its address into a profile or a line.
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
-from ..billing import services
+from ..billing import aging, services
 from . import content
 
 PAGE_SIZES = {"a4": "A4", "letter": "letter"}
@@ -113,4 +114,27 @@ def credit_note_pdf(note_id: int, client_id: int | None, size: str | None) -> Re
 def credit_note_pdf_bytes(document: content.CreditNoteDocument, size: str | None = None) -> bytes:
     return render_pdf(
         "documents/credit_note.html", page_size(size), document=document, seller=document.seller, buyer=document.buyer
+    )
+
+
+def statement_pdf(client_id: int, start: dt.date, end: dt.date, size: str | None) -> Response | None:
+    """The client's statement of account as a PDF response, or None (404)."""
+    document = content.statement_document(client_id, start, end)
+    if document is None:
+        return None
+    return pdf_response(statement_pdf_bytes(document, size), document.filename)
+
+
+def statement_pdf_bytes(document: content.StatementDocument, size: str | None = None) -> bytes:
+    """The statement laid out from the pages' own partial (collections/_statement.html)."""
+    return render_pdf(
+        "documents/statement.html",
+        page_size(size),
+        document=document,
+        statement=document.statement,
+        seller=document.seller,
+        buyer=document.buyer,
+        labels=aging.BUCKET_LABELS,
+        statement_links=False,
+        in_document=True,
     )

@@ -101,6 +101,27 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        at_head = set(context.get_context().get_current_heads()) == set(context.script.get_heads())
+
+    if config.attributes.pop("ais_rebuild_ledger", False):  # set by 0013 (books with no ledger)
+        post_the_ledger(at_head)
+
+
+def post_the_ledger(at_head: bool) -> None:
+    """After an upgrade of an existing install whose books have no ledger entries: post their history
+    (``flask --app ais ledger rebuild``), now that the schema is the one the app's code expects."""
+    import click
+
+    if not at_head:
+        click.echo(
+            "The books have no ledger entries: after upgrading to the head, run `flask --app ais ledger rebuild`."
+        )
+        return
+    from ais.accounting.commands import rebuild_ledger
+
+    click.echo("The books have no ledger entries yet: posting their history.")
+    if rebuild_ledger(echo=click.echo) != 0:
+        raise SystemExit("The ledger could not be posted: run `flask --app ais ledger rebuild` (see above).")
 
 
 if context.is_offline_mode():

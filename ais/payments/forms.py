@@ -8,7 +8,7 @@ from wtforms.validators import Length
 from ..forms import AppForm
 from .services import CHOICES, CUSTOM, DUE, FULL
 
-CHOICE_LABELS = {DUE: "Pay amount due now", FULL: "Pay full balance", CUSTOM: "Other amount"}
+CHOICE_LABELS = {DUE: "Pay amount due now", FULL: "Settle the invoice", CUSTOM: "Other amount"}
 
 
 class CheckoutForm(AppForm):

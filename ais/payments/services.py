@@ -43,6 +43,7 @@ from ..billing.services import (
     add_payment,
     lock_invoice,
     open_room,
+    payoff_quote,
     reallocate,
     require_open,
     transition,
@@ -220,14 +221,18 @@ class PayOptions:
 
 def pay_options(invoice: Invoice, today: dt.date, open_checkouts: Decimal = ZERO) -> PayOptions:
     """The suggested amount is rules.owed's (the one rule every page and email uses), within what
-    may still be paid; "full balance": all that is still open."""
+    may still be paid; "settle the invoice" (``full``): the early payoff quote
+    (services.payoff_quote) less the money on its way other than this invoice's open checkouts,
+    which a new checkout replaces."""
     room = max(open_room(invoice) + open_checkouts, ZERO)
     pending = invoice.held_amount - open_checkouts
+    quote = payoff_quote(invoice)
+    settle = min(max(quote.balance - max(pending, ZERO), ZERO), room)
     owed = rules.owed(states_after_pending(invoice), today, max(pending, ZERO))
     due = min(owed.suggested, room)
     numbers = installments_covered(invoice, due, pending) if due > 0 else []
     label = _installment_label(invoice, numbers) if numbers and invoice.installment_count > 1 else ""
-    return PayOptions(due=due, due_label=label, full=room, room=room, due_heading=owed.suggested_label or "Due now")
+    return PayOptions(due=due, due_label=label, full=settle, room=room, due_heading=owed.suggested_label or "Due now")
 
 
 def _amount_for(invoice: Invoice, choice: str, amount_text, options: PayOptions) -> Decimal:

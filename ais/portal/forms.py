@@ -22,6 +22,8 @@ from ..forms import AppForm
 PAYMENT_METHODS = methods.CLIENT_METHODS
 DATE_MESSAGE = "Enter the date you paid, like 2026-03-31."
 METHOD_MESSAGE = "Choose how you paid."
+PROOF_HELP = "A photo or screenshot of the transfer slip (PNG or JPEG), or a PDF, at most 5 MB."
+PROOF_TYPES = "image/png,image/jpeg,application/pdf"
 
 
 def new_submission_key() -> str:
@@ -45,8 +47,8 @@ class ReportPaymentForm(PaymentChecks, AppForm):
     )
     proof = FileField(
         "Proof of payment (optional)",
-        description="A photo or screenshot of the transfer slip (PNG or JPEG), or a PDF, at most 5 MB.",
-        render_kw={"accept": "image/png,image/jpeg,application/pdf"},
+        description=PROOF_HELP,
+        render_kw={"accept": PROOF_TYPES},
     )
     submission_key = HiddenField()
 
@@ -54,7 +56,13 @@ class ReportPaymentForm(PaymentChecks, AppForm):
     method_message = METHOD_MESSAGE
 
 
-def proof_upload(form: ReportPaymentForm) -> tuple[bytes | None, str]:
+class AttachProofForm(AppForm):
+    """A proof for a payment the client reported without one (the payment is in the address)."""
+
+    proof = FileField("Proof of payment", description=PROOF_HELP, render_kw={"accept": PROOF_TYPES})
+
+
+def proof_upload(form: ReportPaymentForm | AttachProofForm) -> tuple[bytes | None, str]:
     """The attached proof's bytes (read up to just over the limit) and the name it was sent
     under, or (None, "") if no file was chosen."""
     upload = form.proof.data

@@ -17,12 +17,25 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 
-from sqlalchemy import Date, Integer, Row, and_, bindparam, case, func, literal_column, select, true, type_coerce
+from sqlalchemy import (
+    Date,
+    Integer,
+    Row,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    true,
+    type_coerce,
+)
 
 from ..billing.reads import MAX_ID, InvoiceView, read_credit_notes, read_invoice, read_invoice_payments
 from ..db_types import Money
 from ..extensions import db
-from ..models import INSTALLMENT, Client, Installment, Invoice, Payment
+from ..models import INSTALLMENT, Client, Installment, Invoice, Payment, PaymentProof
 from ..pagination import PageStatements, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 20
@@ -58,6 +71,7 @@ def client_reminder_choice(client_id: int) -> bool:
 # ORM objects (a list page only shows them).  Each still filters by the scoped client first.
 
 invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
+proofs = PaymentProof.__table__
 CLIENT, TODAY = bindparam("client_id", type_=Integer), bindparam("today", type_=Date)
 
 
@@ -269,11 +283,20 @@ def _payments_select():
             payments.c.reference,
             payments.c.state,
             payments.c.state_reason,
+            exists().where(proofs.c.payment_id == payments.c.id).label("has_proof"),
         )
         .select_from(payments.join(invoices, invoices.c.id == payments.c.invoice_id))
         .where(payments.c.client_id == CLIENT, invoices.c.client_id == CLIENT, invoices.c.issued_at.is_not(None))
         .order_by(payments.c.date.desc(), payments.c.id.desc())
     )
+
+
+def payment(client_id: int, payment_id: int) -> Row | None:
+    """One of the client's payments as the payments list shows it (with ``has_proof``), or None
+    (unknown or another client's: never told apart)."""
+    if not 0 < payment_id <= MAX_ID:
+        return None
+    return db.session.execute(_payments_select().where(payments.c.id == payment_id), {"client_id": client_id}).first()
 
 
 @cache

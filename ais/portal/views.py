@@ -5,12 +5,14 @@ Routes (blueprint ``portal``, mounted at /portal):
 * ``GET  /portal``                     portal.dashboard       totals, next due, plans, recent payments
 * ``GET  /portal/invoices``            portal.invoices        issued invoices, 20 a page, newest first
 * ``GET  /portal/invoices/<id>``       portal.invoice_detail  one invoice, its schedule, payments, the form
+  (``?amount=settle``: the form is filled with what settles the invoice, the payoff quote)
 * ``GET  /portal/payments``            portal.payments        payments, 20 a page, newest first
 * ``POST /portal/payments/add``        portal.payment_add     report a payment (state "reported")
 * ``GET  /portal/invoices/<id>/invoice.pdf``  the sales invoice as PDF (?size=a4|letter)
 * ``GET  /portal/payments/<id>/receipt.pdf``  the acknowledgement receipt of a confirmed payment
 * ``GET  /portal/how-to-pay/qr``              the business's payment QR code (an image it re-encoded)
 * ``GET  /portal/payments/<id>/proof``        the proof the client attached to a payment (a download)
+* ``GET|POST /portal/payments/<id>/add-proof``  attach a proof to a reported payment that has none
 
 Who sees what is decided once, in ``scope.apply_scope`` (the before_request hook below); every
 query takes the scoped client id first.  Views are thin: the form parses, ONE service call
@@ -30,6 +32,7 @@ from .. import clock
 from ..auth.access import current_actor
 from ..billing import rules, services
 from ..billing.services import BillingError, NotFound
+from ..collections.invoice_parts import portal_invoice_collections
 from ..database import reads_only
 from ..documents import pdf
 from ..downloads import image_response, proof_download
@@ -37,7 +40,7 @@ from ..formatting import format_money
 from ..params import page_number, parse_id
 from ..payments.views import online_payment
 from . import bp, queries
-from .forms import ReportPaymentForm, new_submission_key, proof_upload
+from .forms import AttachProofForm, ReportPaymentForm, new_submission_key, proof_upload
 from .scope import apply_scope, portal_url, scope
 
 ZERO = Decimal("0.00")
@@ -103,9 +106,20 @@ def _suggested_amount(invoice, today) -> Decimal:
     return max(min(services.owed_on(invoice, today).suggested, services.open_room(invoice)), ZERO)
 
 
+SETTLE = "settle"  # ?amount=settle: the form is filled with what settles the invoice
+
+
+def _settle_amount(invoice) -> Decimal:
+    """What the client may report to settle the invoice: the payoff quote less what is already
+    awaiting confirmation (services.payoff_quote), never more than can still be reported."""
+    return max(min(services.payoff_quote(invoice).to_send, services.open_room(invoice)), ZERO)
+
+
 def _form_for(invoice, today) -> ReportPaymentForm:
-    """The payment form, pre-filled with the suggested amount and today's date."""
-    suggested = _suggested_amount(invoice, today)
+    """The payment form, pre-filled with today's date and the suggested amount, or with the amount
+    that settles the invoice when the page was asked for it (``?amount=settle``)."""
+    settle = request.args.get("amount") == SETTLE
+    suggested = _settle_amount(invoice) if settle else _suggested_amount(invoice, today)
     return ReportPaymentForm(
         formdata=None,
         data={
@@ -136,12 +150,17 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         form.submission_key.data = new_submission_key()
     return render_template(
         "portal/invoice_detail.html",
+        **portal_invoice_collections(invoice, client_id),
         invoice=invoice,
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
         credit_notes=queries.invoice_credit_notes(client_id, invoice.id),
         owed=services.owed_on(invoice, today),
+        quote=services.payoff_quote(invoice),
+        settle_url=portal_url("portal.invoice_detail", invoice_id=invoice.id, amount=SETTLE) + "#report-payment"
+        if can_report
+        else None,
         suggested=_suggested_amount(invoice, today) if is_open else ZERO,
         open_room=room,
         is_open=is_open,
@@ -213,6 +232,39 @@ def payment_proof(payment_id: int):
 
 
 # --- Payments -------------------------------------------------------------------------------------
+
+
+@bp.route("/payments/<int:payment_id>/add-proof", methods=["GET", "POST"])
+def payment_proof_add(payment_id: int):
+    """A client attaches a proof to a payment they reported without one, while it awaits
+    confirmation.  Another client's payment is 404; an owner's preview shows the form disabled
+    (the scope hook refuses its POST)."""
+    current = scope()
+    payment = queries.payment(current.client_id, payment_id)
+    if payment is None:
+        abort(404)
+    form = AttachProofForm()
+    if form.is_submitted():
+        if not form.validate():
+            return _render_proof_form(payment, form, 400)
+        proof, proof_filename = proof_upload(form)
+        try:
+            services.attach_proof(current_actor(), current.client_id, payment.id, proof, proof_filename)
+        except NotFound:
+            abort(404)
+        except BillingError as error:
+            if error.field == "proof":
+                form.proof.errors = [*form.proof.errors, error.message]
+            else:
+                form.form_errors.append(error.message)
+            return _render_proof_form(queries.payment(current.client_id, payment_id) or payment, form, 400)
+        flash(f"The proof was attached to your payment of {format_money(payment.amount, payment.currency)}.", "success")
+        return redirect(portal_url("portal.payments"), 303)
+    return _render_proof_form(payment, form)
+
+
+def _render_proof_form(payment, form: AttachProofForm, status: int = 200):
+    return render_template("portal/proof_add.html", payment=payment, form=form), status
 
 
 @bp.get("/payments")

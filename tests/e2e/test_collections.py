@@ -94,3 +94,34 @@ def test_client_reads_their_statement_and_turns_off_courtesy_reminders(ui, books
     expect(page.get_by_role("status").filter(has_text="Overdue notices still come")).to_be_visible()
     no_sideways_scroll(ui.shots(page, "c6-portal-reminders"), "Reminders (portal)")
     ui.assert_clean()
+
+
+def test_owner_notes_a_promise_to_pay_and_sees_it_on_the_aging_report(ui, owner, books):
+    from ais import clock
+
+    page = ui.desktop().new_page()
+    sign_in(page, owner.username, owner.password)
+    page.goto(f"/clients/{books}")
+    page.get_by_label("Amount promised").fill("5000.00")
+    page.get_by_label("Promised by").fill((clock.today() + timedelta(days=7)).isoformat())
+    page.get_by_label("Note").fill("Promised on the phone: payday on Friday")
+    page.get_by_role("button", name="Note the promise").click()
+    expect(page.get_by_role("status").filter(has_text="Reminders to this client pause")).to_be_visible()
+    expect(page.locator('#promises [data-promise="open"]')).to_be_visible()
+    no_sideways_scroll(ui.shots(page, "c7-client-promise"), "Client page with a promise to pay")
+    page.goto("/aging")
+    expect(page.locator('[data-promise="open"]')).to_be_visible()
+    no_sideways_scroll(ui.shots(page, "c8-aging-promise"), "Aging report with a promise to pay")
+    ui.assert_clean()
+
+
+def test_client_sees_what_settles_an_invoice_and_reports_that_amount(ui, books):
+    page = ui.desktop().new_page()
+    sign_in(page, CLIENT_EMAIL, CLIENT_PASSWORD)
+    page.goto("/portal/invoices")
+    page.get_by_role("link", name=re.compile(r"INV-")).first.click()
+    expect(page.get_by_role("heading", name=re.compile("To settle this invoice today"))).to_contain_text("47,500.00")
+    no_sideways_scroll(ui.shots(page, "c9-portal-payoff"), "Invoice with the payoff quote (portal)")
+    page.get_by_role("link", name=re.compile(r"Report a payment of ₱47,500\.00")).click()
+    expect(page.get_by_label("Amount you paid")).to_have_value("47500.00")
+    ui.assert_clean()

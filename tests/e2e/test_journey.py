@@ -1,5 +1,6 @@
 """The whole story in a real browser: an owner bills a client on installments, the client
-pays in the portal, the owner confirms, the client sees it, the owner previews the portal.
+reports a payment with a proof of the transfer in the portal, the owner opens the proof from the
+confirmation queue and confirms, the client sees it, the owner previews the portal.
 
 Every page is photographed at 1280 and 375 px (test-output/screenshots/) and checked with
 axe-core as it is (no serious or critical WCAG 2 A/AA violation); the main pages must not scroll
@@ -8,11 +9,13 @@ sideways at 375 px; no page may log a JavaScript error or a CSP violation.
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from PIL import Image, ImageDraw
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.e2e
@@ -57,6 +60,15 @@ def pdf_picture(data: bytes, name: str) -> Path:
     prefix = SCREENSHOTS / name
     subprocess.run(["pdftoppm", "-png", "-r", "80", "-singlefile", "-", str(prefix)], input=data, check=True)
     return prefix.with_suffix(".png")
+
+
+def transfer_slip() -> bytes:
+    """A phone screenshot of a bank transfer confirmation (a plain PNG, 360 x 640)."""
+    image = Image.new("RGB", (360, 640), (245, 247, 250))
+    ImageDraw.Draw(image).text((20, 40), f"Transfer successful\n{PAYMENT_REFERENCE}", fill=(20, 20, 20))
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
 
 
 def amount_text(value: str) -> str:
@@ -224,10 +236,19 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     due_now = amount.input_value().replace(",", "")
     c.get_by_role("combobox", name=re.compile(r"^(Method|How you paid)")).select_option(label="Bank transfer")
     c.get_by_role("textbox", name=re.compile(r"^Reference")).fill(PAYMENT_REFERENCE)
+    # The transfer slip, as a phone saves a screenshot: attached as the proof of payment.
+    c.get_by_label(re.compile(r"^Proof of payment")).set_input_files(
+        files=[{"name": "bpi-transfer-slip.png", "mimeType": "image/png", "buffer": transfer_slip()}]
+    )
     ui.shot(c, "14-portal-report-form")
     c.get_by_role("button", name="Report payment").click()
     expect(c.get_by_text("Awaiting confirmation").first).to_be_visible()
     ui.shots(c, "15-portal-invoice-reported")
+    c.goto("/portal/payments")
+    reported_row = c.locator("tr", has_text=PAYMENT_REFERENCE)
+    expect(reported_row).to_contain_text("Awaiting confirmation")
+    expect(reported_row.get_by_role("link", name=re.compile(r"^Proof"))).to_be_visible()  # their own proof
+    no_sideways_scroll(ui.shots(c, "15b-portal-payments-with-proof"), "Portal payments")
 
     # --- e. The owner confirms it ------------------------------------------------------------------
     o.goto("/payments?state=reported")
@@ -236,6 +257,13 @@ def test_owner_bills_client_pays_owner_confirms(ui, owner):
     expect(row).to_have_count(1)
     expect(row).to_contain_text(amount_text(due_now))
     ui.shots(o, "16-payments-to-confirm")
+    # The owner opens the client's proof from the queue: a download of the re-encoded image.
+    with o.expect_download() as download_info:
+        row.get_by_role("link", name=re.compile(r"^Proof")).click()
+    download = download_info.value
+    assert download.suggested_filename.endswith(".png"), download.suggested_filename
+    slip = Path(download.path()).read_bytes()
+    assert slip.startswith(b"\x89PNG") and Image.open(io.BytesIO(slip)).size == (360, 640)
     row.get_by_role("button", name=re.compile(r"^Confirm")).click()
     expect(o.get_by_text("The payment was confirmed and applied to the invoice.")).to_be_visible()
     o.goto(invoice_url)

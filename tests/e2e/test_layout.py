@@ -47,6 +47,15 @@ def long_named_client(e2e_app, issuing_profile):
         services.report_payment(
             actor, client_id, invoice_id, Decimal("500.00"), today - timedelta(days=1), "GCash", LONG_REFERENCE
         )
+        # A late fee on the overdue installment and a pending plan proposal: both show on the invoice.
+        from ais.billing import late_fees, proposals
+        from ais.models import Setting
+
+        policy = late_fees.LateFeePolicy(True, "percent", Decimal("2.50"), 0, since=today - timedelta(days=400))
+        db.session.add(Setting(key=late_fees.SETTING_KEY, value=policy.to_text()))
+        db.session.commit()
+        late_fees.charge_late_fees()
+        proposals.propose_plan(actor, client_id, invoice_id, 6, today + timedelta(days=5))
         db.session.remove()
         db.engine.dispose()
     return client_id, invoice_id
@@ -72,7 +81,13 @@ def test_long_names_and_references_wrap_at_every_width(ui, owner, long_named_cli
         "invoices": "/invoices",
         "invoice": f"/invoices/{invoice_id}",
         "payments": "/payments?state=reported",
+        "late-fee-settings": "/settings/late-fees",
+        "proposal-settings": "/settings/plan-proposals",
+        "proposals": "/plan-proposals",
     }
+    page.goto(f"/invoices/{invoice_id}")
+    expect(page.get_by_role("heading", name="Late fees")).to_be_visible()
+    expect(page.get_by_role("heading", name="The client proposes a new plan")).to_be_visible()
     for name, path in pages.items():
         page.goto(path)
         expect(page.get_by_role("heading", level=1)).to_be_visible()

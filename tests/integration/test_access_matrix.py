@@ -4,6 +4,7 @@
 - every owner page is refused to clients (403) and sends anonymous visitors to sign in.
 """
 
+import io
 import re
 from datetime import date
 from decimal import Decimal
@@ -188,3 +189,38 @@ def test_a_proof_is_served_only_to_its_client_and_to_owners(actions, proofs, who
         assert response.headers["Content-Disposition"].startswith("attachment;")
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Cache-Control"] == "no-store"
+
+
+ADD_PROOF_MATRIX = [
+    # (who, url, status): the page for adding a proof to a payment reported without one
+    ("anonymous", "/portal/payments/1/add-proof", 302),
+    ("owner", "/portal/payments/1/add-proof", 302),  # an owner previews with ?client= only
+    ("owner", "/portal/payments/2/add-proof?client=1", 404),  # the preview's scope: Ana's payments
+    ("ana@example.com", "/portal/payments/1/add-proof", 200),
+    ("ana@example.com", "/portal/payments/2/add-proof", 404),  # Bo's
+    ("ana@example.com", "/portal/payments/3/add-proof", 404),
+    ("bo@example.com", "/portal/payments/2/add-proof", 200),
+    ("bo@example.com", "/portal/payments/1/add-proof", 404),
+]
+
+
+@pytest.mark.parametrize("who,url,status", ADD_PROOF_MATRIX, ids=[f"{w}-{u}" for w, u, _ in ADD_PROOF_MATRIX])
+def test_the_add_proof_page_is_only_the_clients_own(actions, proofs, who, url, status):
+    _sign_in(actions, who)
+    assert actions.client.get(url).status_code == status
+
+
+@pytest.mark.parametrize("who,status", [("ana@example.com", 404), ("owner", 403)])
+def test_adding_a_proof_to_someone_elses_payment_is_refused_and_writes_nothing(app, actions, proofs, who, status):
+    """Bo's payment (id 2) awaits confirmation: neither Ana nor an owner (a preview is read-only) adds to it."""
+    _sign_in(actions, who)
+    with app.app_context():
+        before = _row_count()
+    response = actions.post(
+        "/portal/payments/2/add-proof" + ("?client=2" if who == "owner" else ""),
+        {"proof": (io.BytesIO(PNG_1PX), "x.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == status
+    with app.app_context():
+        assert _row_count() == before

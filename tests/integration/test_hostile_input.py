@@ -72,9 +72,12 @@ ACTS_WITHOUT_INPUT = {"auth.end_other_sessions", "auth.twofactor_require"}
 # own walk below (no 5xx, no echo, the books consistent).
 SETTINGS_POSTS = {
     ("backoffice.collections.reminder_settings", "POST"),
+    ("backoffice.collections.statement_settings", "POST"),  # a checkbox: any value is "on"
     ("portal.collections.reminders_save", "POST"),
     ("portal.collections.calendar_reset", "POST"),
     ("backoffice.payment_instructions", "POST"),  # free text: any of the values is valid there
+    ("backoffice.collections.late_fee_settings", "POST"),  # a toggle off with empty values is valid
+    ("backoffice.collections.proposal_settings", "POST"),  # a toggle: turning proposals off is valid
 }
 # Failed sign-ins are audited on purpose; nothing else may be.
 AUDITED_FAILURES = {"auth.sign_in_failed", "auth.locked_out", "auth.2fa_failed"}

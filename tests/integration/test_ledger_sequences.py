@@ -1,21 +1,23 @@
 """Random sequences of the service operations (issue, pay, report, confirm, reject, void a payment,
-void an invoice, credit, re-plan) keep the ledger balanced and tied to the books: `flask check`
-finds nothing after every step."""
+void an invoice, credit, re-plan, charge and waive late fees) keep the ledger balanced and tied to
+the books: `flask check` finds nothing after every step."""
 
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from portal_support import ACTOR, DAY, TODAY, make_client, make_invoice, pay, report
 
-from ais.billing import rules, services
+from ais import clock
+from ais.billing import late_fees, rules, services
 from ais.billing.checks import find_problems
 from ais.billing.services import BillingError
 from ais.extensions import db
-from ais.models import CONFIRMED, REPORTED, Invoice, Payment
+from ais.models import CONFIRMED, REPORTED, Invoice, LateFee, Payment, Setting
 
 _emails = itertools.count(1)
 
@@ -30,6 +32,8 @@ operations = st.lists(
         st.tuples(st.just("void_invoice"), st.integers(0, 5)),
         st.tuples(st.just("credit"), st.integers(0, 5), st.integers(1, 100)),
         st.tuples(st.just("replan"), st.integers(0, 5), st.integers(1, 4), st.sampled_from(rules.FREQUENCIES)),
+        st.tuples(st.just("late_fees"), st.integers(0, 60)),
+        st.tuples(st.just("waive"), st.integers(0, 5)),
     ),
     min_size=1,
     max_size=10,
@@ -49,6 +53,26 @@ def _apply(client_id: int, invoices: list[int], operation) -> None:
                 client_id, f"{hundreds * 1120}.00", issued=TODAY - 30 * DAY, due=TODAY - 20 * DAY, count=count + 1
             )
         )
+        return
+    if kind == "late_fees":
+        # The charge runs on its day: the business clock moves forward to it (never back).
+        day = max(clock.today(), TODAY + operation[1] * DAY)
+        clock.set_clock(lambda: datetime(day.year, day.month, day.day, 4, 0, tzinfo=UTC))
+        late_fees.charge_late_fees()
+        return
+    if kind == "waive":
+        fee_id = _pick(
+            list(
+                db.session.scalars(
+                    db.select(LateFee.id)
+                    .where(LateFee.client_id == client_id, LateFee.waived_on.is_(None))
+                    .order_by(LateFee.id)
+                )
+            ),
+            operation[1],
+        )
+        if fee_id is not None:
+            late_fees.waive_late_fee(ACTOR, fee_id, "Goodwill")
         return
     if kind in ("confirm", "reject", "void_payment"):
         state = CONFIRMED if kind == "void_payment" else REPORTED
@@ -91,6 +115,10 @@ def _apply(client_id: int, invoices: list[int], operation) -> None:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=operations)
 def test_the_ledger_stays_balanced_and_tied_to_the_books_after_any_operations(books, ops):
+    if db.session.get(Setting, late_fees.SETTING_KEY) is None:  # a percentage, to exercise the rounding
+        policy = late_fees.LateFeePolicy(True, rules.PERCENT, Decimal("3.75"), 0, since=TODAY - 400 * DAY)
+        db.session.add(Setting(key=late_fees.SETTING_KEY, value=policy.to_text()))
+        db.session.commit()
     client_id = make_client("Ledger Client", f"ledger{next(_emails)}@example.com")
     invoices = [make_invoice(client_id, "2240.00", issued=TODAY - 40 * DAY, due=TODAY - 30 * DAY, count=2)]
     assert find_problems() == []

@@ -178,3 +178,55 @@ def test_upgrading_gives_every_payment_method_one_spelling(tmp_path):
             ("GCash", ""),
         ]
         db.engine.dispose()
+
+
+def test_upgrading_books_that_have_no_ledger_posts_their_history(app, freeze_today):
+    """0013 (with env.py): an install upgraded from before the ledger (0011) with invoices,
+    payments, a void and a credit note gets its ledger posted by the upgrade itself, and
+    `flask check` passes at once.  Run on the test database (SQLite or PostgreSQL), which ends at
+    the head again."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import func, select, text
+
+    from ais.audit import Actor
+    from ais.billing import services
+    from ais.billing.checks import find_problems
+    from ais.models import JournalEntry
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+    with app.app_context():
+        client_id = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        invoices = [
+            services.create_invoice(
+                actor,
+                services.InvoiceInput(
+                    client_id=client_id,
+                    issue_date=today - timedelta(days=40 - 10 * number),
+                    due_date=today,
+                    lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
+                ),
+            )
+            for number in range(3)
+        ]
+        services.record_payment(actor, invoices[0], Decimal("500.00"), today - timedelta(days=5), "GCash", "")
+        bounced = services.record_payment(actor, invoices[1], Decimal("100.00"), today - timedelta(days=4), "Check", "")
+        services.void_payment(actor, bounced, "Bounced")
+        services.credit_invoice(actor, invoices[1], Decimal("112.00"), "Returned")
+        services.void_invoice(actor, invoices[2], "Duplicate")
+        posted = db.session.scalar(select(func.count()).select_from(JournalEntry))
+        db.session.remove()
+        try:
+            downgrade(revision="7a4e2b91c0d6")  # 0011: the books as they were before the ledger
+            with db.engine.connect() as connection:
+                tables = set(db.inspect(connection).get_table_names())
+            assert "journal_entries" not in tables and "invoices" in tables
+        finally:
+            upgrade()
+        assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == posted
+        assert db.session.scalar(text("SELECT count(*) FROM closed_periods")) == 0
+        assert find_problems() == []
+        db.session.remove()

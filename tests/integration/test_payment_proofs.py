@@ -11,12 +11,25 @@ from decimal import Decimal
 
 import pytest
 from PIL import Image
-from portal_support import ANN, BEN, DAY, OWNER, TODAY, count, fresh, hidden_value, payments_of, sign_in
+from portal_support import (
+    ANN,
+    BEN,
+    DAY,
+    OWNER,
+    TODAY,
+    count,
+    fresh,
+    hidden_value,
+    make_invoice,
+    number_of,
+    payments_of,
+    sign_in,
+)
 from sqlalchemy import select
 
 from ais.billing import services
 from ais.billing.uploads import MAX_PROOF_BYTES
-from ais.models import AuditEntry, Payment, PaymentInstructions, PaymentProof
+from ais.models import AuditEntry, OutboxMessage, Payment, PaymentInstructions, PaymentProof
 
 GPS_TAG, MAKE_TAG = 0x8825, 0x010F
 
@@ -304,3 +317,140 @@ def test_the_sales_invoice_pdf_prints_how_to_pay(client, actions, world):
     out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=response.data, capture_output=True, check=True)
     text = " ".join(out.stdout.decode("utf-8").split())
     assert "how to pay" in text.lower() and "BPI 1234-5678-90 (AJ Trading)" in text and "GCash 0917 123 4567" in text
+
+
+# --- How to pay in the emails that ask for money ----------------------------------------------------
+
+
+def message(dedupe_prefix: str, invoice_id: int) -> OutboxMessage:
+    """The one email of a kind (by its dedupe key's prefix) about one invoice."""
+    query = select(OutboxMessage).where(
+        OutboxMessage.dedupe_key.like(f"{dedupe_prefix}%"), OutboxMessage.subject.contains(number_of(invoice_id))
+    )
+    return fresh().scalars(query).one()
+
+
+def test_the_invoice_email_and_the_reminder_say_how_to_pay_without_an_image(app, world):
+    services.save_payment_instructions(
+        services_actor(),
+        bank_accounts="BPI 1234-5678-90\nAJ Trading",
+        e_wallets="GCash 0917 123 4567",
+        notes="Write <b>the invoice number</b> as the reference",
+        qr_image=photo("PNG", exif=False),
+    )
+    invoice_id = make_invoice(world.ann, "600.00", issued=TODAY, count=3)
+    issued = message("invoice-issued:", invoice_id)
+    from ais.billing.reminders import run_reminders
+
+    assert any(r.invoice_id == world.a_full for r in run_reminders(TODAY))  # due today
+    reminder = message("reminder:", world.a_full)
+    for email, qr_where in ((issued, "the attached invoice and your invoice page in the portal"),
+                            (reminder, "your invoice page in the portal")):  # fmt: skip
+        text = email.body_text
+        how = text[text.index("How to pay:") :]
+        assert "  Bank transfer or deposit:\n    BPI 1234-5678-90\n    AJ Trading\n" in how
+        assert "  E-wallet:\n    GCash 0917 123 4567\n" in how
+        assert "Write <b>the invoice number</b> as the reference" in how  # plain text: as typed
+        assert f"A QR code to scan is on {qr_where}." in how
+        html = email.body_html
+        assert "BPI 1234-5678-90\nAJ Trading" in html and "GCash 0917 123 4567" in html
+        assert "Write &lt;b&gt;the invoice number&lt;/b&gt; as the reference" in html
+        assert "<img" not in html and "data:image" not in html and "/how-to-pay/qr" not in html
+    assert issued.attachment == f"invoice:{invoice_id}"  # the PDF (with its QR code), nothing more
+    assert reminder.attachment == ""
+
+
+def test_without_instructions_the_emails_do_not_mention_how_to_pay(app, world):
+    invoice_id = make_invoice(world.ann, "600.00", issued=TODAY)
+    from ais.billing.reminders import run_reminders
+
+    run_reminders(TODAY)
+    for email in (message("invoice-issued:", invoice_id), message("reminder:", world.a_full)):
+        assert "How to pay" not in email.body_text and "How to pay" not in email.body_html
+
+
+# --- A proof added later, from the payments page ----------------------------------------------------
+
+
+def payments_page(client) -> str:
+    response = client.get("/portal/payments")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def add_proof(actions, payment_id, proof: tuple[bytes, str] | None):
+    data = {} if proof is None else {"proof": (io.BytesIO(proof[0]), proof[1])}
+    return actions.post(f"/portal/payments/{payment_id}/add-proof", data, content_type="multipart/form-data")
+
+
+def test_the_payments_page_links_each_proof_and_offers_to_add_one_while_awaiting(client, actions, ann):
+    report_with(actions, client, ann.a_plan, (photo(), "slip.jpg"), reference="WITH-PROOF")
+    report_with(actions, client, ann.a_plan, None, reference="NO-PROOF", amount="50.00")
+    with_proof, without = payments_of(ann.ann)[-2:]
+    html = payments_page(client)
+    assert f'href="/portal/payments/{with_proof.id}/proof"' in html
+    assert f'href="/portal/payments/{with_proof.id}/add-proof"' not in html
+    assert f'href="/portal/payments/{without.id}/add-proof"' in html
+    assert f'href="/portal/payments/{without.id}/proof"' not in html
+    confirmed = payments_of(ann.ann)[0]  # the owner's recorded payment: no proof, nothing to add
+    assert confirmed.state == "confirmed" and f"/portal/payments/{confirmed.id}/add-proof" not in html
+
+
+def test_a_client_adds_a_proof_to_a_reported_payment_once(client, actions, ann):
+    report_with(actions, client, ann.a_plan, None)
+    payment = payments_of(ann.ann)[-1]
+    page = client.get(f"/portal/payments/{payment.id}/add-proof")
+    assert page.status_code == 200 and 'name="proof"' in page.get_data(as_text=True)
+    response = add_proof(actions, payment.id, (photo("JPEG"), "slip.jpg"))
+    assert response.status_code == 303 and response.headers["Location"].endswith("/portal/payments")
+    download = client.get(f"/portal/payments/{payment.id}/proof")
+    assert download.status_code == 200 and dict(Image.open(io.BytesIO(download.data)).getexif()) == {}
+    html = payments_page(client)
+    assert "The proof was attached to your payment of ₱100.00." in html
+    assert f'href="/portal/payments/{payment.id}/proof"' in html
+    entry = fresh().scalars(select(AuditEntry).where(AuditEntry.action == "payment.proof_added")).one()
+    assert entry.payment_id == payment.id and "slip.jpg" in entry.detail
+    # A second proof is refused; the first stays.
+    again = add_proof(actions, payment.id, (PDF, "other.pdf"))
+    assert again.status_code == 400 and "This payment has its proof" in again.get_data(as_text=True)
+    assert count(PaymentProof, PaymentProof.payment_id == payment.id) == 1
+    assert the_proof().content_type == "image/jpeg"
+
+
+@pytest.mark.parametrize(
+    ("proof", "message_text"),
+    [
+        (None, "Choose the file to attach"),
+        ((b"<svg xmlns='http://www.w3.org/2000/svg'/>", "x.svg"), 'id="proof-error"'),
+        ((b"%PDF" + b"0" * (MAX_PROOF_BYTES + 10), "big.pdf"), 'id="proof-error"'),
+    ],
+)
+def test_a_bad_or_missing_file_is_refused_next_to_the_field(client, actions, ann, proof, message_text):
+    report_with(actions, client, ann.a_plan, None)
+    payment = payments_of(ann.ann)[-1]
+    response = add_proof(actions, payment.id, proof)
+    assert response.status_code == 400 and message_text in response.get_data(as_text=True)
+    assert count(PaymentProof) == 0
+
+
+def test_no_proof_for_a_confirmed_payment_nor_for_another_clients(client, actions, ann):
+    report_with(actions, client, ann.a_plan, None)
+    payment = payments_of(ann.ann)[-1]
+    services.confirm_payment(services_actor(), payment.id)
+    response = add_proof(actions, payment.id, (photo(), "late.jpg"))
+    assert response.status_code == 400
+    assert "Only a payment awaiting confirmation can take a proof." in response.get_data(as_text=True)
+    assert client.get(f"/portal/payments/{ann.b_payment}/add-proof").status_code == 404
+    assert add_proof(actions, ann.b_payment, (photo(), "x.jpg")).status_code == 404
+    assert client.get("/portal/payments/99999999999999999999/add-proof").status_code == 404
+    assert count(PaymentProof) == 0
+
+
+def test_the_owner_previews_the_form_disabled_and_cannot_send_it(client, actions, world):
+    payment_id = world.b_payment
+    sign_in(actions, OWNER)
+    page = client.get(f"/portal/payments/{payment_id}/add-proof?client={world.ben}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "<fieldset disabled>" in html
+    assert add_proof(actions, payment_id, (photo(), "x.jpg")).status_code == 403
+    assert count(PaymentProof) == 0

@@ -257,7 +257,12 @@ def test_the_payments_list_shows_states_in_words(client, ann):
     services.reject_payment(ACTOR, rejected, "No such transfer arrived")
     html = text_of(client.get("/portal/payments"))
     text = squash(html)
-    assert re.search(number_of(ann.a_full) + r" — ₱30.00 GCash WAIT-1 ◷ Awaiting confirmation", text)
+    # (a payment awaiting confirmation without a proof offers to add one)
+    assert re.search(
+        number_of(ann.a_full)
+        + r" — ₱30.00 GCash WAIT-1 Add a proof to the payment of Mar 15, 2026 ◷ Awaiting confirmation",
+        text,
+    )
     assert re.search(r"NOPE-1 ✕ Rejected Reason: No such transfer arrived", text)
     assert re.search(number_of(ann.a_plan) + r" 1 ₱250.00 Bank transfer ANN-REF-11 ✓ Confirmed", text)
     assert f'href="/portal/invoices/{ann.a_full}"' in html

@@ -27,6 +27,9 @@ OWNER_PAGES = [
     "/ledger/trial-balance",
     "/ledger/trial-balance?as_of=2026-01-31",
     "/ledger/trial-balance.csv",
+    "/ledger/periods",
+    "/ledger/accounts",
+    "/ledger/posting-accounts",
     "/ledger",
     "/ledger/accounts/{receivable}",
     "/ledger/accounts/{receivable}?from=2020-01-15&to=2030-12-20",
@@ -44,10 +47,15 @@ OWNER_PAGES = [
     "/ledger/receivables.csv",
     "/ledger/receivables/clients/1?from=2020-01-01&to=2030-12-31",
     "/settings/reminders",
+    "/settings/late-fees",
+    "/settings/plan-proposals",
+    "/plan-proposals",
     "/clients/1/statement",
     "/forecast",
     "/forecast/clients?from=2026-01-01&to=2026-12-31",
     "/clients/1/statement?from=2020-01-01",
+    "/clients/1/statement.pdf?from=2020-01-01",
+    "/settings/statements",
     "/portal?client=1",
     "/portal/invoices?client=1",
     "/portal/invoices/{invoice}?client=1",
@@ -59,8 +67,10 @@ CLIENT_PAGES = [
     "/portal/invoices/{invoice}",
     "/portal/payments",
     "/portal/statement",
+    "/portal/statement.pdf",
     "/portal/reminders",
     "/portal/calendar",
+    "/portal/payments/{payment}/add-proof",
 ]
 
 
@@ -91,6 +101,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     assert result.exit_code == 0, result.output
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
+        payment = db.session.scalar(select(Payment.id).where(Payment.client_id == 1).order_by(Payment.id.desc()))
         receivable = _receivable_account()
     counts = {}
     for username, password, pages in (
@@ -99,7 +110,7 @@ def _counts(app, actions, count_queries, clients, invoices, payments):
     ):
         assert actions.login(username, password).status_code == 302
         for page in pages:
-            url = page.format(invoice=invoice, receivable=receivable)
+            url = page.format(invoice=invoice, payment=payment, receivable=receivable)
             actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
             with count_queries() as counter:
                 response = actions.client.get(url)
@@ -143,9 +154,11 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
     # session check, invoice + schedule, lines, payments (with whether each has a proof), credit
-    # notes, the payment instructions (how to pay, beside the report form)
-    ("client1@example.com", "/portal/invoices/{invoice}"): 6,
+    # notes, the payment instructions (how to pay, beside the report form), its late fees, the
+    # owner's limits of plan proposals, the latest proposal
+    ("client1@example.com", "/portal/invoices/{invoice}"): 9,
     ("client1@example.com", "/portal/payments"): 2,
+    ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
     # session check, client, opening balance, the period's invoices and payments, the open installments
     ("client1@example.com", "/portal/statement"): 5,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
@@ -153,18 +166,26 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    ("admin", "/aging"): 3,  # session check, a page of clients with their buckets and count, the totals
+    # session check, a page of clients with their buckets and count, the totals, their promises to pay
+    ("admin", "/aging"): 4,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, the running balances before the month, the month's lines, the accounts
     ("admin", "/ledger/trial-balance"): 4,
+    # session check, the first month with entries, the last closed month, the page's monthly totals
+    ("admin", "/ledger/periods"): 4,
+    ("admin", "/ledger/accounts"): 4,  # session check, the balances, the method settings, the accounts
+    # session check, the chart's roles (seeded if missing), the method settings, the sales roles, the accounts
+    ("admin", "/ledger/posting-accounts"): 5,
     ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
     (
         "admin",
         "/dashboard",
     ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
-    ("admin", "/clients/1"): 4,  # session check, client + login, figures, invoices with their capped count
-    # session check, invoice + client + schedule, lines, payments, credit notes
-    ("admin", "/invoices/{invoice}"): 5,
+    # session check, client + login, figures, invoices with their capped count, promises to pay
+    ("admin", "/clients/1"): 5,
+    # session check, invoice + client + schedule, lines, payments, credit notes, late fees, the
+    # latest plan proposal
+    ("admin", "/invoices/{invoice}"): 7,
 }
 
 
@@ -173,13 +194,14 @@ def test_pages_run_the_statements_they_are_built_for(app, actions, count_queries
     assert result.exit_code == 0, result.output
     with app.app_context():
         invoice = _busiest_invoice_of_client_1()
+        payment = db.session.scalar(select(Payment.id).where(Payment.client_id == 1).order_by(Payment.id.desc()))
     found = {}
     for username, password in (("admin", "admin123"), ("client1@example.com", "clientpass")):
         assert actions.login(username, password).status_code == 302
         for who, page in PAGE_STATEMENTS:
             if who != username:
                 continue
-            url = page.format(invoice=invoice)
+            url = page.format(invoice=invoice, payment=payment)
             actions.client.get(url)  # warm up (session bookkeeping happens once a minute)
             with count_queries() as counter:
                 assert actions.client.get(url).status_code == 200, url

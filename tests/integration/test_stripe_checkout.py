@@ -314,7 +314,7 @@ def test_the_box_offers_three_labelled_choices_with_the_amount_due_preselected(a
     html = box(ann.invoice_id)
     assert 'action="/portal/checkout"' in html
     assert 'name="csrf_token"' in html and f'name="invoice_id" type="hidden" value="{ann.invoice_id}"' in html
-    for value, label in [("due", "Pay amount due now"), ("full", "Pay full balance"), ("custom", "Other amount")]:
+    for value, label in [("due", "Pay amount due now"), ("full", "Settle the invoice"), ("custom", "Other amount")]:
         assert f'id="pay-choice-{value}" value="{value}"' in html
         assert f'for="pay-choice-{value}">' in html and label in html
     assert 'id="pay-choice-due" value="due"\n                 checked' in html
@@ -403,7 +403,7 @@ def test_money_already_reported_is_not_asked_for_again(ann, stripe_on):
     services.report_payment(ACTOR, ann.client_id, ann.invoice_id, Decimal("300.00"), TODAY, "GCash", "GC-1")
     html = box(ann.invoice_id)
     assert re.search(r"Pay amount due now <strong[^>]*>₱300.00</strong>", html) and "Installment 2 of 3" in html
-    assert re.search(r"Pay full balance <strong[^>]*>₱600.00</strong>", html)
+    assert re.search(r"Settle the invoice <strong[^>]*>₱600.00</strong>", html)
     _post(ann, "due")
     sent = stripe_on.creates[0].form
     assert sent["line_items[0][price_data][unit_amount]"] == "30000"
