@@ -628,6 +628,7 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
             Invoice.invoice_no,
             Invoice.amount,
             Invoice.credited_amount,
+            Invoice.late_fee_amount,
             Invoice.vatable_sales,
             Invoice.exempt_sales,
             Invoice.zero_rated_sales,
@@ -679,7 +680,8 @@ def _sales_row(row) -> SalesRow:
         document, against = row.credit_no, row.credited_no or ""
     else:
         sign = Decimal(-1) if row.reverses_id else Decimal(1)
-        gross = Decimal(row.amount) + Decimal(row.credited_amount)
+        # What the invoice's lines bill, as ledger.invoice_issued posted it (late fees post on their own).
+        gross = Decimal(row.amount) + Decimal(row.credited_amount) - Decimal(row.late_fee_amount or 0)
         vat, vatable = Decimal(row.vat_amount or 0), Decimal(row.vatable_sales or 0)
         exempt, zero_rated = Decimal(row.exempt_sales or 0), Decimal(row.zero_rated_sales or 0)
         document, against = row.invoice_no or "", ""

@@ -389,3 +389,34 @@ def test_a_client_cannot_see_the_books(app, actions, books):
     sign_in(actions, ANN)
     for url in ("/ledger", "/ledger/receivables", f"/ledger/receivables/clients/{ann}", "/ledger/sales-journal.pdf"):
         assert actions.client.get(url).status_code in (403, 404)
+
+
+def test_a_late_fee_is_income_of_its_own_and_leaves_the_invoice_s_sale_as_issued(app, books):
+    """A late fee posts Dr receivable / Cr late-fee income in the general journal: the income
+    statement shows it beside sales, the sales journal keeps the invoice's sale as posted."""
+    from datetime import UTC, datetime
+
+    from ais import clock
+    from ais.billing import late_fees
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    start = TODAY.replace(day=1) - 31 * DAY  # 13 Feb
+    clock.set_clock(lambda: datetime(start.year, start.month, start.day, 4, 0, tzinfo=UTC))
+    late_fees.set_late_fee_policy(ACTOR, late_fees.LateFeePolicy(True, "flat", D("150.00"), 5))
+    invoice = make_invoice(ann, "1120.00", issued=start, due=start + 9 * DAY)
+    clock.set_clock(lambda: datetime(TODAY.year, TODAY.month, 10, 4, 0, tzinfo=UTC))
+    assert [fee.amount for fee in late_fees.charge_late_fees()] == [D("150.00")]
+    month_start, month_end = TODAY.replace(day=1), TODAY.replace(day=31)
+    statement = reports.income_statement(month_start, month_end)
+    assert {line.account.code: line.amount for line in statement.income} == {"4100": D("150.00")}
+    assert statement.net_income == D("150.00")
+    sales = list(reports.sales_journal_rows(start, month_end))
+    assert [(row.gross, row.vatable, row.vat, row.other) for row in sales] == [
+        (D("1120.00"), D("1000.00"), D("120.00"), D("0.00"))
+    ]
+    fee_entries = list(reports.journal_entries("general", month_start, month_end))
+    assert [line.code for line in fee_entries[0].lines] == ["1100", "4100"]
+    assert reports.receivables(TODAY, page=1).control == D("1270.00")
+    assert reports.balance_sheet(TODAY).difference == 0
+    db.session.rollback()
+    assert db.session.get(Invoice, invoice).late_fee_amount == D("150.00")
