@@ -3,11 +3,15 @@ that names Werkzeug and Python (as gunicorn.conf.py does for gunicorn).
 
 ``python -m ais.devserver [--host 127.0.0.1] [--port 5000]``: threaded, no reloader, no debugger.
 ``flask --app ais run`` still works but cannot be given a request handler, so it keeps the banner.
+
+Unless ``AIS_BASE_URL`` is set, the links in emails (invitations, resets, receipts) point at the
+address this server listens on, whatever its port.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
@@ -21,11 +25,22 @@ class QuietRequestHandler(WSGIRequestHandler):
         return SERVER_HEADER
 
 
+def base_url(host: str, port: int) -> str:
+    """The address links in emails use when AIS_BASE_URL is not set: this server's own (a server
+    listening on every interface is reached on loopback from this machine)."""
+    if host in ("0.0.0.0", "::", ""):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m ais.devserver", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5000)
     options = parser.parse_args(argv)
+    os.environ.setdefault("AIS_BASE_URL", base_url(options.host, options.port))
 
     from . import create_app
 

@@ -20,6 +20,7 @@ from ..audit import Actor
 from ..clock import utcnow
 from ..database import execute_dml, write_transaction
 from ..extensions import db
+from ..links import external_url
 from ..mail.outbox import queue_email, register_preparer
 from ..models import CLIENT, AccountToken, Client, OutboxMessage, User
 from . import sessions, throttle
@@ -28,7 +29,6 @@ from .passwords import hash_password, password_problems
 INVITATION = "invitation"
 RESET = "reset"
 LIFETIMES = {INVITATION: dt.timedelta(days=7), RESET: dt.timedelta(hours=1)}
-LINK_PATHS = {INVITATION: "/invite/", RESET: "/reset/"}
 
 
 class PortalAccessError(ValueError):
@@ -63,10 +63,6 @@ def _hash(raw: str) -> str:
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
-
-
-def absolute_url(path: str) -> str:
-    return current_app.config["AIS_BASE_URL"].rstrip("/") + path
 
 
 def issue_token(user_id: int, purpose: str) -> tuple[int, str]:
@@ -160,7 +156,8 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
     """Give a client a portal login (or re-enable it) and email them an invitation.  Commits.
 
     The login's username is the client's email; it has no password until the client follows
-    the invitation link (7 days, single use).  Returns the link's path, "/invite/<token>".
+    the invitation link (7 days, single use).  Returns the link, the same absolute address as in the
+    email (on AIS_BASE_URL).
     Raises ClientNotFound (a LookupError) or PortalAccessError (a ValueError).
     """
     with write_transaction():
@@ -186,7 +183,7 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
             user.is_enabled = True
             user.username = email
         token_id, raw = issue_token(user.id, INVITATION)
-        path = LINK_PATHS[INVITATION] + raw
+        link = external_url("auth.invite", token=raw)
         _queue_account_email(
             "invitation",
             email,
@@ -194,11 +191,11 @@ def enable_portal_access(actor: Actor, client_id: int) -> str:
             f"invitation:{token_id}",
             name=client.name,
             username=email,
-            link=absolute_url(path),
+            link=link,
             expires_days=LIFETIMES[INVITATION].days,
         )
         audit.record(actor, "portal.access_enabled", client_id=client_id, detail=email)
-    return path
+    return link
 
 
 def disable_portal_access(actor: Actor, client_id: int) -> None:
@@ -261,7 +258,7 @@ def prepare_password_reset(row: OutboxMessage) -> bool:
     context = {
         "business_name": current_app.config["AIS_BUSINESS_NAME"],
         "username": user.username,
-        "link": absolute_url(LINK_PATHS[RESET] + raw),
+        "link": external_url("auth.reset_password", token=raw),
         "expires_minutes": 60,
     }
     row.to_address = user.username

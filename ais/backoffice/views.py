@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from urllib.parse import urljoin
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -438,11 +437,8 @@ def client_portal_access(client_id: int):
         flash(str(error) or "Portal access could not be changed.", "error")
     else:
         if action == "enable":
-            # The same address as in the invitation email (AIS_BASE_URL), so the two never differ.
-            base = current_app.config.get("AIS_BASE_URL") or request.host_url
-            full_link = link if link.startswith(("http://", "https://")) else urljoin(base.rstrip("/") + "/", link)
             flash("Portal access is enabled. Send the client the invitation link below.", "success")
-            flash(full_link, INVITATION)
+            flash(link, INVITATION)  # the address the invitation email gives, so the two never differ
         else:
             flash("Portal access is disabled: the client can no longer sign in.", "success")
     return redirect(url_for(".client_detail", client_id=client_id))

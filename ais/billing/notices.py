@@ -14,13 +14,14 @@ from sqlalchemy import select
 
 from .. import clock
 from ..extensions import db
+from ..links import external_url
 from ..mail.outbox import queue_email
 from ..models import Allocation, CreditNote, Installment, Invoice, Payment, User
 from . import rules
 
 
 def _portal_link(invoice: Invoice) -> str:
-    return current_app.config["AIS_BASE_URL"].rstrip("/") + f"/portal/invoices/{invoice.id}"
+    return external_url("portal.invoice_detail", invoice_id=invoice.id)
 
 
 def owner_addresses() -> list[str]:
@@ -187,7 +188,7 @@ def payment_reported(payment: Payment, invoice: Invoice) -> None:
             f"reported:payment:{payment.id}:{address}",
             payment=payment,
             invoice=invoice,
-            link=current_app.config["AIS_BASE_URL"].rstrip("/") + "/payments?state=reported",
+            link=external_url("backoffice.payments", state="reported"),
         )
 
 
@@ -215,7 +216,6 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
         subject = f"Payment due today on invoice {invoice.invoice_no}"
     else:
         subject = f"Payment coming due on invoice {invoice.invoice_no}"
-    base = current_app.config["AIS_BASE_URL"].rstrip("/")
     first = due[0]
     send_notice(
         client.email,
@@ -230,7 +230,7 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
         courtesy_only=all(item.step.courtesy for item in due),
         instructions=_how_to_pay(),
         link=_portal_link(invoice),
-        settings_link=base + "/portal/reminders",
+        settings_link=external_url("portal.collections.reminders_page"),
     )
 
 
@@ -240,7 +240,6 @@ ZERO = Decimal("0.00")
 def monthly_statement(statement_row_id: int, client, statement) -> None:
     """The client's statement of account for a month (``statements.Statement``), its PDF drawn from
     the ``monthly_statements`` row when the email is sent.  Keyed by client and month: once."""
-    base = current_app.config["AIS_BASE_URL"].rstrip("/")
     month = statement.start.strftime("%Y-%m")
     send_notice(
         client.email,
@@ -250,7 +249,9 @@ def monthly_statement(statement_row_id: int, client, statement) -> None:
         attachment=f"statement:{statement_row_id}",
         client=client,
         statement=statement,
-        link=f"{base}/portal/statement?from={statement.start.isoformat()}&to={statement.end.isoformat()}",
+        link=external_url(
+            "portal.collections.statement", **{"from": statement.start.isoformat(), "to": statement.end.isoformat()}
+        ),
     )
 
 

@@ -20,7 +20,7 @@ import hmac
 import secrets
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from icalendar import Calendar, Event
 from sqlalchemy import select
 
@@ -30,6 +30,7 @@ from ..billing.reads import MAX_ID
 from ..database import write_transaction
 from ..extensions import db
 from ..formatting import format_money
+from ..links import external_url
 from ..models import Client, Installment, Invoice
 
 MAC_LENGTH = 32
@@ -49,8 +50,7 @@ def address_token(key: str) -> str:
 
 def address(key: str) -> str:
     """The full calendar address for ``key`` (on AIS_BASE_URL, like the links in emails)."""
-    base = current_app.config["AIS_BASE_URL"].rstrip("/")
-    return f"{base}{url_for('calendar.feed', token=address_token(key))}"
+    return external_url("calendar.feed", token=address_token(key))
 
 
 def client_for_token(token: str) -> int | None:
@@ -114,7 +114,7 @@ def feed(client_id: int) -> bytes:
     stamp = clock.utcnow()
     for row in rows:
         unpaid = format_money(row.amount - row.paid_amount, row.currency)
-        link = f"{base}/portal/invoices/{row.invoice_id}"
+        link = external_url("portal.invoice_detail", invoice_id=row.invoice_id)
         event = Event()
         event.add("uid", f"installment-{row.id}@{host}")
         event.add("dtstamp", stamp)

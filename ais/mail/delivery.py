@@ -59,7 +59,8 @@ MAX_CONSECUTIVE_FAILURES = 3
 BATCH_SECONDS = 60
 RETENTION_DAYS = 30
 
-# The token part of a single-use account link (ais.auth.tokens.LINK_PATHS: secrets.token_urlsafe).
+# The token part of a single-use account link (the routes auth.invite and auth.reset_password;
+# the tokens are secrets.token_urlsafe).
 SECRET_LINK = re.compile(r"(/(?:invite|reset)/)[A-Za-z0-9_\-]+")
 REDACTED = "[used-link-removed]"
 

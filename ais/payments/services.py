@@ -51,6 +51,7 @@ from ..billing.services import (
 from ..database import write_transaction
 from ..extensions import db
 from ..formatting import format_money
+from ..links import external_url
 from ..models import (
     CHECKOUT_COMPLETE,
     CHECKOUT_EXPIRED,
@@ -141,10 +142,10 @@ def checkout_minutes() -> int:
 
 
 def invoice_page_url(invoice_id: int, **params) -> str:
-    """The client's invoice page, absolute (AIS_BASE_URL), for Stripe's redirects."""
-    from flask import current_app
-
-    url = current_app.config["AIS_BASE_URL"].rstrip("/") + f"/portal/invoices/{invoice_id}"
+    """The client's invoice page, absolute (AIS_BASE_URL), for the provider's return pages.  The
+    query is appended as given: Stripe replaces the literal ``{CHECKOUT_SESSION_ID}``, which
+    URL-encoding would hide from it."""
+    url = external_url("portal.invoice_detail", invoice_id=invoice_id)
     if params:
         url += "?" + "&".join(f"{key}={value}" for key, value in params.items())
     return url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from auth_support import (
@@ -35,8 +36,12 @@ def _fast(fast_hashing):
 
 
 def enable(app, client_id: int) -> str:
+    """Enable the client's portal access; the path of the invitation link (the link itself is on
+    AIS_BASE_URL, as in the email)."""
     with app.test_request_context():
-        return tokens.enable_portal_access(OWNER, client_id)
+        link = tokens.enable_portal_access(OWNER, client_id)
+    assert link.startswith(app.config["AIS_BASE_URL"].rstrip("/") + "/invite/")
+    return urlsplit(link).path
 
 
 def deliver(app) -> tuple[int, int]:
