@@ -28,7 +28,7 @@ class QuietRequestHandler(WSGIRequestHandler):
 def base_url(host: str, port: int) -> str:
     """The address links in emails use when AIS_BASE_URL is not set: this server's own (a server
     listening on every interface is reached on loopback from this machine)."""
-    if host in ("0.0.0.0", "::", ""):
+    if host in ("0.0.0.0", "::", ""):  # nosec B104: names the wildcard to replace it, binds nothing
         host = "127.0.0.1"
     if ":" in host:
         host = f"[{host}]"
