@@ -95,6 +95,25 @@ def test_long_names_and_references_wrap_at_every_width(ui, owner, long_named_cli
         phone_width = ui.shots(page, f"layout-{name}")
         assert phone_width <= PHONE_WIDTH + 1, f"{path} is {phone_width} px wide at 375"
 
+    # At 1280 the confirmation queue keeps an invoice number on one line, and its state filter
+    # shows the whole of the chosen state ("Awaiting confirmation", not "Awaiting confirr").
+    page.goto("/payments?state=reported")
+    number = page.get_by_role("link", name=re.compile(r"^INV-\d{4}-\d{4}$")).first
+    lines = number.evaluate("(a) => a.getClientRects().length")
+    assert lines == 1, f"the invoice number wraps over {lines} lines"
+    state = page.get_by_label("State")
+    room, needed = state.evaluate(
+        """(select) => {
+            const style = getComputedStyle(select);
+            const context = document.createElement("canvas").getContext("2d");
+            context.font = style.font;
+            const text = select.options[select.selectedIndex].text;
+            const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+            return [room, context.measureText(text).width];
+        }"""
+    )
+    assert needed <= room, f"the state filter cuts its text ({needed:.0f} px in {room:.0f} px)"
+
     # On a phone the queue's "method · reference" cell keeps the method beside its label's row.
     phone = ui.phone(storage_state=context.storage_state())
     small = phone.new_page()
