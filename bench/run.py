@@ -83,6 +83,7 @@ CLIENT_PAGES = [
     "/portal/invoices/{invoice}",
     "/portal/invoices/{invoice}/invoice.pdf",
     "/portal/payments",
+    "/portal/statement",
 ]
 OWNER_PAGES = [
     "/dashboard",
@@ -94,6 +95,19 @@ OWNER_PAGES = [
     "/payments",
     "/payments?state=reported",
     "/audit",
+    "/clients/1/statement",
+    "/aging",
+    "/aging/clients/1",
+    "/forecast",
+    "/ledger/trial-balance",
+    "/ledger/accounts/{receivable}",
+    "/ledger/journal",
+    "/ledger/income-statement",
+    "/ledger/balance-sheet",
+    "/ledger/receivables",
+    "/ledger/receivables/clients/1",
+    "/ledger/sales-journal",
+    "/ledger/cash-receipts-journal",
 ]
 
 
@@ -194,8 +208,11 @@ def prepare_books(server_url: str, dbname: str, size: str) -> dict:
                WHERE i.client_id = 1 GROUP BY i.id
                ORDER BY count(p.id) DESC, i.installment_count DESC, i.id LIMIT 1"""
         ).fetchone()
+        # The general ledger page of the busiest account: accounts receivable.
+        receivable = conn.execute("SELECT id FROM accounts WHERE role = 'receivable'").fetchone()[0]
     facts.update(
         invoice=invoice_id,
+        receivable=receivable,
         invoice_payments=invoice_payments,
         invoice_installments=invoice_installments,
         generate_seconds=round(generated, 1),
@@ -644,7 +661,7 @@ def bench_size(size: str, args) -> SizeResult:
         db_url = database_url(args.pg_url, dbname)
         pages = {
             "client": [p.format(invoice=facts["invoice"]) for p in CLIENT_PAGES],
-            "owner": [p.format(invoice=facts["invoice"]) for p in OWNER_PAGES],
+            "owner": [p.format(invoice=facts["invoice"], receivable=facts["receivable"]) for p in OWNER_PAGES],
         }
         with (
             open(OUTPUT_DIR / f"wrk-{size}.txt", "w") as raw,
