@@ -53,30 +53,39 @@ class StatementPagination(Pagination):
     computes every matching row either way to count them, so asking for the total alongside the
     page saves a round trip.  Not for the owner's lists, whose counts are capped instead.  Items are
     plain rows (named columns), not ORM objects: a list page only shows them.
+
+    Flask-SQLAlchemy's ``Pagination`` is a base class whose subclasses supply ``_query_items`` and
+    ``_query_count``; everything else here is this class's own state (set before the base class's
+    ``__init__``, which reads the page at once).
     """
 
-    _window_total: int | None = None
+    window_total: int | None = None
+
+    def __init__(self, statements: PageStatements, params: dict, *, page: int, per_page: int) -> None:
+        self.statements, self.params = statements, params
+        super().__init__(page=page, per_page=per_page, error_out=False, count=True)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
 
     def _query_items(self) -> list:
-        statements, params = self._query_args["statements"], self._query_args["params"]
         rows = db.session.execute(
-            statements.page, {**params, "page_limit": self.per_page, "page_offset": self._query_offset}
+            self.statements.page, {**self.params, "page_limit": self.per_page, "page_offset": self.offset}
         ).all()
-        self._window_total = rows[0].matching_rows if rows else None
+        self.window_total = rows[0].matching_rows if rows else None
         return list(rows)
 
     def _query_count(self) -> int:
-        if self._window_total is not None:
-            return self._window_total
+        if self.window_total is not None:
+            return self.window_total
         # A page past the end has no row to carry the total.
-        return db.session.execute(self._query_args["statements"].count, self._query_args["params"]).scalar_one()
+        return db.session.execute(self.statements.count, self.params).scalar_one()
 
 
 def paginate_statement(statements: PageStatements, params: dict, *, page: int, per_page: int) -> StatementPagination:
     """One page of a list built by ``page_statements``, with its total, in one statement."""
-    return StatementPagination(
-        statements=statements, params=params, page=page, per_page=per_page, error_out=False, count=True
-    )
+    return StatementPagination(statements, params, page=page, per_page=per_page)
 
 
 def capped_page_statements(
@@ -104,27 +113,35 @@ def capped_page_statements(
 
 class CappedStatementPagination(Pagination):
     """A page of rows with its total counted up to ``cap`` rows ("of 1,000+"), in one statement
-    built by ``capped_page_statements``."""
+    built by ``capped_page_statements`` (``known_total``: the total when the caller keeps it)."""
 
     cap = CAP
     total_capped = False
-    _counted: int | None = None
+    counted: int | None = None
+
+    def __init__(
+        self, statements: PageStatements, params: dict, *, page: int, per_page: int, known_total: int | None = None
+    ) -> None:
+        self.statements, self.params, self.known_total = statements, params, known_total
+        super().__init__(page=page, per_page=per_page, error_out=False, count=True)
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
 
     def _query_items(self) -> list:
-        statements, params = self._query_args["statements"], self._query_args["params"]
         rows = db.session.execute(
-            statements.page,
-            {**params, "count_limit": self.cap + 1, "page_limit": self.per_page, "page_offset": self._query_offset},
+            self.statements.page,
+            {**self.params, "count_limit": self.cap + 1, "page_limit": self.per_page, "page_offset": self.offset},
         ).all()
-        known = self._query_args.get("known_total")
-        self._counted = known if known is not None else (rows[0].capped_total if rows else None)
+        self.counted = self.known_total if self.known_total is not None else (rows[0].capped_total if rows else None)
         return list(rows)
 
     def _query_count(self) -> int:
-        counted = self._counted
+        counted = self.counted
         if counted is None:  # a page past the end has no row to carry the count
             counted = db.session.execute(
-                self._query_args["statements"].count, {**self._query_args["params"], "count_limit": self.cap + 1}
+                self.statements.count, {**self.params, "count_limit": self.cap + 1}
             ).scalar_one()
         self.total_capped = counted > self.cap
         return min(counted, self.cap)
@@ -135,12 +152,4 @@ def paginate_capped(
 ) -> CappedStatementPagination:
     """One page of an owner's list built by ``capped_page_statements``, with its capped total (or
     ``total``, when the caller knows it and built the statements with ``counted=False``)."""
-    return CappedStatementPagination(
-        statements=statements,
-        params=params,
-        page=page,
-        per_page=per_page,
-        error_out=False,
-        count=True,
-        known_total=total,
-    )
+    return CappedStatementPagination(statements, params, page=page, per_page=per_page, known_total=total)
