@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 import stripe
 
 if TYPE_CHECKING:
-    from stripe._base_address import BaseAddresses
     from stripe.params.checkout import SessionCreateParams
 
 from ..params import parse_timestamp
@@ -43,10 +42,9 @@ class StripeProvider:
 
     def __init__(self, secret_key: str, webhook_secret: str, api_base: str = ""):
         self.webhook_secret = webhook_secret
-        base_addresses: BaseAddresses | None = {"api": api_base.rstrip("/")} if api_base else None
         self.client = stripe.StripeClient(
             secret_key,
-            base_addresses=base_addresses,
+            base_addresses={"api": api_base.rstrip("/")} if api_base else None,
             max_network_retries=NETWORK_RETRIES,
             http_client=stripe.RequestsClient(timeout=HTTP_TIMEOUT_SECONDS),
         )
