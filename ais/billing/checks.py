@@ -29,8 +29,10 @@ from ..models import (
     REPORTED,
     Account,
     AccountBalance,
+    AccountDayBalance,
     Allocation,
     CheckoutSession,
+    ClientDayBalance,
     ClosedPeriod,
     CreditNote,
     CreditNoteCounter,
@@ -894,6 +896,56 @@ def _check_account_balances() -> list[str]:
     return problems
 
 
+def _check_day_balances() -> list[str]:
+    """The running balances per account and day (and per client and day) equal the sums of the
+    lines up to that day, and each day with lines has its row."""
+    problems = []
+    labels = _account_labels()
+    for model, keys in ((AccountDayBalance, ("account_id",)), (ClientDayBalance, ("account_id", "client_id"))):
+        columns = [getattr(JournalLine, name) for name in keys]
+        from_lines: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO])
+        for *owner, day, debit, credit in db.session.execute(
+            select(*columns, JournalLine.date, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
+            .where(*(column.is_not(None) for column in columns))
+            .group_by(*columns, JournalLine.date)
+        ):
+            from_lines[(*owner, day)] = [Decimal(debit), Decimal(credit)]
+        stored = {
+            (*owner, day): [Decimal(debit), Decimal(credit)]
+            for *owner, day, debit, credit in db.session.execute(
+                select(*(getattr(model, name) for name in keys), model.day, model.debit, model.credit)
+            )
+        }
+        running: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO])
+        for key in sorted(set(from_lines) | set(stored)):
+            whose_key, day = key[:-1], key[-1]
+            total = running[whose_key]
+            total[0] += from_lines.get(key, [ZERO, ZERO])[0]
+            total[1] += from_lines.get(key, [ZERO, ZERO])[1]
+            found = stored.get(key)
+            if found != total:
+                whose = f"{labels.get(whose_key[0], whose_key[0])}" + (
+                    f", client {whose_key[1]}" if len(whose_key) > 1 else ""
+                )
+                problems.append(
+                    f"Account {whose}, {day:%Y-%m-%d}: the running balance of the day says "
+                    + (f"debits {_amount(found[0])} / credits {_amount(found[1])}" if found else "nothing")
+                    + f", the lines up to that day {_amount(total[0])} / {_amount(total[1])}."
+                )
+    return problems
+
+
+def _check_line_dates() -> list[str]:
+    """Each line carries its entry's date (the general ledger reads lines by it)."""
+    wrong = db.session.scalar(
+        select(func.count())
+        .select_from(JournalLine)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.date != JournalEntry.date)
+    )
+    return [f"{wrong} journal lines do not carry the date of their entry."] if wrong else []
+
+
 def _role_balance_by_client(role: str) -> dict[int | None, Decimal]:
     """Debits less credits on the account of a role, per client."""
     statement = (
@@ -1031,6 +1083,8 @@ LEDGER_CHECKS = (
     _check_ledger_entries,
     _check_closed_periods,
     _check_account_balances,
+    _check_line_dates,
+    _check_day_balances,
     _check_receivable,
     _check_method_accounts,
     _check_output_vat,

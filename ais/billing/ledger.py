@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -28,6 +28,8 @@ from ..models import (
     SALES_JOURNAL,
     Account,
     AccountBalance,
+    AccountDayBalance,
+    ClientDayBalance,
     ClosedPeriod,
     CreditNote,
     Invoice,
@@ -177,7 +179,8 @@ def _next_number(journal: str) -> int:
 
 
 class _BalanceChanges:
-    """What this transaction's entries add to each account's month, written just before commit
+    """What this transaction's entries add to each account's month and to the running balances per
+    account and day (and per client and day), written just before commit
     (ais.database.write_transaction runs it): every transaction then locks the running-balance
     rows last and in one order, after the journal counters and the monthly totals, so two
     transactions never wait for each other in a circle.  Registered as a before-commit callback, it
@@ -185,6 +188,8 @@ class _BalanceChanges:
 
     def __init__(self) -> None:
         self.sums: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.days: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.client_days: dict[tuple[int, int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
 
     def __call__(self) -> None:
         table = AccountBalance.__table__
@@ -199,7 +204,46 @@ class _BalanceChanges:
                 },
             )
             db.session.execute(statement)
+        # A day's row holds the totals through that day, so an entry adds to its day's row and to
+        # every later one: one transaction at a time per account (a lock per account, taken in
+        # account order), or a row added meanwhile for a later day would miss this entry.
+        if db.engine.dialect.name == "postgresql":
+            for account_id in sorted({account_id for account_id, _ in self.days}):
+                db.session.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :account_id)"),
+                    {"space": RUNNING_BALANCE_LOCKS, "account_id": account_id},
+                )
+        for (account_id, day), (debit, credit) in sorted(self.days.items()):
+            _add_from_day(AccountDayBalance, {"account_id": account_id}, day, debit, credit)
+        for (account_id, client_id, day), (debit, credit) in sorted(self.client_days.items()):
+            _add_from_day(ClientDayBalance, {"account_id": account_id, "client_id": client_id}, day, debit, credit)
         self.sums.clear()
+        self.days.clear()
+        self.client_days.clear()
+
+
+RUNNING_BALANCE_LOCKS = 22  # the advisory-lock space of the running balances per day (one lock per account)
+
+
+def _add_from_day(model, keys: dict[str, int], day: date, debit: Decimal, credit: Decimal) -> None:
+    """Add a day's debits and credits to the running balance of ``keys`` (an account, or an account
+    and a client) on ``day`` and every later day: the day's row is first made, from the last row
+    before it, if the day had none."""
+    where = [getattr(model, name) == value for name, value in keys.items()]
+    before = db.session.execute(
+        select(model.debit, model.credit).where(*where, model.day < day).order_by(model.day.desc()).limit(1)
+    ).first()
+    db.session.execute(
+        _insert()(model)
+        .values(**keys, day=day, debit=before[0] if before else ZERO, credit=before[1] if before else ZERO)
+        .on_conflict_do_nothing()
+    )
+    db.session.execute(
+        update(model)
+        .where(*where, model.day >= day)
+        .values(debit=model.debit + debit, credit=model.credit + credit)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _add_to_balances(day: date, lines: list[Line]) -> None:
@@ -212,6 +256,11 @@ def _add_to_balances(day: date, lines: list[Line]) -> None:
     for line in lines:
         changes.sums[(line.account_id, month)][0] += line.debit
         changes.sums[(line.account_id, month)][1] += line.credit
+        changes.days[(line.account_id, day)][0] += line.debit
+        changes.days[(line.account_id, day)][1] += line.credit
+        if line.client_id is not None:
+            changes.client_days[(line.account_id, line.client_id, day)][0] += line.debit
+            changes.client_days[(line.account_id, line.client_id, day)][1] += line.credit
 
 
 PERIODS_OPEN_FROM = "ais_ledger_open_from"  # session.info: the rebuild's known answer (no closed period)
@@ -272,6 +321,7 @@ def post(
             debit=line.debit,
             credit=line.credit,
             client_id=line.client_id,
+            date=day,
         )
         for line in lines
     )
@@ -683,15 +733,18 @@ def erase() -> None:
     """Delete every entry, line, running balance and counter: only for ``ledger rebuild``, in its
     transaction (on PostgreSQL a TRUNCATE, which the append-only trigger, a row trigger on UPDATE
     and DELETE, does not see; it locks the ledger's tables until the rebuild commits)."""
-    from sqlalchemy import delete, text
+    from sqlalchemy import delete
 
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("TRUNCATE journal_lines, journal_entries, account_balances, journal_counters"))
+        db.session.execute(
+            text(
+                "TRUNCATE journal_lines, journal_entries, account_balances, account_day_balances, "
+                "client_day_balances, journal_counters"
+            )
+        )
         return
-    db.session.execute(delete(JournalLine))
-    db.session.execute(delete(JournalEntry))
-    db.session.execute(delete(AccountBalance))
-    db.session.execute(delete(JournalCounter))
+    for model in (JournalLine, JournalEntry, AccountBalance, AccountDayBalance, ClientDayBalance, JournalCounter):
+        db.session.execute(delete(model))
 
 
 # --- Reading the ledger ------------------------------------------------------------------------
@@ -715,27 +768,34 @@ class TrialBalance:
     total_credit: Decimal
 
 
-def trial_balance(as_of: date) -> TrialBalance:
-    """Each account's balance at the end of ``as_of``: the running balances of the months before
-    its month, plus the lines of its month up to that day (two aggregate queries, bounded by the
-    number of accounts and one month's lines)."""
-    from sqlalchemy import func
+def totals_through(day: date, account_id: int | None = None) -> dict[int, tuple[Decimal, Decimal]]:
+    """Each account's (debits, credits) from the beginning through the end of ``day`` (one account
+    when ``account_id`` is given): for each account, its last running balance per day on or before
+    ``day`` (one query, an index lookup per account, whatever the size of the books)."""
+    from sqlalchemy import and_, func
+    from sqlalchemy.orm import aliased
 
-    month = as_of.replace(day=1)
-    sums: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for account_id, debit, credit in db.session.execute(
-        select(AccountBalance.account_id, func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
-        .where(AccountBalance.month < month)
-        .group_by(AccountBalance.account_id)
-    ):
-        sums[account_id] += Decimal(debit) - Decimal(credit)
-    for account_id, debit, credit in db.session.execute(
-        select(JournalLine.account_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.date >= month, JournalEntry.date <= as_of)
-        .group_by(JournalLine.account_id)
-    ):
-        sums[account_id] += Decimal(debit) - Decimal(credit)
+    latest = aliased(AccountDayBalance)
+    last_day = (
+        select(func.max(latest.day))
+        .where(latest.account_id == Account.id, latest.day <= day)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+    statement = select(Account.id, AccountDayBalance.debit, AccountDayBalance.credit).join(
+        AccountDayBalance, and_(AccountDayBalance.account_id == Account.id, AccountDayBalance.day == last_day)
+    )
+    if account_id is not None:
+        statement = statement.where(Account.id == account_id)
+    return {
+        row_account: (Decimal(debit), Decimal(credit)) for row_account, debit, credit in db.session.execute(statement)
+    }
+
+
+def trial_balance(as_of: date) -> TrialBalance:
+    """Each account's balance at the end of ``as_of``: its running balance per day on or before
+    that day (totals_through: two queries whatever the size of the books)."""
+    sums = {account_id: debit - credit for account_id, (debit, credit) in totals_through(as_of).items()}
     rows = []
     for account_id, code, name, kind in db.session.execute(
         select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)

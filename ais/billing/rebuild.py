@@ -17,14 +17,16 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from .. import clock
 from ..extensions import db
 from ..models import (
     AccountBalance,
+    AccountDayBalance,
+    ClientDayBalance,
     CreditNote,
     Invoice,
     JournalCounter,
@@ -63,6 +65,8 @@ class _Writer:
         self.next_id = (db.session.scalar(select(func.max(JournalEntry.id))) or 0) + 1
         self.numbers: dict[str, int] = defaultdict(int)
         self.months: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.days: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.client_days: dict[tuple[int, int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
         # Only the entries of a source that a later event reverses are kept in memory.
         self.reversed_later = _reversed_sources(events)
         self.standing: dict[tuple[str, int], list[_Standing]] = defaultdict(list)
@@ -102,11 +106,16 @@ class _Writer:
                     "debit": line.debit,
                     "credit": line.credit,
                     "client_id": line.client_id,
+                    "date": day,
                 }
             )
-            sums = self.months[(line.account_id, month)]
-            sums[0] += line.debit
-            sums[1] += line.credit
+            for sums in (self.months[(line.account_id, month)], self.days[(line.account_id, day)]):
+                sums[0] += line.debit
+                sums[1] += line.credit
+            if line.client_id is not None:
+                sums = self.client_days[(line.account_id, line.client_id, day)]
+                sums[0] += line.debit
+                sums[1] += line.credit
         if reverses_id is None and (source_type, source_id) in self.reversed_later:
             self.standing[(source_type, source_id)].append(_Standing(entry_id, posting.journal, lines))
         self.posted += 1
@@ -124,9 +133,9 @@ class _Writer:
     def flush(self) -> None:
         """Write the batch's entries, then their lines (bulk executemany)."""
         if self.entries:
-            db.session.execute(insert(JournalEntry), self.entries)
+            db.session.execute(insert(_table(JournalEntry)), self.entries)
         if self.lines:
-            db.session.execute(insert(JournalLine), self.lines)
+            db.session.execute(insert(_table(JournalLine)), self.lines)
         self.entries, self.lines = [], []
 
     def finish(self) -> None:
@@ -135,12 +144,14 @@ class _Writer:
         self.flush()
         if self.months:
             db.session.execute(
-                insert(AccountBalance),
+                insert(_table(AccountBalance)),
                 [
                     {"account_id": account_id, "month": month, "debit": debit, "credit": credit}
                     for (account_id, month), (debit, credit) in sorted(self.months.items())
                 ],
             )
+        _insert_running(AccountDayBalance, ("account_id",), self.days)
+        _insert_running(ClientDayBalance, ("account_id", "client_id"), self.client_days)
         for journal, last_number in sorted(self.numbers.items()):
             db.session.execute(insert(JournalCounter).values(journal=journal, last_number=last_number))
         if db.engine.dialect.name == "postgresql":
@@ -148,6 +159,29 @@ class _Writer:
                 text("SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), :last, true)"),
                 {"last": max(self.next_id - 1, 1)},
             )
+
+
+def _table(model) -> Table:
+    """A model's table, for Core's executemany (the ORM's bulk insert would fetch each new id)."""
+    return cast(Table, model.__table__)
+
+
+def _insert_running(model, keys: tuple[str, ...], days: dict[tuple, list[Decimal]]) -> None:
+    """The running balances per day (model: AccountDayBalance or ClientDayBalance) from the day
+    sums of ``days`` (keyed by ``keys`` then the day): each row the totals through its day."""
+    rows: list[dict] = []
+    running: dict[tuple, list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    for key in sorted(days):
+        owner, day = key[:-1], key[-1]
+        total = running[owner]
+        total[0] += days[key][0]
+        total[1] += days[key][1]
+        rows.append({**dict(zip(keys, owner, strict=True)), "day": day, "debit": total[0], "credit": total[1]})
+        if len(rows) >= BATCH:
+            db.session.execute(insert(_table(model)), rows)
+            rows = []
+    if rows:
+        db.session.execute(insert(_table(model)), rows)
 
 
 def _reversed_sources(events: list[Event]) -> set[tuple[str, int]]:

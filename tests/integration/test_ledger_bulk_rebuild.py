@@ -19,6 +19,8 @@ from ais.database import write_transaction
 from ais.extensions import db
 from ais.models import (
     AccountBalance,
+    AccountDayBalance,
+    ClientDayBalance,
     Invoice,
     JournalCounter,
     JournalEntry,
@@ -134,8 +136,36 @@ def _snapshot() -> dict:
             select(AccountBalance.account_id, AccountBalance.month, AccountBalance.debit, AccountBalance.credit)
         )
     )
+    days = sorted(
+        (account_id, day, D(debit), D(credit))
+        for account_id, day, debit, credit in session.execute(
+            select(
+                AccountDayBalance.account_id, AccountDayBalance.day, AccountDayBalance.debit, AccountDayBalance.credit
+            )
+        )
+    )
+    client_days = sorted(
+        (account_id, client_id, day, D(debit), D(credit))
+        for account_id, client_id, day, debit, credit in session.execute(
+            select(
+                ClientDayBalance.account_id,
+                ClientDayBalance.client_id,
+                ClientDayBalance.day,
+                ClientDayBalance.debit,
+                ClientDayBalance.credit,
+            )
+        )
+    )
+    assert days and client_days
     counters = dict(session.execute(select(JournalCounter.journal, JournalCounter.last_number)).all())
-    return {"entries": entries, "order": order, "balances": balances, "counters": counters}
+    return {
+        "entries": entries,
+        "order": order,
+        "balances": balances,
+        "days": days,
+        "client_days": client_days,
+        "counters": counters,
+    }
 
 
 def _rebuild_event_by_event() -> None:
@@ -180,6 +210,7 @@ def test_the_bulk_rebuild_keeps_the_balances_the_service_layer_posted(history):
 
     assert sorted(map(key, rebuilt["entries"])) == sorted(map(key, posted["entries"]))
     assert rebuilt["balances"] == posted["balances"]
+    assert rebuilt["days"] == posted["days"] and rebuilt["client_days"] == posted["client_days"]
     assert rebuilt["counters"] == posted["counters"]
 
 
