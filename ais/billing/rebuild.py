@@ -75,7 +75,7 @@ class _Writer:
         self.posted = 0
 
     def post(self, posting: Posting, day: date, source_type: str, source_id: int, reverses_id=None) -> int | None:
-        """ledger.post's work without the database: the kept lines, the number, the period."""
+        """What ledger.post does, without the database: the kept lines, the number, the period."""
         lines = ledger.kept_lines(source_type, source_id, posting.lines)
         if not lines:
             return None
@@ -122,7 +122,7 @@ class _Writer:
         return entry_id
 
     def reverse(self, source_type: str, source_id: int, day: date, memo: str, money_account: int | None = None):
-        """ledger.reverse's work: each standing entry of the source reversed, oldest first."""
+        """What ledger.reverse does: each standing entry of the source reversed, oldest first."""
         for original in self.standing.pop((source_type, source_id), []):
             reversal = Posting(original.journal, memo, ledger.reversal_lines(original.lines, money_account))
             self.post(reversal, day, source_type, source_id, reverses_id=original.entry_id)
@@ -158,6 +158,14 @@ class _Writer:
             db.session.execute(
                 text("SELECT setval(pg_get_serial_sequence('journal_entries', 'id'), :last, true)"),
                 {"last": max(self.next_id - 1, 1)},
+            )
+            # Fresh statistics for the tables just filled, so the reports' plans fit them from the
+            # first request (ANALYZE samples; it runs inside the transaction, unlike VACUUM).
+            db.session.execute(
+                text(
+                    "ANALYZE journal_entries, journal_lines, account_balances, account_day_balances, "
+                    "client_day_balances"
+                )
             )
 
 

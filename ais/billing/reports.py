@@ -850,7 +850,9 @@ def _receivable_clients_select(receivable: int) -> sa.Select:
         .where(ClientDayBalance.account_id == receivable, ClientDayBalance.client_id == Client.id)
         .exists()
     )
-    return select(Client.id, Client.name).where(has_balance).order_by(Client.name, Client.id)
+    return (
+        select(Client.id, Client.name).where(has_balance).order_by(func.lower(Client.name), Client.id)
+    )  # ix_clients_name_lower
 
 
 def _client_totals(account_id: int, client_ids: list[int], day: dt.date) -> dict[int, Decimal]:
