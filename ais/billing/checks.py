@@ -898,41 +898,74 @@ def _check_account_balances() -> list[str]:
 
 def _check_day_balances() -> list[str]:
     """The running balances per account and day (and per client and day) equal the sums of the
-    lines up to that day, and each day with lines has its row."""
+    lines up to that day, each day with lines has its row and no row is for a day without lines:
+    computed in SQL (window sums), only the rows that differ come back."""
     problems = []
     labels = _account_labels()
     for model, keys in ((AccountDayBalance, ("account_id",)), (ClientDayBalance, ("account_id", "client_id"))):
-        columns = [getattr(JournalLine, name) for name in keys]
-        from_lines: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO])
-        for *owner, day, debit, credit in db.session.execute(
-            select(*columns, JournalLine.date, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-            .where(*(column.is_not(None) for column in columns))
-            .group_by(*columns, JournalLine.date)
-        ):
-            from_lines[(*owner, day)] = [Decimal(debit), Decimal(credit)]
-        stored = {
-            (*owner, day): [Decimal(debit), Decimal(credit)]
-            for *owner, day, debit, credit in db.session.execute(
-                select(*(getattr(model, name) for name in keys), model.day, model.debit, model.credit)
+        line_owner = [getattr(JournalLine, name) for name in keys]
+        days = (
+            select(
+                *line_owner,
+                JournalLine.date.label("day"),
+                func.sum(JournalLine.debit).label("debit"),
+                func.sum(JournalLine.credit).label("credit"),
             )
-        }
-        running: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO])
-        for key in sorted(set(from_lines) | set(stored)):
-            whose_key, day = key[:-1], key[-1]
-            total = running[whose_key]
-            total[0] += from_lines.get(key, [ZERO, ZERO])[0]
-            total[1] += from_lines.get(key, [ZERO, ZERO])[1]
-            found = stored.get(key)
-            if found != total:
-                whose = f"{labels.get(whose_key[0], whose_key[0])}" + (
-                    f", client {whose_key[1]}" if len(whose_key) > 1 else ""
+            .where(*(column.is_not(None) for column in line_owner))
+            .group_by(*line_owner, JournalLine.date)
+            .subquery("days")
+        )
+        owner = [days.c[name] for name in keys]
+        running = select(
+            *owner,
+            days.c.day,
+            func.sum(days.c.debit).over(partition_by=owner, order_by=days.c.day).label("debit"),
+            func.sum(days.c.credit).over(partition_by=owner, order_by=days.c.day).label("credit"),
+        ).subquery("running")
+        same_day = and_(*(getattr(model, name) == running.c[name] for name in keys), model.day == running.c.day)
+        differing = db.session.execute(
+            select(
+                *(running.c[name] for name in keys),
+                running.c.day,
+                model.debit,
+                model.credit,
+                running.c.debit,
+                running.c.credit,
+            )
+            .outerjoin(model, same_day)
+            .where(or_(model.day.is_(None), model.debit != running.c.debit, model.credit != running.c.credit))
+        ).all()
+        has_lines = (
+            select(JournalLine.id)
+            .where(
+                *(getattr(JournalLine, name) == getattr(model, name) for name in keys), JournalLine.date == model.day
+            )
+            .exists()
+        )
+        without_lines = db.session.execute(
+            select(*(getattr(model, name) for name in keys), model.day, model.debit, model.credit).where(~has_lines)
+        ).all()
+        for row in differing:
+            *whose_key, day, found_debit, found_credit, debit, credit = row
+            problems.append(
+                f"Account {_whose(labels, whose_key)}, {day:%Y-%m-%d}: the running balance of the day says "
+                + (
+                    f"debits {_amount(found_debit)} / credits {_amount(found_credit)}"
+                    if found_debit is not None
+                    else "nothing"
                 )
-                problems.append(
-                    f"Account {whose}, {day:%Y-%m-%d}: the running balance of the day says "
-                    + (f"debits {_amount(found[0])} / credits {_amount(found[1])}" if found else "nothing")
-                    + f", the lines up to that day {_amount(total[0])} / {_amount(total[1])}."
-                )
+                + f", the lines up to that day {_amount(debit)} / {_amount(credit)}."
+            )
+        for *whose_key, day, found_debit, found_credit in without_lines:
+            problems.append(
+                f"Account {_whose(labels, whose_key)}, {day:%Y-%m-%d}: a running balance of the day "
+                f"(debits {_amount(found_debit)} / credits {_amount(found_credit)}) for a day without lines."
+            )
     return problems
+
+
+def _whose(labels: dict[int, str], key: list) -> str:
+    return f"{labels.get(key[0], key[0])}" + (f", client {key[1]}" if len(key) > 1 else "")
 
 
 def _check_line_dates() -> list[str]:

@@ -248,3 +248,25 @@ def test_the_bulk_rebuild_posts_into_the_open_period_as_the_service_layer_does(h
         rebuild.post_history(events, open_from=open_from)
     assert _snapshot() == event_by_event
     assert any(entry[7] is not None for entry in event_by_event["entries"])  # corrections
+
+
+def test_check_finds_a_running_balance_per_day_that_disagrees_with_the_lines(history):
+    from sqlalchemy import delete, insert, update
+
+    day, client_id = fresh().execute(select(ClientDayBalance.day, ClientDayBalance.client_id).limit(1)).one()
+    db.session.execute(update(AccountDayBalance).values(debit=AccountDayBalance.debit + D("1.00")))
+    db.session.execute(
+        delete(ClientDayBalance).where(ClientDayBalance.client_id == client_id, ClientDayBalance.day == day)
+    )
+    db.session.execute(
+        insert(ClientDayBalance).values(
+            account_id=1, client_id=client_id, day=TODAY + 300 * DAY, debit=D("0.00"), credit=D("0.00")
+        )
+    )
+    db.session.commit()
+    problems = find_problems()
+    assert any("the running balance of the day says debits" in problem for problem in problems)
+    assert any("the running balance of the day says nothing" in problem for problem in problems)
+    assert any("for a day without lines" in problem for problem in problems)
+    assert rebuild_ledger(force=True, **QUIET) == 0
+    assert find_problems() == []
