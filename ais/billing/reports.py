@@ -669,7 +669,8 @@ def _in_sales_journal(start: dt.date, end: dt.date):
 
 def _sales_entries(start: dt.date, end: dt.date) -> sa.Subquery:
     """The entries of the sales journal and the credit notes' of a period, as two ranges of the
-    (journal, date, number) index rather than one scan of every journal's entries of the period."""
+    (journal, date, number) index rather than a scan of every journal's entries of the period
+    (for the count)."""
     columns = (JournalEntry.id, JournalEntry.date, JournalEntry.journal, JournalEntry.number)
     in_period = JournalEntry.date.between(start, end)
     return sa.union_all(
@@ -719,22 +720,10 @@ def _sales_row(row) -> SalesRow:
 
 
 def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
-    """One page of the sales journal: the page's entries are chosen from the index first, then
-    joined to their invoices, credit notes and buyers (one statement with the capped count)."""
+    """One page of the sales journal (its rows in date order from the date index, sorted within a
+    day), the capped count from the two ranges of the (journal, date, number) index."""
     entries = _sales_entries(start, end)
-    chosen = (
-        select(entries.c.id)
-        .order_by(entries.c.date, entries.c.journal.desc(), entries.c.number)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    capped = select(func.count()).select_from(select(entries.c.id).limit(CAP + 1).subquery())
-    rows = db.session.execute(
-        _sales_select(start, end)
-        .where(JournalEntry.id.in_(chosen.scalar_subquery()))
-        .add_columns(capped.scalar_subquery().label("capped_total"))
-    ).all()
-    counted = rows[0].capped_total if rows else (db.session.scalar(capped) or 0)
+    rows, counted = _page_rows(_sales_select(start, end), page, per_page, select(entries.c.id))
     return Page([_sales_row(row) for row in rows], page, per_page, min(counted, CAP), counted > CAP)
 
 
