@@ -4,8 +4,13 @@ transaction of the event they record (docs/ACCOUNTING.md).
 Each posting rule reads what the event stored (an invoice's VAT summary, a credit note's split, a
 payment's amount and method) and never recomputes it.  A correction is a new entry that reverses
 the original, line for line; nothing here updates or deletes an entry or a line.  Every line also
-adds to its account's running balance of the month (``account_balances``), so reports read a row
-per account and month instead of every line.
+adds to its account's running balance of the month (``account_balances``) and of the day
+(``account_day_balances``, and per client ``client_day_balances``), so reports read a balance as
+of any day with one index lookup instead of the lines.
+
+The posting rules are pure functions, one per event (``*_posting``: plain values in, a Posting
+out); the service layer's functions below them post what they give, and the bulk rebuild
+(ais.billing.rebuild) writes what they give for the whole history.
 """
 
 from __future__ import annotations
