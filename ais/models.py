@@ -843,6 +843,9 @@ class JournalEntry(Base):
     __table_args__ = (
         UniqueConstraint("journal", "number", name="uq_journal_entries_journal_number"),
         Index("ix_journal_entries_source", "source_type", "source_id"),
+        # The orders of the journals' pages (one journal, and every journal).
+        Index("ix_journal_entries_journal_date_number", "journal", "date", "number"),
+        Index("ix_journal_entries_date_journal_number", "date", "journal", "number"),
         CheckConstraint("journal IN ('sales', 'cash_receipts', 'general')", name="journal_known"),
     )
 
@@ -869,7 +872,9 @@ class JournalLine(Base):
     __table_args__ = (
         CheckConstraint("debit >= 0 AND credit >= 0 AND (debit > 0 OR credit > 0)", name="one_side"),
         CheckConstraint("debit = 0 OR credit = 0", name="not_both"),
-        Index("ix_journal_lines_account_client", "account_id", "client_id"),
+        # The orders of the general ledger and of a client's receivable (date, entry, line).
+        Index("ix_journal_lines_account_date", "account_id", "date", "entry_id", "id"),
+        Index("ix_journal_lines_account_client_date", "account_id", "client_id", "date", "entry_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -878,6 +883,7 @@ class JournalLine(Base):
     debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id"), index=True)
+    date: Mapped[dt.date] = mapped_column(Date)  # the entry's date, copied so an index can order lines by it
 
     entry: Mapped[JournalEntry] = relationship(back_populates="lines")
 
@@ -899,6 +905,30 @@ class AccountBalance(Base):
     __tablename__ = "account_balances"
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
     month: Mapped[dt.date] = mapped_column(Date, primary_key=True)  # the first day of the month
+    debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class AccountDayBalance(Base):
+    """An account's debits and credits from the beginning through the end of ``day``, a row per
+    day with lines, kept with every entry: the balance as of any day is the last row on or before
+    it (one index lookup), whatever the size of the books."""
+
+    __tablename__ = "account_day_balances"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class ClientDayBalance(Base):
+    """The same per client, for the lines that name one (accounts receivable, customer credits):
+    the receivables sub-ledger reads a client's balance as of a day from here."""
+
+    __tablename__ = "client_day_balances"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     debit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 

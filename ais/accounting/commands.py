@@ -7,13 +7,13 @@ from datetime import date
 import click
 from flask import Flask
 
-from ..billing import ledger, periods
+from ..billing import ledger, periods, rebuild
 from ..database import write_transaction
-from ..extensions import db
 
 
 def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, progress: bool = True) -> int:
-    """Post the history of the books in event order, in one transaction (all or nothing).
+    """Post the history of the books in event order, in one transaction (all or nothing), with the
+    bulk writer of ais.billing.rebuild (the service layer's posting rules, written in batches).
 
     Refuses when the ledger has entries, unless ``force`` (then it is erased and posted again: the
     same books give the same ledger).  ``dry_run`` counts the events and writes nothing."""
@@ -45,20 +45,13 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
         if periods.last_closed_month() is not None:  # closed meanwhile
             echo("A month was closed meanwhile: nothing was rebuilt.", err=True)
             return 1
-        if existing:
-            ledger.erase()
-        db.session.info[ledger.PERIODS_OPEN_FROM] = None  # no closed period: post() need not ask each time
-        try:
-            if progress:
-                with click.progressbar(events, label="Posting the ledger") as bar:
-                    for event in bar:
-                        ledger.post_event(event)
-            else:
-                for event in events:
-                    ledger.post_event(event)
-        finally:
-            db.session.info.pop(ledger.PERIODS_OPEN_FROM, None)
-    echo(f"Ledger rebuilt: {len(events)} events, {ledger.entry_count()} entries.")
+        ledger.erase()  # (an empty ledger may still have counters or running balances)
+        if progress:
+            with click.progressbar(length=len(events), label="Posting the ledger") as bar:
+                posted = rebuild.post_history(events, open_from=None, progress=bar.update)
+        else:
+            posted = rebuild.post_history(events, open_from=None)
+    echo(f"Ledger rebuilt: {len(events)} events, {posted} entries.")
     return 0
 
 

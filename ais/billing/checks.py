@@ -29,8 +29,10 @@ from ..models import (
     REPORTED,
     Account,
     AccountBalance,
+    AccountDayBalance,
     Allocation,
     CheckoutSession,
+    ClientDayBalance,
     ClosedPeriod,
     CreditNote,
     CreditNoteCounter,
@@ -894,6 +896,89 @@ def _check_account_balances() -> list[str]:
     return problems
 
 
+def _check_day_balances() -> list[str]:
+    """The running balances per account and day (and per client and day) equal the sums of the
+    lines up to that day, each day with lines has its row and no row is for a day without lines:
+    computed in SQL (window sums), only the rows that differ come back."""
+    problems = []
+    labels = _account_labels()
+    for model, keys in ((AccountDayBalance, ("account_id",)), (ClientDayBalance, ("account_id", "client_id"))):
+        line_owner = [getattr(JournalLine, name) for name in keys]
+        days = (
+            select(
+                *line_owner,
+                JournalLine.date.label("day"),
+                func.sum(JournalLine.debit).label("debit"),
+                func.sum(JournalLine.credit).label("credit"),
+            )
+            .where(*(column.is_not(None) for column in line_owner))
+            .group_by(*line_owner, JournalLine.date)
+            .subquery("days")
+        )
+        owner = [days.c[name] for name in keys]
+        running = select(
+            *owner,
+            days.c.day,
+            func.sum(days.c.debit).over(partition_by=owner, order_by=days.c.day).label("debit"),
+            func.sum(days.c.credit).over(partition_by=owner, order_by=days.c.day).label("credit"),
+        ).subquery("running")
+        same_day = and_(*(getattr(model, name) == running.c[name] for name in keys), model.day == running.c.day)
+        differing = db.session.execute(
+            select(
+                *(running.c[name] for name in keys),
+                running.c.day,
+                model.debit,
+                model.credit,
+                running.c.debit,
+                running.c.credit,
+            )
+            .outerjoin(model, same_day)
+            .where(or_(model.day.is_(None), model.debit != running.c.debit, model.credit != running.c.credit))
+        ).all()
+        has_lines = (
+            select(JournalLine.id)
+            .where(
+                *(getattr(JournalLine, name) == getattr(model, name) for name in keys), JournalLine.date == model.day
+            )
+            .exists()
+        )
+        without_lines = db.session.execute(
+            select(*(getattr(model, name) for name in keys), model.day, model.debit, model.credit).where(~has_lines)
+        ).all()
+        for row in differing:
+            *whose_key, day, found_debit, found_credit, debit, credit = row
+            problems.append(
+                f"Account {_whose(labels, whose_key)}, {day:%Y-%m-%d}: the running balance of the day says "
+                + (
+                    f"debits {_amount(found_debit)} / credits {_amount(found_credit)}"
+                    if found_debit is not None
+                    else "nothing"
+                )
+                + f", the lines up to that day {_amount(debit)} / {_amount(credit)}."
+            )
+        for *whose_key, day, found_debit, found_credit in without_lines:
+            problems.append(
+                f"Account {_whose(labels, whose_key)}, {day:%Y-%m-%d}: a running balance of the day "
+                f"(debits {_amount(found_debit)} / credits {_amount(found_credit)}) for a day without lines."
+            )
+    return problems
+
+
+def _whose(labels: dict[int, str], key: list) -> str:
+    return f"{labels.get(key[0], key[0])}" + (f", client {key[1]}" if len(key) > 1 else "")
+
+
+def _check_line_dates() -> list[str]:
+    """Each line carries its entry's date (the general ledger reads lines by it)."""
+    wrong = db.session.scalar(
+        select(func.count())
+        .select_from(JournalLine)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalLine.date != JournalEntry.date)
+    )
+    return [f"{wrong} journal lines do not carry the date of their entry."] if wrong else []
+
+
 def _role_balance_by_client(role: str) -> dict[int | None, Decimal]:
     """Debits less credits on the account of a role, per client."""
     statement = (
@@ -1031,6 +1116,8 @@ LEDGER_CHECKS = (
     _check_ledger_entries,
     _check_closed_periods,
     _check_account_balances,
+    _check_line_dates,
+    _check_day_balances,
     _check_receivable,
     _check_method_accounts,
     _check_output_vat,

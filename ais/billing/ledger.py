@@ -4,18 +4,24 @@ transaction of the event they record (docs/ACCOUNTING.md).
 Each posting rule reads what the event stored (an invoice's VAT summary, a credit note's split, a
 payment's amount and method) and never recomputes it.  A correction is a new entry that reverses
 the original, line for line; nothing here updates or deletes an entry or a line.  Every line also
-adds to its account's running balance of the month (``account_balances``), so reports read a row
-per account and month instead of every line.
+adds to its account's running balance of the month (``account_balances``) and of the day
+(``account_day_balances``, and per client ``client_day_balances``), so reports read a balance as
+of any day with one index lookup instead of the lines.
+
+The posting rules are pure functions, one per event (``*_posting``: plain values in, a Posting
+out); the service layer's functions below them post what they give, and the bulk rebuild
+(ais.billing.rebuild) writes what they give for the whole history.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -27,6 +33,8 @@ from ..models import (
     SALES_JOURNAL,
     Account,
     AccountBalance,
+    AccountDayBalance,
+    ClientDayBalance,
     ClosedPeriod,
     CreditNote,
     Invoice,
@@ -60,6 +68,55 @@ class Line:
     debit: Decimal = ZERO
     credit: Decimal = ZERO
     client_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Posting:
+    """What a posting rule gives: the journal, the memo and the lines of one entry (its date and
+    source are the event's)."""
+
+    journal: str
+    memo: str
+    lines: list[Line]
+
+
+def kept_lines(source_type: str, source_id: int, lines: list[Line]) -> list[Line]:
+    """The lines an entry keeps (zero lines dropped), checked: no negative amount, debits equal
+    credits.  Empty when every line is zero (the entry is then not posted)."""
+    lines = [line for line in lines if line.debit or line.credit]
+    for line in lines:
+        if line.debit < 0 or line.credit < 0:
+            raise LedgerError(f"negative amount in an entry for {source_type} {source_id}")
+    debits = sum((line.debit for line in lines), ZERO)
+    credits = sum((line.credit for line in lines), ZERO)
+    if debits != credits:
+        raise LedgerError(f"entry for {source_type} {source_id} does not balance: {debits} != {credits}")
+    return lines
+
+
+def posting_day(day: date, memo: str, open_from: date | None, today: date) -> tuple[date, str, date | None]:
+    """Where an entry dated ``day`` is posted: (date, memo, the closed month it corrects or None).
+    Nothing posts into a closed period: an entry dated before ``open_from`` (the first open day)
+    is dated today (at the earliest the first open day) and its memo names the month it corrects."""
+    if open_from is None or day >= open_from:
+        return day, memo[:255], None
+    corrects_period = day.replace(day=1)
+    return max(today, open_from), f"{memo[: 255 - 30]} (corrects {corrects_period:%Y-%m})"[:255], corrects_period
+
+
+def reversal_lines(lines: list[Line], money_account: int | None = None) -> list[Line]:
+    """The lines that reverse ``lines`` (debits become credits).  ``money_account``: the account
+    the money side (the lines with no client) is reversed out of, when the money has moved since
+    (a payment method pointed at another account, ais.billing.accounts)."""
+    return [
+        Line(
+            money_account if money_account is not None and line.client_id is None else line.account_id,
+            debit=line.credit,
+            credit=line.debit,
+            client_id=line.client_id,
+        )
+        for line in lines
+    ]
 
 
 def _insert():
@@ -97,9 +154,17 @@ def _by_role() -> dict[str, int]:
 def method_account(method: str) -> int:
     """The account a payment method's money posts to (the method_accounts setting; Other's if unset)."""
     role_accounts()  # (seeds a database that has no chart yet)
-    found = db.session.scalar(select(MethodAccount.account_id).where(MethodAccount.method == method))
-    if found is None:
-        found = db.session.scalar(select(MethodAccount.account_id).where(MethodAccount.method == "Other"))
+    settings = dict(
+        db.session.execute(
+            select(MethodAccount.method, MethodAccount.account_id).where(MethodAccount.method.in_((method, "Other")))
+        ).all()
+    )
+    return account_for_method(settings, method)
+
+
+def account_for_method(settings: Mapping[str, int], method: str) -> int:
+    """The account of a payment method in the method_accounts setting (Other's when it has none)."""
+    found = settings.get(method, settings.get("Other"))
     if found is None:
         raise LedgerError(f"no account for the payment method {method!r}")
     return found
@@ -119,7 +184,8 @@ def _next_number(journal: str) -> int:
 
 
 class _BalanceChanges:
-    """What this transaction's entries add to each account's month, written just before commit
+    """What this transaction's entries add to each account's month and to the running balances per
+    account and day (and per client and day), written just before commit
     (ais.database.write_transaction runs it): every transaction then locks the running-balance
     rows last and in one order, after the journal counters and the monthly totals, so two
     transactions never wait for each other in a circle.  Registered as a before-commit callback, it
@@ -127,6 +193,8 @@ class _BalanceChanges:
 
     def __init__(self) -> None:
         self.sums: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.days: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+        self.client_days: dict[tuple[int, int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
 
     def __call__(self) -> None:
         table = AccountBalance.__table__
@@ -141,7 +209,46 @@ class _BalanceChanges:
                 },
             )
             db.session.execute(statement)
+        # A day's row holds the totals through that day, so an entry adds to its day's row and to
+        # every later one: one transaction at a time per account (a lock per account, taken in
+        # account order), or a row added meanwhile for a later day would miss this entry.
+        if db.engine.dialect.name == "postgresql":
+            for account_id in sorted({account_id for account_id, _ in self.days}):
+                db.session.execute(
+                    text("SELECT pg_advisory_xact_lock(:space, :account_id)"),
+                    {"space": RUNNING_BALANCE_LOCKS, "account_id": account_id},
+                )
+        for (account_id, day), (debit, credit) in sorted(self.days.items()):
+            _add_from_day(AccountDayBalance, {"account_id": account_id}, day, debit, credit)
+        for (account_id, client_id, day), (debit, credit) in sorted(self.client_days.items()):
+            _add_from_day(ClientDayBalance, {"account_id": account_id, "client_id": client_id}, day, debit, credit)
         self.sums.clear()
+        self.days.clear()
+        self.client_days.clear()
+
+
+RUNNING_BALANCE_LOCKS = 22  # the advisory-lock space of the running balances per day (one lock per account)
+
+
+def _add_from_day(model, keys: dict[str, int], day: date, debit: Decimal, credit: Decimal) -> None:
+    """Add a day's debits and credits to the running balance of ``keys`` (an account, or an account
+    and a client) on ``day`` and every later day: the day's row is first made, from the last row
+    before it, if the day had none."""
+    where = [getattr(model, name) == value for name, value in keys.items()]
+    before = db.session.execute(
+        select(model.debit, model.credit).where(*where, model.day < day).order_by(model.day.desc()).limit(1)
+    ).first()
+    db.session.execute(
+        _insert()(model)
+        .values(**keys, day=day, debit=before[0] if before else ZERO, credit=before[1] if before else ZERO)
+        .on_conflict_do_nothing()
+    )
+    db.session.execute(
+        update(model)
+        .where(*where, model.day >= day)
+        .values(debit=model.debit + debit, credit=model.credit + credit)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _add_to_balances(day: date, lines: list[Line]) -> None:
@@ -154,6 +261,11 @@ def _add_to_balances(day: date, lines: list[Line]) -> None:
     for line in lines:
         changes.sums[(line.account_id, month)][0] += line.debit
         changes.sums[(line.account_id, month)][1] += line.credit
+        changes.days[(line.account_id, day)][0] += line.debit
+        changes.days[(line.account_id, day)][1] += line.credit
+        if line.client_id is not None:
+            changes.client_days[(line.account_id, line.client_id, day)][0] += line.debit
+            changes.client_days[(line.account_id, line.client_id, day)][1] += line.credit
 
 
 PERIODS_OPEN_FROM = "ais_ledger_open_from"  # session.info: the rebuild's known answer (no closed period)
@@ -188,30 +300,18 @@ def post(
     the open period) and names the month it corrects (``corrects_period``, and its memo).  The
     period is read after the journal's counter is locked, and closing a month locks the counters
     first, so an entry and a closing never cross."""
-    lines = [line for line in lines if line.debit or line.credit]
+    lines = kept_lines(source_type, source_id, lines)
     if not lines:
         return None
-    for line in lines:
-        if line.debit < 0 or line.credit < 0:
-            raise LedgerError(f"negative amount in an entry for {source_type} {source_id}")
-    debits = sum((line.debit for line in lines), ZERO)
-    credits = sum((line.credit for line in lines), ZERO)
-    if debits != credits:
-        raise LedgerError(f"entry for {source_type} {source_id} does not balance: {debits} != {credits}")
     number = _next_number(journal)
-    corrects_period = None
-    open_from = first_open_day()
-    if open_from is not None and day < open_from:
-        from .. import clock
+    from .. import clock
 
-        corrects_period = day.replace(day=1)
-        day = max(clock.today(), open_from)
-        memo = f"{memo[: 255 - 30]} (corrects {corrects_period:%Y-%m})"
+    day, memo, corrects_period = posting_day(day, memo, first_open_day(), clock.today())
     entry = JournalEntry(
         journal=journal,
         number=number,
         date=day,
-        memo=memo[:255],
+        memo=memo,
         source_type=source_type,
         source_id=source_id,
         reverses_id=reverses_id,
@@ -226,6 +326,7 @@ def post(
             debit=line.debit,
             credit=line.credit,
             client_id=line.client_id,
+            date=day,
         )
         for line in lines
     )
@@ -264,15 +365,9 @@ def reverse(
     moved since (a payment method pointed at another account, ais.billing.accounts)."""
     reversals = []
     for original in _unreversed(source_type, source_id):
-        lines = [
-            Line(
-                money_account if money_account is not None and line.client_id is None else line.account_id,
-                debit=line.credit,
-                credit=line.debit,
-                client_id=line.client_id,
-            )
-            for line in original.lines
-        ]
+        lines = reversal_lines(
+            [Line(line.account_id, line.debit, line.credit, line.client_id) for line in original.lines], money_account
+        )
         entry = post(original.journal, day, memo, source_type, source_id, lines, reverses_id=original.id)
         if entry is not None:
             reversals.append(entry)
@@ -289,26 +384,31 @@ def has_entry(source_type: str, source_id: int) -> bool:
 
 
 # --- The posting rules ----------------------------------------------------------------------
+#
+# One pure function per event: plain values in (the account ids by role, what the event stored),
+# a Posting out.  The service layer posts them in the event's transaction (the functions below
+# the rules); `ledger rebuild` (ais.billing.rebuild) computes the same postings for the whole
+# history and writes them in bulk, so both give the same ledger.
 
 
-def invoice_issued(invoice: Invoice, day: date | None = None) -> None:
-    """Dr receivable (the invoice's amount) / Cr sales by VAT treatment and Cr output VAT, from the
-    invoice's stored VAT summary; a non-VAT seller's sales (the rest of the amount) go to sales.
-    The amount posted is what the lines bill (amount + credited_amount - late_fee_amount: at
-    issue, the amount; late fees post on their own)."""
-    roles = role_accounts()
-    billed = invoice.amount + invoice.credited_amount - (invoice.late_fee_amount or ZERO)
-    vatable, vat = invoice.vatable_sales or ZERO, invoice.vat_amount or ZERO
-    exempt, zero_rated = invoice.exempt_sales or ZERO, invoice.zero_rated_sales or ZERO
+def invoice_issued_posting(
+    roles: Mapping[str, int],
+    invoice_no: str | None,
+    client_id: int,
+    billed: Decimal,
+    vatable: Decimal,
+    vat: Decimal,
+    exempt: Decimal,
+    zero_rated: Decimal,
+) -> Posting:
+    """Dr receivable (what the invoice's lines bill) / Cr sales by VAT treatment and Cr output VAT,
+    from the invoice's stored VAT summary; a non-VAT seller's sales (the rest) go to sales."""
     other_sales = billed - vatable - vat - exempt - zero_rated
-    post(
+    return Posting(
         SALES_JOURNAL,
-        day or invoice.issue_date,
-        f"Invoice {invoice.invoice_no}",
-        INVOICE,
-        invoice.id,
+        f"Invoice {invoice_no}",
         [
-            Line(roles["receivable"], debit=billed, client_id=invoice.client_id),
+            Line(roles["receivable"], debit=billed, client_id=client_id),
             Line(roles["sales"], credit=vatable + other_sales),
             Line(roles["exempt_sales"], credit=exempt),
             Line(roles["zero_rated_sales"], credit=zero_rated),
@@ -317,29 +417,136 @@ def invoice_issued(invoice: Invoice, day: date | None = None) -> None:
     )
 
 
+def invoice_billed(amount: Decimal, credited_amount: Decimal, late_fee_amount: Decimal | None) -> Decimal:
+    """What an invoice's lines bill (amount + credited_amount - late_fee_amount: at issue, the
+    amount; late fees post on their own)."""
+    return amount + credited_amount - (late_fee_amount or ZERO)
+
+
+def invoice_voided_memo(invoice_no: str | None) -> str:
+    return f"Invoice {invoice_no} voided"
+
+
+def payment_confirmed_posting(
+    roles: Mapping[str, int], payment_id: int, method: str, money_account: int, amount: Decimal, client_id: int
+) -> Posting:
+    """Dr the account of the payment's method / Cr receivable."""
+    return Posting(
+        CASH_RECEIPTS_JOURNAL,
+        f"Payment {payment_id} by {method}",
+        [
+            Line(money_account, debit=amount),
+            Line(roles["receivable"], credit=amount, client_id=client_id),
+        ],
+    )
+
+
+def payment_voided_memo(payment_id: int, reason: str | None) -> str:
+    return f"Payment {payment_id} voided: {reason or ''}"
+
+
+def credit_note_posting(
+    roles: Mapping[str, int],
+    credit_no: str,
+    client_id: int,
+    amount: Decimal,
+    vat: Decimal,
+    customer_credit: Decimal,
+) -> Posting:
+    """Dr sales returns (the note's net) and Dr output VAT (its VAT) / Cr receivable (the part that
+    lowered the invoice) and Cr customer credits (its customer credit), from the note's stored split."""
+    return Posting(
+        GENERAL_JOURNAL,
+        f"Credit note {credit_no}",
+        [
+            Line(roles["sales_returns"], debit=amount - vat),
+            Line(roles["output_vat"], debit=vat),
+            Line(roles["receivable"], credit=amount - customer_credit, client_id=client_id),
+            Line(roles["customer_credit"], credit=customer_credit, client_id=client_id),
+        ],
+    )
+
+
+def overpayment_posting(
+    roles: Mapping[str, int], provider_reference: str, money_account: int, amount: Decimal, client_id: int | None
+) -> Posting:
+    """Money received that could not be applied: Dr the method's account / Cr customer credits."""
+    return Posting(
+        CASH_RECEIPTS_JOURNAL,
+        f"Overpayment {provider_reference}",
+        [
+            Line(money_account, debit=amount),
+            Line(roles["customer_credit"], credit=amount, client_id=client_id),
+        ],
+    )
+
+
+def overpayment_refunded_memo(provider_reference: str) -> str:
+    return f"Overpayment {provider_reference} refunded"
+
+
+def late_fee_posting(
+    roles: Mapping[str, int], fee_id: int, installment_number: int, client_id: int, amount: Decimal
+) -> Posting:
+    """Dr receivable (per client) / Cr late-fee income."""
+    return Posting(
+        GENERAL_JOURNAL,
+        f"Late fee {fee_id} on installment {installment_number}",
+        [
+            Line(roles["receivable"], debit=amount, client_id=client_id),
+            Line(roles["late_fee_income"], credit=amount),
+        ],
+    )
+
+
+def late_fee_waived_memo(fee_id: int, reason: str | None) -> str:
+    return f"Late fee {fee_id} waived: {reason}"
+
+
+def _post_posting(posting: Posting, day: date, source_type: str, source_id: int) -> None:
+    post(posting.journal, day, posting.memo, source_type, source_id, posting.lines)
+
+
+# --- Posting in the service layer's transaction ---------------------------------------------
+
+
+def invoice_issued(invoice: Invoice, day: date | None = None) -> None:
+    """The invoice's sale (invoice_issued_posting), on its issue date."""
+    posting = invoice_issued_posting(
+        role_accounts(),
+        invoice.invoice_no,
+        invoice.client_id,
+        invoice_billed(invoice.amount, invoice.credited_amount, invoice.late_fee_amount),
+        invoice.vatable_sales or ZERO,
+        invoice.vat_amount or ZERO,
+        invoice.exempt_sales or ZERO,
+        invoice.zero_rated_sales or ZERO,
+    )
+    _post_posting(posting, day or invoice.issue_date, INVOICE, invoice.id)
+
+
 def invoice_voided(invoice: Invoice, day: date) -> None:
     """Reverse the invoice's sale and its credit notes: a void invoice bills nothing."""
-    memo = f"Invoice {invoice.invoice_no} voided"
+    memo = invoice_voided_memo(invoice.invoice_no)
     reverse(INVOICE, invoice.id, day, memo)
-    note_ids = db.session.scalars(select(CreditNote.id).where(CreditNote.invoice_id == invoice.id))
+    note_ids = db.session.scalars(
+        select(CreditNote.id).where(CreditNote.invoice_id == invoice.id).order_by(CreditNote.id)
+    )
     for note_id in list(note_ids):
         reverse(CREDIT_NOTE, note_id, day, memo)
 
 
 def payment_confirmed(payment: Payment) -> None:
-    """Dr the account of the payment's method / Cr receivable, on the payment's date."""
-    roles = role_accounts()
-    post(
-        CASH_RECEIPTS_JOURNAL,
-        payment.date,
-        f"Payment {payment.id} by {payment.method}",
-        PAYMENT,
+    """The payment's receipt (payment_confirmed_posting), on the payment's date."""
+    posting = payment_confirmed_posting(
+        role_accounts(),
         payment.id,
-        [
-            Line(method_account(payment.method), debit=payment.amount),
-            Line(roles["receivable"], credit=payment.amount, client_id=payment.client_id),
-        ],
+        payment.method,
+        method_account(payment.method),
+        payment.amount,
+        payment.client_id,
     )
+    _post_posting(posting, payment.date, PAYMENT, payment.id)
 
 
 def payment_voided(payment: Payment, day: date) -> None:
@@ -349,72 +556,45 @@ def payment_voided(payment: Payment, day: date) -> None:
         PAYMENT,
         payment.id,
         day,
-        f"Payment {payment.id} voided: {payment.state_reason or ''}",
+        payment_voided_memo(payment.id, payment.state_reason),
         money_account=method_account(payment.method),
     )
 
 
 def credit_note_issued(note: CreditNote) -> None:
-    """Dr sales returns (the note's net split) and Dr output VAT (its VAT) / Cr receivable (the part
-    that lowered the invoice) and Cr customer credits (its customer credit), from the note's stored
-    split."""
-    roles = role_accounts()
-    vat = note.vat_amount
-    post(
-        GENERAL_JOURNAL,
-        note.issue_date,
-        f"Credit note {note.credit_no}",
-        CREDIT_NOTE,
-        note.id,
-        [
-            Line(roles["sales_returns"], debit=note.amount - vat),
-            Line(roles["output_vat"], debit=vat),
-            Line(roles["receivable"], credit=note.amount - note.customer_credit, client_id=note.client_id),
-            Line(roles["customer_credit"], credit=note.customer_credit, client_id=note.client_id),
-        ],
+    """The credit note (credit_note_posting), on its issue date."""
+    posting = credit_note_posting(
+        role_accounts(), note.credit_no, note.client_id, note.amount, note.vat_amount, note.customer_credit
     )
+    _post_posting(posting, note.issue_date, CREDIT_NOTE, note.id)
 
 
 def overpayment_flagged(overpayment: Overpayment, method: str, day: date) -> None:
-    """Money received that could not be applied: Dr the method's account / Cr customer credits."""
-    roles = role_accounts()
-    post(
-        CASH_RECEIPTS_JOURNAL,
-        day,
-        f"Overpayment {overpayment.provider_reference}",
-        OVERPAYMENT,
-        overpayment.id,
-        [
-            Line(method_account(method), debit=overpayment.amount),
-            Line(roles["customer_credit"], credit=overpayment.amount, client_id=overpayment.client_id),
-        ],
+    """Money received that could not be applied (overpayment_posting)."""
+    posting = overpayment_posting(
+        role_accounts(),
+        overpayment.provider_reference,
+        method_account(method),
+        overpayment.amount,
+        overpayment.client_id,
     )
+    _post_posting(posting, day, OVERPAYMENT, overpayment.id)
 
 
 def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     """A flagged overpayment refunded through the provider: its receipt is reversed."""
-    reverse(OVERPAYMENT, overpayment.id, day, f"Overpayment {overpayment.provider_reference} refunded")
+    reverse(OVERPAYMENT, overpayment.id, day, overpayment_refunded_memo(overpayment.provider_reference))
 
 
 def late_fee_charged(fee: LateFee) -> None:
-    """Dr receivable (per client) / Cr late-fee income, on the day the fee is charged."""
-    roles = role_accounts()
-    post(
-        GENERAL_JOURNAL,
-        fee.charged_on,
-        f"Late fee {fee.id} on installment {fee.installment_number}",
-        LATE_FEE,
-        fee.id,
-        [
-            Line(roles["receivable"], debit=fee.amount, client_id=fee.client_id),
-            Line(roles["late_fee_income"], credit=fee.amount),
-        ],
-    )
+    """The late fee's charge (late_fee_posting), on the day it is charged."""
+    posting = late_fee_posting(role_accounts(), fee.id, fee.installment_number, fee.client_id, fee.amount)
+    _post_posting(posting, fee.charged_on, LATE_FEE, fee.id)
 
 
 def late_fee_waived(fee: LateFee, day: date) -> None:
     """A waived late fee: its charge is reversed, dated the day it was waived."""
-    reverse(LATE_FEE, fee.id, day, f"Late fee {fee.id} waived: {fee.waive_reason}")
+    reverse(LATE_FEE, fee.id, day, late_fee_waived_memo(fee.id, fee.waive_reason))
 
 
 def late_fees_voided(invoice: Invoice, day: date) -> None:
@@ -430,6 +610,7 @@ def late_fees_voided(invoice: Invoice, day: date) -> None:
 
 ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
 CHARGE_LATE_FEE, WAIVE_LATE_FEE, VOID_LATE_FEE = 7, 8, 9
+LATE_FEES_VOIDED_MEMO = "Invoice voided"  # a late fee's charge reversed by the rebuild with its invoice's void
 REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
 
 
@@ -503,14 +684,23 @@ def history() -> list[Event]:
 def _overpayment_method(overpayment: Overpayment) -> str:
     """The method of the money flagged (not stored on the row): that of a payment of the same
     provider reference, else the card for Stripe, else PayMongo's catch-all."""
+    paid_with = db.session.scalar(
+        select(Payment.method)
+        .where(Payment.provider_reference == overpayment.provider_reference)
+        .order_by(Payment.id)
+        .limit(1)
+    )
+    return overpayment_method(paid_with, overpayment.provider)
+
+
+def overpayment_method(paid_with: str | None, provider: str) -> str:
+    """The method of flagged money: the method of a payment with its provider reference, else the
+    card for Stripe, else PayMongo's catch-all."""
     from . import methods
 
-    paid_with = db.session.scalar(
-        select(Payment.method).where(Payment.provider_reference == overpayment.provider_reference)
-    )
     if paid_with:
         return paid_with
-    return methods.CARD if overpayment.provider == "stripe" else methods.ONLINE_OTHER
+    return methods.CARD if provider == "stripe" else methods.ONLINE_OTHER
 
 
 def post_event(event: Event) -> None:
@@ -535,7 +725,7 @@ def post_event(event: Event) -> None:
     elif event.kind == WAIVE_LATE_FEE:
         late_fee_waived(db.session.get_one(LateFee, event.source_id), event.day)
     elif event.kind == VOID_LATE_FEE:
-        reverse(LATE_FEE, event.source_id, event.day, "Invoice voided")
+        reverse(LATE_FEE, event.source_id, event.day, LATE_FEES_VOIDED_MEMO)
 
 
 def entry_count() -> int:
@@ -545,16 +735,21 @@ def entry_count() -> int:
 
 
 def erase() -> None:
-    """Delete every entry, line, running balance and counter: only for ``ledger rebuild --force``
-    (on PostgreSQL the append-only trigger lets this one transaction through)."""
-    from sqlalchemy import delete, text
+    """Delete every entry, line, running balance and counter: only for ``ledger rebuild``, in its
+    transaction (on PostgreSQL a TRUNCATE, which the append-only trigger, a row trigger on UPDATE
+    and DELETE, does not see; it locks the ledger's tables until the rebuild commits)."""
+    from sqlalchemy import delete
 
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("SET LOCAL ais.ledger_maintenance = 'on'"))
-    db.session.execute(delete(JournalLine))
-    db.session.execute(delete(JournalEntry))
-    db.session.execute(delete(AccountBalance))
-    db.session.execute(delete(JournalCounter))
+        db.session.execute(
+            text(
+                "TRUNCATE journal_lines, journal_entries, account_balances, account_day_balances, "
+                "client_day_balances, journal_counters"
+            )
+        )
+        return
+    for model in (JournalLine, JournalEntry, AccountBalance, AccountDayBalance, ClientDayBalance, JournalCounter):
+        db.session.execute(delete(model))
 
 
 # --- Reading the ledger ------------------------------------------------------------------------
@@ -578,27 +773,34 @@ class TrialBalance:
     total_credit: Decimal
 
 
-def trial_balance(as_of: date) -> TrialBalance:
-    """Each account's balance at the end of ``as_of``: the running balances of the months before
-    its month, plus the lines of its month up to that day (two aggregate queries, bounded by the
-    number of accounts and one month's lines)."""
-    from sqlalchemy import func
+def totals_through(day: date, account_id: int | None = None) -> dict[int, tuple[Decimal, Decimal]]:
+    """Each account's (debits, credits) from the beginning through the end of ``day`` (one account
+    when ``account_id`` is given): for each account, its last running balance per day on or before
+    ``day`` (one query, an index lookup per account, whatever the size of the books)."""
+    from sqlalchemy import and_, func
+    from sqlalchemy.orm import aliased
 
-    month = as_of.replace(day=1)
-    sums: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for account_id, debit, credit in db.session.execute(
-        select(AccountBalance.account_id, func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
-        .where(AccountBalance.month < month)
-        .group_by(AccountBalance.account_id)
-    ):
-        sums[account_id] += Decimal(debit) - Decimal(credit)
-    for account_id, debit, credit in db.session.execute(
-        select(JournalLine.account_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalEntry.date >= month, JournalEntry.date <= as_of)
-        .group_by(JournalLine.account_id)
-    ):
-        sums[account_id] += Decimal(debit) - Decimal(credit)
+    latest = aliased(AccountDayBalance)
+    last_day = (
+        select(func.max(latest.day))
+        .where(latest.account_id == Account.id, latest.day <= day)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+    statement = select(Account.id, AccountDayBalance.debit, AccountDayBalance.credit).join(
+        AccountDayBalance, and_(AccountDayBalance.account_id == Account.id, AccountDayBalance.day == last_day)
+    )
+    if account_id is not None:
+        statement = statement.where(Account.id == account_id)
+    return {
+        row_account: (Decimal(debit), Decimal(credit)) for row_account, debit, credit in db.session.execute(statement)
+    }
+
+
+def trial_balance(as_of: date) -> TrialBalance:
+    """Each account's balance at the end of ``as_of``: its running balance per day on or before
+    that day (totals_through: two queries whatever the size of the books)."""
+    sums = {account_id: debit - credit for account_id, (debit, credit) in totals_through(as_of).items()}
     rows = []
     for account_id, code, name, kind in db.session.execute(
         select(Account.id, Account.code, Account.name, Account.type).order_by(Account.code)

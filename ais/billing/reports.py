@@ -29,8 +29,8 @@ from ..models import (
     JOURNALS,
     SALES_JOURNAL,
     Account,
-    AccountBalance,
     Client,
+    ClientDayBalance,
     CreditNote,
     Invoice,
     JournalEntry,
@@ -71,39 +71,17 @@ def month_end(day: dt.date) -> dt.date:
 
 def movements(start: dt.date | None, end: dt.date, account_id: int | None = None) -> dict[int, Movement]:
     """Debits and credits per account posted from ``start`` (None: the beginning) to ``end``, both
-    included: the running balances of the whole months in between and the lines of the partial
-    months at either end (at most two months of lines, one aggregate query each way)."""
-    first_full = None if start is None else (start if start.day == 1 else add_months(start.replace(day=1), 1))
-    after_full = add_months(end.replace(day=1), 1) if end == month_end(end) else end.replace(day=1)
-    line_ranges: list[tuple[dt.date, dt.date]] = []
-    if start is not None and first_full is not None and start < first_full:
-        line_ranges.append((start, min(end, first_full - dt.timedelta(days=1))))
-    if end >= after_full:
-        range_start = after_full if start is None else max(start, after_full)
-        if not line_ranges or line_ranges[0][1] < range_start:
-            line_ranges.append((range_start, end))
+    included: the running balances per day through ``end`` less those through the day before
+    ``start`` (ledger.totals_through: an index lookup per account each, whatever the size of the
+    books)."""
     result: dict[int, Movement] = defaultdict(Movement)
-    if first_full is None or first_full < after_full:
-        months = select(AccountBalance.account_id, func.sum(AccountBalance.debit), func.sum(AccountBalance.credit))
-        months = months.where(AccountBalance.month < after_full)
-        if first_full is not None:
-            months = months.where(AccountBalance.month >= first_full)
-        if account_id is not None:
-            months = months.where(AccountBalance.account_id == account_id)
-        for row_account, debit, credit in db.session.execute(months.group_by(AccountBalance.account_id)):
-            result[row_account].debit += Decimal(debit)
-            result[row_account].credit += Decimal(credit)
-    if line_ranges:
-        lines = (
-            select(JournalLine.account_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(or_(*(JournalEntry.date.between(low, high) for low, high in line_ranges)))
-        )
-        if account_id is not None:
-            lines = lines.where(JournalLine.account_id == account_id)
-        for row_account, debit, credit in db.session.execute(lines.group_by(JournalLine.account_id)):
-            result[row_account].debit += Decimal(debit)
-            result[row_account].credit += Decimal(credit)
+    for row_account, (debit, credit) in ledger.totals_through(end, account_id).items():
+        result[row_account].debit += debit
+        result[row_account].credit += credit
+    if start is not None and start > dt.date.min:
+        for row_account, (debit, credit) in ledger.totals_through(start - dt.timedelta(days=1), account_id).items():
+            result[row_account].debit -= debit
+            result[row_account].credit -= credit
     return result
 
 
@@ -111,7 +89,8 @@ def balance_before(day: dt.date, account_id: int) -> Decimal:
     """Debits less credits of one account posted before ``day``."""
     if day <= dt.date(1900, 1, 1):
         return ZERO
-    return movements(None, day - dt.timedelta(days=1), account_id).get(account_id, Movement()).net
+    debit, credit = ledger.totals_through(day - dt.timedelta(days=1), account_id).get(account_id, (ZERO, ZERO))
+    return debit - credit
 
 
 @dataclass(frozen=True)
@@ -299,7 +278,7 @@ class GeneralLedger:
 def _ledger_lines_select(account_id: int, start: dt.date, end: dt.date) -> sa.Select:
     return (
         select(
-            JournalEntry.date,
+            JournalLine.date,
             JournalEntry.journal,
             JournalEntry.number,
             JournalEntry.memo,
@@ -313,9 +292,17 @@ def _ledger_lines_select(account_id: int, start: dt.date, end: dt.date) -> sa.Se
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .outerjoin(Client, Client.id == JournalLine.client_id)
-        .where(JournalLine.account_id == account_id, JournalEntry.date.between(start, end))
-        .order_by(JournalEntry.date, JournalLine.entry_id, JournalLine.id)
+        .where(JournalLine.account_id == account_id, JournalLine.date.between(start, end))
+        .order_by(JournalLine.date, JournalLine.entry_id, JournalLine.id)  # ix_journal_lines_account_date
     )
+
+
+def _lines_count(account_id: int, start: dt.date, end: dt.date, client_id: int | None = None) -> sa.Select:
+    """The capped count of an account's (or a client's) lines in a period, from the index alone."""
+    statement = select(JournalLine.id).where(JournalLine.account_id == account_id, JournalLine.date.between(start, end))
+    if client_id is not None:
+        statement = statement.where(JournalLine.client_id == client_id)
+    return select(func.count()).select_from(statement.limit(CAP + 1).subquery())
 
 
 def _running(rows, opening: Decimal) -> list[LedgerLine]:
@@ -340,31 +327,25 @@ def _running(rows, opening: Decimal) -> list[LedgerLine]:
     return lines
 
 
-def _balance_before_line(account_id: int, day: dt.date, entry_id: int, line_id: int) -> Decimal:
-    """Debits less credits of the account before one of its lines (ordered by date, entry, line):
-    the running balances of the months before its month, plus the SUM of its month's lines that
-    come before it (bounded by one month)."""
-    month = day.replace(day=1)
-    before = balance_before(month, account_id)
-    earlier = db.session.execute(
-        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(
-            JournalLine.account_id == account_id,
-            JournalEntry.date >= month,
-            or_(
-                JournalEntry.date < day,
-                and_(
-                    JournalEntry.date == day,
-                    or_(
-                        JournalLine.entry_id < entry_id,
-                        and_(JournalLine.entry_id == entry_id, JournalLine.id < line_id),
-                    ),
-                ),
-            ),
+def _earlier_that_day(day: dt.date, entry_id: int, line_id: int, *conditions) -> Decimal:
+    """Debits less credits of the lines matching ``conditions`` on ``day`` that come before one
+    line (ordered by entry, then line): bounded by one day's lines of the account."""
+    debit, credit = db.session.execute(
+        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0)).where(
+            *conditions,
+            JournalLine.date == day,
+            or_(JournalLine.entry_id < entry_id, and_(JournalLine.entry_id == entry_id, JournalLine.id < line_id)),
         )
     ).one()
-    return before + Decimal(earlier[0]) - Decimal(earlier[1])
+    return Decimal(debit) - Decimal(credit)
+
+
+def _balance_before_line(account_id: int, day: dt.date, entry_id: int, line_id: int) -> Decimal:
+    """Debits less credits of the account before one of its lines (ordered by date, entry, line):
+    its running balance through the day before, plus its lines of that day that come before it."""
+    return balance_before(day, account_id) + _earlier_that_day(
+        day, entry_id, line_id, JournalLine.account_id == account_id
+    )
 
 
 def general_ledger(
@@ -385,7 +366,7 @@ def general_ledger(
         return GeneralLedger(
             found, start, end, opening, moved.debit, moved.credit, closing, _running(rows, opening), opening
         )
-    capped = select(func.count()).select_from(statement.order_by(None).limit(CAP + 1).subquery())
+    capped = _lines_count(account_id, start, end)
     rows = db.session.execute(
         statement.add_columns(capped.scalar_subquery().label("capped_total"))
         .limit(per_page)
@@ -544,10 +525,14 @@ def _entries_select(journal: str | None, start: dt.date, end: dt.date) -> sa.Sel
     return statement.order_by(JournalEntry.date, JournalEntry.journal, JournalEntry.number)
 
 
-def _page_rows(statement: sa.Select, page: int, per_page: int) -> tuple[list, int]:
+def _page_rows(
+    statement: sa.Select, page: int, per_page: int, counted_rows: sa.Select | None = None
+) -> tuple[list, int]:
     """One page of ``statement`` and the number of its rows counted up to CAP + 1 (one query, two
-    for a page past the end)."""
-    capped = select(func.count()).select_from(statement.order_by(None).limit(CAP + 1).subquery())
+    for a page past the end); ``counted_rows``: the same rows without the joins that only add
+    columns, for the count."""
+    counted_rows = statement if counted_rows is None else counted_rows
+    capped = select(func.count()).select_from(counted_rows.order_by(None).limit(CAP + 1).subquery())
     rows = db.session.execute(
         statement.add_columns(capped.scalar_subquery().label("capped_total"))
         .limit(per_page)
@@ -618,6 +603,7 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
     """The sales journal's entries and the credit notes' (in the general journal), with the
     document each records and its buyer."""
     credited = aliased(Invoice)
+    billed, credited_client = aliased(Client), aliased(Client)
     return (
         select(
             JournalEntry.date,
@@ -640,12 +626,18 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
             CreditNote.zero_rated_amount,
             CreditNote.vat_amount.label("note_vat"),
             credited.invoice_no.label("credited_no"),
-            func.coalesce(func.nullif(Invoice.buyer_name, ""), func.nullif(credited.buyer_name, ""), Client.name).label(
-                "customer"
-            ),
-            func.coalesce(func.nullif(Invoice.buyer_tin, ""), func.nullif(credited.buyer_tin, ""), Client.tax_id).label(
-                "tin"
-            ),
+            func.coalesce(
+                func.nullif(Invoice.buyer_name, ""),
+                func.nullif(credited.buyer_name, ""),
+                billed.name,
+                credited_client.name,
+            ).label("customer"),
+            func.coalesce(
+                func.nullif(Invoice.buyer_tin, ""),
+                func.nullif(credited.buyer_tin, ""),
+                billed.tax_id,
+                credited_client.tax_id,
+            ).label("tin"),
         )
         .outerjoin(
             Invoice,
@@ -656,16 +648,37 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
             and_(JournalEntry.source_type == ledger.CREDIT_NOTE, CreditNote.id == JournalEntry.source_id),
         )
         .outerjoin(credited, credited.id == CreditNote.invoice_id)
-        .outerjoin(Client, Client.id == func.coalesce(Invoice.client_id, CreditNote.client_id))
-        .where(
-            JournalEntry.date.between(start, end),
-            or_(
-                JournalEntry.journal == SALES_JOURNAL,
-                and_(JournalEntry.journal == GENERAL_JOURNAL, JournalEntry.source_type == ledger.CREDIT_NOTE),
-            ),
-        )
+        # Two joins by primary key rather than one on COALESCE(...), which no index can serve.
+        .outerjoin(billed, billed.id == Invoice.client_id)
+        .outerjoin(credited_client, credited_client.id == CreditNote.client_id)
+        .where(_in_sales_journal(start, end))
         .order_by(JournalEntry.date, JournalEntry.journal.desc(), JournalEntry.number)
     )
+
+
+def _in_sales_journal(start: dt.date, end: dt.date):
+    """The sales journal's entries and the credit notes' (in the general journal) of a period."""
+    return and_(
+        JournalEntry.date.between(start, end),
+        or_(
+            JournalEntry.journal == SALES_JOURNAL,
+            and_(JournalEntry.journal == GENERAL_JOURNAL, JournalEntry.source_type == ledger.CREDIT_NOTE),
+        ),
+    )
+
+
+def _sales_entries(start: dt.date, end: dt.date) -> sa.Subquery:
+    """The entries of the sales journal and the credit notes' of a period, as two ranges of the
+    (journal, date, number) index rather than a scan of every journal's entries of the period
+    (for the count)."""
+    columns = (JournalEntry.id, JournalEntry.date, JournalEntry.journal, JournalEntry.number)
+    in_period = JournalEntry.date.between(start, end)
+    return sa.union_all(
+        select(*columns).where(JournalEntry.journal == SALES_JOURNAL, in_period),
+        select(*columns).where(
+            JournalEntry.journal == GENERAL_JOURNAL, in_period, JournalEntry.source_type == ledger.CREDIT_NOTE
+        ),
+    ).subquery("sales_entries")
 
 
 def _sales_row(row) -> SalesRow:
@@ -707,7 +720,10 @@ def _sales_row(row) -> SalesRow:
 
 
 def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
-    rows, counted = _page_rows(_sales_select(start, end), page, per_page)
+    """One page of the sales journal (its rows in date order from the date index, sorted within a
+    day), the capped count from the two ranges of the (journal, date, number) index."""
+    entries = _sales_entries(start, end)
+    rows, counted = _page_rows(_sales_select(start, end), page, per_page, select(entries.c.id))
     return Page([_sales_row(row) for row in rows], page, per_page, min(counted, CAP), counted > CAP)
 
 
@@ -739,6 +755,7 @@ class ReceiptRow:
 
 
 def _receipts_select(start: dt.date, end: dt.date) -> sa.Select:
+    payer, flagged_for = aliased(Client), aliased(Client)
     return (
         select(
             JournalEntry.id,
@@ -748,16 +765,18 @@ def _receipts_select(start: dt.date, end: dt.date) -> sa.Select:
             JournalEntry.source_id,
             Payment.reference,
             Overpayment.provider_reference,
-            Client.name.label("client_name"),
+            func.coalesce(payer.name, flagged_for.name).label("client_name"),
         )
         .outerjoin(Payment, and_(JournalEntry.source_type == ledger.PAYMENT, Payment.id == JournalEntry.source_id))
         .outerjoin(
             Overpayment,
             and_(JournalEntry.source_type == ledger.OVERPAYMENT, Overpayment.id == JournalEntry.source_id),
         )
-        .outerjoin(Client, Client.id == func.coalesce(Payment.client_id, Overpayment.client_id))
-        .where(JournalEntry.date.between(start, end), JournalEntry.journal == CASH_RECEIPTS_JOURNAL)
-        .order_by(JournalEntry.date, JournalEntry.number)
+        # Two joins by primary key rather than one on COALESCE(...), which no index can serve.
+        .outerjoin(payer, payer.id == Payment.client_id)
+        .outerjoin(flagged_for, flagged_for.id == Overpayment.client_id)
+        .where(JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(start, end))
+        .order_by(JournalEntry.date, JournalEntry.number)  # ix_journal_entries_journal_date_number
     )
 
 
@@ -805,7 +824,10 @@ def _receipt_rows(rows) -> list[ReceiptRow]:
 
 
 def cash_receipts_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
-    rows, counted = _page_rows(_receipts_select(start, end), page, per_page)
+    receipts = select(JournalEntry.id).where(
+        JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(start, end)
+    )
+    rows, counted = _page_rows(_receipts_select(start, end), page, per_page, receipts)
     return Page(_receipt_rows(rows), page, per_page, min(counted, CAP), counted > CAP)
 
 
@@ -835,30 +857,48 @@ class Receivables:
 
 
 def _receivable_clients_select(receivable: int) -> sa.Select:
-    """The clients with a line in the receivable account (the (account_id, client_id) index)."""
-    has_lines = (
-        select(JournalLine.id).where(JournalLine.account_id == receivable, JournalLine.client_id == Client.id).exists()
+    """The clients with a running balance in the receivable account (its primary key's index)."""
+    has_balance = (
+        select(ClientDayBalance.day)
+        .where(ClientDayBalance.account_id == receivable, ClientDayBalance.client_id == Client.id)
+        .exists()
     )
-    return select(Client.id, Client.name).where(has_lines).order_by(Client.name, Client.id)
+    return (
+        select(Client.id, Client.name).where(has_balance).order_by(func.lower(Client.name), Client.id)
+    )  # ix_clients_name_lower
 
 
-def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> dict[int, Decimal]:
+def _client_totals(account_id: int, client_ids: list[int], day: dt.date) -> dict[int, Decimal]:
+    """Debits less credits of each client on an account through the end of ``day``: the client's
+    last running balance per day on or before it (an index lookup per client)."""
     if not client_ids:
         return {}
+    latest = aliased(ClientDayBalance)
+    last_day = (
+        select(func.max(latest.day))
+        .where(latest.account_id == account_id, latest.client_id == Client.id, latest.day <= day)
+        .correlate(Client)
+        .scalar_subquery()
+    )
     return {
         client_id: Decimal(debit) - Decimal(credit)
         for client_id, debit, credit in db.session.execute(
-            select(JournalLine.client_id, func.sum(JournalLine.debit), func.sum(JournalLine.credit))
-            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-            .where(
-                JournalLine.account_id == receivable,
-                JournalLine.client_id.in_(client_ids),
-                JournalEntry.date <= as_of,
+            select(Client.id, ClientDayBalance.debit, ClientDayBalance.credit)
+            .join(
+                ClientDayBalance,
+                and_(
+                    ClientDayBalance.account_id == account_id,
+                    ClientDayBalance.client_id == Client.id,
+                    ClientDayBalance.day == last_day,
+                ),
             )
-            .group_by(JournalLine.client_id)
+            .where(Client.id.in_(client_ids))
         )
-        if client_id is not None
     }
+
+
+def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> dict[int, Decimal]:
+    return _client_totals(receivable, client_ids, as_of)
 
 
 def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
@@ -901,7 +941,7 @@ class ClientLedger:
 def _client_lines_select(receivable: int, client_id: int, start: dt.date, end: dt.date) -> sa.Select:
     return (
         select(
-            JournalEntry.date,
+            JournalLine.date,
             JournalEntry.journal,
             JournalEntry.number,
             JournalEntry.memo,
@@ -917,19 +957,14 @@ def _client_lines_select(receivable: int, client_id: int, start: dt.date, end: d
         .where(
             JournalLine.account_id == receivable,
             JournalLine.client_id == client_id,
-            JournalEntry.date.between(start, end),
+            JournalLine.date.between(start, end),
         )
-        .order_by(JournalEntry.date, JournalLine.entry_id, JournalLine.id)
+        .order_by(JournalLine.date, JournalLine.entry_id, JournalLine.id)  # ix_journal_lines_account_client_date
     )
 
 
-def _client_sum(receivable: int, client_id: int, *conditions) -> Decimal:
-    debit, credit = db.session.execute(
-        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .where(JournalLine.account_id == receivable, JournalLine.client_id == client_id, *conditions)
-    ).one()
-    return Decimal(debit) - Decimal(credit)
+def _client_balance_through(receivable: int, client_id: int, day: dt.date) -> Decimal:
+    return _client_totals(receivable, [client_id], day).get(client_id, ZERO)
 
 
 def client_ledger(
@@ -942,8 +977,8 @@ def client_ledger(
     if name is None:
         return None
     receivable = ledger.role_accounts()["receivable"]
-    opening = _client_sum(receivable, client_id, JournalEntry.date < start)
-    closing = _client_sum(receivable, client_id, JournalEntry.date <= end)
+    opening = _client_balance_through(receivable, client_id, start - dt.timedelta(days=1))
+    closing = _client_balance_through(receivable, client_id, end)
     statement = _client_lines_select(receivable, client_id, start, end)
     if page is None:
         rows = db.session.execute(statement).all()
@@ -956,19 +991,14 @@ def client_ledger(
         page_opening = opening
     else:
         first = rows[0]
-        page_opening = _client_sum(
-            receivable,
-            client_id,
-            or_(
-                JournalEntry.date < first.date,
-                and_(
-                    JournalEntry.date == first.date,
-                    or_(
-                        JournalLine.entry_id < first.entry_id,
-                        and_(JournalLine.entry_id == first.entry_id, JournalLine.id < first.line_id),
-                    ),
-                ),
-            ),
+        page_opening = _client_balance_through(
+            receivable, client_id, first.date - dt.timedelta(days=1)
+        ) + _earlier_that_day(
+            first.date,
+            first.entry_id,
+            first.line_id,
+            JournalLine.account_id == receivable,
+            JournalLine.client_id == client_id,
         )
     lines = Page(_running(rows, page_opening), page, per_page, min(counted, CAP), counted > CAP)
     return ClientLedger(client_id, name, start, end, opening, closing, lines, page_opening)

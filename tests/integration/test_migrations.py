@@ -230,3 +230,51 @@ def test_upgrading_books_that_have_no_ledger_posts_their_history(app, freeze_tod
         assert db.session.scalar(text("SELECT count(*) FROM closed_periods")) == 0
         assert find_problems() == []
         db.session.remove()
+
+
+def test_upgrading_a_ledger_fills_the_running_balances_per_day_and_the_line_dates(app, freeze_today):
+    """0018: a ledger posted before the running balances per day (0017) gets its lines' dates and
+    its running balances per account and per client and day from its lines, and `flask check`
+    passes at once (on PostgreSQL through the append-only trigger, switched off for that copy)."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import func, select
+
+    from ais.audit import Actor
+    from ais.billing import services
+    from ais.billing.checks import find_problems
+    from ais.models import AccountDayBalance, ClientDayBalance
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+    with app.app_context():
+        client_id = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        invoice = services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=client_id,
+                issue_date=today - timedelta(days=30),
+                due_date=today,
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
+            ),
+        )
+        services.record_payment(actor, invoice, Decimal("500.00"), today - timedelta(days=5), "GCash", "")
+        services.record_payment(actor, invoice, Decimal("100.00"), today - timedelta(days=20), "Cash", "")
+        days = db.session.scalar(select(func.count()).select_from(AccountDayBalance))
+        client_days = db.session.scalar(select(func.count()).select_from(ClientDayBalance))
+        assert days and client_days
+        db.session.remove()
+        try:
+            downgrade(revision="3f6d1a8c2e57")  # 0017: the ledger without the running balances per day
+            with db.engine.connect() as connection:
+                inspector = db.inspect(connection)
+                assert "account_day_balances" not in inspector.get_table_names()
+                assert "date" not in {column["name"] for column in inspector.get_columns("journal_lines")}
+        finally:
+            upgrade()
+        assert db.session.scalar(select(func.count()).select_from(AccountDayBalance)) == days
+        assert db.session.scalar(select(func.count()).select_from(ClientDayBalance)) == client_days
+        assert find_problems() == []
+        db.session.remove()

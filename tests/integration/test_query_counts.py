@@ -169,8 +169,8 @@ PAGE_STATEMENTS = {
     # session check, a page of clients with their buckets and count, the totals, their promises to pay
     ("admin", "/aging"): 4,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
-    # session check, the running balances before the month, the month's lines, the accounts
-    ("admin", "/ledger/trial-balance"): 4,
+    # session check, each account's last running balance per day on or before the date, the accounts
+    ("admin", "/ledger/trial-balance"): 3,
     # session check, the first month with entries, the last closed month, the page's monthly totals
     ("admin", "/ledger/periods"): 4,
     ("admin", "/ledger/accounts"): 4,  # session check, the balances, the method settings, the accounts
