@@ -38,7 +38,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import chart
+from . import chart, methods
 
 ZERO = Decimal("0.00")
 
@@ -327,8 +327,23 @@ def invoice_voided(invoice: Invoice, day: date) -> None:
 
 
 def payment_confirmed(payment: Payment) -> None:
-    """Dr the account of the payment's method / Cr receivable, on the payment's date."""
+    """Dr the account of the payment's method / Cr receivable, on the payment's date.  A customer
+    credit applied to the invoice (method "Customer credit") moves no money: Dr customer credits /
+    Cr receivable, in the general journal."""
     roles = role_accounts()
+    if payment.method == methods.CUSTOMER_CREDIT:
+        post(
+            GENERAL_JOURNAL,
+            payment.date,
+            f"Payment {payment.id} by customer credit {payment.reference}".strip(),
+            PAYMENT,
+            payment.id,
+            [
+                Line(roles["customer_credit"], debit=payment.amount, client_id=payment.client_id),
+                Line(roles["receivable"], credit=payment.amount, client_id=payment.client_id),
+            ],
+        )
+        return
     post(
         CASH_RECEIPTS_JOURNAL,
         payment.date,
@@ -344,13 +359,15 @@ def payment_confirmed(payment: Payment) -> None:
 
 def payment_voided(payment: Payment, day: date) -> None:
     """Reverse the payment's receipt (a void or a refund), dated the day it happened, out of the
-    account its method posts to now (where its money is: a method's money moves with it)."""
+    account its method posts to now (where its money is: a method's money moves with it).  A
+    customer credit's application is reversed line for line: the credit is owed to the client again."""
+    credit = payment.method == methods.CUSTOMER_CREDIT
     reverse(
         PAYMENT,
         payment.id,
         day,
         f"Payment {payment.id} voided: {payment.state_reason or ''}",
-        money_account=method_account(payment.method),
+        money_account=None if credit else method_account(payment.method),
     )
 
 
@@ -396,6 +413,23 @@ def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     reverse(OVERPAYMENT, overpayment.id, day, f"Overpayment {overpayment.provider_reference} refunded")
 
 
+def credit_refunded(overpayment: Overpayment, day: date) -> None:
+    """A customer credit the owner refunded by hand: Dr customer credits / Cr the account of the
+    method it was paid out by (``refund_method``), for the amount refunded (``refunded_amount``)."""
+    roles = role_accounts()
+    post(
+        GENERAL_JOURNAL,
+        day,
+        f"Customer credit {overpayment.provider_reference} refunded by {overpayment.refund_method}",
+        OVERPAYMENT,
+        overpayment.id,
+        [
+            Line(roles["customer_credit"], debit=overpayment.refunded_amount, client_id=overpayment.client_id),
+            Line(method_account(overpayment.refund_method or methods.OTHER), credit=overpayment.refunded_amount),
+        ],
+    )
+
+
 def late_fee_charged(fee: LateFee) -> None:
     """Dr receivable (per client) / Cr late-fee income, on the day the fee is charged."""
     roles = role_accounts()
@@ -430,6 +464,7 @@ def late_fees_voided(invoice: Invoice, day: date) -> None:
 
 ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
 CHARGE_LATE_FEE, WAIVE_LATE_FEE, VOID_LATE_FEE = 7, 8, 9
+REFUND_CREDIT = 10  # a customer credit refunded by hand (the owner names the method)
 REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
 
 
@@ -478,14 +513,24 @@ def history() -> list[Event]:
         events.append(Event(day, RECEIPT, payment_id))
         if state == "voided":
             events.append(Event(max(day, _local_day(changed_at)) if changed_at else day, VOID_RECEIPT, payment_id))
-    for overpayment_id, created_at, resolved_at, resolution in db.session.execute(
-        select(Overpayment.id, Overpayment.created_at, Overpayment.resolved_at, Overpayment.resolution).where(
-            Overpayment.provider != "credit_note"
+    for overpayment_id, provider, created_at, resolved_at, resolution, refund_method in db.session.execute(
+        select(
+            Overpayment.id,
+            Overpayment.provider,
+            Overpayment.created_at,
+            Overpayment.resolved_at,
+            Overpayment.resolution,
+            Overpayment.refund_method,
         )
     ):
         flagged_on = _local_day(created_at)
-        events.append(Event(flagged_on, OVERPAID, overpayment_id))
-        if resolved_at is not None and (resolution or "").startswith(REFUNDED_PREFIX):
+        if provider != "credit_note":  # (a credit note's credit is posted by the note)
+            events.append(Event(flagged_on, OVERPAID, overpayment_id))
+        if resolved_at is None:
+            continue
+        if refund_method is not None:
+            events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_CREDIT, overpayment_id))
+        elif provider != "credit_note" and (resolution or "").startswith(REFUNDED_PREFIX):
             events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_OVERPAID, overpayment_id))
     for fee_id, charged_on, waived_on, voided_at in db.session.execute(
         select(LateFee.id, LateFee.charged_on, LateFee.waived_on, Invoice.voided_at).join(
@@ -500,11 +545,9 @@ def history() -> list[Event]:
     return sorted(events)
 
 
-def _overpayment_method(overpayment: Overpayment) -> str:
+def overpayment_method(overpayment: Overpayment) -> str:
     """The method of the money flagged (not stored on the row): that of a payment of the same
     provider reference, else the card for Stripe, else PayMongo's catch-all."""
-    from . import methods
-
     paid_with = db.session.scalar(
         select(Payment.method).where(Payment.provider_reference == overpayment.provider_reference)
     )
@@ -523,7 +566,7 @@ def post_event(event: Event) -> None:
         payment_confirmed(db.session.get_one(Payment, event.source_id))
     elif event.kind == OVERPAID:
         overpayment = db.session.get_one(Overpayment, event.source_id)
-        overpayment_flagged(overpayment, _overpayment_method(overpayment), event.day)
+        overpayment_flagged(overpayment, overpayment_method(overpayment), event.day)
     elif event.kind == VOID_RECEIPT:
         payment_voided(db.session.get_one(Payment, event.source_id), event.day)
     elif event.kind == REFUND_OVERPAID:
@@ -536,6 +579,8 @@ def post_event(event: Event) -> None:
         late_fee_waived(db.session.get_one(LateFee, event.source_id), event.day)
     elif event.kind == VOID_LATE_FEE:
         reverse(LATE_FEE, event.source_id, event.day, "Invoice voided")
+    elif event.kind == REFUND_CREDIT:
+        credit_refunded(db.session.get_one(Overpayment, event.source_id), event.day)
 
 
 def entry_count() -> int:

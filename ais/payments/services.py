@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
 from ..audit import Actor
-from ..billing import ledger, methods, money, notices, rules
+from ..billing import credits, ledger, methods, money, notices, rules
 from ..billing.services import (
     BillingError,
     InvalidInput,
@@ -1087,30 +1087,10 @@ def overpayment_lines() -> list[str]:
     return lines
 
 
-def resolve_overpayment(actor: Actor, overpayment_id: int, note: str) -> None:
-    """The owner marks an overpayment as refunded or credited (kept, with the note)."""
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput("Say how it was settled (e.g. refunded in Stripe, credited to INV-…).", "note")
-    with write_transaction():
-        invoice_id = db.session.scalar(select(Overpayment.invoice_id).where(Overpayment.id == overpayment_id))
-        if invoice_id is not None:
-            lock_invoice(invoice_id)
-        flagged = db.session.get(Overpayment, overpayment_id, populate_existing=True, with_for_update=True)
-        if flagged is None:
-            raise NotFound("No such overpayment.")
-        if flagged.resolved_at is not None:
-            raise BillingError("This overpayment is already settled.")
-        flagged.resolved_at = clock.utcnow()
-        flagged.resolution = note[:1000]
-        audit.record(
-            actor,
-            "payment.overpayment_resolved",
-            client_id=flagged.client_id,
-            invoice_id=flagged.invoice_id,
-            amount_before=flagged.amount,
-            detail=note[:1000],
-        )
+def resolve_overpayment(actor: Actor, overpayment_id: int, note: str, method: str | None = None) -> None:
+    """The owner refunded an overpayment by hand: settled with the note, and its refund posted
+    from customer credits to the account of ``method`` (None: the method it arrived by)."""
+    credits.refund_credit(actor, overpayment_id, note, method)
 
 
 # --- Reads for the invoice page -------------------------------------------------------------------
