@@ -1032,6 +1032,13 @@ class OverpaymentRow:
     invoice_no: str | None
     client_id: int | None
     client_name: str | None
+    applied_amount: Decimal = ZERO
+    refunded_amount: Decimal = ZERO
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is left to apply or refund."""
+        return self.amount - self.applied_amount - self.refunded_amount
 
 
 @cache
@@ -1050,6 +1057,8 @@ def _open_overpayments_statement():
             invoices.c.invoice_no,
             overpayments.c.client_id,
             clients.c.name,
+            overpayments.c.applied_amount,
+            overpayments.c.refunded_amount,
         )
         .select_from(
             overpayments.outerjoin(invoices, invoices.c.id == overpayments.c.invoice_id).outerjoin(
@@ -1081,7 +1090,7 @@ def overpayment_lines() -> list[str]:
         where = f"invoice {row.invoice_no}" if row.invoice_no else "no invoice"
         who = f", {row.client_name}" if row.client_name else ""
         lines.append(
-            f"Overpayment {format_money(row.amount, row.currency)} ({where}{who}, "
+            f"Overpayment {format_money(row.remaining, row.currency)} ({where}{who}, "
             f"{row.provider_reference}) awaits a refund or credit: {row.reason}"
         )
     return lines

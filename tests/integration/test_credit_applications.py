@@ -10,7 +10,19 @@ from collections import Counter
 from decimal import Decimal
 
 import pytest
-from backoffice_support import ACTOR, DAY, TODAY, count, fresh, invoice, make_client, make_invoice, pay
+from backoffice_support import (
+    ACTOR,
+    DAY,
+    TODAY,
+    count,
+    fresh,
+    invoice,
+    make_client,
+    make_invoice,
+    pay,
+    sign_in_owner,
+    text_of,
+)
 from sqlalchemy import func, select
 
 from ais.accounting.commands import rebuild_ledger
@@ -365,3 +377,94 @@ def test_the_rebuild_posts_the_same_entries_for_applications_voids_and_refunds(a
     out: list[str] = []
     assert rebuild_ledger(dry_run=True, echo=lambda line, **k: out.append(line), progress=False) == 0
     assert "2 customer credits refunded" in out
+
+
+# --- The owner's pages ------------------------------------------------------------------------
+
+
+def test_the_apply_form_offers_the_clients_open_invoices_and_suggests_what_fits(actions, ann, ann_credit):
+    small = make_invoice(ann, "120.00", issued=TODAY - 5 * DAY, due=TODAY + 5 * DAY)
+    later = make_invoice(ann, "900.00", issued=TODAY - 5 * DAY, due=TODAY + 20 * DAY)
+    ben = make_client("Ben Santos", email="ben@example.com")
+    make_invoice(ben, "500.00", issued=TODAY - 5 * DAY)
+    sign_in_owner(actions)
+    html = text_of(actions.client.get(f"/overpayments/{ann_credit}/apply"))
+    assert "Apply a customer credit" in html and "₱300.00 left to apply" in html
+    # Ann's open invoices, the next due first; none of Ben's; the amount is what fits the first.
+    assert html.index(f'value="{small}"') < html.index(f'value="{later}"') and "INV-2026-0004" not in html
+    assert 'name="amount"' in html and 'value="120.00"' in html
+    assert actions.client.get("/overpayments/99999/apply").status_code == 404
+
+
+def test_the_owner_applies_part_of_a_credit_from_the_form(actions, ann, ann_credit, open_invoice):
+    sign_in_owner(actions)
+    response = actions.post(f"/overpayments/{ann_credit}/apply", {"invoice_id": str(open_invoice), "amount": "250"})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/invoices/{open_invoice}")
+    page = text_of(actions.client.get(response.headers["Location"]))
+    assert "The customer credit was applied to the invoice." in page and "Customer credit" in page
+    assert credit(ann_credit).remaining == D("50.00") and invoice(open_invoice).paid_amount == D("250.00")
+
+
+@pytest.mark.parametrize(
+    ("form", "message"),
+    [
+        ({"amount": "301.00"}, "exceeds the ₱300.00 left of this credit"),
+        ({"amount": "ten"}, "amount"),
+        ({"amount": ""}, "amount"),
+        ({"invoice_id": "abc", "amount": "10"}, "Choose an open invoice of this client."),
+        ({"invoice_id": "99999999999999999999999", "amount": "10"}, "Choose an open invoice of this client."),
+    ],
+)
+def test_a_refused_application_shows_the_form_again_with_the_reason(
+    actions, ann, ann_credit, open_invoice, form, message
+):
+    sign_in_owner(actions)
+    before = written()
+    response = actions.post(f"/overpayments/{ann_credit}/apply", {"invoice_id": str(open_invoice), **form})
+    assert response.status_code == 400
+    html = text_of(response)
+    assert message in html and 'name="amount"' in html
+    assert written() == before
+
+
+def test_another_clients_invoice_posted_to_the_form_is_refused(actions, ann, ann_credit, open_invoice):
+    ben = make_client("Ben Santos", email="ben@example.com")
+    bens = make_invoice(ben, "500.00", issued=TODAY - 5 * DAY)
+    sign_in_owner(actions)
+    before = written()
+    response = actions.post(f"/overpayments/{ann_credit}/apply", {"invoice_id": str(bens), "amount": "10"})
+    assert response.status_code == 400 and "another client" in text_of(response) and written() == before
+
+
+def test_the_client_page_lists_open_credits_with_apply_to_invoice(actions, ann, ann_credit, open_invoice):
+    sign_in_owner(actions)
+    html = text_of(actions.client.get(f"/clients/{ann}"))
+    assert "Customer credits" in html and "₱300.00" in html and "CN-2026-0001" in html
+    assert f'href="/overpayments/{ann_credit}/apply"' in html
+    credits.apply_credit(ACTOR, ann_credit, open_invoice, "300.00")
+    assert f'href="/overpayments/{ann_credit}/apply"' not in text_of(actions.client.get(f"/clients/{ann}"))
+
+
+def test_the_dashboard_lists_credits_to_apply_or_refund_and_marks_one_refunded(actions, ann, ann_credit):
+    sign_in_owner(actions)
+    html = text_of(actions.client.get("/dashboard"))
+    assert "Customer credits to apply or refund" in html and f'href="/overpayments/{ann_credit}/apply"' in html
+    assert 'name="method"' in html and ">The method it arrived by<" in html
+    response = actions.post(
+        f"/overpayments/{ann_credit}/resolve", {"note": "Sent back by GCash", "method": "GCash", "next": "/dashboard"}
+    )
+    assert response.status_code == 303
+    refunded = credit(ann_credit)
+    assert (refunded.refund_method, refunded.refunded_amount) == ("GCash", D("300.00"))
+    [refund] = entries(ledger.OVERPAYMENT, ann_credit)
+    assert lines_of(refund.id) == [("customer_credit", D("300.00"), D("0.00")), ("gcash", D("0.00"), D("300.00"))]
+    assert "Customer credits to apply or refund" not in text_of(actions.client.get("/dashboard"))
+
+
+def test_a_refusal_is_shown_even_when_the_client_has_no_open_invoice(actions, ann, ann_credit):
+    ben = make_client("Ben Santos", email="ben@example.com")
+    bens = make_invoice(ben, "500.00", issued=TODAY - 5 * DAY)
+    sign_in_owner(actions)
+    assert "No open invoice to apply it to" in text_of(actions.client.get(f"/overpayments/{ann_credit}/apply"))
+    response = actions.post(f"/overpayments/{ann_credit}/apply", {"invoice_id": str(bens), "amount": "10"})
+    assert response.status_code == 400 and "another client" in text_of(response)

@@ -172,7 +172,7 @@ def test_overpayments_are_listed_for_the_owner_and_for_flask_check(app, client, 
     # The owner's dashboard lists it, with the form that settles it (its figures say that some is open).
     sign_in(actions, "owner@example.com")
     html = actions.client.get("/dashboard").get_data(as_text=True)
-    assert "Payments to refund or credit" in html and "₱1,000.00" in html and "pi_2" in html
+    assert "Customer credits to apply or refund" in html and "₱1,000.00" in html and "pi_2" in html
     assert f'action="/overpayments/{row.id}/resolve"' in html and 'name="csrf_token"' in html
     # Clients never see it: their portal has no such list, and the dashboard is not theirs.
     client_page = client.get("/portal").get_data(as_text=True)
@@ -196,7 +196,7 @@ def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
     assert overpayments()[0].resolution == "Credited to INV-2026-0002" and open_overpayments() == []
     assert overpayment_lines() == []
     assert count(AuditEntry, AuditEntry.action == "payment.overpayment_resolved") == 1
-    assert "Payments to refund or credit" not in actions.client.get("/dashboard").get_data(as_text=True)
+    assert "Customer credits to apply or refund" not in actions.client.get("/dashboard").get_data(as_text=True)
 
 
 # --- Refunds ------------------------------------------------------------------------------------------------
