@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 import click
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from .. import clock
 from ..auth.access import current_actor, is_safe_next
@@ -194,7 +195,7 @@ def apply(overpayment_id: int):
         abort(404)
     form = ApplyCreditForm()
     form.invoice_id.choices = [
-        (row.id, f"{row.invoice_no} · {format_money(row.open_balance, to_apply.credit.currency)} open")
+        SelectChoice(row.id, f"{row.invoice_no} · {format_money(row.open_balance, to_apply.credit.currency)} open")
         for row in to_apply.invoices
     ]
     if request.method == "GET":
