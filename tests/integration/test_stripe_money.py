@@ -18,6 +18,7 @@ from stripe_support import (
     deliver,
     fresh,
     invoice,
+    make_invoice,
     make_user,
     payments,
     receipts,
@@ -27,10 +28,19 @@ from stripe_support import (
     start_checkout,
 )
 
-from ais.billing import services
+from ais.billing import credits, ledger, services
 from ais.billing.checks import find_problems
 from ais.extensions import db
-from ais.models import Allocation, AuditEntry, Installment, OutboxMessage, Overpayment
+from ais.models import (
+    Allocation,
+    AuditEntry,
+    Installment,
+    JournalEntry,
+    JournalLine,
+    OutboxMessage,
+    Overpayment,
+    Payment,
+)
 from ais.payments.services import open_overpayments, overpayment_lines
 
 
@@ -199,6 +209,40 @@ def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
     assert "Customer credits to apply or refund" not in actions.client.get("/dashboard").get_data(as_text=True)
 
 
+def test_a_late_card_payment_goes_on_the_next_invoice_and_the_rest_is_refunded_to_the_card(client, ann, session):
+    """A customer credit from the webhook: part applied to the client's next invoice (Dr customer
+    credits / Cr receivable), the rest refunded by hand, out of card clearing by default."""
+
+    from ais.models import JournalLine
+
+    deliver(client, session_event("completed", session, payment_intent="pi_1"))
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_2"))
+    [flagged] = overpayments()
+    next_invoice = make_invoice(ann.client_id, "400.00", issued=TODAY - DAY)
+    payment_id = credits.apply_credit(ACTOR, flagged.id, next_invoice, "400.00")
+    assert invoice(next_invoice).paid_amount == Decimal("400.00")
+    assert [row.remaining for row in open_overpayments()] == [Decimal("600.00")]
+    credits.refund_credit(ACTOR, flagged.id, "Refunded in the Stripe dashboard")
+    settled = overpayments()[0]
+    assert (settled.applied_amount, settled.refunded_amount, settled.refund_method) == (
+        Decimal("400.00"),
+        Decimal("600.00"),
+        "Card",
+    )
+    refund = (
+        fresh()
+        .scalars(select(JournalEntry).where(JournalEntry.source_type == ledger.OVERPAYMENT).order_by(JournalEntry.id))
+        .all()[-1]
+    )
+    amounts = sorted(
+        (line.debit, line.credit)
+        for line in fresh().scalars(select(JournalLine).where(JournalLine.entry_id == refund.id))
+    )
+    assert amounts == [(Decimal("0.00"), Decimal("600.00")), (Decimal("600.00"), Decimal("0.00"))]
+    assert fresh().get(Payment, payment_id).method == "Customer credit"
+    assert_books_consistent()
+
+
 # --- Refunds ------------------------------------------------------------------------------------------------
 
 
@@ -297,7 +341,7 @@ def test_refunding_the_flagged_excess_settles_the_overpayment_not_the_invoice_pa
 def _ledger_balances() -> dict[str, Decimal]:
     from sqlalchemy import func
 
-    from ais.models import Account, JournalLine
+    from ais.models import Account
 
     rows = db.session.execute(
         select(Account.role, func.sum(JournalLine.debit) - func.sum(JournalLine.credit))
