@@ -947,11 +947,20 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     currency = str(currency).upper()
     reason = f"Refunded in {PROVIDER_LABELS[provider]} ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
-    flagged_amount = flagged.amount if flagged is not None else ZERO
+    # The flagged money still refundable: a customer credit partly applied to invoices (ais.billing.
+    # credits) is owed back only for what is left of it; the rest of the refund is the payment's.
+    flagged_amount = flagged.amount - flagged.applied_amount if flagged is not None else ZERO
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
-        ledger.overpayment_refunded(flagged, clock.today())
+        if flagged.applied_amount:
+            # Its receipt stays (part of it paid invoices): what was left leaves customer credits
+            # for the card's account, like a refund by hand.
+            flagged.refunded_amount = flagged.remaining
+            flagged.refund_method = ledger.overpayment_method(flagged)
+            ledger.credit_refunded(flagged, clock.today())
+        else:
+            ledger.overpayment_refunded(flagged, clock.today())
         audit.record(
             actor,
             "payment.overpayment_refunded",

@@ -28,6 +28,7 @@ from stripe_support import (
     start_checkout,
 )
 
+from ais.accounting.commands import rebuild_ledger
 from ais.billing import credits, ledger, services
 from ais.billing.checks import find_problems
 from ais.extensions import db
@@ -240,6 +241,22 @@ def test_a_late_card_payment_goes_on_the_next_invoice_and_the_rest_is_refunded_t
     )
     assert amounts == [(Decimal("0.00"), Decimal("600.00")), (Decimal("600.00"), Decimal("0.00"))]
     assert fresh().get(Payment, payment_id).method == "Customer credit"
+    assert_books_consistent()
+
+
+def test_a_stripe_refund_of_what_is_left_of_a_partly_applied_credit_settles_it(client, ann, session):
+    deliver(client, session_event("completed", session, payment_intent="pi_1"))
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_2"))
+    [flagged] = overpayments()
+    next_invoice = make_invoice(ann.client_id, "400.00", issued=TODAY - DAY)
+    credits.apply_credit(ACTOR, flagged.id, next_invoice, "400.00")
+    deliver(client, refund_event("pi_2", 100000, 60000))  # the 600.00 left, refunded in Stripe
+    settled = overpayments()[0]
+    assert settled.resolved_at is not None and settled.resolution.startswith("Refunded in Stripe")
+    assert (settled.refunded_amount, settled.refund_method) == (Decimal("600.00"), "Card")
+    assert invoice(next_invoice).paid_amount == Decimal("400.00")  # the applied part stays applied
+    assert_books_consistent()
+    assert rebuild_ledger(force=True, echo=lambda *a, **k: None, progress=False) == 0
     assert_books_consistent()
 
 
