@@ -121,6 +121,7 @@ AUDIT_ACTIONS = (
     "payment.overpayment_flagged",
     "payment.overpayment_refunded",
     "payment.overpayment_resolved",
+    "payment.credit_applied",
     # Online checkouts
     "checkout.created",
     "checkout.started",

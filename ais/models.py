@@ -688,12 +688,19 @@ class WebhookEvent(Base):
 
 
 class Overpayment(Base):
-    """Money that arrived online but could not be applied to its invoice (paid meanwhile, void,
-    other currency, unknown invoice): kept and flagged for the owner to refund or credit."""
+    """A customer credit: money that arrived online but could not be applied to its invoice (paid
+    meanwhile, void, other currency, unknown invoice), or a credit note's credit beyond what was
+    unpaid.  Flagged for the owner to apply to an open invoice (``CreditApplication``) or refund;
+    what is left of it is ``amount - applied_amount - refunded_amount``, and it is settled
+    (``resolved_at``) when nothing is left."""
 
     __tablename__ = "overpayments"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
+        CheckConstraint(
+            "applied_amount >= 0 and refunded_amount >= 0 and applied_amount + refunded_amount <= amount",
+            name="used_within_amount",
+        ),
         Index("ix_overpayments_open", "resolved_at"),
     )
 
@@ -708,9 +715,40 @@ class Overpayment(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     resolution: Mapped[str] = mapped_column(Text, default="")
+    # The running total of its confirmed applications to invoices (CreditApplication).
+    applied_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
+    # A refund the owner made by hand ("mark refunded"): how much, and the method whose account paid
+    # it out (posted Dr customer credits / Cr that account on the day it was resolved).  A refund
+    # through the provider leaves these empty (its receipt is reversed instead).
+    refunded_amount: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
+    refund_method: Mapped[str | None] = mapped_column(String(40))
 
     invoice: Mapped[Invoice | None] = relationship()
     client: Mapped[Client | None] = relationship()
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is left to apply or refund."""
+        return self.amount - self.applied_amount - self.refunded_amount
+
+
+class CreditApplication(Base):
+    """A customer credit applied to an open invoice of the same client: recorded as a confirmed
+    payment by the method "Customer credit" (so allocation and the totals treat it as any
+    payment).  Voiding that payment gives the credit back."""
+
+    __tablename__ = "credit_applications"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    overpayment_id: Mapped[int] = mapped_column(ForeignKey("overpayments.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id"), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Money())
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    overpayment: Mapped[Overpayment] = relationship()
+    payment: Mapped[Payment] = relationship()
 
 
 class Setting(Base):

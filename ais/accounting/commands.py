@@ -32,7 +32,8 @@ def rebuild_ledger(dry_run: bool = False, force: bool = False, echo=click.echo, 
     events = ledger.history()
     if dry_run:
         kinds = ("invoices issued", "credit notes", "payments", "overpayments", "payments voided",
-                 "overpayments refunded", "invoices voided")  # fmt: skip
+                 "overpayments refunded", "invoices voided", "late fees charged", "late fees waived",
+                 "late fees voided", "customer credits refunded")  # fmt: skip
         for kind, name in enumerate(kinds):
             echo(f"{sum(1 for event in events if event.kind == kind)} {name}")
         echo(

@@ -17,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from .. import clock
 from ..auth import tokens
 from ..auth.access import current_actor, is_safe_next, require_owner
-from ..billing import promises, rules, services
+from ..billing import credits, promises, rules, services
 from ..billing.services import BillingError, ClientInput, InvoiceInput
 from ..collections.invoice_parts import invoice_collections
 from ..database import reads_only
@@ -340,6 +340,7 @@ def render_client(client_id: int, promise_form=None):
         status_of=services.status_of,
         currency=_currency(),
         promises=promises.client_promises(client_id, today),
+        customer_credits=credits.client_open_credits(client_id),
         promise_form=promise_form or PromiseForm(formdata=None),
         cancel_promise_form=CancelPromiseForm(formdata=None),
         max_promise_day=today + dt.timedelta(days=promises.MAX_DAYS_AHEAD),

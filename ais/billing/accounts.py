@@ -234,7 +234,7 @@ def _method_balance(method: str, account_id: int) -> Decimal:
 def save_posting_settings(actor: Actor, method_accounts: dict[str, int], treatment_accounts: dict[str, int]) -> int:
     """Set the account of each method and tax treatment given; the number of settings changed.
     A method's money moves with it (a transfer entry, dated today)."""
-    unknown = set(method_accounts) - set(methods.METHODS)
+    unknown = set(method_accounts) - set(methods.REFUND_METHODS)  # (a customer credit has no account of its own)
     if unknown or set(treatment_accounts) - set(TREATMENTS):
         raise InvalidInput("Unknown payment method or tax treatment.")
     changed = 0

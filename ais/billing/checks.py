@@ -34,6 +34,7 @@ from ..models import (
     CheckoutSession,
     ClientDayBalance,
     ClosedPeriod,
+    CreditApplication,
     CreditNote,
     CreditNoteCounter,
     DueDayTotal,
@@ -49,7 +50,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import aging, rules
+from . import aging, methods, rules
 
 ZERO = Decimal("0.00")
 STREAM_BATCH = 2000
@@ -1042,7 +1043,11 @@ def _check_method_accounts() -> list[str]:
     unmapped = db.session.scalar(
         select(func.count())
         .select_from(Payment)
-        .where(Payment.state == CONFIRMED, Payment.method.not_in(select(MethodAccount.method)))
+        .where(
+            Payment.state == CONFIRMED,
+            Payment.method.not_in(select(MethodAccount.method)),
+            Payment.method != methods.CUSTOMER_CREDIT,  # (posts from customer credits, no method account)
+        )
     )
     method_ids = set(db.session.scalars(select(MethodAccount.account_id)))
     overpaid = db.session.execute(
@@ -1072,6 +1077,104 @@ def _check_method_accounts() -> list[str]:
                 f"Account {labels.get(account_id, account_id)}: "
                 f"the ledger says {_amount(found.get(account_id, ZERO))}, "
                 f"the confirmed payments by its methods {_amount(expected.get(account_id, ZERO))}."
+            )
+    return problems
+
+
+def _check_customer_credits() -> list[str]:
+    """Each customer credit's applied_amount is the sum of its confirmed applications (payments by
+    "Customer credit" of the same amount and client), what it applied and refunded is within it,
+    and an open one has something left; the customer credits account holds, per client, what the
+    credits gave (a flagged overpayment, a credit note's credit on a live invoice) less what was
+    applied and refunded by hand (a refund through the provider reverses the whole receipt)."""
+    problems = []
+    applied = (
+        select(CreditApplication.overpayment_id, func.sum(CreditApplication.amount).label("total"))
+        .join(Payment, Payment.id == CreditApplication.payment_id)
+        .where(Payment.state == CONFIRMED)
+        .group_by(CreditApplication.overpayment_id)
+        .subquery()
+    )
+    for row in db.session.execute(
+        select(
+            Overpayment.provider_reference,
+            Overpayment.amount,
+            Overpayment.applied_amount,
+            Overpayment.refunded_amount,
+            Overpayment.resolved_at,
+            applied.c.total,
+        )
+        .outerjoin(applied, applied.c.overpayment_id == Overpayment.id)
+        .where(
+            or_(
+                Overpayment.applied_amount != _zero(applied.c.total),
+                Overpayment.applied_amount + Overpayment.refunded_amount > Overpayment.amount,
+                Overpayment.applied_amount < 0,
+                Overpayment.refunded_amount < 0,
+                and_(
+                    Overpayment.resolved_at.is_(None),
+                    Overpayment.applied_amount + Overpayment.refunded_amount >= Overpayment.amount,
+                ),
+            )
+        )
+        .order_by(Overpayment.id)
+    ):
+        reference, amount, applied_amount, refunded, resolved_at, total = row
+        if applied_amount != (total or ZERO):
+            problems.append(
+                f"Customer credit {reference}: applied_amount is {_amount(applied_amount)} but its confirmed "
+                f"applications add up to {_amount(total or ZERO)}."
+            )
+        if applied_amount < 0 or refunded < 0 or applied_amount + refunded > amount:
+            problems.append(
+                f"Customer credit {reference}: {_amount(applied_amount)} applied and {_amount(refunded)} refunded "
+                f"of {_amount(amount)}."
+            )
+        elif resolved_at is None and applied_amount + refunded >= amount:
+            problems.append(f"Customer credit {reference}: open with nothing left.")
+    for reference, payment_id in db.session.execute(
+        select(Overpayment.provider_reference, Payment.id)
+        .select_from(CreditApplication)
+        .join(Overpayment, Overpayment.id == CreditApplication.overpayment_id)
+        .join(Payment, Payment.id == CreditApplication.payment_id)
+        .where(
+            or_(
+                Payment.amount != CreditApplication.amount,
+                Payment.method != methods.CUSTOMER_CREDIT,
+                Payment.client_id != Overpayment.client_id,
+            )
+        )
+        .order_by(CreditApplication.id)
+    ):
+        problems.append(
+            f"Customer credit {reference}: payment {payment_id} differs from its application "
+            "(amount, method or client)."
+        )
+    provider_refunded = and_(
+        Overpayment.provider != "credit_note",
+        Overpayment.refund_method.is_(None),
+        Overpayment.resolved_at.is_not(None),
+        Overpayment.resolution.startswith("Refunded in "),
+    )
+    credit_note_reversed = and_(Overpayment.provider == "credit_note", Invoice.voided_at.is_not(None))
+    given = case((or_(provider_refunded, credit_note_reversed), 0), else_=Overpayment.amount)
+    expected: dict[int | None, Decimal] = {
+        client_id: Decimal(total)
+        for client_id, total in db.session.execute(
+            select(
+                Overpayment.client_id,
+                func.sum(type_coerce(given, Money()) - Overpayment.applied_amount - Overpayment.refunded_amount),
+            )
+            .outerjoin(Invoice, Invoice.id == Overpayment.invoice_id)
+            .group_by(Overpayment.client_id)
+        )
+    }
+    found = {client_id: -net for client_id, net in _role_balance_by_client("customer_credit").items()}
+    for client_id in sorted(set(expected) | set(found), key=lambda key: (key is None, key or 0)):
+        if expected.get(client_id, ZERO) != found.get(client_id, ZERO):
+            problems.append(
+                f"Customer credits of client {client_id}: the ledger says {_amount(found.get(client_id, ZERO))}, "
+                f"the credits less what was applied and refunded {_amount(expected.get(client_id, ZERO))}."
             )
     return problems
 
@@ -1120,5 +1223,6 @@ LEDGER_CHECKS = (
     _check_day_balances,
     _check_receivable,
     _check_method_accounts,
+    _check_customer_credits,
     _check_output_vat,
 )

@@ -46,7 +46,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import chart
+from . import chart, methods
 
 ZERO = Decimal("0.00")
 
@@ -441,6 +441,21 @@ def payment_confirmed_posting(
     )
 
 
+def credit_applied_posting(
+    roles: Mapping[str, int], payment_id: int, reference: str | None, amount: Decimal, client_id: int
+) -> Posting:
+    """A customer credit applied to an invoice (a payment by "Customer credit"): no money moves, so
+    Dr customer credits / Cr receivable, both per client, in the general journal."""
+    return Posting(
+        GENERAL_JOURNAL,
+        f"Payment {payment_id} by customer credit {reference or ''}".strip(),
+        [
+            Line(roles["customer_credit"], debit=amount, client_id=client_id),
+            Line(roles["receivable"], credit=amount, client_id=client_id),
+        ],
+    )
+
+
 def payment_voided_memo(payment_id: int, reason: str | None) -> str:
     return f"Payment {payment_id} voided: {reason or ''}"
 
@@ -483,6 +498,26 @@ def overpayment_posting(
 
 def overpayment_refunded_memo(provider_reference: str) -> str:
     return f"Overpayment {provider_reference} refunded"
+
+
+def credit_refunded_posting(
+    roles: Mapping[str, int],
+    provider_reference: str,
+    method: str,
+    money_account: int,
+    amount: Decimal,
+    client_id: int | None,
+) -> Posting:
+    """A customer credit refunded by hand: Dr customer credits / Cr the account of the method it was
+    paid out by, for the amount refunded."""
+    return Posting(
+        GENERAL_JOURNAL,
+        f"Customer credit {provider_reference} refunded by {method}",
+        [
+            Line(roles["customer_credit"], debit=amount, client_id=client_id),
+            Line(money_account, credit=amount),
+        ],
+    )
 
 
 def late_fee_posting(
@@ -537,7 +572,14 @@ def invoice_voided(invoice: Invoice, day: date) -> None:
 
 
 def payment_confirmed(payment: Payment) -> None:
-    """The payment's receipt (payment_confirmed_posting), on the payment's date."""
+    """The payment's receipt (payment_confirmed_posting, or credit_applied_posting for a customer
+    credit applied to the invoice, which moves no money), on the payment's date."""
+    if payment.method == methods.CUSTOMER_CREDIT:
+        posting = credit_applied_posting(
+            role_accounts(), payment.id, payment.reference, payment.amount, payment.client_id
+        )
+        _post_posting(posting, payment.date, PAYMENT, payment.id)
+        return
     posting = payment_confirmed_posting(
         role_accounts(),
         payment.id,
@@ -551,13 +593,15 @@ def payment_confirmed(payment: Payment) -> None:
 
 def payment_voided(payment: Payment, day: date) -> None:
     """Reverse the payment's receipt (a void or a refund), dated the day it happened, out of the
-    account its method posts to now (where its money is: a method's money moves with it)."""
+    account its method posts to now (where its money is: a method's money moves with it).  A
+    customer credit's application is reversed line for line: the credit is owed to the client again."""
+    credit = payment.method == methods.CUSTOMER_CREDIT
     reverse(
         PAYMENT,
         payment.id,
         day,
         payment_voided_memo(payment.id, payment.state_reason),
-        money_account=method_account(payment.method),
+        money_account=None if credit else method_account(payment.method),
     )
 
 
@@ -586,6 +630,20 @@ def overpayment_refunded(overpayment: Overpayment, day: date) -> None:
     reverse(OVERPAYMENT, overpayment.id, day, overpayment_refunded_memo(overpayment.provider_reference))
 
 
+def credit_refunded(overpayment: Overpayment, day: date) -> None:
+    """A customer credit the owner refunded by hand (credit_refunded_posting), dated the day."""
+    method = overpayment.refund_method or methods.OTHER
+    posting = credit_refunded_posting(
+        role_accounts(),
+        overpayment.provider_reference,
+        method,
+        method_account(method),
+        overpayment.refunded_amount,
+        overpayment.client_id,
+    )
+    _post_posting(posting, day, OVERPAYMENT, overpayment.id)
+
+
 def late_fee_charged(fee: LateFee) -> None:
     """The late fee's charge (late_fee_posting), on the day it is charged."""
     posting = late_fee_posting(role_accounts(), fee.id, fee.installment_number, fee.client_id, fee.amount)
@@ -611,6 +669,7 @@ def late_fees_voided(invoice: Invoice, day: date) -> None:
 ISSUE, CREDIT, RECEIPT, OVERPAID, VOID_RECEIPT, REFUND_OVERPAID, VOID_INVOICE = range(7)
 CHARGE_LATE_FEE, WAIVE_LATE_FEE, VOID_LATE_FEE = 7, 8, 9
 LATE_FEES_VOIDED_MEMO = "Invoice voided"  # a late fee's charge reversed by the rebuild with its invoice's void
+REFUND_CREDIT = 10  # a customer credit refunded by hand (the owner names the method)
 REFUNDED_PREFIX = "Refunded in "  # an overpayment resolved by a provider's refund (payments.services)
 
 
@@ -659,14 +718,24 @@ def history() -> list[Event]:
         events.append(Event(day, RECEIPT, payment_id))
         if state == "voided":
             events.append(Event(max(day, _local_day(changed_at)) if changed_at else day, VOID_RECEIPT, payment_id))
-    for overpayment_id, created_at, resolved_at, resolution in db.session.execute(
-        select(Overpayment.id, Overpayment.created_at, Overpayment.resolved_at, Overpayment.resolution).where(
-            Overpayment.provider != "credit_note"
+    for overpayment_id, provider, created_at, resolved_at, resolution, refund_method in db.session.execute(
+        select(
+            Overpayment.id,
+            Overpayment.provider,
+            Overpayment.created_at,
+            Overpayment.resolved_at,
+            Overpayment.resolution,
+            Overpayment.refund_method,
         )
     ):
         flagged_on = _local_day(created_at)
-        events.append(Event(flagged_on, OVERPAID, overpayment_id))
-        if resolved_at is not None and (resolution or "").startswith(REFUNDED_PREFIX):
+        if provider != "credit_note":  # (a credit note's credit is posted by the note)
+            events.append(Event(flagged_on, OVERPAID, overpayment_id))
+        if resolved_at is None:
+            continue
+        if refund_method is not None:
+            events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_CREDIT, overpayment_id))
+        elif provider != "credit_note" and (resolution or "").startswith(REFUNDED_PREFIX):
             events.append(Event(max(flagged_on, _local_day(resolved_at)), REFUND_OVERPAID, overpayment_id))
     for fee_id, charged_on, waived_on, voided_at in db.session.execute(
         select(LateFee.id, LateFee.charged_on, LateFee.waived_on, Invoice.voided_at).join(
@@ -681,7 +750,7 @@ def history() -> list[Event]:
     return sorted(events)
 
 
-def _overpayment_method(overpayment: Overpayment) -> str:
+def flagged_method(overpayment: Overpayment) -> str:
     """The method of the money flagged (not stored on the row): that of a payment of the same
     provider reference, else the card for Stripe, else PayMongo's catch-all."""
     paid_with = db.session.scalar(
@@ -696,8 +765,6 @@ def _overpayment_method(overpayment: Overpayment) -> str:
 def overpayment_method(paid_with: str | None, provider: str) -> str:
     """The method of flagged money: the method of a payment with its provider reference, else the
     card for Stripe, else PayMongo's catch-all."""
-    from . import methods
-
     if paid_with:
         return paid_with
     return methods.CARD if provider == "stripe" else methods.ONLINE_OTHER
@@ -713,7 +780,7 @@ def post_event(event: Event) -> None:
         payment_confirmed(db.session.get_one(Payment, event.source_id))
     elif event.kind == OVERPAID:
         overpayment = db.session.get_one(Overpayment, event.source_id)
-        overpayment_flagged(overpayment, _overpayment_method(overpayment), event.day)
+        overpayment_flagged(overpayment, flagged_method(overpayment), event.day)
     elif event.kind == VOID_RECEIPT:
         payment_voided(db.session.get_one(Payment, event.source_id), event.day)
     elif event.kind == REFUND_OVERPAID:
@@ -726,6 +793,8 @@ def post_event(event: Event) -> None:
         late_fee_waived(db.session.get_one(LateFee, event.source_id), event.day)
     elif event.kind == VOID_LATE_FEE:
         reverse(LATE_FEE, event.source_id, event.day, LATE_FEES_VOIDED_MEMO)
+    elif event.kind == REFUND_CREDIT:
+        credit_refunded(db.session.get_one(Overpayment, event.source_id), event.day)
 
 
 def entry_count() -> int:

@@ -23,6 +23,9 @@ ONLINE_BANKING = "Online banking"
 CASH_DEPOSIT = "Cash deposit"
 ONLINE_OTHER = "Online (PayMongo)"
 OTHER = "Other"
+# A customer credit (an overpayment or a credit note's credit) applied to an invoice: no money
+# moves, so it posts to no method's account but from customer credits (ais.billing.credits).
+CUSTOMER_CREDIT = "Customer credit"
 
 METHODS = (
     CASH,
@@ -39,10 +42,13 @@ METHODS = (
     CASH_DEPOSIT,
     ONLINE_OTHER,
     OTHER,
+    CUSTOMER_CREDIT,
 )
 # What the owner records by hand, and what a client may report having paid by.
 OWNER_METHODS = (CASH, BANK_TRANSFER, GCASH, MAYA, QR_PH, CHECK, CARD, OTHER)
 CLIENT_METHODS = (BANK_TRANSFER, GCASH, MAYA, QR_PH, CASH_DEPOSIT, CHECK, OTHER)
+# Money that leaves the business: what a customer credit may be refunded by (its cash account is credited).
+REFUND_METHODS = tuple(method for method in METHODS if method != CUSTOMER_CREDIT)
 
 # Other spellings seen in data and in providers' vocabularies (lower case).
 _SYNONYMS = {

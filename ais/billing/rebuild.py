@@ -37,7 +37,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import ledger
+from . import ledger, methods
 from .ledger import Event, Line, Posting
 
 BATCH = 5_000  # events whose rows one query per kind reads, and whose entries one insert writes
@@ -234,7 +234,7 @@ class _Batch:
             ids[event.kind].append(event.source_id)
         invoice_ids = ids[ledger.ISSUE] + ids[ledger.VOID_INVOICE]
         payment_ids = ids[ledger.RECEIPT] + ids[ledger.VOID_RECEIPT]
-        overpayment_ids = ids[ledger.OVERPAID] + ids[ledger.REFUND_OVERPAID]
+        overpayment_ids = ids[ledger.OVERPAID] + ids[ledger.REFUND_OVERPAID] + ids[ledger.REFUND_CREDIT]
         fee_ids = ids[ledger.CHARGE_LATE_FEE] + ids[ledger.WAIVE_LATE_FEE]
         self.invoices = _rows_by_id(
             (
@@ -263,7 +263,8 @@ class _Batch:
             ids[ledger.CREDIT],
         )
         self.payments = _rows_by_id(
-            (Payment.id, Payment.method, Payment.amount, Payment.client_id, Payment.state_reason), payment_ids
+            (Payment.id, Payment.method, Payment.reference, Payment.amount, Payment.client_id, Payment.state_reason),
+            payment_ids,
         )
         self.overpayments = _rows_by_id(
             (
@@ -272,6 +273,8 @@ class _Batch:
                 Overpayment.provider,
                 Overpayment.amount,
                 Overpayment.client_id,
+                Overpayment.refund_method,
+                Overpayment.refunded_amount,
             ),
             overpayment_ids,
         )
@@ -328,14 +331,19 @@ def _credit_note_issued(writer: _Writer, batch: _Batch, event: Event) -> None:
 
 def _payment_confirmed(writer: _Writer, batch: _Batch, event: Event) -> None:
     payment = batch.payments[event.source_id]
-    posting = ledger.payment_confirmed_posting(
-        writer.roles,
-        payment.id,
-        payment.method,
-        writer.method_account(payment.method),
-        payment.amount,
-        payment.client_id,
-    )
+    if payment.method == methods.CUSTOMER_CREDIT:
+        posting = ledger.credit_applied_posting(
+            writer.roles, payment.id, payment.reference, payment.amount, payment.client_id
+        )
+    else:
+        posting = ledger.payment_confirmed_posting(
+            writer.roles,
+            payment.id,
+            payment.method,
+            writer.method_account(payment.method),
+            payment.amount,
+            payment.client_id,
+        )
     writer.post(posting, event.day, ledger.PAYMENT, event.source_id)
 
 
@@ -355,12 +363,28 @@ def _overpayment_flagged(writer: _Writer, batch: _Batch, event: Event) -> None:
 def _payment_voided(writer: _Writer, batch: _Batch, event: Event) -> None:
     payment = batch.payments[event.source_id]
     memo = ledger.payment_voided_memo(payment.id, payment.state_reason)
-    writer.reverse(ledger.PAYMENT, event.source_id, event.day, memo, writer.method_account(payment.method))
+    # A customer credit's application is reversed line for line (the credit is owed again).
+    money_account = None if payment.method == methods.CUSTOMER_CREDIT else writer.method_account(payment.method)
+    writer.reverse(ledger.PAYMENT, event.source_id, event.day, memo, money_account)
 
 
 def _overpayment_refunded(writer: _Writer, batch: _Batch, event: Event) -> None:
     memo = ledger.overpayment_refunded_memo(batch.overpayments[event.source_id].provider_reference)
     writer.reverse(ledger.OVERPAYMENT, event.source_id, event.day, memo)
+
+
+def _credit_refunded(writer: _Writer, batch: _Batch, event: Event) -> None:
+    overpayment = batch.overpayments[event.source_id]
+    method = overpayment.refund_method or methods.OTHER
+    posting = ledger.credit_refunded_posting(
+        writer.roles,
+        overpayment.provider_reference,
+        method,
+        writer.method_account(method),
+        overpayment.refunded_amount,
+        overpayment.client_id,
+    )
+    writer.post(posting, event.day, ledger.OVERPAYMENT, event.source_id)
 
 
 def _invoice_voided(writer: _Writer, batch: _Batch, event: Event) -> None:
@@ -396,6 +420,7 @@ POSTINGS: dict[int, Callable[[_Writer, _Batch, Event], None]] = {
     ledger.CHARGE_LATE_FEE: _late_fee_charged,
     ledger.WAIVE_LATE_FEE: _late_fee_waived,
     ledger.VOID_LATE_FEE: _late_fee_voided,
+    ledger.REFUND_CREDIT: _credit_refunded,
 }
 
 

@@ -76,6 +76,8 @@ __all__ = [
     "late_fee_base",
     "late_fee",
     "late_fee_is_due",
+    "applicable_credit",
+    "credit_application_refusal",
 ]
 
 WEEKLY, BIWEEKLY, MONTHLY = "weekly", "biweekly", "monthly"
@@ -846,3 +848,27 @@ def late_fee_is_due(due_date: date, grace_days: int, today: date) -> bool:
     """An installment unpaid after ``grace_days`` whole days past its due date may be charged:
     due 1 March with 5 days' grace is charged from 7 March (1 March + 5 days is still grace)."""
     return today > due_date + timedelta(days=_require_count(grace_days, "grace_days") if grace_days else 0)
+
+
+def applicable_credit(remaining_credit: Decimal, open_balance: Decimal) -> Decimal:
+    """The most of a customer credit one invoice may take: what is left of the credit, up to the
+    invoice's open balance (never below zero).  It is also the amount the form suggests."""
+    remaining_credit = _require_decimal(remaining_credit, "remaining_credit")
+    open_balance = _require_decimal(open_balance, "open_balance")
+    return max(min(remaining_credit, open_balance), ZERO)
+
+
+def credit_application_refusal(amount: Decimal, remaining_credit: Decimal, open_balance: Decimal) -> str | None:
+    """Why ``amount`` of a customer credit may not go on an invoice, or None when it may.
+
+    Rule: the amount is above zero, at most what is left of the credit and at most the invoice's
+    open balance; so after it neither the credit nor the open balance is below zero.  Partial
+    applications are allowed (the rest of the credit stays open)."""
+    amount = _require_decimal(amount, "amount")
+    if amount <= 0:
+        return "not_positive"
+    if amount > _require_decimal(remaining_credit, "remaining_credit"):
+        return "exceeds_credit"
+    if amount > _require_decimal(open_balance, "open_balance"):
+        return "exceeds_open_balance"
+    return None

@@ -37,6 +37,7 @@ from ..models import (
     BusinessProfile,
     CheckoutSession,
     Client,
+    CreditApplication,
     CreditNote,
     CreditNoteCounter,
     Installment,
@@ -997,6 +998,9 @@ def _check_payment(invoice: Invoice, amount, paid_on: date, method: str) -> Deci
         raise InvalidInput("The payment date cannot be before the invoice was issued.", "date")
     if methods.canonical(method) is None:
         raise InvalidInput("Choose how it was paid.", "method")
+    if methods.canonical(method) == methods.CUSTOMER_CREDIT:
+        # (only ais.billing.credits records it: a credit applied comes out of a customer credit)
+        raise InvalidInput("Apply a customer credit from the client's credits instead.", "method")
     require_open(invoice)
     room = open_room(invoice)
     if amount > room:
@@ -1288,6 +1292,8 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
         payment, invoice = _lock_payment(payment_id)
         paid_before = invoice.paid_amount
         transition(payment, VOIDED, reason)
+        if payment.method == methods.CUSTOMER_CREDIT:
+            _give_back_credit(payment)
         ledger.payment_voided(payment, clock.today())
         reallocate(invoice)
         audit.record(
@@ -1301,6 +1307,27 @@ def void_payment(actor: Actor, payment_id: int, reason: str) -> None:
             detail=reason,
         )
         notices.payment_voided(payment, invoice)
+
+
+def _give_back_credit(payment: Payment) -> None:
+    """A voided application of a customer credit: the credit is owed to the client again (reopened
+    if it was settled by applications), with its row locked after the invoice's.  Refused once the
+    credit was refunded (the money left; it cannot be owed twice)."""
+    application = db.session.scalar(select(CreditApplication).where(CreditApplication.payment_id == payment.id))
+    if application is None:
+        return
+    credit = db.session.get_one(Overpayment, application.overpayment_id, populate_existing=True, with_for_update=True)
+    if credit.refunded_amount > 0 or (
+        credit.resolved_at is not None and credit.resolution.startswith(ledger.REFUNDED_PREFIX)
+    ):
+        raise InvalidTransition(
+            f"This payment applied customer credit {credit.provider_reference}, which has since been refunded: "
+            "it cannot be given back."
+        )
+    credit.applied_amount -= application.amount
+    if credit.resolved_at is not None:
+        credit.resolved_at = None
+        credit.resolution = ""
 
 
 # --- Allocation and running totals ------------------------------------------------------------

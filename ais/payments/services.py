@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import audit, clock
 from ..audit import Actor
-from ..billing import ledger, methods, money, notices, rules
+from ..billing import credits, ledger, methods, money, notices, rules
 from ..billing.services import (
     BillingError,
     InvalidInput,
@@ -947,11 +947,20 @@ def on_charge_refunded(obj: dict, event: dict) -> str:
     currency = str(currency).upper()
     reason = f"Refunded in {PROVIDER_LABELS[provider]} ({format_money(refunded, currency)} refunded on {charge})"
     outcome = []
-    flagged_amount = flagged.amount if flagged is not None else ZERO
+    # The flagged money still refundable: a customer credit partly applied to invoices (ais.billing.
+    # credits) is owed back only for what is left of it; the rest of the refund is the payment's.
+    flagged_amount = flagged.amount - flagged.applied_amount if flagged is not None else ZERO
     if flagged is not None and flagged.resolved_at is None and refunded >= flagged_amount:
         flagged.resolved_at = clock.utcnow()
         flagged.resolution = reason
-        ledger.overpayment_refunded(flagged, clock.today())
+        if flagged.applied_amount:
+            # Its receipt stays (part of it paid invoices): what was left leaves customer credits
+            # for the card's account, like a refund by hand.
+            flagged.refunded_amount = flagged.remaining
+            flagged.refund_method = ledger.flagged_method(flagged)
+            ledger.credit_refunded(flagged, clock.today())
+        else:
+            ledger.overpayment_refunded(flagged, clock.today())
         audit.record(
             actor,
             "payment.overpayment_refunded",
@@ -1032,6 +1041,13 @@ class OverpaymentRow:
     invoice_no: str | None
     client_id: int | None
     client_name: str | None
+    applied_amount: Decimal = ZERO
+    refunded_amount: Decimal = ZERO
+
+    @property
+    def remaining(self) -> Decimal:
+        """What is left to apply or refund."""
+        return self.amount - self.applied_amount - self.refunded_amount
 
 
 @cache
@@ -1050,6 +1066,8 @@ def _open_overpayments_statement():
             invoices.c.invoice_no,
             overpayments.c.client_id,
             clients.c.name,
+            overpayments.c.applied_amount,
+            overpayments.c.refunded_amount,
         )
         .select_from(
             overpayments.outerjoin(invoices, invoices.c.id == overpayments.c.invoice_id).outerjoin(
@@ -1081,36 +1099,16 @@ def overpayment_lines() -> list[str]:
         where = f"invoice {row.invoice_no}" if row.invoice_no else "no invoice"
         who = f", {row.client_name}" if row.client_name else ""
         lines.append(
-            f"Overpayment {format_money(row.amount, row.currency)} ({where}{who}, "
+            f"Overpayment {format_money(row.remaining, row.currency)} ({where}{who}, "
             f"{row.provider_reference}) awaits a refund or credit: {row.reason}"
         )
     return lines
 
 
-def resolve_overpayment(actor: Actor, overpayment_id: int, note: str) -> None:
-    """The owner marks an overpayment as refunded or credited (kept, with the note)."""
-    note = (note or "").strip()
-    if not note:
-        raise InvalidInput("Say how it was settled (e.g. refunded in Stripe, credited to INV-…).", "note")
-    with write_transaction():
-        invoice_id = db.session.scalar(select(Overpayment.invoice_id).where(Overpayment.id == overpayment_id))
-        if invoice_id is not None:
-            lock_invoice(invoice_id)
-        flagged = db.session.get(Overpayment, overpayment_id, populate_existing=True, with_for_update=True)
-        if flagged is None:
-            raise NotFound("No such overpayment.")
-        if flagged.resolved_at is not None:
-            raise BillingError("This overpayment is already settled.")
-        flagged.resolved_at = clock.utcnow()
-        flagged.resolution = note[:1000]
-        audit.record(
-            actor,
-            "payment.overpayment_resolved",
-            client_id=flagged.client_id,
-            invoice_id=flagged.invoice_id,
-            amount_before=flagged.amount,
-            detail=note[:1000],
-        )
+def resolve_overpayment(actor: Actor, overpayment_id: int, note: str, method: str | None = None) -> None:
+    """The owner refunded an overpayment by hand: settled with the note, and its refund posted
+    from customer credits to the account of ``method`` (None: the method it arrived by)."""
+    credits.refund_credit(actor, overpayment_id, note, method)
 
 
 # --- Reads for the invoice page -------------------------------------------------------------------

@@ -7,7 +7,8 @@ Split by audience, each under the hook of its area (see ais/payments/__init__.py
 * ``POST /webhooks/stripe``          webhooks.stripe_webhook: Stripe's signed events (public, CSRF-exempt)
 * ``POST /webhooks/paymongo``        webhooks.paymongo_webhook: PayMongo's signed events (the same)
 * ``GET  /settings/payments``         backoffice.overpayments.payment_settings: what online payment offers
-* ``POST /overpayments/<id>/resolve`` backoffice.overpayments.resolve: the owner marks flagged money settled
+* ``POST /overpayments/<id>/resolve`` backoffice.overpayments.resolve: the owner refunded a customer credit by hand
+* ``GET|POST /overpayments/<id>/apply`` backoffice.overpayments.apply: the owner applies a customer credit to an invoice
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from urllib.parse import urlsplit
 import click
 from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from wtforms import SelectChoice
 
 from .. import clock
 from ..auth.access import current_actor, is_safe_next
+from ..billing import credits
 from ..billing.services import BillingError, NotFound
 from ..extensions import csrf, limiter
 from ..formatting import format_money
@@ -37,7 +40,7 @@ from .configured import (
     online_provider,
     provider_named,
 )
-from .forms import CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
+from .forms import ApplyCreditForm, CancelCheckoutForm, CheckoutForm, ResolveOverpaymentForm
 from .providers import MAX_EVENT_BYTES, InvalidEvent
 
 log = logging.getLogger("ais.payments")
@@ -170,16 +173,53 @@ def resolve(overpayment_id: int):
     target = target if is_safe_next(target) else url_for("backoffice.dashboard")
     if form.validate():
         try:
-            services.resolve_overpayment(current_actor(), overpayment_id, form.note.data or "")
+            note, method = form.note.data or "", form.method.data or None
+            services.resolve_overpayment(current_actor(), overpayment_id, note, method)
         except NotFound:
             abort(404)
         except BillingError as error:
             flash(error.message, "error")
         else:
-            flash("The overpayment is marked as settled.", "success")
+            flash("The customer credit is marked as refunded.", "success")
     else:
-        flash("Say how it was settled (at most 500 characters).", "error")
+        flash("Say how it was refunded (at most 500 characters).", "error")
     return redirect(target, 303)
+
+
+@overpayments_bp.route("/overpayments/<int:overpayment_id>/apply", methods=["GET", "POST"])
+def apply(overpayment_id: int):
+    """Apply a customer credit to an open invoice of its client (credits.apply_credit)."""
+    try:
+        to_apply = credits.credit_to_apply(overpayment_id)
+    except NotFound:
+        abort(404)
+    form = ApplyCreditForm()
+    form.invoice_id.choices = [
+        SelectChoice(row.id, f"{row.invoice_no} · {format_money(row.open_balance, to_apply.credit.currency)} open")
+        for row in to_apply.invoices
+    ]
+    if request.method == "GET":
+        form.amount.data = f"{to_apply.suggested_amount:.2f}" if to_apply.suggested_amount else ""
+    elif form.validate():
+        try:
+            credits.apply_credit(current_actor(), overpayment_id, form.invoice_id.data or 0, form.amount.data or "")
+        except NotFound:
+            abort(404)
+        except BillingError as error:
+            _show_error(form, error)
+        else:
+            flash("The customer credit was applied to the invoice.", "success")
+            return redirect(url_for("backoffice.invoice_detail", invoice_id=form.invoice_id.data), 303)
+    return render_template("payments/apply_credit.html", form=form, to_apply=to_apply), 400 if form.errors else 200
+
+
+def _show_error(form, error: BillingError) -> None:
+    """A refusal next to the field it names, else above the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message]
+    else:
+        form.form_errors.append(error.message)
 
 
 # --- What the invoice page and the dashboard include ------------------------------------------------------

@@ -224,3 +224,52 @@ def test_adding_a_proof_to_someone_elses_payment_is_refused_and_writes_nothing(a
     assert response.status_code == status
     with app.app_context():
         assert _row_count() == before
+
+
+# --- Customer credits: applied by owners only ------------------------------------------------
+
+
+@pytest.fixture
+def customer_credit(app, books, freeze_today):
+    """Ana's invoice (id 1) paid in full and credited 100.00: customer credit 1; her second invoice is open."""
+    freeze_today(date(2026, 3, 16))
+    with app.app_context():
+        actor = Actor.system("test")
+        services.record_payment(actor, 1, Decimal("900.00"), date(2026, 1, 6), "Cash")
+        services.credit_invoice(actor, 1, Decimal("100.00"), "Returned")
+        services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=1,
+                issue_date=date(2026, 3, 1),
+                due_date=date(2026, 4, 1),
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal("500"))],
+            ),
+        )
+
+
+CREDIT_MATRIX = [
+    # (who, method, url, status)
+    ("anonymous", "GET", "/overpayments/1/apply", 302),
+    ("owner", "GET", "/overpayments/1/apply", 200),
+    ("owner", "GET", "/overpayments/2/apply", 404),  # no such credit
+    ("owner", "GET", "/overpayments/99999999999999999999/apply", 404),
+    ("owner", "POST", "/overpayments/2/apply", 404),
+    ("ana@example.com", "GET", "/overpayments/1/apply", 403),  # her own credit: still the back office
+    ("ana@example.com", "POST", "/overpayments/1/apply", 403),
+    ("ana@example.com", "POST", "/overpayments/1/resolve", 403),
+]
+
+
+@pytest.mark.parametrize("who,method,url,status", CREDIT_MATRIX, ids=[f"{w}-{m}-{u}" for w, m, u, _ in CREDIT_MATRIX])
+def test_a_customer_credit_is_applied_only_by_an_owner(app, actions, customer_credit, who, method, url, status):
+    _sign_in(actions, who)
+    with app.app_context():
+        before = _row_count()
+    if method == "GET":
+        response = actions.client.get(url)
+    else:
+        response = actions.post(url, {"invoice_id": "2", "amount": "10.00", "note": "x"})
+    assert response.status_code == status
+    with app.app_context():
+        assert _row_count() == before

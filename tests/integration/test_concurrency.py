@@ -147,3 +147,56 @@ def test_first_invoices_of_a_new_year_issued_at_once_share_the_new_counter(app):
         numbers = sorted(db.session.scalars(select(Invoice.invoice_no)))
         assert numbers == [f"INV-2025-{n:04d}" for n in range(1, 7)]
     assert_books_consistent(app)
+
+
+@pytest.mark.parametrize("threads, each, allowed", [(2, "200.00", 1), (8, "100.00", 3)])
+def test_concurrent_applications_of_one_customer_credit_never_exceed_it(app, threads, each, allowed):
+    """Each thread applies the same 300.00 credit to an invoice of its own (so no invoice lock is
+    shared): the credit's row lock alone keeps them within it."""
+    from ais.billing import credits
+    from ais.billing.credits import CreditApplicationRefused
+    from ais.models import CreditApplication, Overpayment
+
+    client_id, paid_invoice = setup_invoice(app, "1000.00")
+    with app.app_context():
+        services.record_payment(ACTOR, paid_invoice, Decimal("1000.00"), TODAY, "cash", "paid")
+        services.credit_invoice(ACTOR, paid_invoice, Decimal("300.00"), "Returned goods")
+        credit_id = db.session.scalar(select(Overpayment.id))
+        targets = [services.create_invoice(ACTOR, invoice_input(client_id, "500.00")) for _ in range(threads)]
+
+    results = run_together(app, threads, lambda i: credits.apply_credit(ACTOR, credit_id, targets[i], Decimal(each)))
+
+    succeeded = [r for r in results if isinstance(r, int)]
+    refused = [r for r in results if isinstance(r, CreditApplicationRefused)]
+    assert (len(succeeded), len(refused)) == (allowed, threads - allowed), results
+    with app.app_context():
+        credit = db.session.get(Overpayment, credit_id)
+        assert credit.applied_amount == Decimal(each) * allowed <= credit.amount
+        assert db.session.scalar(select(func.count()).select_from(CreditApplication)) == allowed
+    assert_books_consistent(app)
+
+
+def test_a_credit_applied_and_refunded_at_once_is_used_once(app):
+    from ais.billing import credits
+    from ais.billing.credits import CreditApplicationRefused
+    from ais.billing.services import BillingError
+    from ais.models import Overpayment
+
+    client_id, paid_invoice = setup_invoice(app, "1000.00")
+    with app.app_context():
+        services.record_payment(ACTOR, paid_invoice, Decimal("1000.00"), TODAY, "cash", "paid")
+        services.credit_invoice(ACTOR, paid_invoice, Decimal("300.00"), "Returned goods")
+        credit_id = db.session.scalar(select(Overpayment.id))
+        target = services.create_invoice(ACTOR, invoice_input(client_id, "500.00"))
+
+    def work(i: int):
+        if i == 0:
+            return credits.apply_credit(ACTOR, credit_id, target, Decimal("300.00"))
+        return credits.refund_credit(ACTOR, credit_id, "Paid back", "Cash")
+
+    results = run_together(app, 2, work)
+    assert sum(isinstance(r, (CreditApplicationRefused, BillingError)) for r in results) == 1, results
+    with app.app_context():
+        credit = db.session.get(Overpayment, credit_id)
+        assert credit.applied_amount + credit.refunded_amount == credit.amount and credit.resolved_at is not None
+    assert_books_consistent(app)

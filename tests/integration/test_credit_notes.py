@@ -166,7 +166,7 @@ def test_a_credit_beyond_what_is_unpaid_becomes_a_customer_credit_to_refund(clie
         services.credit_invoice(ACTOR, plan, D("0.01"), "again")
     sign_in_owner(actions)
     dashboard = text_of(client.get("/dashboard"))
-    assert "Payments to refund or credit" in dashboard and "Customer credit from credit note" in dashboard
+    assert "Customer credits to apply or refund" in dashboard and "Customer credit from credit note" in dashboard
     if shutil.which("pdftotext"):
         data = client.get(f"/credit-notes/{note_id}/credit-note.pdf").data
         text = " ".join(

@@ -18,6 +18,7 @@ from stripe_support import (
     deliver,
     fresh,
     invoice,
+    make_invoice,
     make_user,
     payments,
     receipts,
@@ -27,10 +28,20 @@ from stripe_support import (
     start_checkout,
 )
 
-from ais.billing import services
+from ais.accounting.commands import rebuild_ledger
+from ais.billing import credits, ledger, services
 from ais.billing.checks import find_problems
 from ais.extensions import db
-from ais.models import Allocation, AuditEntry, Installment, OutboxMessage, Overpayment
+from ais.models import (
+    Allocation,
+    AuditEntry,
+    Installment,
+    JournalEntry,
+    JournalLine,
+    OutboxMessage,
+    Overpayment,
+    Payment,
+)
 from ais.payments.services import open_overpayments, overpayment_lines
 
 
@@ -172,7 +183,7 @@ def test_overpayments_are_listed_for_the_owner_and_for_flask_check(app, client, 
     # The owner's dashboard lists it, with the form that settles it (its figures say that some is open).
     sign_in(actions, "owner@example.com")
     html = actions.client.get("/dashboard").get_data(as_text=True)
-    assert "Payments to refund or credit" in html and "₱1,000.00" in html and "pi_2" in html
+    assert "Customer credits to apply or refund" in html and "₱1,000.00" in html and "pi_2" in html
     assert f'action="/overpayments/{row.id}/resolve"' in html and 'name="csrf_token"' in html
     # Clients never see it: their portal has no such list, and the dashboard is not theirs.
     client_page = client.get("/portal").get_data(as_text=True)
@@ -196,7 +207,57 @@ def test_the_owner_marks_an_overpayment_settled(client, ann, session, actions):
     assert overpayments()[0].resolution == "Credited to INV-2026-0002" and open_overpayments() == []
     assert overpayment_lines() == []
     assert count(AuditEntry, AuditEntry.action == "payment.overpayment_resolved") == 1
-    assert "Payments to refund or credit" not in actions.client.get("/dashboard").get_data(as_text=True)
+    assert "Customer credits to apply or refund" not in actions.client.get("/dashboard").get_data(as_text=True)
+
+
+def test_a_late_card_payment_goes_on_the_next_invoice_and_the_rest_is_refunded_to_the_card(client, ann, session):
+    """A customer credit from the webhook: part applied to the client's next invoice (Dr customer
+    credits / Cr receivable), the rest refunded by hand, out of card clearing by default."""
+
+    from ais.models import JournalLine
+
+    deliver(client, session_event("completed", session, payment_intent="pi_1"))
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_2"))
+    [flagged] = overpayments()
+    next_invoice = make_invoice(ann.client_id, "400.00", issued=TODAY - DAY)
+    payment_id = credits.apply_credit(ACTOR, flagged.id, next_invoice, "400.00")
+    assert invoice(next_invoice).paid_amount == Decimal("400.00")
+    assert [row.remaining for row in open_overpayments()] == [Decimal("600.00")]
+    credits.refund_credit(ACTOR, flagged.id, "Refunded in the Stripe dashboard")
+    settled = overpayments()[0]
+    assert (settled.applied_amount, settled.refunded_amount, settled.refund_method) == (
+        Decimal("400.00"),
+        Decimal("600.00"),
+        "Card",
+    )
+    refund = (
+        fresh()
+        .scalars(select(JournalEntry).where(JournalEntry.source_type == ledger.OVERPAYMENT).order_by(JournalEntry.id))
+        .all()[-1]
+    )
+    amounts = sorted(
+        (line.debit, line.credit)
+        for line in fresh().scalars(select(JournalLine).where(JournalLine.entry_id == refund.id))
+    )
+    assert amounts == [(Decimal("0.00"), Decimal("600.00")), (Decimal("600.00"), Decimal("0.00"))]
+    assert fresh().get(Payment, payment_id).method == "Customer credit"
+    assert_books_consistent()
+
+
+def test_a_stripe_refund_of_what_is_left_of_a_partly_applied_credit_settles_it(client, ann, session):
+    deliver(client, session_event("completed", session, payment_intent="pi_1"))
+    deliver(client, session_event("async_payment_succeeded", session, payment_intent="pi_2"))
+    [flagged] = overpayments()
+    next_invoice = make_invoice(ann.client_id, "400.00", issued=TODAY - DAY)
+    credits.apply_credit(ACTOR, flagged.id, next_invoice, "400.00")
+    deliver(client, refund_event("pi_2", 100000, 60000))  # the 600.00 left, refunded in Stripe
+    settled = overpayments()[0]
+    assert settled.resolved_at is not None and settled.resolution.startswith("Refunded in Stripe")
+    assert (settled.refunded_amount, settled.refund_method) == (Decimal("600.00"), "Card")
+    assert invoice(next_invoice).paid_amount == Decimal("400.00")  # the applied part stays applied
+    assert_books_consistent()
+    assert rebuild_ledger(force=True, echo=lambda *a, **k: None, progress=False) == 0
+    assert_books_consistent()
 
 
 # --- Refunds ------------------------------------------------------------------------------------------------
@@ -297,7 +358,7 @@ def test_refunding_the_flagged_excess_settles_the_overpayment_not_the_invoice_pa
 def _ledger_balances() -> dict[str, Decimal]:
     from sqlalchemy import func
 
-    from ais.models import Account, JournalLine
+    from ais.models import Account
 
     rows = db.session.execute(
         select(Account.role, func.sum(JournalLine.debit) - func.sum(JournalLine.credit))
