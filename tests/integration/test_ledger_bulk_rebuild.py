@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from ais import clock
 from ais.accounting.commands import rebuild_ledger
-from ais.billing import late_fees, ledger, rules, services
+from ais.billing import credits, late_fees, ledger, rules, services
 from ais.billing.checks import find_problems
 from ais.database import write_transaction
 from ais.extensions import db
@@ -41,7 +41,8 @@ def _at(day) -> datetime:
 def _mixed_history() -> None:
     """Sales of every VAT treatment, payments by several methods (one reported then confirmed,
     one voided), credit notes (one beyond the unpaid balance), late fees charged, one waived, an
-    invoice voided with its credit note and late fee, an overpayment flagged and refunded."""
+    invoice voided with its credit note and late fee, a customer credit applied (once voided) and
+    the rest refunded by hand, an overpayment flagged and refunded."""
     policy = late_fees.LateFeePolicy(True, rules.PERCENT, D("3.75"), 0, since=TODAY - 400 * DAY)
     db.session.add(Setting(key=late_fees.SETTING_KEY, value=policy.to_text()))
     db.session.commit()
@@ -66,6 +67,13 @@ def _mixed_history() -> None:
     services.void_invoice(ACTOR, third, "Duplicate")
     pay(second, "1016.00", method="Card")
     services.credit_invoice(ACTOR, second, D("100.00"), "Goodwill")  # a customer credit
+    credit = fresh().scalar(
+        select(Overpayment.id).where(Overpayment.provider == "credit_note", Overpayment.client_id == ann)
+    )
+    applied = credits.apply_credit(ACTOR, credit, first, D("40.00"))
+    services.void_payment(ACTOR, applied, "Applied to the wrong invoice")  # the credit is owed again
+    credits.apply_credit(ACTOR, credit, first, D("30.00"))
+    credits.refund_credit(ACTOR, credit, "Paid back the rest", method="GCash")
     with write_transaction():
         flagged = Overpayment(
             invoice_id=fourth,
