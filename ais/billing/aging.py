@@ -208,9 +208,15 @@ _CLIENT_ITEMS = (
 )
 
 
+def exact_aging_totals(as_of: dt.date) -> Aging:
+    """Every client's open amounts on ``as_of``, per bucket, from the installments themselves
+    (one statement reading every open one: the CSV export and ``flask check``)."""
+    return _aging(db.session.execute(_TOTALS, _params(as_of)).one())
+
+
 def aging_totals(as_of: dt.date) -> Aging:
     """Every client's open amounts on ``as_of``, per bucket (one statement)."""
-    return _aging(db.session.execute(_TOTALS, _params(as_of)).one())
+    return exact_aging_totals(as_of)
 
 
 def client_aging(client_id: int, as_of: dt.date) -> Aging:

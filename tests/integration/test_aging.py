@@ -11,7 +11,7 @@ import pytest
 from portal_support import ACTOR, DAY, OWNER, TODAY, make_client, make_invoice, make_user, pay, report, sign_in
 from sqlalchemy import update
 
-from ais.billing import aging, services
+from ais.billing import aging, promises, services
 from ais.billing.checks import find_problems
 from ais.extensions import db
 from ais.models import Installment
@@ -125,13 +125,15 @@ def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
     plus = make_client("+63 Trading", "plus@example.com")
     make_invoice(evil, "100.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY)
     make_invoice(plus, "20.00", issued=TODAY - 5 * DAY, due=TODAY + 5 * DAY)
+    promises.record_promise(ACTOR, evil, "60.00", TODAY + 4 * DAY)
     response = owner.client.get(f"/aging.csv?as_of={TODAY.isoformat()}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f'filename="aging-{TODAY.isoformat()}.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["As of", TODAY.isoformat()]
     assert rows[1][:3] == ["Client ID", "Client", "Current"]
-    assert rows[2] == [str(plus), "'+63 Trading", "20.00", "0.00", "0.00", "0.00", "0.00", "20.00"]
+    assert rows[1][-3:] == ["Promised amount", "Promised by", "Promise state"]
+    assert rows[2] == [str(plus), "'+63 Trading", "20.00", "0.00", "0.00", "0.00", "0.00", "20.00", "", "", ""]
     assert rows[3] == [
         str(evil),
         "'" + '=HYPERLINK("http://evil.example","x")',
@@ -141,8 +143,14 @@ def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
         "0.00",
         "0.00",
         "100.00",
+        "60.00",
+        (TODAY + 4 * DAY).isoformat(),
+        "Promised",
     ]
-    assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00"]
+    assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00", "", "", ""]
+    # As of a day after its date, unpaid: the promise shows as broken.
+    later = list(csv.reader(io.StringIO(owner.client.get(f"/aging.csv?as_of={(TODAY + 5 * DAY).isoformat()}").text)))
+    assert later[3][-3:] == ["60.00", (TODAY + 4 * DAY).isoformat(), "Promise broken"]
 
 
 def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
