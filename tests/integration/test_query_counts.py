@@ -167,8 +167,9 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    # session check, a page of clients with their buckets and count, the totals, their promises to pay
-    ("admin", "/aging"): 4,
+    # session check, a page of clients with their capped count, the page's clients' buckets, the
+    # totals (from the running totals per due day), their promises to pay
+    ("admin", "/aging"): 5,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, the running balances before the month, the month's lines, the accounts
     ("admin", "/ledger/trial-balance"): 4,
