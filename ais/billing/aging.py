@@ -12,9 +12,13 @@ awaiting confirmation do not count as paid (as the invoice's balance).
 **Buckets**, by the installment's due date: *current* (not yet past due, including due that day),
 *1–30*, *31–60*, *61–90* and *over 90* days past due.
 
-The report, the drill-down, the CSV, the statement of account's aging and ``flask check`` all read
-``open_items``: one set-based statement, bounded by the installments unpaid today (a partial
-index) and the payments dated after ``as_of`` (a range of ``ix_payments_date_id``).
+The drill-down, the CSV, the statement of account's aging and ``flask check`` read ``open_items``:
+one set-based statement, bounded by the installments unpaid today (a partial index) and the
+payments dated after ``as_of`` (a range of ``ix_payments_date_id``).  The report's page does not
+read every client's items: its totals come from the running totals per due day
+(``due_day_totals``) corrected by what happened after ``as_of``, its clients are a page walked in
+name order (counted up to 1,000), and only that page's clients' items are summed.  ``flask check``
+proves the running-total figures equal the exact ones.
 """
 
 from __future__ import annotations
@@ -23,12 +27,12 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, exists, func, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, and_, bindparam, case, exists, func, or_, select, type_coerce, union_all
 
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Allocation, Client, Installment, Invoice, LateFee, Payment
-from ..pagination import StatementPagination, page_statements, paginate_statement
+from ..models import CONFIRMED, Allocation, Client, DueDayTotal, Installment, Invoice, LateFee, Payment
+from ..pagination import CappedStatementPagination, capped_page_statements, paginate_capped
 
 ZERO = Decimal("0.00")
 CURRENT, DAYS_1_30, DAYS_31_60, DAYS_61_90, OVER_90 = "current", "1-30", "31-60", "61-90", "over-90"
@@ -45,6 +49,7 @@ _LIMITS = ((CURRENT, 0), (DAYS_1_30, 30), (DAYS_31_60, 60), (DAYS_61_90, 90))
 
 AS_OF = bindparam("as_of", type_=Date)
 CLIENT_ID = bindparam("client_id", type_=Integer)
+CLIENT_IDS = bindparam("client_ids", expanding=True, type_=Integer)
 
 
 def bucket_of(due_date: dt.date, as_of: dt.date) -> str:
@@ -111,10 +116,17 @@ class OpenItem:
     bucket: str
 
 
-def _open_items():
+def _late_fee_charged_after(installment_id):
+    """The installment bills a late fee charged after :as_of (not yet open that day)."""
+    return exists().where(LateFee.fee_installment_id == installment_id, LateFee.charged_on > AS_OF)
+
+
+def _open_items(*, of_clients: bool = False):
     """The installments open on :as_of with their open amount: those unpaid today (read from the
     partial index ix_installments_unpaid_due, whose predicate is repeated as a plain condition)
-    plus those paid in full since by payments dated after as_of (from those payments)."""
+    plus those paid in full since by payments dated after as_of (from those payments).
+    ``of_clients``: only those of the clients in :client_ids (a page of the report), read from
+    those clients' open invoices and payments."""
     # What payments dated after as_of put on each installment.  A subquery in each branch, not a
     # CTE: a statement that begins with WITH would count as a write (ais.database).
     paid_after = (
@@ -123,6 +135,8 @@ def _open_items():
         .where(Payment.date > AS_OF, Payment.state == CONFIRMED)
         .group_by(Allocation.installment_id)
     )
+    if of_clients:
+        paid_after = paid_after.where(Payment.client_id.in_(CLIENT_IDS))
     later, later_paid = paid_after.subquery("paid_after"), paid_after.subquery("paid_after_in_full")
     columns = (
         Installment.id.label("installment_id"),
@@ -134,13 +148,15 @@ def _open_items():
         Invoice.invoice_no,
         Invoice.installment_count,
     )
-    counted = (
+    counted: list = [
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
         # A late fee's installment is open from the day the fee was charged (its due date).
-        ~exists().where(LateFee.fee_installment_id == Installment.id, LateFee.charged_on > AS_OF),
-    )
+        ~_late_fee_charged_after(Installment.id),
+    ]
+    if of_clients:
+        counted.append(Invoice.client_id.in_(CLIENT_IDS))
     unpaid_today = (
         select(
             *columns,
@@ -152,6 +168,10 @@ def _open_items():
         .outerjoin(later, later.c.installment_id == Installment.id)
         .where(Installment.paid_amount < Installment.amount, *counted)
     )
+    if of_clients:
+        # An installment unpaid today is on an invoice unpaid today: the page's clients' open
+        # invoices (the partial index ix_invoices_client_open), then their installments.
+        unpaid_today = unpaid_today.where(Invoice.paid_amount < Invoice.amount)
     paid_since = (
         select(*columns, type_coerce(later_paid.c.later, Money()).label("open_amount"))
         .select_from(later_paid)
@@ -191,7 +211,9 @@ def _aging(row) -> Aging:
 
 
 _ITEMS = _open_items().subquery("open_items")
-_BY_CLIENT = page_statements(
+# Every client with something open, by name, with their buckets: the CSV export and `flask check`
+# (exact, from the installments; the page reads a page of clients instead).
+_ALL_BY_CLIENT = (
     select(Client.id.label("client_id"), Client.name, *_bucket_sums(_ITEMS))
     .select_from(_ITEMS)
     .join(Client, Client.id == _ITEMS.c.client_id)
@@ -206,11 +228,121 @@ _CLIENT_ITEMS = (
     .where(_ITEMS.c.client_id == CLIENT_ID, _ITEMS.c.open_amount > 0)
     .order_by(_ITEMS.c.due_date, _ITEMS.c.invoice_id, _ITEMS.c.number)
 )
+# The buckets of a page's clients: their open items only.
+_PAGE_ITEMS = _open_items(of_clients=True).subquery("page_items")
+_PAGE_BUCKETS = (
+    select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS))
+    .where(_PAGE_ITEMS.c.open_amount > 0)
+    .group_by(_PAGE_ITEMS.c.client_id)
+)
+
+
+def _client_owed_on_as_of():
+    """The client (correlated) had something open on :as_of: an installment unpaid today on one
+    of their open invoices (the partial index ix_invoices_client_open) issued by then, or one
+    that a confirmed payment of theirs dated after then paid (ix_payments_client_date_id).  Exact:
+    either makes the installment's open amount on :as_of above zero, and nothing else can."""
+    counted = (
+        Invoice.issued_at.is_not(None),
+        Invoice.voided_at.is_(None),
+        Invoice.issue_date <= AS_OF,
+        ~_late_fee_charged_after(Installment.id),
+    )
+    unpaid_today = (
+        select(Installment.id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(
+            Invoice.client_id == Client.id,
+            Invoice.paid_amount < Invoice.amount,  # with the two above: the partial index's predicate
+            Installment.paid_amount < Installment.amount,
+            *counted,
+        )
+    )
+    paid_since = (
+        select(Allocation.id)
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .join(Installment, Installment.id == Allocation.installment_id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(Payment.client_id == Client.id, Payment.date > AS_OF, Payment.state == CONFIRMED, *counted)
+    )
+    # Scalar subqueries (the first match, or NULL), not EXISTS: PostgreSQL may turn EXISTS under
+    # OR into a hashed subplan that reads every client's open installments first; a scalar
+    # subquery runs per client and stops at its first row.
+    return or_(
+        unpaid_today.limit(1).scalar_subquery().is_not(None),
+        paid_since.limit(1).scalar_subquery().is_not(None),
+    )
+
+
+# A page of the clients who owed something on :as_of, by name (walking ix_clients_name_lower),
+# with their number counted up to the cap ("1,000+"): the report never reads every client's items.
+_CLIENT_PAGE = capped_page_statements(
+    select(Client.id.label("client_id"), Client.name)
+    .where(_client_owed_on_as_of())
+    .order_by(func.lower(Client.name), Client.id),
+    count_rows=select(Client.id).where(_client_owed_on_as_of()),
+)
+
+
+def _from_running_totals():
+    """What was open on :as_of per due day, from the running total ``due_day_totals`` (today's
+    unpaid part of installments of issued, non-void invoices) corrected by what happened after
+    as_of: plus what confirmed payments dated after it put on installments counted that day, less
+    today's unpaid part of installments not counted that day (invoices issued after it, late fees
+    charged after it).  Each correction reads a range of the days after as_of; for today, that
+    range is (nearly) empty, so the report costs the same however large the books."""
+    counted = (
+        Invoice.issued_at.is_not(None),
+        Invoice.voided_at.is_(None),
+        Invoice.issue_date <= AS_OF,
+        ~_late_fee_charged_after(Installment.id),
+    )
+    unpaid = Installment.amount - Installment.paid_amount
+    open_invoice = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    running = select(DueDayTotal.day.label("due_date"), DueDayTotal.unpaid_due.label("open_amount"))
+    paid_later = (
+        select(Installment.due_date, Allocation.amount)
+        .select_from(Payment)
+        .join(Allocation, Allocation.payment_id == Payment.id)
+        .join(Installment, Installment.id == Allocation.installment_id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(Payment.state == CONFIRMED, Payment.date > AS_OF, *counted)
+    )
+    issued_later = (
+        select(Installment.due_date, -unpaid)
+        .select_from(Invoice)
+        .join(Installment, Installment.invoice_id == Invoice.id)
+        .where(Invoice.issue_date > AS_OF, *open_invoice, Installment.paid_amount < Installment.amount)
+    )
+    fees_later = (
+        select(Installment.due_date, -unpaid)
+        .select_from(LateFee)
+        .join(Installment, Installment.id == LateFee.fee_installment_id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(
+            LateFee.charged_on > AS_OF,
+            Invoice.issue_date <= AS_OF,
+            *open_invoice,
+            Installment.paid_amount < Installment.amount,
+        )
+    )
+    return union_all(running, paid_later, issued_later, fees_later).subquery("open_by_day")
+
+
+_BY_DAY = _from_running_totals()
+_RUNNING_TOTALS = select(*_bucket_sums(_BY_DAY))
+
+
+def exact_aging_totals(as_of: dt.date) -> Aging:
+    """Every client's open amounts on ``as_of``, per bucket, from the installments themselves
+    (one statement reading every open one: the CSV export and ``flask check``)."""
+    return _aging(db.session.execute(_TOTALS, _params(as_of)).one())
 
 
 def aging_totals(as_of: dt.date) -> Aging:
-    """Every client's open amounts on ``as_of``, per bucket (one statement)."""
-    return _aging(db.session.execute(_TOTALS, _params(as_of)).one())
+    """Every client's open amounts on ``as_of``, per bucket, from the running totals per due day
+    (one statement; ``flask check`` proves it equals ``exact_aging_totals``)."""
+    return _aging(db.session.execute(_RUNNING_TOTALS, _params(as_of)).one())
 
 
 def client_aging(client_id: int, as_of: dt.date) -> Aging:
@@ -218,18 +350,22 @@ def client_aging(client_id: int, as_of: dt.date) -> Aging:
     return _aging(db.session.execute(_CLIENT_TOTALS, {**_params(as_of), "client_id": client_id}).one())
 
 
-def aging_by_client(as_of: dt.date, *, page: int, per_page: int) -> tuple[StatementPagination, list[ClientAging]]:
+def aging_by_client(as_of: dt.date, *, page: int, per_page: int) -> tuple[CappedStatementPagination, list[ClientAging]]:
     """One page of the clients with something open on ``as_of`` (by name) with their buckets, and
-    its pagination (the number of such clients rides along): one statement."""
-    pagination = paginate_statement(_BY_CLIENT, _params(as_of), page=page, per_page=per_page)
-    return pagination, [ClientAging(row.client_id, row.name, _aging(row)) for row in pagination.items]
+    its pagination (their number, counted up to the cap, rides along): two statements, the second
+    reading only the page's clients' open items."""
+    pagination = paginate_capped(_CLIENT_PAGE, _params(as_of), page=page, per_page=per_page)
+    names = [(row.client_id, row.name) for row in pagination.items]
+    if not names:
+        return pagination, []
+    params = {**_params(as_of), "client_ids": [client_id for client_id, _ in names]}
+    buckets = {row.client_id: _aging(row) for row in db.session.execute(_PAGE_BUCKETS, params)}
+    return pagination, [ClientAging(client_id, name, buckets.get(client_id, Aging())) for client_id, name in names]
 
 
 def all_client_agings(as_of: dt.date):
     """Every client with something open on ``as_of``, by name (the CSV export), streamed."""
-    statement = _BY_CLIENT.page
-    params = {**_params(as_of), "page_limit": 2**31 - 1, "page_offset": 0}
-    for row in db.session.execute(statement, params):
+    for row in db.session.execute(_ALL_BY_CLIENT, _params(as_of)):
         yield ClientAging(row.client_id, row.name, _aging(row))
 
 

@@ -50,7 +50,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import aging, methods, rules
+from . import aging, methods, rules, statements
 
 ZERO = Decimal("0.00")
 STREAM_BATCH = 2000
@@ -797,35 +797,54 @@ def _check_due_day_totals() -> list[str]:
 
 
 def _check_aging() -> list[str]:
-    """The aging report as of today (ais.billing.aging, from the allocations; the statements'
-    aging too) gives each client what their statement's closing balance says: their issued,
-    non-void invoices dated up to today less their confirmed payments dated up to today."""
+    """Statements, aging report and forecast agree, as of today.
+
+    * Per client: the aging of their open installments (ais.billing.aging, from the allocations;
+      the statement's aging and the report's drill-down read the same) equals their statement's
+      closing balance (``statements.closing_balances``: invoices and late fees less payments).
+    * In total, per bucket: the report's totals, read from the running totals per due day
+      (``aging.aging_totals``), equal the sum of every client's aging.
+    * The forecast's overdue figure (``monthly_totals`` before this month, ``due_day_totals`` of
+      this month before today) equals the report's past-due buckets.
+    """
     today = clock.today()
-    aged = {row.client_id: row.aging.total for row in aging.all_client_agings(today)}
-    counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None), Invoice.issue_date <= today)
-    expected: dict[int, Decimal] = defaultdict(lambda: ZERO)
-    for client_id, invoiced in db.session.execute(
-        select(Invoice.client_id, type_coerce(func.sum(Invoice.amount), Money()))
-        .where(*counted)
-        .group_by(Invoice.client_id)
-    ):
-        expected[client_id] += invoiced
-    for client_id, paid in db.session.execute(
-        select(Payment.client_id, type_coerce(func.sum(Payment.amount), Money()))
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(*counted, Payment.state == CONFIRMED, Payment.date <= today)
-        .group_by(Payment.client_id)
-    ):
-        expected[client_id] -= paid
+    day = today.isoformat()
+    clients = list(aging.all_client_agings(today))
+    aged = {row.client_id: row.aging.total for row in clients}
+    closing = statements.closing_balances(today)
     problems = []
-    for client_id in sorted(set(aged) | {c for c, balance in expected.items() if balance}):
-        got, owed = aged.get(client_id, ZERO), expected.get(client_id, ZERO)
+    for client_id in sorted(set(aged) | {c for c, balance in closing.items() if balance}):
+        got, owed = aged.get(client_id, ZERO), closing.get(client_id, ZERO)
         if got != owed:
-            day = today.isoformat()
             problems.append(
-                f"Aging of client {client_id} on {day}: {_amount(got)} (invoices less payments {_amount(owed)})."
+                f"Aging of client {client_id} on {day}: {_amount(got)} (statement closing balance {_amount(owed)})."
             )
+    exact = aging.Aging(*(sum((getattr(row.aging, name) for row in clients), ZERO) for name in AGING_FIELDS))
+    report = aging.aging_totals(today)
+    for name, label in zip(AGING_FIELDS, aging.BUCKETS, strict=True):
+        if getattr(report, name) != getattr(exact, name):
+            problems.append(
+                f"Aging report totals on {day}, {aging.BUCKET_LABELS[label]}: {_amount(getattr(report, name))} "
+                f"(the clients' installments say {_amount(getattr(exact, name))})."
+            )
+    this_month = today.replace(day=1)
+    before_month = select(type_coerce(_zero(func.sum(MonthlyTotal.unpaid_due)), Money())).where(
+        MonthlyTotal.month < this_month
+    )
+    this_month_before_today = select(type_coerce(_zero(func.sum(DueDayTotal.unpaid_due)), Money())).where(
+        DueDayTotal.day >= this_month, DueDayTotal.day < today
+    )
+    forecast_overdue = (db.session.scalar(before_month) or ZERO) + (db.session.scalar(this_month_before_today) or ZERO)
+    past_due = exact.total - exact.current
+    if forecast_overdue != past_due:
+        problems.append(
+            f"Forecast overdue on {day}: {_amount(forecast_overdue)} "
+            f"(the aging report's past-due buckets say {_amount(past_due)})."
+        )
     return problems
+
+
+AGING_FIELDS = ("current", "days_1_30", "days_31_60", "days_61_90", "over_90")
 
 
 # --- The ledger (docs/ACCOUNTING.md) ------------------------------------------------------------

@@ -198,21 +198,24 @@ def clients_with_open_promise(client_ids: Iterable[int], today: dt.date) -> dict
     return found
 
 
-def promises_shown_on(client_ids: Iterable[int], as_of: dt.date) -> dict[int, Promise]:
+def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[int, Promise]:
     """For the aging report on ``as_of``: each client's latest promise recorded by then, not
     cancelled by then, whose date is at most ``SHOWN_AFTER_DAYS`` days before it, with its state
-    on ``as_of`` (one statement over a bounded range of each client's promises)."""
-    ids = sorted(set(client_ids))
-    if not ids:
+    on ``as_of`` (one statement over a bounded range of each client's promises).  ``client_ids``
+    None: every client's (the CSV export; the promises of a few months, not the books)."""
+    ids = None if client_ids is None else sorted(set(client_ids))
+    if ids == []:
         return {}
+    conditions = [
+        PaymentPromise.recorded_on <= DAY,
+        PaymentPromise.promised_by >= as_of - dt.timedelta(days=SHOWN_AFTER_DAYS),
+        ~_cancelled_by(DAY),
+    ]
+    if ids is not None:
+        conditions.append(PaymentPromise.client_id.in_(ids))
     rows = db.session.execute(
         _select()
-        .where(
-            PaymentPromise.client_id.in_(ids),
-            PaymentPromise.recorded_on <= DAY,
-            PaymentPromise.promised_by >= as_of - dt.timedelta(days=SHOWN_AFTER_DAYS),
-            ~_cancelled_by(DAY),
-        )
+        .where(*conditions)
         .order_by(PaymentPromise.client_id, PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc()),
         {"day": as_of},
     ).all()
@@ -220,6 +223,14 @@ def promises_shown_on(client_ids: Iterable[int], as_of: dt.date) -> dict[int, Pr
     for row in rows:
         shown.setdefault(row.client_id, _promise(row, as_of))
     return shown
+
+
+def client_current_promise(client_id: int, today: dt.date) -> Promise | None:
+    """The promise the client's portal shows today: the one the aging report shows beside them
+    (``promises_shown_on``: their latest, not cancelled, whose date is at most
+    ``SHOWN_AFTER_DAYS`` days past), so an open promise shows with what is left to pay and a kept
+    or broken one for a month after its date.  One statement."""
+    return promises_shown_on([client_id], today).get(client_id)
 
 
 # --- Changes --------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ per client and month, through the outbox with the PDF attached: the unique key o
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -202,6 +203,36 @@ _payments_in_period = (
 )
 _ENTRIES_UNION = union_all(_invoices_in_period, _fees_in_period, _payments_in_period).subquery("entries")
 _ENTRIES = select(_ENTRIES_UNION).order_by(_ENTRIES_UNION.c.day, _ENTRIES_UNION.c.order_in_day, _ENTRIES_UNION.c.row_id)
+
+
+def closing_balances(day: dt.date) -> dict[int, Decimal]:
+    """Every client's statement closing balance on ``day`` (what a statement ending that day
+    closes with): their issued, non-void invoices dated up to it, plus the late fees charged up to
+    it and not waived, less their confirmed payments dated up to it; the terms of ``_OPENING``,
+    summed per client in three statements (``flask check``)."""
+    balances: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
+    counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    for client_id, amount in db.session.execute(
+        select(Invoice.client_id, func.sum(Invoice.amount - Invoice.late_fee_amount))
+        .where(*counted, Invoice.issue_date <= day)
+        .group_by(Invoice.client_id)
+    ):
+        balances[client_id] += amount
+    for client_id, amount in db.session.execute(
+        select(LateFee.client_id, func.sum(LateFee.amount))
+        .join(Invoice, Invoice.id == LateFee.invoice_id)
+        .where(*counted, LateFee.waived_on.is_(None), LateFee.charged_on <= day)
+        .group_by(LateFee.client_id)
+    ):
+        balances[client_id] += amount
+    for client_id, amount in db.session.execute(
+        select(Payment.client_id, func.sum(Payment.amount))
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(*counted, Payment.state == CONFIRMED, Payment.date <= day)
+        .group_by(Payment.client_id)
+    ):
+        balances[client_id] -= amount
+    return {client_id: Decimal(balance).quantize(Decimal("0.01")) for client_id, balance in balances.items()}
 
 
 def statement_of_account(client_id: int, start: dt.date, end: dt.date) -> Statement | None:

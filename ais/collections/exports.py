@@ -8,10 +8,10 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal
 
-from ..billing import aging
+from ..billing import aging, promises
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -36,16 +36,33 @@ def csv_lines(rows: Iterable[Iterable[object]]) -> Iterator[str]:
         buffer.truncate()
 
 
-def aging_rows(as_of: dt.date, rows: Iterable[aging.ClientAging], totals: aging.Aging) -> Iterator[list[object]]:
+def aging_rows(
+    as_of: dt.date,
+    rows: Iterable[aging.ClientAging],
+    totals: aging.Aging,
+    shown_promises: Mapping[int, promises.Promise] | None = None,
+) -> Iterator[list[object]]:
     """The aging report as CSV rows: a header, one row per client, the totals.  Amounts are plain
-    numbers with two decimals (a spreadsheet sums them)."""
+    numbers with two decimals (a spreadsheet sums them).  The last three columns are the promise
+    to pay the report shows beside the client on ``as_of`` (amount, date, state), empty when none."""
+    shown_promises = shown_promises or {}
     yield ["As of", as_of.isoformat()]
-    yield ["Client ID", "Client", *(aging.BUCKET_LABELS[b] for b in aging.BUCKETS), "Total"]
+    yield [
+        "Client ID",
+        "Client",
+        *(aging.BUCKET_LABELS[b] for b in aging.BUCKETS),
+        "Total",
+        "Promised amount",
+        "Promised by",
+        "Promise state",
+    ]
     for row in rows:
+        promise = shown_promises.get(row.client_id)
         yield [
             row.client_id,
             row.client_name,
             *(f"{amount:.2f}" for _, amount in row.aging.buckets),
             f"{row.aging.total:.2f}",
+            *((f"{promise.amount:.2f}", promise.promised_by.isoformat(), promise.label) if promise else ("", "", "")),
         ]
-    yield ["", "Total", *(f"{amount:.2f}" for _, amount in totals.buckets), f"{totals.total:.2f}"]
+    yield ["", "Total", *(f"{amount:.2f}" for _, amount in totals.buckets), f"{totals.total:.2f}", "", "", ""]

@@ -15,7 +15,7 @@ from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
 from ..models import CONFIRMED, Client, DueDayTotal, Installment, Invoice, LateFee, MonthlyTotal, Payment, PlanProposal
-from ..pagination import StatementPagination, page_statements, paginate_statement
+from ..pagination import CappedStatementPagination, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 25
 ZERO = Decimal("0.00")
@@ -24,15 +24,16 @@ ZERO = Decimal("0.00")
 @dataclass(frozen=True)
 class AgingPage:
     as_of: dt.date
-    pagination: StatementPagination
+    pagination: CappedStatementPagination
     rows: list[aging.ClientAging]
     totals: aging.Aging
     promises: dict[int, promises.Promise]  # by client id: the promise to pay shown beside them
 
 
 def aging_page(as_of: dt.date, page: int) -> AgingPage:
-    """The aging report: a page of clients by name with their buckets, the totals, and the page's
-    clients' promises to pay as they stood on ``as_of`` (three statements)."""
+    """The aging report: a page of clients by name (their number capped at 1,000+), their buckets,
+    the totals (from the running totals per due day), and the page's clients' promises to pay as
+    they stood on ``as_of`` (four statements, none reading every client's installments)."""
     pagination, rows = aging.aging_by_client(as_of, page=page, per_page=PER_PAGE)
     shown = promises.promises_shown_on([row.client_id for row in rows], as_of)
     return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of), shown)

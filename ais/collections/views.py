@@ -29,7 +29,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from .. import clock
 from ..auth.access import current_actor
 from ..backoffice.charts import monthly_bar_chart
-from ..billing import aging, late_fees, proposals, reminders, services, statements
+from ..billing import aging, late_fees, promises, proposals, reminders, services, statements
 from ..billing.money import InvalidAmount, parse_decimal
 from ..billing.rules import add_months
 from ..billing.services import BillingError
@@ -114,7 +114,12 @@ def aging_client(client_id: int):
 @reads_only
 def aging_csv():
     as_of = date_arg("as_of") or clock.today()
-    rows = exports.aging_rows(as_of, list(aging.all_client_agings(as_of)), aging.aging_totals(as_of))
+    rows = exports.aging_rows(
+        as_of,
+        list(aging.all_client_agings(as_of)),
+        aging.exact_aging_totals(as_of),
+        promises.promises_shown_on(None, as_of),
+    )
     return Response(
         "".join(exports.csv_lines(rows)),
         mimetype="text/csv",

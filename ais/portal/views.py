@@ -30,7 +30,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..auth.access import current_actor
-from ..billing import rules, services
+from ..billing import promises, rules, services
 from ..billing.services import BillingError, NotFound
 from ..collections.invoice_parts import portal_invoice_collections
 from ..database import reads_only
@@ -75,12 +75,14 @@ def _parse_id(value) -> int | None:
 @reads_only
 def dashboard():
     client_id = scope().client_id
-    totals, to_pay, next_due = queries.overview(client_id, clock.today())
+    today = clock.today()
+    totals, to_pay, next_due = queries.overview(client_id, today)
     return render_template(
         "portal/dashboard.html",
         totals=totals,
         to_pay=to_pay,
         next_due=next_due,
+        promise=promises.client_current_promise(client_id, today),
         plans=queries.active_plans(client_id),
         recent=queries.recent_payments(client_id),
         currency=_currency(),

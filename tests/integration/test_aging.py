@@ -11,7 +11,7 @@ import pytest
 from portal_support import ACTOR, DAY, OWNER, TODAY, make_client, make_invoice, make_user, pay, report, sign_in
 from sqlalchemy import update
 
-from ais.billing import aging, services
+from ais.billing import aging, promises, services
 from ais.billing.checks import find_problems
 from ais.extensions import db
 from ais.models import Installment
@@ -125,13 +125,15 @@ def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
     plus = make_client("+63 Trading", "plus@example.com")
     make_invoice(evil, "100.00", issued=TODAY - 50 * DAY, due=TODAY - 40 * DAY)
     make_invoice(plus, "20.00", issued=TODAY - 5 * DAY, due=TODAY + 5 * DAY)
+    promises.record_promise(ACTOR, evil, "60.00", TODAY + 4 * DAY)
     response = owner.client.get(f"/aging.csv?as_of={TODAY.isoformat()}")
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f'filename="aging-{TODAY.isoformat()}.csv"' in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
     assert rows[0] == ["As of", TODAY.isoformat()]
     assert rows[1][:3] == ["Client ID", "Client", "Current"]
-    assert rows[2] == [str(plus), "'+63 Trading", "20.00", "0.00", "0.00", "0.00", "0.00", "20.00"]
+    assert rows[1][-3:] == ["Promised amount", "Promised by", "Promise state"]
+    assert rows[2] == [str(plus), "'+63 Trading", "20.00", "0.00", "0.00", "0.00", "0.00", "20.00", "", "", ""]
     assert rows[3] == [
         str(evil),
         "'" + '=HYPERLINK("http://evil.example","x")',
@@ -141,8 +143,14 @@ def test_the_csv_has_every_client_and_the_totals_and_no_formulas(owner, books):
         "0.00",
         "0.00",
         "100.00",
+        "60.00",
+        (TODAY + 4 * DAY).isoformat(),
+        "Promised",
     ]
-    assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00"]
+    assert rows[4] == ["", "Total", "20.00", "0.00", "100.00", "0.00", "0.00", "120.00", "", "", ""]
+    # As of a day after its date, unpaid: the promise shows as broken.
+    later = list(csv.reader(io.StringIO(owner.client.get(f"/aging.csv?as_of={(TODAY + 5 * DAY).isoformat()}").text)))
+    assert later[3][-3:] == ["60.00", (TODAY + 4 * DAY).isoformat(), "Promise broken"]
 
 
 def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
@@ -151,6 +159,59 @@ def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
     assert find_problems() == []
     db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("100.00")))
     db.session.commit()
-    assert f"Aging of client {ann} on {TODAY.isoformat()}: 200.00 (invoices less payments 300.00)." in find_problems()
+    expected = f"Aging of client {ann} on {TODAY.isoformat()}: 200.00 (statement closing balance 300.00)."
+    assert expected in find_problems()
     db.session.execute(update(Installment).where(Installment.invoice_id == invoice).values(paid_amount=D("0.00")))
     db.session.commit()
+
+
+# --- The report's page from the running totals ----------------------------------------------------
+
+
+def test_the_running_totals_give_the_exact_aging_on_every_day_around_later_events(books, freeze_today):
+    """The report's totals come from due_day_totals corrected by what happened after the day:
+    payments dated later, invoices issued later, late fees charged later.  On each day from
+    before the first invoice to after the last event they equal the installments' own aging, and
+    a page of clients carries each client's exact buckets."""
+    from datetime import UTC, datetime
+
+    from ais import clock
+    from ais.billing import late_fees
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    plan = make_invoice(ann, "900.00", issued=TODAY - 120 * DAY, due=TODAY - 100 * DAY, count=3)
+    pay(plan, "250.00", on=TODAY - 90 * DAY)
+    pay(plan, "400.00", on=TODAY - 20 * DAY)  # fills the rest of the first and part of the second
+    late = make_invoice(ben, "75.00", issued=TODAY - 10 * DAY, due=TODAY - 5 * DAY)
+    pay(late, "75.00", on=TODAY - DAY)  # paid in full since
+    make_invoice(ben, "60.00", issued=TODAY - 3 * DAY, due=TODAY + 20 * DAY)
+    void = make_invoice(ann, "999.00", issued=TODAY - 50 * DAY)
+    services.void_invoice(ACTOR, void, "Raised twice")
+    # A late fee charged 8 days ago on Ann's overdue second installment (its own installment).
+    clock.set_clock(lambda: datetime(2026, 1, 1, 4, 0, tzinfo=UTC))
+    late_fees.set_late_fee_policy(ACTOR, late_fees.LateFeePolicy(True, "flat", D("30.00"), 0))
+    freeze_today(TODAY - 8 * DAY)
+    assert late_fees.charge_late_fees()
+    freeze_today(TODAY)
+    for back in range(0, 130, 3):
+        day = TODAY - back * DAY
+        exact = aging.exact_aging_totals(day)
+        assert aging.aging_totals(day) == exact, day
+        pagination, rows = aging.aging_by_client(day, page=1, per_page=25)
+        assert [(r.client_id, r.aging) for r in rows] == [
+            (r.client_id, r.aging) for r in aging.all_client_agings(day)
+        ], day
+        assert pagination.total == len(rows) and not pagination.total_capped
+        assert sum((r.aging.total for r in rows), D("0.00")) == exact.total, day
+
+
+def test_the_number_of_clients_is_counted_up_to_the_cap(owner, books, monkeypatch):
+    from ais.pagination import CappedStatementPagination
+
+    for index in range(5):
+        client_id = make_client(f"Client {index:02d}", f"c{index}@example.com")
+        make_invoice(client_id, "10.00", issued=TODAY - 20 * DAY, due=TODAY - 10 * DAY)
+    monkeypatch.setattr(CappedStatementPagination, "cap", 3)
+    html = owner.client.get("/aging").get_data(as_text=True)
+    assert "of 3+" in html

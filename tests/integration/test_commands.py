@@ -230,6 +230,41 @@ def test_check_reports_an_installment_that_no_longer_adds_up(app, cli, seeded):
     assert f"{plan_no}: installments add up to" in result.output
 
 
+def test_check_fails_when_the_aging_report_stops_agreeing_with_the_statements_and_forecast(app, cli, seeded):
+    """The aging report's totals come from the running totals per due day: a running total that
+    drifts (here: an overdue day's unpaid amount raised by 10.00 behind the service layer's back)
+    makes the report, the statements and the forecast disagree, and `flask check` says so."""
+    assert cli("check").exit_code == 0
+    with app.app_context():
+        day = db.session.scalar(text("SELECT MIN(day) FROM due_day_totals WHERE unpaid_due > 0"))
+        raw(f"UPDATE due_day_totals SET unpaid_due = unpaid_due + 10 WHERE day = '{day}'")
+
+    result = cli("check")
+
+    assert result.exit_code == 1
+    assert f"Aging report totals on {TODAY.isoformat()}" in result.output
+    assert "(the clients' installments say" in result.output
+    assert f"Forecast overdue on {TODAY.isoformat()}" in result.output
+
+
+def test_check_fails_when_a_clients_aging_stops_agreeing_with_their_statement(app, cli, seeded):
+    with app.app_context():
+        invoice = demo_invoices()["Alice 50000.00"]
+        client_id = invoice.client_id
+        # A late fee's charge recorded on the statement's side only (no installment bills it).
+        raw(
+            "INSERT INTO late_fees (invoice_id, client_id, installment_number, charged_on, base, amount, rule, "
+            f"waive_reason, created_at) VALUES ({invoice.id}, {client_id}, 1, '{TODAY.isoformat()}', 100, 5, "
+            "'test', '', CURRENT_TIMESTAMP)"
+        )
+
+    result = cli("check")
+
+    assert result.exit_code == 1
+    assert f"Aging of client {client_id} on {TODAY.isoformat()}:" in result.output
+    assert "(statement closing balance" in result.output
+
+
 def test_check_reports_a_wrong_installment_number_on_a_payment(app, cli, seeded):
     with app.app_context():
         plan = demo_invoices()["Alice 50000.00"]

@@ -74,3 +74,42 @@ def test_the_pages_show_the_forecast_and_refuse_a_bad_period(app, actions, plans
         "?from=2020-01-01&to=2026-01-01",
     ):
         assert actions.client.get("/forecast/clients" + query).status_code == 400, query
+
+
+def test_the_collected_figure_reads_a_range_of_the_payments_by_state_and_date(plans):
+    """The weeks' "collected" reads the confirmed payments of the forecast's window only, as a
+    range of an index on the payment date (ix_payments_state_date), never every payment; the months' comes from
+    the running totals.  The plan is asked with sequential scans discouraged (the test books
+    are too small for the planner to prefer an index on its own)."""
+    from sqlalchemy import event
+
+    from ais.extensions import db
+
+    seen: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if "FROM payments" in statement and "sum(payments.amount)" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        forecast(TODAY)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(seen) == 1
+    statement, parameters = seen[0]
+    connection = db.session.connection()
+    raw = connection.connection.driver_connection
+    cursor = raw.cursor()
+    if connection.dialect.name == "postgresql":
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + statement, parameters)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        # (state, date) or (date, id): either reads the window's range of dates, nothing more.
+        assert re.search(r"Index (Only )?Scan using ix_payments_(state_date|date_id)", plan), plan
+        assert re.search(r"Index Cond: .*date >= .*date <= ", plan), plan
+    else:
+        cursor.execute("EXPLAIN QUERY PLAN " + statement, parameters)
+        plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
+        assert "ix_payments_state_date" in plan and "date>? AND date<?" in plan, plan
+    db.session.rollback()

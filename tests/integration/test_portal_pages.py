@@ -9,6 +9,7 @@ import pytest
 from portal_support import (
     ACTOR,
     ANN,
+    BEN,
     DAY,
     TODAY,
     count,
@@ -25,7 +26,7 @@ from portal_support import (
     text_of,
 )
 
-from ais.billing import services
+from ais.billing import promises, services
 from ais.models import Invoice, Payment
 
 
@@ -108,6 +109,37 @@ def test_the_dashboard_lists_the_five_most_recent_payments(client, ann):
     html = text_of(client.get("/portal"))
     shown = re.findall(r"(?<![\w.-])(?:R-\d|ANN-REF-11)(?![\w.-])", html)  # not inside a CSRF token
     assert shown == ["R-1", "R-2", "R-3", "R-4", "R-5"]
+
+
+def test_the_dashboard_shows_the_clients_promise_to_pay_with_its_state(client, actions, ann, freeze_today):
+    assert 'id="promise"' not in text_of(client.get("/portal"))  # no promise, no card
+    promises.record_promise(ACTOR, ann.ann, "300.00", TODAY + 5 * DAY, "Phoned")
+    page = squash(text_of(client.get("/portal")))
+    assert "Your promise to pay" in page and "Promised ₱300.00 by Mar 21, 2026" in page
+    assert "Reminders pause until then" in page and "Phoned" not in page  # the owner's note stays theirs
+    pay(ann.a_plan, "100.00", on=TODAY)
+    page = squash(text_of(client.get("/portal")))
+    assert "₱100.00 paid towards it so far; ₱200.00 left to pay by March 21, 2026" in page
+    pay(ann.a_plan, "200.00", on=TODAY)
+    html = text_of(client.get("/portal"))
+    assert 'data-promise="kept"' in html and "Promise kept" in html
+    # Ben, who promised nothing, sees no card; nor does Ann a month after a promise's date.
+    actions.logout()
+    sign_in(actions, BEN)
+    assert 'id="promise"' not in text_of(client.get("/portal"))
+    actions.logout()
+    sign_in(actions, ANN)
+    freeze_today(TODAY + 40 * DAY)
+    assert 'id="promise"' not in text_of(client.get("/portal"))
+
+
+def test_a_broken_promise_shows_what_was_paid_by_its_date(client, ann, freeze_today):
+    promises.record_promise(ACTOR, ann.ann, "300.00", TODAY + 2 * DAY)
+    pay(ann.a_plan, "50.00", on=TODAY)
+    freeze_today(TODAY + 3 * DAY)
+    html = text_of(client.get("/portal"))
+    assert 'data-promise="broken"' in html
+    assert "₱50.00 of it was paid by March 18, 2026" in squash(html)
 
 
 def test_a_client_with_nothing_sees_what_to_expect(client, actions, world):

@@ -151,7 +151,8 @@ def test_the_counter_sees_the_statements(small_and_large):
 # own reads.  Fewer round trips is most of what makes a page cheap, so a new statement on these
 # pages should be a decision, not an accident.
 PAGE_STATEMENTS = {
-    ("client1@example.com", "/portal"): 4,  # session check, totals + next payment, plans, recent payments
+    # session check, totals + next payment, plans, recent payments, the promise to pay (if any)
+    ("client1@example.com", "/portal"): 5,
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
     # session check, invoice + schedule, lines, payments (with whether each has a proof), credit
     # notes, the payment instructions (how to pay, beside the report form), its late fees, the
@@ -166,8 +167,9 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    # session check, a page of clients with their buckets and count, the totals, their promises to pay
-    ("admin", "/aging"): 4,
+    # session check, a page of clients with their capped count, the page's clients' buckets, the
+    # totals (from the running totals per due day), their promises to pay
+    ("admin", "/aging"): 5,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, each account's last running balance per day on or before the date, the accounts
     ("admin", "/ledger/trial-balance"): 3,
