@@ -8,10 +8,14 @@ PORT ?= 5000
 .PHONY: install install-runtime run serve test test-fast lint screenshots browser pdf-libraries deploy-check lock outbox check bench clean
 
 ## make install: the development environment, exactly requirements-dev.txt (runtime + tests and
-## checks), and the app itself as an editable package (its dependencies come from the lock only)
+## checks), and the app itself as an editable package (its dependencies come from the lock only).
+## The lock holds every package, so pip installs it with --no-deps and `pip check` proves it whole:
+## the pip a new venv starts with (23.x) resolves a dependency's extras (weasyprint's
+## fonttools[woff]) to the newest release instead of the pinned one and then refuses it.
 $(BIN)/.installed: requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements-dev.txt
+	$(BIN)/pip check
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
@@ -21,7 +25,8 @@ install: $(BIN)/.installed
 ## make install-runtime: what production needs and nothing else: requirements.txt and the app
 $(BIN)/.runtime: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --require-hashes -r requirements.txt
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r requirements.txt
+	$(BIN)/pip check
 	$(BIN)/pip install --quiet --no-deps .
 	touch $@
 
