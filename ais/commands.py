@@ -6,8 +6,10 @@ import click
 from flask import Flask, current_app
 
 from . import clock
-from .billing.checks import counts, find_problems
+from .billing import books
+from .billing.checks import counts, find_problems, totals_drift
 from .billing.services import BillingError, fill_vat_from_lines, reallocate_all
+from .database import write_transaction
 from .demo import demo_loaded, load_demo
 from .payments.services import overpayment_lines
 
@@ -86,6 +88,25 @@ def backfill_vat(dry_run: bool, echo=click.echo) -> int:
     return 0
 
 
+def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
+    """Recompute the running totals (monthly_totals, due_day_totals) from the books and, unless a
+    dry run, replace them: the remedy when `check` finds them drifted (e.g. after the previous
+    release served on the new schema)."""
+    drift = totals_drift()
+    for line in drift:
+        echo(line)
+    if dry_run:
+        echo(
+            f"Dry run: {'the totals disagree with the books' if drift else 'the totals agree with the books'}; "
+            "nothing was written."
+        )
+        return 0
+    with write_transaction():
+        months, days = books.rebuild_totals()
+    echo(f"Running totals rebuilt: {months} month(s), {days} day(s).")
+    return 0
+
+
 def _number(value: int | None) -> str:
     return "none" if value is None else str(value)
 
@@ -106,6 +127,12 @@ def register_commands(app: Flask) -> None:
     def backfill_command(dry_run: bool):
         """Recompute allocations and payments' installment numbers for every issued invoice."""
         click.get_current_context().exit(backfill(dry_run))
+
+    @app.cli.command("rebuild-totals")
+    @click.option("--dry-run", is_flag=True, help="Show what disagrees without writing anything.")
+    def rebuild_totals_command(dry_run: bool):
+        """Recompute the running totals (monthly_totals, due_day_totals) from the books."""
+        click.get_current_context().exit(rebuild_totals(dry_run))
 
     @app.cli.command("backfill-vat")
     @click.option("--dry-run", is_flag=True, help="Show what would change without writing anything.")

@@ -205,16 +205,19 @@ class MonthlyTotal(Base):
 
 
 class DueDayTotal(Base):
-    """The unpaid part of installments of open (issued, non-void) invoices, per due day.
+    """Running totals per day: the unpaid part of installments of open (issued, non-void) invoices
+    due that day, and the confirmed payments dated that day (``collected``, as in ``monthly_totals``).
 
     Kept with ``monthly_totals`` by the service layer, so that the dashboard's "overdue this
-    month" and "due in the next 30 days" read about 60 rows whatever the size of the books.
+    month" and "due in the next 30 days" and the forecast's weeks read about 60 rows whatever the
+    size of the books.
     """
 
     __tablename__ = "due_day_totals"
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     unpaid_count: Mapped[int] = mapped_column(default=0)
+    collected: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
 
 
 # Issued, not void, not fully paid: the predicate of the partial index ix_invoices_client_open

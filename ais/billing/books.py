@@ -2,10 +2,10 @@
 change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
-totals (its amount in its month of issue, its confirmed and reported payments by month, its unpaid
-installments by due month and due day); just before the transaction commits it takes the snapshot
-again and adds the difference.  Every write path goes through ``lock_invoice``, so none can
-forget it.
+totals (its amount in its month of issue, its confirmed and reported payments by month, its
+confirmed payments by day, its unpaid installments by due month and due day); just before the
+transaction commits it takes the snapshot again and adds the difference.  Every write path goes
+through ``lock_invoice``, so none can forget it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import and_, delete, func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..models import CONFIRMED, REPORTED, DueDayTotal, Invoice, MonthlyTotal, Payment
+from ..models import CONFIRMED, REPORTED, DueDayTotal, Installment, Invoice, MonthlyTotal, Payment
 
 ZERO = Decimal("0.00")
 BEFORE_COMMIT = "ais_before_commit"
@@ -28,7 +28,7 @@ SNAPSHOTS = "ais_monthly_snapshots"
 
 # The columns of each table that hold running sums, in the order the deltas are kept.
 MONTHLY_COLUMNS = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
-DAILY_COLUMNS = ("unpaid_due", "unpaid_count")
+DAILY_COLUMNS = ("unpaid_due", "unpaid_count", "collected")
 
 
 def month_of(day: date) -> date:
@@ -52,6 +52,7 @@ class Contribution:
     # By due day (not month): the dashboard's day-exact windows.
     day_unpaid_due: dict = field(default_factory=_money_by_key)
     day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
+    day_collected: dict = field(default_factory=_money_by_key)
 
     @classmethod
     def of(cls, invoice: Invoice) -> Contribution:
@@ -69,6 +70,7 @@ class Contribution:
             month = month_of(paid_on)
             if state == CONFIRMED:
                 result.collected[month] += amount
+                result.day_collected[paid_on] += amount
             else:
                 result.awaiting_amount[month] += amount
                 result.awaiting_count[month] += 1
@@ -111,11 +113,11 @@ def post_changes() -> None:
     snapshots = session.info.pop(SNAPSHOTS, {})
     session.flush()
     monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
-    daily: dict[date, list] = defaultdict(lambda: [ZERO, 0])
+    daily: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
-        _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count"))
+        _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count", "day_collected"))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
 
@@ -142,7 +144,7 @@ def add_to_months(deltas: dict[date, list]) -> None:
 
 
 def add_to_days(deltas: dict[date, list]) -> None:
-    """Upsert daily deltas: [unpaid_due, unpaid_count].  Always after the months (the lock order)."""
+    """Upsert daily deltas: [unpaid_due, unpaid_count, collected].  Always after the months (the lock order)."""
     _upsert(DueDayTotal, "day", DAILY_COLUMNS, deltas)
 
 
@@ -150,3 +152,93 @@ def discard() -> None:
     """The transaction rolled back: forget the snapshots."""
     db.session.info.pop(SNAPSHOTS, None)
     db.session.info.pop(BEFORE_COMMIT, None)
+
+
+# --- The totals recomputed from the rows (flask check compares, rebuild-totals replaces) ----------
+
+
+def unpaid_installments_by_day() -> dict[date, list]:
+    """Unpaid part and count of installments of open (issued, non-void) invoices, per due day."""
+    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    return {
+        day: [amount - paid, number]
+        for day, amount, paid, number in db.session.execute(
+            select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
+            .join(Invoice, Invoice.id == Installment.invoice_id)
+            .where(open_invoice, Installment.paid_amount < Installment.amount)
+            .group_by(Installment.due_date)
+        )
+    }
+
+
+def _payments_by_day_and_state():
+    """Confirmed and reported payments of issued invoices (void ones too), summed per day and state."""
+    return db.session.execute(
+        select(Payment.date, Payment.state, func.sum(Payment.amount), func.count())
+        .join(Invoice, Invoice.id == Payment.invoice_id)
+        .where(Payment.state.in_((CONFIRMED, REPORTED)), Invoice.issued_at.is_not(None))
+        .group_by(Payment.date, Payment.state)
+    )
+
+
+def recomputed_months() -> dict[date, list]:
+    """What monthly_totals should hold, in MONTHLY_COLUMNS order: issued non-void invoices by month
+    of issue, confirmed payments by month paid, unpaid installments of open invoices by month due,
+    reported payments by month paid.  Summed per day in SQL (portable), folded into months here."""
+    months: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
+    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    for day, total in db.session.execute(
+        select(Invoice.issue_date, func.sum(Invoice.amount)).where(open_invoice).group_by(Invoice.issue_date)
+    ):
+        months[month_of(day)][0] += total
+    for day, state, total, number in _payments_by_day_and_state():
+        month = months[month_of(day)]
+        if state == CONFIRMED:
+            month[1] += total
+        else:
+            month[4] += total
+            month[5] += number
+    for day, (unpaid, number) in unpaid_installments_by_day().items():
+        month = months[month_of(day)]
+        month[2] += unpaid
+        month[3] += number
+    return dict(months)
+
+
+def recomputed_days() -> dict[date, list]:
+    """What due_day_totals should hold, in DAILY_COLUMNS order: the unpaid part and count of
+    installments of open invoices per due day, confirmed payments (as monthly_totals.collected) per
+    payment day."""
+    days: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
+    for day, (unpaid, number) in unpaid_installments_by_day().items():
+        days[day][0], days[day][1] = unpaid, number
+    for day, state, total, _number in _payments_by_day_and_state():
+        if state == CONFIRMED:
+            days[day][2] = total
+    return dict(days)
+
+
+def rebuild_totals() -> tuple[int, int]:
+    """Replace monthly_totals and due_day_totals by their recomputation from the rows, in the
+    caller's transaction; returns the number of monthly and daily rows written.  On PostgreSQL the
+    two tables are locked first: a change to the books in flight adds its difference after this
+    commits, on top of totals that do not include it yet."""
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE monthly_totals, due_day_totals IN EXCLUSIVE MODE"))
+    months, days = recomputed_months(), recomputed_days()
+    db.session.execute(delete(MonthlyTotal))
+    db.session.execute(delete(DueDayTotal))
+    if months:
+        db.session.execute(
+            insert(MonthlyTotal),
+            [
+                {"month": month, **dict(zip(MONTHLY_COLUMNS, values, strict=True))}
+                for month, values in sorted(months.items())
+            ],
+        )
+    if days:
+        db.session.execute(
+            insert(DueDayTotal),
+            [{"day": day, **dict(zip(DAILY_COLUMNS, values, strict=True))} for day, values in sorted(days.items())],
+        )
+    return len(months), len(days)

@@ -50,7 +50,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
-from . import aging, methods, rules, statements
+from . import aging, books, methods, rules, statements
 
 ZERO = Decimal("0.00")
 STREAM_BATCH = 2000
@@ -711,8 +711,8 @@ def _check_invoice_numbers() -> list[str]:
 
 # --- Running totals (monthly_totals, due_day_totals) ---------------------------------------------
 
-MONTHLY_NAMES = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
-DAILY_NAMES = ("unpaid_due", "unpaid_count")
+MONTHLY_NAMES = books.MONTHLY_COLUMNS
+DAILY_NAMES = books.DAILY_COLUMNS
 SHOWN_MISMATCHES = 20  # a wrong total usually repeats over many rows: the first ones say enough
 
 
@@ -736,47 +736,10 @@ def _compare(label: str, fmt: str, names, expected: dict, stored: dict) -> list[
     return problems
 
 
-def _unpaid_installments_by_day() -> dict[date, list]:
-    """Unpaid part and count of installments of open (issued, non-void) invoices, per due day."""
-    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
-    return {
-        day: [amount - paid, number]
-        for day, amount, paid, number in db.session.execute(
-            select(Installment.due_date, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
-            .join(Invoice, Invoice.id == Installment.invoice_id)
-            .where(open_invoice, Installment.paid_amount < Installment.amount)
-            .group_by(Installment.due_date)
-        )
-    }
-
-
 def _check_monthly_totals() -> list[str]:
-    """monthly_totals equal what the invoices say: issued non-void invoices by month of issue,
-    confirmed payments by month paid, unpaid installments of open invoices by month due,
-    reported payments by month paid.  Summed per day in SQL (portable), folded into months here."""
-    expected: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
-    issued = Invoice.issued_at.is_not(None)
-    open_invoice = and_(issued, Invoice.voided_at.is_(None))
-    for day, total in db.session.execute(
-        select(Invoice.issue_date, func.sum(Invoice.amount)).where(open_invoice).group_by(Invoice.issue_date)
-    ):
-        expected[_month(day)][0] += total
-    for day, state, total, number in db.session.execute(
-        select(Payment.date, Payment.state, func.sum(Payment.amount), func.count())
-        .join(Invoice, Invoice.id == Payment.invoice_id)
-        .where(Payment.state.in_((CONFIRMED, REPORTED)), issued)
-        .group_by(Payment.date, Payment.state)
-    ):
-        month = expected[_month(day)]
-        if state == CONFIRMED:
-            month[1] += total
-        else:
-            month[4] += total
-            month[5] += number
-    for day, (unpaid, number) in _unpaid_installments_by_day().items():
-        month = expected[_month(day)]
-        month[2] += unpaid
-        month[3] += number
+    """monthly_totals equal their recomputation from the invoices, installments and payments
+    (books.recomputed_months)."""
+    expected = books.recomputed_months()
     stored = {
         row.month: [getattr(row, name) for name in MONTHLY_NAMES]
         for row in db.session.execute(select(MonthlyTotal.month, *(getattr(MonthlyTotal, n) for n in MONTHLY_NAMES)))
@@ -785,12 +748,22 @@ def _check_monthly_totals() -> list[str]:
 
 
 def _check_due_day_totals() -> list[str]:
-    """due_day_totals equal the unpaid part of installments of open invoices per due day."""
+    """due_day_totals equal their recomputation from the installments and payments
+    (books.recomputed_days): unpaid installments of open invoices per due day, confirmed payments
+    per payment day."""
+    expected = books.recomputed_days()
     stored = {
-        row.day: [row.unpaid_due, row.unpaid_count]
-        for row in db.session.execute(select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.unpaid_count))
+        row.day: [row.unpaid_due, row.unpaid_count, row.collected]
+        for row in db.session.execute(
+            select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.unpaid_count, DueDayTotal.collected)
+        )
     }
-    return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, _unpaid_installments_by_day(), stored)
+    return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, expected, stored)
+
+
+def totals_drift() -> list[str]:
+    """Where the running totals (monthly_totals, due_day_totals) disagree with the books."""
+    return _check_monthly_totals() + _check_due_day_totals()
 
 
 # --- Aging ----------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from ..billing.reads import MAX_ID
 from ..billing.rules import add_months
 from ..db_types import Money
 from ..extensions import db
-from ..models import CONFIRMED, Client, DueDayTotal, Installment, Invoice, LateFee, MonthlyTotal, Payment, PlanProposal
+from ..models import Client, DueDayTotal, Installment, Invoice, LateFee, MonthlyTotal, PlanProposal
 from ..pagination import CappedStatementPagination, StatementPagination, page_statements, paginate_statement
 
 PER_PAGE = 25
@@ -94,9 +94,9 @@ class Forecast:
 
 
 def forecast(today: dt.date) -> Forecast:
-    """The forecast page: months and weeks around today from the running totals (``monthly_totals``,
-    ``due_day_totals``) and this and the last weeks' payments.  Four statements, each reading a
-    bounded number of rows."""
+    """The forecast page: months and weeks around today from the running totals (``monthly_totals``
+    by month, ``due_day_totals`` by day: unpaid installments by due day, confirmed payments by
+    payment day).  Three statements, each reading a bounded number of rows."""
     this_month = today.replace(day=1)
     first_month = add_months(this_month, -FORECAST_MONTHS_BACK)
     last_month = add_months(this_month, FORECAST_MONTHS_AHEAD)
@@ -111,20 +111,16 @@ def forecast(today: dt.date) -> Forecast:
     this_week = today - dt.timedelta(days=today.weekday())  # Monday
     first_week = this_week - dt.timedelta(weeks=FORECAST_WEEKS_BACK)
     after_last_week = this_week + dt.timedelta(weeks=FORECAST_WEEKS_AHEAD + 1)
-    unpaid_by_day: dict[dt.date, Decimal] = dict(
-        db.session.execute(
-            select(DueDayTotal.day, DueDayTotal.unpaid_due).where(
-                DueDayTotal.day >= first_week, DueDayTotal.day < after_last_week
-            )
-        ).all()
-    )
-    collected_by_day: dict[dt.date, Decimal] = dict(
-        db.session.execute(
-            select(Payment.date, type_coerce(func.sum(Payment.amount), Money()))
-            .where(Payment.state == CONFIRMED, Payment.date >= first_week, Payment.date <= today)
-            .group_by(Payment.date)
-        ).all()
-    )
+    unpaid_by_day: dict[dt.date, Decimal] = {}
+    collected_by_day: dict[dt.date, Decimal] = {}
+    for day, unpaid_due, collected in db.session.execute(
+        select(DueDayTotal.day, DueDayTotal.unpaid_due, DueDayTotal.collected).where(
+            DueDayTotal.day >= first_week, DueDayTotal.day < after_last_week
+        )
+    ):
+        unpaid_by_day[day] = unpaid_due
+        if day <= today:  # (payments dated ahead are not collected yet)
+            collected_by_day[day] = collected
     overdue_before_month = db.session.scalar(
         select(type_coerce(func.coalesce(func.sum(MonthlyTotal.unpaid_due), 0), Money())).where(
             MonthlyTotal.month < this_month

@@ -337,7 +337,10 @@ def generate(
         _bulk(model, rows, progress)
     _bulk(InvoiceCounter, [dict(year=year, last_number=n) for year, n in counters.items()])
     _bulk(MonthlyTotal, _monthly_totals(invoice_rows, installment_rows, payment_rows))
-    _bulk(DueDayTotal, [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows).items())])
+    _bulk(
+        DueDayTotal,
+        [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows, payment_rows).items())],
+    )
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -365,21 +368,25 @@ def _monthly_totals(invoice_rows, installment_rows, payment_rows) -> list[dict]:
             month = months[month_of(row["date"])]
             month["awaiting_amount"] += row["amount"]
             month["awaiting_count"] += 1
-    for day, values in _due_day_totals(installment_rows).items():
+    for day, values in _due_day_totals(installment_rows, []).items():
         month = months[month_of(day)]
         month["unpaid_due"] += values["unpaid_due"]
         month["unpaid_count"] += values["unpaid_count"]
     return [dict(month=month, **values) for month, values in sorted(months.items())]
 
 
-def _due_day_totals(installment_rows) -> dict:
-    """Unpaid installments per due day (every generated invoice is issued and open)."""
-    days: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
+def _due_day_totals(installment_rows, payment_rows) -> dict:
+    """Unpaid installments per due day (every generated invoice is issued and open) and confirmed
+    payments per payment day."""
+    days: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0, collected=ZERO))
     for row in installment_rows:
         if row["paid_amount"] < row["amount"]:
             day = days[row["due_date"]]
             day["unpaid_due"] += row["amount"] - row["paid_amount"]
             day["unpaid_count"] += 1
+    for row in payment_rows:
+        if row["state"] == CONFIRMED:
+            days[row["date"]]["collected"] += row["amount"]
     return days
 
 

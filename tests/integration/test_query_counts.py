@@ -178,7 +178,7 @@ PAGE_STATEMENTS = {
     ("admin", "/ledger/accounts"): 4,  # session check, the balances, the method settings, the accounts
     # session check, the chart's roles (seeded if missing), the method settings, the sales roles, the accounts
     ("admin", "/ledger/posting-accounts"): 5,
-    ("admin", "/forecast"): 5,  # session check, months, due days, payments of the last weeks, overdue
+    ("admin", "/forecast"): 4,  # session check, months, days (unpaid due, collected), overdue
     (
         "admin",
         "/dashboard",

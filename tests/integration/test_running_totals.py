@@ -117,6 +117,29 @@ def test_check_names_the_first_wrong_rows(plan):
     db.session.commit()
 
 
+def test_rebuild_totals_puts_drifted_totals_right_and_a_dry_run_changes_nothing(app, plan):
+    """`flask rebuild-totals` (the remedy after the previous release served on this schema)
+    recomputes both tables from the rows; `--dry-run` names what disagrees and writes nothing."""
+    pay(plan, "300.00", on=TODAY - 2 * DAY)
+    paid_day = TODAY - 2 * DAY
+    db.session.execute(DueDayTotal.__table__.update().where(DueDayTotal.day == paid_day).values(collected=0))
+    db.session.execute(MonthlyTotal.__table__.update().values(invoiced=MonthlyTotal.invoiced + 7))
+    db.session.commit()
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["rebuild-totals", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"Due-day totals {paid_day:%Y-%m-%d}: collected 0.00 (should be 300.00)." in dry.output
+    assert "the totals disagree with the books; nothing was written" in dry.output
+    assert fresh().scalar(select(DueDayTotal.collected).where(DueDayTotal.day == paid_day)) == ZERO
+    rebuilt = runner.invoke(args=["rebuild-totals"])
+    assert rebuilt.exit_code == 0 and "Running totals rebuilt:" in rebuilt.output
+    assert fresh().scalar(select(DueDayTotal.collected).where(DueDayTotal.day == paid_day)) == Decimal("300.00")
+    assert not [problem for problem in find_problems() if "totals" in problem]
+    assert_totals_agree()
+    again = runner.invoke(args=["rebuild-totals", "--dry-run"])
+    assert "the totals agree with the books" in again.output
+
+
 def test_the_migration_fills_the_totals_of_existing_books(app, plan):
     """An existing database gets correct totals on upgrade (0004 computes them from the rows)."""
     from flask_migrate import downgrade, upgrade
