@@ -33,6 +33,7 @@ from ..collections.exports import csv_lines
 from ..database import reads_only
 from ..documents.pdf import pdf_response, render_pdf
 from . import owner_bp
+from .cells import Cells
 
 PER_PAGE = 50
 
@@ -86,6 +87,7 @@ def _pdf(partial: str, title: str, subtitle: str, filename: str, **context) -> R
         profile=profile,
         printing=True,
         printed_on=clock.today(),
+        cells=Cells(),
         **context,
     )
     return pdf_response(data, filename)
@@ -150,7 +152,9 @@ def general_ledger(account_id: int):
     start, end = _period()
     report = _ledger_or_404(account_id, start, end, _page(), PER_PAGE)
     pages = reports.Page(report.lines, report.page, report.per_page, report.total, report.total_capped)
-    return render_template("accounting/general_ledger.html", report=report, report_pages=pages, start=start, end=end)
+    return render_template(
+        "accounting/general_ledger.html", report=report, report_pages=pages, start=start, end=end, cells=Cells()
+    )
 
 
 @owner_bp.get("/ledger/accounts/<int:account_id>.csv")
@@ -223,6 +227,7 @@ def journal():
         journals=reports.JOURNAL_NAMES,
         start=start,
         end=end,
+        cells=Cells(),
     )
 
 
@@ -294,7 +299,12 @@ def sales_journal():
     start, end = _period()
     rows = reports.sales_journal_page(start, end, _page(), PER_PAGE)
     return render_template(
-        "accounting/sales_journal.html", rows=rows, totals=reports.sales_totals(rows.items), start=start, end=end
+        "accounting/sales_journal.html",
+        rows=rows,
+        totals=reports.sales_totals(rows.items),
+        start=start,
+        end=end,
+        cells=Cells(),
     )
 
 
@@ -352,7 +362,12 @@ def cash_receipts_journal():
     start, end = _period()
     rows = reports.cash_receipts_page(start, end, _page(), PER_PAGE)
     return render_template(
-        "accounting/cash_receipts_journal.html", rows=rows, totals=_receipt_totals(rows.items), start=start, end=end
+        "accounting/cash_receipts_journal.html",
+        rows=rows,
+        totals=_receipt_totals(rows.items),
+        start=start,
+        end=end,
+        cells=Cells(),
     )
 
 
@@ -467,7 +482,9 @@ def income_statement_pdf():
 @reads_only
 def balance_sheet():
     as_of = _as_of()
-    return render_template("accounting/balance_sheet.html", report=reports.balance_sheet(as_of), today=clock.today())
+    return render_template(
+        "accounting/balance_sheet.html", report=reports.balance_sheet(as_of), today=clock.today(), cells=Cells()
+    )
 
 
 @owner_bp.get("/ledger/balance-sheet.csv")
@@ -522,6 +539,7 @@ def receivables():
         report=reports.receivables(as_of, _page(), PER_PAGE),
         today=clock.today(),
         month_start=as_of.replace(day=1),
+        cells=Cells(),
     )
 
 
@@ -574,7 +592,7 @@ def _client_ledger_or_404(client_id: int, start, end, page):
 def client_receivable(client_id: int):
     start, end = _period()
     report = _client_ledger_or_404(client_id, start, end, _page())
-    return render_template("accounting/client_receivable.html", report=report, start=start, end=end)
+    return render_template("accounting/client_receivable.html", report=report, start=start, end=end, cells=Cells())
 
 
 @owner_bp.get("/ledger/receivables/clients/<int:client_id>.csv")
