@@ -29,6 +29,7 @@ from ..models import (
     JOURNALS,
     SALES_JOURNAL,
     Account,
+    AccountDayBalance,
     Client,
     ClientDayBalance,
     CreditNote,
@@ -196,22 +197,48 @@ class BalanceSheet:
         return self.total_assets - self.total_liabilities - self.total_equity
 
 
+def _chart_with_totals(through: dt.date, earlier: dt.date | None) -> list[tuple[AccountRow, Movement, Movement]]:
+    """The chart by code, each account with its debits and credits through the end of ``through``
+    and of ``earlier`` (None: nothing): one statement, an index lookup per account and day in the
+    running balances per day (as ledger.totals_through)."""
+    none = sa.null()
+    rows = db.session.execute(
+        select(
+            Account.id,
+            Account.code,
+            Account.name,
+            Account.type,
+            Account.role,
+            _latest_total(AccountDayBalance.debit, through),
+            _latest_total(AccountDayBalance.credit, through),
+            _latest_total(AccountDayBalance.debit, earlier) if earlier else none,
+            _latest_total(AccountDayBalance.credit, earlier) if earlier else none,
+        ).order_by(Account.code)
+    )
+    return [
+        (
+            AccountRow(*row[:5]),
+            Movement(_amount(row[5]), _amount(row[6])),
+            Movement(_amount(row[7]), _amount(row[8])),
+        )
+        for row in rows
+    ]
+
+
 def balance_sheet(as_of: dt.date) -> BalanceSheet:
     """Assets, liabilities and equity at the end of ``as_of``.  Income and expense accounts are
     not closed into equity by entries: their balance up to 31 December of the year before is the
     retained earnings, and from 1 January to ``as_of`` the current year's earnings, so assets =
-    liabilities + equity.  Four queries whatever the size of the books."""
-    balances = movements(None, as_of)
+    liabilities + equity.  One query whatever the size of the books."""
     year_start = dt.date(as_of.year, 1, 1)
-    before_year = movements(None, year_start - dt.timedelta(days=1)) if year_start.year > 1900 else {}
+    before_year = year_start - dt.timedelta(days=1) if year_start.year > 1900 else None
     assets, liabilities, equity = [], [], []
     earnings_total = ZERO
     earnings_before = ZERO
-    for row in accounts():
-        movement = balances.get(row.id, Movement())
+    for row, movement, movement_before_year in _chart_with_totals(as_of, before_year):
         if row.type in ("income", "expense"):
             earnings_total -= movement.net
-            earnings_before -= before_year.get(row.id, Movement()).net
+            earnings_before -= movement_before_year.net
             continue
         if not movement.net:
             continue
@@ -348,17 +375,66 @@ def _balance_before_line(account_id: int, day: dt.date, entry_id: int, line_id: 
     )
 
 
+def _literal(number: int) -> sa.BindParameter:
+    """A LIMIT or OFFSET written into the SQL as a number (as ais.pagination does): PostgreSQL cannot
+    cost a prepared statement whose LIMIT is a parameter, so it would plan it again on every page view."""
+    return sa.bindparam(None, number, type_=sa.Integer, literal_execute=True)
+
+
+def _amount(value) -> Decimal:
+    """A running total read (None: no running balance yet, 0.00)."""
+    return ZERO if value is None else Decimal(value)
+
+
+def _latest_total(column, day: dt.date):
+    """One account's debits (or credits) through the end of ``day``: its last running balance per
+    day on or before it (correlated to ``Account``; an index lookup)."""
+    return (
+        select(column)
+        .where(AccountDayBalance.account_id == Account.id, AccountDayBalance.day <= day)
+        .order_by(AccountDayBalance.day.desc())
+        .limit(1)
+        .correlate(Account)
+        .scalar_subquery()
+    )
+
+
+def _account_with_totals(account_id: int, start: dt.date, end: dt.date) -> tuple[AccountRow, Decimal, Movement] | None:
+    """An account, its balance before ``start`` (balance_before) and its movement from ``start`` to
+    ``end`` (movements) in one statement: four index lookups in its running balances per day."""
+    before = start - dt.timedelta(days=1) if start > dt.date.min else None
+    none = sa.null()
+    row = db.session.execute(
+        select(
+            Account.id,
+            Account.code,
+            Account.name,
+            Account.type,
+            Account.role,
+            _latest_total(AccountDayBalance.debit, before) if before else none,
+            _latest_total(AccountDayBalance.credit, before) if before else none,
+            _latest_total(AccountDayBalance.debit, end),
+            _latest_total(AccountDayBalance.credit, end),
+        ).where(Account.id == account_id)
+    ).first()
+    if row is None:
+        return None
+    debit_before, credit_before, debit_through, credit_through = (_amount(value) for value in row[5:])
+    opening = debit_before - credit_before if start > dt.date(1900, 1, 1) else ZERO
+    moved = Movement(debit_through - debit_before, credit_through - credit_before)
+    return AccountRow(*row[:5]), opening, moved
+
+
 def general_ledger(
     account_id: int, start: dt.date, end: dt.date, page: int | None = 1, per_page: int = 50
 ) -> GeneralLedger | None:
     """One account's opening balance at ``start``, its lines from ``start`` to ``end`` with the
     running balance, and its closing balance; ``page`` None: every line (at most PDF_MAX_ROWS + 1
     rows are read when ``per_page`` says so).  None when there is no such account."""
-    found = account(account_id)
-    if found is None:
+    known = _account_with_totals(account_id, start, end)
+    if known is None:
         return None
-    opening = balance_before(start, account_id)
-    moved = movements(start, end, account_id).get(account_id, Movement())
+    found, opening, moved = known
     closing = opening + moved.net
     statement = _ledger_lines_select(account_id, start, end)
     if page is None:
@@ -369,8 +445,8 @@ def general_ledger(
     capped = _lines_count(account_id, start, end)
     rows = db.session.execute(
         statement.add_columns(capped.scalar_subquery().label("capped_total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(_literal(per_page))
+        .offset(_literal((page - 1) * per_page))
     ).all()
     if rows:
         counted = rows[0].capped_total
@@ -967,18 +1043,54 @@ def _client_balance_through(receivable: int, client_id: int, day: dt.date) -> De
     return _client_totals(receivable, [client_id], day).get(client_id, ZERO)
 
 
+def _client_with_totals(client_id: int, before: dt.date, through: dt.date) -> tuple[str, int, Decimal, Decimal] | None:
+    """A client's name, the receivable account and the client's receivable balance through the end
+    of ``before`` and of ``through`` (as _client_totals: the last running balance per day on or
+    before each, index lookups) in one statement; None when there is no such client."""
+    receivable = select(Account.id).where(Account.role == "receivable").limit(1).scalar_subquery()
+
+    def latest(column, day: dt.date):
+        return (
+            select(column)
+            .where(
+                ClientDayBalance.account_id == receivable,
+                ClientDayBalance.client_id == Client.id,
+                ClientDayBalance.day <= day,
+            )
+            .order_by(ClientDayBalance.day.desc())
+            .limit(1)
+            .correlate(Client)
+            .scalar_subquery()
+        )
+
+    row = db.session.execute(
+        select(
+            Client.name,
+            receivable,
+            latest(ClientDayBalance.debit, before),
+            latest(ClientDayBalance.credit, before),
+            latest(ClientDayBalance.debit, through),
+            latest(ClientDayBalance.credit, through),
+        ).where(Client.id == client_id)
+    ).first()
+    if row is None:
+        return None
+    if row[1] is None:  # no chart yet: role_accounts adds it (and there is no line to read)
+        return row[0], ledger.role_accounts()["receivable"], ZERO, ZERO
+    debit_before, credit_before, debit_through, credit_through = (_amount(value) for value in row[2:])
+    return row[0], row[1], debit_before - credit_before, debit_through - credit_through
+
+
 def client_ledger(
     client_id: int, start: dt.date, end: dt.date, page: int | None, per_page: int = 50
 ) -> ClientLedger | None:
     """One client's receivable lines in a period with the running balance (read by the
     (account_id, client_id) index: bounded by that client's own lines); None for no such client.
     ``page`` None: every line of the period."""
-    name = db.session.scalar(select(Client.name).where(Client.id == client_id))
-    if name is None:
+    known = _client_with_totals(client_id, start - dt.timedelta(days=1), end)
+    if known is None:
         return None
-    receivable = ledger.role_accounts()["receivable"]
-    opening = _client_balance_through(receivable, client_id, start - dt.timedelta(days=1))
-    closing = _client_balance_through(receivable, client_id, end)
+    name, receivable, opening, closing = known
     statement = _client_lines_select(receivable, client_id, start, end)
     if page is None:
         rows = db.session.execute(statement).all()
