@@ -13,10 +13,12 @@ earlier lines.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import and_, func, or_, select
@@ -302,7 +304,7 @@ class GeneralLedger:
     total_capped: bool = False
 
 
-def _ledger_lines_select(account_id: int, start: dt.date, end: dt.date) -> sa.Select:
+def _ledger_lines_select(account_id: Any, start: Day, end: Day) -> sa.Select:
     return (
         select(
             JournalLine.date,
@@ -322,14 +324,6 @@ def _ledger_lines_select(account_id: int, start: dt.date, end: dt.date) -> sa.Se
         .where(JournalLine.account_id == account_id, JournalLine.date.between(start, end))
         .order_by(JournalLine.date, JournalLine.entry_id, JournalLine.id)  # ix_journal_lines_account_date
     )
-
-
-def _lines_count(account_id: int, start: dt.date, end: dt.date, client_id: int | None = None) -> sa.Select:
-    """The capped count of an account's (or a client's) lines in a period, from the index alone."""
-    statement = select(JournalLine.id).where(JournalLine.account_id == account_id, JournalLine.date.between(start, end))
-    if client_id is not None:
-        statement = statement.where(JournalLine.client_id == client_id)
-    return select(func.count()).select_from(statement.limit(CAP + 1).subquery())
 
 
 def _running(rows, opening: Decimal) -> list[LedgerLine]:
@@ -373,12 +367,6 @@ def _balance_before_line(account_id: int, day: dt.date, entry_id: int, line_id: 
     return balance_before(day, account_id) + _earlier_that_day(
         day, entry_id, line_id, JournalLine.account_id == account_id
     )
-
-
-def _literal(number: int) -> sa.BindParameter:
-    """A LIMIT or OFFSET written into the SQL as a number (as ais.pagination does): PostgreSQL cannot
-    cost a prepared statement whose LIMIT is a parameter, so it would plan it again on every page view."""
-    return sa.bindparam(None, number, type_=sa.Integer, literal_execute=True)
 
 
 def _amount(value) -> Decimal:
@@ -425,6 +413,12 @@ def _account_with_totals(account_id: int, start: dt.date, end: dt.date) -> tuple
     return AccountRow(*row[:5]), opening, moved
 
 
+@functools.cache
+def _ledger_lines_statements() -> PageStatements:
+    counted = select(JournalLine.id).where(JournalLine.account_id == ACCOUNT, JournalLine.date.between(START, END))
+    return _page_statements(_ledger_lines_select(ACCOUNT, START, END), counted)
+
+
 def general_ledger(
     account_id: int, start: dt.date, end: dt.date, page: int | None = 1, per_page: int = 50
 ) -> GeneralLedger | None:
@@ -442,20 +436,15 @@ def general_ledger(
         return GeneralLedger(
             found, start, end, opening, moved.debit, moved.credit, closing, _running(rows, opening), opening
         )
-    capped = _lines_count(account_id, start, end)
-    rows = db.session.execute(
-        statement.add_columns(capped.scalar_subquery().label("capped_total"))
-        .limit(_literal(per_page))
-        .offset(_literal((page - 1) * per_page))
-    ).all()
+    rows, counted = _page_rows(
+        _ledger_lines_statements(), {"account_id": account_id, "start": start, "end": end}, page, per_page
+    )
     if rows:
-        counted = rows[0].capped_total
         first = rows[0]
         page_opening = (
             opening if page == 1 else _balance_before_line(account_id, first.date, first.entry_id, first.line_id)
         )
     else:
-        counted = db.session.scalar(capped) or 0
         page_opening = closing
     return GeneralLedger(
         found,
@@ -585,7 +574,7 @@ class Page:
         yield from range(right_start, pages_end)
 
 
-def _entries_select(journal: str | None, start: dt.date, end: dt.date) -> sa.Select:
+def _entries_select(journal: str | None, start: Day, end: Day) -> sa.Select:
     statement = select(
         JournalEntry.id,
         JournalEntry.date,
@@ -601,20 +590,45 @@ def _entries_select(journal: str | None, start: dt.date, end: dt.date) -> sa.Sel
     return statement.order_by(JournalEntry.date, JournalEntry.journal, JournalEntry.number)
 
 
-def _page_rows(
-    statement: sa.Select, page: int, per_page: int, counted_rows: sa.Select | None = None
-) -> tuple[list, int]:
-    """One page of ``statement`` and the number of its rows counted up to CAP + 1 (one query, two
-    for a page past the end); ``counted_rows``: the same rows without the joins that only add
+# The pages' statements are built once (functools.cache) with their values as parameters: building
+# and hashing a select of a dozen joins and columns costs more than running it (as ais.pagination).
+Day = Any  # a date, or the START / END parameter of a statement built once
+START = sa.bindparam("start", type_=sa.Date)
+END = sa.bindparam("end", type_=sa.Date)
+ACCOUNT = sa.bindparam("account_id", type_=sa.Integer)
+CLIENT = sa.bindparam("client_id", type_=sa.Integer)
+
+
+@dataclass(frozen=True)
+class PageStatements:
+    """One page of a list with its row count capped at CAP + 1, and that count alone (for a page
+    past the end, which has no row to carry it)."""
+
+    page: sa.Select
+    count: sa.Select
+
+
+def _page_statements(statement: sa.Select, counted_rows: sa.Select | None = None) -> PageStatements:
+    """``statement`` paged (LIMIT and OFFSET written into the SQL as numbers, as ais.pagination
+    does) with the capped count; ``counted_rows``: the same rows without the joins that only add
     columns, for the count."""
     counted_rows = statement if counted_rows is None else counted_rows
     capped = select(func.count()).select_from(counted_rows.order_by(None).limit(CAP + 1).subquery())
-    rows = db.session.execute(
+    return PageStatements(
         statement.add_columns(capped.scalar_subquery().label("capped_total"))
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
+        .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)),
+        capped,
+    )
+
+
+def _page_rows(statements: PageStatements, params: dict, page: int, per_page: int) -> tuple[list, int]:
+    """One page of rows and the number of rows counted up to CAP + 1 (one query, two for a page
+    past the end)."""
+    rows = db.session.execute(
+        statements.page, {**params, "page_limit": per_page, "page_offset": (page - 1) * per_page}
     ).all()
-    counted = rows[0].capped_total if rows else (db.session.scalar(capped) or 0)
+    counted = rows[0].capped_total if rows else (db.session.scalar(statements.count, params) or 0)
     return list(rows), counted
 
 
@@ -638,9 +652,14 @@ def _with_lines(rows) -> list[Entry]:
     return entries
 
 
+@functools.cache
+def _journal_statements(journal: str | None) -> PageStatements:
+    return _page_statements(_entries_select(journal, START, END))
+
+
 def journal_page(journal: str | None, start: dt.date, end: dt.date, page: int, per_page: int = 25) -> Page:
     """A page of a journal's entries (every journal when None) in a period, with their lines."""
-    rows, counted = _page_rows(_entries_select(journal, start, end), page, per_page)
+    rows, counted = _page_rows(_journal_statements(journal), {"start": start, "end": end}, page, per_page)
     return Page(_with_lines(rows), page, per_page, min(counted, CAP), counted > CAP)
 
 
@@ -675,7 +694,7 @@ class SalesRow:
 SALES_COLUMNS = ("vatable", "exempt", "zero_rated", "other", "vat", "gross")
 
 
-def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
+def _sales_select(start: Day, end: Day) -> sa.Select:
     """The sales journal's entries and the credit notes' (in the general journal), with the
     document each records and its buyer."""
     credited = aliased(Invoice)
@@ -732,7 +751,7 @@ def _sales_select(start: dt.date, end: dt.date) -> sa.Select:
     )
 
 
-def _in_sales_journal(start: dt.date, end: dt.date):
+def _in_sales_journal(start: Day, end: Day):
     """The sales journal's entries and the credit notes' (in the general journal) of a period."""
     return and_(
         JournalEntry.date.between(start, end),
@@ -743,7 +762,7 @@ def _in_sales_journal(start: dt.date, end: dt.date):
     )
 
 
-def _sales_entries(start: dt.date, end: dt.date) -> sa.Subquery:
+def _sales_entries(start: Day, end: Day) -> sa.Subquery:
     """The entries of the sales journal and the credit notes' of a period, as two ranges of the
     (journal, date, number) index rather than a scan of every journal's entries of the period
     (for the count)."""
@@ -795,11 +814,15 @@ def _sales_row(row) -> SalesRow:
     )
 
 
+@functools.cache
+def _sales_statements() -> PageStatements:
+    return _page_statements(_sales_select(START, END), select(_sales_entries(START, END).c.id))
+
+
 def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
     """One page of the sales journal (its rows in date order from the date index, sorted within a
     day), the capped count from the two ranges of the (journal, date, number) index."""
-    entries = _sales_entries(start, end)
-    rows, counted = _page_rows(_sales_select(start, end), page, per_page, select(entries.c.id))
+    rows, counted = _page_rows(_sales_statements(), {"start": start, "end": end}, page, per_page)
     return Page([_sales_row(row) for row in rows], page, per_page, min(counted, CAP), counted > CAP)
 
 
@@ -830,7 +853,7 @@ class ReceiptRow:
     customer_credit: Decimal  # credited to customer credits (online money not applied)
 
 
-def _receipts_select(start: dt.date, end: dt.date) -> sa.Select:
+def _receipts_select(start: Day, end: Day) -> sa.Select:
     payer, flagged_for = aliased(Client), aliased(Client)
     return (
         select(
@@ -899,11 +922,16 @@ def _receipt_rows(rows) -> list[ReceiptRow]:
     return result
 
 
-def cash_receipts_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
+@functools.cache
+def _receipts_statements() -> PageStatements:
     receipts = select(JournalEntry.id).where(
-        JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(start, end)
+        JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(START, END)
     )
-    rows, counted = _page_rows(_receipts_select(start, end), page, per_page, receipts)
+    return _page_statements(_receipts_select(START, END), receipts)
+
+
+def cash_receipts_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
+    rows, counted = _page_rows(_receipts_statements(), {"start": start, "end": end}, page, per_page)
     return Page(_receipt_rows(rows), page, per_page, min(counted, CAP), counted > CAP)
 
 
@@ -932,7 +960,7 @@ class Receivables:
     clients: Page  # of ClientBalance
 
 
-def _receivable_clients_select(receivable: int) -> sa.Select:
+def _receivable_clients_select(receivable: Any) -> sa.Select:
     """The clients with a running balance in the receivable account (its primary key's index)."""
     has_balance = (
         select(ClientDayBalance.day)
@@ -977,11 +1005,16 @@ def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> 
     return _client_totals(receivable, client_ids, as_of)
 
 
+@functools.cache
+def _receivable_clients_statements() -> PageStatements:
+    return _page_statements(_receivable_clients_select(ACCOUNT))
+
+
 def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
     """The control account's balance at the end of ``as_of`` and one page of clients (by name)
     with their balance: each page reads its own clients' receivable lines only."""
     receivable, control = _receivable_and_control(as_of)
-    rows, counted = _page_rows(_receivable_clients_select(receivable), page, per_page)
+    rows, counted = _page_rows(_receivable_clients_statements(), {"account_id": receivable}, page, per_page)
     balances = _client_balances(receivable, [row.id for row in rows], as_of)
     items = [ClientBalance(row.id, row.name, balances.get(row.id, ZERO)) for row in rows]
     return Receivables(as_of, control, Page(items, page, per_page, min(counted, CAP), counted > CAP))
@@ -1028,7 +1061,7 @@ class ClientLedger:
     page_opening: Decimal
 
 
-def _client_lines_select(receivable: int, client_id: int, start: dt.date, end: dt.date) -> sa.Select:
+def _client_lines_select(receivable: Any, client_id: Any, start: Day, end: Day) -> sa.Select:
     return (
         select(
             JournalLine.date,
@@ -1095,6 +1128,11 @@ def _client_with_totals(client_id: int, before: dt.date, through: dt.date) -> tu
     return row[0], row[1], debit_before - credit_before, debit_through - credit_through
 
 
+@functools.cache
+def _client_lines_statements() -> PageStatements:
+    return _page_statements(_client_lines_select(ACCOUNT, CLIENT, START, END))
+
+
 def client_ledger(
     client_id: int, start: dt.date, end: dt.date, page: int | None, per_page: int = 50
 ) -> ClientLedger | None:
@@ -1110,7 +1148,8 @@ def client_ledger(
         rows = db.session.execute(statement).all()
         lines = Page(_running(rows, opening), 1, 0, len(rows), False)
         return ClientLedger(client_id, name, start, end, opening, closing, lines, opening)
-    rows, counted = _page_rows(statement, page, per_page)
+    params = {"account_id": receivable, "client_id": client_id, "start": start, "end": end}
+    rows, counted = _page_rows(_client_lines_statements(), params, page, per_page)
     if not rows:
         page_opening = closing
     elif page == 1:
