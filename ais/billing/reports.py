@@ -203,19 +203,8 @@ def _chart_with_totals(through: dt.date, earlier: dt.date | None) -> list[tuple[
     """The chart by code, each account with its debits and credits through the end of ``through``
     and of ``earlier`` (None: nothing): one statement, an index lookup per account and day in the
     running balances per day (as ledger.totals_through)."""
-    none = sa.null()
     rows = db.session.execute(
-        select(
-            Account.id,
-            Account.code,
-            Account.name,
-            Account.type,
-            Account.role,
-            _latest_total(AccountDayBalance.debit, through),
-            _latest_total(AccountDayBalance.credit, through),
-            _latest_total(AccountDayBalance.debit, earlier) if earlier else none,
-            _latest_total(AccountDayBalance.credit, earlier) if earlier else none,
-        ).order_by(Account.code)
+        _chart_totals_statement(False, earlier is not None), {"through": through, "before": earlier}
     )
     return [
         (
@@ -374,7 +363,7 @@ def _amount(value) -> Decimal:
     return ZERO if value is None else Decimal(value)
 
 
-def _latest_total(column, day: dt.date):
+def _latest_total(column, day: Day):
     """One account's debits (or credits) through the end of ``day``: its last running balance per
     day on or before it (correlated to ``Account``; an index lookup)."""
     return (
@@ -387,27 +376,36 @@ def _latest_total(column, day: dt.date):
     )
 
 
+@functools.cache
+def _chart_totals_statement(one_account: bool, with_before: bool) -> sa.Select:
+    """The chart (by code) or one account (ACCOUNT), each with its debits and credits through the
+    end of THROUGH and of BEFORE (when ``with_before``; NULL otherwise)."""
+    none = sa.null()
+    statement = select(
+        Account.id,
+        Account.code,
+        Account.name,
+        Account.type,
+        Account.role,
+        _latest_total(AccountDayBalance.debit, THROUGH),
+        _latest_total(AccountDayBalance.credit, THROUGH),
+        _latest_total(AccountDayBalance.debit, BEFORE) if with_before else none,
+        _latest_total(AccountDayBalance.credit, BEFORE) if with_before else none,
+    )
+    return statement.where(Account.id == ACCOUNT) if one_account else statement.order_by(Account.code)
+
+
 def _account_with_totals(account_id: int, start: dt.date, end: dt.date) -> tuple[AccountRow, Decimal, Movement] | None:
     """An account, its balance before ``start`` (balance_before) and its movement from ``start`` to
     ``end`` (movements) in one statement: four index lookups in its running balances per day."""
     before = start - dt.timedelta(days=1) if start > dt.date.min else None
-    none = sa.null()
     row = db.session.execute(
-        select(
-            Account.id,
-            Account.code,
-            Account.name,
-            Account.type,
-            Account.role,
-            _latest_total(AccountDayBalance.debit, before) if before else none,
-            _latest_total(AccountDayBalance.credit, before) if before else none,
-            _latest_total(AccountDayBalance.debit, end),
-            _latest_total(AccountDayBalance.credit, end),
-        ).where(Account.id == account_id)
+        _chart_totals_statement(True, before is not None),
+        {"account_id": account_id, "through": end, "before": before},
     ).first()
     if row is None:
         return None
-    debit_before, credit_before, debit_through, credit_through = (_amount(value) for value in row[5:])
+    debit_through, credit_through, debit_before, credit_before = (_amount(value) for value in row[5:])
     opening = debit_before - credit_before if start > dt.date(1900, 1, 1) else ZERO
     moved = Movement(debit_through - debit_before, credit_through - credit_before)
     return AccountRow(*row[:5]), opening, moved
@@ -597,6 +595,9 @@ START = sa.bindparam("start", type_=sa.Date)
 END = sa.bindparam("end", type_=sa.Date)
 ACCOUNT = sa.bindparam("account_id", type_=sa.Integer)
 CLIENT = sa.bindparam("client_id", type_=sa.Integer)
+BEFORE = sa.bindparam("before", type_=sa.Date)
+THROUGH = sa.bindparam("through", type_=sa.Date)
+IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
 
 
 @dataclass(frozen=True)
@@ -632,6 +633,18 @@ def _page_rows(statements: PageStatements, params: dict, page: int, per_page: in
     return list(rows), counted
 
 
+@functools.cache
+def _entry_lines_statement() -> sa.Select:
+    """The lines of the entries IDS, each entry's debits first."""
+    return (
+        select(JournalLine.entry_id, Account.code, Account.name, JournalLine.debit, JournalLine.credit, Client.name)
+        .join(Account, Account.id == JournalLine.account_id)
+        .outerjoin(Client, Client.id == JournalLine.client_id)
+        .where(JournalLine.entry_id.in_(IDS))
+        .order_by(JournalLine.entry_id, JournalLine.credit > 0, JournalLine.id)
+    )
+
+
 def _with_lines(rows) -> list[Entry]:
     """The entries of ``rows`` with their lines (one query for all of them)."""
     entries = [
@@ -642,11 +655,7 @@ def _with_lines(rows) -> list[Entry]:
         return entries
     by_id = {entry.id: entry for entry in entries}
     for entry_id, code, name, debit, credit, client_name in db.session.execute(
-        select(JournalLine.entry_id, Account.code, Account.name, JournalLine.debit, JournalLine.credit, Client.name)
-        .join(Account, Account.id == JournalLine.account_id)
-        .outerjoin(Client, Client.id == JournalLine.client_id)
-        .where(JournalLine.entry_id.in_(list(by_id)))
-        .order_by(JournalLine.entry_id, JournalLine.credit > 0, JournalLine.id)
+        _entry_lines_statement(), {"ids": list(by_id)}
     ):
         by_id[entry_id].lines.append(EntryLine(code, name, Decimal(debit), Decimal(credit), client_name))
     return entries
@@ -879,6 +888,16 @@ def _receipts_select(start: Day, end: Day) -> sa.Select:
     )
 
 
+@functools.cache
+def _receipt_lines_statement() -> sa.Select:
+    return (
+        select(JournalLine.entry_id, JournalLine.account_id, Account.name, JournalLine.debit, JournalLine.credit)
+        .join(Account, Account.id == JournalLine.account_id)
+        .where(JournalLine.entry_id.in_(IDS))
+        .order_by(JournalLine.id)
+    )
+
+
 def _receipt_rows(rows) -> list[ReceiptRow]:
     """The rows of a page of cash receipts, with the accounts of their lines (one query)."""
     if not rows:
@@ -887,10 +906,7 @@ def _receipt_rows(rows) -> list[ReceiptRow]:
     receivable, credit_account = roles["receivable"], roles["customer_credit"]
     by_entry: dict[int, list] = defaultdict(list)
     for entry_id, account_id, name, debit, credit in db.session.execute(
-        select(JournalLine.entry_id, JournalLine.account_id, Account.name, JournalLine.debit, JournalLine.credit)
-        .join(Account, Account.id == JournalLine.account_id)
-        .where(JournalLine.entry_id.in_([row.id for row in rows]))
-        .order_by(JournalLine.id)
+        _receipt_lines_statement(), {"ids": [row.id for row in rows]}
     ):
         by_entry[entry_id].append((account_id, name, Decimal(debit), Decimal(credit)))
     result = []
@@ -977,28 +993,36 @@ def _client_totals(account_id: int, client_ids: list[int], day: dt.date) -> dict
     last running balance per day on or before it (an index lookup per client)."""
     if not client_ids:
         return {}
-    latest = aliased(ClientDayBalance)
-    last_day = (
-        select(func.max(latest.day))
-        .where(latest.account_id == account_id, latest.client_id == Client.id, latest.day <= day)
-        .correlate(Client)
-        .scalar_subquery()
-    )
     return {
         client_id: Decimal(debit) - Decimal(credit)
         for client_id, debit, credit in db.session.execute(
-            select(Client.id, ClientDayBalance.debit, ClientDayBalance.credit)
-            .join(
-                ClientDayBalance,
-                and_(
-                    ClientDayBalance.account_id == account_id,
-                    ClientDayBalance.client_id == Client.id,
-                    ClientDayBalance.day == last_day,
-                ),
-            )
-            .where(Client.id.in_(client_ids))
+            _clients_totals_statement(), {"account_id": account_id, "ids": client_ids, "through": day}
         )
     }
+
+
+@functools.cache
+def _clients_totals_statement() -> sa.Select:
+    """Each client of IDS with their last running balance per day on ACCOUNT on or before THROUGH."""
+    latest = aliased(ClientDayBalance)
+    last_day = (
+        select(func.max(latest.day))
+        .where(latest.account_id == ACCOUNT, latest.client_id == Client.id, latest.day <= THROUGH)
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    return (
+        select(Client.id, ClientDayBalance.debit, ClientDayBalance.credit)
+        .join(
+            ClientDayBalance,
+            and_(
+                ClientDayBalance.account_id == ACCOUNT,
+                ClientDayBalance.client_id == Client.id,
+                ClientDayBalance.day == last_day,
+            ),
+        )
+        .where(Client.id.in_(IDS))
+    )
 
 
 def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> dict[int, Decimal]:
@@ -1029,17 +1053,24 @@ def receivables_rows(as_of: dt.date) -> Iterator[ClientBalance]:
             yield ClientBalance(row.id, row.name, balances.get(row.id, ZERO))
 
 
-def _receivable_and_control(as_of: dt.date) -> tuple[int, Decimal]:
-    """The receivable account and its balance at the end of ``as_of`` (its last running balance per
-    day on or before it) in one statement; the chart is added first if it has no receivable account."""
-    row = db.session.execute(
+@functools.cache
+def _receivable_control_statement() -> sa.Select:
+    return (
         select(
-            Account.id, _latest_total(AccountDayBalance.debit, as_of), _latest_total(AccountDayBalance.credit, as_of)
+            Account.id,
+            _latest_total(AccountDayBalance.debit, THROUGH),
+            _latest_total(AccountDayBalance.credit, THROUGH),
         )
         .where(Account.role == "receivable")
         .order_by(Account.id)
         .limit(1)
-    ).first()
+    )
+
+
+def _receivable_and_control(as_of: dt.date) -> tuple[int, Decimal]:
+    """The receivable account and its balance at the end of ``as_of`` (its last running balance per
+    day on or before it) in one statement; the chart is added first if it has no receivable account."""
+    row = db.session.execute(_receivable_control_statement(), {"through": as_of}).first()
     if row is None:
         return ledger.role_accounts()["receivable"], ZERO
     return row[0], _amount(row[1]) - _amount(row[2])
@@ -1090,13 +1121,11 @@ def _client_balance_through(receivable: int, client_id: int, day: dt.date) -> De
     return _client_totals(receivable, [client_id], day).get(client_id, ZERO)
 
 
-def _client_with_totals(client_id: int, before: dt.date, through: dt.date) -> tuple[str, int, Decimal, Decimal] | None:
-    """A client's name, the receivable account and the client's receivable balance through the end
-    of ``before`` and of ``through`` (as _client_totals: the last running balance per day on or
-    before each, index lookups) in one statement; None when there is no such client."""
+@functools.cache
+def _client_totals_statement() -> sa.Select:
     receivable = select(Account.id).where(Account.role == "receivable").limit(1).scalar_subquery()
 
-    def latest(column, day: dt.date):
+    def latest(column, day):
         return (
             select(column)
             .where(
@@ -1110,15 +1139,22 @@ def _client_with_totals(client_id: int, before: dt.date, through: dt.date) -> tu
             .scalar_subquery()
         )
 
+    return select(
+        Client.name,
+        receivable,
+        latest(ClientDayBalance.debit, BEFORE),
+        latest(ClientDayBalance.credit, BEFORE),
+        latest(ClientDayBalance.debit, THROUGH),
+        latest(ClientDayBalance.credit, THROUGH),
+    ).where(Client.id == CLIENT)
+
+
+def _client_with_totals(client_id: int, before: dt.date, through: dt.date) -> tuple[str, int, Decimal, Decimal] | None:
+    """A client's name, the receivable account and the client's receivable balance through the end
+    of ``before`` and of ``through`` (as _client_totals: the last running balance per day on or
+    before each, index lookups) in one statement; None when there is no such client."""
     row = db.session.execute(
-        select(
-            Client.name,
-            receivable,
-            latest(ClientDayBalance.debit, before),
-            latest(ClientDayBalance.credit, before),
-            latest(ClientDayBalance.debit, through),
-            latest(ClientDayBalance.credit, through),
-        ).where(Client.id == client_id)
+        _client_totals_statement(), {"client_id": client_id, "before": before, "through": through}
     ).first()
     if row is None:
         return None
