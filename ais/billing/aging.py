@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, and_, bindparam, case, exists, func, or_, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, String, and_, bindparam, case, exists, func, or_, select, type_coerce, union_all
 
 from ..db_types import Money
 from ..extensions import db
@@ -47,9 +47,24 @@ BUCKET_LABELS = {
 # A bucket's upper bound in days past due (inclusive); the last has none.
 _LIMITS = ((CURRENT, 0), (DAYS_1_30, 30), (DAYS_31_60, 60), (DAYS_61_90, 90))
 
-AS_OF = bindparam("as_of", type_=Date)
+# The report's statements carry their values in their text (``literal_execute``), not as
+# parameters: a statement with no parameter is planned once per connection (psycopg prepares it),
+# while one with parameters is planned afresh on each execution (PostgreSQL keeps its custom plans:
+# a generic plan cannot see how few payments follow as_of).  Planning was half their cost.  The
+# texts are few: one per day (and per page of clients).
+AS_OF = bindparam("as_of", type_=Date, literal_execute=True)
 CLIENT_ID = bindparam("client_id", type_=Integer)
-CLIENT_IDS = bindparam("client_ids", expanding=True, type_=Integer)
+CLIENT_IDS = bindparam("client_ids", expanding=True, type_=Integer, literal_execute=True)
+
+
+def _constant(value, type_=Integer):
+    """A constant written into the statement's text (see AS_OF)."""
+    return bindparam(None, value, type_=type_, literal_execute=True)
+
+
+_ZERO = _constant(0)
+_CONFIRMED = _constant(CONFIRMED, String())
+_ONE = _constant(1)
 
 
 def bucket_of(due_date: dt.date, as_of: dt.date) -> str:
@@ -132,7 +147,7 @@ def _open_items(*, of_clients: bool = False):
     paid_after = (
         select(Allocation.installment_id, func.sum(Allocation.amount).label("later"))
         .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Payment.date > AS_OF, Payment.state == CONFIRMED)
+        .where(Payment.date > AS_OF, Payment.state == _CONFIRMED)
         .group_by(Allocation.installment_id)
     )
     if of_clients:
@@ -160,9 +175,9 @@ def _open_items(*, of_clients: bool = False):
     unpaid_today = (
         select(
             *columns,
-            type_coerce(Installment.amount - Installment.paid_amount + func.coalesce(later.c.later, 0), Money()).label(
-                "open_amount"
-            ),
+            type_coerce(
+                Installment.amount - Installment.paid_amount + func.coalesce(later.c.later, _ZERO), Money()
+            ).label("open_amount"),
         )
         .join(Invoice, Invoice.id == Installment.invoice_id)
         .outerjoin(later, later.c.installment_id == Installment.id)
@@ -185,10 +200,10 @@ def _open_items(*, of_clients: bool = False):
 def _bucket_sums(items):
     """SUM per bucket over the subquery ``items`` (thresholds: due dates as_of - 30, - 60, - 90)."""
     due, amount = items.c.due_date, items.c.open_amount
-    bounds = [AS_OF] + [bindparam(f"due_after_{limit}", type_=Date) for _, limit in _LIMITS[1:]]
+    bounds = [AS_OF] + [bindparam(f"due_after_{limit}", type_=Date, literal_execute=True) for _, limit in _LIMITS[1:]]
 
     def total(condition):
-        return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=0)), 0), Money())
+        return type_coerce(func.coalesce(func.sum(case((condition, amount), else_=_ZERO)), _ZERO), Money())
 
     return [
         total(due >= bounds[0]).label("current"),
@@ -217,22 +232,22 @@ _ALL_BY_CLIENT = (
     select(Client.id.label("client_id"), Client.name, *_bucket_sums(_ITEMS))
     .select_from(_ITEMS)
     .join(Client, Client.id == _ITEMS.c.client_id)
-    .where(_ITEMS.c.open_amount > 0)
+    .where(_ITEMS.c.open_amount > _ZERO)
     .group_by(Client.id, Client.name)
     .order_by(func.lower(Client.name), Client.id)
 )
-_TOTALS = select(*_bucket_sums(_ITEMS)).where(_ITEMS.c.open_amount > 0)
+_TOTALS = select(*_bucket_sums(_ITEMS)).where(_ITEMS.c.open_amount > _ZERO)
 _CLIENT_TOTALS = _TOTALS.where(_ITEMS.c.client_id == CLIENT_ID)
 _CLIENT_ITEMS = (
     select(_ITEMS)
-    .where(_ITEMS.c.client_id == CLIENT_ID, _ITEMS.c.open_amount > 0)
+    .where(_ITEMS.c.client_id == CLIENT_ID, _ITEMS.c.open_amount > _ZERO)
     .order_by(_ITEMS.c.due_date, _ITEMS.c.invoice_id, _ITEMS.c.number)
 )
 # The buckets of a page's clients: their open items only.
 _PAGE_ITEMS = _open_items(of_clients=True).subquery("page_items")
 _PAGE_BUCKETS = (
     select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS))
-    .where(_PAGE_ITEMS.c.open_amount > 0)
+    .where(_PAGE_ITEMS.c.open_amount > _ZERO)
     .group_by(_PAGE_ITEMS.c.client_id)
 )
 
@@ -263,14 +278,14 @@ def _client_owed_on_as_of():
         .join(Payment, Payment.id == Allocation.payment_id)
         .join(Installment, Installment.id == Allocation.installment_id)
         .join(Invoice, Invoice.id == Installment.invoice_id)
-        .where(Payment.client_id == Client.id, Payment.date > AS_OF, Payment.state == CONFIRMED, *counted)
+        .where(Payment.client_id == Client.id, Payment.date > AS_OF, Payment.state == _CONFIRMED, *counted)
     )
     # Scalar subqueries (the first match, or NULL), not EXISTS: PostgreSQL may turn EXISTS under
     # OR into a hashed subplan that reads every client's open installments first; a scalar
     # subquery runs per client and stops at its first row.
     return or_(
-        unpaid_today.limit(1).scalar_subquery().is_not(None),
-        paid_since.limit(1).scalar_subquery().is_not(None),
+        unpaid_today.limit(_ONE).scalar_subquery().is_not(None),
+        paid_since.limit(_ONE).scalar_subquery().is_not(None),
     )
 
 
@@ -306,7 +321,7 @@ def _from_running_totals():
         .join(Allocation, Allocation.payment_id == Payment.id)
         .join(Installment, Installment.id == Allocation.installment_id)
         .join(Invoice, Invoice.id == Installment.invoice_id)
-        .where(Payment.state == CONFIRMED, Payment.date > AS_OF, *counted)
+        .where(Payment.state == _CONFIRMED, Payment.date > AS_OF, *counted)
     )
     issued_later = (
         select(Installment.due_date, -unpaid)

@@ -35,6 +35,7 @@ from ..billing.rules import add_months
 from ..billing.services import BillingError
 from ..database import reads_only
 from ..documents import pdf
+from ..formatting import format_money
 from ..portal.queries import client_reminder_choice
 from ..portal.scope import portal_url, scope
 from . import calendar, calendar_bp, client_bp, exports, owner_bp, queries
@@ -88,13 +89,40 @@ def period_args() -> tuple[dt.date, dt.date]:
 # --- The aging report ---------------------------------------------------------------------------
 
 
+def _aging_cells(rows: list[aging.ClientAging]) -> list[tuple[list[tuple[str, str, bool]], str]]:
+    """Each row's cells as the page shows them: (label, amount as text, is zero) per bucket, and
+    the total as text.  Each distinct amount is formatted once (most cells are zero): the page's
+    cost was Babel's, ~13 µs an amount, 150 amounts a page."""
+    texts: dict = {}
+
+    def text(amount) -> str:
+        found = texts.get(amount)
+        if found is None:
+            found = texts[amount] = format_money(amount)
+        return found
+
+    labels = aging.BUCKET_LABELS
+    return [
+        (
+            [(labels[bucket], text(amount), not amount) for bucket, amount in row.aging.buckets],
+            text(row.aging.total),
+        )
+        for row in rows
+    ]
+
+
 @owner_bp.get("/aging")
 @reads_only
 def aging_report():
     today = clock.today()
     page = queries.aging_page(date_arg("as_of") or today, page_arg())
     return render_template(
-        "collections/aging.html", page=page, today=today, labels=aging.BUCKET_LABELS, buckets=aging.BUCKETS
+        "collections/aging.html",
+        page=page,
+        cells=_aging_cells(page.rows),
+        today=today,
+        labels=aging.BUCKET_LABELS,
+        buckets=aging.BUCKETS,
     )
 
 
