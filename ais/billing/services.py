@@ -1484,6 +1484,42 @@ def installment_states(invoice: Invoice | InvoiceView) -> list[rules.Installment
     return _installment_states(invoice)
 
 
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One installment as an invoice's page shows it: its status and its due date and amounts
+    already formatted (the ``day`` and ``money`` filters' own functions)."""
+
+    number: int
+    due_date: date
+    status: str
+    due: str
+    amount: str
+    paid: str
+    unpaid: str
+
+
+def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ScheduleRow]:
+    """The invoice's schedule for its page (back office and portal), each distinct date and amount
+    formatted once: installments mostly share their amount (and paid: nothing or all of it)."""
+    from functools import cache
+
+    currency = invoice.currency
+    money = cache(lambda amount: format_money(amount, currency))
+    states = _installment_states(invoice)
+    return [
+        ScheduleRow(
+            number=inst.number,
+            due_date=inst.due_date,
+            status=rules.VOID if invoice.is_void else rules.installment_status(state, today),
+            due=format_day(inst.due_date),
+            amount=money(inst.amount),
+            paid=money(inst.paid_amount),
+            unpaid=money(inst.unpaid),
+        )
+        for inst, state in zip(invoice.installments, states, strict=False)
+    ]
+
+
 def owed_on(invoice: Invoice | InvoiceView, today: date) -> rules.Owed:
     """What is owed on the invoice on ``today`` (rules.owed): the one source of "overdue", "due
     today", "awaiting confirmation", "balance" and the suggested payment for pages and emails.
