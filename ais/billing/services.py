@@ -57,6 +57,7 @@ from .uploads import CheckedFile, UploadRefused, check_proof, check_qr_image
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
+    from .reads import ScheduleRow as InstallmentRow
 
 MAX_INSTALLMENTS = 120
 MAX_LINES = 100
@@ -1485,7 +1486,7 @@ def installment_states(invoice: Invoice | InvoiceView) -> list[rules.Installment
 
 
 @dataclass(frozen=True)
-class ScheduleRow:
+class ShownInstallment:
     """One installment as an invoice's page shows it: its status and its due date and amounts
     already formatted (the ``day`` and ``money`` filters' own functions)."""
 
@@ -1498,7 +1499,7 @@ class ScheduleRow:
     unpaid: str
 
 
-def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ScheduleRow]:
+def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ShownInstallment]:
     """The invoice's schedule for its page (back office and portal), each distinct date and amount
     formatted once: installments mostly share their amount (and paid: nothing or all of it)."""
     from functools import cache
@@ -1506,8 +1507,9 @@ def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ScheduleR
     currency = invoice.currency
     money = cache(lambda amount: format_money(amount, currency))
     states = _installment_states(invoice)
+    installments: Sequence[Installment | InstallmentRow] = invoice.installments
     return [
-        ScheduleRow(
+        ShownInstallment(
             number=inst.number,
             due_date=inst.due_date,
             status=rules.VOID if invoice.is_void else rules.installment_status(state, today),
@@ -1516,7 +1518,7 @@ def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ScheduleR
             paid=money(inst.paid_amount),
             unpaid=money(inst.unpaid),
         )
-        for inst, state in zip(invoice.installments, states, strict=False)
+        for inst, state in zip(installments, states, strict=False)
     ]
 
 
