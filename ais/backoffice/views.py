@@ -687,11 +687,7 @@ def render_invoice(
 ):
     invoice = queries.invoice_page(invoice_id)
     today = clock.today()
-    states = services.installment_states(invoice)
-    installment_rows = [
-        (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
-        for inst, state in zip(invoice.installments, states, strict=False)
-    ]
+    installment_rows = services.schedule_rows(invoice, today)
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
     credit_notes = queries.invoice_credit_notes(invoice_id)

@@ -57,6 +57,7 @@ from .uploads import CheckedFile, UploadRefused, check_proof, check_qr_image
 
 if TYPE_CHECKING:
     from .reads import InvoiceView
+    from .reads import ScheduleRow as InstallmentRow
 
 MAX_INSTALLMENTS = 120
 MAX_LINES = 100
@@ -1482,6 +1483,43 @@ def fill_vat_from_lines(dry_run: bool = False) -> list[str]:
 def installment_states(invoice: Invoice | InvoiceView) -> list[rules.InstallmentState]:
     """The invoice's installments as rule values (for pages: amount due now, statuses)."""
     return _installment_states(invoice)
+
+
+@dataclass(frozen=True)
+class ShownInstallment:
+    """One installment as an invoice's page shows it: its status and its due date and amounts
+    already formatted (the ``day`` and ``money`` filters' own functions)."""
+
+    number: int
+    due_date: date
+    status: str
+    due: str
+    amount: str
+    paid: str
+    unpaid: str
+
+
+def schedule_rows(invoice: Invoice | InvoiceView, today: date) -> list[ShownInstallment]:
+    """The invoice's schedule for its page (back office and portal), each distinct date and amount
+    formatted once: installments mostly share their amount (and paid: nothing or all of it)."""
+    from functools import cache
+
+    currency = invoice.currency
+    money = cache(lambda amount: format_money(amount, currency))
+    states = _installment_states(invoice)
+    installments: Sequence[Installment | InstallmentRow] = invoice.installments
+    return [
+        ShownInstallment(
+            number=inst.number,
+            due_date=inst.due_date,
+            status=rules.VOID if invoice.is_void else rules.installment_status(state, today),
+            due=format_day(inst.due_date),
+            amount=money(inst.amount),
+            paid=money(inst.paid_amount),
+            unpaid=money(inst.unpaid),
+        )
+        for inst, state in zip(installments, states, strict=False)
+    ]
 
 
 def owed_on(invoice: Invoice | InvoiceView, today: date) -> rules.Owed:

@@ -33,6 +33,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache, cached_property
 
 from sqlalchemy import Date, Integer, String, bindparam, func, literal, select, type_coerce, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -43,6 +44,7 @@ from ..audit import Actor
 from ..database import write_transaction
 from ..db_types import Money
 from ..extensions import db
+from ..formatting import format_day, format_money
 from ..models import CONFIRMED, Client, Invoice, LateFee, MonthlyStatement, Payment, Setting
 from . import aging, notices
 from .rules import add_months
@@ -99,6 +101,87 @@ class Statement:
     @property
     def payments(self) -> Decimal:
         return sum((line.payment or ZERO for line in self.lines), ZERO)
+
+    @cached_property
+    def shown(self) -> ShownStatement:
+        """The statement's dates and amounts as text (shown_statement), worked out once per statement."""
+        return shown_statement(self)
+
+
+@dataclass(frozen=True)
+class ShownLine:
+    """A statement line as the page and the PDF print it: dates and amounts already formatted."""
+
+    day: str
+    kind: str
+    invoice_id: int
+    invoice_no: str
+    detail: str
+    charge: str
+    payment: str
+    balance: str
+
+
+@dataclass(frozen=True)
+class ShownOpenItem:
+    invoice_no: str
+    installment_number: int
+    installment_count: int
+    due: str
+    days_past_due: int
+    open: str
+
+
+@dataclass(frozen=True)
+class ShownStatement:
+    start: str
+    end: str
+    opening: str
+    charges: str
+    payments: str
+    closing: str
+    lines: list[ShownLine]
+    open_items: list[ShownOpenItem]
+
+
+def shown_statement(statement: Statement) -> ShownStatement:
+    """The statement's figures formatted (ais.formatting: the ``money`` and ``day`` filters' own
+    functions), each distinct date and amount once: a statement repeats them (the same instalment
+    amounts, payment days), and Babel's formatting is most of the page's cost."""
+    money = cache(format_money)
+    day = cache(format_day)
+    return ShownStatement(
+        start=day(statement.start),
+        end=day(statement.end),
+        opening=money(statement.opening),
+        charges=money(statement.charges),
+        payments=money(statement.payments),
+        closing=money(statement.closing),
+        lines=[
+            ShownLine(
+                day=day(line.day),
+                kind=line.kind,
+                invoice_id=line.invoice_id,
+                invoice_no=line.invoice_no,
+                detail=line.detail,
+                charge=money(line.charge),
+                payment=money(line.payment),
+                balance=money(line.balance),
+            )
+            for line in statement.lines
+        ],
+        open_items=[
+            ShownOpenItem(
+                invoice_no=item.invoice_no,
+                installment_number=item.installment_number,
+                installment_count=item.installment_count,
+                due=day(item.due_date),
+                days_past_due=item.days_past_due,
+                open=money(item.open_amount),
+            )
+            for item in statement.open_items
+        ],
+    )
 
 
 def running_lines(opening: Decimal, entries: list[Entry]) -> list[StatementLine]:

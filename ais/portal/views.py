@@ -30,7 +30,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..auth.access import current_actor
-from ..billing import promises, rules, services
+from ..billing import promises, services
 from ..billing.services import BillingError, NotFound
 from ..collections.invoice_parts import portal_invoice_collections
 from ..database import reads_only
@@ -138,12 +138,8 @@ def _form_for(invoice, today) -> ReportPaymentForm:
 def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int = 200):
     client_id = scope().client_id
     today = clock.today()
-    states = services.installment_states(invoice)
     is_open = not invoice.is_void and invoice.paid_amount < invoice.amount
-    installment_rows = [
-        (inst, rules.VOID if invoice.is_void else rules.installment_status(state, today))
-        for inst, state in zip(invoice.installments, states, strict=False)
-    ]
+    installment_rows = services.schedule_rows(invoice, today)
     room = services.open_room(invoice) if is_open else ZERO
     can_report = is_open and room > 0
     if form is None:
