@@ -6,7 +6,7 @@ dozens of amounts and parsing it is most of Babel's cost per call.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 
@@ -40,6 +40,11 @@ def _day_text(value: date, style: str, locale: str) -> str:
     return format_date(value, format=style, locale=_locale(locale))
 
 
+@lru_cache(maxsize=4096)
+def _moment_text(moment: datetime, style: str, zone: tzinfo, locale: str) -> str:
+    return format_datetime(moment, format=style, tzinfo=zone, locale=_locale(locale))
+
+
 def format_money(amount: Decimal | int | None, currency: str | None = None) -> str:
     """₱50,000.00 (the app's currency unless another is given, in the app's locale)."""
     if amount is None:
@@ -66,6 +71,8 @@ def format_moment(value: datetime | None, style: str = "medium") -> str:
     from .clock import business_timezone
 
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if type(value) is datetime:
+        return _moment_text(moment, style, business_timezone(), current_app.config["AIS_LOCALE"])
     return format_datetime(moment, format=style, tzinfo=business_timezone(), locale=app_locale())
 
 
