@@ -6,7 +6,7 @@ dozens of amounts and parsing it is most of Babel's cost per call.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache, lru_cache
 
@@ -26,17 +26,41 @@ def app_locale() -> Locale:
     return _locale(current_app.config["AIS_LOCALE"])
 
 
+# A page shows the same amounts and days again and again (a row's amount in its cell and in its
+# button's label, the same dates down a list, the same page for every request): Babel's text for
+# a given value, currency or style and locale never changes, so it is kept (about 13 µs a call
+# saved on each repeat).  Keyed by the Decimal's own digits, so 0 and -0 stay apart.
+@lru_cache(maxsize=8192)
+def _money_text(digits: str, currency: str, locale: str) -> str:
+    return format_currency(Decimal(digits), currency, locale=_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _day_text(value: date, style: str, locale: str) -> str:
+    return format_date(value, format=style, locale=_locale(locale))
+
+
+@lru_cache(maxsize=4096)
+def _moment_text(moment: datetime, style: str, zone: tzinfo, locale: str) -> str:
+    return format_datetime(moment, format=style, tzinfo=zone, locale=_locale(locale))
+
+
 def format_money(amount: Decimal | int | None, currency: str | None = None) -> str:
     """₱50,000.00 (the app's currency unless another is given, in the app's locale)."""
     if amount is None:
         return ""
-    return format_currency(amount, currency or current_app.config["AIS_CURRENCY"], locale=app_locale())
+    config = current_app.config
+    if type(amount) is Decimal or type(amount) is int:
+        return _money_text(str(amount), currency or config["AIS_CURRENCY"], config["AIS_LOCALE"])
+    return format_currency(amount, currency or config["AIS_CURRENCY"], locale=app_locale())
 
 
 def format_day(value: date | None, style: str = "medium") -> str:
     """25 Nov 2026 (``style``: short, medium, long, full or a CLDR pattern such as 'MMM yyyy')."""
     if value is None:
         return ""
+    if type(value) is date:
+        return _day_text(value, style, current_app.config["AIS_LOCALE"])
     return format_date(value, format=style, locale=app_locale())
 
 
@@ -47,6 +71,8 @@ def format_moment(value: datetime | None, style: str = "medium") -> str:
     from .clock import business_timezone
 
     moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    if type(value) is datetime:
+        return _moment_text(moment, style, business_timezone(), current_app.config["AIS_LOCALE"])
     return format_datetime(moment, format=style, tzinfo=business_timezone(), locale=app_locale())
 
 

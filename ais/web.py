@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, abort, g, redirect, render_template, request
+from flask import Flask, abort, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -56,6 +56,36 @@ UPLOAD_ENDPOINTS = frozenset(
 )
 
 
+# The links of the header (_navbar.html): the same URLs on every page, so built with url_for once
+# per script root (the prefix the app is mounted at) rather than some 17 times per request.
+NAV_ENDPOINTS = (
+    "backoffice.index",
+    "backoffice.dashboard",
+    "backoffice.clients",
+    "backoffice.invoices",
+    "backoffice.payments",
+    "backoffice.collections.aging_report",
+    "backoffice.accounting.reports_index",
+    "backoffice.audit",
+    "portal.dashboard",
+    "portal.invoices",
+    "portal.payments",
+    "portal.collections.statement",
+    "auth.account",
+    "auth.change_password",
+    "auth.logout",
+    "backoffice.business_profile",
+    "backoffice.payment_instructions",
+    "backoffice.overpayments.payment_settings",
+    "backoffice.collections.reminder_settings",
+    "backoffice.collections.statement_settings",
+    "backoffice.collections.late_fee_settings",
+    "backoffice.collections.proposals_list",
+    "portal.collections.reminders_page",
+    "portal.collections.calendar_page",
+)
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.filters["day"] = format_day
@@ -85,6 +115,21 @@ def init_app(app: Flask) -> None:
     # How clients pay, for any template (the portal's invoice page, PDFs, emails): read only when
     # a template calls it.
     app.jinja_env.globals["payment_instructions"] = services.payment_instructions
+
+    nav_url_cache: dict[str | None, dict[str, str]] = {}
+
+    def nav_urls() -> dict[str, str]:
+        """The header's URLs by endpoint (url_for's own, cached per script root for this app)."""
+        root = request.script_root if has_request_context() else None
+        urls = nav_url_cache.get(root)
+        if urls is None:
+            urls = {endpoint: url_for(endpoint) for endpoint in NAV_ENDPOINTS if endpoint in app.view_functions}
+            urls["static:css/app.css"] = url_for("static", filename="css/app.css")
+            urls["static:js/app.js"] = url_for("static", filename="js/app.js")
+            nav_url_cache[root] = urls
+        return urls
+
+    app.jinja_env.globals["nav_urls"] = nav_urls
 
     @app.context_processor
     def inject_globals():

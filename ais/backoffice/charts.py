@@ -33,6 +33,7 @@ class Bar:
     value: Decimal
     month: dt.date
     is_current: bool
+    amount: str = ""  # the value as money (formatted once, for the title and the figures' table)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class BarChart:
     ticks: list[Tick]
     total: Decimal
     description: str
+    total_amount: str = ""  # the total as money (formatted once)
 
 
 def nice_step(raw: Decimal) -> Decimal:
@@ -100,6 +102,7 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
             height = max(int((value * plot_height / top).to_integral_value(ROUND_HALF_UP)), 2)
         x = LEFT + index * slot + (slot - bar_width) // 2
         label = format_day(month, "MMM yyyy")
+        amount = format_money(value, currency)
         bars.append(
             Bar(
                 x=x,
@@ -108,19 +111,19 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
                 height=height,
                 label_x=x + bar_width // 2,
                 month_label=format_day(month, "MMM"),
-                title=f"{label}: {format_money(value, currency)}",
+                title=f"{label}: {amount}",
                 value=value,
                 month=month,
                 is_current=(month.year, month.month) == (today.year, today.month),
+                amount=amount,
             )
         )
     total = sum((value for _, value in series), Decimal("0.00"))
+    total_amount = format_money(total, currency)
     if series:
         first, last = format_day(series[0][0], "MMM yyyy"), format_day(series[-1][0], "MMM yyyy")
         best = max(series, key=lambda item: item[1])
-        description = (
-            f"Bar chart of confirmed payments per month from {first} to {last}; total {format_money(total, currency)}"
-        )
+        description = f"Bar chart of confirmed payments per month from {first} to {last}; total {total_amount}"
         if best[1] > 0:
             description += f"; highest {format_day(best[0], 'MMM yyyy')} with {format_money(best[1], currency)}"
         description += "."
@@ -136,4 +139,5 @@ def monthly_bar_chart(series: list[tuple[dt.date, Decimal]], currency: str, toda
         ticks=ticks,
         total=total,
         description=description,
+        total_amount=total_amount,
     )
