@@ -112,9 +112,14 @@ def drain_seconds(app, count: int) -> float:
 
 def test_a_large_backlog_drains_in_time_linear_in_its_size(app):
     # 300 and 3,000 here to keep the suite short; docs/DEPLOYMENT.md has 1,000 against 10,000.
-    small = drain_seconds(app, 300)
+    # The small backlog is drained before and after the large one and the slower of the two is
+    # the yardstick: a shared machine's speed drifts over the seconds the large drain takes (CI
+    # once measured 300 in 1.0 s, then 3,000 in 17.5 s on a machine that had slowed meanwhile).
+    before = drain_seconds(app, 300)
     large = drain_seconds(app, 3_000)
-    print(f"outbox drain: 300 in {small:.1f}s, 3,000 in {large:.1f}s ({large / small:.1f}x)")
+    after = drain_seconds(app, 300)
+    small = max(before, after)
+    print(f"outbox drain: 300 in {before:.1f}s and {after:.1f}s, 3,000 in {large:.1f}s ({large / small:.1f}x)")
     # Linear: 10x the messages, about 10x the time (a claim query that slowed as the batch grows
     # made it ~20x); the bound leaves room for a busy machine.  Bounded in time as well.
     assert large < 16 * small
