@@ -57,6 +57,16 @@ def _how_to_pay():
     return None if instructions is None or instructions.is_empty else instructions
 
 
+def how_to_pay_for_run():
+    """The payment instructions once for a command that sends many emails (the reminder run), out
+    of the session: each email's transaction ends with a commit or a rollback, which would expire
+    the row and read it again for the next email."""
+    instructions = _how_to_pay()
+    if instructions is not None:
+        db.session.expunge(instructions)
+    return instructions
+
+
 def send_notice(to: str, template: str, subject: str, dedupe_key: str, attachment: str = "", **context) -> None:
     context.setdefault("business_name", current_app.config["AIS_BUSINESS_NAME"])
     text = render_template(f"email/{template}.txt", **context)
@@ -204,11 +214,11 @@ def payment_rejected(payment: Payment, invoice: Invoice) -> None:
     )
 
 
-def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, today) -> None:
+def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, today, instructions) -> None:
     """A reminder for the installments of one invoice at a step today (ais.billing.reminders): each
     installment with its step, then what is due now on the invoice, with the link to pay or report.
-    ``due``: ``reminders.DueInstallment`` items.  Keyed by its first (installment, step), which is
-    reminded once ever."""
+    ``due``: ``reminders.DueInstallment`` items; ``instructions``: ``how_to_pay_for_run()``.  Keyed
+    by its first (installment, step), which is reminded once ever."""
     kinds = {item.step.kind for item in due}
     if "overdue" in kinds:
         subject = f"Payment overdue on invoice {invoice.invoice_no}"
@@ -228,7 +238,7 @@ def installment_reminder(invoice: Invoice, client, due: list, owed: rules.Owed, 
         owed=owed,
         today=today,
         courtesy_only=all(item.step.courtesy for item in due),
-        instructions=_how_to_pay(),
+        instructions=instructions,
         link=_portal_link(invoice),
         settings_link=external_url("portal.collections.reminders_page"),
     )

@@ -34,9 +34,10 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload
 
 from .. import audit, clock
 from ..audit import Actor
@@ -331,12 +332,20 @@ def _claim(installment_id: int, invoice_id: int, step: Step, today: date, amount
     return db.session.execute(statement).scalar() is not None
 
 
-def _remind_invoice(invoice_id: int, chosen: list[tuple[int, int, Step]], today: date) -> list[Reminder]:
+# The invoice locked with its client read in the same statement (only the invoice's row is locked).
+_LOCK_INVOICE = (
+    select(Invoice)
+    .options(joinedload(Invoice.client, innerjoin=True))
+    .where(Invoice.id == bindparam("invoice_id"))
+    .with_for_update(of=Invoice)
+    .execution_options(populate_existing=True)
+)
+
+
+def _remind_invoice(invoice_id: int, chosen: list[tuple[int, int, Step]], today: date, instructions) -> list[Reminder]:
     """Queue the invoice's reminder (one email for its installments at a step today), in the
     current transaction, with the invoice row locked.  Re-checks everything under the lock."""
-    invoice = db.session.scalar(
-        select(Invoice).where(Invoice.id == invoice_id).with_for_update().execution_options(populate_existing=True)
-    )
+    invoice = db.session.scalar(_LOCK_INVOICE, {"invoice_id": invoice_id})
     if invoice is None or invoice.is_draft or invoice.is_void:
         return []
     client = invoice.client
@@ -362,7 +371,7 @@ def _remind_invoice(invoice_id: int, chosen: list[tuple[int, int, Step]], today:
         due.append(DueInstallment(installment, step, left[installment.number], days))
     if not due:
         return []
-    notices.installment_reminder(invoice, client, due, owed_on(invoice, today), today)
+    notices.installment_reminder(invoice, client, due, owed_on(invoice, today), today, instructions)
     return [
         Reminder(invoice.id, invoice.invoice_no or "", client.email, d.installment.number, d.step.key, d.uncovered)
         for d in due
@@ -381,10 +390,11 @@ def run_reminders(today: date | None = None, dry_run: bool = False) -> list[Remi
     if session.in_transaction():
         session.commit()
     queued: list[Reminder] = []
+    instructions = notices.how_to_pay_for_run()
     for invoice_id, chosen in sorted(_candidates(steps, today).items()):
         try:
             with write_transaction():
-                reminders = _remind_invoice(invoice_id, chosen, today)
+                reminders = _remind_invoice(invoice_id, chosen, today, instructions)
                 if dry_run:
                     queued.extend(reminders)
                     raise _DryRun
