@@ -160,8 +160,9 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal/invoices/{invoice}"): 9,
     ("client1@example.com", "/portal/payments"): 2,
     ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
-    # session check, client, opening balance, the period's invoices and payments, the open installments
-    ("client1@example.com", "/portal/statement"): 5,
+    # session check, client with the opening balance, the period's invoices and payments, the open
+    # installments
+    ("client1@example.com", "/portal/statement"): 4,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
     ("admin", "/invoices"): 2,
     ("admin", "/payments"): 2,
