@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     type_coerce,
     union_all,
 )
@@ -490,13 +491,24 @@ def _client_statement():
     )
 
 
-def client_page(client_id: int) -> ClientView:
-    """The client with its portal login, in one statement (404 if there is none)."""
-    row = db.session.execute(_client_statement(), {"client_id": client_id}).first() if 0 < client_id <= MAX_ID else None
+def client_page(client_id: int, today: dt.date) -> tuple[ClientView, ClientFigures]:
+    """The client with its portal login and their figures on ``today``, in one statement (404 if
+    there is no such client)."""
+    params = {"client_id": client_id, "today": today}
+    row = db.session.execute(_client_page_statement(), params).first() if 0 < client_id <= MAX_ID else None
     if row is None:
         abort(404)
     login = ClientLogin(username=row.username, last_sign_in_at=row.last_sign_in_at) if row.user_id is not None else None
-    return ClientView(
+    figures = ClientFigures(
+        invoiced=row.invoiced,
+        paid=row.paid,
+        outstanding=row.outstanding,
+        held=row.held,
+        overdue=row.overdue,
+        invoice_count=row.invoice_count,
+        draft_count=row.draft_count or 0,
+    )
+    view = ClientView(
         id=row.id,
         name=row.name,
         email=row.email,
@@ -509,6 +521,7 @@ def client_page(client_id: int) -> ClientView:
         user=login,
         access=client_row_status(row),
     )
+    return view, figures
 
 
 @dataclass(frozen=True)
@@ -560,17 +573,13 @@ def _client_figures_statement():
     ).where(counting)
 
 
-def client_figures(client_id: int, today: dt.date) -> ClientFigures:
-    row = db.session.execute(_client_figures_statement(), {"client_id": client_id, "today": today}).one()
-    return ClientFigures(
-        invoiced=row.invoiced,
-        paid=row.paid,
-        outstanding=row.outstanding,
-        held=row.held,
-        overdue=row.overdue,
-        invoice_count=row.invoice_count,
-        draft_count=row.draft_count or 0,
-    )
+@cache
+def _client_page_statement():
+    """The client's row (``_client_statement``) beside their figures: the figures' aggregate has
+    exactly one row, so joining it keeps the client's."""
+    figures = _client_figures_statement().subquery("figures")
+    client = _client_statement()
+    return client.add_columns(*figures.c).join_from(Client.__table__, figures, true())
 
 
 @cache

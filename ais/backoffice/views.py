@@ -327,13 +327,13 @@ def client_detail(client_id: int):
 
 def render_client(client_id: int, promise_form=None):
     """The client's page; ``promise_form``: a refused promise to pay, shown with its errors."""
-    client = queries.client_page(client_id)
     today = clock.today()
+    client, figures = queries.client_page(client_id, today)
     invitation = [message for _, message in _flashed(INVITATION)]
     return render_template(
         "backoffice/client_detail.html",
         client=client,
-        figures=queries.client_figures(client_id, today),
+        figures=figures,
         invoices=queries.client_invoices_page(client_id, page_arg()),
         access=client.access,
         invitation_link=invitation[-1] if invitation else None,

@@ -217,23 +217,26 @@ class OpenCredit:
         return self.amount - self.applied_amount - self.refunded_amount
 
 
+# Built once, not on each view of the client's page.
+_CLIENT_OPEN_CREDITS = (
+    select(
+        Overpayment.id,
+        Overpayment.amount,
+        Overpayment.applied_amount,
+        Overpayment.refunded_amount,
+        Overpayment.currency,
+        Overpayment.provider_reference,
+        Overpayment.created_at,
+    )
+    .where(Overpayment.client_id == bindparam("client_id", type_=Integer), Overpayment.resolved_at.is_(None))
+    .order_by(Overpayment.created_at, Overpayment.id)
+    .limit(bindparam("limit", type_=Integer, literal_execute=True))
+)
+
+
 def client_open_credits(client_id: int, limit: int = 20) -> list[OpenCredit]:
     """A client's open customer credits, oldest first (one bounded statement: the client page)."""
-    rows = db.session.execute(
-        select(
-            Overpayment.id,
-            Overpayment.amount,
-            Overpayment.applied_amount,
-            Overpayment.refunded_amount,
-            Overpayment.currency,
-            Overpayment.provider_reference,
-            Overpayment.created_at,
-        )
-        .where(Overpayment.client_id == client_id, Overpayment.resolved_at.is_(None))
-        .order_by(Overpayment.created_at, Overpayment.id)
-        .limit(bindparam("limit", type_=Integer, literal_execute=True)),
-        {"limit": limit},
-    )
+    rows = db.session.execute(_CLIENT_OPEN_CREDITS, {"client_id": client_id, "limit": limit})
     return [OpenCredit(*row) for row in rows]
 
 

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, bindparam, case, func, select, type_coerce
+from sqlalchemy import Date, Integer, bindparam, case, func, select, type_coerce
 
 from .. import audit, clock
 from ..audit import Actor
@@ -157,15 +157,18 @@ def _promise(p, day: dt.date) -> Promise:
     )
 
 
+# Built once, not on each view of the client's page.
+_CLIENT_PROMISES = (
+    _select()
+    .where(PaymentPromise.client_id == bindparam("client_id", type_=Integer))
+    .order_by(PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc())
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
 def client_promises(client_id: int, today: dt.date, limit: int = HISTORY) -> list[Promise]:
     """The client's latest promises, newest first, with their state today (one statement)."""
-    rows = db.session.execute(
-        _select()
-        .where(PaymentPromise.client_id == client_id)
-        .order_by(PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc())
-        .limit(limit),
-        {"day": today},
-    ).all()
+    rows = db.session.execute(_CLIENT_PROMISES, {"client_id": client_id, "day": today, "limit": limit}).all()
     return [_promise(row, today) for row in rows]
 
 
@@ -200,6 +203,15 @@ def clients_with_open_promise(client_ids: Iterable[int], today: dt.date) -> dict
     return found
 
 
+SHOWN_FROM = bindparam("shown_from", type_=Date)
+
+
+def _shown_on() -> list:
+    """The promises ``promises_shown_on`` may show on :day: recorded by then, not cancelled by
+    then, dated on or after :shown_from (SHOWN_AFTER_DAYS before :day)."""
+    return [PaymentPromise.recorded_on <= DAY, PaymentPromise.promised_by >= SHOWN_FROM, ~_cancelled_by(DAY)]
+
+
 def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[int, Promise]:
     """For the aging report on ``as_of``: each client's latest promise recorded by then, not
     cancelled by then, whose date is at most ``SHOWN_AFTER_DAYS`` days before it, with its state
@@ -208,18 +220,14 @@ def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[
     ids = None if client_ids is None else sorted(set(client_ids))
     if ids == []:
         return {}
-    conditions = [
-        PaymentPromise.recorded_on <= DAY,
-        PaymentPromise.promised_by >= as_of - dt.timedelta(days=SHOWN_AFTER_DAYS),
-        ~_cancelled_by(DAY),
-    ]
+    conditions = _shown_on()
     if ids is not None:
         conditions.append(PaymentPromise.client_id.in_(ids))
     rows = db.session.execute(
         _select()
         .where(*conditions)
         .order_by(PaymentPromise.client_id, PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc()),
-        {"day": as_of},
+        {"day": as_of, "shown_from": as_of - dt.timedelta(days=SHOWN_AFTER_DAYS)},
     ).all()
     shown: dict[int, Promise] = {}
     for row in rows:
@@ -227,12 +235,23 @@ def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[
     return shown
 
 
+# One client's (the portal's home page, on each view): built once.
+_SHOWN_TO_CLIENT = (
+    _select()
+    .where(PaymentPromise.client_id == bindparam("client_id", type_=Integer), *_shown_on())
+    .order_by(PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc())
+    .limit(1)
+)
+
+
 def client_current_promise(client_id: int, today: dt.date) -> Promise | None:
     """The promise the client's portal shows today: the one the aging report shows beside them
     (``promises_shown_on``: their latest, not cancelled, whose date is at most
     ``SHOWN_AFTER_DAYS`` days past), so an open promise shows with what is left to pay and a kept
     or broken one for a month after its date.  One statement."""
-    return promises_shown_on([client_id], today).get(client_id)
+    params = {"client_id": client_id, "day": today, "shown_from": today - dt.timedelta(days=SHOWN_AFTER_DAYS)}
+    row = db.session.execute(_SHOWN_TO_CLIENT, params).first()
+    return _promise(row, today) if row is not None else None
 
 
 # --- Changes --------------------------------------------------------------------------------------

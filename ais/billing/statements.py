@@ -213,8 +213,6 @@ def _counted_invoices():
     return (Invoice.client_id == CLIENT_ID, Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
 
 
-_CLIENT = select(Client.name, Client.company, Client.address).where(Client.id == CLIENT_ID)
-
 _INVOICED_BEFORE = select(func.sum(Invoice.amount - Invoice.late_fee_amount)).where(
     *_counted_invoices(), Invoice.issue_date < START
 )
@@ -230,14 +228,18 @@ _PAID_BEFORE = (
     .where(Payment.client_id == CLIENT_ID, Payment.state == CONFIRMED, Payment.date < START)
     .where(*_counted_invoices())
 )
-_OPENING = select(
+# The client and their opening balance in one round trip (no row: no such client).
+_CLIENT_AND_OPENING = select(
+    Client.name,
+    Client.company,
+    Client.address,
     type_coerce(
         func.coalesce(_INVOICED_BEFORE.scalar_subquery(), 0)
         + func.coalesce(_FEES_BEFORE.scalar_subquery(), 0)
         - func.coalesce(_PAID_BEFORE.scalar_subquery(), 0),
         Money(),
-    )
-)
+    ).label("opening"),
+).where(Client.id == CLIENT_ID)
 
 _invoices_in_period = select(
     Invoice.issue_date.label("day"),
@@ -291,7 +293,7 @@ _ENTRIES = select(_ENTRIES_UNION).order_by(_ENTRIES_UNION.c.day, _ENTRIES_UNION.
 def closing_balances(day: dt.date) -> dict[int, Decimal]:
     """Every client's statement closing balance on ``day`` (what a statement ending that day
     closes with): their issued, non-void invoices dated up to it, plus the late fees charged up to
-    it and not waived, less their confirmed payments dated up to it; the terms of ``_OPENING``,
+    it and not waived, less their confirmed payments dated up to it; the terms of the opening balance,
     summed per client in three statements (``flask check``)."""
     balances: dict[int, Decimal] = defaultdict(lambda: Decimal("0.00"))
     counted = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
@@ -320,12 +322,12 @@ def closing_balances(day: dt.date) -> dict[int, Decimal]:
 
 def statement_of_account(client_id: int, start: dt.date, end: dt.date) -> Statement | None:
     """The client's statement for ``start``..``end`` (both included); None if there is no such
-    client.  Four statements whatever the size of the books."""
-    client = db.session.execute(_CLIENT, {"client_id": client_id}).one_or_none()
+    client.  Three statements whatever the size of the books."""
+    params = {"client_id": client_id, "start": start, "end": end}
+    client = db.session.execute(_CLIENT_AND_OPENING, params).one_or_none()
     if client is None:
         return None
-    params = {"client_id": client_id, "start": start, "end": end}
-    opening = db.session.execute(_OPENING, params).scalar_one()
+    opening = client.opening
     entries = [
         Entry(
             day=row.day,

@@ -23,6 +23,7 @@ client a 404.
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 
@@ -268,6 +269,12 @@ def forecast_clients():
 # --- Statements of account ----------------------------------------------------------------------
 
 
+def _invoice_links(statement: statements.Statement, address) -> dict[int, str]:
+    """The address of each invoice the statement's lines name, built once per invoice: a
+    statement names the same few invoices on many lines."""
+    return {invoice_id: address(invoice_id=invoice_id) for invoice_id in {line.invoice_id for line in statement.lines}}
+
+
 @owner_bp.get("/clients/<int:client_id>/statement")
 @reads_only
 def client_statement(client_id: int):
@@ -275,7 +282,12 @@ def client_statement(client_id: int):
     statement = statements.statement_of_account(client_id, start, end) if 0 < client_id <= MAX_ID else None
     if statement is None:
         abort(404)
-    return render_template("collections/statement_backoffice.html", statement=statement, labels=aging.BUCKET_LABELS)
+    return render_template(
+        "collections/statement_backoffice.html",
+        statement=statement,
+        labels=aging.BUCKET_LABELS,
+        invoice_links=_invoice_links(statement, partial(url_for, "backoffice.invoice_detail")),
+    )
 
 
 @client_bp.get("/statement")
@@ -285,7 +297,12 @@ def statement():
     found = statements.statement_of_account(scope().client_id, start, end)
     if found is None:
         abort(404)
-    return render_template("collections/statement_portal.html", statement=found, labels=aging.BUCKET_LABELS)
+    return render_template(
+        "collections/statement_portal.html",
+        statement=found,
+        labels=aging.BUCKET_LABELS,
+        invoice_links=_invoice_links(found, partial(portal_url, "portal.invoice_detail")),
+    )
 
 
 @owner_bp.get("/clients/<int:client_id>/statement.pdf")

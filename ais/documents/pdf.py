@@ -135,6 +135,5 @@ def statement_pdf_bytes(document: content.StatementDocument, size: str | None = 
         seller=document.seller,
         buyer=document.buyer,
         labels=aging.BUCKET_LABELS,
-        statement_links=False,
         in_document=True,
     )

@@ -160,8 +160,9 @@ PAGE_STATEMENTS = {
     ("client1@example.com", "/portal/invoices/{invoice}"): 9,
     ("client1@example.com", "/portal/payments"): 2,
     ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
-    # session check, client, opening balance, the period's invoices and payments, the open installments
-    ("client1@example.com", "/portal/statement"): 5,
+    # session check, client with the opening balance, the period's invoices and payments, the open
+    # installments
+    ("client1@example.com", "/portal/statement"): 4,
     ("admin", "/clients"): 2,  # session check (with the navbar's badge), the page with its capped count
     ("admin", "/invoices"): 2,
     ("admin", "/payments"): 2,
@@ -183,9 +184,9 @@ PAGE_STATEMENTS = {
         "admin",
         "/dashboard",
     ): 4,  # session check, cards + chart (+ whether any overpayment is open), coming due, the two payment lists
-    # session check, client + login, figures, invoices with their capped count, promises to pay, open
-    # customer credits (capped)
-    ("admin", "/clients/1"): 6,
+    # session check, client + login + figures, invoices with their capped count, promises to pay,
+    # open customer credits (capped)
+    ("admin", "/clients/1"): 5,
     # session check, invoice + client + schedule, lines, payments, credit notes, late fees, the
     # latest plan proposal
     ("admin", "/invoices/{invoice}"): 7,
