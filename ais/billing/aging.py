@@ -27,7 +27,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, String, and_, bindparam, case, exists, func, or_, select, type_coerce, union_all
+from sqlalchemy import Date, Integer, String, and_, bindparam, case, func, or_, select, type_coerce, union_all
 
 from ..db_types import Money
 from ..extensions import db
@@ -131,9 +131,15 @@ class OpenItem:
     bucket: str
 
 
-def _late_fee_charged_after(installment_id):
-    """The installment bills a late fee charged after :as_of (not yet open that day)."""
-    return exists().where(LateFee.fee_installment_id == installment_id, LateFee.charged_on > AS_OF)
+def _not_billing_a_later_fee(installment_id):
+    """The installment does not bill a late fee charged after :as_of (such an installment is not
+    yet open that day).  NOT IN, not NOT EXISTS: PostgreSQL reads those few fees once into a hash
+    (a hashed subplan) instead of running an anti-join for each installment or client it checks
+    (a quarter of the capped client count's cost on large books).  The subquery leaves out NULLs,
+    which would make NOT IN unknown."""
+    return installment_id.not_in(
+        select(LateFee.fee_installment_id).where(LateFee.charged_on > AS_OF, LateFee.fee_installment_id.is_not(None))
+    )
 
 
 def _open_items(*, of_clients: bool = False):
@@ -168,7 +174,7 @@ def _open_items(*, of_clients: bool = False):
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
         # A late fee's installment is open from the day the fee was charged (its due date).
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     ]
     if of_clients:
         counted.append(Invoice.client_id.in_(CLIENT_IDS))
@@ -261,7 +267,7 @@ def _client_owed_on_as_of():
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     )
     unpaid_today = (
         select(Installment.id)
@@ -310,7 +316,7 @@ def _from_running_totals():
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     )
     unpaid = Installment.amount - Installment.paid_amount
     open_invoice = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
