@@ -271,8 +271,14 @@ class Invoice(InvoiceState, Timestamped, Base):
         Index("ix_invoices_issue_date_id", "issue_date", "id"),  # the invoice list, newest first
         # Only invoices with money still owed: a client's outstanding and overdue figures read
         # these, not the client's whole history.
+        # (On PostgreSQL it carries the id and issue date: the aging report's page reads a page of
+        # clients' open invoices issued by a day from the index alone.)
         Index(
-            "ix_invoices_client_open", "client_id", postgresql_where=text(OPEN_UNPAID), sqlite_where=text(OPEN_UNPAID)
+            "ix_invoices_client_open",
+            "client_id",
+            postgresql_include=["id", "issue_date"],
+            postgresql_where=text(OPEN_UNPAID),
+            sqlite_where=text(OPEN_UNPAID),
         ),
     )
 
@@ -427,6 +433,16 @@ class Installment(Base):
             "due_date",
             "invoice_id",
             "number",
+            postgresql_where=text(UNPAID_INSTALLMENT),
+            sqlite_where=text(UNPAID_INSTALLMENT),
+        ),
+        # Unpaid installments by invoice, carrying what the aging sums (PostgreSQL: INCLUDE): a
+        # page of clients' buckets reads their open invoices' installments from the index alone,
+        # not every unpaid installment.
+        Index(
+            "ix_installments_unpaid_invoice",
+            "invoice_id",
+            postgresql_include=["id", "due_date", "amount", "paid_amount"],
             postgresql_where=text(UNPAID_INSTALLMENT),
             sqlite_where=text(UNPAID_INSTALLMENT),
         ),

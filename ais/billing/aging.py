@@ -27,7 +27,20 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Date, Integer, String, and_, bindparam, case, exists, func, or_, select, type_coerce, union_all
+from sqlalchemy import (
+    Date,
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    func,
+    null,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 
 from ..db_types import Money
 from ..extensions import db
@@ -131,9 +144,15 @@ class OpenItem:
     bucket: str
 
 
-def _late_fee_charged_after(installment_id):
-    """The installment bills a late fee charged after :as_of (not yet open that day)."""
-    return exists().where(LateFee.fee_installment_id == installment_id, LateFee.charged_on > AS_OF)
+def _not_billing_a_later_fee(installment_id):
+    """The installment does not bill a late fee charged after :as_of (such an installment is not
+    yet open that day).  NOT IN, not NOT EXISTS: PostgreSQL reads those few fees once into a hash
+    (a hashed subplan) instead of running an anti-join for each installment or client it checks
+    (a quarter of the capped client count's cost on large books).  The subquery leaves out NULLs,
+    which would make NOT IN unknown."""
+    return installment_id.not_in(
+        select(LateFee.fee_installment_id).where(LateFee.charged_on > AS_OF, LateFee.fee_installment_id.is_not(None))
+    )
 
 
 def _open_items(*, of_clients: bool = False):
@@ -168,7 +187,7 @@ def _open_items(*, of_clients: bool = False):
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
         # A late fee's installment is open from the day the fee was charged (its due date).
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     ]
     if of_clients:
         counted.append(Invoice.client_id.in_(CLIENT_IDS))
@@ -261,7 +280,7 @@ def _client_owed_on_as_of():
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     )
     unpaid_today = (
         select(Installment.id)
@@ -310,7 +329,7 @@ def _from_running_totals():
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
-        ~_late_fee_charged_after(Installment.id),
+        _not_billing_a_later_fee(Installment.id),
     )
     unpaid = Installment.amount - Installment.paid_amount
     open_invoice = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
@@ -346,6 +365,11 @@ def _from_running_totals():
 
 _BY_DAY = _from_running_totals()
 _RUNNING_TOTALS = select(*_bucket_sums(_BY_DAY))
+# The report's page in one round trip: its clients' buckets, then the totals as a row whose
+# client id is NULL.
+_PAGE_BUCKETS_AND_TOTALS = union_all(
+    _PAGE_BUCKETS, select(type_coerce(null(), Integer).label("client_id"), *_bucket_sums(_BY_DAY))
+)
 
 
 def exact_aging_totals(as_of: dt.date) -> Aging:
@@ -365,17 +389,33 @@ def client_aging(client_id: int, as_of: dt.date) -> Aging:
     return _aging(db.session.execute(_CLIENT_TOTALS, {**_params(as_of), "client_id": client_id}).one())
 
 
-def aging_by_client(as_of: dt.date, *, page: int, per_page: int) -> tuple[CappedStatementPagination, list[ClientAging]]:
-    """One page of the clients with something open on ``as_of`` (by name) with their buckets, and
-    its pagination (their number, counted up to the cap, rides along): two statements, the second
-    reading only the page's clients' open items."""
+def aging_report_page(
+    as_of: dt.date, *, page: int, per_page: int
+) -> tuple[CappedStatementPagination, list[ClientAging], Aging]:
+    """One page of the clients with something open on ``as_of`` (by name) with their buckets, its
+    pagination (their number, counted up to the cap, rides along) and every client's totals (as
+    ``aging_totals``): two statements, the second reading only the page's clients' open items
+    and the running totals."""
     pagination = paginate_capped(_CLIENT_PAGE, _params(as_of), page=page, per_page=per_page)
     names = [(row.client_id, row.name) for row in pagination.items]
     if not names:
-        return pagination, []
+        return pagination, [], aging_totals(as_of)
     params = {**_params(as_of), "client_ids": [client_id for client_id, _ in names]}
-    buckets = {row.client_id: _aging(row) for row in db.session.execute(_PAGE_BUCKETS, params)}
-    return pagination, [ClientAging(client_id, name, buckets.get(client_id, Aging())) for client_id, name in names]
+    buckets, totals = {}, Aging()
+    for row in db.session.execute(_PAGE_BUCKETS_AND_TOTALS, params):
+        if row.client_id is None:
+            totals = _aging(row)
+        else:
+            buckets[row.client_id] = _aging(row)
+    rows = [ClientAging(client_id, name, buckets.get(client_id, Aging())) for client_id, name in names]
+    return pagination, rows, totals
+
+
+def aging_by_client(as_of: dt.date, *, page: int, per_page: int) -> tuple[CappedStatementPagination, list[ClientAging]]:
+    """One page of the clients with something open on ``as_of`` (by name) with their buckets, and
+    its pagination (see ``aging_report_page``)."""
+    pagination, rows, _ = aging_report_page(as_of, page=page, per_page=per_page)
+    return pagination, rows
 
 
 def all_client_agings(as_of: dt.date):

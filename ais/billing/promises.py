@@ -27,6 +27,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import Date, Integer, bindparam, case, func, select, type_coerce
 
@@ -212,6 +213,20 @@ def _shown_on() -> list:
     return [PaymentPromise.recorded_on <= DAY, PaymentPromise.promised_by >= SHOWN_FROM, ~_cancelled_by(DAY)]
 
 
+@cache
+def _shown_statement(of_clients: bool):
+    """The statement of ``promises_shown_on`` (parameters :day, :shown_from and, ``of_clients``,
+    the expanding :client_ids), built once: the aging report runs it on every view."""
+    conditions = _shown_on()
+    if of_clients:
+        conditions.append(PaymentPromise.client_id.in_(bindparam("client_ids", expanding=True, type_=Integer)))
+    return (
+        _select()
+        .where(*conditions)
+        .order_by(PaymentPromise.client_id, PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc())
+    )
+
+
 def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[int, Promise]:
     """For the aging report on ``as_of``: each client's latest promise recorded by then, not
     cancelled by then, whose date is at most ``SHOWN_AFTER_DAYS`` days before it, with its state
@@ -220,15 +235,10 @@ def promises_shown_on(client_ids: Iterable[int] | None, as_of: dt.date) -> dict[
     ids = None if client_ids is None else sorted(set(client_ids))
     if ids == []:
         return {}
-    conditions = _shown_on()
+    params: dict = {"day": as_of, "shown_from": as_of - dt.timedelta(days=SHOWN_AFTER_DAYS)}
     if ids is not None:
-        conditions.append(PaymentPromise.client_id.in_(ids))
-    rows = db.session.execute(
-        _select()
-        .where(*conditions)
-        .order_by(PaymentPromise.client_id, PaymentPromise.recorded_on.desc(), PaymentPromise.id.desc()),
-        {"day": as_of, "shown_from": as_of - dt.timedelta(days=SHOWN_AFTER_DAYS)},
-    ).all()
+        params["client_ids"] = ids
+    rows = db.session.execute(_shown_statement(ids is not None), params).all()
     shown: dict[int, Promise] = {}
     for row in rows:
         shown.setdefault(row.client_id, _promise(row, as_of))

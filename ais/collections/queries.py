@@ -31,12 +31,12 @@ class AgingPage:
 
 
 def aging_page(as_of: dt.date, page: int) -> AgingPage:
-    """The aging report: a page of clients by name (their number capped at 1,000+), their buckets,
-    the totals (from the running totals per due day), and the page's clients' promises to pay as
-    they stood on ``as_of`` (four statements, none reading every client's installments)."""
-    pagination, rows = aging.aging_by_client(as_of, page=page, per_page=PER_PAGE)
+    """The aging report: a page of clients by name (their number capped at 1,000+), their buckets
+    with the totals (from the running totals per due day), and the page's clients' promises to pay
+    as they stood on ``as_of`` (three statements, none reading every client's installments)."""
+    pagination, rows, totals = aging.aging_report_page(as_of, page=page, per_page=PER_PAGE)
     shown = promises.promises_shown_on([row.client_id for row in rows], as_of)
-    return AgingPage(as_of, pagination, rows, aging.aging_totals(as_of), shown)
+    return AgingPage(as_of, pagination, rows, totals, shown)
 
 
 @dataclass(frozen=True)
@@ -96,18 +96,23 @@ class Forecast:
 def forecast(today: dt.date) -> Forecast:
     """The forecast page: months and weeks around today from the running totals (``monthly_totals``
     by month, ``due_day_totals`` by day: unpaid installments by due day, confirmed payments by
-    payment day).  Three statements, each reading a bounded number of rows."""
+    payment day).  Two statements, each reading a bounded number of rows: every month up to the
+    last shown (one row a month of the business's life), whose unpaid due before this month is
+    the overdue figure's start, and the days of the weeks shown."""
     this_month = today.replace(day=1)
     first_month = add_months(this_month, -FORECAST_MONTHS_BACK)
     last_month = add_months(this_month, FORECAST_MONTHS_AHEAD)
-    monthly = {
-        row.month: row
-        for row in db.session.execute(
-            select(MonthlyTotal.month, MonthlyTotal.collected, MonthlyTotal.unpaid_due).where(
-                MonthlyTotal.month.between(first_month, last_month)
-            )
+    monthly = {}
+    overdue_before_month = ZERO
+    for totals in db.session.execute(
+        select(MonthlyTotal.month, MonthlyTotal.collected, MonthlyTotal.unpaid_due).where(
+            MonthlyTotal.month <= last_month
         )
-    }
+    ):
+        if totals.month >= first_month:
+            monthly[totals.month] = totals
+        if totals.month < this_month:
+            overdue_before_month += totals.unpaid_due
     this_week = today - dt.timedelta(days=today.weekday())  # Monday
     first_week = this_week - dt.timedelta(weeks=FORECAST_WEEKS_BACK)
     after_last_week = this_week + dt.timedelta(weeks=FORECAST_WEEKS_AHEAD + 1)
@@ -121,12 +126,7 @@ def forecast(today: dt.date) -> Forecast:
         unpaid_by_day[day] = unpaid_due
         if day <= today:  # (payments dated ahead are not collected yet)
             collected_by_day[day] = collected
-    overdue_before_month = db.session.scalar(
-        select(type_coerce(func.coalesce(func.sum(MonthlyTotal.unpaid_due), 0), Money())).where(
-            MonthlyTotal.month < this_month
-        )
-    )
-    overdue = (overdue_before_month or ZERO) + sum(
+    overdue = overdue_before_month + sum(
         (amount for day, amount in unpaid_by_day.items() if this_month <= day < today), ZERO
     )
     months = []

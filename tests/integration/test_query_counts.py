@@ -168,9 +168,9 @@ PAGE_STATEMENTS = {
     ("admin", "/payments"): 2,
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
-    # session check, a page of clients with their capped count, the page's clients' buckets, the
-    # totals (from the running totals per due day), their promises to pay
-    ("admin", "/aging"): 5,
+    # session check, a page of clients with their capped count, the page's clients' buckets with
+    # the totals (from the running totals per due day), their promises to pay
+    ("admin", "/aging"): 4,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, each account's last running balance per day on or before the date, the accounts
     ("admin", "/ledger/trial-balance"): 3,
@@ -179,7 +179,7 @@ PAGE_STATEMENTS = {
     ("admin", "/ledger/accounts"): 4,  # session check, the balances, the method settings, the accounts
     # session check, the chart's roles (seeded if missing), the method settings, the sales roles, the accounts
     ("admin", "/ledger/posting-accounts"): 5,
-    ("admin", "/forecast"): 4,  # session check, months, days (unpaid due, collected), overdue
+    ("admin", "/forecast"): 3,  # session check, months (with the overdue before this month), days
     (
         "admin",
         "/dashboard",
