@@ -690,7 +690,7 @@ def render_invoice(
     installment_rows = services.schedule_rows(invoice, today)
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
-    credit_notes = queries.invoice_credit_notes(invoice_id)
+    credit_notes = queries.invoice_credit_notes(invoice_id) if invoice.has_credit_notes else []
     return render_template(
         "backoffice/invoice_detail.html",
         **invoice_collections(invoice),

@@ -19,11 +19,23 @@ from functools import cache
 from sqlalchemy import Integer, Row, bindparam, exists, select
 
 from ..extensions import db
-from ..models import Client, CreditNote, Installment, Invoice, InvoiceLine, InvoiceState, Payment, PaymentProof
+from ..models import (
+    Client,
+    CreditNote,
+    Installment,
+    Invoice,
+    InvoiceLine,
+    InvoiceState,
+    LateFee,
+    Payment,
+    PaymentProof,
+    PlanProposal,
+)
 
 invoices, installments, payments = Invoice.__table__, Installment.__table__, Payment.__table__
 lines, clients = InvoiceLine.__table__, Client.__table__
 proofs = PaymentProof.__table__
+credit_notes, late_fees, proposals = CreditNote.__table__, LateFee.__table__, PlanProposal.__table__
 MAX_ID = 2**31 - 1  # ids are INTEGER columns: a larger id in a URL is simply not found
 INVOICE_ID, CLIENT_ID = bindparam("invoice_id", type_=Integer), bindparam("client_id", type_=Integer)
 
@@ -84,6 +96,11 @@ class InvoiceView(InvoiceState):
     client_name: str = ""
     client_company: str = ""
     late_fee_amount: Decimal = Decimal("0.00")  # its late fees not waived (part of amount)
+    # Whether it has any credit notes, late fees (waived too) or plan proposals: most invoices have
+    # none, and their pages then skip reading them.  True where not known (read them).
+    has_credit_notes: bool = True
+    has_late_fees: bool = True
+    has_proposals: bool = True
 
 
 INVOICE_VIEW_COLUMNS = (
@@ -138,6 +155,9 @@ def _invoice_statement(scoped: bool):
             installments.c.due_date.label("installment_due"),
             installments.c.amount.label("installment_amount"),
             installments.c.paid_amount.label("installment_paid"),
+            exists().where(credit_notes.c.invoice_id == invoices.c.id).label("has_credit_notes"),
+            exists().where(late_fees.c.invoice_id == invoices.c.id).label("has_late_fees"),
+            exists().where(proposals.c.invoice_id == invoices.c.id).label("has_proposals"),
         )
         .select_from(source.outerjoin(installments, installments.c.invoice_id == invoices.c.id))
         .where(invoices.c.id == INVOICE_ID)
@@ -192,7 +212,8 @@ def _payments_statement(scoped: bool):
 
 def read_invoice(invoice_id: int, client_id: int | None = None) -> InvoiceView | None:
     """The invoice with its schedule and lines (two statements), or None.  With ``client_id``:
-    only that client's issued invoice (unknown, a draft or another client's are all None)."""
+    only that client's issued invoice (unknown, a draft or another client's are all None).  Whether
+    it has credit notes, late fees and plan proposals comes with it (``has_credit_notes``, ...)."""
     scoped = client_id is not None
     params = {"invoice_id": invoice_id, "client_id": client_id}
     rows = db.session.execute(_invoice_statement(scoped), params).all()
@@ -215,6 +236,9 @@ def read_invoice(invoice_id: int, client_id: int | None = None) -> InvoiceView |
         **{name: getattr(first, name) for name in INVOICE_VIEW_COLUMNS},
         installments=schedule,
         lines=invoice_lines,
+        has_credit_notes=first.has_credit_notes,
+        has_late_fees=first.has_late_fees,
+        has_proposals=first.has_proposals,
         **client,
     )
 

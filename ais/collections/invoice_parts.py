@@ -1,6 +1,7 @@
 """What the invoice pages (owner and portal) show of collections: the invoice's late fees and the
 client's plan proposals.  The invoice pages add these to their context; the markup is the partial
-``collections/_late_fees_proposals.html``.  Bounded reads: one invoice's fees and latest proposals."""
+``collections/_late_fees_proposals.html``.  Bounded reads: one invoice's fees and latest proposals,
+skipped for an invoice that has none (``has_late_fees``, ``has_proposals``: ais.billing.reads)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,8 @@ def _fee_numbers(fees) -> set[int]:
 def invoice_collections(invoice) -> dict:
     """The owner's invoice page: its late fees (with waivers) and its pending proposal with the
     schedule the re-plan would give it now."""
-    fees = late_fees.invoice_late_fees(invoice.id) if not invoice.is_draft else []
-    latest = proposals.invoice_proposals(invoice.id, limit=1) if not invoice.is_draft else []
+    fees = late_fees.invoice_late_fees(invoice.id) if invoice.has_late_fees and not invoice.is_draft else []
+    latest = proposals.invoice_proposals(invoice.id, limit=1) if invoice.has_proposals and not invoice.is_draft else []
     pending = latest[0] if latest and latest[0].status == PROPOSAL_PENDING else None
     preview, preview_error = None, None
     if pending is not None and not pending.lapsing:
@@ -43,9 +44,9 @@ def invoice_collections(invoice) -> dict:
 def portal_invoice_collections(invoice, client_id: int) -> dict:
     """The client's invoice page: their late fees, their latest proposal's answer and the form to
     propose a new plan while they may."""
-    fees = late_fees.invoice_late_fees(invoice.id, client_id)
+    fees = late_fees.invoice_late_fees(invoice.id, client_id) if invoice.has_late_fees else []
     limits = proposals.proposal_limits()
-    latest = proposals.invoice_proposals(invoice.id, client_id, limit=1)
+    latest = proposals.invoice_proposals(invoice.id, client_id, limit=1) if invoice.has_proposals else []
     first_range = proposals.first_date_range(limits, clock.today())
     form = ProposePlanForm(formdata=None, data={"installment_count": None, "first_due": first_range[0]})
     return {

@@ -153,7 +153,7 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         status=services.status_of(invoice, today),
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
-        credit_notes=queries.invoice_credit_notes(client_id, invoice.id),
+        credit_notes=queries.invoice_credit_notes(client_id, invoice.id) if invoice.has_credit_notes else [],
         owed=services.owed_on(invoice, today),
         quote=services.payoff_quote(invoice),
         settle_url=portal_url("portal.invoice_detail", invoice_id=invoice.id, amount=SETTLE) + "#report-payment"

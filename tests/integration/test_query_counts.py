@@ -154,10 +154,11 @@ PAGE_STATEMENTS = {
     # session check, totals + next payment, plans, recent payments, the promise to pay (if any)
     ("client1@example.com", "/portal"): 5,
     ("client1@example.com", "/portal/invoices"): 2,  # session check, the page with its total
-    # session check, invoice + schedule, lines, payments (with whether each has a proof), credit
-    # notes, the payment instructions (how to pay, beside the report form), its late fees, the
-    # owner's limits of plan proposals, the latest proposal
-    ("client1@example.com", "/portal/invoices/{invoice}"): 9,
+    # session check, invoice + schedule (with whether it has credit notes, late fees, proposals:
+    # this one has none, so they are not read), lines, payments (with whether each has a proof),
+    # the payment instructions (how to pay, beside the report form), the owner's limits of plan
+    # proposals
+    ("client1@example.com", "/portal/invoices/{invoice}"): 6,
     ("client1@example.com", "/portal/payments"): 2,
     ("client1@example.com", "/portal/payments/{payment}/add-proof"): 2,  # session check, the payment
     # session check, client with the opening balance, the period's invoices and payments, the open
@@ -187,9 +188,9 @@ PAGE_STATEMENTS = {
     # session check, client + login + figures, invoices with their capped count, promises to pay,
     # open customer credits (capped)
     ("admin", "/clients/1"): 5,
-    # session check, invoice + client + schedule, lines, payments, credit notes, late fees, the
-    # latest plan proposal
-    ("admin", "/invoices/{invoice}"): 7,
+    # session check, invoice + client + schedule (with whether it has credit notes, late fees,
+    # proposals: this one has none, so they are not read), lines, payments
+    ("admin", "/invoices/{invoice}"): 4,
 }
 
 
