@@ -962,7 +962,7 @@ def _receipt_reference(row) -> str:
 @functools.cache
 def _receipt_lines_statement() -> sa.Select:
     return (
-        select(JournalLine.entry_id, JournalLine.account_id, Account.name, JournalLine.debit, JournalLine.credit)
+        select(JournalLine.entry_id, Account.role, Account.name, JournalLine.debit, JournalLine.credit)
         .join(Account, Account.id == JournalLine.account_id)
         .where(JournalLine.entry_id.in_(IDS))
         .order_by(JournalLine.id)
@@ -970,23 +970,22 @@ def _receipt_lines_statement() -> sa.Select:
 
 
 def _receipt_rows(rows) -> list[ReceiptRow]:
-    """The rows of a page of cash receipts, with the accounts of their lines (one query)."""
+    """The rows of a page of cash receipts, with the accounts of their lines and their roles (one
+    query: the receivable and customer credit accounts are known by their role)."""
     if not rows:
         return []
-    roles = ledger.role_accounts()
-    receivable, credit_account = roles["receivable"], roles["customer_credit"]
     by_entry: dict[int, list] = defaultdict(list)
-    for entry_id, account_id, name, debit, credit in db.session.execute(
+    for entry_id, role, name, debit, credit in db.session.execute(
         _receipt_lines_statement(), {"ids": [row.id for row in rows]}
     ):
-        by_entry[entry_id].append((account_id, name, Decimal(debit), Decimal(credit)))
+        by_entry[entry_id].append((role, name, Decimal(debit), Decimal(credit)))
     result = []
     for row in rows:
         cash_name, amount, to_receivable, to_credit = "", ZERO, ZERO, ZERO
-        for account_id, name, debit, credit in by_entry[row.id]:
-            if account_id == receivable:
+        for role, name, debit, credit in by_entry[row.id]:
+            if role == "receivable":
                 to_receivable += credit - debit
-            elif account_id == credit_account:
+            elif role == "customer_credit":
                 to_credit += credit - debit
             else:
                 cash_name, amount = name, amount + debit - credit
