@@ -52,6 +52,20 @@ PDF_MAX_ROWS = 2_000  # a printed report of more rows is refused: narrow the per
 CSV_BATCH = 1_000  # rows whose lines (or balances) one query reads while a CSV is written
 
 
+def _constant(value: Any, type_: Any = None) -> sa.BindParameter:
+    """A constant written into a statement's text, as the pages' values are (see START)."""
+    return sa.bindparam(None, value, type_=type_ or sa.String(), literal_execute=True)
+
+
+# The journals, the entries' sources and the roles the statements compare with.
+_SALES, _GENERAL, _CASH_RECEIPTS = (_constant(name) for name in (SALES_JOURNAL, GENERAL_JOURNAL, CASH_RECEIPTS_JOURNAL))
+_INVOICE, _CREDIT_NOTE = _constant(ledger.INVOICE), _constant(ledger.CREDIT_NOTE)
+_PAYMENT, _OVERPAYMENT = _constant(ledger.PAYMENT), _constant(ledger.OVERPAYMENT)
+_RECEIVABLE = _constant("receivable")
+_EMPTY = _constant("")
+_ZERO_INT, _ONE = _constant(0, sa.Integer()), _constant(1, sa.Integer())
+
+
 # --- Balances from the running totals --------------------------------------------------------
 
 
@@ -150,13 +164,14 @@ def _is_contra_income(row: AccountRow) -> bool:
 
 
 def income_statement(start: dt.date, end: dt.date) -> IncomeStatement:
-    """Income less sales returns less expenses of a period, from the running balances (whole
-    months) and the lines of the partial months: three queries whatever the size of the books."""
-    moved = movements(start, end)
+    """Income less sales returns less expenses of a period: each account's running balances per
+    day through ``end`` less those through the day before ``start`` (_chart_with_totals), one query
+    whatever the size of the books."""
+    before = start - dt.timedelta(days=1) if start > dt.date.min else None
     income, returns, expenses = [], [], []
-    for row in accounts():
-        movement = moved.get(row.id)
-        if movement is None or not (movement.debit or movement.credit):
+    for row, through, earlier in _chart_with_totals(end, before):
+        movement = Movement(through.debit - earlier.debit, through.credit - earlier.credit)
+        if not (movement.debit or movement.credit):
             continue
         if _is_contra_income(row):
             returns.append(StatementLine(row, movement.net))
@@ -341,7 +356,10 @@ def _earlier_that_day(day: dt.date, entry_id: int, line_id: int, *conditions) ->
     """Debits less credits of the lines matching ``conditions`` on ``day`` that come before one
     line (ordered by entry, then line): bounded by one day's lines of the account."""
     debit, credit = db.session.execute(
-        select(func.coalesce(func.sum(JournalLine.debit), 0), func.coalesce(func.sum(JournalLine.credit), 0)).where(
+        select(
+            func.coalesce(func.sum(JournalLine.debit), _ZERO_INT),
+            func.coalesce(func.sum(JournalLine.credit), _ZERO_INT),
+        ).where(
             *conditions,
             JournalLine.date == day,
             or_(JournalLine.entry_id < entry_id, and_(JournalLine.entry_id == entry_id, JournalLine.id < line_id)),
@@ -370,7 +388,7 @@ def _latest_total(column, day: Day):
         select(column)
         .where(AccountDayBalance.account_id == Account.id, AccountDayBalance.day <= day)
         .order_by(AccountDayBalance.day.desc())
-        .limit(1)
+        .limit(_ONE)
         .correlate(Account)
         .scalar_subquery()
     )
@@ -584,20 +602,26 @@ def _entries_select(journal: str | None, start: Day, end: Day) -> sa.Select:
         JournalEntry.reverses_id,
     ).where(JournalEntry.date.between(start, end))
     if journal is not None:
-        statement = statement.where(JournalEntry.journal == journal)
+        statement = statement.where(JournalEntry.journal == _constant(journal))
     return statement.order_by(JournalEntry.date, JournalEntry.journal, JournalEntry.number)
 
 
-# The pages' statements are built once (functools.cache) with their values as parameters: building
-# and hashing a select of a dozen joins and columns costs more than running it (as ais.pagination).
+# The pages' statements are built once (functools.cache): building and hashing a select of a dozen
+# joins and columns costs more than running it (as ais.pagination).  Their values are written into
+# their text at execution (``literal_execute``), as ais.billing.aging's are: a statement with no
+# parameter is planned once per connection (psycopg prepares it), while one with parameters is
+# planned afresh on each execution, and planning cost PostgreSQL more than running them.  The texts
+# are few: one per period (or day, account, client) and page shown.
 Day = Any  # a date, or the START / END parameter of a statement built once
-START = sa.bindparam("start", type_=sa.Date)
-END = sa.bindparam("end", type_=sa.Date)
-ACCOUNT = sa.bindparam("account_id", type_=sa.Integer)
-CLIENT = sa.bindparam("client_id", type_=sa.Integer)
-BEFORE = sa.bindparam("before", type_=sa.Date)
-THROUGH = sa.bindparam("through", type_=sa.Date)
-IDS: sa.BindParameter[list[int]] = sa.bindparam("ids", expanding=True)
+START = sa.bindparam("start", type_=sa.Date, literal_execute=True)
+END = sa.bindparam("end", type_=sa.Date, literal_execute=True)
+ACCOUNT = sa.bindparam("account_id", type_=sa.Integer, literal_execute=True)
+CLIENT = sa.bindparam("client_id", type_=sa.Integer, literal_execute=True)
+BEFORE = sa.bindparam("before", type_=sa.Date, literal_execute=True)
+THROUGH = sa.bindparam("through", type_=sa.Date, literal_execute=True)
+IDS = sa.bindparam("ids", expanding=True, type_=sa.Integer, literal_execute=True)
+_PAGE_LIMIT = sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)
+_PAGE_OFFSET = sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)
 
 
 @dataclass(frozen=True)
@@ -614,12 +638,26 @@ def _page_statements(statement: sa.Select, counted_rows: sa.Select | None = None
     does) with the capped count; ``counted_rows``: the same rows without the joins that only add
     columns, for the count."""
     counted_rows = statement if counted_rows is None else counted_rows
-    capped = select(func.count()).select_from(counted_rows.order_by(None).limit(CAP + 1).subquery())
+    capped = select(func.count()).select_from(
+        counted_rows.order_by(None).limit(_constant(CAP + 1, sa.Integer())).subquery()
+    )
     return PageStatements(
-        statement.add_columns(capped.scalar_subquery().label("capped_total"))
-        .limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True))
-        .offset(sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)),
+        statement.add_columns(capped.scalar_subquery().label("capped_total")).limit(_PAGE_LIMIT).offset(_PAGE_OFFSET),
         capped,
+    )
+
+
+def _page_first_statements(in_order: sa.Select, rows_of, counted_rows: sa.Select) -> PageStatements:
+    """One page of the rows ``in_order`` (a select of one model's columns, ordered), then
+    ``rows_of(page)`` (``page``: that model aliased to the page) with the capped count: the joins
+    and figures of ``rows_of`` are computed for the page's rows only, not for the rows it skips."""
+    page = in_order.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET).subquery("page")
+    entity = in_order.column_descriptions[0]["entity"]
+    capped = select(func.count()).select_from(
+        counted_rows.order_by(None).limit(_constant(CAP + 1, sa.Integer())).subquery()
+    )
+    return PageStatements(
+        rows_of(aliased(entity, page)).add_columns(capped.scalar_subquery().label("capped_total")), capped
     )
 
 
@@ -641,7 +679,7 @@ def _entry_lines_statement() -> sa.Select:
         .join(Account, Account.id == JournalLine.account_id)
         .outerjoin(Client, Client.id == JournalLine.client_id)
         .where(JournalLine.entry_id.in_(IDS))
-        .order_by(JournalLine.entry_id, JournalLine.credit > 0, JournalLine.id)
+        .order_by(JournalLine.entry_id, JournalLine.credit > _ZERO_INT, JournalLine.id)
     )
 
 
@@ -706,15 +744,21 @@ SALES_COLUMNS = ("vatable", "exempt", "zero_rated", "other", "vat", "gross")
 def _sales_select(start: Day, end: Day) -> sa.Select:
     """The sales journal's entries and the credit notes' (in the general journal), with the
     document each records and its buyer."""
+    return _sales_rows(JournalEntry).where(_in_sales_journal(start, end))
+
+
+def _sales_rows(entry: Any) -> sa.Select:
+    """The rows of the entries ``entry`` (JournalEntry, or an alias of it to one page of them), with
+    the document each records and its buyer, in the journal's order."""
     credited = aliased(Invoice)
     billed, credited_client = aliased(Client), aliased(Client)
     return (
         select(
-            JournalEntry.date,
-            JournalEntry.journal,
-            JournalEntry.number,
-            JournalEntry.source_type,
-            JournalEntry.reverses_id,
+            entry.date,
+            entry.journal,
+            entry.number,
+            entry.source_type,
+            entry.reverses_id,
             Invoice.invoice_no,
             Invoice.amount,
             Invoice.credited_amount,
@@ -731,32 +775,32 @@ def _sales_select(start: Day, end: Day) -> sa.Select:
             CreditNote.vat_amount.label("note_vat"),
             credited.invoice_no.label("credited_no"),
             func.coalesce(
-                func.nullif(Invoice.buyer_name, ""),
-                func.nullif(credited.buyer_name, ""),
+                func.nullif(Invoice.buyer_name, _EMPTY),
+                func.nullif(credited.buyer_name, _EMPTY),
                 billed.name,
                 credited_client.name,
             ).label("customer"),
             func.coalesce(
-                func.nullif(Invoice.buyer_tin, ""),
-                func.nullif(credited.buyer_tin, ""),
+                func.nullif(Invoice.buyer_tin, _EMPTY),
+                func.nullif(credited.buyer_tin, _EMPTY),
                 billed.tax_id,
                 credited_client.tax_id,
             ).label("tin"),
         )
+        .select_from(entry)
         .outerjoin(
             Invoice,
-            and_(JournalEntry.source_type == ledger.INVOICE, Invoice.id == JournalEntry.source_id),
+            and_(entry.source_type == _INVOICE, Invoice.id == entry.source_id),
         )
         .outerjoin(
             CreditNote,
-            and_(JournalEntry.source_type == ledger.CREDIT_NOTE, CreditNote.id == JournalEntry.source_id),
+            and_(entry.source_type == _CREDIT_NOTE, CreditNote.id == entry.source_id),
         )
         .outerjoin(credited, credited.id == CreditNote.invoice_id)
         # Two joins by primary key rather than one on COALESCE(...), which no index can serve.
         .outerjoin(billed, billed.id == Invoice.client_id)
         .outerjoin(credited_client, credited_client.id == CreditNote.client_id)
-        .where(_in_sales_journal(start, end))
-        .order_by(JournalEntry.date, JournalEntry.journal.desc(), JournalEntry.number)
+        .order_by(entry.date, entry.journal.desc(), entry.number)
     )
 
 
@@ -765,8 +809,8 @@ def _in_sales_journal(start: Day, end: Day):
     return and_(
         JournalEntry.date.between(start, end),
         or_(
-            JournalEntry.journal == SALES_JOURNAL,
-            and_(JournalEntry.journal == GENERAL_JOURNAL, JournalEntry.source_type == ledger.CREDIT_NOTE),
+            JournalEntry.journal == _SALES,
+            and_(JournalEntry.journal == _GENERAL, JournalEntry.source_type == _CREDIT_NOTE),
         ),
     )
 
@@ -778,10 +822,8 @@ def _sales_entries(start: Day, end: Day) -> sa.Subquery:
     columns = (JournalEntry.id, JournalEntry.date, JournalEntry.journal, JournalEntry.number)
     in_period = JournalEntry.date.between(start, end)
     return sa.union_all(
-        select(*columns).where(JournalEntry.journal == SALES_JOURNAL, in_period),
-        select(*columns).where(
-            JournalEntry.journal == GENERAL_JOURNAL, in_period, JournalEntry.source_type == ledger.CREDIT_NOTE
-        ),
+        select(*columns).where(JournalEntry.journal == _SALES, in_period),
+        select(*columns).where(JournalEntry.journal == _GENERAL, in_period, JournalEntry.source_type == _CREDIT_NOTE),
     ).subquery("sales_entries")
 
 
@@ -825,7 +867,22 @@ def _sales_row(row) -> SalesRow:
 
 @functools.cache
 def _sales_statements() -> PageStatements:
-    return _page_statements(_sales_select(START, END), select(_sales_entries(START, END).c.id))
+    # The page's entries are chosen first (from the date index), so that only they are joined to
+    # their documents and buyers.
+    in_order = (
+        select(
+            JournalEntry.id,
+            JournalEntry.date,
+            JournalEntry.journal,
+            JournalEntry.number,
+            JournalEntry.source_type,
+            JournalEntry.source_id,
+            JournalEntry.reverses_id,
+        )
+        .where(_in_sales_journal(START, END))
+        .order_by(JournalEntry.date, JournalEntry.journal.desc(), JournalEntry.number)
+    )
+    return _page_first_statements(in_order, _sales_rows, select(_sales_entries(START, END).c.id))
 
 
 def sales_journal_page(start: dt.date, end: dt.date, page: int, per_page: int = 50) -> Page:
@@ -863,35 +920,49 @@ class ReceiptRow:
 
 
 def _receipts_select(start: Day, end: Day) -> sa.Select:
+    return _receipts_columns(JournalEntry).where(
+        JournalEntry.journal == _CASH_RECEIPTS, JournalEntry.date.between(start, end)
+    )
+
+
+def _receipts_columns(entry: Any) -> sa.Select:
+    """The entries ``entry`` (JournalEntry, or an alias of it to one page of them) with their
+    payment's or overpayment's reference and payer, in the journal's order."""
     payer, flagged_for = aliased(Client), aliased(Client)
     return (
         select(
-            JournalEntry.id,
-            JournalEntry.date,
-            JournalEntry.number,
-            JournalEntry.source_type,
-            JournalEntry.source_id,
+            entry.id,
+            entry.date,
+            entry.number,
+            entry.source_type,
+            entry.source_id,
             Payment.reference,
             Overpayment.provider_reference,
             func.coalesce(payer.name, flagged_for.name).label("client_name"),
         )
-        .outerjoin(Payment, and_(JournalEntry.source_type == ledger.PAYMENT, Payment.id == JournalEntry.source_id))
+        .select_from(entry)
+        .outerjoin(Payment, and_(entry.source_type == _PAYMENT, Payment.id == entry.source_id))
         .outerjoin(
             Overpayment,
-            and_(JournalEntry.source_type == ledger.OVERPAYMENT, Overpayment.id == JournalEntry.source_id),
+            and_(entry.source_type == _OVERPAYMENT, Overpayment.id == entry.source_id),
         )
         # Two joins by primary key rather than one on COALESCE(...), which no index can serve.
         .outerjoin(payer, payer.id == Payment.client_id)
         .outerjoin(flagged_for, flagged_for.id == Overpayment.client_id)
-        .where(JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(start, end))
-        .order_by(JournalEntry.date, JournalEntry.number)  # ix_journal_entries_journal_date_number
+        .order_by(entry.date, entry.number)  # ix_journal_entries_journal_date_number
     )
+
+
+def _receipt_reference(row) -> str:
+    if row.source_type == ledger.PAYMENT:
+        return f"AR-{row.source_id:06d}" + (f" · {row.reference}" if row.reference else "")
+    return row.provider_reference or ""
 
 
 @functools.cache
 def _receipt_lines_statement() -> sa.Select:
     return (
-        select(JournalLine.entry_id, JournalLine.account_id, Account.name, JournalLine.debit, JournalLine.credit)
+        select(JournalLine.entry_id, Account.role, Account.name, JournalLine.debit, JournalLine.credit)
         .join(Account, Account.id == JournalLine.account_id)
         .where(JournalLine.entry_id.in_(IDS))
         .order_by(JournalLine.id)
@@ -899,35 +970,30 @@ def _receipt_lines_statement() -> sa.Select:
 
 
 def _receipt_rows(rows) -> list[ReceiptRow]:
-    """The rows of a page of cash receipts, with the accounts of their lines (one query)."""
+    """The rows of a page of cash receipts, with the accounts of their lines and their roles (one
+    query: the receivable and customer credit accounts are known by their role)."""
     if not rows:
         return []
-    roles = ledger.role_accounts()
-    receivable, credit_account = roles["receivable"], roles["customer_credit"]
     by_entry: dict[int, list] = defaultdict(list)
-    for entry_id, account_id, name, debit, credit in db.session.execute(
+    for entry_id, role, name, debit, credit in db.session.execute(
         _receipt_lines_statement(), {"ids": [row.id for row in rows]}
     ):
-        by_entry[entry_id].append((account_id, name, Decimal(debit), Decimal(credit)))
+        by_entry[entry_id].append((role, name, Decimal(debit), Decimal(credit)))
     result = []
     for row in rows:
         cash_name, amount, to_receivable, to_credit = "", ZERO, ZERO, ZERO
-        for account_id, name, debit, credit in by_entry[row.id]:
-            if account_id == receivable:
+        for role, name, debit, credit in by_entry[row.id]:
+            if role == "receivable":
                 to_receivable += credit - debit
-            elif account_id == credit_account:
+            elif role == "customer_credit":
                 to_credit += credit - debit
             else:
                 cash_name, amount = name, amount + debit - credit
-        if row.source_type == ledger.PAYMENT:
-            reference = f"AR-{row.source_id:06d}" + (f" · {row.reference}" if row.reference else "")
-        else:
-            reference = row.provider_reference or ""
         result.append(
             ReceiptRow(
                 row.date,
                 f"CR-{row.number}",
-                reference,
+                _receipt_reference(row),
                 row.client_name or "",
                 cash_name,
                 amount,
@@ -941,7 +1007,7 @@ def _receipt_rows(rows) -> list[ReceiptRow]:
 @functools.cache
 def _receipts_statements() -> PageStatements:
     receipts = select(JournalEntry.id).where(
-        JournalEntry.journal == CASH_RECEIPTS_JOURNAL, JournalEntry.date.between(START, END)
+        JournalEntry.journal == _CASH_RECEIPTS, JournalEntry.date.between(START, END)
     )
     return _page_statements(_receipts_select(START, END), receipts)
 
@@ -976,15 +1042,21 @@ class Receivables:
     clients: Page  # of ClientBalance
 
 
-def _receivable_clients_select(receivable: Any) -> sa.Select:
-    """The clients with a running balance in the receivable account (its primary key's index)."""
-    has_balance = (
+def _has_receivable_balance(receivable: Any):
+    """Whether a client has a running balance in the receivable account (its primary key's index)."""
+    return (
         select(ClientDayBalance.day)
         .where(ClientDayBalance.account_id == receivable, ClientDayBalance.client_id == Client.id)
         .exists()
     )
+
+
+def _receivable_clients_select(receivable: Any) -> sa.Select:
+    """The clients with a running balance in the receivable account, by name."""
     return (
-        select(Client.id, Client.name).where(has_balance).order_by(func.lower(Client.name), Client.id)
+        select(Client.id, Client.name)
+        .where(_has_receivable_balance(receivable))
+        .order_by(func.lower(Client.name), Client.id)
     )  # ix_clients_name_lower
 
 
@@ -1029,18 +1101,52 @@ def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> 
     return _client_totals(receivable, client_ids, as_of)
 
 
+def _client_total(column, client: Any) -> Any:
+    """A client's debits (or credits) on ACCOUNT through the end of THROUGH: their last running
+    balance per day on or before it (correlated to ``client``; an index lookup)."""
+    return (
+        select(column)
+        .where(
+            ClientDayBalance.account_id == ACCOUNT,
+            ClientDayBalance.client_id == client.id,
+            ClientDayBalance.day <= THROUGH,
+        )
+        .order_by(ClientDayBalance.day.desc())
+        .limit(_ONE)
+        .correlate(client)
+        .scalar_subquery()
+    )
+
+
+def _receivable_clients_with_totals(client: Any) -> sa.Select:
+    return select(
+        client.id,
+        client.name,
+        _client_total(ClientDayBalance.debit, client).label("debit"),
+        _client_total(ClientDayBalance.credit, client).label("credit"),
+    ).order_by(func.lower(client.name), client.id)
+
+
 @functools.cache
 def _receivable_clients_statements() -> PageStatements:
-    return _page_statements(_receivable_clients_select(ACCOUNT))
+    """A page of the clients with a receivable balance (by name), each with their debits and
+    credits through THROUGH, and the capped count."""
+    in_order = (
+        select(Client.id, Client.name)
+        .where(_has_receivable_balance(ACCOUNT))
+        .order_by(func.lower(Client.name), Client.id)
+    )  # ix_clients_name_lower
+    return _page_first_statements(in_order, _receivable_clients_with_totals, _receivable_clients_select(ACCOUNT))
 
 
 def receivables(as_of: dt.date, page: int, per_page: int = 50) -> Receivables:
     """The control account's balance at the end of ``as_of`` and one page of clients (by name)
     with their balance: each page reads its own clients' receivable lines only."""
     receivable, control = _receivable_and_control(as_of)
-    rows, counted = _page_rows(_receivable_clients_statements(), {"account_id": receivable}, page, per_page)
-    balances = _client_balances(receivable, [row.id for row in rows], as_of)
-    items = [ClientBalance(row.id, row.name, balances.get(row.id, ZERO)) for row in rows]
+    rows, counted = _page_rows(
+        _receivable_clients_statements(), {"account_id": receivable, "through": as_of}, page, per_page
+    )
+    items = [ClientBalance(row.id, row.name, _amount(row.debit) - _amount(row.credit)) for row in rows]
     return Receivables(as_of, control, Page(items, page, per_page, min(counted, CAP), counted > CAP))
 
 
@@ -1061,9 +1167,9 @@ def _receivable_control_statement() -> sa.Select:
             _latest_total(AccountDayBalance.debit, THROUGH),
             _latest_total(AccountDayBalance.credit, THROUGH),
         )
-        .where(Account.role == "receivable")
+        .where(Account.role == _RECEIVABLE)
         .order_by(Account.id)
-        .limit(1)
+        .limit(_ONE)
     )
 
 
@@ -1105,7 +1211,7 @@ def _client_lines_select(receivable: Any, client_id: Any, start: Day, end: Day) 
             JournalLine.credit,
             JournalLine.entry_id,
             JournalLine.id.label("line_id"),
-            sa.literal(None).label("client_name"),
+            sa.null().label("client_name"),
         )
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
         .where(
@@ -1123,7 +1229,7 @@ def _client_balance_through(receivable: int, client_id: int, day: dt.date) -> De
 
 @functools.cache
 def _client_totals_statement() -> sa.Select:
-    receivable = select(Account.id).where(Account.role == "receivable").limit(1).scalar_subquery()
+    receivable = select(Account.id).where(Account.role == _RECEIVABLE).limit(_ONE).scalar_subquery()
 
     def latest(column, day):
         return (
@@ -1134,7 +1240,7 @@ def _client_totals_statement() -> sa.Select:
                 ClientDayBalance.day <= day,
             )
             .order_by(ClientDayBalance.day.desc())
-            .limit(1)
+            .limit(_ONE)
             .correlate(Client)
             .scalar_subquery()
         )
