@@ -633,14 +633,18 @@ class PageStatements:
     count: sa.Select
 
 
+def _capped_count(counted_rows: sa.Select) -> sa.Select:
+    """How many rows ``counted_rows`` has, counted up to CAP + 1 ("1,000+")."""
+    return select(func.count()).select_from(
+        counted_rows.order_by(None).limit(_constant(CAP + 1, sa.Integer())).subquery()
+    )
+
+
 def _page_statements(statement: sa.Select, counted_rows: sa.Select | None = None) -> PageStatements:
     """``statement`` paged (LIMIT and OFFSET written into the SQL as numbers, as ais.pagination
     does) with the capped count; ``counted_rows``: the same rows without the joins that only add
     columns, for the count."""
-    counted_rows = statement if counted_rows is None else counted_rows
-    capped = select(func.count()).select_from(
-        counted_rows.order_by(None).limit(_constant(CAP + 1, sa.Integer())).subquery()
-    )
+    capped = _capped_count(statement if counted_rows is None else counted_rows)
     return PageStatements(
         statement.add_columns(capped.scalar_subquery().label("capped_total")).limit(_PAGE_LIMIT).offset(_PAGE_OFFSET),
         capped,
@@ -653,9 +657,7 @@ def _page_first_statements(in_order: sa.Select, rows_of, counted_rows: sa.Select
     and figures of ``rows_of`` are computed for the page's rows only, not for the rows it skips."""
     page = in_order.limit(_PAGE_LIMIT).offset(_PAGE_OFFSET).subquery("page")
     entity = in_order.column_descriptions[0]["entity"]
-    capped = select(func.count()).select_from(
-        counted_rows.order_by(None).limit(_constant(CAP + 1, sa.Integer())).subquery()
-    )
+    capped = _capped_count(counted_rows)
     return PageStatements(
         rows_of(aliased(entity, page)).add_columns(capped.scalar_subquery().label("capped_total")), capped
     )
@@ -1101,15 +1103,16 @@ def _client_balances(receivable: int, client_ids: list[int], as_of: dt.date) -> 
     return _client_totals(receivable, client_ids, as_of)
 
 
-def _client_total(column, client: Any) -> Any:
-    """A client's debits (or credits) on ACCOUNT through the end of THROUGH: their last running
-    balance per day on or before it (correlated to ``client``; an index lookup)."""
+def _client_total(column, client: Any, account: Any = ACCOUNT, through: Any = THROUGH) -> Any:
+    """A client's debits (or credits) on ``account`` (default :account_id) through the end of
+    ``through`` (default :through): their last running balance per day on or before it (correlated
+    to ``client``; an index lookup)."""
     return (
         select(column)
         .where(
-            ClientDayBalance.account_id == ACCOUNT,
+            ClientDayBalance.account_id == account,
             ClientDayBalance.client_id == client.id,
-            ClientDayBalance.day <= THROUGH,
+            ClientDayBalance.day <= through,
         )
         .order_by(ClientDayBalance.day.desc())
         .limit(_ONE)
@@ -1230,28 +1233,13 @@ def _client_balance_through(receivable: int, client_id: int, day: dt.date) -> De
 @functools.cache
 def _client_totals_statement() -> sa.Select:
     receivable = select(Account.id).where(Account.role == _RECEIVABLE).limit(_ONE).scalar_subquery()
-
-    def latest(column, day):
-        return (
-            select(column)
-            .where(
-                ClientDayBalance.account_id == receivable,
-                ClientDayBalance.client_id == Client.id,
-                ClientDayBalance.day <= day,
-            )
-            .order_by(ClientDayBalance.day.desc())
-            .limit(_ONE)
-            .correlate(Client)
-            .scalar_subquery()
-        )
-
     return select(
         Client.name,
         receivable,
-        latest(ClientDayBalance.debit, BEFORE),
-        latest(ClientDayBalance.credit, BEFORE),
-        latest(ClientDayBalance.debit, THROUGH),
-        latest(ClientDayBalance.credit, THROUGH),
+        _client_total(ClientDayBalance.debit, Client, receivable, BEFORE),
+        _client_total(ClientDayBalance.credit, Client, receivable, BEFORE),
+        _client_total(ClientDayBalance.debit, Client, receivable, THROUGH),
+        _client_total(ClientDayBalance.credit, Client, receivable, THROUGH),
     ).where(Client.id == CLIENT)
 
 
