@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import hmac
-import html
 import itertools
 import json
 import re
@@ -27,6 +26,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
+
+from .stub_pages import checkout_page, minor_units
 
 
 @dataclass
@@ -188,17 +189,6 @@ def _error(message: str) -> dict:
     return {"error": {"type": "invalid_request_error", "message": message}}
 
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>Stripe test checkout (stub)</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem;">
-<p style="color:#635bff;font-weight:700">Test mode &middot; local stub</p>
-<h1 style="font-size:1.4rem">{name}</h1><p>{description}</p>
-<p style="font-size:2rem;margin:.5rem 0">{currency} {amount}</p><p>Pay as {email}</p>
-<form method="post"><button name="outcome" value="paid" style="font-size:1.1rem;padding:.6rem 1.2rem">Pay</button>
-<button name="outcome" value="delayed">Pay by bank debit (delayed)</button>
-<button name="outcome" value="cancel">&larr; Back</button></form></body></html>"""
-
-
 def _handler_for(stub: StripeStub):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -226,14 +216,15 @@ def _handler_for(stub: StripeStub):
                 if method == "POST":
                     target = stub.pay(session["id"], self._body().get("outcome", "paid"))
                     return self._send(303, b"", "text/plain", target)
-                text = PAGE.format(
-                    name=html.escape(session["line_item"]["name"]),
-                    description=html.escape(session["line_item"]["description"]),
-                    currency=html.escape(session["currency"].upper()),
-                    amount=f"{session['amount_total'] / 100:,.2f}",
-                    email=html.escape(session["customer_email"] or ""),
+                page = checkout_page(
+                    "stripe_checkout.html",
+                    name=session["line_item"]["name"],
+                    description=session["line_item"]["description"],
+                    currency=session["currency"].upper(),
+                    amount=minor_units(session["amount_total"]),
+                    email=session["customer_email"] or "",
                 )
-                return self._send(200, text.encode(), "text/html; charset=utf-8")
+                return self._send(200, page, "text/html; charset=utf-8")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload = stub.handle(method, parts.path, headers, self._body())
             self._send(status, json.dumps(payload).encode(), "application/json")

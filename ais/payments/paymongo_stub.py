@@ -15,7 +15,6 @@ offers (GCash, Maya, ...): a click marks the session paid and sends the app a
 from __future__ import annotations
 
 import argparse
-import html
 import itertools
 import json
 import re
@@ -29,6 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from .paymongo_provider import METHOD_NAMES, signature_header
+from .stub_pages import checkout_page, minor_units
 
 
 @dataclass
@@ -244,16 +244,6 @@ class PayMongoStub:
         return attributes["success_url"]
 
 
-PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>PayMongo checkout (stand-in)</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 28rem; margin: 3rem auto; padding: 0 1rem;">
-<p style="color:#24b47e;font-weight:700">Test mode &middot; local PayMongo stand-in</p>
-<h1 style="font-size:1.4rem">{name}</h1><p>{description}</p>
-<p style="font-size:2rem;margin:.5rem 0">{currency} {amount}</p>
-<form method="post">{buttons}
-<button name="outcome" value="cancel">&larr; Back</button></form></body></html>"""
-
-
 def _handler_for(stub: PayMongoStub):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -281,19 +271,17 @@ def _handler_for(stub: PayMongoStub):
                     return self._send(303, b"", "text/plain", stub.pay(session["id"], outcome))
                 attributes = session["attributes"]
                 item = attributes["line_items"][0]
-                buttons = "".join(
-                    f'<p><button name="outcome" value="{html.escape(code)}" style="font-size:1.1rem">'
-                    f"Pay with {html.escape(METHOD_NAMES.get(code, code))}</button></p>"
-                    for code in attributes["payment_method_types"] or ["gcash"]
+                page = checkout_page(
+                    "paymongo_checkout.html",
+                    name=str(item.get("name", "")),
+                    description=str(item.get("description", "")),
+                    currency=str(item["currency"]),
+                    amount=minor_units(item["amount"]),
+                    methods=[
+                        (code, METHOD_NAMES.get(code, code)) for code in attributes["payment_method_types"] or ["gcash"]
+                    ],
                 )
-                text = PAGE.format(
-                    name=html.escape(str(item.get("name", ""))),
-                    description=html.escape(str(item.get("description", ""))),
-                    currency=html.escape(str(item["currency"])),
-                    amount=f"{item['amount'] / 100:,.2f}",
-                    buttons=buttons,
-                )
-                return self._send(200, text.encode(), "text/html; charset=utf-8")
+                return self._send(200, page, "text/html; charset=utf-8")
             headers = {k.lower(): v for k, v in self.headers.items()}
             raw = self._raw()
             try:
