@@ -34,7 +34,7 @@ def main() -> None:
 
     from ais import create_app
     from ais.extensions import db
-    from ais.models import Invoice, Payment
+    from ais.models import Account, Invoice, Payment
 
     app = create_app({"WTF_CSRF_ENABLED": False, "SESSION_COOKIE_SECURE": False})
     with app.app_context():
@@ -48,8 +48,11 @@ def main() -> None:
             .order_by(func.count(Payment.id).desc(), Invoice.id)
             .limit(1)
         )
+        receivable = db.session.scalar(select(Account.id).where(Account.role == "receivable"))
         engine = db.engine
-    pages = sys.argv[2:] or [p.format(invoice=invoice) for p in run.CLIENT_PAGES + run.OWNER_PAGES]
+    pages = sys.argv[2:] or [
+        p.format(invoice=invoice, receivable=receivable) for p in run.CLIENT_PAGES + run.OWNER_PAGES
+    ]
 
     marks: dict[str, float] = {}
     spent = {"sql": 0.0, "render": 0.0}

@@ -113,3 +113,39 @@ def test_a_field_sent_back_with_errors_keeps_what_was_typed(app):
     assert attributes["aria-invalid"] == "true"
     assert "is-invalid" in attributes["class"]
     assert "Not a valid integer value." in html
+
+
+class Filters(Form):
+    q = StringField("Search", validators=[Optional(), Length(max=100)])
+    date_from = DateField("From", validators=[Optional()])
+    page = IntegerField("Page", validators=[Optional()])
+    status = SelectField("Status", choices=[("", "All"), ("open", "Open"), ("paid", "Paid")], default="")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {},
+        {"q": "Dela Cruz <b>", "date_from": "2026-12-01", "page": "2", "status": "paid"},
+        {"q": "", "date_from": ""},
+        {"date_from": "2026-13-45", "page": "two", "status": "nope"},
+    ],
+    ids=["nothing-sent", "values", "empty-values", "invalid"],
+)
+@pytest.mark.parametrize("name", ["q", "date_from", "page", "status"])
+def test_a_filter_bound_to_the_query_string_writes_the_element_the_widget_would(app, query, name):
+    """A filter bar's form is bound to request.args: its fields have raw_data ([] when not sent)."""
+    from werkzeug.datastructures import MultiDict
+
+    form = Filters(formdata=MultiDict(query))
+    form.validate()
+    field = form[name]
+    with app.test_request_context():
+        written = parse(render_template_string(TEMPLATE, field=field, extra={}))
+        [(_, attributes)] = written.found
+        kwargs = {key: value for key, value in attributes.items() if key not in ("id", "name", "type", "value")}
+        kwargs["class_"] = kwargs.pop("class")
+        kwargs.pop("maxlength", None)
+        widget = parse(field(**kwargs))
+    assert written.found == widget.found
+    assert written.options == widget.options
