@@ -220,6 +220,29 @@ class DueDayTotal(Base):
     collected: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
 
 
+class ClientOpenTotal(Base):
+    """Running totals per client, kept with ``due_day_totals`` by the service layer: the unpaid part
+    and the number of the installments of the client's open (issued, non-void) invoices.
+
+    The aging report counts the clients who owe something today from the partial index of the
+    clients with an unpaid installment (``ix_client_open_totals_owing``) instead of looking into
+    each client's invoices; `flask check` recomputes and compares them.
+    """
+
+    __tablename__ = "client_open_totals"
+    __table_args__ = (
+        Index(
+            "ix_client_open_totals_owing",
+            "client_id",
+            postgresql_where=text("unpaid_count > 0"),
+            sqlite_where=text("unpaid_count > 0"),
+        ),
+    )
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True, autoincrement=False)
+    unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unpaid_count: Mapped[int] = mapped_column(default=0)
+
+
 # Issued, not void, not fully paid: the predicate of the partial index ix_invoices_client_open
 # (queries repeat it word for word so that PostgreSQL can use the index).
 UNPAID_INSTALLMENT = "paid_amount < amount"
@@ -1016,7 +1039,7 @@ class LateFee(Base):
     fee_installment_id: Mapped[int | None] = mapped_column(
         ForeignKey("installments.id", ondelete="SET NULL"), index=True
     )
-    charged_on: Mapped[dt.date] = mapped_column(Date)
+    charged_on: Mapped[dt.date] = mapped_column(Date, index=True)  # the aging report: fees charged after a day
     base: Mapped[Decimal] = mapped_column(Money())  # the unpaid part the fee was computed on
     amount: Mapped[Decimal] = mapped_column(Money())
     rule: Mapped[str] = mapped_column(String(120), default="")  # e.g. "5.00% of the unpaid ₱1,000.00"

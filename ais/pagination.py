@@ -89,7 +89,7 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
 
 
 def capped_page_statements(
-    select: sa.Select, *, counted: bool = True, count_rows: sa.Select | None = None
+    select: sa.Select, *, counted: bool = True, count_rows: sa.Select | sa.CompoundSelect | None = None
 ) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
     ``CappedStatementPagination``): the capped count rides along with the page as an uncorrelated scalar

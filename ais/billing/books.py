@@ -1,9 +1,9 @@
-"""Running totals of the books (``monthly_totals``, ``due_day_totals``), kept in step with every
-change to an invoice.
+"""Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``),
+kept in step with every change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
-confirmed payments by day, its unpaid installments by due month and due day); just before the
+confirmed payments by day, its unpaid installments by due month, due day and client); just before the
 transaction commits it takes the snapshot again and adds the difference.  Every write path goes
 through ``lock_invoice``, so none can forget it.
 """
@@ -20,7 +20,16 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..extensions import db
-from ..models import CONFIRMED, REPORTED, DueDayTotal, Installment, Invoice, MonthlyTotal, Payment
+from ..models import (
+    CONFIRMED,
+    REPORTED,
+    ClientOpenTotal,
+    DueDayTotal,
+    Installment,
+    Invoice,
+    MonthlyTotal,
+    Payment,
+)
 
 ZERO = Decimal("0.00")
 BEFORE_COMMIT = "ais_before_commit"
@@ -29,6 +38,7 @@ SNAPSHOTS = "ais_monthly_snapshots"
 # The columns of each table that hold running sums, in the order the deltas are kept.
 MONTHLY_COLUMNS = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
 DAILY_COLUMNS = ("unpaid_due", "unpaid_count", "collected")
+CLIENT_COLUMNS = ("unpaid_due", "unpaid_count")
 
 
 def month_of(day: date) -> date:
@@ -53,6 +63,9 @@ class Contribution:
     day_unpaid_due: dict = field(default_factory=_money_by_key)
     day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
     day_collected: dict = field(default_factory=_money_by_key)
+    # By client: who owes something (the aging report's count of clients).
+    client_unpaid_due: dict = field(default_factory=_money_by_key)
+    client_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
 
     @classmethod
     def of(cls, invoice: Invoice) -> Contribution:
@@ -85,6 +98,8 @@ class Contribution:
                 result.unpaid_count[month] += 1
                 result.day_unpaid_due[installment.due_date] += unpaid
                 result.day_unpaid_count[installment.due_date] += 1
+                result.client_unpaid_due[invoice.client_id] += unpaid
+                result.client_unpaid_count[invoice.client_id] += 1
         return result
 
 
@@ -108,21 +123,24 @@ def _add_differences(deltas: dict, before: Contribution, after: Contribution, na
 
 
 def post_changes() -> None:
-    """Add each tracked invoice's change in contribution to the monthly and daily totals."""
+    """Add each tracked invoice's change in contribution to the monthly, daily and client totals."""
     session = db.session
     snapshots = session.info.pop(SNAPSHOTS, {})
     session.flush()
     monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
     daily: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
+    by_client: dict[int, list] = defaultdict(lambda: [ZERO, 0])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
         _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count", "day_collected"))
+        _add_differences(by_client, before, after, ("client_unpaid_due", "client_unpaid_count"))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
+    add_to_clients({client_id: values for client_id, values in by_client.items() if any(values)})
 
 
-def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict[date, list]) -> None:
+def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict) -> None:
     """Add ``deltas`` (key -> values in ``columns`` order) to the rows, inserting missing ones.
     Keys in ascending order: every transaction takes the row locks in the same order (no deadlocks)."""
     if not deltas:
@@ -146,6 +164,11 @@ def add_to_months(deltas: dict[date, list]) -> None:
 def add_to_days(deltas: dict[date, list]) -> None:
     """Upsert daily deltas: [unpaid_due, unpaid_count, collected].  Always after the months (the lock order)."""
     _upsert(DueDayTotal, "day", DAILY_COLUMNS, deltas)
+
+
+def add_to_clients(deltas: dict[int, list]) -> None:
+    """Upsert per-client deltas: [unpaid_due, unpaid_count].  Always after the days (the lock order)."""
+    _upsert(ClientOpenTotal, "client_id", CLIENT_COLUMNS, deltas)
 
 
 def discard() -> None:
@@ -218,16 +241,34 @@ def recomputed_days() -> dict[date, list]:
     return dict(days)
 
 
-def rebuild_totals() -> tuple[int, int]:
-    """Replace monthly_totals and due_day_totals by their recomputation from the rows, in the
-    caller's transaction; returns the number of monthly and daily rows written.  On PostgreSQL the
-    two tables are locked first: a change to the books in flight adds its difference after this
-    commits, on top of totals that do not include it yet."""
+def recomputed_clients() -> dict[int, list]:
+    """What client_open_totals should hold, in CLIENT_COLUMNS order: the unpaid part and count of
+    the installments of each client's open (issued, non-void) invoices; clients with none are left
+    out (a stored row of zeros agrees with them)."""
+    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    return {
+        client_id: [amount - paid, number]
+        for client_id, amount, paid, number in db.session.execute(
+            select(Invoice.client_id, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
+            .select_from(Installment)
+            .join(Invoice, Invoice.id == Installment.invoice_id)
+            .where(open_invoice, Installment.paid_amount < Installment.amount)
+            .group_by(Invoice.client_id)
+        )
+    }
+
+
+def rebuild_totals() -> tuple[int, int, int]:
+    """Replace monthly_totals, due_day_totals and client_open_totals by their recomputation from
+    the rows, in the caller's transaction; returns the number of monthly, daily and client rows
+    written.  On PostgreSQL the tables are locked first: a change to the books in flight adds its
+    difference after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("LOCK TABLE monthly_totals, due_day_totals IN EXCLUSIVE MODE"))
-    months, days = recomputed_months(), recomputed_days()
+        db.session.execute(text("LOCK TABLE monthly_totals, due_day_totals, client_open_totals IN EXCLUSIVE MODE"))
+    months, days, clients = recomputed_months(), recomputed_days(), recomputed_clients()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
+    db.session.execute(delete(ClientOpenTotal))
     if months:
         db.session.execute(
             insert(MonthlyTotal),
@@ -241,4 +282,12 @@ def rebuild_totals() -> tuple[int, int]:
             insert(DueDayTotal),
             [{"day": day, **dict(zip(DAILY_COLUMNS, values, strict=True))} for day, values in sorted(days.items())],
         )
-    return len(months), len(days)
+    if clients:
+        db.session.execute(
+            insert(ClientOpenTotal),
+            [
+                {"client_id": client_id, **dict(zip(CLIENT_COLUMNS, values, strict=True))}
+                for client_id, values in sorted(clients.items())
+            ],
+        )
+    return len(months), len(days), len(clients)

@@ -33,6 +33,7 @@ from ..models import (
     Allocation,
     CheckoutSession,
     ClientDayBalance,
+    ClientOpenTotal,
     ClosedPeriod,
     CreditApplication,
     CreditNote,
@@ -103,6 +104,7 @@ def find_problems() -> list[str]:
         _check_invoice_numbers,
         _check_monthly_totals,
         _check_due_day_totals,
+        _check_client_open_totals,
         _check_aging,
         *LEDGER_CHECKS,
     ):
@@ -713,6 +715,7 @@ def _check_invoice_numbers() -> list[str]:
 
 MONTHLY_NAMES = books.MONTHLY_COLUMNS
 DAILY_NAMES = books.DAILY_COLUMNS
+CLIENT_NAMES = books.CLIENT_COLUMNS
 SHOWN_MISMATCHES = 20  # a wrong total usually repeats over many rows: the first ones say enough
 
 
@@ -761,9 +764,23 @@ def _check_due_day_totals() -> list[str]:
     return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, expected, stored)
 
 
+def _check_client_open_totals() -> list[str]:
+    """client_open_totals equal their recomputation from the installments (books.recomputed_clients):
+    the unpaid part and count of each client's installments of open invoices."""
+    expected = books.recomputed_clients()
+    stored = {
+        row.client_id: [row.unpaid_due, row.unpaid_count]
+        for row in db.session.execute(
+            select(ClientOpenTotal.client_id, ClientOpenTotal.unpaid_due, ClientOpenTotal.unpaid_count)
+        )
+    }
+    return _compare("Open totals of client", "d", CLIENT_NAMES, expected, stored)
+
+
 def totals_drift() -> list[str]:
-    """Where the running totals (monthly_totals, due_day_totals) disagree with the books."""
-    return _check_monthly_totals() + _check_due_day_totals()
+    """Where the running totals (monthly_totals, due_day_totals, client_open_totals) disagree with
+    the books."""
+    return _check_monthly_totals() + _check_due_day_totals() + _check_client_open_totals()
 
 
 # --- Aging ----------------------------------------------------------------------------------------

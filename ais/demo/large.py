@@ -34,6 +34,7 @@ from ..models import (
     VOIDED,
     Allocation,
     Client,
+    ClientOpenTotal,
     DueDayTotal,
     Installment,
     Invoice,
@@ -341,6 +342,7 @@ def generate(
         DueDayTotal,
         [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows, payment_rows).items())],
     )
+    _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -388,6 +390,18 @@ def _due_day_totals(installment_rows, payment_rows) -> dict:
         if row["state"] == CONFIRMED:
             days[row["date"]]["collected"] += row["amount"]
     return days
+
+
+def _client_open_totals(invoice_rows, installment_rows) -> list[dict]:
+    """Unpaid installments per client (every generated invoice is issued and open)."""
+    client_of = {row["id"]: row["client_id"] for row in invoice_rows}
+    clients: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
+    for row in installment_rows:
+        if row["paid_amount"] < row["amount"]:
+            client = clients[client_of[row["invoice_id"]]]
+            client["unpaid_due"] += row["amount"] - row["paid_amount"]
+            client["unpaid_count"] += 1
+    return [dict(client_id=client_id, **values) for client_id, values in sorted(clients.items())]
 
 
 def _bulk(model, rows: list[dict], progress=None) -> None:

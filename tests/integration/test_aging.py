@@ -215,3 +215,35 @@ def test_the_number_of_clients_is_counted_up_to_the_cap(owner, books, monkeypatc
     monkeypatch.setattr(CappedStatementPagination, "cap", 3)
     html = owner.client.get("/aging").get_data(as_text=True)
     assert "of 3+" in html
+
+
+def test_clients_are_counted_from_who_owes_today_unless_something_is_dated_later(books):
+    """The report counts its clients from client_open_totals when nothing is dated after its day
+    (as of today), and from the clients' invoices otherwise; either way the count is the clients
+    listed.  A drifted kept figure shows in the count as of today only, and `flask check` names it."""
+    from ais.models import ClientOpenTotal
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    cora = make_client("Cora Reyes", "cora@example.com")
+    make_invoice(ann, "100.00", issued=TODAY - 40 * DAY, due=TODAY - 30 * DAY)
+    paid = make_invoice(ben, "80.00", issued=TODAY - 40 * DAY, due=TODAY - 30 * DAY)
+    pay(paid, "80.00", on=TODAY - 2 * DAY)
+    make_invoice(cora, "60.00", issued=TODAY - 5 * DAY, due=TODAY + 25 * DAY)
+
+    def counted(day):
+        pagination, rows = aging.aging_by_client(day, page=1, per_page=25)
+        return pagination.total, [row.client_id for row in rows]
+
+    assert counted(TODAY) == (2, [ann, cora])
+    assert counted(TODAY - 3 * DAY) == (3, [ann, ben, cora])  # Ben's payment is dated later
+    assert counted(TODAY - 10 * DAY) == (2, [ann, ben])  # Cora's invoice is issued later
+    assert find_problems() == []
+
+    db.session.execute(update(ClientOpenTotal).where(ClientOpenTotal.client_id == ann).values(unpaid_count=0))
+    db.session.commit()
+    assert counted(TODAY)[0] == 1
+    assert counted(TODAY - 3 * DAY) == (3, [ann, ben, cora])
+    assert f"Open totals of client {ann}: unpaid_count 0 (should be 1)." in find_problems()
+    db.session.execute(update(ClientOpenTotal).where(ClientOpenTotal.client_id == ann).values(unpaid_count=1))
+    db.session.commit()

@@ -10,7 +10,7 @@ from backoffice_support import TODAY, fresh
 from sqlalchemy import select
 
 from ais.backoffice import queries
-from ais.billing.checks import _check_due_day_totals, _check_monthly_totals
+from ais.billing.checks import _check_client_open_totals, _check_due_day_totals, _check_monthly_totals
 from ais.models import REPORTED, Installment, Invoice, Payment
 
 ZERO = Decimal("0.00")
@@ -61,5 +61,6 @@ def assert_totals_agree(today: date = TODAY) -> None:
     fresh()
     assert _check_monthly_totals() == []
     assert _check_due_day_totals() == []
+    assert _check_client_open_totals() == []
     assert figures_from_totals(today) == figures_from_scratch(today)
     assert queries.awaiting_confirmation_count() == figures_from_scratch(today)["awaiting"][1]
