@@ -12,7 +12,6 @@ from werkzeug.exceptions import HTTPException
 
 from . import clock, health
 from .audit import audit_label
-from .billing import services
 from .formatting import (
     currency_symbol,
     describe_device,
@@ -111,10 +110,6 @@ def init_app(app: Flask) -> None:
         return {"status": "ok", "database": "up"}, 200
 
     health.init_app(app)  # /readyz, and the 503 page when the database cannot serve
-
-    # How clients pay, for any template (the portal's invoice page, PDFs, emails): read only when
-    # a template calls it.
-    app.jinja_env.globals["payment_instructions"] = services.payment_instructions
 
     nav_url_cache: dict[str | None, dict[str, str]] = {}
 
