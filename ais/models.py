@@ -1013,6 +1013,17 @@ class ClientDayBalance(Base):
     credit: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
 
+class ClientAccount(Base):
+    """The clients with lines in an account: a row per account and client that has a running
+    balance per day (``client_day_balances``), added with the client's first line in the account
+    and never removed.  The receivables sub-ledger's list counts these, one short index entry per
+    client, instead of looking for each client's running balances."""
+
+    __tablename__ = "client_accounts"
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True)
+
+
 # --- Late fees and plan proposals (docs/ACCOUNTING.md, docs/USER_GUIDE.md) ----------------------
 
 

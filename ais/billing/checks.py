@@ -32,6 +32,7 @@ from ..models import (
     AccountDayBalance,
     Allocation,
     CheckoutSession,
+    ClientAccount,
     ClientDayBalance,
     ClientOpenTotal,
     ClosedPeriod,
@@ -974,6 +975,44 @@ def _check_day_balances() -> list[str]:
     return problems
 
 
+def _check_client_accounts() -> list[str]:
+    """``client_accounts`` holds exactly the (account, client) pairs that have running balances per
+    day: the receivables sub-ledger lists and counts its clients from it."""
+    pairs = select(ClientDayBalance.account_id, ClientDayBalance.client_id).distinct().subquery("pairs")
+    listed = and_(ClientAccount.account_id == pairs.c.account_id, ClientAccount.client_id == pairs.c.client_id)
+    missing = db.session.execute(
+        select(pairs.c.account_id, pairs.c.client_id)
+        .outerjoin(ClientAccount, listed)
+        .where(ClientAccount.client_id.is_(None))
+        .order_by(pairs.c.account_id, pairs.c.client_id)
+    ).all()
+    has_balances = (
+        select(ClientDayBalance.day)
+        .where(
+            ClientDayBalance.account_id == ClientAccount.account_id,
+            ClientDayBalance.client_id == ClientAccount.client_id,
+        )
+        .exists()
+    )
+    extra = db.session.execute(
+        select(ClientAccount.account_id, ClientAccount.client_id)
+        .where(~has_balances)
+        .order_by(ClientAccount.account_id, ClientAccount.client_id)
+    ).all()
+    if not missing and not extra:
+        return []
+    labels = _account_labels()
+    return [
+        f"Account {_whose(labels, list(key))}: running balances per day, but the client is not among the "
+        "account's clients (client_accounts); the receivables sub-ledger leaves them out."
+        for key in missing
+    ] + [
+        f"Account {_whose(labels, list(key))}: among the account's clients (client_accounts), but with no "
+        "running balance per day."
+        for key in extra
+    ]
+
+
 def _whose(labels: dict[int, str], key: list) -> str:
     return f"{labels.get(key[0], key[0])}" + (f", client {key[1]}" if len(key) > 1 else "")
 
@@ -1230,6 +1269,7 @@ LEDGER_CHECKS = (
     _check_account_balances,
     _check_line_dates,
     _check_day_balances,
+    _check_client_accounts,
     _check_receivable,
     _check_method_accounts,
     _check_customer_credits,

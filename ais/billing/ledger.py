@@ -5,8 +5,9 @@ Each posting rule reads what the event stored (an invoice's VAT summary, a credi
 payment's amount and method) and never recomputes it.  A correction is a new entry that reverses
 the original, line for line; nothing here updates or deletes an entry or a line.  Every line also
 adds to its account's running balance of the month (``account_balances``) and of the day
-(``account_day_balances``, and per client ``client_day_balances``), so reports read a balance as
-of any day with one index lookup instead of the lines.
+(``account_day_balances``, and per client ``client_day_balances``, whose clients per account
+``client_accounts`` lists), so reports read a balance as of any day with one index lookup instead
+of the lines.
 
 The posting rules are pure functions, one per event (``*_posting``: plain values in, a Posting
 out); the service layer's functions below them post what they give, and the bulk rebuild
@@ -34,6 +35,7 @@ from ..models import (
     Account,
     AccountBalance,
     AccountDayBalance,
+    ClientAccount,
     ClientDayBalance,
     ClosedPeriod,
     CreditNote,
@@ -189,7 +191,8 @@ class _BalanceChanges:
     (ais.database.write_transaction runs it): every transaction then locks the running-balance
     rows last and in one order, after the journal counters and the monthly totals, so two
     transactions never wait for each other in a circle.  Registered as a before-commit callback, it
-    is dropped with them when the transaction rolls back."""
+    is dropped with them when the transaction rolls back.  A client's first running balance in an
+    account also adds the pair to ``client_accounts``, under the same per-account lock."""
 
     def __init__(self) -> None:
         self.sums: dict[tuple[int, date], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
@@ -221,7 +224,11 @@ class _BalanceChanges:
         for (account_id, day), (debit, credit) in sorted(self.days.items()):
             _add_from_day(AccountDayBalance, {"account_id": account_id}, day, debit, credit)
         for (account_id, client_id, day), (debit, credit) in sorted(self.client_days.items()):
-            _add_from_day(ClientDayBalance, {"account_id": account_id, "client_id": client_id}, day, debit, credit)
+            keys = {"account_id": account_id, "client_id": client_id}
+            if _add_from_day(ClientDayBalance, keys, day, debit, credit):
+                # No running balance of the client before this day: perhaps their first line in the
+                # account.  Only then, so a usual payment (the client has earlier rows) costs nothing more.
+                db.session.execute(_insert()(ClientAccount).values(**keys).on_conflict_do_nothing())
         self.sums.clear()
         self.days.clear()
         self.client_days.clear()
@@ -230,10 +237,10 @@ class _BalanceChanges:
 RUNNING_BALANCE_LOCKS = 22  # the advisory-lock space of the running balances per day (one lock per account)
 
 
-def _add_from_day(model, keys: dict[str, int], day: date, debit: Decimal, credit: Decimal) -> None:
+def _add_from_day(model, keys: dict[str, int], day: date, debit: Decimal, credit: Decimal) -> bool:
     """Add a day's debits and credits to the running balance of ``keys`` (an account, or an account
     and a client) on ``day`` and every later day: the day's row is first made, from the last row
-    before it, if the day had none."""
+    before it, if the day had none.  True when ``keys`` had no row before ``day``."""
     where = [getattr(model, name) == value for name, value in keys.items()]
     before = db.session.execute(
         select(model.debit, model.credit).where(*where, model.day < day).order_by(model.day.desc()).limit(1)
@@ -249,6 +256,7 @@ def _add_from_day(model, keys: dict[str, int], day: date, debit: Decimal, credit
         .values(debit=model.debit + debit, credit=model.credit + credit)
         .execution_options(synchronize_session=False)
     )
+    return before is None
 
 
 def _add_to_balances(day: date, lines: list[Line]) -> None:
@@ -813,11 +821,19 @@ def erase() -> None:
         db.session.execute(
             text(
                 "TRUNCATE journal_lines, journal_entries, account_balances, account_day_balances, "
-                "client_day_balances, journal_counters"
+                "client_day_balances, client_accounts, journal_counters"
             )
         )
         return
-    for model in (JournalLine, JournalEntry, AccountBalance, AccountDayBalance, ClientDayBalance, JournalCounter):
+    for model in (
+        JournalLine,
+        JournalEntry,
+        AccountBalance,
+        AccountDayBalance,
+        ClientDayBalance,
+        ClientAccount,
+        JournalCounter,
+    ):
         db.session.execute(delete(model))
 
 

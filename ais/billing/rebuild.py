@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models import (
     AccountBalance,
     AccountDayBalance,
+    ClientAccount,
     ClientDayBalance,
     CreditNote,
     Invoice,
@@ -139,8 +140,9 @@ class _Writer:
         self.entries, self.lines = [], []
 
     def finish(self) -> None:
-        """The running balances per account and month, the journal counters and, on PostgreSQL,
-        the entries' id sequence past the ids given here."""
+        """The running balances per account and month and per day, the clients of each account
+        (``client_accounts``), the journal counters and, on PostgreSQL, the entries' id sequence
+        past the ids given here."""
         self.flush()
         if self.months:
             db.session.execute(
@@ -152,6 +154,7 @@ class _Writer:
             )
         _insert_running(AccountDayBalance, ("account_id",), self.days)
         _insert_running(ClientDayBalance, ("account_id", "client_id"), self.client_days)
+        _insert_client_accounts(sorted({(account_id, client_id) for account_id, client_id, _ in self.client_days}))
         for journal, last_number in sorted(self.numbers.items()):
             db.session.execute(insert(JournalCounter).values(journal=journal, last_number=last_number))
         if db.engine.dialect.name == "postgresql":
@@ -164,7 +167,7 @@ class _Writer:
             db.session.execute(
                 text(
                     "ANALYZE journal_entries, journal_lines, account_balances, account_day_balances, "
-                    "client_day_balances"
+                    "client_day_balances, client_accounts"
                 )
             )
 
@@ -190,6 +193,15 @@ def _insert_running(model, keys: tuple[str, ...], days: dict[tuple, list[Decimal
             rows = []
     if rows:
         db.session.execute(insert(_table(model)), rows)
+
+
+def _insert_client_accounts(pairs: list[tuple[int, int]]) -> None:
+    """A row of ``client_accounts`` per (account, client) with running balances per day."""
+    for start in range(0, len(pairs), BATCH):
+        db.session.execute(
+            insert(_table(ClientAccount)),
+            [{"account_id": account, "client_id": client} for account, client in pairs[start : start + BATCH]],
+        )
 
 
 def _reversed_sources(events: list[Event]) -> set[tuple[str, int]]:

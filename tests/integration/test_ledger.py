@@ -15,7 +15,7 @@ from ais.billing import ledger, rules, services
 from ais.billing.checks import find_problems
 from ais.billing.services import InvoiceInput, LineInput
 from ais.extensions import db
-from ais.models import Account, AccountBalance, JournalEntry, JournalLine
+from ais.models import Account, AccountBalance, ClientAccount, ClientDayBalance, JournalEntry, JournalLine
 
 D = Decimal
 
@@ -194,6 +194,35 @@ def test_running_balances_per_month_follow_every_entry(ann):
         ((TODAY - 40 * DAY).replace(day=1), D("1120.00"), D("0.00")),
         (TODAY.replace(day=1), D("0.00"), D("100.00")),
     ]
+
+
+def _clients_of_accounts() -> list[tuple[str, int]]:
+    """client_accounts, as (account role, client)."""
+    return sorted(
+        fresh().execute(
+            select(Account.role, ClientAccount.client_id).join(Account, Account.id == ClientAccount.account_id)
+        )
+    )
+
+
+def test_a_client_s_first_line_in_an_account_adds_them_to_its_clients_once(ann):
+    assert _clients_of_accounts() == []
+    first = make_invoice(ann, "1120.00", issued=TODAY - 40 * DAY)
+    assert _clients_of_accounts() == [("receivable", ann)]
+    pay(first, "100.00", on=TODAY - DAY)  # a later day of the same account and client
+    make_invoice(ann, "560.00", issued=TODAY - 60 * DAY)  # a day before the client's first one
+    assert _clients_of_accounts() == [("receivable", ann)]
+    pay(first, "1020.00")
+    services.credit_invoice(ACTOR, first, D("112.00"), "Discount after payment")  # a customer credit
+    ben = make_client("Ben Reyes", email="ben@example.com")
+    make_client("Cy Lim", email="cy@example.com")  # no invoice: no line
+    make_invoice(ben, "560.00")
+    assert _clients_of_accounts() == sorted([("receivable", ann), ("customer_credit", ann), ("receivable", ben)])
+    # Exactly the accounts and clients of the running balances per day.
+    pairs = fresh().execute(select(ClientDayBalance.account_id, ClientDayBalance.client_id).distinct()).all()
+    listed = fresh().execute(select(ClientAccount.account_id, ClientAccount.client_id)).all()
+    assert sorted(map(tuple, listed)) == sorted(map(tuple, pairs))
+    assert find_problems() == []
 
 
 def test_check_finds_a_running_balance_that_disagrees_with_the_lines(ann):

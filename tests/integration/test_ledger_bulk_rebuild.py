@@ -20,6 +20,7 @@ from ais.extensions import db
 from ais.models import (
     AccountBalance,
     AccountDayBalance,
+    ClientAccount,
     ClientDayBalance,
     Invoice,
     JournalCounter,
@@ -164,7 +165,11 @@ def _snapshot() -> dict:
             )
         )
     )
-    assert days and client_days
+    client_accounts = sorted(
+        tuple(row) for row in session.execute(select(ClientAccount.account_id, ClientAccount.client_id))
+    )
+    assert days and client_days and client_accounts
+    assert client_accounts == sorted({(account_id, client_id) for account_id, client_id, *_ in client_days})
     counters = dict(session.execute(select(JournalCounter.journal, JournalCounter.last_number)).all())
     return {
         "entries": entries,
@@ -172,6 +177,7 @@ def _snapshot() -> dict:
         "balances": balances,
         "days": days,
         "client_days": client_days,
+        "client_accounts": client_accounts,
         "counters": counters,
     }
 
@@ -219,6 +225,7 @@ def test_the_bulk_rebuild_keeps_the_balances_the_service_layer_posted(history):
     assert sorted(map(key, rebuilt["entries"])) == sorted(map(key, posted["entries"]))
     assert rebuilt["balances"] == posted["balances"]
     assert rebuilt["days"] == posted["days"] and rebuilt["client_days"] == posted["client_days"]
+    assert rebuilt["client_accounts"] == posted["client_accounts"]
     assert rebuilt["counters"] == posted["counters"]
 
 
@@ -276,5 +283,32 @@ def test_check_finds_a_running_balance_per_day_that_disagrees_with_the_lines(his
     assert any("the running balance of the day says debits" in problem for problem in problems)
     assert any("the running balance of the day says nothing" in problem for problem in problems)
     assert any("for a day without lines" in problem for problem in problems)
+    assert rebuild_ledger(force=True, **QUIET) == 0
+    assert find_problems() == []
+
+
+def test_check_finds_a_client_missing_from_or_extra_among_an_account_s_clients(history):
+    from sqlalchemy import delete, insert
+
+    from ais.models import Account, Client
+
+    session = fresh()
+    sales = session.scalar(select(Account.id).where(Account.role == "sales"))
+    ann = session.scalar(select(Client.id).where(Client.name == "Ann Cruz"))
+    ben = session.scalar(select(Client.id).where(Client.name == "Ben Reyes"))
+    receivable = session.scalar(select(Account.id).where(Account.role == "receivable"))
+    db.session.execute(
+        delete(ClientAccount).where(ClientAccount.account_id == receivable, ClientAccount.client_id == ben)
+    )
+    db.session.execute(insert(ClientAccount).values(account_id=sales, client_id=ann))
+    db.session.commit()
+    problems = find_problems()
+    assert [problem for problem in problems if "client_accounts" in problem] == [
+        f"Account 1100 Accounts receivable, client {ben}: running balances per day, but the client is not among "
+        "the account's clients (client_accounts); the receivables sub-ledger leaves them out.",
+        f"Account 4000 Sales, client {ann}: among the account's clients (client_accounts), but with no running "
+        "balance per day.",
+    ]
+    # The rebuild writes the table afresh from the running balances it writes.
     assert rebuild_ledger(force=True, **QUIET) == 0
     assert find_problems() == []

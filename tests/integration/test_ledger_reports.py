@@ -15,11 +15,11 @@ from decimal import Decimal
 
 import pytest
 from portal_support import ACTOR, ANN, DAY, OWNER, TODAY, make_client, make_invoice, make_user, pay, sign_in
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ais.billing import ledger, reports, services
 from ais.extensions import db
-from ais.models import Account, Invoice
+from ais.models import Account, Client, ClientDayBalance, Invoice
 
 D = Decimal
 MARCH = {"from": "2026-03-01", "to": "2026-03-31"}
@@ -117,6 +117,30 @@ def test_the_sub_ledger_is_each_client_s_open_invoices_and_adds_up_to_the_contro
     earlier = reports.receivables(TODAY - 20 * DAY, page=1)
     assert {row.client_id: row.balance for row in earlier.clients.items} == {ops["ann"]: D("1120.00"), ops["ben"]: 0}
     assert earlier.control == D("1120.00")
+
+
+def test_the_sub_ledger_lists_and_counts_the_clients_with_receivable_lines(ops):
+    """Every client with a running balance in the receivable account, by name, and no other: a
+    client with no invoice is left out, one whose invoice is paid stays (with a zero balance)."""
+    make_client("Cy Lim", "cy@example.com")  # no invoice, no line
+    dee = make_client("dee Santos", "dee@example.com")
+    pay(make_invoice(dee, "560.00", issued=TODAY - 5 * DAY), "560.00", on=TODAY - DAY)
+    receivable = _account_id("1100")
+    has_lines = (
+        select(ClientDayBalance.day)
+        .where(ClientDayBalance.account_id == receivable, ClientDayBalance.client_id == Client.id)
+        .exists()
+    )
+    with_lines = list(
+        db.session.scalars(select(Client.id).where(has_lines).order_by(func.lower(Client.name), Client.id))
+    )
+    assert sorted(with_lines) == sorted([ops["ann"], dee, ops["ben"]])  # (the order of "=" is the collation's)
+    pages = [reports.receivables(TODAY, page=number, per_page=2) for number in (1, 2, 3)]
+    assert [row.client_id for page in pages for row in page.clients.items] == with_lines
+    assert [(page.clients.total, page.clients.total_capped) for page in pages] == [(3, False)] * 3  # 3: past the end
+    rows = list(reports.receivables_rows(TODAY))
+    assert [row.client_id for row in rows] == with_lines
+    assert {row.client_id: row.balance for row in rows} == {ops["ann"]: D("508.00"), dee: 0, ops["ben"]: D("2000.00")}
 
 
 def test_a_client_s_receivable_lines_run_to_their_balance(ops):

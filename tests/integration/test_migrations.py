@@ -278,3 +278,55 @@ def test_upgrading_a_ledger_fills_the_running_balances_per_day_and_the_line_date
         assert db.session.scalar(select(func.count()).select_from(ClientDayBalance)) == client_days
         assert find_problems() == []
         db.session.remove()
+
+
+def test_upgrading_lists_the_clients_of_each_account_from_the_running_balances(app, freeze_today):
+    """0022: client_accounts is filled with the (account, client) pairs of client_day_balances, and
+    `flask check` passes at once; the downgrade drops it."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from ais.audit import Actor
+    from ais.billing import services
+    from ais.billing.checks import find_problems
+    from ais.models import ClientAccount, ClientDayBalance
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+    with app.app_context():
+        for name in ("Ann", "Ben"):
+            client_id = services.create_client(
+                actor, services.ClientInput(name=name, email=f"{name.lower()}@example.com")
+            )
+            invoice = services.create_invoice(
+                actor,
+                services.InvoiceInput(
+                    client_id=client_id,
+                    issue_date=today - timedelta(days=30),
+                    due_date=today,
+                    lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
+                ),
+            )
+            services.record_payment(actor, invoice, Decimal("500.00"), today - timedelta(days=5), "GCash", "")
+        services.create_client(actor, services.ClientInput(name="Cy", email="cy@example.com"))  # no line
+        pairs = sorted(
+            tuple(row)
+            for row in db.session.execute(select(ClientDayBalance.account_id, ClientDayBalance.client_id).distinct())
+        )
+        assert len(pairs) == 2
+        db.session.remove()
+        try:
+            downgrade(revision="2c9e7b4f1a86")  # 0021: no client_accounts
+            with db.engine.connect() as connection:
+                assert "client_accounts" not in db.inspect(connection).get_table_names()
+        finally:
+            upgrade()
+        listed = sorted(
+            tuple(row) for row in db.session.execute(select(ClientAccount.account_id, ClientAccount.client_id))
+        )
+        assert listed == pairs
+        assert find_problems() == []
+        db.session.remove()
