@@ -330,3 +330,64 @@ def test_upgrading_lists_the_clients_of_each_account_from_the_running_balances(a
         assert listed == pairs
         assert find_problems() == []
         db.session.remove()
+
+
+def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, freeze_today):
+    """0023: client_open_totals is filled with each client's unpaid installments of open invoices
+    (not a draft's, not a void invoice's, not a paid one's), and `flask check` passes at once; the
+    downgrade drops it."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from ais.audit import Actor
+    from ais.billing import books, services
+    from ais.billing.checks import find_problems
+    from ais.models import ClientOpenTotal
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+
+    def invoice_for(client_id, amount, count=1, issue=True):
+        return services.create_invoice(
+            actor,
+            services.InvoiceInput(
+                client_id=client_id,
+                issue_date=today - timedelta(days=30),
+                due_date=today - timedelta(days=20),
+                lines=[services.LineInput("Goods", Decimal("1"), Decimal(amount))],
+                payment_type="installment" if count > 1 else "full",
+                installment_count=count,
+                frequency="monthly" if count > 1 else None,
+            ),
+            issue=issue,
+        )
+
+    with app.app_context():
+        ann = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        ben = services.create_client(actor, services.ClientInput(name="Ben", email="ben@example.com"))
+        plan = invoice_for(ann, "900.00", count=3)
+        services.record_payment(actor, plan, Decimal("400.00"), today - timedelta(days=5), "GCash", "")
+        invoice_for(ann, "50.00", issue=False)  # a draft owes nothing
+        paid = invoice_for(ben, "75.00")
+        services.record_payment(actor, paid, Decimal("75.00"), today - timedelta(days=2), "Cash", "")
+        services.void_invoice(actor, invoice_for(ben, "60.00"), "Raised twice")
+        db.session.remove()
+        try:
+            downgrade(revision="a12f4d07ebd2")  # 0022: no client_open_totals
+            with db.engine.connect() as connection:
+                assert "client_open_totals" not in db.inspect(connection).get_table_names()
+        finally:
+            upgrade()
+        stored = {
+            row.client_id: (row.unpaid_due, row.unpaid_count)
+            for row in db.session.execute(
+                select(ClientOpenTotal.client_id, ClientOpenTotal.unpaid_due, ClientOpenTotal.unpaid_count)
+            )
+        }
+        assert stored == {ann: (Decimal("500.00"), 2)}
+        assert stored == {client_id: tuple(values) for client_id, values in books.recomputed_clients().items()}
+        assert find_problems() == []
+        db.session.remove()

@@ -10,14 +10,14 @@ the installments and `flask rebuild-totals` recomputes it.  The previous release
 after serving on this schema, run `rebuild-totals` (docs/DEPLOYMENT.md).
 
 Revision ID: f68f9aeade24
-Revises: 2c9e7b4f1a86
+Revises: a12f4d07ebd2
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "f68f9aeade24"
-down_revision = "2c9e7b4f1a86"
+down_revision = "a12f4d07ebd2"
 branch_labels = None
 depends_on = None
 
