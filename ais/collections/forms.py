@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wtforms import BooleanField, DateField, IntegerField, RadioField, StringField
+from wtforms import BooleanField, DateField, IntegerField, RadioField, SelectChoice, StringField
 from wtforms.validators import InputRequired, Length, NumberRange
 
 from ..forms import AppForm
@@ -45,7 +45,10 @@ class LateFeePolicyForm(AppForm):
     enabled = BooleanField("Charge late fees", description="Off: no late fee is charged to any client.")
     kind = RadioField(
         "The fee",
-        choices=[("flat", "A flat amount"), ("percent", "A percentage of the installment's unpaid part")],
+        choices=[
+            SelectChoice("flat", "A flat amount"),
+            SelectChoice("percent", "A percentage of the installment's unpaid part"),
+        ],
         default="flat",
         validate_choice=True,
     )

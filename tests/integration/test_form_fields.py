@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 from flask import render_template_string
-from wtforms import DateField, Form, IntegerField, SelectField, StringField
+from wtforms import DateField, Form, IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 TEMPLATE = """{% from "_macros.html" import render_field %}{{ render_field(field, **extra) }}"""
@@ -52,7 +52,10 @@ class Sample(Form):
     note = StringField("Note", validators=[Optional()], description="Shown on the receipt")
     count = IntegerField("Installments", validators=[DataRequired(), NumberRange(min=1, max=60)])
     first_due = DateField("First due date", validators=[DataRequired()])
-    method = SelectField("Method", choices=[("cash", "Cash"), ("gcash", "GCash <e-wallet>"), ('x"y', "Quote")])
+    method = SelectField(
+        "Method",
+        choices=[SelectChoice("cash", "Cash"), SelectChoice("gcash", "GCash <e-wallet>"), SelectChoice('x"y', "Quote")],
+    )
 
 
 DATA = {
@@ -119,7 +122,11 @@ class Filters(Form):
     q = StringField("Search", validators=[Optional(), Length(max=100)])
     date_from = DateField("From", validators=[Optional()])
     page = IntegerField("Page", validators=[Optional()])
-    status = SelectField("Status", choices=[("", "All"), ("open", "Open"), ("paid", "Paid")], default="")
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "All"), SelectChoice("open", "Open"), SelectChoice("paid", "Paid")],
+        default="",
+    )
 
 
 @pytest.mark.parametrize(
