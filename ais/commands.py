@@ -89,9 +89,9 @@ def backfill_vat(dry_run: bool, echo=click.echo) -> int:
 
 
 def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
-    """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals) from the
-    books and, unless a dry run, replace them: the remedy when `check` finds them drifted (e.g.
-    after the previous release served on the new schema)."""
+    """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals,
+    due_day_balances) from the books and, unless a dry run, replace them: the remedy when `check`
+    finds them drifted (e.g. after the previous release served on the new schema)."""
     drift = totals_drift()
     for line in drift:
         echo(line)
@@ -102,8 +102,11 @@ def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
         )
         return 0
     with write_transaction():
-        months, days, clients = books.rebuild_totals()
-    echo(f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing.")
+        months, days, clients, balances = books.rebuild_totals()
+    echo(
+        f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing, "
+        f"{balances} open balance(s) per due day and day."
+    )
     return 0
 
 
@@ -131,7 +134,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("rebuild-totals")
     @click.option("--dry-run", is_flag=True, help="Show what disagrees without writing anything.")
     def rebuild_totals_command(dry_run: bool):
-        """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals) from the books."""
+        """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals, due_day_balances)."""
         click.get_current_context().exit(rebuild_totals(dry_run))
 
     @app.cli.command("backfill-vat")

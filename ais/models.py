@@ -220,6 +220,39 @@ class DueDayTotal(Base):
     collected: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"), server_default=text("0"))
 
 
+class DueDayBalance(Base):
+    """Running open balances per due day: what was open at the end of ``day`` of the installments
+    due on ``due_day`` (of issued, non-void invoices), a row per day on which something billed or
+    paid them.  An installment counts from the day it is billed (its invoice's issue date, a late
+    fee's from the day the fee was charged); a confirmed payment's allocation takes it off from the
+    payment's date (or the billing day, if later).
+
+    Kept by the service layer after ``client_open_totals``: a change on a day adds to that day's
+    row and every later one of the due day, the day's row first made from the last row before it.
+    The aging report reads, for each due day, the last row on or before its day (one index probe
+    per due day), so the report as of a past day costs what it costs as of today.
+    """
+
+    __tablename__ = "due_day_balances"
+    due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    open: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class BalanceDueDay(Base):
+    """The due days that have running open balances (``due_day_balances``), one row each, added
+    with a due day's first balance.
+
+    The aging report reads this short list (about 1,100 rows on large books, a sequential read)
+    to probe each due day's last balance, instead of walking the distinct due days of
+    ``due_day_balances``' primary key, which costs an index probe per due day (half the report's
+    totals).  `flask check` proves every due day with a balance is listed.
+    """
+
+    __tablename__ = "balance_due_days"
+    due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+
+
 class ClientOpenTotal(Base):
     """Running totals per client, kept with ``due_day_totals`` by the service layer: the unpaid part
     and the number of the installments of the client's open (issued, non-void) invoices.

@@ -1,11 +1,11 @@
-"""Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``),
-kept in step with every change to an invoice.
+"""Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``,
+``due_day_balances``), kept in step with every change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
-confirmed payments by day, its unpaid installments by due month, due day and client); just before the
-transaction commits it takes the snapshot again and adds the difference.  Every write path goes
-through ``lock_invoice``, so none can forget it.
+confirmed payments by day, its unpaid installments by due month, due day and client, and what it
+opened and paid per due day and day); just before the transaction commits it takes the snapshot
+again and adds the difference.  Every write path goes through ``lock_invoice``, so none can forget it.
 """
 
 from __future__ import annotations
@@ -15,18 +15,23 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, delete, func, insert, select, text
+from sqlalchemy import Date, and_, case, delete, func, insert, select, text, type_coerce, union_all, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..db_types import Money
 from ..extensions import db
 from ..models import (
     CONFIRMED,
     REPORTED,
+    Allocation,
+    BalanceDueDay,
     ClientOpenTotal,
+    DueDayBalance,
     DueDayTotal,
     Installment,
     Invoice,
+    LateFee,
     MonthlyTotal,
     Payment,
 )
@@ -39,6 +44,10 @@ SNAPSHOTS = "ais_monthly_snapshots"
 MONTHLY_COLUMNS = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
 DAILY_COLUMNS = ("unpaid_due", "unpaid_count", "collected")
 CLIENT_COLUMNS = ("unpaid_due", "unpaid_count")
+# The advisory-lock space of the running open balances per due day (one lock per due day, its
+# ordinal); the ledger's running balances use 22.
+DUE_DAY_BALANCE_LOCKS = 23
+BULK_ROWS = 5000  # rows per INSERT when rebuilding due_day_balances (hundreds of thousands on large books)
 
 
 def month_of(day: date) -> date:
@@ -66,6 +75,10 @@ class Contribution:
     # By client: who owes something (the aging report's count of clients).
     client_unpaid_due: dict = field(default_factory=_money_by_key)
     client_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
+    # By (due day, day): what the invoice's installments due that day opened (+, the day they were
+    # billed) and what confirmed payments took off them (-, from the payment's date, or the billing
+    # day if later) on that day: the aging report as of any day (due_day_balances).
+    opened_and_paid: dict = field(default_factory=_money_by_key)
 
     @classmethod
     def of(cls, invoice: Invoice) -> Contribution:
@@ -100,7 +113,44 @@ class Contribution:
                 result.day_unpaid_count[installment.due_date] += 1
                 result.client_unpaid_due[invoice.client_id] += unpaid
                 result.client_unpaid_count[invoice.client_id] += 1
+        _add_opened_and_paid(result.opened_and_paid, invoice)
         return result
+
+
+def _billed_on(issue_date: date, fee_charged_on: date | None) -> date:
+    """The day an installment is billed: its invoice's issue date, or the day the late fee it bills
+    was charged, if later (as the aging report counts it: ``aging._not_billing_a_later_fee``)."""
+    return fee_charged_on if fee_charged_on is not None and fee_charged_on > issue_date else issue_date
+
+
+def _add_opened_and_paid(changes: dict, invoice: Invoice) -> None:
+    """The invoice's installments by (due day, billing day), less their allocations of confirmed
+    payments by (due day, day taking effect): one query, a row per installment and allocation."""
+    fee_charged_on = (
+        select(func.max(LateFee.charged_on)).where(LateFee.fee_installment_id == Installment.id).scalar_subquery()
+    )
+    rows = db.session.execute(
+        select(
+            Installment.id,
+            Installment.due_date,
+            Installment.amount,
+            fee_charged_on,
+            Allocation.amount,
+            Payment.date,
+        )
+        .select_from(Installment)
+        .outerjoin(Allocation, Allocation.installment_id == Installment.id)
+        .outerjoin(Payment, and_(Payment.id == Allocation.payment_id, Payment.state == CONFIRMED))
+        .where(Installment.invoice_id == invoice.id)
+    )
+    counted = set()
+    for installment_id, due_date, amount, charged_on, allocated, paid_on in rows:
+        billed = _billed_on(invoice.issue_date, charged_on)
+        if installment_id not in counted:
+            counted.add(installment_id)
+            changes[(due_date, billed)] += amount
+        if paid_on is not None:
+            changes[(due_date, max(paid_on, billed))] -= allocated
 
 
 def track(invoice: Invoice) -> None:
@@ -130,14 +180,17 @@ def post_changes() -> None:
     monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
     daily: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
     by_client: dict[int, list] = defaultdict(lambda: [ZERO, 0])
+    by_due_day: dict[tuple[date, date], list] = defaultdict(lambda: [ZERO])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
         _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count", "day_collected"))
         _add_differences(by_client, before, after, ("client_unpaid_due", "client_unpaid_count"))
+        _add_differences(by_due_day, before, after, ("opened_and_paid",))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
     add_to_clients({client_id: values for client_id, values in by_client.items() if any(values)})
+    add_to_due_day_balances({key: change for key, (change,) in by_due_day.items() if change})
 
 
 def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict) -> None:
@@ -169,6 +222,44 @@ def add_to_days(deltas: dict[date, list]) -> None:
 def add_to_clients(deltas: dict[int, list]) -> None:
     """Upsert per-client deltas: [unpaid_due, unpaid_count].  Always after the days (the lock order)."""
     _upsert(ClientOpenTotal, "client_id", CLIENT_COLUMNS, deltas)
+
+
+def add_to_due_day_balances(changes: dict[tuple[date, date], Decimal]) -> None:
+    """Add each (due day, day)'s change to the open balance of the due day on that day and every
+    later day.  Always after the clients (the lock order).  A day's row holds everything through
+    that day, so a change adds to its day's row and to every later one: one transaction at a time
+    per due day (an advisory lock per due day, taken in order), or a row added meanwhile for a later
+    day would miss this change."""
+    if not changes:
+        return
+    if db.engine.dialect.name == "postgresql":
+        for due_day in sorted({due_day for due_day, _ in changes}):
+            db.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :due_day)"),
+                {"space": DUE_DAY_BALANCE_LOCKS, "due_day": due_day.toordinal()},
+            )
+    insert_row = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
+    for (due_day, day), change in sorted(changes.items()):
+        # The day's row is first made, from the last row before it, if the day had none.
+        before = db.session.scalar(
+            select(DueDayBalance.open)
+            .where(DueDayBalance.due_day == due_day, DueDayBalance.day < day)
+            .order_by(DueDayBalance.day.desc())
+            .limit(1)
+        )
+        db.session.execute(
+            insert_row(DueDayBalance)
+            .values(due_day=due_day, day=day, open=before if before is not None else ZERO)
+            .on_conflict_do_nothing()
+        )
+        if before is None:  # perhaps the due day's first balance: list the due day (the report reads the list)
+            db.session.execute(insert_row(BalanceDueDay).values(due_day=due_day).on_conflict_do_nothing())
+        db.session.execute(
+            update(DueDayBalance)
+            .where(DueDayBalance.due_day == due_day, DueDayBalance.day >= day)
+            .values(open=DueDayBalance.open + change)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def discard() -> None:
@@ -258,17 +349,83 @@ def recomputed_clients() -> dict[int, list]:
     }
 
 
-def rebuild_totals() -> tuple[int, int, int]:
-    """Replace monthly_totals, due_day_totals and client_open_totals by their recomputation from
-    the rows, in the caller's transaction; returns the number of monthly, daily and client rows
-    written.  On PostgreSQL the tables are locked first: a change to the books in flight adds its
-    difference after this commits, on top of totals that do not include it yet."""
+def opened_and_paid_by_day():
+    """What installments of open (issued, non-void) invoices due each day opened and what
+    confirmed payments took off them, per (due day, day): a statement of (due_day, day, change).
+    An installment opens on the day it is billed (its invoice's issue date, or the day its late
+    fee was charged if later); an allocation takes effect on its payment's date, or on the
+    installment's billing day if later (as ``Contribution.of``, summed over every invoice)."""
+    fees = (
+        select(LateFee.fee_installment_id.label("installment_id"), func.max(LateFee.charged_on).label("charged_on"))
+        .where(LateFee.fee_installment_id.is_not(None))
+        .group_by(LateFee.fee_installment_id)
+        .subquery("fees")
+    )
+    billed = case((fees.c.charged_on > Invoice.issue_date, fees.c.charged_on), else_=Invoice.issue_date)
+    open_invoice = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    opened = (
+        select(
+            Installment.due_date.label("due_day"),
+            type_coerce(billed, Date()).label("day"),
+            Installment.amount.label("change"),
+        )
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .outerjoin(fees, fees.c.installment_id == Installment.id)
+        .where(*open_invoice)
+    )
+    paid = (
+        select(
+            Installment.due_date,
+            type_coerce(case((Payment.date > billed, Payment.date), else_=billed), Date()),
+            type_coerce(-Allocation.amount, Money()),
+        )
+        .select_from(Allocation)
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .join(Installment, Installment.id == Allocation.installment_id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .outerjoin(fees, fees.c.installment_id == Installment.id)
+        .where(Payment.state == CONFIRMED, *open_invoice)
+    )
+    changes = union_all(opened, paid).subquery("changes")
+    return select(
+        changes.c.due_day, changes.c.day, type_coerce(func.sum(changes.c.change), Money()).label("change")
+    ).group_by(changes.c.due_day, changes.c.day)
+
+
+def recomputed_due_day_balances() -> dict[tuple[date, date], Decimal]:
+    """What due_day_balances should hold: for each due day and each day on which something opened
+    or paid its installments, what was open at the end of that day (the changes through it)."""
+    statement = opened_and_paid_by_day().subquery("by_day")
+    balances: dict[tuple[date, date], Decimal] = {}
+    open_so_far: dict[date, Decimal] = {}
+    for due_day, day, change in db.session.execute(
+        select(statement.c.due_day, statement.c.day, statement.c.change).order_by(statement.c.due_day, statement.c.day)
+    ):
+        open_so_far[due_day] = open_so_far.get(due_day, ZERO) + change
+        balances[(due_day, day)] = open_so_far[due_day]
+    return balances
+
+
+def rebuild_totals() -> tuple[int, int, int, int]:
+    """Replace monthly_totals, due_day_totals, client_open_totals and due_day_balances (with its
+    list of due days, balance_due_days) by their recomputation from the rows, in the caller's
+    transaction; returns the number of monthly, daily, client and due-day balance rows written.
+    On PostgreSQL the tables are locked first: a change to the books in flight adds its difference
+    after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(text("LOCK TABLE monthly_totals, due_day_totals, client_open_totals IN EXCLUSIVE MODE"))
+        db.session.execute(
+            text(
+                "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, due_day_balances, balance_due_days "
+                "IN EXCLUSIVE MODE"
+            )
+        )
     months, days, clients = recomputed_months(), recomputed_days(), recomputed_clients()
+    balances = recomputed_due_day_balances()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
     db.session.execute(delete(ClientOpenTotal))
+    db.session.execute(delete(DueDayBalance))
+    db.session.execute(delete(BalanceDueDay))
     if months:
         db.session.execute(
             insert(MonthlyTotal),
@@ -290,4 +447,10 @@ def rebuild_totals() -> tuple[int, int, int]:
                 for client_id, values in sorted(clients.items())
             ],
         )
-    return len(months), len(days), len(clients)
+    rows = [{"due_day": due_day, "day": day, "open": open_} for (due_day, day), open_ in sorted(balances.items())]
+    for start in range(0, len(rows), BULK_ROWS):
+        db.session.execute(insert(DueDayBalance), rows[start : start + BULK_ROWS])
+    due_days = sorted({due_day for due_day, _ in balances})
+    if due_days:
+        db.session.execute(insert(BalanceDueDay), [{"due_day": due_day} for due_day in due_days])
+    return len(months), len(days), len(clients), len(balances)

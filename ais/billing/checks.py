@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from itertools import groupby
 
-from sqlalchemy import and_, case, func, or_, select, type_coerce
+from sqlalchemy import and_, case, func, literal, null, or_, select, type_coerce, union_all
 
 from .. import clock
 from ..db_types import Money
@@ -31,6 +31,7 @@ from ..models import (
     AccountBalance,
     AccountDayBalance,
     Allocation,
+    BalanceDueDay,
     CheckoutSession,
     ClientAccount,
     ClientDayBalance,
@@ -39,6 +40,7 @@ from ..models import (
     CreditApplication,
     CreditNote,
     CreditNoteCounter,
+    DueDayBalance,
     DueDayTotal,
     Installment,
     Invoice,
@@ -106,6 +108,7 @@ def find_problems() -> list[str]:
         _check_monthly_totals,
         _check_due_day_totals,
         _check_client_open_totals,
+        _check_due_day_balances,
         _check_aging,
         *LEDGER_CHECKS,
     ):
@@ -712,7 +715,7 @@ def _check_invoice_numbers() -> list[str]:
     return problems
 
 
-# --- Running totals (monthly_totals, due_day_totals) ---------------------------------------------
+# --- Running totals (monthly_totals, due_day_totals, client_open_totals, due_day_balances) -----------------
 
 MONTHLY_NAMES = books.MONTHLY_COLUMNS
 DAILY_NAMES = books.DAILY_COLUMNS
@@ -778,10 +781,74 @@ def _check_client_open_totals() -> list[str]:
     return _compare("Open totals of client", "d", CLIENT_NAMES, expected, stored)
 
 
+def _check_due_day_balances() -> list[str]:
+    """due_day_balances equal their recomputation from the installments, late fees and allocations
+    (books.opened_and_paid_by_day): each stored row holds what was open at the end of its day of the
+    installments due on its due day, and every day that changed that amount has its row (a row for a
+    day without a change, left by a change later undone, is right if it holds the same amount); every
+    due day with a row is listed in balance_due_days.
+    Computed in SQL (window sums over the changes and the stored rows together), only the rows that
+    differ come back."""
+    changes = books.opened_and_paid_by_day().subquery("changes")
+    both = union_all(
+        select(changes.c.due_day, changes.c.day, changes.c.change, type_coerce(null(), Money()).label("stored")),
+        select(DueDayBalance.due_day, DueDayBalance.day, literal(ZERO, Money()), DueDayBalance.open),
+    ).subquery("both")
+    per_day = (
+        select(
+            both.c.due_day,
+            both.c.day,
+            type_coerce(func.sum(both.c.change), Money()).label("change"),
+            type_coerce(func.max(both.c.stored), Money()).label("stored"),
+            func.count(both.c.stored).label("rows"),
+        )
+        .group_by(both.c.due_day, both.c.day)
+        .subquery("per_day")
+    )
+    running = select(
+        per_day,
+        type_coerce(
+            func.sum(per_day.c.change).over(partition_by=per_day.c.due_day, order_by=per_day.c.day), Money()
+        ).label("should"),
+    ).subquery("running")
+    differing = db.session.execute(
+        select(running.c.due_day, running.c.day, running.c.stored, running.c.should, running.c.rows)
+        .where(
+            or_(
+                and_(running.c.rows == 0, running.c.change != 0),
+                and_(running.c.rows > 0, running.c.stored != running.c.should),
+            )
+        )
+        .order_by(running.c.due_day, running.c.day)
+    ).all()
+    problems = [
+        f"Open balance of the installments due {due_day:%Y-%m-%d}, on {day:%Y-%m-%d}: "
+        + (f"{_amount(stored)}" if rows else "no row")
+        + f" (should be {_amount(should)})."
+        for due_day, day, stored, should, rows in differing[:SHOWN_MISMATCHES]
+    ]
+    if len(differing) > SHOWN_MISMATCHES:
+        more = len(differing) - SHOWN_MISMATCHES
+        problems.append(f"Open balances per due day: {more} more rows disagree with the books.")
+    # The aging report reads the due days from their list: one missing would drop its balances.
+    unlisted = db.session.scalars(
+        select(DueDayBalance.due_day)
+        .where(~select(BalanceDueDay.due_day).where(BalanceDueDay.due_day == DueDayBalance.due_day).exists())
+        .group_by(DueDayBalance.due_day)
+        .order_by(DueDayBalance.due_day)
+        .limit(SHOWN_MISMATCHES)
+    ).all()
+    problems.extend(
+        f"Open balances of the installments due {due_day:%Y-%m-%d}: the due day is missing from balance_due_days."
+        for due_day in unlisted
+    )
+    return problems
+
+
 def totals_drift() -> list[str]:
-    """Where the running totals (monthly_totals, due_day_totals, client_open_totals) disagree with
-    the books."""
-    return _check_monthly_totals() + _check_due_day_totals() + _check_client_open_totals()
+    """Where the running totals (monthly_totals, due_day_totals, client_open_totals,
+    due_day_balances) disagree with the books."""
+    return _check_monthly_totals() + _check_due_day_totals() + _check_client_open_totals() + _check_due_day_balances()
 
 
 # --- Aging ----------------------------------------------------------------------------------------
@@ -793,7 +860,7 @@ def _check_aging() -> list[str]:
     * Per client: the aging of their open installments (ais.billing.aging, from the allocations;
       the statement's aging and the report's drill-down read the same) equals their statement's
       closing balance (``statements.closing_balances``: invoices and late fees less payments).
-    * In total, per bucket: the report's totals, read from the running totals per due day
+    * In total, per bucket: the report's totals, read from the running open balances per due day
       (``aging.aging_totals``), equal the sum of every client's aging.
     * The forecast's overdue figure (``monthly_totals`` before this month, ``due_day_totals`` of
       this month before today) equals the report's past-due buckets.

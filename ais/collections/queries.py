@@ -32,8 +32,8 @@ class AgingPage:
 
 def aging_page(as_of: dt.date, page: int) -> AgingPage:
     """The aging report: a page of clients by name (their number capped at 1,000+), their buckets
-    with the totals (from the running totals per due day), and the page's clients' promises to pay
-    as they stood on ``as_of`` (three statements, none reading every client's installments)."""
+    with the totals (from the running open balances per due day), and the page's clients' promises
+    to pay as they stood on ``as_of`` (three statements, none reading every client's installments)."""
     pagination, rows, totals = aging.aging_report_page(as_of, page=page, per_page=PER_PAGE)
     shown = promises.promises_shown_on([row.client_id for row in rows], as_of)
     return AgingPage(as_of, pagination, rows, totals, shown)

@@ -33,8 +33,10 @@ from ..models import (
     REPORTED,
     VOIDED,
     Allocation,
+    BalanceDueDay,
     Client,
     ClientOpenTotal,
+    DueDayBalance,
     DueDayTotal,
     Installment,
     Invoice,
@@ -343,6 +345,9 @@ def generate(
         [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows, payment_rows).items())],
     )
     _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
+    balances = _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_rows)
+    _bulk(DueDayBalance, balances, progress)
+    _bulk(BalanceDueDay, [dict(due_day=due_day) for due_day in sorted({row["due_day"] for row in balances})])
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -402,6 +407,29 @@ def _client_open_totals(invoice_rows, installment_rows) -> list[dict]:
             client["unpaid_due"] += row["amount"] - row["paid_amount"]
             client["unpaid_count"] += 1
     return [dict(client_id=client_id, **values) for client_id, values in sorted(clients.items())]
+
+
+def _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_rows) -> list[dict]:
+    """What was open at the end of each day of the installments due each day (every generated
+    invoice is issued and open, and none has a late fee): each installment opens on its invoice's
+    issue date, each allocation takes its amount off on its payment's date (or the issue date, if
+    later); the changes per (due day, day) accumulated per due day in day order."""
+    issued_on = {row["id"]: row["issue_date"] for row in invoice_rows}
+    installments = {row["id"]: (row["due_date"], issued_on[row["invoice_id"]]) for row in installment_rows}
+    paid_on = {row["id"]: row["date"] for row in payment_rows if row["state"] == CONFIRMED}
+    changes: dict = defaultdict(lambda: ZERO)
+    for row in installment_rows:
+        due_day, billed = installments[row["id"]]
+        changes[(due_day, billed)] += row["amount"]
+    for row in allocation_rows:
+        if row["payment_id"] in paid_on:
+            due_day, billed = installments[row["installment_id"]]
+            changes[(due_day, max(paid_on[row["payment_id"]], billed))] -= row["amount"]
+    rows, open_so_far = [], {}
+    for (due_day, day), change in sorted(changes.items()):
+        open_so_far[due_day] = open_so_far.get(due_day, ZERO) + change
+        rows.append(dict(due_day=due_day, day=day, open=open_so_far[due_day]))
+    return rows
 
 
 def _bulk(model, rows: list[dict], progress=None) -> None:

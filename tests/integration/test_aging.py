@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 from portal_support import ACTOR, DAY, OWNER, TODAY, make_client, make_invoice, make_user, pay, report, sign_in
-from sqlalchemy import update
+from sqlalchemy import delete, insert, select, update
 
 from ais.billing import aging, promises, services
 from ais.billing.checks import find_problems
@@ -169,8 +169,9 @@ def test_flask_check_proves_the_aging_equals_invoices_less_payments(books):
 
 
 def test_the_running_totals_give_the_exact_aging_on_every_day_around_later_events(books, freeze_today):
-    """The report's totals come from due_day_totals corrected by what happened after the day:
-    payments dated later, invoices issued later, late fees charged later.  On each day from
+    """The report's totals come from the running open balances per due day (due_day_balances),
+    which payments dated later, invoices issued later and late fees charged later change on their
+    own days.  On each day from
     before the first invoice to after the last event they equal the installments' own aging, and
     a page of clients carries each client's exact buckets."""
     from datetime import UTC, datetime
@@ -204,6 +205,78 @@ def test_the_running_totals_give_the_exact_aging_on_every_day_around_later_event
         ], day
         assert pagination.total == len(rows) and not pagination.total_capped
         assert sum((r.aging.total for r in rows), D("0.00")) == exact.total, day
+
+
+def _assert_exact_around(first, last):
+    """The report's totals (from due_day_balances) equal the installments' own aging on each day
+    from ``first`` through ``last``, and the stored balances equal their recomputation."""
+    from ais.billing.checks import _check_due_day_balances
+
+    day = first
+    while day <= last:
+        assert aging.aging_totals(day) == aging.exact_aging_totals(day), day
+        day += DAY
+    assert _check_due_day_balances() == []
+
+
+def test_a_backdated_payment_and_a_replan_keep_the_report_exact_on_every_day(books):
+    """A payment recorded today but dated 40 days ago reallocates a later payment too (payments fill
+    installments in date order), and a re-plan replaces the unpaid installments by new ones due on
+    other days: each changes what was open on past days, and the report's totals follow."""
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    plan = make_invoice(ann, "1200.00", issued=TODAY - 100 * DAY, due=TODAY - 90 * DAY, count=4)
+    make_invoice(ben, "300.00", issued=TODAY - 60 * DAY, due=TODAY - 50 * DAY)
+    pay(plan, "200.00", on=TODAY - 70 * DAY)
+    pay(plan, "150.00", on=TODAY - 10 * DAY)
+    _assert_exact_around(TODAY - 105 * DAY, TODAY + 5 * DAY)
+    before = aging.aging_totals(TODAY - 30 * DAY)
+
+    pay(plan, "350.00", on=TODAY - 40 * DAY)  # backdated: before the payment of 10 days ago
+    assert aging.aging_totals(TODAY - 30 * DAY).total == before.total - D("350.00")
+    _assert_exact_around(TODAY - 105 * DAY, TODAY + 5 * DAY)
+
+    services.replan_invoice(ACTOR, plan, 3, "weekly", TODAY + 3 * DAY)
+    assert aging.aging_totals(TODAY).current == D("500.00")  # the unpaid 500.00, now all due later
+    _assert_exact_around(TODAY - 105 * DAY, TODAY + 25 * DAY)
+
+
+def test_check_names_a_drifted_open_balance_per_due_day(books):
+    """A stored running balance that disagrees with the installments and payments is named by
+    `flask check` (its due day and day, what it holds and what it should), and the report as of
+    that day shows the drift until it is put right."""
+    from ais.models import BalanceDueDay, DueDayBalance
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    invoice = make_invoice(ann, "500.00", issued=TODAY - 60 * DAY, due=TODAY - 40 * DAY)
+    pay(invoice, "200.00", on=TODAY - 30 * DAY)
+    assert find_problems() == []
+    due_day, paid_on = TODAY - 40 * DAY, TODAY - 30 * DAY
+    row = (DueDayBalance.due_day == due_day) & (DueDayBalance.day == paid_on)
+    assert db.session.scalar(select(DueDayBalance.open).where(row)) == D("300.00")
+
+    db.session.execute(update(DueDayBalance).where(row).values(open=D("310.00")))
+    db.session.commit()
+    assert (
+        f"Open balance of the installments due {due_day:%Y-%m-%d}, on {paid_on:%Y-%m-%d}: 310.00 (should be 300.00)."
+        in find_problems()
+    )
+    assert aging.aging_totals(paid_on) != aging.exact_aging_totals(paid_on)
+    db.session.execute(update(DueDayBalance).where(row).values(open=D("300.00")))
+    db.session.commit()
+    assert find_problems() == []
+
+    # The report reads the due days from their list: a due day missing from it is named too.
+    db.session.execute(delete(BalanceDueDay).where(BalanceDueDay.due_day == due_day))
+    db.session.commit()
+    assert (
+        f"Open balances of the installments due {due_day:%Y-%m-%d}: the due day is missing from balance_due_days."
+        in find_problems()
+    )
+    assert aging.aging_totals(TODAY).total == D("0.00") != aging.exact_aging_totals(TODAY).total
+    db.session.execute(insert(BalanceDueDay).values(due_day=due_day))
+    db.session.commit()
+    assert find_problems() == []
 
 
 def test_the_number_of_clients_is_counted_up_to_the_cap(owner, books, monkeypatch):

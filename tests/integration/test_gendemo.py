@@ -4,7 +4,7 @@ from sqlalchemy import func, select
 
 from ais.billing.checks import find_problems
 from ais.extensions import db
-from ais.models import Client, Invoice, MonthlyTotal, Payment, User
+from ais.models import Client, DueDayBalance, Invoice, MonthlyTotal, Payment, User
 
 
 def test_gen_demo_writes_consistent_books_with_the_demo_sign_ins(app):
@@ -20,6 +20,7 @@ def test_gen_demo_writes_consistent_books_with_the_demo_sign_ins(app):
         assert db.session.scalar(select(func.count(Invoice.id)).where(Invoice.client_id == alice.client_id)) == 5
         assert db.session.scalar(select(User.role).where(User.username == "admin")) == "owner"
         assert db.session.scalar(select(func.count()).select_from(MonthlyTotal)) > 0
+        assert db.session.scalar(select(func.count()).select_from(DueDayBalance)) > 0
         assert find_problems() == []
 
 

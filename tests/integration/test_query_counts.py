@@ -170,7 +170,7 @@ PAGE_STATEMENTS = {
     ("admin", "/payments?state=reported"): 2,  # the queue's total is the badge's running total
     ("admin", "/audit"): 2,
     # session check, a page of clients with their capped count, the page's clients' buckets with
-    # the totals (from the running totals per due day), their promises to pay
+    # the totals (from the running open balances per due day), their promises to pay
     ("admin", "/aging"): 4,
     ("admin", "/aging/clients/1"): 3,  # session check, the client's name, their open installments
     # session check, each account's last running balance per day on or before the date, the accounts
