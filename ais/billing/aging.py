@@ -17,7 +17,8 @@ one set-based statement, bounded by the installments unpaid today (a partial ind
 payments dated after ``as_of`` (a range of ``ix_payments_date_id``).  The report's page does not
 read every client's items: its totals come from the running open balances per due day
 (``due_day_balances``, each due day's last row on or before ``as_of``: the same cost as of any
-day), its clients are a page walked in name order (counted up to 1,000), and only that page's
+day), or, when nothing is dated after ``as_of`` (as of today), from today's unpaid amounts per due
+day (``due_day_totals``), its clients are a page walked in name order (counted up to 1,000), and only that page's
 clients' items are summed.  ``flask check`` proves the running balances equal their recomputation
 and the report's totals as of today the exact ones.
 """
@@ -54,6 +55,7 @@ from ..models import (
     Client,
     ClientOpenTotal,
     DueDayBalance,
+    DueDayTotal,
     Installment,
     Invoice,
     LateFee,
@@ -322,12 +324,13 @@ def _client_owed_on_as_of():
     )
 
 
-def _owed_today_is_owed_on_as_of():
+def _nothing_dated_after_as_of():
     """Nothing that changes who owes what is dated after :as_of: no confirmed payment, no open
-    invoice with an unpaid installment issued after it, no late fee charged after it.  Then the
-    clients who owed something on as_of are exactly those who owe something today (an unpaid
-    installment of an open invoice: ``client_open_totals``), as for the report as of today.  Each
-    test reads a range of days after as_of in an index (empty for today)."""
+    invoice with an unpaid installment issued after it, no late fee charged after it.  Then what
+    was open on as_of is what is unpaid today: the clients who owed something are those who owe
+    something today (``client_open_totals``) and the amounts per due day are today's
+    (``due_day_totals``), as for the report as of today.  Each test reads a range of days after
+    as_of in an index (empty for today)."""
     paid_later = select(Payment.id).where(Payment.state == _CONFIRMED, Payment.date > AS_OF)
     issued_later = (
         select(Installment.id)
@@ -348,7 +351,7 @@ def _clients_owed_on_as_of():
     index of the clients owing today (``ix_client_open_totals_owing``, a few pages) when that is the
     same set, otherwise by looking into each client's invoices (``_client_owed_on_as_of``).  The
     test is uncorrelated, so PostgreSQL evaluates it once and runs one branch only."""
-    same_set = _owed_today_is_owed_on_as_of()
+    same_set = _nothing_dated_after_as_of()
     return union_all(
         select(ClientOpenTotal.client_id).where(ClientOpenTotal.unpaid_count > _ZERO, same_set),
         select(Client.id).where(~same_set, _client_owed_on_as_of()),
@@ -372,7 +375,7 @@ def _from_running_balances():
     The due days come from their own short list (``balance_due_days``, read whole: about 1,100
     rows on large books), not from walking the distinct due days of the primary key, which would
     cost a probe per due day as much again.  The cost follows the number of due days, whatever the
-    number of payments and whatever the day: as of a year back as of today."""
+    number of payments and whatever the day: as of a year back as of last week."""
     last = aliased(DueDayBalance, name="last_row")
     open_on_as_of = (
         select(last.open)
@@ -381,8 +384,13 @@ def _from_running_balances():
         .limit(_ONE)
         .scalar_subquery()
     )
-    return select(
-        BalanceDueDay.due_day.label("due_date"), type_coerce(open_on_as_of, Money()).label("open_amount")
+    # As of today (nothing dated later) today's unpaid amounts per due day are the answer, read
+    # from due_day_totals (about as many rows, no probe); the test is uncorrelated, so PostgreSQL
+    # evaluates it once and runs one branch only.
+    unpaid_today = _nothing_dated_after_as_of()
+    return union_all(
+        select(DueDayTotal.day.label("due_date"), DueDayTotal.unpaid_due.label("open_amount")).where(unpaid_today),
+        select(BalanceDueDay.due_day, type_coerce(open_on_as_of, Money())).where(~unpaid_today),
     ).subquery("open_by_day")
 
 

@@ -250,6 +250,9 @@ def test_check_names_a_drifted_open_balance_per_due_day(books):
     ann = make_client("Ann Cruz", "ann@example.com")
     invoice = make_invoice(ann, "500.00", issued=TODAY - 60 * DAY, due=TODAY - 40 * DAY)
     pay(invoice, "200.00", on=TODAY - 30 * DAY)
+    # A later payment: as of the days before it the report reads the running balances (as of a
+    # day with nothing dated after it, today's unpaid amounts).
+    pay(invoice, "50.00", on=TODAY - 10 * DAY)
     assert find_problems() == []
     due_day, paid_on = TODAY - 40 * DAY, TODAY - 30 * DAY
     row = (DueDayBalance.due_day == due_day) & (DueDayBalance.day == paid_on)
@@ -273,7 +276,9 @@ def test_check_names_a_drifted_open_balance_per_due_day(books):
         f"Open balances of the installments due {due_day:%Y-%m-%d}: the due day is missing from balance_due_days."
         in find_problems()
     )
-    assert aging.aging_totals(TODAY).total == D("0.00") != aging.exact_aging_totals(TODAY).total
+    between = TODAY - 20 * DAY
+    assert aging.aging_totals(between).total == D("0.00") != aging.exact_aging_totals(between).total
+    assert aging.aging_totals(TODAY) == aging.exact_aging_totals(TODAY)  # today's amounts: unaffected
     db.session.execute(insert(BalanceDueDay).values(due_day=due_day))
     db.session.commit()
     assert find_problems() == []
