@@ -11,7 +11,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -425,7 +425,8 @@ def _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_r
         if row["payment_id"] in paid_on:
             due_day, billed = installments[row["installment_id"]]
             changes[(due_day, max(paid_on[row["payment_id"]], billed))] -= row["amount"]
-    rows, open_so_far = [], {}
+    rows: list[dict] = []
+    open_so_far: dict[date, Decimal] = {}
     for (due_day, day), change in sorted(changes.items()):
         open_so_far[due_day] = open_so_far.get(due_day, ZERO) + change
         rows.append(dict(due_day=due_day, day=day, open=open_so_far[due_day]))

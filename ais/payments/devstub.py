@@ -216,7 +216,7 @@ def _handler_for(stub: StripeStub):
                 if method == "POST":
                     target = stub.pay(session["id"], self._body().get("outcome", "paid"))
                     return self._send(303, b"", "text/plain", target)
-                page = checkout_page(
+                html_page = checkout_page(
                     "stripe_checkout.html",
                     name=session["line_item"]["name"],
                     description=session["line_item"]["description"],
@@ -224,7 +224,7 @@ def _handler_for(stub: StripeStub):
                     amount=minor_units(session["amount_total"]),
                     email=session["customer_email"] or "",
                 )
-                return self._send(200, page, "text/html; charset=utf-8")
+                return self._send(200, html_page, "text/html; charset=utf-8")
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, payload = stub.handle(method, parts.path, headers, self._body())
             self._send(status, json.dumps(payload).encode(), "application/json")

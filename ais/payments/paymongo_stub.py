@@ -271,7 +271,7 @@ def _handler_for(stub: PayMongoStub):
                     return self._send(303, b"", "text/plain", stub.pay(session["id"], outcome))
                 attributes = session["attributes"]
                 item = attributes["line_items"][0]
-                page = checkout_page(
+                html_page = checkout_page(
                     "paymongo_checkout.html",
                     name=str(item.get("name", "")),
                     description=str(item.get("description", "")),
@@ -281,7 +281,7 @@ def _handler_for(stub: PayMongoStub):
                         (code, METHOD_NAMES.get(code, code)) for code in attributes["payment_method_types"] or ["gcash"]
                     ],
                 )
-                return self._send(200, page, "text/html; charset=utf-8")
+                return self._send(200, html_page, "text/html; charset=utf-8")
             headers = {k.lower(): v for k, v in self.headers.items()}
             raw = self._raw()
             try:
