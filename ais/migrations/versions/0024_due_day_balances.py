@@ -25,18 +25,6 @@ depends_on = None
 
 MONEY = sa.Numeric(14, 2).with_variant(sa.BigInteger(), "sqlite")
 
-# Installments of issued, non-void invoices with the day each is billed (CASE, not GREATEST: SQLite
-# has none; a NULL charged_on, no late fee, compares unknown and gives the issue date).
-BILLED = (
-    "SELECT installments.id, installments.due_date, installments.amount, "
-    "CASE WHEN fees.charged_on > invoices.issue_date THEN fees.charged_on ELSE invoices.issue_date END AS billed_on "
-    "FROM installments JOIN invoices ON invoices.id = installments.invoice_id "
-    "LEFT JOIN (SELECT fee_installment_id, MAX(charged_on) AS charged_on FROM late_fees "
-    "WHERE fee_installment_id IS NOT NULL GROUP BY fee_installment_id) AS fees "
-    "ON fees.fee_installment_id = installments.id "
-    "WHERE invoices.issued_at IS NOT NULL AND invoices.voided_at IS NULL"
-)
-
 
 def upgrade():
     op.create_table(
@@ -49,15 +37,26 @@ def upgrade():
     # What each installment opened on its billing day, less what each allocation of a confirmed
     # payment took off on its day, summed per (due day, day), then accumulated per due day in day
     # order (a window sum): books.recomputed_due_day_balances.
+    # ``billed``: installments of issued, non-void invoices with the day each is billed (CASE, not
+    # GREATEST: SQLite has none; a NULL charged_on, no late fee, compares unknown and gives the
+    # issue date).  One literal statement (a CTE), so no SQL is assembled from strings.
     op.execute(
+        "WITH billed AS ("
+        "SELECT installments.id, installments.due_date, installments.amount, "
+        "CASE WHEN fees.charged_on > invoices.issue_date THEN fees.charged_on ELSE invoices.issue_date END AS billed_on "
+        "FROM installments JOIN invoices ON invoices.id = installments.invoice_id "
+        "LEFT JOIN (SELECT fee_installment_id, MAX(charged_on) AS charged_on FROM late_fees "
+        "WHERE fee_installment_id IS NOT NULL GROUP BY fee_installment_id) AS fees "
+        "ON fees.fee_installment_id = installments.id "
+        "WHERE invoices.issued_at IS NOT NULL AND invoices.voided_at IS NULL) "
         "INSERT INTO due_day_balances (due_day, day, open) "
         "SELECT due_day, day, SUM(SUM(change)) OVER (PARTITION BY due_day ORDER BY day) FROM ("
-        f"SELECT billed.due_date AS due_day, billed.billed_on AS day, billed.amount AS change FROM ({BILLED}) AS billed "
+        "SELECT billed.due_date AS due_day, billed.billed_on AS day, billed.amount AS change FROM billed "
         "UNION ALL "
         "SELECT billed.due_date, "
         "CASE WHEN payments.date > billed.billed_on THEN payments.date ELSE billed.billed_on END, -allocations.amount "
         "FROM allocations JOIN payments ON payments.id = allocations.payment_id "
-        f"JOIN ({BILLED}) AS billed ON billed.id = allocations.installment_id "
+        "JOIN billed ON billed.id = allocations.installment_id "
         "WHERE payments.state = 'confirmed'"
         ") AS changes GROUP BY due_day, day"
     )
