@@ -11,6 +11,28 @@ from sqlalchemy import Column
 from ais.extensions import db
 
 
+def _invoice(actor, client_id, amount, issued, due, count=1, issue=True) -> int:
+    """An invoice of one line ("Goods") through the service layer: in full, or in ``count``
+    monthly installments; issued unless ``issue`` is False."""
+    from decimal import Decimal
+
+    from ais.billing import services
+
+    return services.create_invoice(
+        actor,
+        services.InvoiceInput(
+            client_id=client_id,
+            issue_date=issued,
+            due_date=due,
+            lines=[services.LineInput("Goods", Decimal("1"), Decimal(amount))],
+            payment_type="installment" if count > 1 else "full",
+            installment_count=count,
+            frequency="monthly" if count > 1 else None,
+        ),
+        issue=issue,
+    )
+
+
 @pytest.mark.filterwarnings("ignore:.*expression-based index")  # SQLite cannot reflect them; PostgreSQL compares them
 def test_the_upgraded_schema_matches_the_models(app):
     with app.app_context(), db.engine.connect() as connection:
@@ -201,15 +223,7 @@ def test_upgrading_books_that_have_no_ledger_posts_their_history(app, freeze_tod
     with app.app_context():
         client_id = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
         invoices = [
-            services.create_invoice(
-                actor,
-                services.InvoiceInput(
-                    client_id=client_id,
-                    issue_date=today - timedelta(days=40 - 10 * number),
-                    due_date=today,
-                    lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
-                ),
-            )
+            _invoice(actor, client_id, "1120.00", today - timedelta(days=40 - 10 * number), today)
             for number in range(3)
         ]
         services.record_payment(actor, invoices[0], Decimal("500.00"), today - timedelta(days=5), "GCash", "")
@@ -251,15 +265,7 @@ def test_upgrading_a_ledger_fills_the_running_balances_per_day_and_the_line_date
     freeze_today(today)
     with app.app_context():
         client_id = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
-        invoice = services.create_invoice(
-            actor,
-            services.InvoiceInput(
-                client_id=client_id,
-                issue_date=today - timedelta(days=30),
-                due_date=today,
-                lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
-            ),
-        )
+        invoice = _invoice(actor, client_id, "1120.00", today - timedelta(days=30), today)
         services.record_payment(actor, invoice, Decimal("500.00"), today - timedelta(days=5), "GCash", "")
         services.record_payment(actor, invoice, Decimal("100.00"), today - timedelta(days=20), "Cash", "")
         days = db.session.scalar(select(func.count()).select_from(AccountDayBalance))
@@ -301,15 +307,7 @@ def test_upgrading_lists_the_clients_of_each_account_from_the_running_balances(a
             client_id = services.create_client(
                 actor, services.ClientInput(name=name, email=f"{name.lower()}@example.com")
             )
-            invoice = services.create_invoice(
-                actor,
-                services.InvoiceInput(
-                    client_id=client_id,
-                    issue_date=today - timedelta(days=30),
-                    due_date=today,
-                    lines=[services.LineInput("Goods", Decimal("1"), Decimal("1120.00"))],
-                ),
-            )
+            invoice = _invoice(actor, client_id, "1120.00", today - timedelta(days=30), today)
             services.record_payment(actor, invoice, Decimal("500.00"), today - timedelta(days=5), "GCash", "")
         services.create_client(actor, services.ClientInput(name="Cy", email="cy@example.com"))  # no line
         pairs = sorted(
@@ -351,19 +349,7 @@ def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, fr
     freeze_today(today)
 
     def invoice_for(client_id, amount, count=1, issue=True):
-        return services.create_invoice(
-            actor,
-            services.InvoiceInput(
-                client_id=client_id,
-                issue_date=today - timedelta(days=30),
-                due_date=today - timedelta(days=20),
-                lines=[services.LineInput("Goods", Decimal("1"), Decimal(amount))],
-                payment_type="installment" if count > 1 else "full",
-                installment_count=count,
-                frequency="monthly" if count > 1 else None,
-            ),
-            issue=issue,
-        )
+        return _invoice(actor, client_id, amount, today - timedelta(days=30), today - timedelta(days=20), count, issue)
 
     with app.app_context():
         ann = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
