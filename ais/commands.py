@@ -90,7 +90,7 @@ def backfill_vat(dry_run: bool, echo=click.echo) -> int:
 
 def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
     """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals,
-    due_day_balances) from the books and, unless a dry run, replace them: the remedy when `check`
+    client_due_day_totals, due_day_balances) from the books and, unless a dry run, replace them: the remedy when `check`
     finds them drifted (e.g. after the previous release served on the new schema)."""
     drift = totals_drift()
     for line in drift:
@@ -102,10 +102,10 @@ def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
         )
         return 0
     with write_transaction():
-        months, days, clients, balances = books.rebuild_totals()
+        months, days, clients, client_days, balances = books.rebuild_totals()
     echo(
-        f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing, "
-        f"{balances} open balance(s) per due day and day."
+        f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing "
+        f"({client_days} due day(s) of theirs), {balances} open balance(s) per due day and day."
     )
     return 0
 
@@ -134,7 +134,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("rebuild-totals")
     @click.option("--dry-run", is_flag=True, help="Show what disagrees without writing anything.")
     def rebuild_totals_command(dry_run: bool):
-        """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals, due_day_balances)."""
+        """Recompute the running totals (per month, due day, client, client and due day) from the books."""
         click.get_current_context().exit(rebuild_totals(dry_run))
 
     @app.cli.command("backfill-vat")

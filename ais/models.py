@@ -227,7 +227,7 @@ class DueDayBalance(Base):
     fee's from the day the fee was charged); a confirmed payment's allocation takes it off from the
     payment's date (or the billing day, if later).
 
-    Kept by the service layer after ``client_open_totals``: a change on a day adds to that day's
+    Kept by the service layer after ``client_due_day_totals``: a change on a day adds to that day's
     row and every later one of the due day, the day's row first made from the last row before it.
     The aging report reads, for each due day, the last row on or before its day (one index probe
     per due day), so the report as of a past day costs what it costs as of today.
@@ -272,6 +272,34 @@ class ClientOpenTotal(Base):
         ),
     )
     client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True, autoincrement=False)
+    unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+    unpaid_count: Mapped[int] = mapped_column(default=0)
+
+
+class ClientDueDayTotal(Base):
+    """Running totals per client and due day, kept with ``client_open_totals`` by the service layer:
+    the unpaid part and the number of the client's installments due that day on open (issued,
+    non-void) invoices.
+
+    The aging report's page buckets its clients as of today from these rows (a range of the
+    partial index ``ix_client_due_day_totals_owing`` per client, a few dozen entries) instead of
+    joining each client's open invoices to their installments; `flask check` recomputes and
+    compares them.
+    """
+
+    __tablename__ = "client_due_day_totals"
+    __table_args__ = (
+        Index(
+            "ix_client_due_day_totals_owing",
+            "client_id",
+            "due_day",
+            postgresql_include=["unpaid_due"],
+            postgresql_where=text("unpaid_count > 0"),
+            sqlite_where=text("unpaid_count > 0"),
+        ),
+    )
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True, autoincrement=False)
+    due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     unpaid_count: Mapped[int] = mapped_column(default=0)
 

@@ -18,8 +18,9 @@ payments dated after ``as_of`` (a range of ``ix_payments_date_id``).  The report
 read every client's items: its totals come from the running open balances per due day
 (``due_day_balances``, each due day's last row on or before ``as_of``: the same cost as of any
 day), or, when nothing is dated after ``as_of`` (as of today), from today's unpaid amounts per due
-day (``due_day_totals``), its clients are a page walked in name order (counted up to 1,000), and only that page's
-clients' items are summed.  ``flask check`` proves the running balances equal their recomputation
+day (``due_day_totals``); its clients are a page walked in name order (counted up to 1,000), and only that page's
+clients' amounts are summed: per due day from ``client_due_day_totals`` as of today, from their
+items otherwise.  ``flask check`` proves the running balances equal their recomputation
 and the report's totals as of today the exact ones.
 """
 
@@ -53,6 +54,7 @@ from ..models import (
     Allocation,
     BalanceDueDay,
     Client,
+    ClientDueDayTotal,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
@@ -278,13 +280,6 @@ _CLIENT_ITEMS = (
     .where(_ITEMS.c.client_id == CLIENT_ID, _ITEMS.c.open_amount > _ZERO)
     .order_by(_ITEMS.c.due_date, _ITEMS.c.invoice_id, _ITEMS.c.number)
 )
-# The buckets of a page's clients: their open items only.
-_PAGE_ITEMS = _open_items(of_clients=True).subquery("page_items")
-_PAGE_BUCKETS = (
-    select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS))
-    .where(_PAGE_ITEMS.c.open_amount > _ZERO)
-    .group_by(_PAGE_ITEMS.c.client_id)
-)
 
 
 def _client_owed_on_as_of():
@@ -329,8 +324,8 @@ def _nothing_dated_after_as_of():
     invoice with an unpaid installment issued after it, no late fee charged after it.  Then what
     was open on as_of is what is unpaid today: the clients who owed something are those who owe
     something today (``client_open_totals``) and the amounts per due day are today's
-    (``due_day_totals``), as for the report as of today.  Each test reads a range of days after
-    as_of in an index (empty for today)."""
+    (``due_day_totals``, and per client ``client_due_day_totals``), as for the report as of today.
+    Each test reads a range of days after as_of in an index (empty for today)."""
     paid_later = select(Payment.id).where(Payment.state == _CONFIRMED, Payment.date > AS_OF)
     issued_later = (
         select(Installment.id)
@@ -394,6 +389,30 @@ def _from_running_balances():
     ).subquery("open_by_day")
 
 
+def _page_open_amounts():
+    """What the page's clients (:client_ids) had open on :as_of, by due date: as of today
+    (nothing dated later), their unpaid amounts per due day (``client_due_day_totals``, a range
+    of the partial index ix_client_due_day_totals_owing per client); otherwise their open items,
+    from their open invoices' installments and their payments dated after as_of.  The test is
+    uncorrelated, so PostgreSQL evaluates it once and runs one branch only."""
+    unpaid_today = _nothing_dated_after_as_of()
+    items = _open_items(of_clients=True).subquery("open_items")
+    kept = ClientDueDayTotal
+    return union_all(
+        select(kept.client_id, kept.due_day.label("due_date"), kept.unpaid_due.label("open_amount")).where(
+            kept.client_id.in_(CLIENT_IDS), kept.unpaid_count > _ZERO, unpaid_today
+        ),
+        select(items.c.client_id, items.c.due_date, items.c.open_amount).where(~unpaid_today),
+    ).subquery("page_items")
+
+
+# The buckets of a page's clients: their open amounts only.
+_PAGE_ITEMS = _page_open_amounts()
+_PAGE_BUCKETS = (
+    select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS))
+    .where(_PAGE_ITEMS.c.open_amount > _ZERO)
+    .group_by(_PAGE_ITEMS.c.client_id)
+)
 _BY_DAY = _from_running_balances()
 _RUNNING_TOTALS = select(*_bucket_sums(_BY_DAY))
 # The report's page in one round trip: its clients' buckets, then the totals as a row whose

@@ -1,9 +1,10 @@
 """Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``,
-``due_day_balances``), kept in step with every change to an invoice.
+``client_due_day_totals``, ``due_day_balances``), kept in step with every change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
-confirmed payments by day, its unpaid installments by due month, due day and client, and what it
+confirmed payments by day, its unpaid installments by due month, due day, client and client and
+due day, and what it
 opened and paid per due day and day); just before the transaction commits it takes the snapshot
 again and adds the difference.  Every write path goes through ``lock_invoice``, so none can forget it.
 """
@@ -26,6 +27,7 @@ from ..models import (
     REPORTED,
     Allocation,
     BalanceDueDay,
+    ClientDueDayTotal,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
@@ -47,7 +49,7 @@ CLIENT_COLUMNS = ("unpaid_due", "unpaid_count")
 # The advisory-lock space of the running open balances per due day (one lock per due day, its
 # ordinal); the ledger's running balances use 22.
 DUE_DAY_BALANCE_LOCKS = 23
-BULK_ROWS = 5000  # rows per INSERT when rebuilding due_day_balances (hundreds of thousands on large books)
+BULK_ROWS = 5000  # rows per INSERT when rebuilding the larger tables (hundreds of thousands of rows on large books)
 
 
 def month_of(day: date) -> date:
@@ -75,6 +77,9 @@ class Contribution:
     # By client: who owes something (the aging report's count of clients).
     client_unpaid_due: dict = field(default_factory=_money_by_key)
     client_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
+    # By (client, due day): the aging report's buckets of a page of clients.
+    client_day_unpaid_due: dict = field(default_factory=_money_by_key)
+    client_day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
     # By (due day, day): what the invoice's installments due that day opened (+, the day they were
     # billed) and what confirmed payments took off them (-, from the payment's date, or the billing
     # day if later) on that day: the aging report as of any day (due_day_balances).
@@ -113,6 +118,8 @@ class Contribution:
                 result.day_unpaid_count[installment.due_date] += 1
                 result.client_unpaid_due[invoice.client_id] += unpaid
                 result.client_unpaid_count[invoice.client_id] += 1
+                result.client_day_unpaid_due[(invoice.client_id, installment.due_date)] += unpaid
+                result.client_day_unpaid_count[(invoice.client_id, installment.due_date)] += 1
         _add_opened_and_paid(result.opened_and_paid, invoice)
         return result
 
@@ -180,30 +187,38 @@ def post_changes() -> None:
     monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
     daily: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
     by_client: dict[int, list] = defaultdict(lambda: [ZERO, 0])
+    by_client_day: dict[tuple[int, date], list] = defaultdict(lambda: [ZERO, 0])
     by_due_day: dict[tuple[date, date], list] = defaultdict(lambda: [ZERO])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
         _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count", "day_collected"))
         _add_differences(by_client, before, after, ("client_unpaid_due", "client_unpaid_count"))
+        _add_differences(by_client_day, before, after, ("client_day_unpaid_due", "client_day_unpaid_count"))
         _add_differences(by_due_day, before, after, ("opened_and_paid",))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
     add_to_clients({client_id: values for client_id, values in by_client.items() if any(values)})
+    add_to_client_due_days({key: values for key, values in by_client_day.items() if any(values)})
     add_to_due_day_balances({key: change for key, (change,) in by_due_day.items() if change})
 
 
-def _upsert(model, key: str, columns: tuple[str, ...], deltas: dict) -> None:
-    """Add ``deltas`` (key -> values in ``columns`` order) to the rows, inserting missing ones.
+def _upsert(model, key: str | tuple[str, ...], columns: tuple[str, ...], deltas: dict) -> None:
+    """Add ``deltas`` (key -> values in ``columns`` order) to the rows, inserting missing ones.  A
+    key of several columns is given as a tuple of their names, each delta's key as a tuple of values.
     Keys in ascending order: every transaction takes the row locks in the same order (no deadlocks)."""
     if not deltas:
         return
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     table = model.__table__
+    names = key if isinstance(key, tuple) else (key,)
     for value in sorted(deltas):
-        statement = insert(table).values({key: value, **dict(zip(columns, deltas[value], strict=False))})
+        values = value if isinstance(key, tuple) else (value,)
+        statement = insert(table).values(
+            {**dict(zip(names, values, strict=True)), **dict(zip(columns, deltas[value], strict=False))}
+        )
         statement = statement.on_conflict_do_update(
-            index_elements=[table.c[key]],
+            index_elements=[table.c[name] for name in names],
             set_={name: table.c[name] + statement.excluded[name] for name in columns},
         )
         db.session.execute(statement)
@@ -224,9 +239,15 @@ def add_to_clients(deltas: dict[int, list]) -> None:
     _upsert(ClientOpenTotal, "client_id", CLIENT_COLUMNS, deltas)
 
 
+def add_to_client_due_days(deltas: dict[tuple[int, date], list]) -> None:
+    """Upsert per-(client, due day) deltas: [unpaid_due, unpaid_count].  Always after the clients
+    (the lock order)."""
+    _upsert(ClientDueDayTotal, ("client_id", "due_day"), CLIENT_COLUMNS, deltas)
+
+
 def add_to_due_day_balances(changes: dict[tuple[date, date], Decimal]) -> None:
     """Add each (due day, day)'s change to the open balance of the due day on that day and every
-    later day.  Always after the clients (the lock order).  A day's row holds everything through
+    later day.  Always after the clients' due days (the lock order).  A day's row holds everything through
     that day, so a change adds to its day's row and to every later one: one transaction at a time
     per due day (an advisory lock per due day, taken in order), or a row added meanwhile for a later
     day would miss this change."""
@@ -349,6 +370,29 @@ def recomputed_clients() -> dict[int, list]:
     }
 
 
+def recomputed_client_due_days() -> dict[tuple[int, date], list]:
+    """What client_due_day_totals should hold, in CLIENT_COLUMNS order: the unpaid part and count
+    of the installments of each client's open (issued, non-void) invoices per due day; (client,
+    due day) pairs with none are left out (a stored row of zeros agrees with them)."""
+    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
+    return {
+        (client_id, due_day): [amount - paid, number]
+        for client_id, due_day, amount, paid, number in db.session.execute(
+            select(
+                Invoice.client_id,
+                Installment.due_date,
+                func.sum(Installment.amount),
+                func.sum(Installment.paid_amount),
+                func.count(),
+            )
+            .select_from(Installment)
+            .join(Invoice, Invoice.id == Installment.invoice_id)
+            .where(open_invoice, Installment.paid_amount < Installment.amount)
+            .group_by(Invoice.client_id, Installment.due_date)
+        )
+    }
+
+
 def opened_and_paid_by_day():
     """What installments of open (issued, non-void) invoices due each day opened and what
     confirmed payments took off them, per (due day, day): a statement of (due_day, day, change).
@@ -406,24 +450,27 @@ def recomputed_due_day_balances() -> dict[tuple[date, date], Decimal]:
     return balances
 
 
-def rebuild_totals() -> tuple[int, int, int, int]:
-    """Replace monthly_totals, due_day_totals, client_open_totals and due_day_balances (with its
-    list of due days, balance_due_days) by their recomputation from the rows, in the caller's
-    transaction; returns the number of monthly, daily, client and due-day balance rows written.
+def rebuild_totals() -> tuple[int, int, int, int, int]:
+    """Replace monthly_totals, due_day_totals, client_open_totals, client_due_day_totals and
+    due_day_balances (with its list of due days, balance_due_days) by their recomputation from the
+    rows, in the caller's transaction; returns the number of monthly, daily, client, client due-day
+    and due-day balance rows written.
     On PostgreSQL the tables are locked first: a change to the books in flight adds its difference
     after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
             text(
-                "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, due_day_balances, balance_due_days "
-                "IN EXCLUSIVE MODE"
+                "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, "
+                "due_day_balances, balance_due_days IN EXCLUSIVE MODE"
             )
         )
     months, days, clients = recomputed_months(), recomputed_days(), recomputed_clients()
+    client_days = recomputed_client_due_days()
     balances = recomputed_due_day_balances()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
     db.session.execute(delete(ClientOpenTotal))
+    db.session.execute(delete(ClientDueDayTotal))
     db.session.execute(delete(DueDayBalance))
     db.session.execute(delete(BalanceDueDay))
     if months:
@@ -447,10 +494,16 @@ def rebuild_totals() -> tuple[int, int, int, int]:
                 for client_id, values in sorted(clients.items())
             ],
         )
+    client_day_rows = [
+        {"client_id": client_id, "due_day": due_day, **dict(zip(CLIENT_COLUMNS, values, strict=True))}
+        for (client_id, due_day), values in sorted(client_days.items())
+    ]
+    for start in range(0, len(client_day_rows), BULK_ROWS):
+        db.session.execute(insert(ClientDueDayTotal), client_day_rows[start : start + BULK_ROWS])
     rows = [{"due_day": due_day, "day": day, "open": open_} for (due_day, day), open_ in sorted(balances.items())]
     for start in range(0, len(rows), BULK_ROWS):
         db.session.execute(insert(DueDayBalance), rows[start : start + BULK_ROWS])
     due_days = sorted({due_day for due_day, _ in balances})
     if due_days:
         db.session.execute(insert(BalanceDueDay), [{"due_day": due_day} for due_day in due_days])
-    return len(months), len(days), len(clients), len(balances)
+    return len(months), len(days), len(clients), len(client_days), len(balances)

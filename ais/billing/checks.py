@@ -35,6 +35,7 @@ from ..models import (
     CheckoutSession,
     ClientAccount,
     ClientDayBalance,
+    ClientDueDayTotal,
     ClientOpenTotal,
     ClosedPeriod,
     CreditApplication,
@@ -108,6 +109,7 @@ def find_problems() -> list[str]:
         _check_monthly_totals,
         _check_due_day_totals,
         _check_client_open_totals,
+        _check_client_due_day_totals,
         _check_due_day_balances,
         _check_aging,
         *LEDGER_CHECKS,
@@ -715,7 +717,7 @@ def _check_invoice_numbers() -> list[str]:
     return problems
 
 
-# --- Running totals (monthly_totals, due_day_totals, client_open_totals, due_day_balances) -----------------
+# --- Running totals (monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, due_day_balances)
 
 MONTHLY_NAMES = books.MONTHLY_COLUMNS
 DAILY_NAMES = books.DAILY_COLUMNS
@@ -727,8 +729,9 @@ def _month(day) -> date:
     return day.replace(day=1)
 
 
-def _compare(label: str, fmt: str, names, expected: dict, stored: dict) -> list[str]:
-    """One sentence per row whose stored values differ from the recomputed ones (the first few)."""
+def _compare(label: str, fmt, names, expected: dict, stored: dict) -> list[str]:
+    """One sentence per row whose stored values differ from the recomputed ones (the first few);
+    ``fmt`` formats a row's key: a format spec, or a function for a key of several columns."""
     empty = [0] * len(names)
     problems = []
     for key in sorted(set(expected) | set(stored)):
@@ -736,7 +739,8 @@ def _compare(label: str, fmt: str, names, expected: dict, stored: dict) -> list[
         have = stored.get(key, empty)
         wrong = [f"{name} {have[i]} (should be {want[i]})" for i, name in enumerate(names) if have[i] != want[i]]
         if wrong:
-            problems.append(f"{label} {key:{fmt}}: {', '.join(wrong)}.")
+            shown = fmt(key) if callable(fmt) else format(key, fmt)
+            problems.append(f"{label} {shown}: {', '.join(wrong)}.")
     if len(problems) > SHOWN_MISMATCHES:
         more = len(problems) - SHOWN_MISMATCHES
         problems = problems[:SHOWN_MISMATCHES] + [f"{label}: {more} more rows disagree with the books."]
@@ -779,6 +783,29 @@ def _check_client_open_totals() -> list[str]:
         )
     }
     return _compare("Open totals of client", "d", CLIENT_NAMES, expected, stored)
+
+
+def _check_client_due_day_totals() -> list[str]:
+    """client_due_day_totals equal their recomputation from the installments
+    (books.recomputed_client_due_days): the unpaid part and count of each client's installments of
+    open invoices per due day.  Stored rows of zeros (what was due that day is paid) agree with
+    the recomputation, which leaves them out, and are not read."""
+    expected = books.recomputed_client_due_days()
+    table = ClientDueDayTotal
+    stored = {
+        (row.client_id, row.due_day): [row.unpaid_due, row.unpaid_count]
+        for row in db.session.execute(
+            select(table.client_id, table.due_day, table.unpaid_due, table.unpaid_count).where(
+                or_(table.unpaid_due != ZERO, table.unpaid_count != 0)
+            )
+        )
+    }
+
+    def describe(key) -> str:
+        client_id, due_day = key
+        return f"{client_id}, due {due_day:%Y-%m-%d}"
+
+    return _compare("Open totals of client", describe, CLIENT_NAMES, expected, stored)
 
 
 def _check_due_day_balances() -> list[str]:
@@ -847,8 +874,14 @@ def _check_due_day_balances() -> list[str]:
 
 def totals_drift() -> list[str]:
     """Where the running totals (monthly_totals, due_day_totals, client_open_totals,
-    due_day_balances) disagree with the books."""
-    return _check_monthly_totals() + _check_due_day_totals() + _check_client_open_totals() + _check_due_day_balances()
+    client_due_day_totals, due_day_balances) disagree with the books."""
+    return (
+        _check_monthly_totals()
+        + _check_due_day_totals()
+        + _check_client_open_totals()
+        + _check_client_due_day_totals()
+        + _check_due_day_balances()
+    )
 
 
 # --- Aging ----------------------------------------------------------------------------------------

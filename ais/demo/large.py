@@ -35,6 +35,7 @@ from ..models import (
     Allocation,
     BalanceDueDay,
     Client,
+    ClientDueDayTotal,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
@@ -345,6 +346,7 @@ def generate(
         [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows, payment_rows).items())],
     )
     _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
+    _bulk(ClientDueDayTotal, _client_open_totals(invoice_rows, installment_rows, by_due_day=True), progress)
     balances = _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_rows)
     _bulk(DueDayBalance, balances, progress)
     _bulk(BalanceDueDay, [dict(due_day=due_day) for due_day in sorted({row["due_day"] for row in balances})])
@@ -397,15 +399,22 @@ def _due_day_totals(installment_rows, payment_rows) -> dict:
     return days
 
 
-def _client_open_totals(invoice_rows, installment_rows) -> list[dict]:
-    """Unpaid installments per client (every generated invoice is issued and open)."""
+def _client_open_totals(invoice_rows, installment_rows, *, by_due_day: bool = False) -> list[dict]:
+    """Unpaid installments per client, or per client and due day (every generated invoice is
+    issued and open)."""
     client_of = {row["id"]: row["client_id"] for row in invoice_rows}
     clients: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
     for row in installment_rows:
         if row["paid_amount"] < row["amount"]:
-            client = clients[client_of[row["invoice_id"]]]
+            client_id = client_of[row["invoice_id"]]
+            client = clients[(client_id, row["due_date"]) if by_due_day else client_id]
             client["unpaid_due"] += row["amount"] - row["paid_amount"]
             client["unpaid_count"] += 1
+    if by_due_day:
+        return [
+            dict(client_id=client_id, due_day=due_day, **values)
+            for (client_id, due_day), values in sorted(clients.items())
+        ]
     return [dict(client_id=client_id, **values) for client_id, values in sorted(clients.items())]
 
 

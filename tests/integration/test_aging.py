@@ -325,3 +325,50 @@ def test_clients_are_counted_from_who_owes_today_unless_something_is_dated_later
     assert f"Open totals of client {ann}: unpaid_count 0 (should be 1)." in find_problems()
     db.session.execute(update(ClientOpenTotal).where(ClientOpenTotal.client_id == ann).values(unpaid_count=1))
     db.session.commit()
+
+
+def test_a_page_of_clients_is_bucketed_from_what_they_owe_today_unless_something_is_dated_later(books):
+    """The page's clients' buckets come from client_due_day_totals when nothing is dated after the
+    report's day (as of today), and from their installments otherwise; either way they equal the
+    exact aging.  A drifted kept figure shows as of today only, and `flask check` names it."""
+    from ais.models import ClientDueDayTotal
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    first = make_invoice(ann, "100.00", issued=TODAY - 100 * DAY, due=TODAY - 95 * DAY)
+    make_invoice(ann, "40.00", issued=TODAY - 50 * DAY, due=TODAY - 45 * DAY)
+    make_invoice(ann, "25.00", issued=TODAY - 5 * DAY, due=TODAY + 10 * DAY)
+    paid = make_invoice(ben, "80.00", issued=TODAY - 40 * DAY, due=TODAY - 30 * DAY)
+    pay(first, "30.00", on=TODAY - 60 * DAY)
+    pay(paid, "80.00", on=TODAY - 2 * DAY)
+
+    def buckets(day):
+        _, rows = aging.aging_by_client(day, page=1, per_page=25)
+        return {row.client_id: row.aging for row in rows}
+
+    today = buckets(TODAY)
+    assert today == {ann: aging.client_aging(ann, TODAY)}
+    assert today[ann].buckets == [
+        ("current", D("25.00")),
+        ("1-30", D("0.00")),
+        ("31-60", D("40.00")),
+        ("61-90", D("0.00")),
+        ("over-90", D("70.00")),
+    ]
+    earlier = buckets(TODAY - 3 * DAY)  # Ben's payment is dated later: read from the installments
+    assert earlier == {ann: aging.client_aging(ann, TODAY - 3 * DAY), ben: aging.client_aging(ben, TODAY - 3 * DAY)}
+    assert earlier[ben].total == D("80.00")
+    assert find_problems() == []
+
+    over_90 = TODAY - 95 * DAY
+    kept = (ClientDueDayTotal.client_id == ann) & (ClientDueDayTotal.due_day == over_90)
+    db.session.execute(update(ClientDueDayTotal).where(kept).values(unpaid_due=D("69.00")))
+    db.session.commit()
+    assert buckets(TODAY)[ann].total == D("134.00")  # as of today, the kept figure is what shows
+    assert buckets(TODAY - 3 * DAY)[ann] == earlier[ann]
+    assert (
+        f"Open totals of client {ann}, due {over_90:%Y-%m-%d}: unpaid_due 69.00 (should be 70.00)." in find_problems()
+    )
+    db.session.execute(update(ClientDueDayTotal).where(kept).values(unpaid_due=D("70.00")))
+    db.session.commit()
+    assert find_problems() == []

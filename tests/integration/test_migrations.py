@@ -331,9 +331,9 @@ def test_upgrading_lists_the_clients_of_each_account_from_the_running_balances(a
 
 
 def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, freeze_today):
-    """0023: client_open_totals is filled with each client's unpaid installments of open invoices
-    (not a draft's, not a void invoice's, not a paid one's), and `flask check` passes at once; the
-    downgrade drops it."""
+    """0023 and 0025: client_open_totals and client_due_day_totals are filled with each client's
+    unpaid installments of open invoices (not a draft's, not a void invoice's, not a paid one's), in
+    all and per due day, and `flask check` passes at once; the downgrades drop them."""
     from datetime import date, timedelta
     from decimal import Decimal
 
@@ -343,7 +343,7 @@ def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, fr
     from ais.audit import Actor
     from ais.billing import books, services
     from ais.billing.checks import find_problems
-    from ais.models import ClientOpenTotal
+    from ais.models import ClientDueDayTotal, ClientOpenTotal, Installment
 
     actor, today = Actor.system("test"), date(2026, 3, 16)
     freeze_today(today)
@@ -362,9 +362,10 @@ def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, fr
         services.void_invoice(actor, invoice_for(ben, "60.00"), "Raised twice")
         db.session.remove()
         try:
-            downgrade(revision="a12f4d07ebd2")  # 0022: no client_open_totals
+            downgrade(revision="a12f4d07ebd2")  # 0022: no client_open_totals, no client_due_day_totals
             with db.engine.connect() as connection:
-                assert "client_open_totals" not in db.inspect(connection).get_table_names()
+                tables = db.inspect(connection).get_table_names()
+                assert "client_open_totals" not in tables and "client_due_day_totals" not in tables
         finally:
             upgrade()
         stored = {
@@ -375,5 +376,24 @@ def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, fr
         }
         assert stored == {ann: (Decimal("500.00"), 2)}
         assert stored == {client_id: tuple(values) for client_id, values in books.recomputed_clients().items()}
+        by_due_day = {
+            (row.client_id, row.due_day): (row.unpaid_due, row.unpaid_count)
+            for row in db.session.execute(
+                select(
+                    ClientDueDayTotal.client_id,
+                    ClientDueDayTotal.due_day,
+                    ClientDueDayTotal.unpaid_due,
+                    ClientDueDayTotal.unpaid_count,
+                )
+            )
+        }
+        unpaid = db.session.execute(
+            select(Installment.due_date, Installment.amount - Installment.paid_amount)
+            .where(Installment.invoice_id == plan, Installment.paid_amount < Installment.amount)
+            .order_by(Installment.due_date)
+        ).all()
+        assert by_due_day == {(ann, due_day): (amount, 1) for due_day, amount in unpaid}
+        assert [amount for _, amount in unpaid] == [Decimal("200.00"), Decimal("300.00")]
+        assert by_due_day == {key: tuple(values) for key, values in books.recomputed_client_due_days().items()}
         assert find_problems() == []
         db.session.remove()

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ais.backoffice import queries
 from ais.billing.checks import (
+    _check_client_due_day_totals,
     _check_client_open_totals,
     _check_due_day_balances,
     _check_due_day_totals,
@@ -67,6 +68,7 @@ def assert_totals_agree(today: date = TODAY) -> None:
     assert _check_monthly_totals() == []
     assert _check_due_day_totals() == []
     assert _check_client_open_totals() == []
+    assert _check_client_due_day_totals() == []
     assert _check_due_day_balances() == []
     assert figures_from_totals(today) == figures_from_scratch(today)
     assert queries.awaiting_confirmation_count() == figures_from_scratch(today)["awaiting"][1]
