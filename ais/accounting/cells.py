@@ -23,7 +23,8 @@ from ..formatting import format_day, format_money
 class Line:
     """A report's row as its table shows it: ``row`` as read, ``day`` its date and ``money`` its
     amounts by column name, formatted.  A table's loop reads these strings rather than calling the
-    formatter for each cell."""
+    formatter for each cell, by subscript (``line.money['debit']``): Jinja's dotted lookup on a
+    dict tries the attribute first and pays for the AttributeError (~1 µs a cell)."""
 
     row: Any
     day: str
