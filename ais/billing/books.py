@@ -3,10 +3,10 @@
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
-confirmed payments by day, its unpaid installments by due month, due day, client and client and
-due day, and what it
-opened and paid per due day and day); just before the transaction commits it takes the snapshot
-again and adds the difference.  Every write path goes through ``lock_invoice``, so none can forget it.
+confirmed payments by day, its unpaid installments by due month, by due day, by client and by
+client and due day, and what it opened and paid per due day and day); just before the
+transaction commits it takes the snapshot again and adds the difference.  Every write path goes
+through ``lock_invoice``, so none can forget it.
 """
 
 from __future__ import annotations
@@ -247,10 +247,10 @@ def add_to_client_due_days(deltas: dict[tuple[int, date], list]) -> None:
 
 def add_to_due_day_balances(changes: dict[tuple[date, date], Decimal]) -> None:
     """Add each (due day, day)'s change to the open balance of the due day on that day and every
-    later day.  Always after the clients' due days (the lock order).  A day's row holds everything through
-    that day, so a change adds to its day's row and to every later one: one transaction at a time
-    per due day (an advisory lock per due day, taken in order), or a row added meanwhile for a later
-    day would miss this change."""
+    later day.  Always after the clients' due days (the lock order).  A day's row holds everything
+    through that day, so a change adds to its day's row and to every later one: one transaction at
+    a time per due day (an advisory lock per due day, taken in order), or a row added meanwhile for
+    a later day would miss this change."""
     if not changes:
         return
     if db.engine.dialect.name == "postgresql":
