@@ -639,14 +639,10 @@ def invoice_preview_json():
 SETTLE = "settle"  # ?amount=settle on the invoice page: the payment form holds what settles it
 
 
-def _payment_form_for(invoice, today: dt.date) -> PaymentForm:
+def _payment_form_for(today: dt.date, owed: rules.Owed, quote: rules.PayoffQuote, room: Decimal) -> PaymentForm:
     # The same suggestion the client sees (rules.owed): due now less what is awaiting confirmation,
     # or else the next installment; or, when asked for, what settles the invoice (the payoff quote).
-    room = services.open_room(invoice)
-    if request.args.get("amount") == SETTLE:
-        wanted = services.payoff_quote(invoice).to_send
-    else:
-        wanted = services.owed_on(invoice, today).suggested
+    wanted = quote.to_send if request.args.get("amount") == SETTLE else owed.suggested
     suggested = min(wanted, room) if room > 0 else Decimal("0.00")
     form = PaymentForm(
         formdata=None,
@@ -691,6 +687,8 @@ def render_invoice(
     status = services.status_of(invoice, today)
     is_open = not invoice.is_draft and not invoice.is_void and invoice.paid_amount < invoice.amount
     credit_notes = queries.invoice_credit_notes(invoice_id) if invoice.has_credit_notes else []
+    # What is owed, what settles the invoice and what may still be paid: each computed once.
+    owed, quote, room = services.owed_on(invoice, today), services.payoff_quote(invoice), services.open_room(invoice)
     return render_template(
         "backoffice/invoice_detail.html",
         **invoice_collections(invoice),
@@ -698,22 +696,22 @@ def render_invoice(
         status=status,
         installment_rows=installment_rows,
         payments=queries.invoice_payments(invoice_id),
-        owed=services.owed_on(invoice, today),
-        quote=services.payoff_quote(invoice),
+        owed=owed,
+        quote=quote,
         settle_url=url_for(".invoice_detail", invoice_id=invoice_id, amount=SETTLE) + "#record-payment"
-        if is_open and services.open_room(invoice) > 0
+        if is_open and room > 0
         else None,
-        open_room=services.open_room(invoice),
+        open_room=room,
         is_open=is_open,
-        can_record=is_open and services.open_room(invoice) > 0,
+        can_record=is_open and room > 0,
         can_replan=is_open and invoice.payment_type == INSTALLMENT,
         can_void=not invoice.is_draft and not invoice.is_void,
-        payment_form=payment_form or (_payment_form_for(invoice, today) if is_open else None),
+        payment_form=payment_form or (_payment_form_for(today, owed, quote, room) if is_open else None),
         replan_form=replan_form or (_replan_form_for(invoice, today) if is_open else None),
         void_form=void_form or ReasonForm(formdata=None),
         credit_form=credit_form or CreditNoteForm(formdata=None),
         credit_room=services.creditable(invoice, credit_notes),
-        unpaid_room=max(invoice.amount - invoice.paid_amount - invoice.held_amount, Decimal("0.00")),
+        unpaid_room=max(room, Decimal("0.00")),
         credit_notes=credit_notes,
         payment_errors=payment_errors or {},
         next_url=url_for(".invoice_detail", invoice_id=invoice_id) + "#payments",

@@ -30,7 +30,7 @@ from flask_login import current_user
 
 from .. import clock
 from ..auth.access import current_actor
-from ..billing import promises, services
+from ..billing import promises, rules, services
 from ..billing.services import BillingError, NotFound
 from ..collections.invoice_parts import portal_invoice_collections
 from ..database import reads_only
@@ -102,26 +102,23 @@ def invoices():
     return render_template("portal/invoices.html", pagination=pagination, rows=rows, currency=_currency())
 
 
-def _suggested_amount(invoice, today) -> Decimal:
+def _suggested_amount(owed: rules.Owed, room: Decimal) -> Decimal:
     """What the form suggests paying: the suggested payment of rules.owed (what is due now less what is
     awaiting confirmation, or else the next installment), never more than can still be reported."""
-    return max(min(services.owed_on(invoice, today).suggested, services.open_room(invoice)), ZERO)
+    return max(min(owed.suggested, room), ZERO)
 
 
 SETTLE = "settle"  # ?amount=settle: the form is filled with what settles the invoice
 
 
-def _settle_amount(invoice) -> Decimal:
+def _settle_amount(quote: rules.PayoffQuote, room: Decimal) -> Decimal:
     """What the client may report to settle the invoice: the payoff quote less what is already
     awaiting confirmation (services.payoff_quote), never more than can still be reported."""
-    return max(min(services.payoff_quote(invoice).to_send, services.open_room(invoice)), ZERO)
+    return max(min(quote.to_send, room), ZERO)
 
 
-def _form_for(invoice, today) -> ReportPaymentForm:
-    """The payment form, pre-filled with today's date and the suggested amount, or with the amount
-    that settles the invoice when the page was asked for it (``?amount=settle``)."""
-    settle = request.args.get("amount") == SETTLE
-    suggested = _settle_amount(invoice) if settle else _suggested_amount(invoice, today)
+def _form_for(invoice, today, suggested: Decimal) -> ReportPaymentForm:
+    """The payment form, pre-filled with today's date and the ``suggested`` amount."""
     return ReportPaymentForm(
         formdata=None,
         data={
@@ -140,10 +137,16 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
     today = clock.today()
     is_open = not invoice.is_void and invoice.paid_amount < invoice.amount
     installment_rows = services.schedule_rows(invoice, today)
+    # What is owed, what settles the invoice and what may still be reported: each computed once.
+    owed, quote = services.owed_on(invoice, today), services.payoff_quote(invoice)
     room = services.open_room(invoice) if is_open else ZERO
     can_report = is_open and room > 0
+    suggested = _suggested_amount(owed, room) if is_open else ZERO
     if form is None:
-        form = _form_for(invoice, today)
+        # Pre-filled with the suggested amount, or with what settles the invoice when the page was
+        # asked for it (?amount=settle).
+        settle = request.args.get("amount") == SETTLE
+        form = _form_for(invoice, today, _settle_amount(quote, room) if settle else suggested)
     elif not form.submission_key.data:
         form.submission_key.data = new_submission_key()
     return render_template(
@@ -154,12 +157,12 @@ def _render_invoice(invoice, form: ReportPaymentForm | None = None, status: int 
         installment_rows=installment_rows,
         payments=queries.invoice_payments(client_id, invoice.id),
         credit_notes=queries.invoice_credit_notes(client_id, invoice.id) if invoice.has_credit_notes else [],
-        owed=services.owed_on(invoice, today),
-        quote=services.payoff_quote(invoice),
+        owed=owed,
+        quote=quote,
         settle_url=portal_url("portal.invoice_detail", invoice_id=invoice.id, amount=SETTLE) + "#report-payment"
         if can_report
         else None,
-        suggested=_suggested_amount(invoice, today) if is_open else ZERO,
+        suggested=suggested,
         open_room=room,
         is_open=is_open,
         can_report=can_report,
