@@ -7,19 +7,21 @@ For each data size (small = 6,000 payments, default = ~36,000, large = 600,000) 
    ``flask gen-demo``, fills the audit trail the way the service layer would have (one entry per
    client, invoice and payment: gen-demo writes the books with bulk inserts and no audit), and
    runs VACUUM ANALYZE;
-2. serves the app with gunicorn (2 workers, gunicorn.conf.py) on a free port of 127.0.0.1;
+2. serves each data set with its own gunicorn (2 workers, gunicorn.conf.py) on a free port of
+   127.0.0.1, all of them for the whole run (an idle server costs nothing);
 3. signs in the owner and the client (GET /login for the CSRF token, POST /login, and the page
    it leads to, as a browser would) to get their ``ais_session`` cookies;
 4. loads every portal page and every owner page (the sales invoice PDF among them) with
-   ``wrk -t2 -c8 -d<duration>s --latency``,
-   one after the other, and /healthz (the ceiling: no sign-in, one ``SELECT 1``) before the first
+   ``wrk -t2 -c8 -d<duration>s --latency``, one after the other, each page on every data set in
+   turn (the machine's speed drifts over minutes: the sets are compared on runs seconds apart),
+   and /healthz (the ceiling: no sign-in, one ``SELECT 1``) on the same server before its first
    page and after each page, so that each page is compared with the ceiling measured right
    around it; measures the CPU time of gunicorn and its PostgreSQL backends and what other
    programs used meanwhile (on a shared machine it waits for quiet and measures a disturbed page
    again);
 5. counts the SQL statements each page runs (in a child process: create_app on the same
    database, a signed-in test client and a ``before_cursor_execute`` listener);
-6. stops gunicorn and drops the database (``--keep`` keeps it).
+6. stops the servers and drops the databases (``--keep`` keeps them).
 
 It then writes the tables (and how each page stands against the targets) between the
 ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers of docs/PERFORMANCE.md, and the raw
@@ -36,6 +38,7 @@ BENCH_PG_URL (the server, default
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import html
 import http.client
@@ -106,7 +109,9 @@ OWNER_PAGES = [
     "/ledger/balance-sheet",
     "/ledger/receivables",
     "/ledger/receivables/clients/1",
-    "/ledger/sales-journal",
+    # The last three whole months: a full page of 50 entries on every data set (the month so far
+    # holds a handful of invoices on the small books), so the sets are compared on the same page.
+    "/ledger/sales-journal?from={months_from}&to={months_to}",
     "/ledger/cash-receipts-journal",
 ]
 
@@ -210,7 +215,11 @@ def prepare_books(server_url: str, dbname: str, size: str) -> dict:
         ).fetchone()
         # The general ledger page of the busiest account: accounts receivable.
         receivable = conn.execute("SELECT id FROM accounts WHERE role = 'receivable'").fetchone()[0]
+    this_month = dt.date.today().replace(day=1)
+    months_from = (this_month - dt.timedelta(days=85)).replace(day=1)
     facts.update(
+        months_from=months_from.isoformat(),
+        months_to=(this_month - dt.timedelta(days=1)).isoformat(),
         invoice=invoice_id,
         receivable=receivable,
         invoice_payments=invoice_payments,
@@ -610,7 +619,7 @@ def count_queries(db_url: str, pages: dict, sql_dir: Path) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-# --- One size -------------------------------------------------------------------------------------
+# --- The data sets ---------------------------------------------------------------------------------
 
 
 @dataclass
@@ -648,69 +657,102 @@ class SizeResult:
         return (self.ceiling_before.rps + self.ceiling_after.rps) / 2
 
 
-def bench_size(size: str, args) -> SizeResult:
-    dbname = f"ais_bench_{size}"
-    log(f"== {size}: preparing {dbname}")
-    recreate_database(args.pg_url, dbname)
-    try:
-        facts = prepare_books(args.pg_url, dbname, size)
+class DataSet:
+    """One size's books, served by its own gunicorn for the whole run."""
+
+    def __init__(self, size: str, args, stack: contextlib.ExitStack):
+        self.size, self.args = size, args
+        self.dbname = f"ais_bench_{size}"
+        log(f"== {size}: preparing {self.dbname}")
+        recreate_database(args.pg_url, self.dbname)
+        if not args.keep:
+            stack.callback(drop_database, args.pg_url, self.dbname)
+        self.facts = facts = prepare_books(args.pg_url, self.dbname, size)
         log(
-            f"{dbname}: {facts['payments']} payments, {facts['invoices']} invoices, {facts['clients']} clients, "
+            f"{self.dbname}: {facts['payments']} payments, {facts['invoices']} invoices, {facts['clients']} clients, "
             f"{facts['audit_entries']} audit entries ({facts['db_size']}) in {facts['prepare_seconds']} s"
         )
-        db_url = database_url(args.pg_url, dbname)
-        pages = {
-            "client": [p.format(invoice=facts["invoice"]) for p in CLIENT_PAGES],
-            "owner": [p.format(invoice=facts["invoice"], receivable=facts["receivable"]) for p in OWNER_PAGES],
+        self.db_url = database_url(args.pg_url, self.dbname)
+        self.urls = {
+            "client": [p.format(**facts) for p in CLIENT_PAGES],
+            "owner": [p.format(**facts) for p in OWNER_PAGES],
         }
-        with (
-            open(OUTPUT_DIR / f"wrk-{size}.txt", "w") as raw,
-            Server(db_url, args.workers, OUTPUT_DIR / f"gunicorn-{size}.log") as server,
-        ):
-            cookies = {"client": sign_in(server.port, *CLIENT), "owner": sign_in(server.port, *OWNER)}
-            sizes = {who: [check_page(server.port, url, cookies[who]) for url in pages[who]] for who in pages}
-            for who in pages:  # warm both workers' caches and connection pools before measuring
-                for url in pages[who]:
-                    run_wrk_quick(server.port, url, cookies[who])
-            meter = (server.process.pid, dbname)
-            ceiling_args = argparse.Namespace(**{**vars(args), "duration": args.ceiling_duration})
-            log(f"{size}: /healthz (ceiling)")
-            before = run_wrk(server.port, "/healthz", "", ceiling_args, raw, meter)
-            result = SizeResult(size=size, facts=facts, ceiling_before=before, ceiling_after=before)
-            ceiling = before
-            for who, patterns in (("client", CLIENT_PAGES), ("owner", OWNER_PAGES)):
-                for pattern, url, length in zip(patterns, pages[who], sizes[who], strict=False):
-                    load = run_wrk(server.port, url, cookies[who], args, raw, meter)
-                    check_page(server.port, url, cookies[who])  # still signed in: every answer was the page
-                    after = run_wrk(server.port, "/healthz", "", ceiling_args, raw, meter)
-                    page = PageResult(
-                        who=who,
-                        page=pattern,
-                        url=url,
-                        load=load,
-                        queries=0,
-                        bytes=length,
-                        ceiling_before=ceiling,
-                        ceiling_after=after,
-                    )
-                    log(
-                        f"{size}: {who} {url}: {load.rps:.0f} req/s (ceiling {ceiling.rps:.0f} / {after.rps:.0f}, "
-                        f"ratio {page.ratio:.2f}), p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
-                        f"{load.errors} errors, {load.cpu_ms_per_request:.1f} CPU ms/request, "
-                        f"others {load.other_cores:.2f} cores"
-                    )
-                    result.pages.append(page)
-                    ceiling = after
-            result.ceiling_after = ceiling
-            log(f"{size}: /healthz {before.rps:.0f} first, {result.ceiling_after.rps:.0f} last req/s")
-            facts["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-        counts = count_queries(db_url, pages, OUTPUT_DIR / f"sql-{size}")
-        for page in result.pages:
+        self.raw = stack.enter_context(open(OUTPUT_DIR / f"wrk-{size}.txt", "w"))  # noqa: SIM115 -- the stack closes it
+        self.server = stack.enter_context(Server(self.db_url, args.workers, OUTPUT_DIR / f"gunicorn-{size}.log"))
+        port = self.server.port
+        self.cookies = {"client": sign_in(port, *CLIENT), "owner": sign_in(port, *OWNER)}
+        self.lengths = {
+            who: [check_page(port, url, self.cookies[who]) for url in urls] for who, urls in self.urls.items()
+        }
+        for who, urls in self.urls.items():  # warm both workers' caches and connection pools before measuring
+            for url in urls:
+                run_wrk_quick(port, url, self.cookies[who])
+        self.meter = (self.server.process.pid, self.dbname)
+        self.ceiling_args = argparse.Namespace(**{**vars(args), "duration": args.ceiling_duration})
+
+    def ceiling(self) -> Load:
+        return run_wrk(self.server.port, "/healthz", "", self.ceiling_args, self.raw, self.meter)
+
+    def start(self) -> None:
+        log(f"{self.size}: /healthz (ceiling)")
+        first = self.ceiling()
+        self.result = SizeResult(size=self.size, facts=self.facts, ceiling_before=first, ceiling_after=first)
+
+    def measure(self, who: str, index: int) -> None:
+        """One page under load, then the ceiling again: the page is compared with the runs around it."""
+        url, port, cookie = self.urls[who][index], self.server.port, self.cookies[who]
+        load = run_wrk(port, url, cookie, self.args, self.raw, self.meter)
+        check_page(port, url, cookie)  # still signed in: every answer was the page
+        before, after = self.result.ceiling_after, self.ceiling()
+        page = PageResult(
+            who=who,
+            page=(CLIENT_PAGES if who == "client" else OWNER_PAGES)[index],
+            url=url,
+            load=load,
+            queries=0,
+            bytes=self.lengths[who][index],
+            ceiling_before=before,
+            ceiling_after=after,
+        )
+        log(
+            f"{self.size}: {who} {url}: {load.rps:.0f} req/s (ceiling {before.rps:.0f} / {after.rps:.0f}, "
+            f"ratio {page.ratio:.2f}), p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+            f"{load.errors} errors, {load.cpu_ms_per_request:.1f} CPU ms/request, "
+            f"others {load.other_cores:.2f} cores"
+        )
+        self.result.pages.append(page)
+        self.result.ceiling_after = after
+
+    def finish(self) -> SizeResult:
+        log(
+            f"{self.size}: /healthz {self.result.ceiling_before.rps:.0f} first, "
+            f"{self.result.ceiling_after.rps:.0f} last req/s"
+        )
+        self.facts["load_average_after"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
+        return self.result
+
+    def count_queries(self) -> None:
+        counts = count_queries(self.db_url, self.urls, OUTPUT_DIR / f"sql-{self.size}")
+        for page in self.result.pages:
             page.queries = counts[f"{page.who} {page.url}"]
-        return result
-    finally:
-        if not args.keep:
-            drop_database(args.pg_url, dbname)
+
+
+def bench(sizes: list[str], args) -> list[SizeResult]:
+    """Every data set is served at once and each page is measured on one set right after the other:
+    the machine's speed drifts over minutes, so the slowdown from the smallest books to the biggest
+    compares runs a few seconds apart, not a whole pass apart."""
+    with contextlib.ExitStack() as stack:
+        data_sets = [DataSet(size, args, stack) for size in sizes]
+        for data_set in data_sets:
+            data_set.start()
+        for who, patterns in (("client", CLIENT_PAGES), ("owner", OWNER_PAGES)):
+            for index in range(len(patterns)):
+                for data_set in data_sets:
+                    data_set.measure(who, index)
+        results = [data_set.finish() for data_set in data_sets]
+        for data_set in data_sets:
+            data_set.count_queries()
+        return results
 
 
 def run_wrk_quick(port: int, url: str, cookie: str) -> None:
@@ -806,11 +848,13 @@ def render(results: list[SizeResult], info: dict, args, command: str) -> str:
         "",
         "### Figures",
         "",
-        f"Ceiling: `/healthz` (no sign-in, one `SELECT 1`), measured ({args.ceiling_duration} s) before the first "
-        "page and after every page; a page's ratio uses the mean of the ceiling runs just before and just after "
-        "it (the machine's speed drifts over minutes; its neighbours in time are the fair comparison). The "
-        "ceiling's row shows the first and the last of those runs. p50/p99 in milliseconds, from wrk's latency "
-        "distribution. Queries: SQL "
+        "Each data set is served by its own gunicorn for the whole run, and each page is measured on every set "
+        "in turn, so that sets are compared on runs seconds apart. "
+        f"Ceiling: `/healthz` (no sign-in, one `SELECT 1`) on the same server, measured ({args.ceiling_duration} s) "
+        "before the first page and after every page; a page's ratio uses the mean of the ceiling runs just before "
+        "and just after it (the machine's speed drifts over minutes; its neighbours in time are the fair "
+        "comparison). The ceiling's row shows the first and the last of those runs. p50/p99 in milliseconds, "
+        "from wrk's latency distribution. Queries: SQL "
         "statements one request runs (session check included). CPU ms/request: CPU time of gunicorn and of "
         "its PostgreSQL backends over the run, per request (wrk's own CPU not included), and in brackets the "
         "PostgreSQL backends' part of it. Other programs: CPU "
@@ -991,13 +1035,10 @@ def main(argv=None) -> int:
         f"sizes {', '.join(sizes)}; {args.duration} s per page; machine: {info['nproc']} CPUs, "
         f"{info['memory_gib']} GiB, PostgreSQL {info['postgresql']}, load {info['load_average_at_start']}"
     )
-    results = []
-    for size in sizes:
-        results.append(bench_size(size, args))
-        # Keep what was measured so far even if a later size fails.
-        (OUTPUT_DIR / "results.json").write_text(
-            json.dumps({"machine": info, "results": [asdict(r) for r in results]}, indent=2, default=str)
-        )
+    results = bench(sizes, args)
+    (OUTPUT_DIR / "results.json").write_text(
+        json.dumps({"machine": info, "results": [asdict(r) for r in results]}, indent=2, default=str)
+    )
     block = render(results, info, args, command.strip())
     (OUTPUT_DIR / "report.md").write_text(block + "\n")
     if not args.no_doc:
