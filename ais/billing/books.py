@@ -353,21 +353,19 @@ def recomputed_days() -> dict[date, list]:
     return dict(days)
 
 
-def recomputed_clients() -> dict[int, list]:
+def recomputed_clients(client_due_days: dict[tuple[int, date], list] | None = None) -> dict[int, list]:
     """What client_open_totals should hold, in CLIENT_COLUMNS order: the unpaid part and count of
     the installments of each client's open (issued, non-void) invoices; clients with none are left
-    out (a stored row of zeros agrees with them)."""
-    open_invoice = and_(Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
-    return {
-        client_id: [amount - paid, number]
-        for client_id, amount, paid, number in db.session.execute(
-            select(Invoice.client_id, func.sum(Installment.amount), func.sum(Installment.paid_amount), func.count())
-            .select_from(Installment)
-            .join(Invoice, Invoice.id == Installment.invoice_id)
-            .where(open_invoice, Installment.paid_amount < Installment.amount)
-            .group_by(Invoice.client_id)
-        )
-    }
+    out (a stored row of zeros agrees with them).  The sum over the client's due days of
+    ``recomputed_client_due_days`` (given, or read here), so the two tables are recomputed alike."""
+    if client_due_days is None:
+        client_due_days = recomputed_client_due_days()
+    clients: dict[int, list] = defaultdict(lambda: [ZERO, 0])
+    for (client_id, _), (unpaid, number) in client_due_days.items():
+        totals = clients[client_id]
+        totals[0] += unpaid
+        totals[1] += number
+    return dict(clients)
 
 
 def recomputed_client_due_days() -> dict[tuple[int, date], list]:
@@ -464,8 +462,9 @@ def rebuild_totals() -> tuple[int, int, int, int, int]:
                 "due_day_balances, balance_due_days IN EXCLUSIVE MODE"
             )
         )
-    months, days, clients = recomputed_months(), recomputed_days(), recomputed_clients()
+    months, days = recomputed_months(), recomputed_days()
     client_days = recomputed_client_due_days()
+    clients = recomputed_clients(client_days)
     balances = recomputed_due_day_balances()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
