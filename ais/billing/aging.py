@@ -18,9 +18,11 @@ payments dated after ``as_of`` (a range of ``ix_payments_date_id``).  The report
 read every client's items: its totals come from the running open balances per due day
 (``due_day_balances``, each due day's last row on or before ``as_of``: the same cost as of any
 day), or, when nothing is dated after ``as_of`` (as of today), from today's unpaid amounts per due
-day (``due_day_totals``); its clients are a page walked in name order (counted up to 1,000), and only that page's
-clients' amounts are summed: per due day from ``client_due_day_totals`` as of today, from their
-items otherwise.  ``flask check`` proves the running balances equal their recomputation
+day (``due_day_totals``); its clients are a page walked in name order (counted up to 1,000),
+and only that page's clients' amounts are summed: per due day from ``client_due_day_totals`` as
+of today, otherwise from the parts of their open installments (the unpaid part today, and what
+payments dated after ``as_of`` put on each, read once), which add up to the items' open amounts.
+``flask check`` proves the running balances equal their recomputation
 and the report's totals as of today the exact ones.
 """
 
@@ -172,12 +174,10 @@ def _not_billing_a_later_fee(installment_id):
     )
 
 
-def _open_items(*, of_clients: bool = False):
+def _open_items():
     """The installments open on :as_of with their open amount: those unpaid today (read from the
     partial index ix_installments_unpaid_due, whose predicate is repeated as a plain condition)
-    plus those paid in full since by payments dated after as_of (from those payments).
-    ``of_clients``: only those of the clients in :client_ids (a page of the report), read from
-    those clients' open invoices and payments."""
+    plus those paid in full since by payments dated after as_of (from those payments)."""
     # What payments dated after as_of put on each installment.  A subquery in each branch, not a
     # CTE: a statement that begins with WITH would count as a write (ais.database).
     paid_after = (
@@ -186,8 +186,6 @@ def _open_items(*, of_clients: bool = False):
         .where(Payment.date > AS_OF, Payment.state == _CONFIRMED)
         .group_by(Allocation.installment_id)
     )
-    if of_clients:
-        paid_after = paid_after.where(Payment.client_id.in_(CLIENT_IDS))
     later, later_paid = paid_after.subquery("paid_after"), paid_after.subquery("paid_after_in_full")
     columns = (
         Installment.id.label("installment_id"),
@@ -199,15 +197,13 @@ def _open_items(*, of_clients: bool = False):
         Invoice.invoice_no,
         Invoice.installment_count,
     )
-    counted: list = [
+    counted = (
         Invoice.issued_at.is_not(None),
         Invoice.voided_at.is_(None),
         Invoice.issue_date <= AS_OF,
         # A late fee's installment is open from the day the fee was charged (its due date).
         _not_billing_a_later_fee(Installment.id),
-    ]
-    if of_clients:
-        counted.append(Invoice.client_id.in_(CLIENT_IDS))
+    )
     unpaid_today = (
         select(
             *columns,
@@ -219,10 +215,6 @@ def _open_items(*, of_clients: bool = False):
         .outerjoin(later, later.c.installment_id == Installment.id)
         .where(Installment.paid_amount < Installment.amount, *counted)
     )
-    if of_clients:
-        # An installment unpaid today is on an invoice unpaid today: the page's clients' open
-        # invoices (the partial index ix_invoices_client_open), then their installments.
-        unpaid_today = unpaid_today.where(Invoice.paid_amount < Invoice.amount)
     paid_since = (
         select(*columns, type_coerce(later_paid.c.later, Money()).label("open_amount"))
         .select_from(later_paid)
@@ -403,20 +395,61 @@ def _from_running_balances():
     ).subquery("open_by_day")
 
 
+def _page_clients_open_parts():
+    """What the page's clients (:client_ids) had open on :as_of, as parts that add up per
+    installment: the unpaid part today of each installment unpaid today (on their open invoices,
+    the partial index ix_invoices_client_open), and what their confirmed payments dated after
+    as_of put on each installment (read once; positive, as every allocation is).  An installment's
+    parts sum to its open amount on as_of (``_open_items``), and an installment with no part was
+    not open that day, so the buckets' sums are the same; the items themselves would need those
+    payments twice (once for the installments unpaid today, once for those paid in full since)."""
+    counted = (
+        Invoice.issued_at.is_not(None),
+        Invoice.voided_at.is_(None),
+        Invoice.issue_date <= AS_OF,
+        Invoice.client_id.in_(CLIENT_IDS),
+        _not_billing_a_later_fee(Installment.id),
+    )
+    unpaid_today = (
+        select(
+            Invoice.client_id,
+            Installment.due_date,
+            type_coerce(Installment.amount - Installment.paid_amount, Money()).label("open_amount"),
+        )
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(Installment.paid_amount < Installment.amount, Invoice.paid_amount < Invoice.amount, *counted)
+    )
+    paid_after = (
+        select(Allocation.installment_id, func.sum(Allocation.amount).label("later"))
+        .join(Payment, Payment.id == Allocation.payment_id)
+        .where(Payment.date > AS_OF, Payment.state == _CONFIRMED, Payment.client_id.in_(CLIENT_IDS))
+        .group_by(Allocation.installment_id)
+        .subquery("paid_after")
+    )
+    paid_since = (
+        select(Invoice.client_id, Installment.due_date, type_coerce(paid_after.c.later, Money()).label("open_amount"))
+        .select_from(paid_after)
+        .join(Installment, Installment.id == paid_after.c.installment_id)
+        .join(Invoice, Invoice.id == Installment.invoice_id)
+        .where(*counted)
+    )
+    return union_all(unpaid_today, paid_since).subquery("open_parts")
+
+
 def _page_open_amounts():
     """What the page's clients (:client_ids) had open on :as_of, by due date: as of today
     (nothing dated later), their unpaid amounts per due day (``client_due_day_totals``, a range
-    of the partial index ix_client_due_day_totals_owing per client); otherwise their open items,
-    from their open invoices' installments and their payments dated after as_of.  The test is
-    uncorrelated, so PostgreSQL evaluates it once and runs one branch only."""
+    of the partial index ix_client_due_day_totals_owing per client); otherwise the parts of their
+    open installments (``_page_clients_open_parts``).  The test is uncorrelated, so PostgreSQL
+    evaluates it once and runs one branch only."""
     unpaid_today = _nothing_dated_after_as_of()
-    items = _open_items(of_clients=True).subquery("open_items")
+    parts = _page_clients_open_parts()
     kept = ClientDueDayTotal
     return union_all(
         select(kept.client_id, kept.due_day.label("due_date"), kept.unpaid_due.label("open_amount")).where(
             kept.client_id.in_(CLIENT_IDS), kept.unpaid_count > _ZERO, unpaid_today
         ),
-        select(items.c.client_id, items.c.due_date, items.c.open_amount).where(~unpaid_today),
+        select(parts.c.client_id, parts.c.due_date, parts.c.open_amount).where(~unpaid_today),
     ).subquery("page_items")
 
 
