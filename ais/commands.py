@@ -90,8 +90,9 @@ def backfill_vat(dry_run: bool, echo=click.echo) -> int:
 
 def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
     """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals,
-    client_due_day_totals, due_day_balances) from the books and, unless a dry run, replace them: the remedy when `check`
-    finds them drifted (e.g. after the previous release served on the new schema)."""
+    client_due_day_totals, due_day_balances, due_month_balances) from the books and, unless a dry
+    run, replace them: the remedy when `check` finds them drifted (e.g. after the previous release
+    served on the new schema)."""
     drift = totals_drift()
     for line in drift:
         echo(line)
@@ -102,10 +103,11 @@ def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
         )
         return 0
     with write_transaction():
-        months, days, clients, client_days, balances = books.rebuild_totals()
+        months, days, clients, client_days, balances, month_balances = books.rebuild_totals()
     echo(
         f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing "
-        f"({client_days} due day(s) of theirs), {balances} open balance(s) per due day and day."
+        f"({client_days} due day(s) of theirs), {balances} open balance(s) per due day and day, "
+        f"{month_balances} per due month and day."
     )
     return 0
 

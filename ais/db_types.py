@@ -1,4 +1,4 @@
-"""Exact decimal columns on every database.
+"""Exact decimal columns, and the date arithmetic the running totals need, on every database.
 
 PostgreSQL stores NUMERIC(p, s) exactly.  SQLite has no exact decimal type (NUMERIC columns
 become floating point), so there the same column holds an integer count of the smallest unit
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Numeric
+from sqlalchemy import BigInteger, Date, Numeric
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 
@@ -55,3 +57,22 @@ class ExactDecimal(TypeDecorator):
 
 def Money() -> ExactDecimal:  # noqa: N802 - reads like a type in the models
     return ExactDecimal(14, 2)
+
+
+class month_start(FunctionElement):  # noqa: N801 - used like a SQL function
+    """The first day of a date's month, in SQL: ``date_trunc`` on PostgreSQL, ``date(..., 'start
+    of month')`` on SQLite (which stores dates as ISO text)."""
+
+    type = Date()
+    inherit_cache = True
+    name = "month_start"
+
+
+@compiles(month_start, "postgresql")
+def _month_start_postgresql(element, compiler, **kw):
+    return f"CAST(date_trunc('month', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+@compiles(month_start, "sqlite")
+def _month_start_sqlite(element, compiler, **kw):
+    return f"date({compiler.process(element.clauses, **kw)}, 'start of month')"

@@ -229,8 +229,9 @@ class DueDayBalance(Base):
 
     Kept by the service layer after ``client_due_day_totals``: a change on a day adds to that day's
     row and every later one of the due day, the day's row first made from the last row before it.
-    The aging report reads, for each due day, the last row on or before its day (one index probe
-    per due day), so the report as of a past day costs what it costs as of today.
+    The aging report reads the last row on or before its day of each due day in a month that one of
+    its buckets' limits splits (one index probe per due day; the other months' from
+    ``due_month_balances``), so the report as of a past day costs what it costs as of a year back.
     """
 
     __tablename__ = "due_day_balances"
@@ -239,14 +240,40 @@ class DueDayBalance(Base):
     open: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
 
 
+class DueMonthBalance(Base):
+    """Running open balances per due month: what was open at the end of ``day`` of the installments
+    due in the month that begins on ``due_month``, a row per day on which something billed or paid
+    them; the sum of that month's due days' balances (``due_day_balances``) on every day.
+
+    Kept with ``due_day_balances``, alike.  The aging report's totals as of a past day read a due
+    month's last row on or before the day for each month that falls whole in one bucket (one probe
+    per month), and the due days' balances only for the months a bucket's limit splits (at most
+    four), instead of a probe per due day.
+    """
+
+    __tablename__ = "due_month_balances"
+    due_month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    open: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class BalanceDueMonth(Base):
+    """The due months that have running open balances (``due_month_balances``), one row each
+    (about 40 on large books), added with a month's first balance; the aging report reads this
+    list as ``balance_due_days``."""
+
+    __tablename__ = "balance_due_months"
+    due_month: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+
+
 class BalanceDueDay(Base):
     """The due days that have running open balances (``due_day_balances``), one row each, added
     with a due day's first balance.
 
-    The aging report reads this short list (about 1,100 rows on large books, a sequential read)
-    to probe each due day's last balance, instead of walking the distinct due days of
-    ``due_day_balances``' primary key, which costs an index probe per due day (half the report's
-    totals).  `flask check` proves every due day with a balance is listed.
+    The aging report reads the due days of the months its buckets' limits split from this short
+    list (about 1,100 rows on large books, a range of its key) to probe each one's last balance,
+    instead of walking the distinct due days of ``due_day_balances``' primary key, which costs an
+    index probe per due day.  `flask check` proves every due day with a balance is listed.
     """
 
     __tablename__ = "balance_due_days"

@@ -1,10 +1,12 @@
 """Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``,
-``client_due_day_totals``, ``due_day_balances``), kept in step with every change to an invoice.
+``client_due_day_totals``, ``due_day_balances``, ``due_month_balances``), kept in step with every
+change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
 confirmed payments by day, its unpaid installments by due month, by due day, by client and by
-client and due day, and what it opened and paid per due day and day); just before the
+client and due day, and what it opened and paid per due day and day, and so per due month and
+day); just before the
 transaction commits it takes the snapshot again and adds the difference.  Every write path goes
 through ``lock_invoice``, so none can forget it.
 """
@@ -27,10 +29,12 @@ from ..models import (
     REPORTED,
     Allocation,
     BalanceDueDay,
+    BalanceDueMonth,
     ClientDueDayTotal,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
+    DueMonthBalance,
     Installment,
     Invoice,
     LateFee,
@@ -46,9 +50,9 @@ SNAPSHOTS = "ais_monthly_snapshots"
 MONTHLY_COLUMNS = ("invoiced", "collected", "unpaid_due", "unpaid_count", "awaiting_amount", "awaiting_count")
 DAILY_COLUMNS = ("unpaid_due", "unpaid_count", "collected")
 CLIENT_COLUMNS = ("unpaid_due", "unpaid_count")
-# The advisory-lock space of the running open balances per due day (one lock per due day, its
-# ordinal); the ledger's running balances use 22.
-DUE_DAY_BALANCE_LOCKS = 23
+# The advisory-lock space of the running open balances per due day and per due month (one lock per
+# due month, its first day's ordinal, for both tables); the ledger's running balances use 22.
+DUE_MONTH_BALANCE_LOCKS = 23
 BULK_ROWS = 5000  # rows per INSERT when rebuilding the larger tables (hundreds of thousands of rows on large books)
 
 
@@ -245,41 +249,52 @@ def add_to_client_due_days(deltas: dict[tuple[int, date], list]) -> None:
     _upsert(ClientDueDayTotal, ("client_id", "due_day"), CLIENT_COLUMNS, deltas)
 
 
+def by_due_month(changes: dict[tuple[date, date], Decimal]) -> dict[tuple[date, date], Decimal]:
+    """Changes per (due day, day) summed per (due month, day), those that add up to nothing left out."""
+    months: dict[tuple[date, date], Decimal] = defaultdict(lambda: ZERO)
+    for (due_day, day), change in changes.items():
+        months[(month_of(due_day), day)] += change
+    return {key: change for key, change in months.items() if change}
+
+
 def add_to_due_day_balances(changes: dict[tuple[date, date], Decimal]) -> None:
     """Add each (due day, day)'s change to the open balance of the due day on that day and every
-    later day.  Always after the clients' due days (the lock order).  A day's row holds everything
-    through that day, so a change adds to its day's row and to every later one: one transaction at
-    a time per due day (an advisory lock per due day, taken in order), or a row added meanwhile for
-    a later day would miss this change."""
+    later day, and likewise to its due month's.  Always after the clients' due days (the lock
+    order).  A day's row holds everything through that day, so a change adds to its day's row and
+    to every later one: one transaction at a time per due month (an advisory lock per due month,
+    taken in order, for the month's row and its due days' rows), or a row added meanwhile for a
+    later day would miss this change."""
     if not changes:
         return
     if db.engine.dialect.name == "postgresql":
-        for due_day in sorted({due_day for due_day, _ in changes}):
+        for due_month in sorted({month_of(due_day) for due_day, _ in changes}):
             db.session.execute(
-                text("SELECT pg_advisory_xact_lock(:space, :due_day)"),
-                {"space": DUE_DAY_BALANCE_LOCKS, "due_day": due_day.toordinal()},
+                text("SELECT pg_advisory_xact_lock(:space, :due_month)"),
+                {"space": DUE_MONTH_BALANCE_LOCKS, "due_month": due_month.toordinal()},
             )
+    _add_to_running_balances(DueDayBalance, "due_day", BalanceDueDay, changes)
+    _add_to_running_balances(DueMonthBalance, "due_month", BalanceDueMonth, by_due_month(changes))
+
+
+def _add_to_running_balances(model, key: str, listed, changes: dict[tuple[date, date], Decimal]) -> None:
+    """Add each (key, day)'s change to the rows of ``model`` (running balances per ``key`` and day)
+    for that day and every later one; a key's first row also lists it in ``listed``."""
     insert_row = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    for (due_day, day), change in sorted(changes.items()):
+    table = model.__table__
+    for (value, day), change in sorted(changes.items()):
         # The day's row is first made, from the last row before it, if the day had none.
         before = db.session.scalar(
-            select(DueDayBalance.open)
-            .where(DueDayBalance.due_day == due_day, DueDayBalance.day < day)
-            .order_by(DueDayBalance.day.desc())
-            .limit(1)
+            select(table.c.open).where(table.c[key] == value, table.c.day < day).order_by(table.c.day.desc()).limit(1)
         )
         db.session.execute(
-            insert_row(DueDayBalance)
-            .values(due_day=due_day, day=day, open=before if before is not None else ZERO)
+            insert_row(table)
+            .values({key: value, "day": day, "open": ZERO if before is None else before})
             .on_conflict_do_nothing()
         )
-        if before is None:  # perhaps the due day's first balance: list the due day (the report reads the list)
-            db.session.execute(insert_row(BalanceDueDay).values(due_day=due_day).on_conflict_do_nothing())
+        if before is None:  # perhaps the key's first balance: list it (the report reads the list)
+            db.session.execute(insert_row(listed.__table__).values({key: value}).on_conflict_do_nothing())
         db.session.execute(
-            update(DueDayBalance)
-            .where(DueDayBalance.due_day == due_day, DueDayBalance.day >= day)
-            .values(open=DueDayBalance.open + change)
-            .execution_options(synchronize_session=False)
+            update(table).where(table.c[key] == value, table.c.day >= day).values(open=table.c.open + change)
         )
 
 
@@ -434,44 +449,56 @@ def opened_and_paid_by_day():
     ).group_by(changes.c.due_day, changes.c.day)
 
 
-def recomputed_due_day_balances() -> dict[tuple[date, date], Decimal]:
-    """What due_day_balances should hold: for each due day and each day on which something opened
-    or paid its installments, what was open at the end of that day (the changes through it)."""
-    statement = opened_and_paid_by_day().subquery("by_day")
+def running_balances(changes: dict[tuple[date, date], Decimal]) -> dict[tuple[date, date], Decimal]:
+    """For each (key, day) with a change, what is open at the end of that day: the key's changes
+    through it."""
     balances: dict[tuple[date, date], Decimal] = {}
     open_so_far: dict[date, Decimal] = {}
-    for due_day, day, change in db.session.execute(
-        select(statement.c.due_day, statement.c.day, statement.c.change).order_by(statement.c.due_day, statement.c.day)
-    ):
-        open_so_far[due_day] = open_so_far.get(due_day, ZERO) + change
-        balances[(due_day, day)] = open_so_far[due_day]
+    for (key, day), change in sorted(changes.items()):
+        open_so_far[key] = open_so_far.get(key, ZERO) + change
+        balances[(key, day)] = open_so_far[key]
     return balances
 
 
-def rebuild_totals() -> tuple[int, int, int, int, int]:
-    """Replace monthly_totals, due_day_totals, client_open_totals, client_due_day_totals and
-    due_day_balances (with its list of due days, balance_due_days) by their recomputation from the
-    rows, in the caller's transaction; returns the number of monthly, daily, client, client due-day
-    and due-day balance rows written.
+def recomputed_due_balances() -> tuple[dict[tuple[date, date], Decimal], dict[tuple[date, date], Decimal]]:
+    """What due_day_balances and due_month_balances should hold: for each due day (and due month)
+    and each day on which something opened or paid its installments, what was open at the end of
+    that day (the changes through it)."""
+    statement = opened_and_paid_by_day().subquery("by_day")
+    changes = {
+        (due_day, day): change
+        for due_day, day, change in db.session.execute(select(statement.c.due_day, statement.c.day, statement.c.change))
+    }
+    return running_balances(changes), running_balances(by_due_month(changes))
+
+
+def rebuild_totals() -> tuple[int, int, int, int, int, int]:
+    """Replace monthly_totals, due_day_totals, client_open_totals, client_due_day_totals,
+    due_day_balances and due_month_balances (with their lists of due days and months,
+    balance_due_days and balance_due_months) by their recomputation from the
+    rows, in the caller's transaction; returns the number of monthly, daily, client, client due-day,
+    due-day balance and due-month balance rows written.
     On PostgreSQL the tables are locked first: a change to the books in flight adds its difference
     after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
             text(
                 "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, "
-                "due_day_balances, balance_due_days IN EXCLUSIVE MODE"
+                "due_day_balances, balance_due_days, due_month_balances, balance_due_months IN EXCLUSIVE MODE"
             )
         )
     months, days = recomputed_months(), recomputed_days()
     client_days = recomputed_client_due_days()
     clients = recomputed_clients(client_days)
-    balances = recomputed_due_day_balances()
+    balances, month_balances = recomputed_due_balances()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
     db.session.execute(delete(ClientOpenTotal))
     db.session.execute(delete(ClientDueDayTotal))
     db.session.execute(delete(DueDayBalance))
     db.session.execute(delete(BalanceDueDay))
+    db.session.execute(delete(DueMonthBalance))
+    db.session.execute(delete(BalanceDueMonth))
     if months:
         db.session.execute(
             insert(MonthlyTotal),
@@ -499,10 +526,16 @@ def rebuild_totals() -> tuple[int, int, int, int, int]:
     ]
     for start in range(0, len(client_day_rows), BULK_ROWS):
         db.session.execute(insert(ClientDueDayTotal), client_day_rows[start : start + BULK_ROWS])
-    rows = [{"due_day": due_day, "day": day, "open": open_} for (due_day, day), open_ in sorted(balances.items())]
+    _insert_running_balances(DueDayBalance, "due_day", BalanceDueDay, balances)
+    _insert_running_balances(DueMonthBalance, "due_month", BalanceDueMonth, month_balances)
+    return len(months), len(days), len(clients), len(client_days), len(balances), len(month_balances)
+
+
+def _insert_running_balances(model, key: str, listed, balances: dict[tuple[date, date], Decimal]) -> None:
+    """Write running balances per (key, day) into ``model`` and their keys into ``listed``."""
+    rows = [{key: value, "day": day, "open": open_} for (value, day), open_ in sorted(balances.items())]
     for start in range(0, len(rows), BULK_ROWS):
-        db.session.execute(insert(DueDayBalance), rows[start : start + BULK_ROWS])
-    due_days = sorted({due_day for due_day, _ in balances})
-    if due_days:
-        db.session.execute(insert(BalanceDueDay), [{"due_day": due_day} for due_day in due_days])
-    return len(months), len(days), len(clients), len(client_days), len(balances)
+        db.session.execute(insert(model), rows[start : start + BULK_ROWS])
+    keys = sorted({value for value, _ in balances})
+    if keys:
+        db.session.execute(insert(listed), [{key: value} for value in keys])

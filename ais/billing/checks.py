@@ -21,7 +21,7 @@ from itertools import groupby
 from sqlalchemy import and_, case, func, literal, null, or_, select, type_coerce, union_all
 
 from .. import clock
-from ..db_types import Money
+from ..db_types import Money, month_start
 from ..extensions import db
 from ..models import (
     CHECKOUT_HOLDING,
@@ -32,6 +32,7 @@ from ..models import (
     AccountDayBalance,
     Allocation,
     BalanceDueDay,
+    BalanceDueMonth,
     CheckoutSession,
     ClientAccount,
     ClientDayBalance,
@@ -43,6 +44,7 @@ from ..models import (
     CreditNoteCounter,
     DueDayBalance,
     DueDayTotal,
+    DueMonthBalance,
     Installment,
     Invoice,
     InvoiceCounter,
@@ -809,17 +811,39 @@ def _check_client_due_day_totals() -> list[str]:
 
 
 def _check_due_day_balances() -> list[str]:
-    """due_day_balances equal their recomputation from the installments, late fees and allocations
-    (books.opened_and_paid_by_day): each stored row holds what was open at the end of its day of the
-    installments due on its due day, and every day that changed that amount has its row (a row for a
-    day without a change, left by a change later undone, is right if it holds the same amount); every
-    due day with a row is listed in balance_due_days.
+    """due_day_balances and due_month_balances equal their recomputation from the installments,
+    late fees and allocations (books.opened_and_paid_by_day, summed per due month for the months):
+    each stored row holds what was open at the end of its day of the installments due on its due
+    day (or in its due month), and every day that changed that amount has its row (a row for a day
+    without a change, left by a change later undone, is right if it holds the same amount); every
+    due day (month) with a row is listed in balance_due_days (balance_due_months).
     Computed in SQL (window sums over the changes and the stored rows together), only the rows that
     differ come back."""
     changes = books.opened_and_paid_by_day().subquery("changes")
+    month = month_start(changes.c.due_day)
+    month_changes = (
+        select(month.label("due_day"), changes.c.day, type_coerce(func.sum(changes.c.change), Money()).label("change"))
+        .group_by(month, changes.c.day)
+        .subquery("month_changes")
+    )
+    return _check_running_balances(
+        changes, DueDayBalance.__table__, "due_day", BalanceDueDay.__table__, "the installments due {:%Y-%m-%d}"
+    ) + _check_running_balances(
+        month_changes,
+        DueMonthBalance.__table__,
+        "due_month",
+        BalanceDueMonth.__table__,
+        "the installments due in {:%B %Y}",
+    )
+
+
+def _check_running_balances(changes, stored_table, key: str, listed_table, label: str) -> list[str]:
+    """Running balances per (key, day) in ``stored_table`` against ``changes`` (key as ``due_day``,
+    day, change); every key listed in ``listed_table``.  ``label`` names a key's installments."""
+    stored_key = stored_table.c[key]
     both = union_all(
         select(changes.c.due_day, changes.c.day, changes.c.change, type_coerce(null(), Money()).label("stored")),
-        select(DueDayBalance.due_day, DueDayBalance.day, literal(ZERO, Money()), DueDayBalance.open),
+        select(stored_key, stored_table.c.day, literal(ZERO, Money()), stored_table.c.open),
     ).subquery("both")
     per_day = (
         select(
@@ -849,32 +873,30 @@ def _check_due_day_balances() -> list[str]:
         .order_by(running.c.due_day, running.c.day)
     ).all()
     problems = [
-        f"Open balance of the installments due {due_day:%Y-%m-%d}, on {day:%Y-%m-%d}: "
+        f"Open balance of {label.format(due)}, on {day:%Y-%m-%d}: "
         + (f"{_amount(stored)}" if rows else "no row")
         + f" (should be {_amount(should)})."
-        for due_day, day, stored, should, rows in differing[:SHOWN_MISMATCHES]
+        for due, day, stored, should, rows in differing[:SHOWN_MISMATCHES]
     ]
     if len(differing) > SHOWN_MISMATCHES:
         more = len(differing) - SHOWN_MISMATCHES
-        problems.append(f"Open balances per due day: {more} more rows disagree with the books.")
-    # The aging report reads the due days from their list: one missing would drop its balances.
+        problems.append(f"Open balances per {key.replace('_', ' ')}: {more} more rows disagree with the books.")
+    # The aging report reads the keys from their list: one missing would drop its balances.
+    listed_key = listed_table.c[key]
     unlisted = db.session.scalars(
-        select(DueDayBalance.due_day)
-        .where(~select(BalanceDueDay.due_day).where(BalanceDueDay.due_day == DueDayBalance.due_day).exists())
-        .group_by(DueDayBalance.due_day)
-        .order_by(DueDayBalance.due_day)
+        select(stored_key)
+        .where(~select(listed_key).where(listed_key == stored_key).exists())
+        .group_by(stored_key)
+        .order_by(stored_key)
         .limit(SHOWN_MISMATCHES)
     ).all()
-    problems.extend(
-        f"Open balances of the installments due {due_day:%Y-%m-%d}: the due day is missing from balance_due_days."
-        for due_day in unlisted
-    )
+    problems.extend(f"Open balances of {label.format(due)}: missing from {listed_table.name}." for due in unlisted)
     return problems
 
 
 def totals_drift() -> list[str]:
     """Where the running totals (monthly_totals, due_day_totals, client_open_totals,
-    client_due_day_totals, due_day_balances) disagree with the books."""
+    client_due_day_totals, due_day_balances, due_month_balances) disagree with the books."""
     return (
         _check_monthly_totals()
         + _check_due_day_totals()

@@ -11,7 +11,7 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from .. import clock
 from ..accounting.commands import rebuild_ledger
 from ..audit import Actor
 from ..auth.passwords import hash_password
-from ..billing import rules, services
+from ..billing import books, rules, services
 from ..billing.books import ZERO, month_of
 from ..extensions import db
 from ..models import (
@@ -34,11 +34,13 @@ from ..models import (
     VOIDED,
     Allocation,
     BalanceDueDay,
+    BalanceDueMonth,
     Client,
     ClientDueDayTotal,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
+    DueMonthBalance,
     Installment,
     Invoice,
     InvoiceCounter,
@@ -347,9 +349,13 @@ def generate(
     )
     _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
     _bulk(ClientDueDayTotal, _client_open_totals(invoice_rows, installment_rows, by_due_day=True), progress)
-    balances = _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_rows)
-    _bulk(DueDayBalance, balances, progress)
-    _bulk(BalanceDueDay, [dict(due_day=due_day) for due_day in sorted({row["due_day"] for row in balances})])
+    changes = _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows)
+    balances = books.running_balances(changes)
+    _bulk(DueDayBalance, [dict(due_day=key, day=day, open=open_) for (key, day), open_ in balances.items()], progress)
+    _bulk(BalanceDueDay, [dict(due_day=due_day) for due_day in sorted({key for key, _ in balances})])
+    month_balances = books.running_balances(books.by_due_month(changes))
+    _bulk(DueMonthBalance, [dict(due_month=key, day=day, open=open_) for (key, day), open_ in month_balances.items()])
+    _bulk(BalanceDueMonth, [dict(due_month=month) for month in sorted({key for key, _ in month_balances})])
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -418,11 +424,11 @@ def _client_open_totals(invoice_rows, installment_rows, *, by_due_day: bool = Fa
     return [dict(client_id=client_id, **values) for client_id, values in sorted(clients.items())]
 
 
-def _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_rows) -> list[dict]:
-    """What was open at the end of each day of the installments due each day (every generated
-    invoice is issued and open, and none has a late fee): each installment opens on its invoice's
-    issue date, each allocation takes its amount off on its payment's date (or the issue date, if
-    later); the changes per (due day, day) accumulated per due day in day order."""
+def _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows) -> dict:
+    """What the installments due each day opened and what payments took off them, per (due day,
+    day), as ``books.opened_and_paid_by_day`` (every generated invoice is issued and open, and none
+    has a late fee): each installment opens on its invoice's issue date, each allocation takes its
+    amount off on its payment's date (or the issue date, if later)."""
     issued_on = {row["id"]: row["issue_date"] for row in invoice_rows}
     installments = {row["id"]: (row["due_date"], issued_on[row["invoice_id"]]) for row in installment_rows}
     paid_on = {row["id"]: row["date"] for row in payment_rows if row["state"] == CONFIRMED}
@@ -434,12 +440,7 @@ def _due_day_balances(invoice_rows, installment_rows, payment_rows, allocation_r
         if row["payment_id"] in paid_on:
             due_day, billed = installments[row["installment_id"]]
             changes[(due_day, max(paid_on[row["payment_id"]], billed))] -= row["amount"]
-    rows: list[dict] = []
-    open_so_far: dict[date, Decimal] = {}
-    for (due_day, day), change in sorted(changes.items()):
-        open_so_far[due_day] = open_so_far.get(due_day, ZERO) + change
-        rows.append(dict(due_day=due_day, day=day, open=open_so_far[due_day]))
-    return rows
+    return changes
 
 
 def _bulk(model, rows: list[dict], progress=None) -> None:

@@ -207,6 +207,51 @@ def test_the_running_totals_give_the_exact_aging_on_every_day_around_later_event
         assert sum((r.aging.total for r in rows), D("0.00")) == exact.total, day
 
 
+def test_a_month_is_split_where_a_buckets_limit_falls_after_its_first_day():
+    """The report sums a due month's running balance under its first day unless a limit of the
+    buckets (as of, and 30, 60, 90 days before) falls inside it, after its first day."""
+    from datetime import date
+
+    assert aging._split_months(date(2026, 3, 16)) == [
+        date(2025, 12, 1),  # 90 days before: 2025-12-16
+        date(2026, 1, 1),  # 60: 2026-01-15
+        date(2026, 2, 1),  # 30: 2026-02-14
+        date(2026, 3, 1),
+    ]
+    # 2026-03-31 less 30 days is 2026-03-01: every due day of March before the 31st is 1-30 days past due.
+    assert aging._split_months(date(2026, 3, 31)) == [date(2025, 12, 1), date(2026, 1, 1), date(2026, 3, 1)]
+    # As of 2026-01-30 the 60 and 90 days before are first days (2025-12-01, 2025-11-01): November
+    # falls whole in 61-90; December is split by the 30 days before (2025-12-31).
+    assert aging._split_months(date(2026, 1, 30)) == [date(2025, 12, 1), date(2026, 1, 1)]
+
+
+def test_the_totals_from_months_and_split_months_are_exact_on_every_day_for_a_year(books):
+    """Installments due on many days of many months, paid in part, late, early and backdated: on
+    every day for a year and a half the report's totals (whole months from due_month_balances,
+    split ones per due day) equal the installments' own aging, bucket by bucket."""
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    first = TODAY - 400 * DAY
+    invoices = []
+    for index in range(9):
+        client = ann if index % 2 else ben
+        issued = first + (index * 37) * DAY
+        invoices.append(
+            make_invoice(client, f"{1200 + index * 75}.50", issued=issued, due=issued + (index % 5) * DAY, count=6)
+        )
+    for index, invoice in enumerate(invoices):
+        pay(invoice, "333.25", on=first + (index * 37 + 45) * DAY)
+        pay(invoice, "410.00", on=min(first + (index * 37 + 130) * DAY, TODAY))
+    pay(invoices[2], "99.99", on=first + 200 * DAY)  # backdated: recorded after later payments
+    checked, day = 0, first
+    while day <= TODAY + 30 * DAY:
+        assert aging.aging_totals(day) == aging.exact_aging_totals(day), day
+        checked += 1
+        day += DAY
+    assert checked == 431
+    assert find_problems() == []
+
+
 def _assert_exact_around(first, last):
     """The report's totals (from due_day_balances) equal the installments' own aging on each day
     from ``first`` through ``last``, and the stored balances equal their recomputation."""
@@ -273,13 +318,55 @@ def test_check_names_a_drifted_open_balance_per_due_day(books):
     db.session.execute(delete(BalanceDueDay).where(BalanceDueDay.due_day == due_day))
     db.session.commit()
     assert (
-        f"Open balances of the installments due {due_day:%Y-%m-%d}: the due day is missing from balance_due_days."
-        in find_problems()
+        f"Open balances of the installments due {due_day:%Y-%m-%d}: missing from balance_due_days." in find_problems()
     )
     between = TODAY - 20 * DAY
     assert aging.aging_totals(between).total == D("0.00") != aging.exact_aging_totals(between).total
     assert aging.aging_totals(TODAY) == aging.exact_aging_totals(TODAY)  # today's amounts: unaffected
     db.session.execute(insert(BalanceDueDay).values(due_day=due_day))
+    db.session.commit()
+    assert find_problems() == []
+
+
+def test_check_names_a_drifted_open_balance_per_due_month(books):
+    """The running balances per due month are checked like the due days': a drifted row is named
+    (its month and day, what it holds and what it should), and so is a month missing from its list;
+    the report as of a day on which the month falls whole in one bucket shows the drift."""
+    from datetime import date
+
+    from ais.models import BalanceDueMonth, DueMonthBalance
+
+    ann = make_client("Ann Cruz", "ann@example.com")
+    invoice = make_invoice(ann, "500.00", issued=TODAY - 60 * DAY, due=TODAY - 40 * DAY)  # due 2026-02-04
+    pay(invoice, "200.00", on=TODAY - 30 * DAY)
+    pay(invoice, "50.00", on=TODAY - 10 * DAY)
+    assert find_problems() == []
+    month, paid_on = date(2026, 2, 1), TODAY - 30 * DAY
+    row = (DueMonthBalance.due_month == month) & (DueMonthBalance.day == paid_on)
+    assert db.session.scalar(select(DueMonthBalance.open).where(row)) == D("300.00")
+    as_of = TODAY - 20 * DAY  # 2026-02-24: limits 02-24, 01-25, 12-26, 11-26; February is split
+    whole = date(2026, 3, 2)  # limits 03-02, 01-31, 01-01, 12-02: February falls whole in 1-30
+    assert month in aging._split_months(as_of) and month not in aging._split_months(whole)
+
+    db.session.execute(update(DueMonthBalance).where(row).values(open=D("310.00")))
+    db.session.commit()
+    assert (
+        f"Open balance of the installments due in February 2026, on {paid_on:%Y-%m-%d}: 310.00 (should be 300.00)."
+        in find_problems()
+    )
+    assert aging.aging_totals(whole).total == D("310.00") != aging.exact_aging_totals(whole).total
+    assert aging.aging_totals(as_of) == aging.exact_aging_totals(as_of)  # read per due day
+    db.session.execute(update(DueMonthBalance).where(row).values(open=D("300.00")))
+    db.session.commit()
+    assert find_problems() == []
+
+    db.session.execute(delete(BalanceDueMonth).where(BalanceDueMonth.due_month == month))
+    db.session.commit()
+    assert "Open balances of the installments due in February 2026: missing from balance_due_months." in (
+        find_problems()
+    )
+    assert aging.aging_totals(whole).total == D("0.00") != aging.exact_aging_totals(whole).total
+    db.session.execute(insert(BalanceDueMonth).values(due_month=month))
     db.session.commit()
     assert find_problems() == []
 

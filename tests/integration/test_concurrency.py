@@ -7,6 +7,7 @@ together at a barrier.  Skipped on SQLite runs (set AIS_TEST_DATABASE_URL to a P
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -111,6 +112,35 @@ def test_concurrent_reported_and_recorded_payments_share_the_cap(app):
     with app.app_context():
         invoice = db.session.get(Invoice, invoice_id)
         assert invoice.paid_amount + invoice.held_amount == invoice.amount
+    assert_books_consistent(app)
+
+
+def test_concurrent_payments_on_installments_due_in_one_month_keep_its_running_balances(app):
+    """Eight invoices of different clients, each with installments due on different days of the
+    same months, paid at once on different days (some backdated before others): the running open
+    balances per due day and per due month (one lock per due month) take every payment once."""
+    with app.app_context():
+        invoices = []
+        for index in range(8):
+            client_id = services.create_client(
+                ACTOR, ClientInput(name=f"Client {index}", email=f"c{index}@example.com")
+            )
+            issued = TODAY - timedelta(days=90 - index)
+            data = replace(
+                invoice_input(client_id, "900.00", issued),
+                payment_type="installment",
+                installment_count=3,
+                frequency="monthly",
+            )
+            invoices.append(services.create_invoice(ACTOR, data))
+
+    def work(index: int):
+        paid_on = TODAY - timedelta(days=(index * 7) % 40)
+        return services.record_payment(ACTOR, invoices[index], Decimal("350.00"), paid_on, "cash", f"P{index}")
+
+    results = run_together(app, 8, work)
+
+    assert all(isinstance(result, int) for result in results), results
     assert_books_consistent(app)
 
 

@@ -397,3 +397,50 @@ def test_upgrading_keeps_each_clients_unpaid_installments_from_the_books(app, fr
         assert by_due_day == {key: tuple(values) for key, values in books.recomputed_client_due_days().items()}
         assert find_problems() == []
         db.session.remove()
+
+
+def test_upgrading_fills_the_running_balances_per_due_month_from_those_per_due_day(app, freeze_today):
+    """0026: due_month_balances holds, for each due month and day, the sum of its due days' running
+    balances (balance_due_months lists the months), as the service layer would have kept them, and
+    `flask check` passes at once; the downgrade drops both."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from ais.audit import Actor
+    from ais.billing import books, services
+    from ais.billing.checks import find_problems
+    from ais.models import BalanceDueMonth, DueMonthBalance
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+    with app.app_context():
+        ann = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        plan = _invoice(actor, ann, "900.00", today - timedelta(days=100), today - timedelta(days=95), count=3)
+        other = _invoice(actor, ann, "250.00", today - timedelta(days=70), today - timedelta(days=60))
+        services.record_payment(actor, plan, Decimal("400.00"), today - timedelta(days=50), "GCash", "")
+        services.record_payment(actor, other, Decimal("100.00"), today - timedelta(days=40), "Cash", "")
+        services.record_payment(actor, plan, Decimal("120.00"), today - timedelta(days=45), "Cash", "")  # backdated
+        kept = {
+            (row.due_month, row.day): row.open
+            for row in db.session.execute(select(DueMonthBalance.due_month, DueMonthBalance.day, DueMonthBalance.open))
+        }
+        assert len({month for month, _ in kept}) == 3
+        db.session.remove()
+        try:
+            downgrade(revision="5c3e91d0a7b4")  # 0025: no running balances per due month
+            with db.engine.connect() as connection:
+                tables = db.inspect(connection).get_table_names()
+                assert "due_month_balances" not in tables and "balance_due_months" not in tables
+        finally:
+            upgrade()
+        filled = {
+            (row.due_month, row.day): row.open
+            for row in db.session.execute(select(DueMonthBalance.due_month, DueMonthBalance.day, DueMonthBalance.open))
+        }
+        assert filled == kept == books.recomputed_due_balances()[1]
+        assert sorted(db.session.scalars(select(BalanceDueMonth.due_month))) == sorted({month for month, _ in kept})
+        assert find_problems() == []
+        db.session.remove()
