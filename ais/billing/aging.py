@@ -397,6 +397,20 @@ _SPLIT = [
 SPLIT_MONTHS = bindparam("split_months", expanding=True, type_=Date, literal_execute=True)
 
 
+def _last_open_on_as_of(model, listed_key):
+    """The ``open`` of ``model``'s last row on or before :as_of for the key in ``listed_key`` (a
+    column of the key's list, of the same name, correlated): one backward probe of the running
+    balances' primary key (key, day)."""
+    last = aliased(model, name=f"last_{model.__tablename__}")
+    return (
+        select(last.open)
+        .where(getattr(last, listed_key.key) == listed_key, last.day <= AS_OF)
+        .order_by(last.day.desc())
+        .limit(_ONE)
+        .scalar_subquery()
+    )
+
+
 def _from_running_balances():
     """What was open on :as_of per due day, from the running open balances: for each due month
     that falls whole in one bucket, its last row in ``due_month_balances`` on or before as_of (one
@@ -409,22 +423,8 @@ def _from_running_balances():
     number of due months, whatever the number of payments and whatever the day: as of a year back
     as of last week (about 40 probes and at most 124; one per due day, 1,081, took five times as
     long)."""
-    last_month = aliased(DueMonthBalance, name="last_month_row")
-    month_open = (
-        select(last_month.open)
-        .where(last_month.due_month == BalanceDueMonth.due_month, last_month.day <= AS_OF)
-        .order_by(last_month.day.desc())
-        .limit(_ONE)
-        .scalar_subquery()
-    )
-    last_day = aliased(DueDayBalance, name="last_row")
-    day_open = (
-        select(last_day.open)
-        .where(last_day.due_day == BalanceDueDay.due_day, last_day.day <= AS_OF)
-        .order_by(last_day.day.desc())
-        .limit(_ONE)
-        .scalar_subquery()
-    )
+    month_open = _last_open_on_as_of(DueMonthBalance, BalanceDueMonth.due_month)
+    day_open = _last_open_on_as_of(DueDayBalance, BalanceDueDay.due_day)
     in_split_month = or_(
         *(and_(BalanceDueDay.due_day >= first, BalanceDueDay.due_day < after) for first, after in _SPLIT)
     )
