@@ -582,7 +582,9 @@ class Payment(Timestamped, Base):
         CheckConstraint("amount > 0", name="amount_positive"),
         CheckConstraint("state in ('reported', 'confirmed', 'rejected', 'voided')", name="state_known"),
         Index("ix_payments_invoice_state", "invoice_id", "state"),
-        Index("ix_payments_client_date_id", "client_id", "date", "id"),  # a client's payments, newest first
+        # A client's payments, newest first; with the state, those after a day are read from the
+        # index alone (PostgreSQL; what was open on a past day follows them).
+        Index("ix_payments_client_date_id", "client_id", "date", "id", postgresql_include=["state"]),
         Index("ix_payments_state_date", "state", "date"),
         # (date, id): the newest-first lists (ORDER BY date DESC, id DESC) walk it and stop.
         Index("ix_payments_date_id", "date", "id"),
@@ -637,12 +639,16 @@ class Allocation(Base):
 
     __tablename__ = "allocations"
     __table_args__ = (
-        UniqueConstraint("payment_id", "installment_id", name="uq_allocations_payment_installment"),
+        # Also the index of a payment's allocations (payment_id first); with the amount, what a
+        # payment put on each installment is read from the index alone (PostgreSQL).
+        UniqueConstraint(
+            "payment_id", "installment_id", name="uq_allocations_payment_installment", postgresql_include=["amount"]
+        ),
         CheckConstraint("amount > 0", name="amount_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"), index=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="CASCADE"))
     installment_id: Mapped[int] = mapped_column(ForeignKey("installments.id", ondelete="CASCADE"), index=True)
     amount: Mapped[Decimal] = mapped_column(Money())
 

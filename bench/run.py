@@ -100,6 +100,9 @@ OWNER_PAGES = [
     "/audit",
     "/clients/1/statement",
     "/aging",
+    # As of the end of last year (what an accountant asks for at year end): what was open on a
+    # past day follows the payments dated since.
+    "/aging?as_of={year_end}",
     "/aging/clients/1",
     "/forecast",
     "/ledger/trial-balance",
@@ -220,6 +223,7 @@ def prepare_books(server_url: str, dbname: str, size: str) -> dict:
     facts.update(
         months_from=months_from.isoformat(),
         months_to=(this_month - dt.timedelta(days=1)).isoformat(),
+        year_end=dt.date(this_month.year - 1, 12, 31).isoformat(),
         invoice=invoice_id,
         receivable=receivable,
         invoice_payments=invoice_payments,

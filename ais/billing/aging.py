@@ -445,7 +445,9 @@ def _page_clients_open_parts():
     """What the page's clients (:client_ids) had open on :as_of, as parts that add up per
     installment: the unpaid part today of each installment unpaid today (on their open invoices,
     the partial index ix_invoices_client_open), and what their confirmed payments dated after
-    as_of put on each installment (read once; positive, as every allocation is).  An installment's
+    as_of put on each installment (read once, on PostgreSQL from the indexes alone: the payments'
+    state is included in ix_payments_client_date_id and the allocations' amount in
+    uq_allocations_payment_installment; positive, as every allocation is).  An installment's
     parts sum to its open amount on as_of (``_open_items``), and an installment with no part was
     not open that day, so the buckets' sums are the same; the items themselves would need those
     payments twice (once for the installments unpaid today, once for those paid in full since)."""

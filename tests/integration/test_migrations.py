@@ -444,3 +444,83 @@ def test_upgrading_fills_the_running_balances_per_due_month_from_those_per_due_d
         assert sorted(db.session.scalars(select(BalanceDueMonth.due_month))) == sorted({month for month, _ in kept})
         assert find_problems() == []
         db.session.remove()
+
+
+def _index_definitions(connection) -> dict[str, str]:
+    """Index name -> its definition as the database states it (PostgreSQL) or its columns (SQLite)."""
+    if connection.dialect.name == "postgresql":
+        return dict(
+            connection.exec_driver_sql(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = current_schema()"
+                " AND tablename IN ('payments', 'allocations')"
+            ).all()
+        )
+    inspector = db.inspect(connection)
+    return {
+        index["name"]: ", ".join(index["column_names"])
+        for table in ("payments", "allocations")
+        for index in inspector.get_indexes(table)
+    }
+
+
+def test_upgrading_makes_the_payments_after_a_day_readable_from_covering_indexes(app, freeze_today):
+    """0027: the client's payments by date carry their state and a payment's allocations their
+    amount (INCLUDE, on PostgreSQL); the index on allocations.payment_id alone, which the unique
+    constraint's index already covers, is gone; a downgrade restores the indexes as they were and
+    every row stays."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from ais.audit import Actor
+    from ais.billing import services
+    from ais.billing.checks import find_problems
+    from ais.models import Allocation
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    freeze_today(today)
+    with app.app_context():
+        ann = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        plan = _invoice(actor, ann, "900.00", today - timedelta(days=100), today - timedelta(days=95), count=3)
+        services.record_payment(actor, plan, Decimal("400.00"), today - timedelta(days=50), "GCash", "")
+        allocations = sorted(
+            db.session.execute(select(Allocation.payment_id, Allocation.installment_id, Allocation.amount))
+        )
+        assert len(allocations) == 2
+        db.session.remove()
+        with db.engine.connect() as connection:
+            upgraded = _index_definitions(connection)
+            postgresql = connection.dialect.name == "postgresql"
+        assert "ix_allocations_payment_id" not in upgraded
+        if postgresql:
+            assert upgraded["ix_payments_client_date_id"].endswith("(client_id, date, id) INCLUDE (state)")
+            assert upgraded["uq_allocations_payment_installment"].endswith(
+                "(payment_id, installment_id) INCLUDE (amount)"
+            )
+            assert upgraded["uq_allocations_payment_installment"].startswith("CREATE UNIQUE INDEX")
+        try:
+            downgrade(revision="3d8a6f0c2b91")  # 0026
+            with db.engine.connect() as connection:
+                downgraded = _index_definitions(connection)
+            assert "ix_allocations_payment_id" in downgraded
+            assert not any("INCLUDE" in definition for definition in downgraded.values())
+        finally:
+            upgrade()
+        with db.engine.connect() as connection:
+            assert _index_definitions(connection) == upgraded
+        assert (
+            sorted(db.session.execute(select(Allocation.payment_id, Allocation.installment_id, Allocation.amount)))
+            == allocations
+        )
+        assert find_problems() == []
+        with pytest.raises(IntegrityError, match="uq_allocations_payment_installment|UNIQUE"):
+            db.session.execute(
+                Allocation.__table__.insert().values(
+                    payment_id=allocations[0][0], installment_id=allocations[0][1], amount=Decimal("1.00")
+                )
+            )
+        db.session.rollback()
+        db.session.remove()
