@@ -585,7 +585,8 @@ class Payment(Timestamped, Base):
         # A client's payments, newest first; with the state, those after a day are read from the
         # index alone (PostgreSQL; what was open on a past day follows them).
         Index("ix_payments_client_date_id", "client_id", "date", "id", postgresql_include=["state"]),
-        Index("ix_payments_state_date", "state", "date"),
+        # The confirmation queue, oldest first by (date, id): its page is the first entries of a range.
+        Index("ix_payments_state_date_id", "state", "date", "id"),
         # (date, id): the newest-first lists (ORDER BY date DESC, id DESC) walk it and stop.
         Index("ix_payments_date_id", "date", "id"),
     )

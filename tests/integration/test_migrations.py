@@ -524,3 +524,26 @@ def test_upgrading_makes_the_payments_after_a_day_readable_from_covering_indexes
             )
         db.session.rollback()
         db.session.remove()
+
+
+def test_upgrading_gives_the_confirmation_queue_an_index_in_its_own_order(app):
+    """0028: ix_payments_state_date (state, date) becomes ix_payments_state_date_id (state, date,
+    id), the queue's order (oldest first, by date and id); a downgrade restores the old one."""
+    from flask_migrate import downgrade, upgrade
+
+    def payment_indexes() -> dict[str, list[str]]:
+        with db.engine.connect() as connection:
+            return {index["name"]: index["column_names"] for index in db.inspect(connection).get_indexes("payments")}
+
+    with app.app_context():
+        upgraded = payment_indexes()
+        assert upgraded["ix_payments_state_date_id"] == ["state", "date", "id"]
+        assert "ix_payments_state_date" not in upgraded
+        try:
+            downgrade(revision="8b4f2e6a1c07")  # 0027
+            downgraded = payment_indexes()
+            assert downgraded["ix_payments_state_date"] == ["state", "date"]
+            assert "ix_payments_state_date_id" not in downgraded
+        finally:
+            upgrade()
+        assert payment_indexes() == upgraded
