@@ -18,6 +18,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -329,6 +330,42 @@ class ClientDueDayTotal(Base):
     due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
     unpaid_count: Mapped[int] = mapped_column(default=0)
+
+
+class ClientOpenChange(Base):
+    """What each client's installments due on ``due_day`` opened (+, on the day they were billed) and
+    what confirmed payments took off them (-, from the payment's date, or the billing day if later)
+    on ``day``: ``due_day_balances``' changes, per client, kept as sums (not running balances).
+
+    Kept with ``client_due_day_totals`` by the service layer (a row's change summed over every day
+    is that client's unpaid amount due that day).  The aging report's page buckets its clients as
+    of any day from their unpaid amounts today less their changes dated after the day (a range of
+    the primary key per client, the activity since that day) instead of reading their payments
+    after it and the installments those paid; `flask check` recomputes and compares them.
+    """
+
+    __tablename__ = "client_open_changes"
+    __table_args__ = (PrimaryKeyConstraint("client_id", "day", "due_day", postgresql_include=["change"]),)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), autoincrement=False)
+    day: Mapped[dt.date] = mapped_column(Date)
+    due_day: Mapped[dt.date] = mapped_column(Date)
+    change: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
+
+
+class OwingClientCount(Base):
+    """How many clients had something open at the end of ``day`` (an installment billed by then not
+    paid by confirmed payments dated by then), a row per day on which that number changed.
+
+    Kept by the service layer after ``client_open_changes``: when a change to a client's
+    installments makes them owe from a day on, or owe nothing, the number changes from that day
+    (one transaction at a time: an advisory lock).  The aging report counts its clients as of any
+    day with one probe, the last row on or before the day, instead of looking into every client's
+    invoices; `flask check` recomputes and compares them.
+    """
+
+    __tablename__ = "owing_client_counts"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    owing: Mapped[int] = mapped_column(default=0)
 
 
 # Issued, not void, not fully paid: the predicate of the partial index ix_invoices_client_open

@@ -89,7 +89,11 @@ def paginate_statement(statements: PageStatements, params: dict, *, page: int, p
 
 
 def capped_page_statements(
-    select: sa.Select, *, counted: bool = True, count_rows: sa.Select | sa.CompoundSelect | None = None
+    select: sa.Select,
+    *,
+    counted: bool = True,
+    count_rows: sa.Select | sa.CompoundSelect | None = None,
+    total: sa.ScalarSelect | None = None,
 ) -> PageStatements:
     """Like ``page_statements`` for an owner's list, whose total is counted up to a cap only (see
     ``CappedStatementPagination``): the capped count rides along with the page as an uncorrelated scalar
@@ -97,7 +101,14 @@ def capped_page_statements(
     caller knows the total (a running total): the page alone.  ``count_rows``: the same rows as
     ``select`` without what only the page shows (the joins that fetch names), counted instead:
     PostgreSQL never drops an inner join, and joining up to the cap's rows to every client and
-    invoice costs more on bigger books."""
+    invoice costs more on bigger books.  ``total``: the number of rows read from a running count
+    (a scalar subquery) instead of counting them; it rides along the same way."""
+    if total is not None:
+        page = select.add_columns(total.label("capped_total"))
+        page = page.limit(sa.bindparam("page_limit", type_=sa.Integer, literal_execute=True)).offset(
+            sa.bindparam("page_offset", type_=sa.Integer, literal_execute=True)
+        )
+        return PageStatements(page=page, count=sa.select(total))
     limited = (
         (select if count_rows is None else count_rows)
         .order_by(None)

@@ -20,11 +20,13 @@ read every client's items: its totals come from the running open balances per du
 whole in one bucket, and per due day (``due_day_balances``) in the few months a bucket's limit
 splits: the same cost as of any day; or, when nothing is dated after ``as_of`` (as of today), from
 today's unpaid amounts per due day (``due_day_totals``).  Its clients are a page walked in name
-order (counted up to 1,000), and only that page's clients' amounts are summed: per due day from
-``client_due_day_totals`` as of today, otherwise from the parts of their open installments (the
-unpaid part today, and what payments dated after ``as_of`` put on each, read once), which add up
-to the items' open amounts.  ``flask check`` proves the running balances equal their
-recomputation and the report's totals as of today the exact ones.
+order, counted from the running number of owing clients (``owing_client_counts``, one probe), and
+only that page's clients' amounts are summed: what they owe today per due day
+(``client_due_day_totals``) less their changes dated after ``as_of`` (``client_open_changes``: what
+their installments opened and payments took off them), which add up to the items' open amounts.
+The cost follows the activity of 25 clients since the day, not the size of the books.  ``flask
+check`` proves the running figures equal their recomputation and the report's totals as of today
+the exact ones.
 """
 
 from __future__ import annotations
@@ -58,13 +60,14 @@ from ..models import (
     BalanceDueMonth,
     Client,
     ClientDueDayTotal,
-    ClientOpenTotal,
+    ClientOpenChange,
     DueDayBalance,
     DueDayTotal,
     DueMonthBalance,
     Installment,
     Invoice,
     LateFee,
+    OwingClientCount,
     Payment,
 )
 from ..pagination import CappedStatementPagination, capped_page_statements, paginate_capped
@@ -323,10 +326,9 @@ def _client_owed_on_as_of():
 def _nothing_dated_after_as_of():
     """Nothing that changes who owes what is dated after :as_of: no confirmed payment, no open
     invoice with an unpaid installment issued after it, no late fee charged after it.  Then what
-    was open on as_of is what is unpaid today: the clients who owed something are those who owe
-    something today (``client_open_totals``) and the amounts per due day are today's
-    (``due_day_totals``, and per client ``client_due_day_totals``), as for the report as of today.
-    Each test reads the first day after as_of in an index (nothing, for today).
+    was open on as_of is what is unpaid today: the amounts per due day are today's
+    (``due_day_totals``), as for the report as of today.  Each test reads the first day after
+    as_of in an index (nothing, for today).
 
     Each is the first row in day order (a scalar subquery with ORDER BY and LIMIT 1), not EXISTS:
     as of a past day PostgreSQL expects many rows after it and may answer EXISTS with a sequential
@@ -357,25 +359,21 @@ def _nothing_dated_after_as_of():
     return and_(paid_later.is_(None), issued_later.is_(None), fees_later.scalar_subquery().is_(None))
 
 
-def _clients_owed_on_as_of():
-    """The ids of the clients who owed something on :as_of, for counting them: from the partial
-    index of the clients owing today (``ix_client_open_totals_owing``, a few pages) when that is the
-    same set, otherwise by looking into each client's invoices (``_client_owed_on_as_of``).  The
-    test is uncorrelated, so PostgreSQL evaluates it once and runs one branch only."""
-    same_set = _nothing_dated_after_as_of()
-    return union_all(
-        select(ClientOpenTotal.client_id).where(ClientOpenTotal.unpaid_count > _ZERO, same_set),
-        select(Client.id).where(~same_set, _client_owed_on_as_of()),
-    )
+def _clients_owing_on_as_of():
+    """The number of clients who owed something on :as_of: the last row of ``owing_client_counts``
+    on or before it (one probe of its primary key, backwards; none before the first change)."""
+    last = select(OwingClientCount.owing).where(OwingClientCount.day <= AS_OF).order_by(OwingClientCount.day.desc())
+    return select(func.coalesce(last.limit(_ONE).scalar_subquery(), _ZERO)).scalar_subquery()
 
 
 # A page of the clients who owed something on :as_of, by name (walking ix_clients_name_lower),
-# with their number counted up to the cap ("1,000+"): the report never reads every client's items.
+# with their number from the running count (shown up to the cap, "1,000+"): the report never
+# reads every client's items.
 _CLIENT_PAGE = capped_page_statements(
     select(Client.id.label("client_id"), Client.name)
     .where(_client_owed_on_as_of())
     .order_by(func.lower(Client.name), Client.id),
-    count_rows=_clients_owed_on_as_of(),
+    total=_clients_owing_on_as_of(),
 )
 
 
@@ -441,73 +439,28 @@ def _from_running_balances():
     ).subquery("open_by_day")
 
 
-def _page_clients_open_parts():
-    """What the page's clients (:client_ids) had open on :as_of, as parts that add up per
-    installment: the unpaid part today of each installment unpaid today (on their open invoices,
-    the partial index ix_invoices_client_open), and what their confirmed payments dated after
-    as_of put on each installment (read once, on PostgreSQL from the indexes alone: the payments'
-    state is included in ix_payments_client_date_id and the allocations' amount in
-    uq_allocations_payment_installment; positive, as every allocation is).  An installment's
-    parts sum to its open amount on as_of (``_open_items``), and an installment with no part was
-    not open that day, so the buckets' sums are the same; the items themselves would need those
-    payments twice (once for the installments unpaid today, once for those paid in full since)."""
-    counted = (
-        Invoice.issued_at.is_not(None),
-        Invoice.voided_at.is_(None),
-        Invoice.issue_date <= AS_OF,
-        Invoice.client_id.in_(CLIENT_IDS),
-        _not_billing_a_later_fee(Installment.id),
-    )
-    unpaid_today = (
-        select(
-            Invoice.client_id,
-            Installment.due_date,
-            type_coerce(Installment.amount - Installment.paid_amount, Money()).label("open_amount"),
-        )
-        .join(Invoice, Invoice.id == Installment.invoice_id)
-        .where(Installment.paid_amount < Installment.amount, Invoice.paid_amount < Invoice.amount, *counted)
-    )
-    paid_after = (
-        select(Allocation.installment_id, func.sum(Allocation.amount).label("later"))
-        .join(Payment, Payment.id == Allocation.payment_id)
-        .where(Payment.date > AS_OF, Payment.state == _CONFIRMED, Payment.client_id.in_(CLIENT_IDS))
-        .group_by(Allocation.installment_id)
-        .subquery("paid_after")
-    )
-    paid_since = (
-        select(Invoice.client_id, Installment.due_date, type_coerce(paid_after.c.later, Money()).label("open_amount"))
-        .select_from(paid_after)
-        .join(Installment, Installment.id == paid_after.c.installment_id)
-        .join(Invoice, Invoice.id == Installment.invoice_id)
-        .where(*counted)
-    )
-    return union_all(unpaid_today, paid_since).subquery("open_parts")
-
-
 def _page_open_amounts():
-    """What the page's clients (:client_ids) had open on :as_of, by due date: as of today
-    (nothing dated later), their unpaid amounts per due day (``client_due_day_totals``, a range
-    of the partial index ix_client_due_day_totals_owing per client); otherwise the parts of their
-    open installments (``_page_clients_open_parts``).  The test is uncorrelated, so PostgreSQL
-    evaluates it once and runs one branch only."""
-    unpaid_today = _nothing_dated_after_as_of()
-    parts = _page_clients_open_parts()
-    kept = ClientDueDayTotal
+    """What the page's clients (:client_ids) had open on :as_of, by due date, as parts that add up
+    per due day: their unpaid amounts today (``client_due_day_totals``, a range of the partial
+    index ix_client_due_day_totals_owing per client) less what their installments opened and
+    what confirmed payments took off them after as_of (``client_open_changes``, a range of its
+    primary key per client: nothing as of today, the activity since as of a past day, the same on
+    any size of books).  A due day's parts sum to its open amount on as_of; a part alone may be
+    negative."""
+    kept, changes = ClientDueDayTotal, ClientOpenChange
     return union_all(
         select(kept.client_id, kept.due_day.label("due_date"), kept.unpaid_due.label("open_amount")).where(
-            kept.client_id.in_(CLIENT_IDS), kept.unpaid_count > _ZERO, unpaid_today
+            kept.client_id.in_(CLIENT_IDS), kept.unpaid_count > _ZERO
         ),
-        select(parts.c.client_id, parts.c.due_date, parts.c.open_amount).where(~unpaid_today),
+        select(changes.client_id, changes.due_day, type_coerce(-changes.change, Money())).where(
+            changes.client_id.in_(CLIENT_IDS), changes.day > AS_OF
+        ),
     ).subquery("page_items")
 
 
-# The buckets of a page's clients: their open amounts only.
+# The buckets of a page's clients: the sums of their parts.
 _PAGE_ITEMS = _page_open_amounts()
-_PAGE_BUCKETS = (
-    select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS))
-    .where(_PAGE_ITEMS.c.open_amount > _ZERO)
-    .group_by(_PAGE_ITEMS.c.client_id)
-)
+_PAGE_BUCKETS = select(_PAGE_ITEMS.c.client_id, *_bucket_sums(_PAGE_ITEMS)).group_by(_PAGE_ITEMS.c.client_id)
 _BY_DAY = _from_running_balances()
 _RUNNING_TOTALS = select(*_bucket_sums(_BY_DAY))
 # The report's page in one round trip: its clients' buckets, then the totals as a row whose

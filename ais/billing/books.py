@@ -1,12 +1,12 @@
 """Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``,
-``client_due_day_totals``, ``due_day_balances``, ``due_month_balances``), kept in step with every
-change to an invoice.
+``client_due_day_totals``, ``due_day_balances``, ``due_month_balances``, ``client_open_changes``,
+``owing_client_counts``), kept in step with every change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
 confirmed payments by day, its unpaid installments by due month, by due day, by client and by
 client and due day, and what it opened and paid per due day and day, and so per due month and
-day); just before the
+day, and per client, day and due day); just before the
 transaction commits it takes the snapshot again and adds the difference.  Every write path goes
 through ``lock_invoice``, so none can forget it.
 """
@@ -31,6 +31,7 @@ from ..models import (
     BalanceDueDay,
     BalanceDueMonth,
     ClientDueDayTotal,
+    ClientOpenChange,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
@@ -39,6 +40,7 @@ from ..models import (
     Invoice,
     LateFee,
     MonthlyTotal,
+    OwingClientCount,
     Payment,
 )
 
@@ -53,6 +55,10 @@ CLIENT_COLUMNS = ("unpaid_due", "unpaid_count")
 # The advisory-lock space of the running open balances per due day and per due month (one lock per
 # due month, its first day's ordinal, for both tables); the ledger's running balances use 22.
 DUE_MONTH_BALANCE_LOCKS = 23
+# The advisory locks of the number of owing clients per day: one per client (its id) while its
+# changes are read to see on which days it began or ceased to owe, then one for the numbers.
+CLIENT_OWING_LOCKS = 24
+OWING_COUNT_LOCKS, OWING_COUNT_LOCK = 25, 0
 BULK_ROWS = 5000  # rows per INSERT when rebuilding the larger tables (hundreds of thousands of rows on large books)
 
 
@@ -88,6 +94,9 @@ class Contribution:
     # billed) and what confirmed payments took off them (-, from the payment's date, or the billing
     # day if later) on that day: the aging report as of any day (due_day_balances).
     opened_and_paid: dict = field(default_factory=_money_by_key)
+    # The same per (client, day, due day): the aging report's page of clients as of any day
+    # (client_open_changes) and the number of clients owing on each day (owing_client_counts).
+    client_opened_and_paid: dict = field(default_factory=_money_by_key)
 
     @classmethod
     def of(cls, invoice: Invoice) -> Contribution:
@@ -125,6 +134,8 @@ class Contribution:
                 result.client_day_unpaid_due[(invoice.client_id, installment.due_date)] += unpaid
                 result.client_day_unpaid_count[(invoice.client_id, installment.due_date)] += 1
         _add_opened_and_paid(result.opened_and_paid, invoice)
+        for (due_day, day), change in result.opened_and_paid.items():
+            result.client_opened_and_paid[(invoice.client_id, day, due_day)] += change
         return result
 
 
@@ -193,6 +204,7 @@ def post_changes() -> None:
     by_client: dict[int, list] = defaultdict(lambda: [ZERO, 0])
     by_client_day: dict[tuple[int, date], list] = defaultdict(lambda: [ZERO, 0])
     by_due_day: dict[tuple[date, date], list] = defaultdict(lambda: [ZERO])
+    by_client_change: dict[tuple[int, date, date], list] = defaultdict(lambda: [ZERO])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
@@ -200,11 +212,15 @@ def post_changes() -> None:
         _add_differences(by_client, before, after, ("client_unpaid_due", "client_unpaid_count"))
         _add_differences(by_client_day, before, after, ("client_day_unpaid_due", "client_day_unpaid_count"))
         _add_differences(by_due_day, before, after, ("opened_and_paid",))
+        _add_differences(by_client_change, before, after, ("client_opened_and_paid",))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
     add_to_clients({client_id: values for client_id, values in by_client.items() if any(values)})
     add_to_client_due_days({key: values for key, values in by_client_day.items() if any(values)})
     add_to_due_day_balances({key: change for key, (change,) in by_due_day.items() if change})
+    client_changes = {key: change for key, (change,) in by_client_change.items() if change}
+    add_to_client_open_changes(client_changes)
+    add_to_owing_counts(client_changes)
 
 
 def _upsert(model, key: str | tuple[str, ...], columns: tuple[str, ...], deltas: dict) -> None:
@@ -247,6 +263,14 @@ def add_to_client_due_days(deltas: dict[tuple[int, date], list]) -> None:
     """Upsert per-(client, due day) deltas: [unpaid_due, unpaid_count].  Always after the clients
     (the lock order)."""
     _upsert(ClientDueDayTotal, ("client_id", "due_day"), CLIENT_COLUMNS, deltas)
+
+
+def by_due_day(client_changes: dict[tuple[int, date, date], Decimal]) -> dict[tuple[date, date], Decimal]:
+    """Changes per (client, day, due day) summed per (due day, day)."""
+    days: dict[tuple[date, date], Decimal] = defaultdict(lambda: ZERO)
+    for (_, day, due_day), change in client_changes.items():
+        days[(due_day, day)] += change
+    return dict(days)
 
 
 def by_due_month(changes: dict[tuple[date, date], Decimal]) -> dict[tuple[date, date], Decimal]:
@@ -296,6 +320,84 @@ def _add_to_running_balances(model, key: str, listed, changes: dict[tuple[date, 
         db.session.execute(
             update(table).where(table.c[key] == value, table.c.day >= day).values(open=table.c.open + change)
         )
+
+
+def add_to_client_open_changes(changes: dict[tuple[int, date, date], Decimal]) -> None:
+    """Add each (client, day, due day)'s change to client_open_changes.  Always after the due days'
+    balances (the lock order)."""
+    _upsert(ClientOpenChange, ("client_id", "day", "due_day"), ("change",), {k: [v] for k, v in changes.items()})
+
+
+def owing_days(daily: dict[date, Decimal]) -> dict[date, bool]:
+    """Whether a client owed something at the end of each day with a change, from their changes
+    per day (``daily``): their open amount is the changes through the day."""
+    owing, open_so_far = {}, ZERO
+    for day, change in sorted(daily.items()):
+        open_so_far += change
+        owing[day] = open_so_far > ZERO
+    return owing
+
+
+def owing_count_changes(before: dict[date, bool], after: dict[date, bool]) -> dict[date, int]:
+    """How the number of owing clients changes, per day from which it holds, when one client's
+    owing days (``owing_days``) go from ``before`` to ``after``."""
+    changes: dict[date, int] = {}
+    was_before = was_after = False
+    for day in sorted(set(before) | set(after)):
+        now_before, now_after = before.get(day, was_before), after.get(day, was_after)
+        change = (now_after - now_before) - (was_after - was_before)
+        if change:
+            changes[day] = change
+        was_before, was_after = now_before, now_after
+    return changes
+
+
+def add_to_owing_counts(changes: dict[tuple[int, date, date], Decimal]) -> None:
+    """Update owing_client_counts for the clients whose (client, day, due day) ``changes`` this
+    transaction made, already in client_open_changes.  Always after them (the lock order): each
+    client's changes are read under the client's advisory lock (so a concurrent transaction for
+    the same client reads them with this one's committed), their owing days compared with what
+    they were without this transaction's changes, and the difference added from each day on
+    under one more lock (a day's row holds the number through that day, as the balances')."""
+    if not changes:
+        return
+    postgresql = db.engine.dialect.name == "postgresql"
+    mine: dict[int, dict[date, Decimal]] = defaultdict(_money_by_key)
+    for (client_id, day, _), change in changes.items():
+        mine[client_id][day] += change
+    counts: dict[date, int] = defaultdict(int)
+    table = ClientOpenChange
+    for client_id in sorted(mine):
+        if postgresql:
+            db.session.execute(
+                text("SELECT pg_advisory_xact_lock(:space, :client_id)"),
+                {"space": CLIENT_OWING_LOCKS, "client_id": client_id},
+            )
+        daily = select(table.day, func.sum(table.change)).where(table.client_id == client_id)
+        after: dict[date, Decimal] = {day: change for day, change in db.session.execute(daily.group_by(table.day))}
+        before = dict(after)
+        for day, change in mine[client_id].items():
+            before[day] = before.get(day, ZERO) - change
+        for day, number in owing_count_changes(owing_days(before), owing_days(after)).items():
+            counts[day] += number
+    _add_to_owing_counts({day: number for day, number in counts.items() if number})
+
+
+def _add_to_owing_counts(counts: dict[date, int]) -> None:
+    """Add each day's change in the number of owing clients to its row and every later one."""
+    if not counts:
+        return
+    postgresql = db.engine.dialect.name == "postgresql"
+    if postgresql:
+        db.session.execute(
+            text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": OWING_COUNT_LOCKS, "key": OWING_COUNT_LOCK}
+        )
+    insert_row = pg_insert if postgresql else sqlite_insert
+    table = OwingClientCount
+    for day, change in sorted(counts.items()):
+        before = db.session.scalar(select(table.owing).where(table.day < day).order_by(table.day.desc()).limit(1))
+        db.session.execute(insert_row(table).values(day=day, owing=before or 0).on_conflict_do_nothing())
+        db.session.execute(update(table).where(table.day >= day).values(owing=table.owing + change))
 
 
 def discard() -> None:
@@ -406,12 +508,10 @@ def recomputed_client_due_days() -> dict[tuple[int, date], list]:
     }
 
 
-def opened_and_paid_by_day():
-    """What installments of open (issued, non-void) invoices due each day opened and what
-    confirmed payments took off them, per (due day, day): a statement of (due_day, day, change).
-    An installment opens on the day it is billed (its invoice's issue date, or the day its late
-    fee was charged if later); an allocation takes effect on its payment's date, or on the
-    installment's billing day if later (as ``Contribution.of``, summed over every invoice)."""
+def _opened_and_paid():
+    """Every opening of an installment of an open (issued, non-void) invoice and every allocation
+    of a confirmed payment to one, as (client_id, due_day, day, change) (see
+    ``opened_and_paid_by_day``)."""
     fees = (
         select(LateFee.fee_installment_id.label("installment_id"), func.max(LateFee.charged_on).label("charged_on"))
         .where(LateFee.fee_installment_id.is_not(None))
@@ -422,6 +522,7 @@ def opened_and_paid_by_day():
     open_invoice = (Invoice.issued_at.is_not(None), Invoice.voided_at.is_(None))
     opened = (
         select(
+            Invoice.client_id,
             Installment.due_date.label("due_day"),
             type_coerce(billed, Date()).label("day"),
             Installment.amount.label("change"),
@@ -432,6 +533,7 @@ def opened_and_paid_by_day():
     )
     paid = (
         select(
+            Invoice.client_id,
             Installment.due_date,
             type_coerce(case((Payment.date > billed, Payment.date), else_=billed), Date()),
             type_coerce(-Allocation.amount, Money()),
@@ -443,10 +545,50 @@ def opened_and_paid_by_day():
         .outerjoin(fees, fees.c.installment_id == Installment.id)
         .where(Payment.state == CONFIRMED, *open_invoice)
     )
-    changes = union_all(opened, paid).subquery("changes")
+    return union_all(opened, paid).subquery("changes")
+
+
+def opened_and_paid_by_day():
+    """What installments of open (issued, non-void) invoices due each day opened and what
+    confirmed payments took off them, per (due day, day): a statement of (due_day, day, change).
+    An installment opens on the day it is billed (its invoice's issue date, or the day its late
+    fee was charged if later); an allocation takes effect on its payment's date, or on the
+    installment's billing day if later (as ``Contribution.of``, summed over every invoice)."""
+    changes = _opened_and_paid()
     return select(
         changes.c.due_day, changes.c.day, type_coerce(func.sum(changes.c.change), Money()).label("change")
     ).group_by(changes.c.due_day, changes.c.day)
+
+
+def client_opened_and_paid():
+    """What ``client_open_changes`` should hold: ``opened_and_paid_by_day`` per client, a statement
+    of (client_id, day, due_day, change)."""
+    changes = _opened_and_paid()
+    return select(
+        changes.c.client_id,
+        changes.c.day,
+        changes.c.due_day,
+        type_coerce(func.sum(changes.c.change), Money()).label("change"),
+    ).group_by(changes.c.client_id, changes.c.day, changes.c.due_day)
+
+
+def owing_counts(client_changes) -> dict[date, int]:
+    """What ``owing_client_counts`` should hold, from every (client_id, day, change) of
+    ``client_changes`` (any order, a day repeated): the number of clients owing at the end of
+    each day on which it changed."""
+    by_client: dict[int, dict[date, Decimal]] = defaultdict(_money_by_key)
+    for client_id, day, change in client_changes:
+        by_client[client_id][day] += change
+    changes: dict[date, int] = defaultdict(int)
+    for daily in by_client.values():
+        for day, change in owing_count_changes({}, owing_days(daily)).items():
+            changes[day] += change
+    counts, owing = {}, 0
+    for day, change in sorted(changes.items()):
+        if change:
+            owing += change
+            counts[day] = owing
+    return counts
 
 
 def running_balances(changes: dict[tuple[date, date], Decimal]) -> dict[tuple[date, date], Decimal]:
@@ -472,19 +614,21 @@ def recomputed_due_balances() -> tuple[dict[tuple[date, date], Decimal], dict[tu
     return running_balances(changes), running_balances(by_due_month(changes))
 
 
-def rebuild_totals() -> tuple[int, int, int, int, int, int]:
+def rebuild_totals() -> tuple[int, int, int, int, int, int, int, int]:
     """Replace monthly_totals, due_day_totals, client_open_totals, client_due_day_totals,
     due_day_balances and due_month_balances (with their lists of due days and months,
-    balance_due_days and balance_due_months) by their recomputation from the
-    rows, in the caller's transaction; returns the number of monthly, daily, client, client due-day,
-    due-day balance and due-month balance rows written.
+    balance_due_days and balance_due_months), client_open_changes and owing_client_counts by their
+    recomputation from the rows, in the caller's transaction; returns the number of monthly, daily,
+    client, client due-day, due-day balance, due-month balance, client change and owing count rows
+    written.
     On PostgreSQL the tables are locked first: a change to the books in flight adds its difference
     after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
             text(
                 "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, "
-                "due_day_balances, balance_due_days, due_month_balances, balance_due_months IN EXCLUSIVE MODE"
+                "due_day_balances, balance_due_days, due_month_balances, balance_due_months, client_open_changes, "
+                "owing_client_counts IN EXCLUSIVE MODE"
             )
         )
     months, days = recomputed_months(), recomputed_days()
@@ -528,7 +672,37 @@ def rebuild_totals() -> tuple[int, int, int, int, int, int]:
         db.session.execute(insert(ClientDueDayTotal), client_day_rows[start : start + BULK_ROWS])
     _insert_running_balances(DueDayBalance, "due_day", BalanceDueDay, balances)
     _insert_running_balances(DueMonthBalance, "due_month", BalanceDueMonth, month_balances)
-    return len(months), len(days), len(clients), len(client_days), len(balances), len(month_balances)
+    # The clients' changes in one INSERT ... SELECT (hundreds of thousands of rows on large books).
+    db.session.execute(delete(ClientOpenChange))
+    db.session.execute(delete(OwingClientCount))
+    changes = client_opened_and_paid().subquery("changes")
+    db.session.execute(
+        insert(ClientOpenChange).from_select(
+            ["client_id", "day", "due_day", "change"],
+            select(changes.c.client_id, changes.c.day, changes.c.due_day, changes.c.change).where(
+                changes.c.change != ZERO
+            ),
+        )
+    )
+    client_changes = db.session.scalar(select(func.count()).select_from(ClientOpenChange)) or 0
+    table = ClientOpenChange.__table__
+    counts = owing_counts(
+        db.session.execute(
+            select(table.c.client_id, table.c.day, func.sum(table.c.change)).group_by(table.c.client_id, table.c.day)
+        )
+    )
+    if counts:
+        db.session.execute(insert(OwingClientCount), [{"day": day, "owing": n} for day, n in sorted(counts.items())])
+    return (
+        len(months),
+        len(days),
+        len(clients),
+        len(client_days),
+        len(balances),
+        len(month_balances),
+        client_changes,
+        len(counts),
+    )
 
 
 def _insert_running_balances(model, key: str, listed, balances: dict[tuple[date, date], Decimal]) -> None:

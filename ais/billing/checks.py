@@ -37,6 +37,7 @@ from ..models import (
     ClientAccount,
     ClientDayBalance,
     ClientDueDayTotal,
+    ClientOpenChange,
     ClientOpenTotal,
     ClosedPeriod,
     CreditApplication,
@@ -55,6 +56,7 @@ from ..models import (
     MethodAccount,
     MonthlyTotal,
     Overpayment,
+    OwingClientCount,
     Payment,
 )
 from . import aging, books, methods, rules, statements
@@ -113,6 +115,8 @@ def find_problems() -> list[str]:
         _check_client_open_totals,
         _check_client_due_day_totals,
         _check_due_day_balances,
+        _check_client_open_changes,
+        _check_owing_client_counts,
         _check_aging,
         *LEDGER_CHECKS,
     ):
@@ -894,15 +898,83 @@ def _check_running_balances(changes, stored_table, key: str, listed_table, label
     return problems
 
 
+def _check_client_open_changes() -> list[str]:
+    """client_open_changes equal their recomputation from the installments, late fees and
+    allocations (books.client_opened_and_paid).  Computed in SQL (the recomputed changes less the
+    stored ones, summed per key): only the keys that differ come back; a stored row of zero (a
+    change later undone) agrees with a key the recomputation leaves out."""
+    expected = books.client_opened_and_paid().subquery("expected")
+    table = ClientOpenChange
+    both = union_all(
+        select(
+            expected.c.client_id,
+            expected.c.day,
+            expected.c.due_day,
+            expected.c.change.label("difference"),
+            expected.c.change.label("should"),
+        ),
+        select(table.client_id, table.day, table.due_day, -table.change, literal(ZERO, Money())),
+    ).subquery("both")
+    key = (both.c.client_id, both.c.day, both.c.due_day)
+    differing = db.session.execute(
+        select(
+            *key,
+            type_coerce(func.sum(both.c.difference), Money()),
+            type_coerce(func.sum(both.c.should), Money()),
+        )
+        .group_by(*key)
+        .having(func.sum(both.c.difference) != ZERO)
+        .order_by(*key)
+        .limit(SHOWN_MISMATCHES + 1)
+    ).all()
+    problems = [
+        f"Change to the installments of client {client_id} due {due_day:%Y-%m-%d}, on {day:%Y-%m-%d}: "
+        f"{_amount(should - difference)} (should be {_amount(should)})."
+        for client_id, day, due_day, difference, should in differing[:SHOWN_MISMATCHES]
+    ]
+    if len(differing) > SHOWN_MISMATCHES:
+        problems.append("Changes per client, day and due day: more rows disagree with the books.")
+    return problems
+
+
+def _check_owing_client_counts() -> list[str]:
+    """owing_client_counts equal their recomputation (books.owing_counts) from the recomputed
+    client changes: the number of clients owing at the end of each day.  A stored row for a day
+    on which the number did not change (left by a change later undone) is right if it holds the
+    number of the day before."""
+    changes = books.client_opened_and_paid().subquery("changes")
+    expected = books.owing_counts(
+        db.session.execute(
+            select(changes.c.client_id, changes.c.day, func.sum(changes.c.change)).group_by(
+                changes.c.client_id, changes.c.day
+            )
+        )
+    )
+    stored = dict(db.session.execute(select(OwingClientCount.day, OwingClientCount.owing)).all())
+    problems = []
+    should = have = 0
+    for day in sorted(set(expected) | set(stored)):
+        should, have = expected.get(day, should), stored.get(day, have)
+        if should != have:
+            problems.append(f"Clients owing at the end of {day:%Y-%m-%d}: {have} (should be {should}).")
+    if len(problems) > SHOWN_MISMATCHES:
+        more = len(problems) - SHOWN_MISMATCHES
+        problems = problems[:SHOWN_MISMATCHES] + [f"Clients owing per day: {more} more days disagree with the books."]
+    return problems
+
+
 def totals_drift() -> list[str]:
     """Where the running totals (monthly_totals, due_day_totals, client_open_totals,
-    client_due_day_totals, due_day_balances, due_month_balances) disagree with the books."""
+    client_due_day_totals, due_day_balances, due_month_balances, client_open_changes,
+    owing_client_counts) disagree with the books."""
     return (
         _check_monthly_totals()
         + _check_due_day_totals()
         + _check_client_open_totals()
         + _check_client_due_day_totals()
         + _check_due_day_balances()
+        + _check_client_open_changes()
+        + _check_owing_client_counts()
     )
 
 

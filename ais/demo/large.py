@@ -37,6 +37,7 @@ from ..models import (
     BalanceDueMonth,
     Client,
     ClientDueDayTotal,
+    ClientOpenChange,
     ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
@@ -46,6 +47,7 @@ from ..models import (
     InvoiceCounter,
     InvoiceLine,
     MonthlyTotal,
+    OwingClientCount,
     Payment,
     User,
 )
@@ -349,13 +351,25 @@ def generate(
     )
     _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
     _bulk(ClientDueDayTotal, _client_open_totals(invoice_rows, installment_rows, by_due_day=True), progress)
-    changes = _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows)
+    client_changes = _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows)
+    changes = books.by_due_day(client_changes)
     balances = books.running_balances(changes)
     _bulk(DueDayBalance, [dict(due_day=key, day=day, open=open_) for (key, day), open_ in balances.items()], progress)
     _bulk(BalanceDueDay, [dict(due_day=due_day) for due_day in sorted({key for key, _ in balances})])
     month_balances = books.running_balances(books.by_due_month(changes))
     _bulk(DueMonthBalance, [dict(due_month=key, day=day, open=open_) for (key, day), open_ in month_balances.items()])
     _bulk(BalanceDueMonth, [dict(due_month=month) for month in sorted({key for key, _ in month_balances})])
+    _bulk(
+        ClientOpenChange,
+        [
+            dict(client_id=client_id, day=day, due_day=due_day, change=change)
+            for (client_id, day, due_day), change in sorted(client_changes.items())
+            if change
+        ],
+        progress,
+    )
+    counts = books.owing_counts((client_id, day, change) for (client_id, day, _), change in client_changes.items())
+    _bulk(OwingClientCount, [dict(day=day, owing=owing) for day, owing in sorted(counts.items())])
     _reset_sequences()
     db.session.commit()
     totals.invoices, totals.installments = len(invoice_rows), len(installment_rows)
@@ -425,21 +439,21 @@ def _client_open_totals(invoice_rows, installment_rows, *, by_due_day: bool = Fa
 
 
 def _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows) -> dict:
-    """What the installments due each day opened and what payments took off them, per (due day,
-    day), as ``books.opened_and_paid_by_day`` (every generated invoice is issued and open, and none
-    has a late fee): each installment opens on its invoice's issue date, each allocation takes its
-    amount off on its payment's date (or the issue date, if later)."""
-    issued_on = {row["id"]: row["issue_date"] for row in invoice_rows}
-    installments = {row["id"]: (row["due_date"], issued_on[row["invoice_id"]]) for row in installment_rows}
+    """What each client's installments due each day opened and what payments took off them, per
+    (client, day, due day), as ``books.client_opened_and_paid`` (every generated invoice is issued
+    and open, and none has a late fee): each installment opens on its invoice's issue date, each
+    allocation takes its amount off on its payment's date (or the issue date, if later)."""
+    invoices = {row["id"]: (row["client_id"], row["issue_date"]) for row in invoice_rows}
+    installments = {row["id"]: (*invoices[row["invoice_id"]], row["due_date"]) for row in installment_rows}
     paid_on = {row["id"]: row["date"] for row in payment_rows if row["state"] == CONFIRMED}
     changes: dict = defaultdict(lambda: ZERO)
     for row in installment_rows:
-        due_day, billed = installments[row["id"]]
-        changes[(due_day, billed)] += row["amount"]
+        client_id, billed, due_day = installments[row["id"]]
+        changes[(client_id, billed, due_day)] += row["amount"]
     for row in allocation_rows:
         if row["payment_id"] in paid_on:
-            due_day, billed = installments[row["installment_id"]]
-            changes[(due_day, max(paid_on[row["payment_id"]], billed))] -= row["amount"]
+            client_id, billed, due_day = installments[row["installment_id"]]
+            changes[(client_id, max(paid_on[row["payment_id"]], billed), due_day)] -= row["amount"]
     return changes
 
 

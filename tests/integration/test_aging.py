@@ -382,11 +382,11 @@ def test_the_number_of_clients_is_counted_up_to_the_cap(owner, books, monkeypatc
     assert "of 3+" in html
 
 
-def test_clients_are_counted_from_who_owes_today_unless_something_is_dated_later(books):
-    """The report counts its clients from client_open_totals when nothing is dated after its day
-    (as of today), and from the clients' invoices otherwise; either way the count is the clients
-    listed.  A drifted kept figure shows in the count as of today only, and `flask check` names it."""
-    from ais.models import ClientOpenTotal
+def test_clients_are_counted_from_the_running_count_of_owing_clients(books):
+    """The report counts its clients as of any day from owing_client_counts (the last row on or
+    before the day), which the service layer keeps as clients begin and cease to owe; the count
+    is the clients listed.  A drifted count shows in the report, and `flask check` names it."""
+    from ais.models import OwingClientCount
 
     ann = make_client("Ann Cruz", "ann@example.com")
     ben = make_client("Ben Santos", "ben@example.com")
@@ -403,22 +403,55 @@ def test_clients_are_counted_from_who_owes_today_unless_something_is_dated_later
     assert counted(TODAY) == (2, [ann, cora])
     assert counted(TODAY - 3 * DAY) == (3, [ann, ben, cora])  # Ben's payment is dated later
     assert counted(TODAY - 10 * DAY) == (2, [ann, ben])  # Cora's invoice is issued later
+    assert counted(TODAY - 41 * DAY) == (0, [])
+    counts = dict(db.session.execute(select(OwingClientCount.day, OwingClientCount.owing)).all())
+    assert counts == {TODAY - 40 * DAY: 2, TODAY - 5 * DAY: 3, TODAY - 2 * DAY: 2}
     assert find_problems() == []
 
-    db.session.execute(update(ClientOpenTotal).where(ClientOpenTotal.client_id == ann).values(unpaid_count=0))
+    day = TODAY - 5 * DAY
+    db.session.execute(update(OwingClientCount).where(OwingClientCount.day == day).values(owing=4))
     db.session.commit()
-    assert counted(TODAY)[0] == 1
-    assert counted(TODAY - 3 * DAY) == (3, [ann, ben, cora])
-    assert f"Open totals of client {ann}: unpaid_count 0 (should be 1)." in find_problems()
-    db.session.execute(update(ClientOpenTotal).where(ClientOpenTotal.client_id == ann).values(unpaid_count=1))
+    assert counted(TODAY - 3 * DAY)[0] == 4
+    assert f"Clients owing at the end of {day:%Y-%m-%d}: 4 (should be 3)." in find_problems()
+    db.session.execute(update(OwingClientCount).where(OwingClientCount.day == day).values(owing=3))
     db.session.commit()
+    assert find_problems() == []
 
 
-def test_a_page_of_clients_is_bucketed_from_what_they_owe_today_unless_something_is_dated_later(books):
-    """The page's clients' buckets come from client_due_day_totals when nothing is dated after the
-    report's day (as of today), and from their installments otherwise; either way they equal the
-    exact aging.  A drifted kept figure shows as of today only, and `flask check` names it."""
-    from ais.models import ClientDueDayTotal
+def test_owing_clients_are_counted_as_clients_begin_and_cease_to_owe(books):
+    """A payment that clears a client for a while, a void and a payment voided again change the
+    number of owing clients from their days on; the count equals the clients the report lists as
+    of every day, and its recomputation (`flask check`)."""
+    ann = make_client("Ann Cruz", "ann@example.com")
+    ben = make_client("Ben Santos", "ben@example.com")
+    first = make_invoice(ann, "100.00", issued=TODAY - 60 * DAY, due=TODAY - 50 * DAY)
+    make_invoice(ann, "50.00", issued=TODAY - 20 * DAY, due=TODAY - 10 * DAY)
+    voided = make_invoice(ben, "70.00", issued=TODAY - 30 * DAY, due=TODAY - 25 * DAY)
+    pay(first, "100.00", on=TODAY - 40 * DAY)  # Ann owes nothing from then until the second invoice
+
+    def listed(day):
+        pagination, rows = aging.aging_by_client(day, page=1, per_page=25)
+        assert pagination.total == len(rows)
+        return [row.client_id for row in rows]
+
+    assert [listed(TODAY - days * DAY) for days in (61, 50, 35, 25, 20, 0)] == [
+        [],
+        [ann],
+        [],
+        [ben],
+        [ann, ben],
+        [ann, ben],
+    ]
+    services.void_invoice(ACTOR, voided, "Raised twice")
+    assert [listed(TODAY - days * DAY) for days in (61, 50, 35, 25, 20, 0)] == [[], [ann], [], [], [ann], [ann]]
+    assert find_problems() == []
+
+
+def test_a_page_of_clients_is_bucketed_from_what_they_owe_today_less_their_later_changes(books):
+    """The page's clients' buckets come from client_due_day_totals less their client_open_changes
+    dated after the report's day; they equal the exact aging as of any day.  A drifted kept figure
+    shows in the report, and `flask check` names it."""
+    from ais.models import ClientOpenChange
 
     ann = make_client("Ann Cruz", "ann@example.com")
     ben = make_client("Ben Santos", "ben@example.com")
@@ -442,20 +475,23 @@ def test_a_page_of_clients_is_bucketed_from_what_they_owe_today_unless_something
         ("61-90", D("0.00")),
         ("over-90", D("70.00")),
     ]
-    earlier = buckets(TODAY - 3 * DAY)  # Ben's payment is dated later: read from the installments
-    assert earlier == {ann: aging.client_aging(ann, TODAY - 3 * DAY), ben: aging.client_aging(ben, TODAY - 3 * DAY)}
-    assert earlier[ben].total == D("80.00")
+    for days in (3, 10, 45, 70, 99):
+        day = TODAY - days * DAY
+        assert buckets(day) == {
+            client: aging.client_aging(client, day) for client in (ann, ben) if aging.client_aging(client, day).total
+        }
+    assert buckets(TODAY - 3 * DAY)[ben].total == D("80.00")
+    assert buckets(TODAY - 70 * DAY)[ann].buckets[1] == ("1-30", D("100.00"))
     assert find_problems() == []
 
-    over_90 = TODAY - 95 * DAY
-    kept = (ClientDueDayTotal.client_id == ann) & (ClientDueDayTotal.due_day == over_90)
-    db.session.execute(update(ClientDueDayTotal).where(kept).values(unpaid_due=D("69.00")))
+    paid_on = TODAY - 60 * DAY
+    kept = (ClientOpenChange.client_id == ann) & (ClientOpenChange.day == paid_on)
+    db.session.execute(update(ClientOpenChange).where(kept).values(change=D("-29.00")))
     db.session.commit()
-    assert buckets(TODAY)[ann].total == D("134.00")  # as of today, the kept figure is what shows
-    assert buckets(TODAY - 3 * DAY)[ann] == earlier[ann]
-    assert (
-        f"Open totals of client {ann}, due {over_90:%Y-%m-%d}: unpaid_due 69.00 (should be 70.00)." in find_problems()
-    )
-    db.session.execute(update(ClientDueDayTotal).where(kept).values(unpaid_due=D("70.00")))
+    assert buckets(TODAY - 70 * DAY)[ann].total == D("99.00")  # 70.00 unpaid less the payment after the day, as kept
+    due = TODAY - 95 * DAY
+    drifted = f"Change to the installments of client {ann} due {due:%Y-%m-%d}, on {paid_on:%Y-%m-%d}"
+    assert f"{drifted}: -29.00 (should be -30.00)." in find_problems()
+    db.session.execute(update(ClientOpenChange).where(kept).values(change=D("-30.00")))
     db.session.commit()
     assert find_problems() == []

@@ -230,3 +230,29 @@ def test_a_credit_applied_and_refunded_at_once_is_used_once(app):
         credit = db.session.get(Overpayment, credit_id)
         assert credit.applied_amount + credit.refunded_amount == credit.amount and credit.resolved_at is not None
     assert_books_consistent(app)
+
+
+def test_concurrent_payments_that_clear_clients_keep_the_count_of_owing_clients(app):
+    """Eight invoices, two for each of four clients, paid in full at once on different days (some
+    backdated): two transactions at a time change one client's open amounts, and each clears its
+    client from a day on only with the other.  The number of owing clients per day (one lock per
+    client, then one for the numbers) equals its recomputation, and so does every client's
+    change per day and due day."""
+    with app.app_context():
+        invoices = []
+        for index in range(4):
+            client_id = services.create_client(
+                ACTOR, ClientInput(name=f"Client {index}", email=f"c{index}@example.com")
+            )
+            for offset in (0, 20):
+                issued = TODAY - timedelta(days=80 - offset - index)
+                invoices.append(services.create_invoice(ACTOR, invoice_input(client_id, "500.00", issued)))
+
+    def work(index: int):
+        paid_on = TODAY - timedelta(days=(index * 11) % 50)
+        return services.record_payment(ACTOR, invoices[index], Decimal("500.00"), paid_on, "cash", f"P{index}")
+
+    results = run_together(app, 8, work)
+
+    assert all(isinstance(result, int) for result in results), results
+    assert_books_consistent(app)

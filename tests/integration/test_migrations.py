@@ -547,3 +547,71 @@ def test_upgrading_gives_the_confirmation_queue_an_index_in_its_own_order(app):
         finally:
             upgrade()
         assert payment_indexes() == upgraded
+
+
+def test_upgrading_fills_the_clients_changes_and_the_number_of_owing_clients(app, freeze_today):
+    """0029: client_open_changes holds what each client's installments opened and what payments
+    took off them per day and due day, and owing_client_counts the number of clients owing at the
+    end of each day on which it changed, as the service layer would have kept them (a void
+    invoice left out, a client cleared for a while, a backdated payment); `flask check` passes at
+    once; the downgrade drops both."""
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import select
+
+    from ais.audit import Actor
+    from ais.billing import services
+    from ais.billing.checks import find_problems
+    from ais.models import ClientOpenChange, OwingClientCount
+
+    actor, today = Actor.system("test"), date(2026, 3, 16)
+    day = timedelta(days=1)
+    freeze_today(today)
+    with app.app_context():
+        ann = services.create_client(actor, services.ClientInput(name="Ann", email="ann@example.com"))
+        ben = services.create_client(actor, services.ClientInput(name="Ben", email="ben@example.com"))
+        plan = _invoice(actor, ann, "900.00", today - 100 * day, today - 95 * day, count=3)
+        other = _invoice(actor, ben, "250.00", today - 70 * day, today - 60 * day)
+        voided = _invoice(actor, ben, "80.00", today - 90 * day, today - 80 * day)
+        services.void_invoice(actor, voided, "Raised twice")
+        services.record_payment(actor, other, Decimal("250.00"), today - 40 * day, "GCash", "")
+        services.record_payment(actor, plan, Decimal("120.00"), today - 45 * day, "Cash", "")  # backdated
+        _invoice(actor, ben, "60.00", today - 10 * day, today + 20 * day)
+
+        def changes():
+            return {
+                (row.client_id, row.day, row.due_day): row.change
+                for row in db.session.execute(
+                    select(
+                        ClientOpenChange.client_id,
+                        ClientOpenChange.day,
+                        ClientOpenChange.due_day,
+                        ClientOpenChange.change,
+                    )
+                )
+                if row.change
+            }
+
+        def counts():
+            return dict(db.session.execute(select(OwingClientCount.day, OwingClientCount.owing)).all())
+
+        kept = changes()
+        filled_counts = {today - 100 * day: 1, today - 70 * day: 2, today - 40 * day: 1, today - 10 * day: 2}
+        # The void left its day's row, holding the number of the day before (as the fill leaves it out).
+        assert counts() == {**filled_counts, today - 90 * day: 1}
+        db.session.remove()
+        try:
+            downgrade(revision="4e1d7c9a2f58")  # 0028
+            with db.engine.connect() as connection:
+                tables = db.inspect(connection).get_table_names()
+                assert "client_open_changes" not in tables and "owing_client_counts" not in tables
+        finally:
+            upgrade()
+        assert changes() == kept
+        assert (ann, today - 45 * day, today - 95 * day) in kept  # the backdated payment, on its day
+        assert not any(client == ben and due == today - 80 * day for client, _, due in kept)  # the void invoice
+        assert counts() == filled_counts
+        assert find_problems() == []
+        db.session.remove()
