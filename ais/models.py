@@ -285,9 +285,10 @@ class ClientOpenTotal(Base):
     """Running totals per client, kept with ``due_day_totals`` by the service layer: the unpaid part
     and the number of the installments of the client's open (issued, non-void) invoices.
 
-    The aging report counts the clients who owe something today from the partial index of the
-    clients with an unpaid installment (``ix_client_open_totals_owing``) instead of looking into
-    each client's invoices; `flask check` recomputes and compares them.
+    `flask check` recomputes and compares them.  No page reads them: the aging report, which
+    counted the clients who owe something today from the partial index of the clients with an
+    unpaid installment (``ix_client_open_totals_owing``), counts its clients as of any day from
+    ``owing_client_counts``.
     """
 
     __tablename__ = "client_open_totals"
