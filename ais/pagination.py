@@ -18,6 +18,24 @@ from .extensions import db
 CAP = 1_000
 
 
+class PastLastPage(Exception):
+    """A page number past the last page of a list that has rows (``?page=9`` of 2 pages, from an
+    old bookmark or after rows went away).  The app answers with a redirect to ``last_page`` of the
+    same list (``web.py``), rather than the list's "nothing here yet" state, which would be false."""
+
+    def __init__(self, page: int, last_page: int) -> None:
+        super().__init__(f"page {page} is past the last page, {last_page}")
+        self.page, self.last_page = page, last_page
+
+
+def check_not_past_end(page: int, pages: int, has_items: bool) -> None:
+    """Raise ``PastLastPage`` for an empty page after the last page.  An empty page that the count
+    says is not past the end (rows went away between the two statements) is shown as it is, so a
+    redirect can never send a reader round in circles."""
+    if not has_items and page > 1 and pages < page:
+        raise PastLastPage(page, max(pages, 1))
+
+
 @dataclass(frozen=True)
 class PageStatements:
     """A list's two prebuilt statements: one page of rows with the number of matching rows, and
@@ -64,6 +82,7 @@ class StatementPagination(Pagination):
     def __init__(self, statements: PageStatements, params: dict, *, page: int, per_page: int) -> None:
         self.statements, self.params = statements, params
         super().__init__(page=page, per_page=per_page, error_out=False, count=True)
+        check_not_past_end(self.page, self.pages, bool(self.items))
 
     @property
     def offset(self) -> int:
@@ -135,6 +154,7 @@ class CappedStatementPagination(Pagination):
     ) -> None:
         self.statements, self.params, self.known_total = statements, params, known_total
         super().__init__(page=page, per_page=per_page, error_out=False, count=True)
+        check_not_past_end(self.page, self.pages, bool(self.items))
 
     @property
     def offset(self) -> int:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
-from flask import Flask, abort, g, has_request_context, redirect, render_template, request, url_for
+from flask import Flask, abort, flash, g, has_request_context, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -21,6 +22,7 @@ from .formatting import (
     format_unit_price,
     plain_number,
 )
+from .pagination import PastLastPage
 
 request_log = logging.getLogger("ais.request")
 
@@ -243,6 +245,17 @@ def init_app(app: Flask) -> None:
         }
         title, message = titles.get(error.code, (error.name, error.description))
         return render_template("error.html", code=error.code, title=title, message=message), error.code
+
+    @app.errorhandler(PastLastPage)
+    def past_last_page(error: PastLastPage):
+        # The same list with the same filters, on its last page.  Names starting with "_" are
+        # url_for's own options (_external, _anchor...), never a list's filter.
+        values: dict[str, Any] = {k: v for k, v in request.args.to_dict(flat=False).items() if not k.startswith("_")}
+        values.update(request.view_args or {}, page=error.last_page)
+        if request.endpoint is None:  # only a view pages a list; nothing else can send it back
+            abort(404)
+        flash(f"This list has no page {error.page:,}: here is page {error.last_page:,}, its last.", "info")
+        return redirect(url_for(request.endpoint, **values))
 
     @app.errorhandler(500)
     def server_error(error):

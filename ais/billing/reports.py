@@ -42,6 +42,7 @@ from ..models import (
     Overpayment,
     Payment,
 )
+from ..pagination import check_not_past_end
 from . import ledger
 from .rules import add_months
 
@@ -537,6 +538,9 @@ class Page:
     per_page: int
     total: int
     total_capped: bool
+
+    def __post_init__(self) -> None:
+        check_not_past_end(self.page, self.pages, bool(self.items))
 
     @property
     def pages(self) -> int:

@@ -1,5 +1,6 @@
 """Owner lists count their rows only up to a cap, so a long book does not make every page slower."""
 
+import pytest
 from sqlalchemy import bindparam, select
 
 from ais import pagination
@@ -88,8 +89,9 @@ def test_one_statement_pages_carry_their_total(app, count_queries):
             "Client 021",
             "Client 022",
         ]
-        past_the_end = pagination.paginate_statement(by_id, {}, page=9, per_page=10)
-        assert (past_the_end.total, past_the_end.items) == (23, [])
+        with pytest.raises(pagination.PastLastPage) as past_the_end:
+            pagination.paginate_statement(by_id, {}, page=9, per_page=10)
+        assert (past_the_end.value.page, past_the_end.value.last_page) == (9, 3)
         empty = pagination.paginate_statement(none, {"below": 0}, page=1, per_page=10)
         assert (empty.total, empty.items, empty.pages) == (0, [], 0)
         some = pagination.paginate_statement(none, {"below": 6}, page=1, per_page=10)
@@ -105,12 +107,26 @@ def test_capped_pages_carry_their_capped_total(app, count_queries, monkeypatch):
             page = pagination.paginate_capped(by_name, {}, page=2, per_page=10)
         assert (page.total, page.total_capped, [row.name for row in page.items][:1]) == (23, False, ["Client 010"])
         assert len([s for s in counter.statements if s.lstrip().upper().startswith("SELECT")]) == 1
-        past_the_end = pagination.paginate_capped(by_name, {}, page=5, per_page=10)
-        assert (past_the_end.total, past_the_end.items) == (23, [])
+        with pytest.raises(pagination.PastLastPage) as past_the_end:  # counted on its own
+            pagination.paginate_capped(by_name, {}, page=5, per_page=10)
+        assert past_the_end.value.last_page == 3
         monkeypatch.setattr(pagination.CappedStatementPagination, "cap", 20)
         capped = pagination.paginate_capped(by_name, {}, page=1, per_page=10)
         assert (capped.total, capped.total_capped, capped.pages) == (20, True, 2)
-        assert pagination.paginate_capped(by_name, {}, page=9, per_page=10).total_capped
+        # Past the cap's pages but not past the rows: the page is shown.
+        assert pagination.paginate_capped(by_name, {}, page=3, per_page=10).total_capped
+        with pytest.raises(pagination.PastLastPage) as past_the_cap:
+            pagination.paginate_capped(by_name, {}, page=9, per_page=10)
+        assert past_the_cap.value.last_page == 2  # the last page the links offer
+
+
+def test_an_empty_page_is_past_the_end_only_when_the_count_says_so():
+    pagination.check_not_past_end(1, 0, has_items=False)  # an empty list's first page: its empty state
+    pagination.check_not_past_end(4, 3, has_items=True)  # rows beyond a capped count are shown
+    pagination.check_not_past_end(3, 3, has_items=False)  # rows went away meanwhile: no redirect loop
+    with pytest.raises(pagination.PastLastPage) as empty_list:
+        pagination.check_not_past_end(2, 0, has_items=False)
+    assert empty_list.value.last_page == 1
 
 
 def test_lists_count_the_rows_they_show(app):
