@@ -89,9 +89,9 @@ def backfill_vat(dry_run: bool, echo=click.echo) -> int:
 
 
 def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
-    """Recompute the running totals (monthly_totals, due_day_totals, client_open_totals,
-    client_due_day_totals, due_day_balances, due_month_balances, client_open_changes,
-    owing_client_counts) from the books and, unless a dry
+    """Recompute the running totals (monthly_totals, due_day_totals, client_due_day_totals,
+    due_day_balances, due_month_balances, client_open_changes, owing_client_counts) from the
+    books and, unless a dry
     run, replace them: the remedy when `check` finds them drifted (e.g. after the previous release
     served on the new schema)."""
     drift = totals_drift()
@@ -104,10 +104,10 @@ def rebuild_totals(dry_run: bool, echo=click.echo) -> int:
         )
         return 0
     with write_transaction():
-        months, days, clients, client_days, balances, month_balances, changes, counts = books.rebuild_totals()
+        months, days, client_days, balances, month_balances, changes, counts = books.rebuild_totals()
     echo(
-        f"Running totals rebuilt: {months} month(s), {days} day(s), {clients} client(s) owing "
-        f"({client_days} due day(s) of theirs), {balances} open balance(s) per due day and day, "
+        f"Running totals rebuilt: {months} month(s), {days} day(s), {client_days} due day(s) of owing "
+        f"clients, {balances} open balance(s) per due day and day, "
         f"{month_balances} per due month and day, {changes} change(s) per client, day and due day, "
         f"{counts} day(s) on which the number of owing clients changed."
     )
@@ -138,7 +138,7 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("rebuild-totals")
     @click.option("--dry-run", is_flag=True, help="Show what disagrees without writing anything.")
     def rebuild_totals_command(dry_run: bool):
-        """Recompute the running totals (per month, due day, client, client and due day) from the books."""
+        """Recompute the running totals (per month, due day, client and due day, day) from the books."""
         click.get_current_context().exit(rebuild_totals(dry_run))
 
     @app.cli.command("backfill-vat")

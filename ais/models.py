@@ -281,32 +281,8 @@ class BalanceDueDay(Base):
     due_day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
 
 
-class ClientOpenTotal(Base):
-    """Running totals per client, kept with ``due_day_totals`` by the service layer: the unpaid part
-    and the number of the installments of the client's open (issued, non-void) invoices.
-
-    `flask check` recomputes and compares them.  No page reads them: the aging report, which
-    counted the clients who owe something today from the partial index of the clients with an
-    unpaid installment (``ix_client_open_totals_owing``), counts its clients as of any day from
-    ``owing_client_counts``.
-    """
-
-    __tablename__ = "client_open_totals"
-    __table_args__ = (
-        Index(
-            "ix_client_open_totals_owing",
-            "client_id",
-            postgresql_where=text("unpaid_count > 0"),
-            sqlite_where=text("unpaid_count > 0"),
-        ),
-    )
-    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id"), primary_key=True, autoincrement=False)
-    unpaid_due: Mapped[Decimal] = mapped_column(Money(), default=Decimal("0.00"))
-    unpaid_count: Mapped[int] = mapped_column(default=0)
-
-
 class ClientDueDayTotal(Base):
-    """Running totals per client and due day, kept with ``client_open_totals`` by the service layer:
+    """Running totals per client and due day, kept with ``due_day_totals`` by the service layer:
     the unpaid part and the number of the client's installments due that day on open (issued,
     non-void) invoices.
 

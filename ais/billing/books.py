@@ -1,11 +1,11 @@
-"""Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_open_totals``,
-``client_due_day_totals``, ``due_day_balances``, ``due_month_balances``, ``client_open_changes``,
-``owing_client_counts``), kept in step with every change to an invoice.
+"""Running totals of the books (``monthly_totals``, ``due_day_totals``, ``client_due_day_totals``,
+``due_day_balances``, ``due_month_balances``, ``client_open_changes``, ``owing_client_counts``),
+kept in step with every change to an invoice.
 
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
-confirmed payments by day, its unpaid installments by due month, by due day, by client and by
-client and due day, and what it opened and paid per due day and day, and so per due month and
+confirmed payments by day, its unpaid installments by due month, by due day and by client and
+due day, and what it opened and paid per due day and day, and so per due month and
 day, and per client, day and due day); just before the
 transaction commits it takes the snapshot again and adds the difference.  Every write path goes
 through ``lock_invoice``, so none can forget it.
@@ -32,7 +32,6 @@ from ..models import (
     BalanceDueMonth,
     ClientDueDayTotal,
     ClientOpenChange,
-    ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
     DueMonthBalance,
@@ -84,18 +83,15 @@ class Contribution:
     day_unpaid_due: dict = field(default_factory=_money_by_key)
     day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
     day_collected: dict = field(default_factory=_money_by_key)
-    # By client: who owes something (the aging report's count of clients).
-    client_unpaid_due: dict = field(default_factory=_money_by_key)
-    client_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
     # By (client, due day): the aging report's buckets of a page of clients.
     client_day_unpaid_due: dict = field(default_factory=_money_by_key)
     client_day_unpaid_count: dict = field(default_factory=lambda: defaultdict(int))
-    # By (due day, day): what the invoice's installments due that day opened (+, the day they were
-    # billed) and what confirmed payments took off them (-, from the payment's date, or the billing
-    # day if later) on that day: the aging report as of any day (due_day_balances).
-    opened_and_paid: dict = field(default_factory=_money_by_key)
-    # The same per (client, day, due day): the aging report's page of clients as of any day
-    # (client_open_changes) and the number of clients owing on each day (owing_client_counts).
+    # By (client, day, due day): what the invoice's installments due that day opened (+, the day
+    # they were billed) and what confirmed payments took off them (-, from the payment's date, or
+    # the billing day if later) on that day: the aging report's page of clients as of any day
+    # (client_open_changes), the number of clients owing on each day (owing_client_counts) and,
+    # summed over the clients (by_due_day), the aging report's totals as of any day
+    # (due_day_balances).
     client_opened_and_paid: dict = field(default_factory=_money_by_key)
 
     @classmethod
@@ -129,13 +125,9 @@ class Contribution:
                 result.unpaid_count[month] += 1
                 result.day_unpaid_due[installment.due_date] += unpaid
                 result.day_unpaid_count[installment.due_date] += 1
-                result.client_unpaid_due[invoice.client_id] += unpaid
-                result.client_unpaid_count[invoice.client_id] += 1
                 result.client_day_unpaid_due[(invoice.client_id, installment.due_date)] += unpaid
                 result.client_day_unpaid_count[(invoice.client_id, installment.due_date)] += 1
-        _add_opened_and_paid(result.opened_and_paid, invoice)
-        for (due_day, day), change in result.opened_and_paid.items():
-            result.client_opened_and_paid[(invoice.client_id, day, due_day)] += change
+        _add_opened_and_paid(result.client_opened_and_paid, invoice)
         return result
 
 
@@ -146,8 +138,9 @@ def _billed_on(issue_date: date, fee_charged_on: date | None) -> date:
 
 
 def _add_opened_and_paid(changes: dict, invoice: Invoice) -> None:
-    """The invoice's installments by (due day, billing day), less their allocations of confirmed
-    payments by (due day, day taking effect): one query, a row per installment and allocation."""
+    """The invoice's installments by (client, billing day, due day), less their allocations of
+    confirmed payments by (client, day taking effect, due day): one query, a row per installment
+    and allocation."""
     fee_charged_on = (
         select(func.max(LateFee.charged_on)).where(LateFee.fee_installment_id == Installment.id).scalar_subquery()
     )
@@ -165,14 +158,15 @@ def _add_opened_and_paid(changes: dict, invoice: Invoice) -> None:
         .outerjoin(Payment, and_(Payment.id == Allocation.payment_id, Payment.state == CONFIRMED))
         .where(Installment.invoice_id == invoice.id)
     )
+    client_id = invoice.client_id
     counted = set()
     for installment_id, due_date, amount, charged_on, allocated, paid_on in rows:
         billed = _billed_on(invoice.issue_date, charged_on)
         if installment_id not in counted:
             counted.add(installment_id)
-            changes[(due_date, billed)] += amount
+            changes[(client_id, billed, due_date)] += amount
         if paid_on is not None:
-            changes[(due_date, max(paid_on, billed))] -= allocated
+            changes[(client_id, max(paid_on, billed), due_date)] -= allocated
 
 
 def track(invoice: Invoice) -> None:
@@ -201,26 +195,26 @@ def post_changes() -> None:
     session.flush()
     monthly: dict[date, list] = defaultdict(lambda: [ZERO, ZERO, ZERO, 0, ZERO, 0])
     daily: dict[date, list] = defaultdict(lambda: [ZERO, 0, ZERO])
-    by_client: dict[int, list] = defaultdict(lambda: [ZERO, 0])
     by_client_day: dict[tuple[int, date], list] = defaultdict(lambda: [ZERO, 0])
-    by_due_day: dict[tuple[date, date], list] = defaultdict(lambda: [ZERO])
     by_client_change: dict[tuple[int, date, date], list] = defaultdict(lambda: [ZERO])
     for invoice, before in snapshots.values():
         after = Contribution.of(invoice)
         _add_differences(monthly, before, after, MONTHLY_COLUMNS)
         _add_differences(daily, before, after, ("day_unpaid_due", "day_unpaid_count", "day_collected"))
-        _add_differences(by_client, before, after, ("client_unpaid_due", "client_unpaid_count"))
         _add_differences(by_client_day, before, after, ("client_day_unpaid_due", "client_day_unpaid_count"))
-        _add_differences(by_due_day, before, after, ("opened_and_paid",))
         _add_differences(by_client_change, before, after, ("client_opened_and_paid",))
     add_to_months({month: values for month, values in monthly.items() if any(values)})
     add_to_days({day: values for day, values in daily.items() if any(values)})
-    add_to_clients({client_id: values for client_id, values in by_client.items() if any(values)})
     add_to_client_due_days({key: values for key, values in by_client_day.items() if any(values)})
-    add_to_due_day_balances({key: change for key, (change,) in by_due_day.items() if change})
     client_changes = {key: change for key, (change,) in by_client_change.items() if change}
+    add_to_due_day_balances({key: change for key, change in by_due_day(client_changes).items() if change})
     add_to_client_open_changes(client_changes)
     add_to_owing_counts(client_changes)
+
+
+def _insert(table):
+    """INSERT with the dialect's ON CONFLICT clauses."""
+    return (pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def _upsert(model, key: str | tuple[str, ...], columns: tuple[str, ...], deltas: dict) -> None:
@@ -229,12 +223,11 @@ def _upsert(model, key: str | tuple[str, ...], columns: tuple[str, ...], deltas:
     Keys in ascending order: every transaction takes the row locks in the same order (no deadlocks)."""
     if not deltas:
         return
-    insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     table = model.__table__
     names = key if isinstance(key, tuple) else (key,)
     for value in sorted(deltas):
         values = value if isinstance(key, tuple) else (value,)
-        statement = insert(table).values(
+        statement = _insert(table).values(
             {**dict(zip(names, values, strict=True)), **dict(zip(columns, deltas[value], strict=False))}
         )
         statement = statement.on_conflict_do_update(
@@ -254,13 +247,8 @@ def add_to_days(deltas: dict[date, list]) -> None:
     _upsert(DueDayTotal, "day", DAILY_COLUMNS, deltas)
 
 
-def add_to_clients(deltas: dict[int, list]) -> None:
-    """Upsert per-client deltas: [unpaid_due, unpaid_count].  Always after the days (the lock order)."""
-    _upsert(ClientOpenTotal, "client_id", CLIENT_COLUMNS, deltas)
-
-
 def add_to_client_due_days(deltas: dict[tuple[int, date], list]) -> None:
-    """Upsert per-(client, due day) deltas: [unpaid_due, unpaid_count].  Always after the clients
+    """Upsert per-(client, due day) deltas: [unpaid_due, unpaid_count].  Always after the days
     (the lock order)."""
     _upsert(ClientDueDayTotal, ("client_id", "due_day"), CLIENT_COLUMNS, deltas)
 
@@ -303,23 +291,27 @@ def add_to_due_day_balances(changes: dict[tuple[date, date], Decimal]) -> None:
 def _add_to_running_balances(model, key: str, listed, changes: dict[tuple[date, date], Decimal]) -> None:
     """Add each (key, day)'s change to the rows of ``model`` (running balances per ``key`` and day)
     for that day and every later one; a key's first row also lists it in ``listed``."""
-    insert_row = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
-    table = model.__table__
     for (value, day), change in sorted(changes.items()):
-        # The day's row is first made, from the last row before it, if the day had none.
-        before = db.session.scalar(
-            select(table.c.open).where(table.c[key] == value, table.c.day < day).order_by(table.c.day.desc()).limit(1)
-        )
-        db.session.execute(
-            insert_row(table)
-            .values({key: value, "day": day, "open": ZERO if before is None else before})
-            .on_conflict_do_nothing()
-        )
-        if before is None:  # perhaps the key's first balance: list it (the report reads the list)
-            db.session.execute(insert_row(listed.__table__).values({key: value}).on_conflict_do_nothing())
-        db.session.execute(
-            update(table).where(table.c[key] == value, table.c.day >= day).values(open=table.c.open + change)
-        )
+        if _add_from_day_on(model.__table__, "open", day, change, ZERO, {key: value}):
+            # Perhaps the key's first balance: list it (the report reads the list).
+            db.session.execute(_insert(listed.__table__).values({key: value}).on_conflict_do_nothing())
+
+
+def _add_from_day_on(table, column: str, day: date, change, zero, key: dict | None = None) -> bool:
+    """Add ``change`` to ``column`` of ``table``'s running figure (of ``key``'s rows, if given) on
+    ``day`` and every later day: a row holds the figure at the end of its day, so the day's row is
+    first made from the last row before it (``zero`` if none).  Returns whether there was none."""
+    same = [table.c[name] == value for name, value in (key or {}).items()]
+    before = db.session.scalar(
+        select(table.c[column]).where(*same, table.c.day < day).order_by(table.c.day.desc()).limit(1)
+    )
+    db.session.execute(
+        _insert(table)
+        .values({**(key or {}), "day": day, column: zero if before is None else before})
+        .on_conflict_do_nothing()
+    )
+    db.session.execute(update(table).where(*same, table.c.day >= day).values({column: table.c[column] + change}))
+    return before is None
 
 
 def add_to_client_open_changes(changes: dict[tuple[int, date, date], Decimal]) -> None:
@@ -387,17 +379,12 @@ def _add_to_owing_counts(counts: dict[date, int]) -> None:
     """Add each day's change in the number of owing clients to its row and every later one."""
     if not counts:
         return
-    postgresql = db.engine.dialect.name == "postgresql"
-    if postgresql:
+    if db.engine.dialect.name == "postgresql":
         db.session.execute(
             text("SELECT pg_advisory_xact_lock(:space, :key)"), {"space": OWING_COUNT_LOCKS, "key": OWING_COUNT_LOCK}
         )
-    insert_row = pg_insert if postgresql else sqlite_insert
-    table = OwingClientCount
     for day, change in sorted(counts.items()):
-        before = db.session.scalar(select(table.owing).where(table.day < day).order_by(table.day.desc()).limit(1))
-        db.session.execute(insert_row(table).values(day=day, owing=before or 0).on_conflict_do_nothing())
-        db.session.execute(update(table).where(table.day >= day).values(owing=table.owing + change))
+        _add_from_day_on(OwingClientCount.__table__, "owing", day, change, 0)
 
 
 def discard() -> None:
@@ -468,21 +455,6 @@ def recomputed_days() -> dict[date, list]:
         if state == CONFIRMED:
             days[day][2] = total
     return dict(days)
-
-
-def recomputed_clients(client_due_days: dict[tuple[int, date], list] | None = None) -> dict[int, list]:
-    """What client_open_totals should hold, in CLIENT_COLUMNS order: the unpaid part and count of
-    the installments of each client's open (issued, non-void) invoices; clients with none are left
-    out (a stored row of zeros agrees with them).  The sum over the client's due days of
-    ``recomputed_client_due_days`` (given, or read here), so the two tables are recomputed alike."""
-    if client_due_days is None:
-        client_due_days = recomputed_client_due_days()
-    clients: dict[int, list] = defaultdict(lambda: [ZERO, 0])
-    for (client_id, _), (unpaid, number) in client_due_days.items():
-        totals = clients[client_id]
-        totals[0] += unpaid
-        totals[1] += number
-    return dict(clients)
 
 
 def recomputed_client_due_days() -> dict[tuple[int, date], list]:
@@ -614,30 +586,27 @@ def recomputed_due_balances() -> tuple[dict[tuple[date, date], Decimal], dict[tu
     return running_balances(changes), running_balances(by_due_month(changes))
 
 
-def rebuild_totals() -> tuple[int, int, int, int, int, int, int, int]:
-    """Replace monthly_totals, due_day_totals, client_open_totals, client_due_day_totals,
-    due_day_balances and due_month_balances (with their lists of due days and months,
-    balance_due_days and balance_due_months), client_open_changes and owing_client_counts by their
-    recomputation from the rows, in the caller's transaction; returns the number of monthly, daily,
-    client, client due-day, due-day balance, due-month balance, client change and owing count rows
-    written.
+def rebuild_totals() -> tuple[int, int, int, int, int, int, int]:
+    """Replace monthly_totals, due_day_totals, client_due_day_totals, due_day_balances and
+    due_month_balances (with their lists of due days and months, balance_due_days and
+    balance_due_months), client_open_changes and owing_client_counts by their recomputation from
+    the rows, in the caller's transaction; returns the number of monthly, daily, client due-day,
+    due-day balance, due-month balance, client change and owing count rows written.
     On PostgreSQL the tables are locked first: a change to the books in flight adds its difference
     after this commits, on top of totals that do not include it yet."""
     if db.engine.dialect.name == "postgresql":
         db.session.execute(
             text(
-                "LOCK TABLE monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, "
+                "LOCK TABLE monthly_totals, due_day_totals, client_due_day_totals, "
                 "due_day_balances, balance_due_days, due_month_balances, balance_due_months, client_open_changes, "
                 "owing_client_counts IN EXCLUSIVE MODE"
             )
         )
     months, days = recomputed_months(), recomputed_days()
     client_days = recomputed_client_due_days()
-    clients = recomputed_clients(client_days)
     balances, month_balances = recomputed_due_balances()
     db.session.execute(delete(MonthlyTotal))
     db.session.execute(delete(DueDayTotal))
-    db.session.execute(delete(ClientOpenTotal))
     db.session.execute(delete(ClientDueDayTotal))
     db.session.execute(delete(DueDayBalance))
     db.session.execute(delete(BalanceDueDay))
@@ -655,14 +624,6 @@ def rebuild_totals() -> tuple[int, int, int, int, int, int, int, int]:
         db.session.execute(
             insert(DueDayTotal),
             [{"day": day, **dict(zip(DAILY_COLUMNS, values, strict=True))} for day, values in sorted(days.items())],
-        )
-    if clients:
-        db.session.execute(
-            insert(ClientOpenTotal),
-            [
-                {"client_id": client_id, **dict(zip(CLIENT_COLUMNS, values, strict=True))}
-                for client_id, values in sorted(clients.items())
-            ],
         )
     client_day_rows = [
         {"client_id": client_id, "due_day": due_day, **dict(zip(CLIENT_COLUMNS, values, strict=True))}
@@ -696,7 +657,6 @@ def rebuild_totals() -> tuple[int, int, int, int, int, int, int, int]:
     return (
         len(months),
         len(days),
-        len(clients),
         len(client_days),
         len(balances),
         len(month_balances),

@@ -38,7 +38,6 @@ from ..models import (
     ClientDayBalance,
     ClientDueDayTotal,
     ClientOpenChange,
-    ClientOpenTotal,
     ClosedPeriod,
     CreditApplication,
     CreditNote,
@@ -112,7 +111,6 @@ def find_problems() -> list[str]:
         _check_invoice_numbers,
         _check_monthly_totals,
         _check_due_day_totals,
-        _check_client_open_totals,
         _check_client_due_day_totals,
         _check_due_day_balances,
         _check_client_open_changes,
@@ -723,7 +721,7 @@ def _check_invoice_numbers() -> list[str]:
     return problems
 
 
-# --- Running totals (monthly_totals, due_day_totals, client_open_totals, client_due_day_totals, due_day_balances)
+# --- Running totals (monthly_totals, due_day_totals, client_due_day_totals, due_day_balances and the rest)
 
 MONTHLY_NAMES = books.MONTHLY_COLUMNS
 DAILY_NAMES = books.DAILY_COLUMNS
@@ -776,19 +774,6 @@ def _check_due_day_totals() -> list[str]:
         )
     }
     return _compare("Due-day totals", "%Y-%m-%d", DAILY_NAMES, expected, stored)
-
-
-def _check_client_open_totals() -> list[str]:
-    """client_open_totals equal their recomputation from the installments (books.recomputed_clients):
-    the unpaid part and count of each client's installments of open invoices."""
-    expected = books.recomputed_clients()
-    stored = {
-        row.client_id: [row.unpaid_due, row.unpaid_count]
-        for row in db.session.execute(
-            select(ClientOpenTotal.client_id, ClientOpenTotal.unpaid_due, ClientOpenTotal.unpaid_count)
-        )
-    }
-    return _compare("Open totals of client", "d", CLIENT_NAMES, expected, stored)
 
 
 def _check_client_due_day_totals() -> list[str]:
@@ -964,13 +949,12 @@ def _check_owing_client_counts() -> list[str]:
 
 
 def totals_drift() -> list[str]:
-    """Where the running totals (monthly_totals, due_day_totals, client_open_totals,
-    client_due_day_totals, due_day_balances, due_month_balances, client_open_changes,
-    owing_client_counts) disagree with the books."""
+    """Where the running totals (monthly_totals, due_day_totals, client_due_day_totals,
+    due_day_balances, due_month_balances, client_open_changes, owing_client_counts) disagree with
+    the books."""
     return (
         _check_monthly_totals()
         + _check_due_day_totals()
-        + _check_client_open_totals()
         + _check_client_due_day_totals()
         + _check_due_day_balances()
         + _check_client_open_changes()

@@ -38,7 +38,6 @@ from ..models import (
     Client,
     ClientDueDayTotal,
     ClientOpenChange,
-    ClientOpenTotal,
     DueDayBalance,
     DueDayTotal,
     DueMonthBalance,
@@ -349,8 +348,7 @@ def generate(
         DueDayTotal,
         [dict(day=day, **values) for day, values in sorted(_due_day_totals(installment_rows, payment_rows).items())],
     )
-    _bulk(ClientOpenTotal, _client_open_totals(invoice_rows, installment_rows))
-    _bulk(ClientDueDayTotal, _client_open_totals(invoice_rows, installment_rows, by_due_day=True), progress)
+    _bulk(ClientDueDayTotal, _client_due_day_totals(invoice_rows, installment_rows), progress)
     client_changes = _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows)
     changes = books.by_due_day(client_changes)
     balances = books.running_balances(changes)
@@ -419,23 +417,18 @@ def _due_day_totals(installment_rows, payment_rows) -> dict:
     return days
 
 
-def _client_open_totals(invoice_rows, installment_rows, *, by_due_day: bool = False) -> list[dict]:
-    """Unpaid installments per client, or per client and due day (every generated invoice is
-    issued and open)."""
+def _client_due_day_totals(invoice_rows, installment_rows) -> list[dict]:
+    """Unpaid installments per client and due day (every generated invoice is issued and open)."""
     client_of = {row["id"]: row["client_id"] for row in invoice_rows}
-    clients: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
+    totals: dict = defaultdict(lambda: dict(unpaid_due=ZERO, unpaid_count=0))
     for row in installment_rows:
         if row["paid_amount"] < row["amount"]:
-            client_id = client_of[row["invoice_id"]]
-            client = clients[(client_id, row["due_date"]) if by_due_day else client_id]
-            client["unpaid_due"] += row["amount"] - row["paid_amount"]
-            client["unpaid_count"] += 1
-    if by_due_day:
-        return [
-            dict(client_id=client_id, due_day=due_day, **values)
-            for (client_id, due_day), values in sorted(clients.items())
-        ]
-    return [dict(client_id=client_id, **values) for client_id, values in sorted(clients.items())]
+            total = totals[(client_of[row["invoice_id"]], row["due_date"])]
+            total["unpaid_due"] += row["amount"] - row["paid_amount"]
+            total["unpaid_count"] += 1
+    return [
+        dict(client_id=client_id, due_day=due_day, **values) for (client_id, due_day), values in sorted(totals.items())
+    ]
 
 
 def _opened_and_paid(invoice_rows, installment_rows, payment_rows, allocation_rows) -> dict:

@@ -12,10 +12,11 @@ from sqlalchemy import select
 from ais.backoffice import queries
 from ais.billing.checks import (
     _check_client_due_day_totals,
-    _check_client_open_totals,
+    _check_client_open_changes,
     _check_due_day_balances,
     _check_due_day_totals,
     _check_monthly_totals,
+    _check_owing_client_counts,
 )
 from ais.models import REPORTED, Installment, Invoice, Payment
 
@@ -67,8 +68,9 @@ def assert_totals_agree(today: date = TODAY) -> None:
     fresh()
     assert _check_monthly_totals() == []
     assert _check_due_day_totals() == []
-    assert _check_client_open_totals() == []
     assert _check_client_due_day_totals() == []
     assert _check_due_day_balances() == []
+    assert _check_client_open_changes() == []
+    assert _check_owing_client_counts() == []
     assert figures_from_totals(today) == figures_from_scratch(today)
     assert queries.awaiting_confirmation_count() == figures_from_scratch(today)["awaiting"][1]
