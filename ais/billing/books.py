@@ -5,9 +5,9 @@ kept in step with every change to an invoice.
 When the service layer locks an invoice it takes a snapshot of what the invoice adds to the
 totals (its amount in its month of issue, its confirmed and reported payments by month, its
 confirmed payments by day, its unpaid installments by due month, by due day and by client and
-due day, and what it opened and paid per due day and day, and so per due month and
-day, and per client, day and due day); just before the
-transaction commits it takes the snapshot again and adds the difference.  Every write path goes
+due day, and what it opened and paid per client, day and due day, which summed over the clients
+give the changes per due day and day, and so per due month and day); just before the transaction
+commits it takes the snapshot again and adds the difference.  Every write path goes
 through ``lock_invoice``, so none can forget it.
 """
 
